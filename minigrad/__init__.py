@@ -1,0 +1,31 @@
+"""minigrad: a small, readable autograd engine on NumPy, for learning deep learning.
+
+    import minigrad as mg
+    x = mg.tensor([[1.0, -2.0]], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()          # x.grad == 2 * x
+"""
+
+from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from minigrad.tensor import (
+    Tensor, arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, tensor,
+    zeros, zeros_like,
+)
+from minigrad import ops  # noqa: E402  (attaches the op methods to Tensor)
+from minigrad.ops import (
+    abs, cat, clip, exp, log, matmul, maximum, minimum, pad, relu, sigmoid, sqrt, stack, tanh,
+    where,
+)
+from minigrad.value import Value
+from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad import nn  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError", "GradcheckError", "Tensor", "Value", "abs", "arange", "cat", "clip",
+    "default_generator", "detect_anomaly", "enable_grad", "exp", "full", "gradcheck",
+    "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
+    "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
+    "tensor", "where", "zeros", "zeros_like", "__version__",
+]

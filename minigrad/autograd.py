@@ -1,0 +1,244 @@
+"""The one autograd engine shared by `Value` (scalars) and `Tensor` (n-d arrays).
+
+The engine knows a node only through a small protocol (`Node` below). `Value` and
+`Tensor` both implement it, so `backward`, `gradcheck`, `detect_anomaly` and the graph
+walk of the visualiser are written once and work on either kind of node.
+
+Everything here is iterative: no function recurses along the graph, so a chain of a
+million operations backpropagates without a `RecursionError`.
+
+Gradient policy (shared by both kinds of node):
+
+* `backward()` adds this pass's gradient into `.grad` of **every** node on the way that
+  requires grad: leaves *and* intermediate results. Keeping intermediate gradients is what
+  lets the visualiser show each node's gradient, and it is what micrograd does. The
+  intermediate arrays live exactly as long as the graph itself.
+* The graph is not freed by `backward()`: each op keeps what its backward needs until the
+  output is dropped. A second `backward()` therefore works and *adds* a second copy of the
+  gradient everywhere (PyTorch's behaviour with ``retain_graph=True``). Call
+  ``zero_grad()`` between passes, as in any training loop.
+* A leaf tensor's `.grad` is always an array of its own (never a read-only view, never
+  shared with another tensor), so in-place edits such as gradient clipping are safe.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from operator import attrgetter
+from typing import Any, Callable, NamedTuple, Protocol
+
+
+class Node(Protocol):
+    """What the engine needs to know about a node of the computation graph.
+
+    ``data``/``grad``: the value and the accumulated gradient (float or ndarray).
+    ``requires_grad``: whether gradient should flow to this node.
+    ``_parents``: the nodes this one was computed from (empty for a leaf).
+    ``_seq``: creation number; a node is always created after its parents.
+    ``_scope``: the module `Scope` in force when the node was created (or None).
+    ``_hooks``: functions called with the node's gradient once it is complete.
+    ``op_name``: short name of the operation that made the node ("" for a leaf).
+    ``_vjp(grad_output)``: the vector-Jacobian products, one per parent
+    (None where a parent gets no gradient).
+    ``_accumulate_grad(grad)``: add a finished gradient into ``.grad``.
+    """
+
+    data: Any
+    grad: Any
+    requires_grad: bool
+    _parents: tuple[Node, ...]
+    _seq: int
+    _scope: Scope | None
+    _hooks: Any
+
+    @property
+    def op_name(self) -> str: ...
+
+    def _vjp(self, grad_output: Any) -> Sequence[Any]: ...
+
+    def _accumulate_grad(self, grad: Any) -> None: ...
+
+
+# --------------------------------------------------------------------------------------
+# Global state: grad mode, anomaly mode and the module-scope stack.
+# --------------------------------------------------------------------------------------
+
+
+class Scope(NamedTuple):
+    """One level of module nesting: a module's qualified name and its class name.
+
+    ``parent`` links to the enclosing scope, so ``scope.path()`` gives the whole nesting,
+    outermost first, e.g. ``[("", "MLP"), ("bn1", "BatchNorm1d")]``.
+    """
+
+    name: str
+    type_name: str
+    parent: Scope | None
+
+    def path(self) -> list[Scope]:
+        """The scopes from the outermost to this one."""
+        chain: list[Scope] = []
+        scope: Scope | None = self
+        while scope is not None:
+            chain.append(scope)
+            scope = scope.parent
+        return chain[::-1]
+
+    def qualified_name(self) -> str:
+        """Dotted path of module names, as in ``named_modules()`` (e.g. ``features.bn1``)."""
+        return ".".join(scope.name for scope in self.path() if scope.name)
+
+    def label(self) -> str:
+        """How the visualiser titles this scope: ``bn1 (BatchNorm1d)``."""
+        return f"{self.name} ({self.type_name})" if self.name else self.type_name
+
+
+class _State:
+    """Process-wide engine switches (minigrad is single-threaded by design)."""
+
+    grad_enabled: bool = True
+    anomaly: bool = False
+    scope: Scope | None = None
+
+
+state = _State()
+
+# Creation counter: parents always get smaller numbers than their children, which makes
+# "sort by creation number, newest first" a valid topological order (see below).
+next_seq: Callable[[], int] = itertools.count().__next__
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside `no_grad()`."""
+    return state.grad_enabled
+
+
+@contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = state.grad_enabled
+    state.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+def no_grad() -> Any:
+    """Context manager: operations inside record no graph (evaluation, weight updates)."""
+    return _grad_mode(False)
+
+
+def enable_grad() -> Any:
+    """Context manager: turn graph recording back on inside a `no_grad()` block."""
+    return _grad_mode(True)
+
+
+@contextmanager
+def module_scope(name: str, type_name: str) -> Iterator[Scope]:
+    """Enter a module's scope: every node created inside records it (for the visualiser)."""
+    previous = state.scope
+    state.scope = Scope(name, type_name, previous)
+    try:
+        yield state.scope
+    finally:
+        state.scope = previous
+
+
+# --------------------------------------------------------------------------------------
+# Anomaly mode
+# --------------------------------------------------------------------------------------
+
+
+class AnomalyError(FloatingPointError):
+    """Raised inside `detect_anomaly()` by the first op whose result holds NaN or Inf."""
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Context manager: stop at the first op whose forward or backward makes NaN/Inf.
+
+    Inside it every node remembers the line of user code that created it, and the error
+    names the op and that line. It slows everything down: use it to debug, not to train.
+    """
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_frame() -> str:
+    """The innermost stack frame outside the minigrad package, as 'file:line in function'."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "<unknown>"
+
+
+def anomaly_error(op_name: str, where: str, phase: str, detail: str) -> AnomalyError:
+    """The error `detect_anomaly` raises, in one format for every kind of node."""
+    return AnomalyError(
+        f"{op_name}: its {phase} produced {detail}. The op was created at {where}. "
+        "Fix: check this op's inputs (log and sqrt of values <= 0, division by zero, "
+        "overflowing exp) or clamp them first."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Topological order and backward
+# --------------------------------------------------------------------------------------
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node reachable from `root` that requires grad, each after all its consumers.
+
+    Backward must visit a node only once every node that consumed it has sent its
+    gradient back. Because a node is always created after its parents, sorting the
+    reachable nodes by creation number, newest first, gives exactly such an order.
+    The walk that finds the reachable nodes uses an explicit stack, never recursion.
+    """
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node._parents:
+            if parent.requires_grad and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted(seen, key=_by_seq, reverse=True)
+
+
+_by_seq = attrgetter("_seq")
+
+
+def backward(root: Node, gradient: Any) -> None:
+    """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
+
+    The gradient of a node is complete once all its consumers have been processed; the
+    topological order guarantees that. Its hooks then run (and may replace it), it is
+    added into ``.grad``, and it is sent on to the parents through the node's `_vjp`.
+    """
+    pending: dict[Node, Any] = {root: gradient}
+    for node in topological_order(root):
+        grad = pending.pop(node, None)
+        if grad is None:  # reachable only through branches that carried no gradient
+            continue
+        for hook in node._hooks:
+            replaced = hook(grad)
+            if replaced is not None:
+                grad = replaced
+        node._accumulate_grad(grad)
+        if node._parents:
+            for parent, parent_grad in zip(node._parents, node._vjp(grad)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                earlier = pending.get(parent)
+                pending[parent] = parent_grad if earlier is None else earlier + parent_grad

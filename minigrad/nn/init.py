@@ -1,0 +1,1 @@
+"""Weight initialisers (PyTorch's ``nn.init``, plus LSUV). Being written: see issue #3."""

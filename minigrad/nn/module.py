@@ -1,0 +1,322 @@
+"""`Module`, `Parameter` and `Sequential`: the containers every layer is built from.
+
+A module owns parameters (tensors trained by the optimiser), buffers (state that is saved
+but not trained, such as BatchNorm's running statistics) and child modules. Calling a
+module runs its `forward` inside the module's *scope*: every node created there records
+it, which is how the visualiser groups the graph by layer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.tensor import Tensor, to_array
+
+
+class Parameter(Tensor):
+    """A tensor that a `Module` registers as trainable: it always requires grad."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model. Subclasses set attributes and define `forward`.
+
+    Assigning a `Parameter` or a `Module` to an attribute registers it; so does
+    `register_buffer` for non-trained state. Names follow PyTorch, so a `state_dict()` has
+    the keys and shapes PyTorch's equivalent model would.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", [])
+        object.__setattr__(self, "_backward_hooks", [])
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_scope_name", "")
+
+    # -- registration --------------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning "
+                               "attributes in __init__.")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+            # The name a child is registered under is its scope label ('0', 'bn1'); the
+            # scope chain at call time gives the full path ('features.bn1').
+            object.__setattr__(value, "_scope_name", name)
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+        """Register state that is saved in `state_dict` but not trained."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(tensor)
+        object.__setattr__(self, name, tensor)
+        self._buffers[name] = tensor
+
+    def register_parameter(self, name: str, parameter: Parameter | None) -> None:
+        """Register a parameter; `None` records an absent one (e.g. ``bias=False``)."""
+        self.__setattr__(name, parameter)
+        if parameter is None:
+            self._parameters[name] = None
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self.__setattr__(name, module)
+
+    # -- calling ------------------------------------------------------------------------
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with autograd.module_scope(self._scope_name, type(self).__name__):
+            output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:
+            replaced = hook(self, args, output)
+            if replaced is not None:
+                output = replaced
+        if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
+            self._attach_backward_hooks(args, output)
+        return output
+
+    def _attach_backward_hooks(self, args: tuple, output: Tensor) -> None:
+        """Full backward hooks: ``hook(module, grad_input, grad_output)`` once the gradients
+        of the module's tensor inputs are known (``None`` for inputs that need none)."""
+        inputs = [a for a in args if isinstance(a, Tensor)]
+        grad_output: list[np.ndarray] = []
+
+        def on_output(grad: np.ndarray) -> None:
+            grad_output.append(grad)
+            if not any(t.requires_grad for t in inputs):  # no input gradient to wait for
+                for hook in self._backward_hooks:
+                    hook(self, (None,) * len(inputs), tuple(grad_output))
+
+        output.register_hook(on_output)
+        waiting = [t for t in inputs if t.requires_grad]
+        received: dict[int, np.ndarray] = {}
+
+        def make_input_hook(position: int) -> Callable[[np.ndarray], None]:
+            def on_input(grad: np.ndarray) -> None:
+                received[position] = grad
+                if len(received) == len(waiting):
+                    grad_input = tuple(received.get(i) for i in range(len(inputs)))
+                    for hook in self._backward_hooks:
+                        hook(self, grad_input, tuple(grad_output))
+            return on_input
+
+        for position, tensor in enumerate(inputs):
+            if tensor.requires_grad:
+                tensor.register_hook(make_input_hook(position))
+
+    def register_forward_hook(self, hook: Callable) -> Callable[[], None]:
+        """``hook(module, inputs, output)`` after every forward; a returned value replaces
+        the output. Returns a function that removes the hook."""
+        self._forward_hooks.append(hook)
+        return lambda: self._forward_hooks.remove(hook) if hook in self._forward_hooks else None
+
+    def register_full_backward_hook(self, hook: Callable) -> Callable[[], None]:
+        """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
+        module's inputs are computed. Returns a function that removes the hook."""
+        self._backward_hooks.append(hook)
+        return lambda: self._backward_hooks.remove(hook) if hook in self._backward_hooks else None
+
+    # -- walking the tree ---------------------------------------------------------------
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every descendant, with dotted names ('' for the root)."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{child_name}" if name else child_name, child)
+                        for child_name, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, parameter in module._parameters.items():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    yield (f"{module_name}.{name}" if module_name else name), parameter
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, parameter in self.named_parameters():
+            yield parameter
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
+    # -- modes and gradients --------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (batch statistics, dropout on) or, with False, evaluation mode."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for parameter in self.parameters():
+            if set_to_none or parameter.grad is None:
+                parameter.grad = None
+            else:
+                parameter.grad = np.zeros_like(parameter.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for parameter in self.parameters():
+            parameter.requires_grad = requires_grad
+        return self
+
+    # -- saving and loading ---------------------------------------------------------------
+
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameters and buffers by PyTorch's dotted names, as copies of their arrays."""
+        state: OrderedDict[str, np.ndarray] = OrderedDict()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, parameter in module._parameters.items():
+                if parameter is not None:
+                    state[prefix + name] = parameter.data.copy()
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    state[prefix + name] = buffer.data.copy()
+        return state
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> tuple[list[str], list[str]]:
+        """Copy arrays into the parameters and buffers of the same names.
+
+        Everything is checked before anything is written, so a refused state dict leaves the
+        model exactly as it was. Returns ``(missing_keys, unexpected_keys)`` (only non-empty
+        with ``strict=False``).
+        """
+        targets: dict[str, Tensor] = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for registry in (module._parameters, module._buffers):
+                for name, tensor in registry.items():
+                    if tensor is not None:
+                        targets[prefix + name] = tensor
+        missing = [key for key in targets if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in targets]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: the state dict does not match {type(self).__name__}: "
+                f"missing keys {missing}, unexpected keys {unexpected}. Fix: load a checkpoint "
+                "of the same architecture, or pass strict=False to load the keys that match."
+            )
+        new_values: dict[str, np.ndarray] = {}
+        for key, target in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = to_array(value.data if isinstance(value, Tensor) else value,
+                             op="load_state_dict")
+            if array.shape != target.shape:
+                raise ValueError(
+                    f"load_state_dict: '{key}' has shape {array.shape} in the state dict but "
+                    f"{target.shape} in the model. Fix: load a checkpoint of the same "
+                    "architecture."
+                )
+            new_values[key] = array.astype(target.dtype, copy=True)
+        for key, array in new_values.items():
+            targets[key].data = array
+        return missing, unexpected
+
+    # -- display ------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        children = list(self._modules.items())
+        if not children:
+            return lines[0] + ")"
+        for name, module in children:
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        return "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied one after another; indexable like a list (``model[0]``)."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict | dict):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, module in items:
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: item {name} is a {type(module).__name__}, not a "
+                                "Module. Fix: wrap functions in a Module subclass.")
+            self.add_module(name, module)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __getitem__(self, index: int | slice) -> Module:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        return modules[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self

@@ -1,0 +1,94 @@
+"""Tensor operations: one `Function` per op (see `base.py` for how an op is written).
+
+The table at the bottom is the Tensor API: each method is one line pointing at its op.
+Adding an op means: one class in the right file, one function, one line here, and one
+gradcheck case in tests/test_ops.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.ops.base import Function, ShapeError, sum_to_shape
+from minigrad.ops.elementwise import (
+    abs, add, as_tensor, cast, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg, pow,
+    relu, sigmoid, sqrt, sub, tanh, where,
+)
+from minigrad.ops.linalg import matmul
+from minigrad.ops.reduce import max, mean, min, sum, var
+from minigrad.ops.shape import (
+    broadcast_to, cat, flatten, getitem, pad, permute, reshape, squeeze, stack, transpose, unsqueeze,
+)
+from minigrad.tensor import Tensor
+
+
+def _reflected(op: Any) -> Any:
+    """`2 - x` calls ``x.__rsub__(2)``: compute op(2, x) with 2 as a constant of x's dtype."""
+    return lambda self, other: op(as_tensor(other, self), self)
+
+
+def _comparison(compare: Any) -> Any:
+    """Element-wise comparison: a bool tensor, outside the graph (it has no gradient)."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(compare(self.data, other_data), None, ())
+    return method
+
+
+# -- the Tensor API ------------------------------------------------------------------------
+Tensor.__add__ = add
+Tensor.__radd__ = _reflected(add)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = _reflected(mul)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = _reflected(pow)
+Tensor.__neg__ = neg
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
+Tensor.__getitem__ = getitem
+Tensor.__lt__ = _comparison(lambda a, b: a < b)
+Tensor.__le__ = _comparison(lambda a, b: a <= b)
+Tensor.__gt__ = _comparison(lambda a, b: a > b)
+Tensor.__ge__ = _comparison(lambda a, b: a >= b)
+Tensor.__eq__ = _comparison(lambda a, b: a == b)
+Tensor.__ne__ = _comparison(lambda a, b: a != b)
+Tensor.exp = exp
+Tensor.log = log
+Tensor.sqrt = sqrt
+Tensor.tanh = tanh
+Tensor.sigmoid = sigmoid
+Tensor.relu = relu
+Tensor.leaky_relu = leaky_relu
+Tensor.abs = abs
+Tensor.__abs__ = abs
+Tensor.clip = clip
+Tensor.clamp = clip
+Tensor.maximum = maximum
+Tensor.minimum = minimum
+Tensor.matmul = matmul
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.var = var
+Tensor.max = max
+Tensor.min = min
+Tensor.reshape = reshape
+Tensor.view = reshape
+Tensor.flatten = flatten
+Tensor.transpose = transpose
+Tensor.permute = permute
+Tensor.T = property(lambda self: transpose(self))
+Tensor.squeeze = squeeze
+Tensor.unsqueeze = unsqueeze
+Tensor.broadcast_to = broadcast_to
+Tensor.pad = pad
+
+__all__ = [
+    "Function", "ShapeError", "sum_to_shape", "abs", "add", "broadcast_to", "cast", "cat", "clip",
+    "div", "exp", "flatten", "getitem", "leaky_relu", "log", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sqrt",
+    "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where",
+]

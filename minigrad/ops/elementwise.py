@@ -1,0 +1,336 @@
+"""Element-wise ops. Binary ones broadcast like NumPy; the engine sums their gradients
+back to each input's shape, so the backward rules below are written as if no
+broadcasting happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops.base import Function
+from minigrad.tensor import Tensor
+
+
+def as_tensor(value: Any, like: Tensor) -> Tensor:
+    """Turn a Python number or array into a constant tensor that does not change `like`'s
+    dtype (a Python float next to a float32 tensor stays float32)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, int | float | bool | np.number | np.bool_):
+        return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), None, ())
+    if isinstance(value, np.ndarray | list | tuple):
+        return Tensor(value)
+    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}. "
+                    "Fix: use a number, a NumPy array or a Tensor.")
+
+
+# -- arithmetic --------------------------------------------------------------------------
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad_output):
+        return grad_output, grad_output
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad_output):
+        return grad_output, -grad_output
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad_output):
+        return grad_output * self.b, grad_output * self.a
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad_output):
+        grad_a = grad_output / self.b
+        return grad_a, -grad_a * self.a / self.b
+
+
+class Pow(Function):
+    """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b ln a (0 where a <= 0)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad_output):
+        grad_a = grad_output * self.b * self.a ** (self.b - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_a = np.where(self.a > 0, np.log(np.where(self.a > 0, self.a, 1)), 0)
+        return grad_a, grad_output * self.out * log_a
+
+
+class PowScalar(Function):
+    """x ** p for a constant number p."""
+
+    name = "pow"
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x**exponent
+
+    def backward(self, grad_output):
+        return (grad_output * self.exponent * self.x ** (self.exponent - 1),)
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad_output):
+        return (-grad_output,)
+
+
+# -- functions of one input ----------------------------------------------------------------
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, grad_output):
+        return (grad_output * self.out,)
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):  # IEEE results; anomaly mode reports
+            return np.log(x)
+
+    def backward(self, grad_output):
+        return (grad_output / self.x,)
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        with np.errstate(invalid="ignore"):
+            self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, grad_output):
+        return (grad_output / (2 * self.out),)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, grad_output):
+        return (grad_output * (1 - self.out * self.out),)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # 1/(1+e^-x) overflows for very negative x; (1 + tanh(x/2))/2 is the same function
+        # and finite everywhere.
+        self.out = 0.5 * (1 + np.tanh(0.5 * x))
+        return self.out
+
+    def backward(self, grad_output):
+        return (grad_output * self.out * (1 - self.out),)
+
+
+class ReLU(Function):
+    name = "relu"
+
+    def forward(self, x):
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_output):
+        return (grad_output * self.positive,)
+
+
+class LeakyReLU(Function):
+    name = "leaky_relu"
+
+    def forward(self, x, negative_slope=0.01):
+        self.slope = np.where(x > 0, 1, negative_slope).astype(x.dtype, copy=False)
+        return x * self.slope
+
+    def backward(self, grad_output):
+        return (grad_output * self.slope,)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.sign = np.sign(x)
+        return np.abs(x)
+
+    def backward(self, grad_output):
+        return (grad_output * self.sign,)
+
+
+class Clip(Function):
+    """Clamp to [low, high]; the gradient passes only where the input was inside."""
+
+    def forward(self, x, low=None, high=None):
+        self.inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.inside &= x >= low
+        if high is not None:
+            self.inside &= x <= high
+        return np.clip(x, low, high)
+
+    def backward(self, grad_output):
+        return (grad_output * self.inside,)
+
+
+class Maximum(Function):
+    """Element-wise maximum; at ties the gradient is split equally, as in PyTorch."""
+
+    def forward(self, a, b):
+        out = np.maximum(a, b)
+        self.share_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype)
+        return out
+
+    def backward(self, grad_output):
+        return grad_output * self.share_a, grad_output * (1 - self.share_a)
+
+
+class Minimum(Function):
+    """Element-wise minimum; at ties the gradient is split equally, as in PyTorch."""
+
+    def forward(self, a, b):
+        out = np.minimum(a, b)
+        self.share_a = ((a < b) + 0.5 * (a == b)).astype(out.dtype)
+        return out
+
+    def backward(self, grad_output):
+        return grad_output * self.share_a, grad_output * (1 - self.share_a)
+
+
+class Where(Function):
+    """``condition ? a : b``; `condition` is a constant boolean array."""
+
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad_output):
+        zero = np.zeros((), grad_output.dtype)
+        return np.where(self.condition, grad_output, zero), np.where(self.condition, zero, grad_output)
+
+
+class Cast(Function):
+    def forward(self, x, dtype):
+        self.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad_output):
+        return (grad_output.astype(self.input_dtype),)
+
+
+# -- user-facing functions -------------------------------------------------------------------
+
+
+def add(a: Tensor, b: Any) -> Tensor:
+    return Add.apply(a, as_tensor(b, a))
+
+
+def sub(a: Tensor, b: Any) -> Tensor:
+    return Sub.apply(a, as_tensor(b, a))
+
+
+def mul(a: Tensor, b: Any) -> Tensor:
+    return Mul.apply(a, as_tensor(b, a))
+
+
+def div(a: Tensor, b: Any) -> Tensor:
+    return Div.apply(a, as_tensor(b, a))
+
+
+def pow(base: Tensor, exponent: Any) -> Tensor:
+    """``base ** exponent``; a number exponent is a constant of the op, not a graph node."""
+    if isinstance(exponent, int | float) and not isinstance(exponent, bool):
+        return PowScalar.apply(base, exponent=exponent)
+    return Pow.apply(base, as_tensor(exponent, base))
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 (mirrors numpy.abs / torch.abs)
+    return Abs.apply(x)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Clamp to [min, max] (either may be None), like ``torch.clamp``."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max.")
+    return Clip.apply(x, low=min, high=max)
+
+
+def maximum(a: Tensor, b: Any) -> Tensor:
+    return Maximum.apply(a, as_tensor(b, a))
+
+
+def minimum(a: Tensor, b: Any) -> Tensor:
+    return Minimum.apply(a, as_tensor(b, a))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Pick `a` where `condition` holds, else `b` (all three broadcast together)."""
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}. "
+                        "Fix: compare first, e.g. where(x > 0, x, 0).")
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    return Where.apply(as_tensor(a, like), as_tensor(b, like), condition=condition)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    dtype = np.dtype(dtype)
+    if x.requires_grad and dtype.kind != "f":
+        return Tensor._make(x.data.astype(dtype), None, ())  # integers carry no gradient
+    return Cast.apply(x, dtype=dtype)

@@ -1,0 +1,53 @@
+"""Matrix product, with NumPy's rules for 1-D and batched operands."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.ops.base import Function, ShapeError, sum_to_shape
+from minigrad.tensor import Tensor
+
+
+class MatMul(Function):
+    """``a @ b``. For C = A B: dA = dC Bᵀ and dB = Aᵀ dC.
+
+    A 1-D operand is treated as a row (left) or column (right) vector and that axis is
+    dropped from the result, exactly as `numpy.matmul` does; batch axes broadcast.
+    """
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul: operands must have at least 1 dimension, got shapes "
+                             f"{a.shape} and {b.shape}. Fix: use * for scalars.")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+            raise ShapeError(
+                f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the "
+                f"first ({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+                f"axis of the second ({inner_b}). Fix: transpose an operand (.T) or check the "
+                "layer sizes."
+            )
+        self.a_shape, self.b_shape = a.shape, b.shape
+        # Work on at-least-2-D views; remember which vector axes to drop again.
+        self.a = a[None, :] if a.ndim == 1 else a
+        self.b = b[:, None] if b.ndim == 1 else b
+        return np.matmul(a, b)
+
+    def backward(self, grad_output):
+        a, b = self.a, self.b
+        grad = grad_output
+        if len(self.a_shape) == 1:
+            grad = np.expand_dims(grad, -2)
+        if len(self.b_shape) == 1:
+            grad = np.expand_dims(grad, -1)
+        grad_a = np.matmul(grad, np.swapaxes(b, -1, -2))
+        grad_b = np.matmul(np.swapaxes(a, -1, -2), grad)
+        grad_a = sum_to_shape(grad_a, a.shape).reshape(self.a_shape)
+        grad_b = sum_to_shape(grad_b, b.shape).reshape(self.b_shape)
+        return grad_a, grad_b
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    if not isinstance(b, Tensor):
+        b = Tensor(b)
+    return MatMul.apply(a, b)

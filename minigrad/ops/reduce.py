@@ -1,0 +1,157 @@
+"""Reductions over axes: sum, mean, var, max, min.
+
+Each backward first puts back the reduced axes (as size 1, if `keepdims` dropped them), so
+the gradient broadcasts against the input: every input element that contributed to an
+output element receives that element's gradient, scaled by its share.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops.base import Function, ShapeError
+from minigrad.tensor import Tensor
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """`axis` (None, int or sequence, negative allowed) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    result = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} "
+                             f"dimension(s). Fix: use an axis in [{-ndim}, {builtins.max(ndim - 1, 0)}].")
+        result.append(int(a) % builtins.max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis} repeats an axis.")
+    return tuple(sorted(result))
+
+
+class _Reduction(Function):
+    """Shared bookkeeping: remembers the input shape and which axes were reduced."""
+
+    def _setup(self, x, axis, keepdims):
+        self.input_shape = x.shape
+        self.axes = normalize_axis(axis, x.ndim, self.name)
+        self.keepdims = keepdims
+        if x.ndim == 0:
+            self.axes = ()
+        return self.axes
+
+    def _with_kept_axes(self, grad):
+        """Re-insert the reduced axes as size 1, so `grad` broadcasts against the input."""
+        if not self.keepdims and self.axes:
+            grad = np.expand_dims(grad, self.axes)
+        return grad
+
+
+class Sum(_Reduction):
+    def forward(self, x, axis=None, keepdims=False):
+        return x.sum(axis=self._setup(x, axis, keepdims), keepdims=keepdims)
+
+    def backward(self, grad_output):
+        return (np.broadcast_to(self._with_kept_axes(grad_output), self.input_shape),)
+
+
+class Mean(_Reduction):
+    def forward(self, x, axis=None, keepdims=False):
+        axes = self._setup(x, axis, keepdims)
+        self.count = int(np.prod([x.shape[a] for a in axes]))
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, grad_output):
+        grad = self._with_kept_axes(grad_output) / self.count
+        return (np.broadcast_to(grad, self.input_shape),)
+
+
+class Var(_Reduction):
+    """Variance with ``correction`` (1: unbiased, divides by n-1; 0: biased, by n)."""
+
+    def forward(self, x, axis=None, keepdims=False, correction=1):
+        axes = self._setup(x, axis, keepdims)
+        count = int(np.prod([x.shape[a] for a in axes]))
+        self.divisor = count - correction
+        if self.divisor <= 0:
+            raise ShapeError(f"var: {count} value(s) with correction={correction} leave no degrees "
+                             "of freedom. Fix: reduce over more values or use correction=0.")
+        self.centred = x - x.mean(axis=axes, keepdims=True)
+        return (self.centred * self.centred).sum(axis=axes, keepdims=keepdims) / self.divisor
+
+    def backward(self, grad_output):
+        # d var / d x_i = 2 (x_i - mean) / divisor; the mean's own dependence on x_i cancels
+        # because the centred values sum to zero.
+        return (self._with_kept_axes(grad_output) * (2 / self.divisor) * self.centred,)
+
+
+class _Extreme(_Reduction):
+    """max/min: the gradient goes to the extreme element(s), split equally among ties."""
+
+    pick = staticmethod(np.max)
+
+    def forward(self, x, axis=None, keepdims=False):
+        axes = self._setup(x, axis, keepdims)
+        if x.size == 0:
+            raise ShapeError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}.")
+        extreme = self.pick(x, axis=axes, keepdims=True)
+        hits = (x == extreme).astype(x.dtype)
+        self.share = hits / hits.sum(axis=axes, keepdims=True)
+        return extreme if keepdims else np.squeeze(extreme, axis=axes)
+
+    def backward(self, grad_output):
+        return (self._with_kept_axes(grad_output) * self.share,)
+
+
+class Max(_Extreme):
+    pick = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    pick = staticmethod(np.min)
+
+
+def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple[Any, bool]:
+    """Accept PyTorch's ``dim``/``keepdim`` as well as NumPy's ``axis``/``keepdims``."""
+    if dim is not None:
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
+        keepdim: bool | None = None) -> Tensor:
+    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+         keepdim: bool | None = None) -> Tensor:
+    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, *, correction: int = 1,
+        unbiased: bool | None = None, dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Variance over `axis`. Like PyTorch the default is unbiased (``correction=1``);
+    ``correction=0`` (or ``unbiased=False``) gives the biased variance BatchNorm uses."""
+    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
+
+
+def max(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
+        keepdim: bool | None = None) -> Tensor:
+    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+    return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
+def min(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
+        keepdim: bool | None = None) -> Tensor:
+    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+    return Min.apply(x, axis=axis, keepdims=keepdims)

@@ -1,0 +1,212 @@
+"""Ops that move values around without arithmetic: reshape, transpose, indexing, joining.
+
+Their backward moves the gradient back to where each value came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops.base import Function, ShapeError
+from minigrad.ops.reduce import normalize_axis
+from minigrad.tensor import Tensor
+
+
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad_output):
+        return (grad_output.reshape(self.input_shape),)
+
+
+class Flatten(Reshape):
+    pass
+
+
+class Squeeze(Reshape):
+    pass
+
+
+class Unsqueeze(Reshape):
+    pass
+
+
+class Transpose(Function):
+    def forward(self, x, axes=None):
+        self.axes = axes
+        return np.transpose(x, axes)
+
+    def backward(self, grad_output):
+        inverse = None if self.axes is None else np.argsort(self.axes)
+        return (np.transpose(grad_output, inverse),)
+
+
+class BroadcastTo(Function):
+    name = "broadcast_to"
+
+    def forward(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad_output):
+        return (grad_output,)  # the engine sums it back to the input's shape
+
+
+def _is_basic_index(index: tuple) -> bool:
+    return all(isinstance(i, int | np.integer | slice) or i is None or i is Ellipsis for i in index)
+
+
+class GetItem(Function):
+    """``x[index]``: basic slicing and integer/boolean-array indexing, as in NumPy.
+
+    The gradient is scattered back with ``np.add.at``, which *adds* for repeated indices:
+    ``x[[0, 0]]`` uses x[0] twice, so x[0] receives both gradients.
+    """
+
+    name = "getitem"
+
+    def forward(self, x, index):
+        self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as error:
+            raise ShapeError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}") from None
+
+    def backward(self, grad_output):
+        grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
+        index = self.index if isinstance(self.index, tuple) else (self.index,)
+        if _is_basic_index(index):
+            grad[self.index] = grad_output  # a view: no element is hit twice
+        else:
+            np.add.at(grad, self.index, grad_output)
+        return (grad,)
+
+
+class Cat(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, grad_output):
+        return tuple(np.split(grad_output, self.splits, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, grad_output):
+        count = grad_output.shape[self.axis]
+        return tuple(np.take(grad_output, i, axis=self.axis) for i in range(count))
+
+
+class Pad(Function):
+    """Constant padding; `pad_width` as in `numpy.pad`: ((before, after), ...) per axis."""
+
+    def forward(self, x, pad_width, value=0.0):
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+        if (widths < 0).any():
+            raise ShapeError(f"pad: widths must be >= 0, got {pad_width}.")
+        self.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, grad_output):
+        return (grad_output[self.inner],)
+
+
+# -- user-facing functions -------------------------------------------------------------------
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
+    return Reshape.apply(x, shape=_shape_arg(shape))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes `start_dim`..`end_dim` into one (PyTorch's ``flatten``)."""
+    if x.ndim == 0:
+        return Flatten.apply(x, shape=(1,))
+    start, end = (normalize_axis(a, x.ndim, "flatten")[0] for a in (start_dim, end_dim))
+    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    return Flatten.apply(x, shape=shape)
+
+
+def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
+    """Swap two axes (PyTorch's ``transpose(dim0, dim1)``); without them, reverse all axes."""
+    if dim0 is None and dim1 is None:
+        return Transpose.apply(x, axes=None)
+    if dim0 is None or dim1 is None:
+        raise TypeError("transpose: give both dim0 and dim1, or neither.")
+    axes = list(range(x.ndim))
+    a, b = normalize_axis(dim0, x.ndim, "transpose")[0], normalize_axis(dim1, x.ndim, "transpose")[0]
+    axes[a], axes[b] = axes[b], axes[a]
+    return Transpose.apply(x, axes=tuple(axes))
+
+
+def permute(x: Tensor, *axes: Any) -> Tensor:
+    """Reorder the axes: ``x.permute(0, 2, 1)``."""
+    axes = _shape_arg(axes)
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a tensor "
+                         f"of shape {x.shape}.")
+    return Transpose.apply(x, axes=tuple(a % x.ndim for a in axes))
+
+
+def squeeze(x: Tensor, axis: Any = None) -> Tensor:
+    """Remove axes of size 1 (all of them, or the given ones; others are left, as in PyTorch)."""
+    axes = normalize_axis(axis, x.ndim, "squeeze") if x.ndim else ()
+    shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+    return Squeeze.apply(x, shape=shape)
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """Insert an axis of size 1 at position `axis`."""
+    position = normalize_axis(axis, x.ndim + 1, "unsqueeze")[0]
+    return Unsqueeze.apply(x, shape=x.shape[:position] + (1,) + x.shape[position:])
+
+
+def broadcast_to(x: Tensor, shape: Any) -> Tensor:
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    def to_index(i: Any) -> Any:
+        if isinstance(i, Tensor):
+            return i.data
+        if isinstance(i, list):
+            return np.asarray(i)
+        return i
+
+    index = tuple(to_index(i) for i in index) if isinstance(index, tuple) else to_index(index)
+    return GetItem.apply(x, index=index)
+
+
+def _tensors(tensors: Any, op: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors.")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+def cat(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis."""
+    return Cat.apply(*_tensors(tensors, "cat"), axis=axis if dim is None else dim)
+
+
+def stack(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along a new axis."""
+    return Stack.apply(*_tensors(tensors, "stack"), axis=axis if dim is None else dim)
+
+
+def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
+    """Pad with a constant; `pad_width` follows `numpy.pad` (((before, after), ...) per axis)."""
+    return Pad.apply(x, pad_width=pad_width, value=value)

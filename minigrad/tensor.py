@@ -1,0 +1,355 @@
+"""`Tensor`: an n-d node of the computation graph, holding a `numpy.ndarray`.
+
+Dtypes: Python floats (and lists of them) become float32, as in PyTorch; a NumPy array
+keeps its dtype (a float64 array stays float64, an integer array stays integer); ``dtype=``
+forces one. Integer and bool tensors (class targets, masks) cannot require grad. Binary
+ops follow NumPy's promotion rules, and a Python number never changes a tensor's dtype.
+
+Every op is a `minigrad.ops.Function`; the methods here only route to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.autograd import next_seq, state
+
+_default_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the default `numpy.random.Generator` used by every random function of minigrad."""
+    global _default_generator
+    _default_generator = np.random.default_rng(seed)
+    return _default_generator
+
+
+def default_generator() -> np.random.Generator:
+    """The generator random functions use when they are not given one."""
+    return _default_generator
+
+
+def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
+    """Convert user data to an ndarray with minigrad's dtype rules (see module docstring)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "biuf":
+            raise TypeError(f"{op}: dtype {dtype} is not supported. Fix: use a float, int or bool dtype.")
+        return np.asarray(data, dtype=dtype)
+    array = np.asarray(data)
+    if array.dtype.kind in "biuf":
+        if array.dtype.kind == "f" and not isinstance(data, np.ndarray | np.generic):
+            array = array.astype(np.float32)  # Python floats -> float32, as in PyTorch
+        return array
+    raise TypeError(
+        f"{op}: cannot make a tensor from data of dtype {array.dtype} "
+        f"({type(data).__name__}). Fix: pass numbers, lists of numbers or a numeric NumPy array."
+    )
+
+
+class Tensor:
+    """An n-d array that records the operations applied to it, for automatic gradients.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``. ``.data`` is the
+    `numpy.ndarray` (assignable), ``.grad`` the accumulated gradient (an ndarray of the same
+    shape, or None). After ``loss.backward()`` every tensor of the graph that requires grad
+    holds d(loss)/d(tensor) in ``.grad`` — intermediate results too, so they can be drawn.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_seq", "_scope",
+                 "_hooks", "_where", "__weakref__")
+    __hash__ = object.__hash__  # nodes are dict keys by identity; == compares elementwise
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected method
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = to_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require grad, got dtype "
+                f"{self.data.dtype}. Fix: pass dtype=np.float32 (or float64)."
+            )
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._op = None
+        self._parents: tuple[Tensor, ...] = ()
+        self._seq = next_seq()
+        self._scope = state.scope
+        self._hooks: list[Callable] = []
+        self._where = autograd.user_frame() if state.anomaly else None
+
+    @classmethod
+    def _make(cls, data: Any, op: Any, parents: tuple[Tensor, ...]) -> Tensor:
+        """Fast constructor for op results (no conversion or checks of user data)."""
+        out = object.__new__(Tensor)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.requires_grad = bool(parents)
+        out.name = None
+        out._op = op
+        out._parents = parents
+        out._seq = next_seq()
+        out._scope = state.scope
+        out._hooks = []
+        out._where = None
+        return out
+
+    # -- the node protocol -------------------------------------------------------------
+
+    @property
+    def op_name(self) -> str:
+        return self._op.name if self._op is not None else ""
+
+    def _vjp(self, grad_output: np.ndarray) -> list[np.ndarray | None]:
+        grads = []
+        for parent, grad in zip(self._parents, self._op.backward(grad_output)):
+            if grad is not None:
+                parent_data = parent.data
+                if grad.shape != parent_data.shape:
+                    grad = sum_to_shape(grad, parent_data.shape)
+                if grad.dtype != parent_data.dtype:
+                    grad = grad.astype(parent_data.dtype)
+                if state.anomaly:
+                    check_finite(grad, self.op_name, self._where, "backward")
+            grads.append(grad)
+        return grads
+
+    def _accumulate_grad(self, grad: np.ndarray) -> None:
+        if self.grad is not None:
+            self.grad = self.grad + grad
+        elif not self._parents:  # a leaf owns its .grad: never a view or a shared array
+            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
+        else:
+            self.grad = grad
+
+    # -- gradients -------------------------------------------------------------------
+
+    def backward(self, gradient: Any = None) -> None:
+        """Backpropagate from this tensor; gradients accumulate into ``.grad``.
+
+        `gradient` is d(loss)/d(self); it may be omitted only for a one-element tensor.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"backward: this tensor (shape {self.shape}) does not require grad and has no "
+                "graph. Fix: create the inputs you want gradients for with requires_grad=True "
+                "(and do not compute the loss inside no_grad())."
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward: gradient can be created implicitly only for a one-element "
+                    f"output, but this tensor has shape {self.shape}. Fix: reduce it first "
+                    f"(.sum() or .mean()), or pass gradient= an array of shape {self.shape}."
+                )
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = to_array(gradient, dtype=self.data.dtype, op="backward")
+            if gradient.shape != self.shape:
+                raise ValueError(
+                    f"backward: gradient has shape {gradient.shape} but the tensor has shape "
+                    f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
+                )
+        autograd.backward(self, gradient)
+
+    def register_hook(self, hook: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array
+        replaces the gradient. Returns a function that removes the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
+                               "require grad. Fix: create it with requires_grad=True.")
+        self._hooks.append(hook)
+        return lambda: self._hooks.remove(hook) if hook in self._hooks else None
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor._make(self.data, None, ())
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set `requires_grad` of a leaf in place; returns self."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: dtype {self.data.dtype} cannot require grad. "
+                            "Fix: convert to float first.")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- array-like properties ---------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """PyTorch's ``size()``: the shape, or the length of axis `dim`."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python "
+                             f"number, this one has shape {self.shape}.")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy converted to `dtype` (gradient flows back when both are floats)."""
+        from minigrad.ops import cast
+
+        return cast(self, dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"The truth value of a tensor of shape {self.shape} is ambiguous. "
+                             "Fix: use .any() or .all() on .data.")
+        return bool(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+                               prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._op is not None:
+            extras.append(f"op={self.op_name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           name: str | None = None) -> Tensor:
+    """Make a tensor (same as ``Tensor(...)``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    return np.dtype(np.float32 if dtype is None else dtype)
+
+
+def _shape(shape: tuple) -> tuple[int, ...]:
+    """Accept both ``zeros(2, 3)`` and ``zeros((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = tuple(shape[0])
+    if not all(isinstance(n, int | np.integer) and n >= 0 for n in shape):
+        raise ValueError(f"expected a shape of non-negative integers, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.full(_shape((shape,)), fill_value, _float_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(other.shape, dtype or other.dtype), requires_grad=requires_grad)
+
+
+def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(other.shape, dtype or other.dtype), requires_grad=requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+          generator: np.random.Generator | None = None) -> Tensor:
+    """Standard normal samples from `generator` (default: the one `manual_seed` seeds)."""
+    rng = generator or _default_generator
+    data = rng.standard_normal(_shape(shape), dtype=np.float64).astype(_float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+         generator: np.random.Generator | None = None) -> Tensor:
+    """Uniform samples on [0, 1) from `generator` (default: the one `manual_seed` seeds)."""
+    rng = generator or _default_generator
+    data = rng.random(_shape(shape), dtype=np.float64).astype(_float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Like `numpy.arange`; integer arguments give an int64 tensor, as in PyTorch."""
+    if end is None:
+        start, end = 0, start
+    data = np.arange(start, end, step)
+    if dtype is not None:
+        data = data.astype(dtype)
+    elif data.dtype.kind == "f":
+        data = data.astype(np.float32)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+# The op methods (x + y, x.sum(), x @ w, ...) are attached in minigrad/ops/__init__.py,
+# which imports this module: that keeps each method next to the op it calls.
+
+
+def check_finite(array: np.ndarray, op_name: str, where: str | None, phase: str,
+                 inputs: tuple[Any, ...] = ()) -> None:
+    """Under `detect_anomaly()`: raise if `array` holds NaN or Inf."""
+    if array.dtype.kind not in "fc" or np.isfinite(array).all():
+        return
+    detail = "NaN" if np.isnan(array).any() else "Inf"
+    input_arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+    if any(a.dtype.kind in "fc" and not np.isfinite(a).all() for a in input_arrays):
+        detail += " (its inputs already held NaN/Inf)"
+    raise autograd.anomaly_error(op_name, where or "<unknown>", phase, detail)
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched.
+
+    If y = f(broadcast(x)), each element of x was used once per copy, so dL/dx is the
+    sum of the gradients of all its copies.
+    """
+    extra_axes = grad.ndim - len(shape)
+    if extra_axes > 0:
+        grad = grad.sum(axis=tuple(range(extra_axes)))
+    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad

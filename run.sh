@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up everything minigrad needs on a fresh machine, then run a task:
+#   bash run.sh demo    train a small network with BatchNorm, render its gradient-flow graph
+#   bash run.sh test    the test suite
+#   bash run.sh bench   the benchmarks (see benchmarks/README.md)
+# Set-up: the Graphviz programs (Debian's `graphviz`, when `dot` is missing and apt-get is
+# there) and a virtual environment in .venv with minigrad and its dev/tutorials extras.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+task="${1:-}"
+if [[ "$task" != demo && "$task" != test && "$task" != bench ]]; then
+    echo "usage: bash run.sh demo|test|bench [extra arguments]" >&2
+    exit 2
+fi
+shift
+
+if ! command -v dot >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        sudo=""
+        [[ "$(id -u)" != 0 ]] && sudo="sudo"
+        echo "run.sh: installing the Graphviz programs (apt-get install graphviz)" >&2
+        $sudo apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq graphviz >&2
+    else
+        echo "run.sh: 'dot' not found: install Graphviz (https://graphviz.org/download/); graphs will be saved as .dot only" >&2
+    fi
+fi
+
+python="${PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+    echo "run.sh: creating .venv" >&2
+    "$python" -m venv .venv
+fi
+# Reinstall only when the package definition changed.
+stamp=.venv/.minigrad-installed
+if [[ ! -f "$stamp" ]] || ! cmp -s pyproject.toml "$stamp"; then
+    echo "run.sh: installing minigrad and its dependencies into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip >&2
+    .venv/bin/python -m pip install -q -e '.[dev,tutorials]' >&2
+    cp pyproject.toml "$stamp"
+fi
+
+case "$task" in
+    demo) exec .venv/bin/minigrad demo "$@" ;;
+    test) exec .venv/bin/python -m pytest "$@" ;;
+    bench) exec .venv/bin/python benchmarks/run_all.py "$@" ;;
+esac
