@@ -19,6 +19,8 @@ from minigrad.ops import (
 from minigrad.value import Value
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad import nn  # noqa: E402
+from minigrad import optim  # noqa: E402
+from minigrad.serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -29,3 +31,4 @@ __all__ = [
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__",
 ]
+__all__ += ["load", "optim", "save"]

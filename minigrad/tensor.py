@@ -208,6 +208,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self) -> Any:
+        """Iterate over the first axis (each row is ``self[i]``, so gradients flow)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor. Fix: use .item().")
+        return (self[i] for i in range(len(self.data)))
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
         return self.data

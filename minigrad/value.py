@@ -189,7 +189,11 @@ class Value:
         return self._op
 
     def _vjp(self, grad_output: float) -> list[float]:
-        return [local * grad_output for local in self._local_grads]
+        grads = [local * grad_output for local in self._local_grads]
+        if state.anomaly:  # e.g. Value(0) ** 0.5: a finite forward, an infinite derivative
+            for grad in grads:
+                _check_anomaly(self, grad, "backward", math.isfinite(grad_output))
+        return grads
 
     def _accumulate_grad(self, grad: float) -> None:
         self.grad += grad
@@ -212,9 +216,9 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
 
-def _check_anomaly(node: Value, result: float, phase: str) -> None:
+def _check_anomaly(node: Value, result: float, phase: str, grad_finite: bool = True) -> None:
     if math.isfinite(result):
         return
-    inputs_finite = all(math.isfinite(p.data) for p in node._parents)
+    inputs_finite = grad_finite and all(math.isfinite(p.data) for p in node._parents)
     detail = f"{result}" + ("" if inputs_finite else " (its inputs already held NaN/Inf)")
     raise autograd.anomaly_error(f"Value {node._op}", node._where or "<unknown>", phase, detail)

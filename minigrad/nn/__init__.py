@@ -1,8 +1,17 @@
 """Neural-network building blocks: modules, layers, losses, normalisation, initialisers."""
 
 from minigrad.nn import functional, init  # noqa: F401
-from minigrad.nn.layers import Identity, Linear, ReLU, Sigmoid, Tanh
+from minigrad.nn.fold import fold_batchnorm
+from minigrad.nn.layers import (
+    AdaptiveAvgPool2d, AvgPool2d, Conv2d, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax,
+    MaxPool2d, ReLU, Sigmoid, Softmax, Tanh,
+)
+from minigrad.nn.loss import CrossEntropyLoss, MSELoss
 from minigrad.nn.module import Module, Parameter, Sequential
+from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 
 __all__ = ["Identity", "Linear", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
            "functional", "init"]
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
+            "LeakyReLU", "LogSoftmax", "MSELoss", "MaxPool2d", "Softmax"]
+__all__ += ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "fold_batchnorm"]

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from minigrad import ops
+from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d, pair  # noqa: F401 (F.conv2d, ...)
+from minigrad.ops.neural import (  # noqa: F401 (F.softmax, ...)
+    check_reduction,
+    cross_entropy,
+    dropout,
+    log_softmax,
+    softmax,
+)
 from minigrad.tensor import Tensor
 
 
@@ -34,3 +46,69 @@ def tanh(x: Tensor) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     return ops.sigmoid(_check_tensor(x, "sigmoid"))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope · x."""
+    return ops.leaky_relu(_check_tensor(x, "leaky_relu"), negative_slope=negative_slope)
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Squared error (input - target)², averaged ('mean'), summed ('sum') or not ('none').
+
+    `target` may be a Tensor or a NumPy array; it must have the input's shape. (PyTorch only
+    warns on a mismatch and broadcasts, which silently turns (N, 1) against (N,) into an
+    (N, N) matrix of errors; here it is an error.)
+    """
+    _check_tensor(input, "mse_loss")
+    check_reduction(reduction, "mse_loss")
+    if not isinstance(target, Tensor) or target.dtype.kind != "f":
+        target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
+                                   dtype=input.dtype))
+    if target.shape != input.shape:
+        raise ValueError(
+            f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ. "
+            f"Fix: reshape one of them, e.g. target.reshape{input.shape} or "
+            "output.reshape(-1) for a single output per sample.")
+    difference = input - target
+    squared = difference * difference
+    if reduction == "none":
+        return squared
+    return squared.sum() if reduction == "sum" else squared.mean()
+
+
+def _adaptive_matrix(size: int, output_size: int, dtype: Any) -> np.ndarray:
+    """(output_size, size) averaging matrix: row i averages input positions
+    floor(i·size/out) .. ceil((i+1)·size/out) - 1, PyTorch's adaptive pooling windows."""
+    matrix = np.zeros((output_size, size), dtype=dtype)
+    for i in range(output_size):  # one row per output position (not per pixel)
+        start, end = (i * size) // output_size, -((-(i + 1) * size) // output_size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling to a fixed ``output_size`` (int or pair), whatever the input size.
+
+    ``(N, C, H, W)`` or ``(C, H, W)`` in, ``(N, C, out_h, out_w)`` out. Output size 1 is global
+    average pooling. Windows follow PyTorch (they may overlap when H is not a multiple);
+    pooling is written as out = P_h · x · P_wᵀ with averaging matrices P, so the gradient
+    comes from matmul.
+    """
+    _check_tensor(input, "adaptive_avg_pool2d")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input (N, C, H, W) or a 3-D one "
+                         f"(C, H, W), got shape {input.shape}.")
+    out_h, out_w = pair(output_size, "output_size", "adaptive_avg_pool2d")
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}.")
+    height, width = input.shape[-2:]
+    if (out_h, out_w) == (1, 1):
+        return input.mean(axis=(-2, -1), keepdims=True)
+    rows = Tensor(_adaptive_matrix(height, out_h, input.dtype))
+    cols = Tensor(_adaptive_matrix(width, out_w, input.dtype).T.copy())
+    return rows @ input @ cols
+
+
+# Normalisation lives in nn/normalization.py (with its modules); re-exported as F.batch_norm etc.
+from minigrad.nn.normalization import batch_norm, group_norm, layer_norm  # noqa: E402, F401

@@ -1,15 +1,20 @@
-"""Layers: the building blocks of a network (PyTorch's names, shapes and defaults)."""
+"""Layers: the building blocks of a network (PyTorch's names, arguments, shapes, defaults).
+
+Each layer is a thin `Module` around a function of `nn.functional`, holding its
+parameters and settings; the loss modules are in `nn/loss.py`.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import default_generator
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import Tensor
+from minigrad.ops.conv import pair
+from minigrad.tensor import Tensor, default_generator
 
 
 def _uniform(shape: tuple[int, ...], bound: float) -> np.ndarray:
@@ -29,32 +34,220 @@ class Linear(Module):
             raise ValueError(f"Linear: in_features and out_features must be positive, got "
                              f"{in_features} and {out_features}.")
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features)
-        self.weight = Parameter(_uniform((out_features, in_features), bound))
-        self.register_parameter("bias", Parameter(_uniform((out_features,), bound)) if bias else None)
+        self.weight = Parameter(np.empty((out_features, in_features), np.float32))
+        self.register_parameter("bias", Parameter(np.empty(out_features, np.float32)) if bias
+                                else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: weight and bias ~ U(±1/√fan_in), fan_in = in_features."""
+        bound = 1 / math.sqrt(self.in_features)
+        self.weight.data = _uniform(self.weight.shape, bound)
+        if self.bias is not None:
+            self.bias.data = _uniform(self.bias.shape, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv2d(Module):
+    """2-D convolution. Input ``(N, in_channels, H, W)`` (or unbatched ``(in_channels, H, W)``),
+    output ``(N, out_channels, H_out, W_out)`` with H_out = ⌊(H + 2·padding - k) / stride⌋ + 1.
+
+    ``weight``: ``(out_channels, in_channels, kh, kw)``; ``bias``: ``(out_channels,)``.
+    Default init is PyTorch's: both ~ U(±1/√fan_in), fan_in = in_channels·kh·kw.
+    `kernel_size`, `stride` and `padding` take an int or an (h, w) pair.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, bias: bool = True) -> None:
+        super().__init__()
+        if in_channels <= 0 or out_channels <= 0:
+            raise ValueError(f"Conv2d: in_channels and out_channels must be positive, got "
+                             f"{in_channels} and {out_channels}.")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair(stride, "stride", "Conv2d")
+        self.padding = pair(padding, "padding", "Conv2d")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"Conv2d: need kernel_size >= 1, stride >= 1 and padding >= 0, got "
+                             f"{self.kernel_size}, {self.stride} and {self.padding}.")
+        weight_shape = (out_channels, in_channels, *self.kernel_size)
+        self.weight = Parameter(np.empty(weight_shape, np.float32))
+        self.register_parameter("bias", Parameter(np.empty(out_channels, np.float32)) if bias
+                                else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: weight and bias ~ U(±1/√fan_in), fan_in = in_channels·kh·kw."""
+        bound = 1 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        self.weight.data = _uniform(self.weight.shape, bound)
+        if self.bias is not None:
+            self.bias.data = _uniform(self.bias.shape, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if isinstance(x, Tensor) and x.ndim not in (3, 4):
+            raise ValueError(
+                f"Conv2d: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}. "
+                f"Fix: reshape it, e.g. x.reshape(N, {self.in_channels}, H, W) for flattened "
+                "images, or x.reshape(1, *x.shape) for one image.")
+        if isinstance(x, Tensor) and x.shape[-3] != self.in_channels:
+            raise ValueError(
+                f"Conv2d: expected input of shape (N, {self.in_channels}, H, W) "
+                f"(in_channels={self.in_channels}), got {x.shape} with {x.shape[-3]} channels. "
+                "Fix: set in_channels to the input's channel count, or move the channels to axis "
+                "1 with x.permute(0, 3, 1, 2) if the data is (N, H, W, C).")
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+
+
+class MaxPool2d(Module):
+    """Max over kernel_size windows; `stride` defaults to `kernel_size`."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """Mean over kernel_size windows; `stride` defaults to `kernel_size`."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding,
+                            count_include_pad=self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average-pool to a fixed ``output_size`` whatever the input's H and W:
+    ``AdaptiveAvgPool2d(1)`` is global average pooling, ``(N, C, H, W) -> (N, C, 1, 1)``."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class Flatten(Module):
+    """Merge axes start_dim..end_dim: ``(N, C, H, W) -> (N, C·H·W)`` by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """While training, zero each element with probability `p` and scale the others by
+    1/(1-p); in eval mode, the identity. `generator` (not in PyTorch) fixes the masks."""
+
+    def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}.")
+        self.p, self.generator = p, generator
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class ReLU(Module):
+    """max(x, 0), element-wise."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
 
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope · x."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
 class Tanh(Module):
+    """tanh(x), element-wise."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)), element-wise."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Identity(Module):
+    """Returns its input (a placeholder, e.g. where a normalisation layer is switched off)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+
+class Softmax(Module):
+    """Softmax along `dim` (pass it: ``Softmax(dim=1)`` for (N, C) scores)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log(softmax(x)) along `dim`, computed stably."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, self.dim)

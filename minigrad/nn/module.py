@@ -9,12 +9,13 @@ it, which is how the visualiser groups the graph by layer.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from minigrad import autograd
+from minigrad.ops.base import Function
 from minigrad.tensor import Tensor, to_array
 
 
@@ -29,6 +30,18 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class _HookPoint(Function):
+    """The identity, as a node of its own: where a module's backward hooks listen."""
+
+    name = "backward_hook"
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_output):
+        return (grad_output,)
 
 
 class Module:
@@ -54,6 +67,18 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning "
                                "attributes in __init__.")
+        if name in self._parameters and not isinstance(value, Parameter | None):
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter "
+                f"'{name}' (a Parameter or None is expected). Fix: wrap it, "
+                f"{name} = nn.Parameter(...), or assign to .{name}.data to change the values.")
+        # Reassigning a buffer keeps it a buffer (running statistics), and a parameter set to
+        # None stays a known, absent parameter, as in PyTorch.
+        for registry, kind in ((self._buffers, Tensor), (self._parameters, Parameter)):
+            if name in registry and (value is None or isinstance(value, kind)):
+                registry[name] = value
+                object.__setattr__(self, name, value)
+                return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -87,6 +112,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._backward_hooks:
+            # As PyTorch does, route each tensor input through an identity node: the gradient
+            # that reaches it is then d(loss)/d(input) *through this module only* (not through
+            # other uses of the same tensor), and its hooks live only as long as this call.
+            args = tuple(_HookPoint.apply(a) if isinstance(a, Tensor) and a.requires_grad else a
+                         for a in args)
         with autograd.module_scope(self._scope_name, type(self).__name__):
             output = self.forward(*args, **kwargs)
         for hook in self._forward_hooks:
@@ -94,34 +125,38 @@ class Module:
             if replaced is not None:
                 output = replaced
         if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
+            output = _HookPoint.apply(output)
             self._attach_backward_hooks(args, output)
         return output
 
     def _attach_backward_hooks(self, args: tuple, output: Tensor) -> None:
         """Full backward hooks: ``hook(module, grad_input, grad_output)`` once the gradients
-        of the module's tensor inputs are known (``None`` for inputs that need none)."""
+        of the module's tensor inputs are known (``None`` for inputs that need none).
+        ``grad_input`` has one entry per tensor argument, ``grad_output`` one per output.
+        Return values are ignored (the gradients cannot be replaced here)."""
         inputs = [a for a in args if isinstance(a, Tensor)]
-        grad_output: list[np.ndarray] = []
+        waiting = sum(t.requires_grad for t in inputs)
+        pending: dict[str, Any] = {"grad_output": None, "grad_input": {}}
+
+        def fire() -> None:
+            grad_input = tuple(pending["grad_input"].get(i) for i in range(len(inputs)))
+            pending["grad_input"] = {}  # a second backward through the same graph fires again
+            for hook in list(self._backward_hooks):
+                hook(self, grad_input, (pending["grad_output"],))
 
         def on_output(grad: np.ndarray) -> None:
-            grad_output.append(grad)
-            if not any(t.requires_grad for t in inputs):  # no input gradient to wait for
-                for hook in self._backward_hooks:
-                    hook(self, (None,) * len(inputs), tuple(grad_output))
-
-        output.register_hook(on_output)
-        waiting = [t for t in inputs if t.requires_grad]
-        received: dict[int, np.ndarray] = {}
+            pending["grad_output"] = grad
+            if waiting == 0:  # no input gradient to wait for
+                fire()
 
         def make_input_hook(position: int) -> Callable[[np.ndarray], None]:
             def on_input(grad: np.ndarray) -> None:
-                received[position] = grad
-                if len(received) == len(waiting):
-                    grad_input = tuple(received.get(i) for i in range(len(inputs)))
-                    for hook in self._backward_hooks:
-                        hook(self, grad_input, tuple(grad_output))
+                pending["grad_input"][position] = grad
+                if len(pending["grad_input"]) == waiting:
+                    fire()
             return on_input
 
+        output.register_hook(on_output)
         for position, tensor in enumerate(inputs):
             if tensor.requires_grad:
                 tensor.register_hook(make_input_hook(position))
@@ -214,6 +249,30 @@ class Module:
             parameter.requires_grad = requires_grad
         return self
 
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn(module)`` on every descendant, then on this module (PyTorch's order):
+        ``model.apply(init_weights)``."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
+    def to_dtype(self, dtype: Any) -> Module:
+        """Convert every floating-point parameter and buffer to `dtype`, in place (the
+        Parameter objects stay the same, so an optimiser built before still holds them)."""
+        for tensor in (*self.parameters(), *self.buffers()):
+            if tensor.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype)
+                tensor.grad = None
+        return self
+
+    def double(self) -> Module:
+        """Parameters and floating buffers to float64 (what gradcheck needs)."""
+        return self.to_dtype(np.float64)
+
+    def float(self) -> Module:
+        """Parameters and floating buffers to float32 (minigrad's default)."""
+        return self.to_dtype(np.float32)
+
     # -- saving and loading ---------------------------------------------------------------
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
@@ -256,8 +315,11 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = to_array(value.data if isinstance(value, Tensor) else value,
-                             op="load_state_dict")
+            try:
+                array = to_array(value.data if isinstance(value, Tensor) else value,
+                                 op="load_state_dict")
+            except TypeError as error:
+                raise TypeError(f"load_state_dict: '{key}' cannot be loaded: {error}") from None
             if array.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict: '{key}' has shape {array.shape} in the state dict but "

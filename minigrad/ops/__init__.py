@@ -14,7 +14,9 @@ from minigrad.ops.elementwise import (
     abs, add, as_tensor, cast, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg, pow,
     relu, sigmoid, sqrt, sub, tanh, where,
 )
+from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.linalg import matmul
+from minigrad.ops.neural import cross_entropy, dropout, log_softmax, softmax
 from minigrad.ops.reduce import max, mean, min, sum, var
 from minigrad.ops.shape import (
     broadcast_to, cat, flatten, getitem, pad, permute, reshape, squeeze, stack, transpose, unsqueeze,
@@ -85,10 +87,13 @@ Tensor.squeeze = squeeze
 Tensor.unsqueeze = unsqueeze
 Tensor.broadcast_to = broadcast_to
 Tensor.pad = pad
+Tensor.softmax = softmax
+Tensor.log_softmax = log_softmax
 
 __all__ = [
     "Function", "ShapeError", "sum_to_shape", "abs", "add", "broadcast_to", "cast", "cat", "clip",
     "div", "exp", "flatten", "getitem", "leaky_relu", "log", "matmul", "max", "maximum", "mean",
     "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sqrt",
     "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where",
+    "avg_pool2d", "conv2d", "cross_entropy", "dropout", "log_softmax", "max_pool2d", "softmax",
 ]

@@ -18,6 +18,8 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, int | float | bool | np.number | np.bool_):
+        if isinstance(value, np.generic):  # NumPy scalars count as Python numbers, as in PyTorch
+            value = value.item()
         return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), None, ())
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
@@ -191,7 +193,7 @@ class Clip(Function):
             self.inside &= x >= low
         if high is not None:
             self.inside &= x <= high
-        return np.clip(x, low, high)
+        return np.clip(x, low, high).astype(x.dtype, copy=False)  # np.float64 bounds: keep dtype
 
     def backward(self, grad_output):
         return (grad_output * self.inside,)
@@ -263,7 +265,9 @@ def div(a: Tensor, b: Any) -> Tensor:
 
 def pow(base: Tensor, exponent: Any) -> Tensor:
     """``base ** exponent``; a number exponent is a constant of the op, not a graph node."""
-    if isinstance(exponent, int | float) and not isinstance(exponent, bool):
+    if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool):
+        if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
+            exponent = exponent.item()
         return PowScalar.apply(base, exponent=exponent)
     return Pow.apply(base, as_tensor(exponent, base))
 

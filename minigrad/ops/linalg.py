@@ -35,11 +35,10 @@ class MatMul(Function):
 
     def backward(self, grad_output):
         a, b = self.a, self.b
-        grad = grad_output
-        if len(self.a_shape) == 1:
-            grad = np.expand_dims(grad, -2)
-        if len(self.b_shape) == 1:
-            grad = np.expand_dims(grad, -1)
+        # The output of the at-least-2-D views: grad_output with the dropped vector axes put
+        # back (a reshape also covers vector @ vector, whose grad_output is 0-d).
+        batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        grad = grad_output.reshape(batch_shape + (a.shape[-2], b.shape[-1]))
         grad_a = np.matmul(grad, np.swapaxes(b, -1, -2))
         grad_b = np.matmul(np.swapaxes(a, -1, -2), grad)
         grad_a = sum_to_shape(grad_a, a.shape).reshape(self.a_shape)
@@ -48,6 +47,7 @@ class MatMul(Function):
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    if not isinstance(b, Tensor):
-        b = Tensor(b)
+    """``a @ b`` (either may be an array-like; see `MatMul` for the 1-D and batched rules)."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
     return MatMul.apply(a, b)

@@ -72,8 +72,9 @@ class GetItem(Function):
         self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
         try:
             return x[index]
-        except IndexError as error:
-            raise ShapeError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}") from None
+        except IndexError as error:  # stays an IndexError: `for row in tensor` relies on it
+            raise IndexError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}. "
+                             "Fix: keep each index within its axis' length.") from None
 
     def backward(self, grad_output):
         grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
@@ -155,9 +156,10 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
 def permute(x: Tensor, *axes: Any) -> Tensor:
     """Reorder the axes: ``x.permute(0, 2, 1)``."""
     axes = _shape_arg(axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+    in_range = [a % x.ndim for a in axes if -x.ndim <= a < x.ndim]
+    if len(axes) != x.ndim or sorted(in_range) != list(range(x.ndim)):
         raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a tensor "
-                         f"of shape {x.shape}.")
+                         f"of shape {x.shape}. Fix: name each axis in [0, {x.ndim - 1}] once.")
     return Transpose.apply(x, axes=tuple(a % x.ndim for a in axes))
 
 

@@ -1,0 +1,331 @@
+"""Draw a computation graph with Graphviz: values, gradients and the gradient on every edge.
+
+    loss.backward()
+    mg.viz.draw_graph(loss, params=model)          # a graphviz.Digraph; shows inline in Jupyter
+    mg.viz.render(loss, "graph.svg", params=model)  # or .png / .pdf
+
+Before `backward` each box shows a node's name, op, shape, dtype and a summary of its
+value. After it, each box also shows the node's gradient and is coloured by the gradient's
+RMS on a log scale (legend included), and each arrow is as wide as the gradient that flows
+back along it: ``node._vjp(node.grad)``, recomputed here so training pays nothing for it.
+Nodes made inside a module's ``forward`` sit in a cluster titled like ``bn1 (BatchNorm1d)``.
+
+Why tensor boxes carry their op instead of a separate op node (micrograd's drawing):
+every arrow then joins two tensors, so its number is simply "the gradient this tensor sends
+back to that one", and a graph has half as many boxes. Scalar `Value` graphs keep
+micrograd's op nodes by default, where they are small and familiar (``op_nodes=``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from minigrad.autograd import Scope
+from minigrad.viz import style
+from minigrad.viz.style import LogScale, escape, html_label, number, small
+from minigrad.viz.walk import Box, Picture, describe
+
+FORMATS = ("svg", "png", "pdf", "dot")
+_FONT = "Helvetica"
+
+
+def draw_graph(root: Any, *, rankdir: str = "LR", show_grad: bool | None = None,
+               show_parameters: bool = True, show_constants: bool = True,
+               collapse: str | Iterable[str] = (), max_nodes: int | None = 500,
+               op_nodes: bool | None = None, params: Any = None, vanishing: float = 1e-6,
+               exploding: float = 1e2, legend: bool = True,
+               title: str | None = None) -> graphviz.Digraph:
+    """The graph that computed `root` (a `Value` or `Tensor`), as a `graphviz.Digraph`.
+
+    rankdir: "LR" (inputs on the left) or "TB" (inputs at the top).
+    show_grad: draw gradients; by default, exactly when `backward` has reached `root`.
+    show_parameters / show_constants: draw leaves that require grad / that do not.
+    collapse: module names (``"bn1"``, ``"features.bn1"``) or type names
+        (``"BatchNorm1d"``) whose nodes are folded into one box per module call.
+    max_nodes: draw at most this many boxes, those nearest `root`, and one
+        "… N more nodes" marker for the rest (None: no limit).
+    op_nodes: draw each op as its own small node (default: for `Value` graphs only).
+    params: names for unnamed nodes: a module, or (name, node) pairs / a dict, e.g.
+        ``dict(model.named_parameters())``.
+    vanishing / exploding: a box whose gradient RMS is below / above these is marked.
+    Returns a Digraph; ``.source`` is the DOT text, and Jupyter displays it inline.
+    """
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got "
+                         f"{rankdir!r}.")
+    if not 0 < vanishing < exploding:
+        raise ValueError(f"draw_graph: need 0 < vanishing < exploding, got vanishing="
+                         f"{vanishing} and exploding={exploding}.")
+    if not hasattr(root, "_parents"):
+        raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got "
+                        f"{type(root).__name__}. Fix: pass the output of a computation, "
+                        "e.g. the loss.")
+    picture = describe(root, show_grad=show_grad, show_parameters=show_parameters,
+                       show_constants=show_constants, collapse=collapse,
+                       max_nodes=max_nodes, params=params)
+    if op_nodes is None:
+        op_nodes = not isinstance(root.data, np.ndarray)
+    graph = graphviz.Digraph(
+        "computation",
+        graph_attr={"rankdir": rankdir, "fontname": _FONT, "fontsize": "12", "nodesep": "0.25",
+                    "ranksep": "0.35", "bgcolor": "white", "pad": "0.2", "labelloc": "t"},
+        node_attr={"fontname": _FONT, "fontsize": "10", "shape": "box",
+                   "style": "rounded,filled", "fillcolor": style.PLAIN_FILL, "margin": "0.08,0.04"},
+        edge_attr={"fontname": _FONT, "fontsize": "9", "color": "#444444", "arrowsize": "0.6"},
+    )
+    if title:
+        graph.attr(label=html_label([f"<B>{escape(title, 80)}</B>"]))
+    grads = [box.grad.rms for box in picture.boxes if box.grad is not None]
+    scale = LogScale.fit(grads, vanishing, exploding)
+    thresholds = (vanishing, exploding)
+    _emit_boxes(graph, picture, scale, thresholds, op_nodes)
+    _emit_arrows(graph, picture, op_nodes)
+    if legend and picture.show_grad and grads:
+        _emit_legend(graph, scale, thresholds)
+    return graph
+
+
+# -- boxes ----------------------------------------------------------------------------------
+
+
+def _health(box: Box, thresholds: tuple[float, float]) -> str:
+    """"vanishing", "exploding" or "" for a box's gradient."""
+    if box.grad is None:
+        return ""
+    vanishing, exploding = thresholds
+    if not box.grad.finite or box.grad.rms > exploding:
+        return "exploding"
+    return "vanishing" if box.grad.rms < vanishing else ""
+
+
+def _label(box: Box, thresholds: tuple[float, float], op_nodes: bool) -> str:
+    node = box.node
+    lines = []
+    if box.kind == "module":
+        lines.append(f"<B>{escape(box.module.label())}</B>")
+        lines.append(small(f"{len(box.nodes)} nodes collapsed"))
+    else:
+        op = "" if op_nodes else node.op_name  # with op nodes, the op has its own node
+        title = box.name
+        if title and op:
+            lines.append(f"<B>{escape(title)}</B> " + small(escape(op), size=10))
+        elif title or op:
+            lines.append(f"<B>{escape(title or op)}</B>")
+        elif box.kind != "op":
+            lines.append(f"<I>{_leaf_word(box.kind, node)}</I>")
+    data = node.data
+    if isinstance(data, np.ndarray):
+        lines.append(small(f"{escape(data.shape)} {data.dtype}"))
+    lines += [f"data {line}" if i == 0 and not isinstance(data, np.ndarray) else line
+              for i, line in enumerate(style.summarise_data(data))]
+    if box.grad is not None:
+        lines += [f"<B>{line}</B>" if i == 0 else line for i, line in enumerate(box.grad.lines())]
+        health = _health(box, thresholds)
+        if health:
+            colour = style.EXPLODING_BORDER if health == "exploding" else style.VANISHING_BORDER
+            lines.append(f'<FONT COLOR="{colour}"><B>⚠ {health} gradient</B></FONT>')
+    return html_label(lines)
+
+
+def _leaf_word(kind: str, node: Any) -> str:
+    """What to call an unnamed leaf: a Value is a "leaf"; a Tensor a parameter, an input or
+    a constant."""
+    if not isinstance(node.data, np.ndarray):
+        return "leaf"
+    if kind == "parameter":
+        return "parameter" if type(node).__name__ == "Parameter" else "leaf"
+    return "constant" if node.data.size <= 1 else "input"
+
+
+def _box_attributes(box: Box, scale: LogScale, thresholds: tuple[float, float]) -> dict[str, str]:
+    attributes = {}
+    if box.kind == "module":
+        attributes["shape"] = "box3d"
+        attributes["style"] = "filled"
+    elif box.kind == "parameter":
+        attributes["style"] = "filled"  # square corners: a trained leaf
+    elif box.kind == "constant":
+        attributes["style"] = "rounded,filled,dashed"
+        attributes["color"] = "#888888"
+    if box.grad is not None:
+        attributes["fillcolor"] = scale.colour(box.grad.rms)
+        attributes["tooltip"] = (f"gradient norm {box.grad.norm:.6g}, RMS {box.grad.rms:.6g}, "
+                                 f"mean {box.grad.mean:.6g}, std {box.grad.std:.6g}")
+    elif box.kind == "constant":
+        attributes["fillcolor"] = style.NO_GRAD_FILL
+    health = _health(box, thresholds)
+    if health:
+        attributes["color"] = (style.EXPLODING_BORDER if health == "exploding"
+                               else style.VANISHING_BORDER)
+        attributes["penwidth"] = "3"
+        if health == "vanishing":
+            attributes["style"] = attributes.get("style", "rounded,filled") + ",dashed"
+    elif box.is_root:
+        attributes["penwidth"] = "2.5"
+    return attributes
+
+
+def _clusters(boxes: list[Box]) -> tuple[dict[Any, list[Scope]], dict[Any, list[Box]]]:
+    """The module tree of the drawn boxes: children of each scope, boxes in each scope."""
+    children: dict[Any, list[Scope]] = {None: []}
+    members: dict[Any, list[Box]] = {None: []}
+    linked: set[Scope] = set()
+    for box in boxes:
+        scope = box.cluster
+        members.setdefault(scope, []).append(box)
+        while scope is not None and scope not in linked:  # link it, then its ancestors
+            linked.add(scope)
+            members.setdefault(scope, [])
+            children.setdefault(scope.parent, []).append(scope)
+            scope = scope.parent
+    return children, members
+
+
+def _emit_boxes(graph: graphviz.Digraph, picture: Picture, scale: LogScale,
+                thresholds: tuple[float, float], op_nodes: bool) -> None:
+    """Write every box, nested in its module clusters (an explicit stack, not recursion)."""
+    children, members = _clusters(picture.boxes)
+    stack: list[tuple[Scope | None, bool, int]] = [(None, False, 0)]
+    cluster_count = 0
+    while stack:
+        scope, closing, depth = stack.pop()
+        if closing:
+            graph.body.append("\t}\n")
+            continue
+        if scope is not None:
+            graph.body.append(f"\tsubgraph cluster_{cluster_count} {{\n")
+            cluster_count += 1
+            graph.attr(label=html_label([f"<B>{escape(scope.label())}</B>"]), labeljust="l",
+                       style="rounded,filled", color="#9a9a9a", fontsize="11",
+                       fillcolor="#f4f4f4" if depth % 2 else "#fbfbfb")
+            stack.append((scope, True, depth))
+        for box in members[scope]:
+            graph.node(box.key, label=_label(box, thresholds, op_nodes),
+                       **_box_attributes(box, scale, thresholds))
+            if op_nodes and box.kind == "op":
+                graph.node(f"{box.key}_op", label=html_label([escape(box.node.op_name)]),
+                           shape="ellipse", style="filled", fillcolor="white", fontsize="10",
+                           margin="0.03,0.02")
+        for child in reversed(children.get(scope, [])):
+            stack.append((child, False, depth + 1))
+    if picture.dropped:
+        graph.node("more", label=html_label([f"… {picture.dropped:,} more nodes",
+                                             small(f"(max_nodes reached; {picture.total_nodes:,}"
+                                                   " in the graph)")]),
+                   shape="note", style="filled", fillcolor="#fff7d6")
+
+
+# -- arrows ---------------------------------------------------------------------------------
+
+
+def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> None:
+    op_keys = {box.key for box in picture.boxes if op_nodes and box.kind == "op"}
+    norms = [a.grad_norm for a in picture.arrows if a.grad_norm is not None]
+    widths = LogScale.fit(norms, min(norms, default=1.0) or 1e-12, max(norms, default=1.0))
+    for key in sorted(op_keys, key=lambda k: int(k[1:])):
+        graph.edge(f"{key}_op", key)
+    for arrow in picture.arrows:
+        target = f"{arrow.target}_op" if arrow.target in op_keys else arrow.target
+        attributes: dict[str, str] = {}
+        if not arrow.carries_grad:
+            attributes = {"style": "dashed", "color": "#a0a0a0"}
+        elif arrow.grad_norm is not None:
+            attributes = {"label": number(arrow.grad_norm),
+                          "penwidth": str(widths.pen_width(arrow.grad_norm)),
+                          "tooltip": f"gradient norm {arrow.grad_norm:.6g}"}
+        elif picture.show_grad:
+            attributes = {"label": "?", "tooltip": "gradient not available"}
+        graph.edge(arrow.source, target, **attributes)
+    for key in picture.dropped_targets:
+        target = f"{key}_op" if key in op_keys else key
+        graph.edge("more", target, style="dashed", color="#a0a0a0")
+
+
+def _emit_legend(graph: graphviz.Digraph, scale: LogScale,
+                 thresholds: tuple[float, float]) -> None:
+    """A colour bar for the node fill, and what borders and arrow widths mean."""
+    bar = scale.bar()
+    cells = "".join(f'<TD BGCOLOR="{colour}" WIDTH="34">{caption}</TD>'
+                    for colour, caption in bar)
+    span = len(bar) + 1
+    rows = [
+        f'<TR><TD COLSPAN="{span}"><B>box colour: RMS of the node\'s gradient</B> '
+        '(log scale)</TD></TR>',
+        f'<TR>{cells}<TD BGCOLOR="{style.NO_GRAD_FILL}">no grad</TD></TR>',
+        f'<TR><TD COLSPAN="{span}" ALIGN="LEFT">arrow: data flows along it; its width and '
+        'number: norm of the gradient sent back along it</TD></TR>',
+        f'<TR><TD COLSPAN="{span}" ALIGN="LEFT"><FONT COLOR="{style.VANISHING_BORDER}">'
+        f'<B>dashed blue border</B></FONT>: vanishing (RMS &lt; {number(thresholds[0])}); '
+        f'<FONT COLOR="{style.EXPLODING_BORDER}"><B>red border</B></FONT>: exploding '
+        f'(RMS &gt; {number(thresholds[1])})</TD></TR>',
+    ]
+    graph.body.append("\tsubgraph cluster_legend {\n")
+    graph.attr(label="", style="rounded", color="#cccccc")
+    graph.node("legend", label='<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" '
+               f'CELLPADDING="4">{"".join(rows)}</TABLE>>', shape="plaintext",
+               style="", fontsize="10")
+    graph.body.append("\t}\n")
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """The Graphviz programs (``dot``) are not installed; the DOT source was saved instead."""
+
+    def __init__(self, message: str) -> None:
+        RuntimeError.__init__(self, message)
+
+
+def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:
+    """Write `graph` to `path` as svg, png, pdf or dot (DOT text); returns the path.
+
+    The format comes from `format`, else from the path's suffix, else svg (added to the
+    path). Without Graphviz's programs the DOT source is saved next to `path` (``.dot``)
+    and `GraphvizNotFoundError` says how to install them.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if format is None:
+        format = suffix if suffix in FORMATS else "svg"
+    format = format.lower()
+    if format not in FORMATS:
+        raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}.")
+    if suffix in FORMATS and suffix != format:
+        raise ValueError(f"render: the path {str(path)!r} ends in .{suffix} but format is "
+                         f"{format!r}. Fix: make them agree, e.g. path 'graph.{format}'.")
+    if suffix != format:
+        path = path.with_name(path.name + "." + format)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "dot":
+        path.write_text(graph.source, encoding="utf-8")
+        return path
+    try:
+        image = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound:
+        source_path = path.with_suffix(".dot")
+        source_path.write_text(graph.source, encoding="utf-8")
+        raise GraphvizNotFoundError(
+            f"render: cannot write {path}: the Graphviz program 'dot' was not found on PATH. "
+            f"The graph's DOT source was saved to {source_path} instead. Fix: install "
+            "Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
+            "graphviz; conda: conda install -c conda-forge graphviz; others: "
+            "https://graphviz.org/download/), then render again or run "
+            f"`dot -T{format} {source_path} -o {path}`."
+        ) from None
+    path.write_bytes(image)
+    return path
+
+
+def render(root: Any, path: str | Path, format: str | None = None, **options: Any) -> Path:
+    """Draw the graph of `root` (see `draw_graph` for the options) and write it to `path`.
+
+    `format` is "svg", "png", "pdf" or "dot"; by default the path's suffix, else "svg".
+    Returns the path of the written file.
+    """
+    return save(draw_graph(root, **options), path, format)

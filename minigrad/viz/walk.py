@@ -1,0 +1,251 @@
+"""The picture's content: which boxes and arrows to draw, found through the node protocol.
+
+`describe(root, ...)` walks the graph (iteratively, breadth-first from the root), decides
+which nodes become boxes (hiding parameters or constants, folding a module's nodes into
+one box, stopping at ``max_nodes``), and computes the gradient carried by every arrow:
+the vector-Jacobian product ``node._vjp(node.grad)`` that a node sends to each parent.
+Nothing here knows about Graphviz; `graph.py` turns the result into DOT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import Scope
+from minigrad.viz.style import GradStats, norm
+
+
+@dataclass
+class Box:
+    """One box of the picture: a node of the graph, or a whole module folded into one."""
+
+    nodes: list[Any]  # the graph nodes it stands for (several for a collapsed module)
+    kind: str  # "op", "parameter", "constant" or "module"
+    cluster: Scope | None  # the module whose cluster the box is drawn in
+    module: Scope | None = None  # the collapsed module, for kind "module"
+    name: str = ""  # the user's label (Value.label, Tensor.name or from params=)
+    key: str = ""  # DOT identifier, given in creation order: n0, n1, ...
+    is_root: bool = False
+    grad: GradStats | None = None  # the gradient of the box's (output) node, after backward
+
+    @property
+    def node(self) -> Any:
+        """The node whose value the box shows: for a module, its newest (output) node."""
+        return self.nodes[-1]
+
+
+@dataclass
+class Arrow:
+    """Data flows from `source` to `target`; gradient flows back along it.
+
+    ``grad_norm`` is the L2 norm of the gradient `target` sends back to `source`, or None
+    when no gradient flows (the source needs none, or backward has not run).
+    """
+
+    source: str
+    target: str
+    grad_norm: float | None = None
+    carries_grad: bool = False
+    parts: list[float] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Picture:
+    """Everything `graph.py` needs to write the DOT text."""
+
+    boxes: list[Box]
+    arrows: list[Arrow]
+    show_grad: bool
+    total_nodes: int
+    hidden: int = 0  # nodes left out by show_parameters / show_constants
+    dropped: int = 0  # boxes beyond max_nodes
+    dropped_targets: list[str] = field(default_factory=list)  # boxes fed by dropped ones
+
+
+def walk(root: Any) -> tuple[list[Any], list[list[int]]]:
+    """Every node reachable from `root`, breadth-first (root first), and each node's parents
+    as positions in that list. An explicit queue: no recursion, whatever the depth."""
+    position = {id(root): 0}
+    order = [root]
+    parents: list[list[int]] = []
+    i = 0
+    while i < len(order):
+        found = []
+        for parent in order[i]._parents:
+            j = position.get(id(parent))
+            if j is None:
+                j = position[id(parent)] = len(order)
+                order.append(parent)
+            found.append(j)
+        parents.append(found)
+        i += 1
+    return order, parents
+
+
+def has_gradient(root: Any) -> bool:
+    """True once `backward` has reached `root` (a Value's grad starts at 0.0, a Tensor's at None)."""
+    grad = root.grad
+    if isinstance(grad, float | int):
+        return grad != 0
+    return grad is not None
+
+
+def _kind(node: Any) -> str:
+    if node._parents:
+        return "op"
+    return "parameter" if node.requires_grad else "constant"
+
+
+def _common_scope(scopes: list[Scope | None]) -> Scope | None:
+    """The innermost module that encloses all `scopes`."""
+    paths = [scope.path() if scope is not None else [] for scope in scopes]
+    prefix = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < min(len(prefix), len(path)) and prefix[n] == path[n]:
+            n += 1
+        prefix = prefix[:n]
+    return prefix[-1] if prefix else None
+
+
+def _names(params: Any) -> dict[int, str]:
+    """``params`` as {id(node): name}: a mapping, (name, node) pairs or a module."""
+    if params is None:
+        return {}
+    if hasattr(params, "named_parameters"):
+        params = params.named_parameters()
+    items = params.items() if isinstance(params, Mapping) else params
+    return {id(node): str(name) for name, node in items}
+
+
+def _user_label(node: Any, names: dict[int, str]) -> str:
+    label = getattr(node, "name", None) or getattr(node, "label", None)
+    return str(label) if label else names.get(id(node), "")
+
+
+def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool = True,
+             show_constants: bool = True, collapse: str | Iterable[str] = (),
+             max_nodes: int | None = 500, params: Any = None) -> Picture:
+    """Decide what to draw for the graph ending at `root` (see `draw_graph` for the options)."""
+    if max_nodes is not None and max_nodes < 1:
+        raise ValueError(f"draw_graph: max_nodes must be a positive number or None, got "
+                         f"{max_nodes}.")
+    patterns = {collapse} if isinstance(collapse, str) else set(collapse)
+    if show_grad is None:
+        show_grad = has_gradient(root)
+    names = _names(params)
+    nodes, parents = walk(root)
+    kinds = [_kind(node) for node in nodes]
+
+    # A module's parameters are made in its __init__, outside any scope; draw each inside
+    # the innermost module that uses it (its consumers'), where a reader looks for it.
+    from minigrad.nn.module import Parameter  # viz sits above nn
+
+    consumers: list[list[int]] = [[] for _ in nodes]
+    for child, found in enumerate(parents):
+        for parent in found:
+            consumers[parent].append(child)
+    scopes = [node._scope for node in nodes]
+    for i, node in enumerate(nodes):
+        if (scopes[i] is None and consumers[i] and kinds[i] == "parameter"
+                and (isinstance(node, Parameter) or id(node) in names)):
+            scopes[i] = _common_scope([nodes[c]._scope for c in consumers[i]])
+
+    hidden = {i for i, kind in enumerate(kinds) if i != 0 and (
+        (kind == "parameter" and not show_parameters)
+        or (kind == "constant" and not show_constants))}
+
+    # Group nodes into boxes (one per node, or one per collapsed module), in walk order.
+    box_of: list[int | None] = [None] * len(nodes)
+    boxes: list[Box] = []
+    module_box: dict[Scope, int] = {}
+    for i, node in enumerate(nodes):
+        if i in hidden:
+            continue
+        module = next((s for s in scopes[i].path() if s.type_name in patterns
+                       or s.qualified_name() in patterns), None) if scopes[i] and patterns else None
+        if module is None:
+            box_of[i] = len(boxes)
+            boxes.append(Box([node], kinds[i], scopes[i], name=_user_label(node, names)))
+        else:
+            if module not in module_box:
+                module_box[module] = len(boxes)
+                boxes.append(Box([], "module", module.parent, module=module))
+            box_of[i] = module_box[module]
+            boxes[module_box[module]].nodes.append(node)
+    boxes[box_of[0]].is_root = True
+    kept = len(boxes) if max_nodes is None else min(max_nodes, len(boxes))
+
+    for box in boxes[:kept]:
+        box.nodes.sort(key=lambda node: node._seq)
+        node = box.node
+        if show_grad and node.requires_grad and node.grad is not None:
+            box.grad = GradStats(node.grad)
+    shown = sorted(boxes[:kept], key=lambda box: box.nodes[0]._seq)
+    for number, box in enumerate(shown):
+        box.key = f"n{number}"
+
+    arrows, dropped_targets = _arrows(nodes, parents, box_of, boxes, kept, show_grad)
+    return Picture(shown, arrows, show_grad, len(nodes), len(hidden), len(boxes) - kept,
+                   dropped_targets)
+
+
+def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None],
+            boxes: list[Box], kept: int,
+            show_grad: bool) -> tuple[list[Arrow], list[str]]:
+    """The arrows between kept boxes, each with the gradient it carries back.
+
+    Several graph edges can become one arrow (a node used twice, or edges into and out of
+    a collapsed module). The gradients one node receives along them are summed first (that
+    sum is what backward adds into its .grad); when a collapsed module sends gradient to
+    several nodes, the arrow shows the norm of all of it: sqrt(sum of squared norms).
+    """
+    arrows: dict[tuple[int, int], Arrow] = {}
+    received: dict[tuple[int, int, int], Any] = {}  # (source box, target box, node) -> grad
+    dropped_targets: dict[int, None] = {}
+    for i, node in enumerate(nodes):
+        target = box_of[i]
+        if target is None or target >= kept or not parents[i]:
+            continue
+        vjps = _vjps(node) if show_grad else None
+        for k, j in enumerate(parents[i]):
+            source = box_of[j]
+            if source is None or source == target:
+                continue
+            if source >= kept:
+                dropped_targets[target] = None
+                continue
+            arrow = arrows.get((source, target))
+            if arrow is None:
+                arrow = arrows[(source, target)] = Arrow(boxes[source].key, boxes[target].key)
+            parent = nodes[j]
+            if not parent.requires_grad:
+                continue
+            arrow.carries_grad = True
+            grad = vjps[k] if vjps is not None and k < len(vjps) else None
+            if grad is not None:
+                earlier = received.get((source, target, j))
+                received[(source, target, j)] = grad if earlier is None else earlier + grad
+    for (source, target, _), grad in received.items():
+        arrows[(source, target)].parts.append(norm(grad))
+    for arrow in arrows.values():
+        if arrow.parts:
+            arrow.grad_norm = float(np.sqrt(sum(part * part for part in arrow.parts)))
+    ordered = sorted(arrows.values(), key=lambda a: (int(a.source[1:]), int(a.target[1:])))
+    return ordered, [boxes[t].key for t in dropped_targets]
+
+
+def _vjps(node: Any) -> list[Any] | None:
+    """The gradients `node` sends to its parents, recomputed from its .grad (None if it has
+    none). Drawing pays for this once; training never does."""
+    grad = node.grad
+    if grad is None or not node.requires_grad:
+        return None
+    try:
+        return list(node._vjp(grad))
+    except Exception:  # an op whose backward can run only once: draw the arrow unlabelled
+        return None

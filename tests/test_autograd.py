@@ -1,0 +1,324 @@
+"""The engine: topological order, deep graphs, freeing, the gradient policy, hooks, grad
+mode, anomaly mode and the errors of backward."""
+
+import gc
+import inspect
+import weakref
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given
+
+import minigrad as mg
+from minigrad import autograd
+
+# -- topological order on random DAGs ------------------------------------------------------
+
+
+@st.composite
+def random_dags(draw):
+    """A recipe for a DAG: each new node combines one or two earlier nodes with + or *."""
+    n_leaves = draw(st.integers(1, 4))
+    steps = []
+    for i in range(draw(st.integers(1, 25))):
+        available = n_leaves + i
+        parents = draw(st.lists(st.integers(0, available - 1), min_size=1, max_size=2))
+        steps.append((draw(st.sampled_from("+*t")), parents))
+    return n_leaves, steps
+
+
+def build(leaves, steps, constant):
+    """Evaluate a recipe; returns every node (leaves first) and the root (the last node)."""
+    nodes = list(leaves)
+    for op, parents in steps:
+        first, second = nodes[parents[0]], nodes[parents[-1]]
+        if op == "+":
+            nodes.append(first + second)
+        elif op == "*":
+            nodes.append(first * second * constant)
+        else:
+            nodes.append((first - second).tanh())
+    return nodes, nodes[-1]
+
+
+@pytest.mark.parametrize("kind", ["value", "tensor"])
+@given(recipe=random_dags(), seed=st.integers(0, 2**32 - 1))
+def test_topological_order_puts_every_node_after_its_consumers(kind, recipe, seed):
+    n_leaves, steps = recipe
+    data = np.random.default_rng(seed).uniform(-1, 1, size=n_leaves)
+    if kind == "value":
+        leaves = [mg.Value(x) for x in data]
+    else:
+        leaves = [mg.tensor(np.full(2, x), requires_grad=True) for x in data]
+    nodes, root = build(leaves, steps, 0.5)
+    order = autograd.topological_order(root)
+    position = {id(node): i for i, node in enumerate(order)}
+    assert len(position) == len(order)  # each node once
+    # every node reachable from the root is in the order, after all its consumers
+    reachable, stack = {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        for parent in node._parents:
+            if not parent.requires_grad:  # constants carry no gradient: not in the order
+                continue
+            assert position[id(parent)] > position[id(node)]
+            if id(parent) not in reachable:
+                reachable.add(id(parent))
+                stack.append(parent)
+    assert reachable == set(position)
+    # and backward along it gives the right gradients
+    as_sum = (lambda out: out) if kind == "value" else (lambda out: out.sum())
+    assert mg.gradcheck(lambda *xs: as_sum(build(xs, steps, 0.5)[1]),
+                        [leaf if kind == "value" else leaf.double().detach().requires_grad_()
+                         for leaf in leaves])
+
+
+def test_topological_order_skips_nodes_that_do_not_require_grad():
+    x = mg.tensor([1.0], requires_grad=True)
+    constant = mg.tensor([2.0]) * 3
+    out = x * constant
+    assert set(map(id, autograd.topological_order(out))) == {id(out), id(x)}
+    out.backward()
+    assert constant.grad is None
+
+
+# -- deep graphs and freeing ---------------------------------------------------------------------
+
+DEPTH = 100_000
+
+
+def test_value_chain_of_100k_ops_backpropagates():
+    x = mg.Value(0.5)
+    y = x
+    for _ in range(DEPTH):
+        y = y + 1.0
+    y.backward()  # a recursive topological sort would raise RecursionError here
+    assert x.grad == 1.0 and y.data == 0.5 + DEPTH
+
+
+def test_tensor_chain_of_100k_ops_backpropagates():
+    x = mg.tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(DEPTH):
+        y = y * 1.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("kind", ["value", "tensor"])
+def test_graph_is_freed_once_the_output_is_dropped(kind):
+    gc.disable()  # freeing must come from reference counting alone: no cycles in the graph
+    try:
+        x = mg.Value(2.0) if kind == "value" else mg.tensor(np.ones(3), requires_grad=True)
+        first = x * 2.0  # the intermediate next to the leaf
+        first_ref = weakref.ref(first)
+        op_ref = weakref.ref(first._op) if kind == "tensor" else None
+        out = first
+        for _ in range(DEPTH // 10):
+            out = out + 1.0
+        del first
+        (out if kind == "value" else out.sum()).backward()
+        assert first_ref() is not None  # still held by the graph while out lives
+        del out
+        assert first_ref() is None
+        assert op_ref is None or op_ref() is None
+        assert x.grad is not None  # the leaf survives with its gradient
+    finally:
+        gc.enable()
+
+
+# -- the gradient policy ---------------------------------------------------------------------------
+
+
+def test_intermediates_keep_their_gradient_and_a_second_backward_adds_again():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    out = (h * 3).sum()
+    out.backward()
+    np.testing.assert_array_equal(h.grad, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 12.0])
+    out.backward()  # documented policy: everything adds a second copy
+    np.testing.assert_array_equal(h.grad, [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad, [12.0, 24.0])
+    x.zero_grad()
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_leaf_grads_are_writeable_and_never_shared():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    seed = np.array([1.0, 1.0], dtype=np.float32)
+    (a + b).backward(seed)  # add hands the same array to both parents
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, seed)
+    a.grad *= 10  # in-place edits (gradient clipping) must be safe
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    c = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    c.sum().backward()  # sum's backward is a read-only broadcast view
+    assert c.grad.flags.writeable and c.grad.dtype == np.float32
+    c.grad[0, 0] = 5.0
+    leaf = mg.tensor(2.0, requires_grad=True)
+    leaf.backward()  # a leaf that is itself the root owns its gradient too
+    assert leaf.grad.flags.writeable and leaf.grad == 1.0
+
+
+def test_same_input_twice_gets_both_contributions():
+    x = mg.tensor([3.0], requires_grad=True)
+    (x * x + x).backward()
+    np.testing.assert_array_equal(x.grad, [7.0])
+
+
+# -- hooks -------------------------------------------------------------------------------------
+
+
+def test_hook_sees_the_gradient_and_can_replace_it():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    seen = []
+    h.register_hook(lambda grad: seen.append(grad.copy()))  # returns None: grad unchanged
+    remove = h.register_hook(lambda grad: grad * 10)
+    h.sum().backward()
+    np.testing.assert_array_equal(seen[0], [1.0, 1.0])
+    np.testing.assert_array_equal(h.grad, [10.0, 10.0])
+    np.testing.assert_array_equal(x.grad, [30.0, 30.0])  # the replaced gradient flows on
+    remove()
+    remove()  # removing twice is harmless
+    x.zero_grad()
+    h.grad = None
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    assert len(seen) == 2
+
+
+def test_hook_on_a_leaf_changes_what_accumulates():
+    x = mg.tensor([1.0], requires_grad=True)
+    x.register_hook(lambda grad: grad * 0)
+    (x * 5).backward()
+    np.testing.assert_array_equal(x.grad, [0.0])
+    with pytest.raises(RuntimeError, match="register_hook"):
+        mg.tensor([1.0]).register_hook(print)
+
+
+# -- grad mode -----------------------------------------------------------------------------------
+
+
+def test_no_grad_and_enable_grad():
+    x = mg.tensor([1.0], requires_grad=True)
+    assert mg.is_grad_enabled()
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = x * 2
+        assert not y.requires_grad and y._parents == ()
+        v = mg.Value(1.0) * 2
+        assert v._parents == ()
+        with mg.enable_grad():
+            assert mg.is_grad_enabled()
+            assert (x * 2).requires_grad
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+
+
+def test_grad_mode_is_restored_after_an_exception_and_works_as_decorator():
+    with pytest.raises(ZeroDivisionError):
+        with mg.no_grad():
+            1 / 0
+    assert mg.is_grad_enabled()
+
+    @mg.no_grad()
+    def evaluate(t):
+        return t * 2
+
+    assert not evaluate(mg.tensor([1.0], requires_grad=True)).requires_grad
+    assert mg.is_grad_enabled()
+
+
+def test_module_scope_is_recorded_on_every_new_node():
+    x = mg.tensor([1.0], requires_grad=True)
+    with autograd.module_scope("", "MLP"):
+        with autograd.module_scope("bn1", "BatchNorm1d"):
+            y = x * 2
+            v = mg.Value(1.0) + 1
+    assert y._scope.label() == "bn1 (BatchNorm1d)" and v._scope == y._scope
+    assert [s.type_name for s in y._scope.path()] == ["MLP", "BatchNorm1d"]
+    assert y._scope.qualified_name() == "bn1"
+    assert (x * 2)._scope is None
+
+
+# -- errors of backward ---------------------------------------------------------------------
+
+
+def test_backward_on_a_non_scalar_needs_a_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    with pytest.raises(ValueError, match=r"backward.*\(2,\).*sum"):
+        y.backward()
+    with pytest.raises(ValueError, match=r"gradient has shape \(3,\).*\(2,\)"):
+        y.backward(np.ones(3))
+    y.backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 20.0])
+
+
+def test_backward_on_something_that_does_not_require_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor(1.0).backward()
+    x = mg.tensor(1.0, requires_grad=True)
+    with mg.no_grad():
+        y = x * 2
+    with pytest.raises(RuntimeError, match="no_grad"):
+        y.backward()
+
+
+# -- anomaly mode ------------------------------------------------------------------------------
+
+
+def anomaly_at(fn):
+    """Run fn under detect_anomaly; return the error message."""
+    with mg.detect_anomaly(), np.errstate(all="ignore"):
+        with pytest.raises(mg.AnomalyError) as info:
+            fn()
+    return str(info.value)
+
+
+def test_detect_anomaly_names_log_of_zero_and_the_user_line():
+    x = mg.tensor([1.0, 0.0], requires_grad=True)
+    line = inspect.currentframe().f_lineno + 1
+    message = anomaly_at(lambda: mg.log(x))
+    assert message.startswith("log:") and "forward" in message
+    assert f"test_autograd.py:{line}" in message
+
+
+def test_detect_anomaly_names_zero_by_zero_division():
+    x = mg.tensor([0.0], requires_grad=True)
+    message = anomaly_at(lambda: x / x)
+    assert message.startswith("div:") and "NaN" in message and "test_autograd.py:" in message
+
+
+def test_detect_anomaly_in_backward_names_the_op_that_created_the_node():
+    x = mg.tensor([0.0, 4.0], requires_grad=True)
+    with mg.detect_anomaly(), np.errstate(all="ignore"):
+        line = inspect.currentframe().f_lineno + 1
+        y = x.sqrt()  # finite forward; its derivative at 0 is infinite
+        with pytest.raises(mg.AnomalyError) as info:
+            y.sum().backward()
+    message = str(info.value)
+    assert message.startswith("sqrt:") and "backward" in message
+    assert f"test_autograd.py:{line}" in message
+
+
+def test_detect_anomaly_for_values():
+    assert "Value log" in anomaly_at(lambda: mg.Value(0.0).log())
+    assert "Value /" in anomaly_at(lambda: mg.Value(0.0) / 0)
+    v = mg.Value(0.0)
+    message = anomaly_at(lambda: (v**0.5).backward())  # regression: Value backward was unchecked
+    assert "backward" in message and "Value **0.5" in message
+
+
+def test_without_anomaly_mode_results_are_ieee():
+    x = mg.tensor([0.0])
+    assert mg.log(x).data[0] == -np.inf
+    with np.errstate(all="ignore"):
+        assert np.isnan((x / x).data[0])
+    assert not autograd.state.anomaly

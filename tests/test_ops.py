@@ -1,0 +1,266 @@
+"""Every element-wise, matmul and reduction op: forward equals NumPy, and backward passes
+`gradcheck` in float64 over hypothesis-drawn shapes (broadcasting both ways, size-1 axes,
+0-d tensors). Inputs are drawn away from kinks (0 for relu/abs, ties for max/min, the
+bounds of clip) so that central differences are valid."""
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis.extra import numpy as hnp
+
+import minigrad as mg
+
+seeds = st.integers(0, 2**32 - 1)
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
+# Two shapes that broadcast together, e.g. (3, 1) and (1, 4), (2, 3) and (), (3,) and (2, 3).
+pair_shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+
+
+def leaf(array):
+    return mg.tensor(np.array(array, dtype=np.float64), requires_grad=True)
+
+
+def check(fn, numpy_fn, *arrays, **gradcheck_kwargs):
+    """fn on tensors matches numpy_fn on arrays, and its backward passes gradcheck."""
+    tensors = [leaf(a) for a in arrays]
+    out = fn(*tensors)
+    expected = numpy_fn(*[np.array(a, dtype=np.float64) for a in arrays])
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    assert mg.gradcheck(fn, tensors, **gradcheck_kwargs)
+    for t, a in zip(tensors, arrays):
+        assert t.grad.shape == np.shape(a) and t.grad.dtype == np.float64
+
+
+def normal(rng, shape):
+    return rng.normal(size=shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, size=shape)
+
+
+def away_from_zero(rng, shape):
+    return rng.uniform(0.2, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def odd_grid(rng, shape):
+    """Odd multiples of 0.1 (plus < 0.01 noise): never within 0.08 of an even_grid value."""
+    return (2 * rng.integers(-5, 5, size=shape) + 1) * 0.1 + rng.uniform(0, 0.01, size=shape)
+
+
+def even_grid(rng, shape):
+    return 2 * rng.integers(-5, 5, size=shape) * 0.1 + rng.uniform(0, 0.01, size=shape)
+
+
+def distinct(rng, shape):
+    """All values distinct and at least 0.09 apart: max/min have no ties."""
+    size = int(np.prod(shape))
+    return (rng.permutation(size) * 0.1 + rng.uniform(0, 0.01, size)).reshape(shape)
+
+
+# -- binary element-wise ops -------------------------------------------------------------------
+
+BINARY = {
+    "add": (lambda a, b: a + b, np.add, normal, normal),
+    "sub": (lambda a, b: a - b, np.subtract, normal, normal),
+    "mul": (lambda a, b: a * b, np.multiply, normal, normal),
+    "div": (lambda a, b: a / b, np.divide, normal, away_from_zero),
+    "pow": (lambda a, b: a**b, np.power, positive, normal),
+    "maximum": (mg.maximum, np.maximum, odd_grid, even_grid),
+    "minimum": (mg.minimum, np.minimum, odd_grid, even_grid),
+}
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(seed=seeds, shape_pair=pair_shapes)
+def test_binary_op_broadcasts_and_passes_gradcheck(name, seed, shape_pair):
+    fn, numpy_fn, make_a, make_b = BINARY[name]
+    rng = np.random.default_rng(seed)
+    shape_a, shape_b = shape_pair.input_shapes
+    check(fn, numpy_fn, make_a(rng, shape_a), make_b(rng, shape_b))
+
+
+@given(seed=seeds, shapes3=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3))
+def test_where_passes_gradcheck_with_three_broadcast_shapes(seed, shapes3):
+    rng = np.random.default_rng(seed)
+    shape_c, shape_a, shape_b = shapes3.input_shapes
+    condition = rng.random(shape_c) > 0.5
+    check(lambda a, b: mg.where(condition, a, b), lambda a, b: np.where(condition, a, b),
+          normal(rng, shape_a), normal(rng, shape_b))
+
+
+def test_maximum_and_minimum_split_the_gradient_at_ties():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([1.0, 0.0, 5.0])
+    mg.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0])
+    a.grad = b.grad = None
+    mg.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0])
+
+
+# -- unary element-wise ops --------------------------------------------------------------------
+
+UNARY = {
+    "neg": (lambda x: -x, np.negative, normal),
+    "exp": (mg.exp, np.exp, normal),
+    "log": (mg.log, np.log, positive),
+    "sqrt": (mg.sqrt, np.sqrt, positive),
+    "tanh": (lambda x: x.tanh(), np.tanh, normal),
+    "sigmoid": (mg.sigmoid, lambda x: 1 / (1 + np.exp(-x)), normal),
+    "relu": (mg.relu, lambda x: np.maximum(x, 0), away_from_zero),
+    "leaky_relu": (lambda x: x.leaky_relu(0.1), lambda x: np.where(x > 0, x, 0.1 * x),
+                   away_from_zero),
+    "abs": (abs, np.abs, away_from_zero),
+    # odd_grid values lie at least 0.04 from the bounds +-0.45
+    "clip": (lambda x: x.clip(-0.45, 0.45), lambda x: np.clip(x, -0.45, 0.45), odd_grid),
+    "clip_min_only": (lambda x: mg.clip(x, min=0.05), lambda x: np.maximum(x, 0.05), odd_grid),
+    "square": (lambda x: x**2, np.square, normal),
+    "cube": (lambda x: x**3, lambda x: x**3, normal),
+    "reciprocal_power": (lambda x: x**-1, lambda x: 1 / x, away_from_zero),
+    "int_numpy_exponent": (lambda x: x ** np.int64(2), np.square, normal),
+    "sqrt_power": (lambda x: x**0.5, np.sqrt, positive),
+    "fractional_power": (lambda x: x**1.5, lambda x: x**1.5, positive),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(seed=seeds, shape=shapes)
+def test_unary_op_passes_gradcheck(name, seed, shape):
+    fn, numpy_fn, make = UNARY[name]
+    check(fn, numpy_fn, make(np.random.default_rng(seed), shape))
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "neg"])
+def test_unary_op_keeps_float32(name):
+    x = mg.tensor([0.5, 1.5], requires_grad=True)
+    out = UNARY[name][0](x)
+    out.sum().backward()
+    assert out.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_sigmoid_is_finite_for_huge_inputs():
+    x = leaf([-1000.0, 0.0, 1000.0])
+    out = x.sigmoid()
+    np.testing.assert_allclose(out.data, [0.0, 0.5, 1.0])
+    out.sum().backward()
+    assert np.isfinite(x.grad).all()
+
+
+# -- matmul --------------------------------------------------------------------------------------
+
+
+@st.composite
+def matmul_shapes(draw):
+    """Shapes (a, b) for every case numpy.matmul defines: 2-D, batched with broadcast batch
+    axes, a 1-D operand on either side, both 1-D."""
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2,
+                                                     max_side=3))
+    batch_a, batch_b = batch.input_shapes
+    case = draw(st.sampled_from(["2d", "batched", "vector_left", "vector_right", "vectors"]))
+    if case == "2d":
+        return (n, k), (k, m)
+    if case == "batched":
+        return batch_a + (n, k), batch_b + (k, m)
+    if case == "vector_left":
+        return (k,), batch_b + (k, m)
+    if case == "vector_right":
+        return batch_a + (n, k), (k,)
+    return (k,), (k,)
+
+
+@given(seed=seeds, shape_pair=matmul_shapes())
+def test_matmul_passes_gradcheck_in_every_numpy_case(seed, shape_pair):
+    rng = np.random.default_rng(seed)
+    shape_a, shape_b = shape_pair
+    check(lambda a, b: a @ b, np.matmul, normal(rng, shape_a), normal(rng, shape_b))
+
+
+def test_matmul_shape_error_names_both_shapes():
+    a, b = mg.zeros(2, 3), mg.zeros(4, 5)
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(4, 5\)"):
+        a @ b
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 2, 3\).*\(3, 3, 4\)"):
+        mg.zeros(2, 2, 3) @ mg.zeros(3, 3, 4)  # batch axes 2 and 3 do not broadcast
+    with pytest.raises(ValueError, match=r"matmul.*\(\).*\(3,\)"):
+        mg.matmul(mg.tensor(2.0), mg.zeros(3))
+
+
+def test_matmul_with_arrays_on_either_side():
+    w = mg.tensor(np.eye(2), requires_grad=True)
+    x = np.array([[1.0, 2.0]])
+    assert isinstance(x @ w, mg.Tensor)
+    np.testing.assert_array_equal((x @ w).data, x)
+    np.testing.assert_array_equal(mg.matmul(x, w).data, x)
+
+
+# -- reductions ----------------------------------------------------------------------------------
+
+
+@st.composite
+def shape_axis_keepdims(draw):
+    """A shape, an axis argument of every accepted form (None, int, tuple, negatives), keepdims."""
+    shape = draw(shapes)
+    ndim = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "tuple"])) if ndim else "none"
+    if kind == "none":
+        axis = None
+    elif kind == "int":
+        axis = draw(st.integers(-ndim, ndim - 1))
+    else:
+        axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+        axis = tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+    return shape, axis, draw(st.booleans())
+
+
+def count_reduced(shape, axis):
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes]))
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@given(seed=seeds, case=shape_axis_keepdims())
+def test_reduction_passes_gradcheck(name, seed, case):
+    shape, axis, keepdims = case
+    rng = np.random.default_rng(seed)
+    data = distinct(rng, shape) if name in ("max", "min") else normal(rng, shape)
+    check(lambda x: getattr(x, name)(axis=axis, keepdims=keepdims),
+          lambda x: getattr(np, name)(x, axis=axis, keepdims=keepdims), data)
+
+
+@pytest.mark.parametrize("correction", [0, 1])
+@given(seed=seeds, case=shape_axis_keepdims())
+def test_var_passes_gradcheck(correction, seed, case):
+    shape, axis, keepdims = case
+    assume(count_reduced(shape, axis) > correction)
+    check(lambda x: x.var(axis=axis, keepdims=keepdims, correction=correction),
+          lambda x: np.var(x, axis=axis, keepdims=keepdims, ddof=correction),
+          normal(np.random.default_rng(seed), shape))
+
+
+def test_reductions_accept_pytorch_dim_and_keepdim():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    assert x.sum(dim=1, keepdim=True).shape == (2, 1)
+    np.testing.assert_allclose(x.var(dim=0, unbiased=False).data, np.var(x.data, axis=0))
+    np.testing.assert_allclose(x.var().data, np.var(x.data, ddof=1))  # unbiased by default
+
+
+def test_max_splits_the_gradient_among_ties():
+    x = leaf([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]])
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
+
+
+def test_reduction_errors_name_the_op():
+    x = mg.zeros(2, 3)
+    with pytest.raises(ValueError, match="sum: axis 2 is out of range"):
+        x.sum(axis=2)
+    with pytest.raises(ValueError, match="repeats an axis"):
+        x.mean(axis=(1, -1))
+    with pytest.raises(ValueError, match="var: 1 value"):
+        mg.zeros(1, 3).var(axis=0)

@@ -1,0 +1,153 @@
+"""`Value`: micrograd's README example, a gradcheck for every op, IEEE results."""
+
+import math
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given
+
+import minigrad as mg
+from minigrad import Value
+
+reals = st.floats(-3, 3)
+away_from_zero = st.floats(0.2, 3) | st.floats(-3, -0.2)
+positive = st.floats(0.3, 3)
+
+
+def test_micrograd_readme_example():
+    # The expression of micrograd's README ("Example usage"); its printed results are
+    # g.data = 24.7041, a.grad = 138.8338, b.grad = 645.5773.
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    assert f"{g.data:.4f}" == "24.7041"
+    assert f"{a.grad:.4f}" == "138.8338"
+    assert f"{b.grad:.4f}" == "645.5773"
+    assert isinstance(g.data, float) and isinstance(a.grad, float)
+    # every node keeps its gradient, as in micrograd: dg/df = 1/2 - 10/f^2
+    assert f.grad == pytest.approx(0.5 - 10.0 / f.data**2)
+    assert g.grad == 1.0
+
+
+BINARY = {
+    "add": (lambda a, b: a + b, reals, reals),
+    "sub": (lambda a, b: a - b, reals, reals),
+    "mul": (lambda a, b: a * b, reals, reals),
+    "div": (lambda a, b: a / b, reals, away_from_zero),
+    "pow_value": (lambda a, b: a**b, positive, reals),
+    "mixed": (lambda a, b: (a * b + a).tanh() * (b - a).exp() / (1 + b * b), reals, reals),
+}
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(data=st.data())
+def test_binary_value_ops_pass_gradcheck(name, data):
+    fn, draw_a, draw_b = BINARY[name]
+    a, b = Value(data.draw(draw_a)), Value(data.draw(draw_b))
+    assert mg.gradcheck(fn, [a, b])
+
+
+UNARY = {
+    "neg": (lambda x: -x, reals),
+    "radd": (lambda x: 2 + x, reals),
+    "rsub": (lambda x: 2 - x, reals),
+    "rmul": (lambda x: 2 * x, reals),
+    "rdiv": (lambda x: 2 / x, away_from_zero),
+    "rpow": (lambda x: 2**x, reals),
+    "square": (lambda x: x**2, reals),
+    "int_power": (lambda x: x**3, reals),
+    "negative_power": (lambda x: x**-2, away_from_zero),
+    "fractional_power": (lambda x: x**0.5, positive),
+    "relu": (lambda x: x.relu(), away_from_zero),
+    "tanh": (lambda x: x.tanh(), reals),
+    "exp": (lambda x: x.exp(), reals),
+    "log": (lambda x: x.log(), positive),
+    "sigmoid": (lambda x: x.sigmoid(), reals),
+    "reuse": (lambda x: x * x + x.exp() * x, reals),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+def test_unary_value_ops_pass_gradcheck(name, data):
+    fn, draw = UNARY[name]
+    assert mg.gradcheck(fn, [Value(data.draw(draw))])
+
+
+@pytest.mark.parametrize("x", [-800.0, -3.0, 0.0, 2.0, 800.0])
+def test_sigmoid_and_tanh_match_the_formula_and_stay_finite(x):
+    v = Value(x)
+    s = v.sigmoid()
+    assert s.data == pytest.approx(0.5 * (1 + math.tanh(x / 2)), abs=1e-15)
+    assert v.tanh().data == pytest.approx(math.tanh(x))
+    s.backward()
+    assert math.isfinite(v.grad) and v.grad == pytest.approx(s.data * (1 - s.data), abs=1e-15)
+
+
+def test_value_power_value_with_nonpositive_base_has_zero_exponent_gradient():
+    base, exponent = Value(-2.0), Value(3.0)
+    out = base**exponent
+    out.backward()
+    assert out.data == -8.0
+    assert base.grad == 12.0  # 3 * (-2)^2
+    assert exponent.grad == 0.0  # ln(-2) is undefined: no gradient, as the Tensor op does
+
+
+def test_ieee_results_instead_of_python_exceptions():
+    assert Value(0.0).log().data == -math.inf
+    assert math.isnan(Value(-1.0).log().data)
+    assert (Value(1.0) / 0).data == math.inf
+    assert (Value(-1.0) / 0.0).data == -math.inf
+    assert math.isnan((Value(0.0) / 0).data)
+    assert (1 / Value(0.0)).data == math.inf
+    assert Value(1000.0).exp().data == math.inf
+    assert math.isnan((Value(-8.0) ** (1 / 3)).data)  # no complex numbers
+    assert (Value(0.0) ** -1).data == math.inf
+    # the same results as NumPy's float64 arithmetic
+    with np.errstate(all="ignore"):
+        assert Value(0.0).log().data == np.log(np.float64(0.0))
+        assert (Value(1.0) / 0).data == np.float64(1.0) / np.float64(0.0)
+
+
+def test_value_rejects_non_numbers():
+    for bad in ["1.0", None, [1.0], np.ones(2)]:
+        with pytest.raises(TypeError, match="Value"):
+            Value(bad)
+    with pytest.raises(TypeError):
+        Value(1.0) + "a"
+    with pytest.raises(TypeError, match="exponent"):
+        Value(1.0) ** "a"
+
+
+def test_value_accepts_numpy_scalars_and_ints():
+    v = Value(np.float32(1.5)) * np.int64(2)
+    assert v.data == 3.0 and isinstance(v.data, float)
+
+
+def test_micrograd_compatible_attributes():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    c = a * b
+    assert a.label == "a" and c._op == "*" and c._prev == {a, b}
+    c.grad = 1.0
+    c._backward()  # micrograd's one-node step
+    assert (a.grad, b.grad) == (3.0, 2.0)
+    assert "data=6.0" in repr(c)
+
+
+def test_backward_twice_accumulates():
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    y.backward()
+    assert x.grad == 12.0  # 2 * (2x)

@@ -1,0 +1,163 @@
+"""Shared helpers for the numbered lessons: quick mode, seeds, figures and recorded results.
+
+Every lesson starts with
+
+    from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
+    RESULTS = Results("03")     # the lesson's number: writes figures/03_results.json
+
+(``python tutorials/NN_name.py`` puts ``tutorials/`` on the import path; so does a notebook
+opened from that folder.)
+
+Environment variables (all optional):
+
+- ``MINIGRAD_TUTORIAL_QUICK=1`` — quick mode: smaller data, fewer steps, three seeds. The
+  tests run every lesson this way. Use ``pick(full, quick)`` for every size that matters.
+- ``MINIGRAD_TUTORIAL_OUT=DIR`` — write figures and results to DIR instead of
+  ``tutorials/figures/`` (the tests use a temporary folder, so that a quick run never
+  overwrites the figures committed from a full run).
+- ``MINIGRAD_TUTORIAL_SEEDS=0,1,2`` — override the seeds every experiment runs over.
+
+Results: each lesson records the numbers its verdicts rest on in ``RESULTS = Results("NN")``,
+a dict keyed by claim (``RESULTS["I2"] = {...}``). Every assignment is written at once to
+``<out>/NN_results.json``, and
+``tests/test_tutorials.py`` reads that file to assert the relations each verdict states.
+Store plain numbers, lists and dicts (NumPy scalars and arrays are converted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+import minigrad as mg
+
+try:  # The lessons' matrices are small: BLAS threads only add overhead (and contention on a
+    # shared machine can make them ten times slower). One thread is fastest here.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+except ImportError:  # threadpoolctl comes with scikit-learn; without it, keep NumPy's default
+    pass
+
+T = TypeVar("T")
+
+TUTORIALS_DIR = Path(__file__).resolve().parent
+QUICK: bool = os.environ.get("MINIGRAD_TUTORIAL_QUICK", "") not in ("", "0")
+OUT_DIR = Path(os.environ.get("MINIGRAD_TUTORIAL_OUT") or TUTORIALS_DIR / "figures")
+
+
+def pick(full: T, quick: T) -> T:
+    """`full` in a normal run, `quick` under ``MINIGRAD_TUTORIAL_QUICK=1``."""
+    return quick if QUICK else full
+
+
+def seeds(full: int = 5, quick: int = 3) -> list[int]:
+    """The seeds an experiment runs over: ``range(full)``, or ``range(quick)`` in quick mode.
+
+    ``MINIGRAD_TUTORIAL_SEEDS=3,4,5`` replaces them (to check that a verdict does not hang on
+    the seeds it was first run with).
+    """
+    override = os.environ.get("MINIGRAD_TUTORIAL_SEEDS")
+    if override:
+        return [int(s) for s in override.split(",") if s.strip()]
+    return list(range(quick if QUICK else full))
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed minigrad's default generator (layers' default init, `mg.randn`, ...) and return a
+    separate generator for the lesson's own sampling (data, shuffling)."""
+    mg.manual_seed(seed)
+    return np.random.default_rng(10_000 + seed)
+
+
+def load_digits_split(rng: np.random.Generator, n_validation: int = 497
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (1,797 images, no download), shuffled by `rng` and
+    split into ``x_train (n, 64) float32, y_train (n,) int64, x_val, y_val``.
+
+    Pixels (0..16) are standardised with the training split's per-pixel mean and std, so
+    inputs have unit variance, as the initialisation formulas assume.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    order = rng.permutation(len(digits.target))
+    x = digits.data[order].astype(np.float32)
+    y = digits.target[order].astype(np.int64)
+    x_train, y_train = x[n_validation:], y[n_validation:]
+    x_val, y_val = x[:n_validation], y[:n_validation]
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0) + 1e-3  # a few border pixels are always 0
+    return (x_train - mean) / std, y_train, (x_val - mean) / std, y_val
+
+
+def steps_to_target(curve: list[float], target: float, every: int = 1) -> float:
+    """First step at which `curve` (a value recorded every `every` steps, starting at step
+    `every`) reaches `target`; ``inf`` if it never does."""
+    for index, value in enumerate(curve):
+        if value >= target:
+            return float((index + 1) * every)
+    return float("inf")
+
+
+def figure_path(name: str) -> Path:
+    """Where a lesson writes figure `name` (e.g. ``"03_depth_signal.png"``)."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    return OUT_DIR / name
+
+
+def _in_notebook() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def save_figure(fig: Any, name: str, dpi: int = 110) -> Path:
+    """Save a matplotlib figure to ``figure_path(name)``; show it in a notebook, close it in a
+    script (so a long lesson does not keep dozens of figures open)."""
+    path = figure_path(name)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    print(f"[figure] {path}")
+    if _in_notebook():
+        import matplotlib.pyplot as plt
+
+        plt.show()
+    else:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars/arrays (also nested in dicts and lists) to JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)  # JSON has no inf/nan; tests read "inf"/"nan" back with float()
+    return value
+
+
+class Results(dict):
+    """A dict of a lesson's measured numbers, saved to ``<out>/NN_results.json`` on every write."""
+
+    def __init__(self, lesson: str) -> None:
+        super().__init__()
+        self.path = OUT_DIR / f"{lesson}_results.json"
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("{}")  # never leave numbers from an earlier run behind
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, _plain(value))
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(dict(self), indent=1, sort_keys=True))
+
