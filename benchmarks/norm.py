@@ -85,8 +85,8 @@ def numpy_fused_passes(x, gamma, beta, running_mean, running_var, grad_out):
 def minigrad_case(x_data, grad_out, implementation):
     """A closure running one forward + backward of a minigrad BatchNorm module."""
     layer = (nn.BatchNorm1d if x_data.ndim < 4 else nn.BatchNorm2d)(
-        x_data.shape[1], eps=EPS, momentum=MOMENTUM, implementation=implementation,
-        dtype=x_data.dtype)
+        x_data.shape[1], eps=EPS, momentum=MOMENTUM, implementation=implementation
+    ).to_dtype(x_data.dtype)
     x = mg.Tensor(x_data, requires_grad=True)
 
     def run():

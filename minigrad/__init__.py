@@ -8,7 +8,7 @@
 
 from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from minigrad.tensor import (
-    Tensor, arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, tensor,
+    Tensor, arange, default_generator, from_numpy, full, manual_seed, ones, ones_like, rand, randn, tensor,
     zeros, zeros_like,
 )
 from minigrad import ops  # noqa: E402  (attaches the op methods to Tensor)
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError", "GradcheckError", "Tensor", "Value", "abs", "arange", "cat", "clip",
-    "default_generator", "detect_anomaly", "enable_grad", "exp", "full", "gradcheck",
+    "default_generator", "detect_anomaly", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__",

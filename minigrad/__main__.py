@@ -1,4 +1,13 @@
-"""The command line: ``minigrad --version``, ``minigrad demo`` (also ``python -m minigrad``)."""
+"""The `minigrad` command (also ``python -m minigrad``).
+
+  minigrad demo                 train a small MLP with BatchNorm on generated spirals, print
+                                per-layer diagnostics, and draw its gradient flow as SVG and
+                                PNG in ./minigrad-out/
+  minigrad demo --scalar        micrograd's scalar MLP on two moons, built from Value nodes
+  minigrad graph EXAMPLE        draw a built-in example's graph (values, gradients, and the
+                                gradient along every edge) to a file, no code needed
+  minigrad --version
+"""
 
 from __future__ import annotations
 
@@ -6,40 +15,15 @@ import argparse
 import random
 import sys
 import time
+from pathlib import Path
+
+import numpy as np
 
 import minigrad as mg
-from minigrad.data import make_moons
+from minigrad.data import batches, make_moons, make_spirals
+from minigrad.examples import GRAPH_EXAMPLES, BatchNormMLP, ScalarMLP, build_graph
 
-
-class _Neuron:
-    def __init__(self, n_inputs: int, nonlinear: bool = True) -> None:
-        self.w = [mg.Value(random.uniform(-1, 1)) for _ in range(n_inputs)]
-        self.b = mg.Value(0.0)
-        self.nonlinear = nonlinear
-
-    def __call__(self, x: list) -> mg.Value:
-        activation = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return activation.relu() if self.nonlinear else activation
-
-    def parameters(self) -> list[mg.Value]:
-        return self.w + [self.b]
-
-
-class ScalarMLP:
-    """micrograd's MLP, on minigrad's `Value`: layers of neurons, ReLU but for the last."""
-
-    def __init__(self, n_inputs: int, sizes: list[int]) -> None:
-        widths = [n_inputs] + sizes
-        self.layers = [[_Neuron(widths[i], nonlinear=i != len(sizes) - 1)
-                        for _ in range(widths[i + 1])] for i in range(len(sizes))]
-
-    def __call__(self, x: list) -> mg.Value:
-        for layer in self.layers:
-            x = [neuron(x) for neuron in layer]
-        return x[0] if len(x) == 1 else x
-
-    def parameters(self) -> list[mg.Value]:
-        return [p for layer in self.layers for neuron in layer for p in neuron.parameters()]
+__all__ = ["ScalarMLP", "demo", "main", "scalar_demo"]
 
 
 def scalar_demo(steps: int = 30, seed: int = 1337) -> float:
@@ -69,16 +53,184 @@ def scalar_demo(steps: int = 30, seed: int = 1337) -> float:
     return accuracy
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="minigrad", description=__doc__)
+class _Progress:
+    """One progress line, rewritten in place on a terminal (a line per 10% otherwise)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.live = total, sys.stdout.isatty()
+
+    def update(self, step: int, text: str) -> None:
+        if self.live:
+            print(f"\r{text}", end="" if step < self.total else "\n", flush=True)
+        elif step == self.total or step % max(1, self.total // 10) == 0:
+            print(text, flush=True)
+
+
+def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
+         lr: float = 0.1, batch_size: int = 64) -> dict:
+    """Train `BatchNormMLP` on spirals with SGD, then report and draw (see the module doc).
+
+    Returns a summary: final accuracy, loss, the diagnostics and the files written.
+    """
+    from minigrad import viz
+    from minigrad.viz.diagnostics import TrainingDiagnostics
+
+    mg.manual_seed(seed)
+    generator = np.random.default_rng(seed)
+    x, y = make_spirals(300, n_classes=3, noise=0.2, generator=generator)
+    model = BatchNormMLP(2, 32, 3, implementation="fused")  # fused: the fast path to train
+    criterion = mg.nn.CrossEntropyLoss()
+    optimiser = mg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    diagnostics = TrainingDiagnostics(model)
+    print(f"minigrad demo: training {type(model).__name__} (2-32-32-3, BatchNorm1d, tanh) on "
+          f"300 spiral points, SGD lr={lr} momentum=0.9, batch {batch_size}, {steps} steps")
+    progress, step, start = _Progress(steps), 0, time.perf_counter()
+    loss = mg.tensor(0.0)
+    while step < steps:
+        for xb, yb in batches(x, y, batch_size, drop_last=True, generator=generator):
+            loss = criterion(model(mg.tensor(xb)), yb)
+            optimiser.zero_grad()
+            loss.backward()
+            with diagnostics.step():
+                optimiser.step()
+            step += 1
+            progress.update(step, f"  step {step:4d}/{steps}  loss {loss.item():.4f}  "
+                                  f"({time.perf_counter() - start:.1f}s)")
+            if step == steps:
+                break
+    diagnostics.remove()
+    model.eval()
+    with mg.no_grad():
+        accuracy = float((model(mg.tensor(x)).data.argmax(axis=1) == y).mean())
+    model.train()
+    print(f"  accuracy on all 300 points (eval mode, running statistics): {accuracy:.1%}\n")
+    print(diagnostics.table())
+
+    # Draw one more forward and backward pass (no step), with the composed BatchNorm so
+    # every step of it shows; the parameters are shared, only the op graph differs.
+    out = Path(out)
+    for bn in model.batchnorms():
+        bn.implementation = "composed"
+    xb, yb = x[:batch_size], y[:batch_size]
+    graph_loss = criterion(model(mg.tensor(xb, name="x")), yb)
+    graph_loss.name = "loss"
+    model.zero_grad()
+    graph_loss.backward()
+    title = f"BatchNormMLP after {steps} steps: gradient flow for one batch"
+    written, missing = [], None
+    for fmt, compact in (("svg", False), ("png", True)):  # the PNG has no zoom: smaller boxes
+        graph = viz.draw_graph(graph_loss, params=model, title=title, rankdir="TB",
+                               compact=compact)
+        try:
+            written.append(viz.save(graph, out / f"gradient_flow.{fmt}"))
+        except viz.GraphvizNotFoundError as error:
+            missing = error
+            break
+    print()
+    if missing is not None:
+        print(f"note: {missing}", file=sys.stderr)
+    try:
+        written += diagnostics.save_plots(out)
+    except ImportError as error:
+        print(f"note: {error}", file=sys.stderr)
+    if written:
+        print(f"wrote {len(written)} files to {out.resolve()}/:")
+        for path in written:
+            print(f"  {path.name}")
+    return {"accuracy": accuracy, "loss": loss.item(), "diagnostics": diagnostics,
+            "files": written}
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from minigrad import viz
+
+    root, params = build_graph(args.example)
+    out = args.out or f"minigrad-out/{args.example}.{args.format}"
+    try:
+        path = viz.render(root, out, format=args.format, params=params, rankdir=args.rankdir,
+                          collapse=args.collapse, max_nodes=args.max_nodes, compact=args.compact,
+                          show_parameters=not args.hide_parameters,
+                          show_constants=not args.hide_constants)
+    except viz.GraphvizNotFoundError as error:
+        print(f"minigrad graph: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"minigrad graph: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minigrad", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="minigrad: a small, readable autograd engine. Train a demo network or "
+                    "draw a computation graph with its gradient flow.",
+        epilog="examples:\n  minigrad demo\n  minigrad demo --steps 100 --out results\n"
+               "  minigrad graph mlp-batchnorm --format png --out bn.png\n"
+               "  minigrad graph cnn-batchnorm --collapse bn1\n\n"
+               "Run `minigrad demo --help` or `minigrad graph --help` for their options.")
     parser.add_argument("--version", action="version", version=f"minigrad {mg.__version__}")
-    commands = parser.add_subparsers(dest="command")
-    demo = commands.add_parser("demo", help="train a small network and print its progress")
-    demo.add_argument("--steps", type=int, default=30)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo_parser = commands.add_parser(
+        "demo", help="train a small MLP with BatchNorm, print diagnostics, draw its gradients",
+        description="Train a 2-32-32-3 MLP with BatchNorm1d and tanh on generated spirals "
+                    "(SGD with momentum), showing a progress line. Then print a per-layer "
+                    "diagnostics table (activation mean/std and saturation, gradient "
+                    "statistics, grad:data and update:data ratios) and write the gradient-flow "
+                    "graph of one batch as SVG and PNG (plus diagnostic plots when matplotlib "
+                    "is installed) to the output directory. With --scalar: micrograd's scalar "
+                    "MLP on two moons instead.")
+    demo_parser.add_argument("--steps", type=int, default=None,
+                             help="optimiser steps (default 300; 30 with --scalar)")
+    demo_parser.add_argument("--out", default="minigrad-out",
+                             help="directory for the pictures (default ./minigrad-out)")
+    demo_parser.add_argument("--seed", type=int, default=None,
+                             help="random seed (default 0; 1337 with --scalar)")
+    demo_parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    demo_parser.add_argument("--scalar", action="store_true",
+                             help="train micrograd's MLP made of scalar Value nodes instead")
+
+    graph_parser = commands.add_parser(
+        "graph", help="draw a built-in example's graph to a file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a built-in example forward and backward and draw its graph: each "
+                    "box shows a node's name, op, shape, value and gradient, coloured by "
+                    "gradient size; each arrow's width and number give the gradient flowing "
+                    "back along it; layers are grouped in clusters.\n\nexamples:\n" + "\n".join(
+                        f"  {name:<14} {text}" for name, (_, text) in GRAPH_EXAMPLES.items()))
+    graph_parser.add_argument("example", choices=list(GRAPH_EXAMPLES), metavar="EXAMPLE",
+                              help=f"one of: {', '.join(GRAPH_EXAMPLES)}")
+    graph_parser.add_argument("--format", default="svg", choices=["svg", "png", "pdf", "dot"])
+    graph_parser.add_argument("--out", help="output file (default minigrad-out/EXAMPLE.FORMAT)")
+    graph_parser.add_argument("--rankdir", default="LR", choices=["LR", "TB"],
+                              help="LR: inputs on the left (default); TB: inputs at the top")
+    graph_parser.add_argument("--collapse", action="append", default=[], metavar="MODULE",
+                              help="fold a module into one box, by name (bn1) or type "
+                                   "(BatchNorm1d); repeatable")
+    graph_parser.add_argument("--max-nodes", type=int, default=500,
+                              help="draw at most this many boxes (default 500)")
+    graph_parser.add_argument("--compact", action="store_true",
+                              help="smaller boxes: name, op, shape and gradient norm only")
+    graph_parser.add_argument("--hide-parameters", action="store_true")
+    graph_parser.add_argument("--hide-constants", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        scalar_demo(args.steps)
+        if args.scalar:
+            scalar_demo(30 if args.steps is None else args.steps,
+                        seed=1337 if args.seed is None else args.seed)
+        else:
+            demo(300 if args.steps is None else args.steps, out=args.out,
+                 seed=0 if args.seed is None else args.seed, lr=args.lr)
         return 0
+    if args.command == "graph":
+        return _graph(args)
     parser.print_help()
     return 0
 

@@ -15,7 +15,10 @@ def _rng(generator: np.random.Generator | None) -> np.random.Generator:
 
 def make_moons(n_samples: int = 100, noise: float = 0.1,
                generator: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaving half circles. Returns ``X`` (n, 2) float32 and ``y`` (n,) int64 in {0, 1}."""
+    """Two interleaving half circles (scikit-learn's layout).
+
+    Returns ``X`` (n, 2) float32 and ``y`` (n,) int64 in {0, 1}, the classes differing in
+    size by at most one."""
     if n_samples < 2:
         raise ValueError(f"make_moons: n_samples must be at least 2, got {n_samples}.")
     rng = _rng(generator)
@@ -52,7 +55,8 @@ def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
             drop_last: bool = False,
-            generator: np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            generator: np.random.Generator | None = None,
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(x_batch, y_batch)`` pairs covering the data once (an epoch)."""
     if len(x) != len(y):
         raise ValueError(f"batches: x has {len(x)} rows but y has {len(y)}.")

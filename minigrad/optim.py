@@ -29,6 +29,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
+                            "dicts, got a single Tensor. Fix: pass [tensor] or model.parameters().")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list. "
@@ -112,7 +115,10 @@ class Optimizer:
                         for index, parameter in zip(saved["params"], group["params"])}
         new_state: dict[Tensor, dict[str, Any]] = {}
         for index, values in state_dict["state"].items():
-            parameter = parameter_of[int(index)]
+            parameter = parameter_of.get(int(index))
+            if parameter is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, which no "
+                                 "group lists. Fix: load a state dict made by state_dict().")
             for key, value in values.items():
                 if isinstance(value, np.ndarray) and value.shape != parameter.shape:
                     raise ValueError(

@@ -2,7 +2,8 @@
 
 Dtypes: Python floats (and lists of them) become float32, as in PyTorch; a NumPy array
 keeps its dtype (a float64 array stays float64, an integer array stays integer); ``dtype=``
-forces one. Integer and bool tensors (class targets, masks) cannot require grad. Binary
+forces one. The data is copied, as ``torch.tensor`` does (`from_numpy` shares it instead).
+Integer and bool tensors (class targets, masks) cannot require grad. Binary
 ops follow NumPy's promotion rules, and a Python number never changes a tensor's dtype.
 
 Every op is a `minigrad.ops.Function`; the methods here only route to them.
@@ -40,8 +41,8 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
         dtype = np.dtype(dtype)
         if dtype.kind not in "biuf":
             raise TypeError(f"{op}: dtype {dtype} is not supported. Fix: use a float, int or bool dtype.")
-        return np.asarray(data, dtype=dtype)
-    array = np.asarray(data)
+        return np.array(data, dtype=dtype)  # always a copy, like torch.tensor
+    array = np.array(data)  # a copy: training never writes through to the caller's array
     if array.dtype.kind in "biuf":
         if array.dtype.kind == "f" and not isinstance(data, np.ndarray | np.generic):
             array = array.astype(np.float32)  # Python floats -> float32, as in PyTorch
@@ -259,6 +260,16 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+
+def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A tensor that *shares* `array` (no copy, dtype kept), like ``torch.from_numpy``:
+    writes to either are seen by both."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}.")
+    out = Tensor(np.empty(0, array.dtype), requires_grad=requires_grad)  # checks the dtype
+    out.data = array
+    return out
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,

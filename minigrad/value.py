@@ -34,8 +34,9 @@ def _power(a: float, b: float) -> float:
         result = a**b
     except ZeroDivisionError:  # 0 ** negative
         return _INF
-    except OverflowError:
-        return _INF
+    except OverflowError:  # keeps the sign: (-10) ** 401 is -inf
+        odd_power = a < 0 and b == int(b) and int(b) % 2 == 1
+        return -_INF if odd_power else _INF
     if isinstance(result, complex):  # negative base, fractional exponent
         return _NAN
     return result
@@ -128,15 +129,15 @@ class Value:
         if isinstance(other, Value):  # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a
             a, b = self.data, other.data
             out = _power(a, b)
-            d_base = b * _power(a, b - 1)
+            d_base = b * _power(a, b - 1) if b != 0 else 0.0  # a^0 is constant, also at a = 0
             d_exponent = out * _log(a) if a > 0 else 0.0
             return Value._result(out, (self, other), (d_base, d_exponent), "**")
         if not isinstance(other, Real):
             raise TypeError(f"Value.__pow__: exponent must be a number or a Value, got "
                             f"{type(other).__name__}")
         exponent = float(other)
-        return Value._result(_power(self.data, exponent), (self,),
-                             (exponent * _power(self.data, exponent - 1),), f"**{other:g}")
+        d_base = exponent * _power(self.data, exponent - 1) if exponent != 0 else 0.0
+        return Value._result(_power(self.data, exponent), (self,), (d_base,), f"**{other:g}")
 
     def __rpow__(self, other: float) -> Value:
         return Value(other) ** self

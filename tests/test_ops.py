@@ -264,3 +264,24 @@ def test_reduction_errors_name_the_op():
         x.mean(axis=(1, -1))
     with pytest.raises(ValueError, match="var: 1 value"):
         mg.zeros(1, 3).var(axis=0)
+
+
+def test_power_zero_has_zero_gradient_at_zero():
+    # regression: 0 * 0^-1 gave NaN; x^0 is constant, so its derivative is 0 (as in PyTorch)
+    x = leaf([0.0, 2.0])
+    with np.errstate(all="ignore"):
+        (x**0).sum().backward()
+        np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+        x.grad = None
+        (x ** mg.tensor([0.0, 0.0], dtype=np.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+def test_zero_d_tensors_accept_axis_0_and_minus_1(name):
+    # regression: axis=-1 was rejected for 0-d tensors (PyTorch accepts dim 0 and -1)
+    x = leaf(1.5)
+    for axis in (0, -1):
+        check(lambda t, axis=axis: getattr(t, name)(axis=axis), lambda a: a, 1.5)
+    with pytest.raises(ValueError, match=rf"{name}: axis 1 is out of range"):
+        getattr(x, name)(axis=1)

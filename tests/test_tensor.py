@@ -49,6 +49,13 @@ def test_transpose_permute_and_T(seed, shape, data):
     check(lambda t: t.T, lambda a: a.T, x)
 
 
+def test_permute_with_a_three_cycle():
+    # a cycle is not its own inverse: backward must apply the inverse permutation
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    check(lambda t: t.permute(1, 2, 0), lambda a: np.transpose(a, (1, 2, 0)), x)
+    check(lambda t: t.permute(2, 0, 1), lambda a: np.transpose(a, (2, 0, 1)), x)
+
+
 @given(seed=seeds, shape=nonscalar_shapes, data=st.data())
 def test_flatten(seed, shape, data):
     ndim = len(shape)
@@ -234,6 +241,7 @@ def test_a_scalar_never_changes_a_tensor_dtype(number, dtype):
     results = [x + number, number + x, x - number, number - x, x * number, number * x,
                x / number, number / x, x**number, mg.maximum(x, number), mg.where(x > 1, x, number),
                x.clip(0.0, number)]
+    assert all(isinstance(r, mg.Tensor) and r.requires_grad for r in results)
     assert all(r.dtype == dtype for r in results)
     sum(r.sum() for r in results).backward()
     assert x.grad.dtype == dtype

@@ -151,3 +151,13 @@ def test_backward_twice_accumulates():
     y.backward()
     y.backward()
     assert x.grad == 12.0  # 2 * (2x)
+
+
+def test_power_zero_has_zero_gradient_and_overflow_keeps_its_sign():
+    # regressions: 0 * 0^-1 gave NaN; (-10) ** 401 overflowed to +inf
+    for exponent in (0, Value(0.0)):
+        x = Value(0.0)
+        (x**exponent).backward()
+        assert x.grad == 0.0
+    assert (Value(-10.0) ** 401).data == -math.inf
+    assert (Value(-10.0) ** 400).data == math.inf

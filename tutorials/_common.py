@@ -2,7 +2,7 @@
 
 Every lesson starts with
 
-    from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
+    from _common import QUICK, Results, pick, print_verdict, save_figure, seed_everything, seeds
     RESULTS = Results("03")     # the lesson's number: writes figures/03_results.json
 
 (``python tutorials/NN_name.py`` puts ``tutorials/`` on the import path; so does a notebook
@@ -103,6 +103,17 @@ def steps_to_target(curve: list[float], target: float, every: int = 1) -> float:
         if value >= target:
             return float((index + 1) * every)
     return float("inf")
+
+
+def print_verdict(claim: str, measured: list[str], verdict: str, why: str) -> None:
+    """Print a claim's Verdict block: the claim, what was measured (one line each), and the
+    verdict (reproduced / reproduced in part / not reproduced / corrected) with its reason.
+    Call it from the code cell that follows a ``**Verdict**`` markdown heading, so every
+    number in the block comes from the run."""
+    print(f"VERDICT — {claim}")
+    for line in measured:
+        print(f"  measured: {line}")
+    print(f"  verdict:  {verdict.upper()} — {why}")
 
 
 def figure_path(name: str) -> Path:

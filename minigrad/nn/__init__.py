@@ -3,8 +3,20 @@
 from minigrad.nn import functional, init  # noqa: F401
 from minigrad.nn.fold import fold_batchnorm
 from minigrad.nn.layers import (
-    AdaptiveAvgPool2d, AvgPool2d, Conv2d, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax,
-    MaxPool2d, ReLU, Sigmoid, Softmax, Tanh,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
 )
 from minigrad.nn.loss import CrossEntropyLoss, MSELoss
 from minigrad.nn.module import Module, Parameter, Sequential

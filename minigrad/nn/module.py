@@ -252,7 +252,13 @@ class Module:
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn(module)`` on every descendant, then on this module (PyTorch's order):
         ``model.apply(init_weights)``."""
-        for module in reversed(list(self.modules())):
+        # Post-order without recursion: a right-to-left pre-order, reversed.
+        order, stack = [], [self]
+        while stack:
+            module = stack.pop()
+            order.append(module)
+            stack.extend(module.children())
+        for module in reversed(order):
             fn(module)
         return self
 

@@ -74,8 +74,9 @@ class Pow(Function):
         return self.out
 
     def backward(self, grad_output):
-        grad_a = grad_output * self.b * self.a ** (self.b - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
+            # b a^(b-1) is 0 * inf at a = 0, b = 0; a^0 is constant, so its derivative is 0.
+            grad_a = grad_output * np.where(self.b == 0, 0, self.b * self.a ** (self.b - 1))
             log_a = np.where(self.a > 0, np.log(np.where(self.a > 0, self.a, 1)), 0)
         return grad_a, grad_output * self.out * log_a
 
@@ -90,6 +91,8 @@ class PowScalar(Function):
         return x**exponent
 
     def backward(self, grad_output):
+        if self.exponent == 0:  # x^0 is constant (0 * 0^-1 would give NaN at x = 0)
+            return (np.zeros_like(grad_output),)
         return (grad_output * self.exponent * self.x ** (self.exponent - 1),)
 
 

@@ -7,6 +7,7 @@ and log Σ exp(z) = m + log Σ exp(z - m) with m = max z, so exp never overflows
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -103,8 +104,6 @@ def _softmax_axis(x: Tensor, dim: int | None, op: str) -> int:
     if dim is None:
         # PyTorch's legacy choice when dim is omitted (it warns too): 0 for 0-, 1- and 3-D
         # input, else 1. Pass dim explicitly; for (N, C) logits that is dim=1 (or -1).
-        import warnings
-
         warnings.warn(f"{op}: implicit dim is deprecated; pass dim= explicitly (dim=-1 for the "
                       "last axis).", UserWarning, stacklevel=3)
         dim = 0 if x.ndim in (0, 1, 3) else 1

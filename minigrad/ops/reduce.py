@@ -22,11 +22,12 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     result = []
+    bound = builtins.max(ndim, 1)  # a 0-d tensor accepts axis 0 and -1, as in PyTorch
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
+        if not -bound <= a < bound:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} "
-                             f"dimension(s). Fix: use an axis in [{-ndim}, {builtins.max(ndim - 1, 0)}].")
-        result.append(int(a) % builtins.max(ndim, 1))
+                             f"dimension(s). Fix: use an axis in [{-bound}, {bound - 1}].")
+        result.append(int(a) % bound)
     if len(set(result)) != len(result):
         raise ShapeError(f"{op}: axis {axis} repeats an axis.")
     return tuple(sorted(result))

@@ -19,6 +19,7 @@ micrograd's op nodes by default, where they are small and familiar (``op_nodes=`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def draw_graph(root: Any, *, rankdir: str = "LR", show_grad: bool | None = None,
                show_parameters: bool = True, show_constants: bool = True,
                collapse: str | Iterable[str] = (), max_nodes: int | None = 500,
                op_nodes: bool | None = None, params: Any = None, vanishing: float = 1e-6,
-               exploding: float = 1e2, legend: bool = True,
+               exploding: float = 1e2, compact: bool = False, legend: bool = True,
                title: str | None = None) -> graphviz.Digraph:
     """The graph that computed `root` (a `Value` or `Tensor`), as a `graphviz.Digraph`.
 
@@ -53,6 +54,8 @@ def draw_graph(root: Any, *, rankdir: str = "LR", show_grad: bool | None = None,
     params: names for unnamed nodes: a module, or (name, node) pairs / a dict, e.g.
         ``dict(model.named_parameters())``.
     vanishing / exploding: a box whose gradient RMS is below / above these is marked.
+    compact: boxes show name, op, shape and gradient norm only (no value summaries).
+    legend: add the colour bar (after backward). title: a heading for the picture.
     Returns a Digraph; ``.source`` is the DOT text, and Jupyter displays it inline.
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
@@ -81,38 +84,76 @@ def draw_graph(root: Any, *, rankdir: str = "LR", show_grad: bool | None = None,
     if title:
         graph.attr(label=html_label([f"<B>{escape(title, 80)}</B>"]))
     grads = [box.grad.rms for box in picture.boxes if box.grad is not None]
-    scale = LogScale.fit(grads, vanishing, exploding)
-    thresholds = (vanishing, exploding)
-    _emit_boxes(graph, picture, scale, thresholds, op_nodes)
+    look = _Look(LogScale.fit(grads, vanishing, exploding), vanishing, exploding, op_nodes,
+                 compact)
+    _emit_boxes(graph, picture, look)
     _emit_arrows(graph, picture, op_nodes)
     if legend and picture.show_grad and grads:
-        _emit_legend(graph, scale, thresholds)
+        _emit_legend(graph, look)
     return graph
+
+
+@dataclass
+class _Look:
+    """The drawing options every box needs."""
+
+    scale: LogScale  # gradient RMS -> fill colour
+    vanishing: float
+    exploding: float
+    op_nodes: bool
+    compact: bool
+
+
+# -- DOT statements ---------------------------------------------------------------------------
+# Written directly (not through Digraph.node/edge): a 100,000-node graph is quicker that way,
+# and every value is ours: an HTML label whose user text went through `escape`, or a colour,
+# number or word, quoted here.
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    return " ".join(f"{name}={value}" if value.startswith("<") and value.endswith(">")
+                    else f'{name}="{_quoted(value)}"' for name, value in attributes.items())
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _node(graph: graphviz.Digraph, key: str, **attributes: str) -> None:
+    graph.body.append(f"\t{key} [{_attributes(attributes)}]\n")
+
+
+def _edge(graph: graphviz.Digraph, tail: str, head: str, **attributes: str) -> None:
+    listed = f" [{_attributes(attributes)}]" if attributes else ""
+    graph.body.append(f"\t{tail} -> {head}{listed}\n")
+
+
+def _open_cluster(graph: graphviz.Digraph, name: str, **attributes: str) -> None:
+    graph.body.append(f"\tsubgraph {name} {{\n\tgraph [{_attributes(attributes)}]\n")
 
 
 # -- boxes ----------------------------------------------------------------------------------
 
 
-def _health(box: Box, thresholds: tuple[float, float]) -> str:
+def _health(box: Box, look: _Look) -> str:
     """"vanishing", "exploding" or "" for a box's gradient."""
     if box.grad is None:
         return ""
-    vanishing, exploding = thresholds
-    if not box.grad.finite or box.grad.rms > exploding:
+    if not box.grad.finite or box.grad.rms > look.exploding:
         return "exploding"
-    return "vanishing" if box.grad.rms < vanishing else ""
+    return "vanishing" if box.grad.rms < look.vanishing else ""
 
 
-def _label(box: Box, thresholds: tuple[float, float], op_nodes: bool) -> str:
+def _label(box: Box, look: _Look) -> str:
     node = box.node
     lines = []
     if box.kind == "module":
         lines.append(f"<B>{escape(box.module.label())}</B>")
         lines.append(small(f"{len(box.nodes)} nodes collapsed"))
     else:
-        op = "" if op_nodes else node.op_name  # with op nodes, the op has its own node
+        op = "" if look.op_nodes else node.op_name  # with op nodes, the op has its own node
         title = box.name
-        if title and op:
+        if title and op and title != op:
             lines.append(f"<B>{escape(title)}</B> " + small(escape(op), size=10))
         elif title or op:
             lines.append(f"<B>{escape(title or op)}</B>")
@@ -121,11 +162,14 @@ def _label(box: Box, thresholds: tuple[float, float], op_nodes: bool) -> str:
     data = node.data
     if isinstance(data, np.ndarray):
         lines.append(small(f"{escape(data.shape)} {data.dtype}"))
-    lines += [f"data {line}" if i == 0 and not isinstance(data, np.ndarray) else line
-              for i, line in enumerate(style.summarise_data(data))]
+    if not look.compact or not isinstance(data, np.ndarray):
+        summary = style.summarise_data(data)
+        lines += ([f"data {summary[0]}"] if not isinstance(data, np.ndarray)
+                  else summary[:1] if look.compact else summary)
     if box.grad is not None:
-        lines += [f"<B>{line}</B>" if i == 0 else line for i, line in enumerate(box.grad.lines())]
-        health = _health(box, thresholds)
+        grad_lines = box.grad.lines()[:1 if look.compact else None]
+        lines += [f"<B>{line}</B>" if i == 0 else line for i, line in enumerate(grad_lines)]
+        health = _health(box, look)
         if health:
             colour = style.EXPLODING_BORDER if health == "exploding" else style.VANISHING_BORDER
             lines.append(f'<FONT COLOR="{colour}"><B>⚠ {health} gradient</B></FONT>')
@@ -142,7 +186,7 @@ def _leaf_word(kind: str, node: Any) -> str:
     return "constant" if node.data.size <= 1 else "input"
 
 
-def _box_attributes(box: Box, scale: LogScale, thresholds: tuple[float, float]) -> dict[str, str]:
+def _box_attributes(box: Box, look: _Look) -> dict[str, str]:
     attributes = {}
     if box.kind == "module":
         attributes["shape"] = "box3d"
@@ -153,12 +197,12 @@ def _box_attributes(box: Box, scale: LogScale, thresholds: tuple[float, float]) 
         attributes["style"] = "rounded,filled,dashed"
         attributes["color"] = "#888888"
     if box.grad is not None:
-        attributes["fillcolor"] = scale.colour(box.grad.rms)
+        attributes["fillcolor"] = look.scale.colour(box.grad.rms)
         attributes["tooltip"] = (f"gradient norm {box.grad.norm:.6g}, RMS {box.grad.rms:.6g}, "
                                  f"mean {box.grad.mean:.6g}, std {box.grad.std:.6g}")
     elif box.kind == "constant":
         attributes["fillcolor"] = style.NO_GRAD_FILL
-    health = _health(box, thresholds)
+    health = _health(box, look)
     if health:
         attributes["color"] = (style.EXPLODING_BORDER if health == "exploding"
                                else style.VANISHING_BORDER)
@@ -186,8 +230,7 @@ def _clusters(boxes: list[Box]) -> tuple[dict[Any, list[Scope]], dict[Any, list[
     return children, members
 
 
-def _emit_boxes(graph: graphviz.Digraph, picture: Picture, scale: LogScale,
-                thresholds: tuple[float, float], op_nodes: bool) -> None:
+def _emit_boxes(graph: graphviz.Digraph, picture: Picture, look: _Look) -> None:
     """Write every box, nested in its module clusters (an explicit stack, not recursion)."""
     children, members = _clusters(picture.boxes)
     stack: list[tuple[Scope | None, bool, int]] = [(None, False, 0)]
@@ -198,26 +241,25 @@ def _emit_boxes(graph: graphviz.Digraph, picture: Picture, scale: LogScale,
             graph.body.append("\t}\n")
             continue
         if scope is not None:
-            graph.body.append(f"\tsubgraph cluster_{cluster_count} {{\n")
+            _open_cluster(graph, f"cluster_{cluster_count}",
+                          label=html_label([f"<B>{escape(scope.label())}</B>"]), labeljust="r",
+                          style="rounded,filled", color="#9a9a9a", fontsize="11",
+                          fillcolor="#f4f4f4" if depth % 2 else "#fbfbfb")
             cluster_count += 1
-            graph.attr(label=html_label([f"<B>{escape(scope.label())}</B>"]), labeljust="l",
-                       style="rounded,filled", color="#9a9a9a", fontsize="11",
-                       fillcolor="#f4f4f4" if depth % 2 else "#fbfbfb")
             stack.append((scope, True, depth))
         for box in members[scope]:
-            graph.node(box.key, label=_label(box, thresholds, op_nodes),
-                       **_box_attributes(box, scale, thresholds))
-            if op_nodes and box.kind == "op":
-                graph.node(f"{box.key}_op", label=html_label([escape(box.node.op_name)]),
-                           shape="ellipse", style="filled", fillcolor="white", fontsize="10",
-                           margin="0.03,0.02")
+            _node(graph, box.key, label=_label(box, look), **_box_attributes(box, look))
+            if look.op_nodes and box.kind == "op":
+                _node(graph, f"{box.key}_op", label=html_label([escape(box.node.op_name)]),
+                      shape="ellipse", style="filled", fillcolor="white", fontsize="10",
+                      margin="0.03,0.02")
         for child in reversed(children.get(scope, [])):
             stack.append((child, False, depth + 1))
     if picture.dropped:
-        graph.node("more", label=html_label([f"… {picture.dropped:,} more nodes",
-                                             small(f"(max_nodes reached; {picture.total_nodes:,}"
-                                                   " in the graph)")]),
-                   shape="note", style="filled", fillcolor="#fff7d6")
+        _node(graph, "more", label=html_label([f"… {picture.dropped:,} more nodes",
+                                              small(f"(max_nodes reached; "
+                                                    f"{picture.total_nodes:,} in the graph)")]),
+              shape="note", style="filled", fillcolor="#fff7d6")
 
 
 # -- arrows ---------------------------------------------------------------------------------
@@ -226,9 +268,10 @@ def _emit_boxes(graph: graphviz.Digraph, picture: Picture, scale: LogScale,
 def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> None:
     op_keys = {box.key for box in picture.boxes if op_nodes and box.kind == "op"}
     norms = [a.grad_norm for a in picture.arrows if a.grad_norm is not None]
-    widths = LogScale.fit(norms, min(norms, default=1.0) or 1e-12, max(norms, default=1.0))
+    widest = max(norms, default=0.0)
+    received_grad = {box.key for box in picture.boxes if box.grad is not None}
     for key in sorted(op_keys, key=lambda k: int(k[1:])):
-        graph.edge(f"{key}_op", key)
+        _edge(graph, f"{key}_op", key)
     for arrow in picture.arrows:
         target = f"{arrow.target}_op" if arrow.target in op_keys else arrow.target
         attributes: dict[str, str] = {}
@@ -236,20 +279,27 @@ def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> N
             attributes = {"style": "dashed", "color": "#a0a0a0"}
         elif arrow.grad_norm is not None:
             attributes = {"label": number(arrow.grad_norm),
-                          "penwidth": str(widths.pen_width(arrow.grad_norm)),
+                          "penwidth": _pen_width(arrow.grad_norm, widest),
                           "tooltip": f"gradient norm {arrow.grad_norm:.6g}"}
-        elif picture.show_grad:
+        elif arrow.target in received_grad:  # the op's backward could not be rerun
             attributes = {"label": "?", "tooltip": "gradient not available"}
-        graph.edge(arrow.source, target, **attributes)
+        _edge(graph, arrow.source, target, **attributes)
     for key in picture.dropped_targets:
         target = f"{key}_op" if key in op_keys else key
-        graph.edge("more", target, style="dashed", color="#a0a0a0")
+        _edge(graph, "more", target, style="dashed", color="#a0a0a0")
 
 
-def _emit_legend(graph: graphviz.Digraph, scale: LogScale,
-                 thresholds: tuple[float, float]) -> None:
+def _pen_width(norm: float, widest: float) -> str:
+    """Arrow width: 0.5 points plus up to 5.5 more by the square root of the gradient's share
+    of the largest one in the picture (a square root, so small flows stay visible)."""
+    if not np.isfinite(norm) or not widest > 0:
+        return "6" if norm > 0 else "0.5"
+    return f"{0.5 + 5.5 * np.sqrt(min(1.0, norm / widest)):.2f}"
+
+
+def _emit_legend(graph: graphviz.Digraph, look: _Look) -> None:
     """A colour bar for the node fill, and what borders and arrow widths mean."""
-    bar = scale.bar()
+    bar = look.scale.bar()
     cells = "".join(f'<TD BGCOLOR="{colour}" WIDTH="34">{caption}</TD>'
                     for colour, caption in bar)
     span = len(bar) + 1
@@ -260,15 +310,14 @@ def _emit_legend(graph: graphviz.Digraph, scale: LogScale,
         f'<TR><TD COLSPAN="{span}" ALIGN="LEFT">arrow: data flows along it; its width and '
         'number: norm of the gradient sent back along it</TD></TR>',
         f'<TR><TD COLSPAN="{span}" ALIGN="LEFT"><FONT COLOR="{style.VANISHING_BORDER}">'
-        f'<B>dashed blue border</B></FONT>: vanishing (RMS &lt; {number(thresholds[0])}); '
+        f'<B>dashed blue border</B></FONT>: vanishing (RMS &lt; {number(look.vanishing)}); '
         f'<FONT COLOR="{style.EXPLODING_BORDER}"><B>red border</B></FONT>: exploding '
-        f'(RMS &gt; {number(thresholds[1])})</TD></TR>',
+        f'(RMS &gt; {number(look.exploding)})</TD></TR>',
     ]
-    graph.body.append("\tsubgraph cluster_legend {\n")
-    graph.attr(label="", style="rounded", color="#cccccc")
-    graph.node("legend", label='<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" '
-               f'CELLPADDING="4">{"".join(rows)}</TABLE>>', shape="plaintext",
-               style="", fontsize="10")
+    _open_cluster(graph, "cluster_legend", label="", style="rounded", color="#cccccc")
+    _node(graph, "legend", label='<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" '
+          f'CELLPADDING="4">{"".join(rows)}</TABLE>>', shape="plaintext", style="",
+          fontsize="10")
     graph.body.append("\t}\n")
 
 

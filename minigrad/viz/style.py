@@ -90,6 +90,12 @@ class GradStats:
     __slots__ = ("norm", "rms", "mean", "std", "size", "finite")
 
     def __init__(self, grad: Any) -> None:
+        if isinstance(grad, float | int):  # a Value's gradient: skip NumPy, it adds up
+            x = float(grad)
+            self.size, self.finite = 1, math.isfinite(x)
+            self.norm = self.rms = abs(x)
+            self.mean, self.std = x, 0.0
+            return
         values = np.asarray(grad, dtype=np.float64).reshape(-1)
         self.size = values.size
         self.finite = bool(np.isfinite(values).all())
@@ -108,6 +114,8 @@ class GradStats:
 
 def norm(array: Any) -> float:
     """L2 norm of a gradient (the absolute value for a scalar)."""
+    if isinstance(array, float | int):
+        return abs(float(array))
     values = np.asarray(array, dtype=np.float64)
     return float(np.sqrt(np.sum(values * values)))
 
@@ -135,7 +143,7 @@ PALETTE = [_mix(colour, "#ffffff", 0.25) for colour in _BREWER]
 
 
 class LogScale:
-    """Maps a positive magnitude to a colour and a pen width on a log10 scale.
+    """Maps a positive magnitude to a colour on a log10 scale.
 
     The scale spans whole decades from `low` to `high` (exponents of 10); magnitudes
     outside are clamped to the end colours.
@@ -168,11 +176,6 @@ class LogScale:
         t = self.position(magnitude) * (len(PALETTE) - 1)
         i = min(int(t), len(PALETTE) - 2)
         return _mix(PALETTE[i], PALETTE[i + 1], t - i)
-
-    def pen_width(self, magnitude: float, thinnest: float = 0.6, thickest: float = 6.0) -> float:
-        if not magnitude > 0:
-            return thinnest
-        return round(thinnest + (thickest - thinnest) * self.position(magnitude), 2)
 
     def bar(self) -> list[tuple[str, str]]:
         """A colour bar: about nine (colour, caption) cells from the bottom of the scale to

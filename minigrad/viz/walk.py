@@ -87,7 +87,8 @@ def walk(root: Any) -> tuple[list[Any], list[list[int]]]:
 
 
 def has_gradient(root: Any) -> bool:
-    """True once `backward` has reached `root` (a Value's grad starts at 0.0, a Tensor's at None)."""
+    """True once `backward` has reached `root` (a Value's grad starts at 0.0, a Tensor's
+    at None)."""
     grad = root.grad
     if isinstance(grad, float | int):
         return grad != 0

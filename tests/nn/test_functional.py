@@ -206,7 +206,8 @@ def test_torch_oracle_cross_entropy():
     ours = F.cross_entropy(z_ours, t, weight=weight)
     ours.backward()
     z_theirs = torch.tensor(z, requires_grad=True)
-    theirs = torch.nn.functional.cross_entropy(z_theirs, torch.tensor(t), weight=torch.tensor(weight))
+    theirs = torch.nn.functional.cross_entropy(z_theirs, torch.tensor(t),
+                                               weight=torch.tensor(weight))
     theirs.backward()
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
     np.testing.assert_allclose(z_ours.grad, z_theirs.grad.numpy(), atol=1e-12)

@@ -51,8 +51,8 @@ def parse(source: str) -> dict:
             opening = True
         elif stripped == "}" and cluster_labels:
             cluster_labels.pop()
-        elif opening and re.match(r"\w+=", stripped):  # the cluster's own attributes
-            cluster_labels[-1] = _attribute(stripped, "label")
+        elif opening and stripped.startswith("graph ["):  # the cluster's own attributes
+            cluster_labels[-1] = _attribute(stripped[7:-1], "label")
             opening = False
         elif match := re.fullmatch(r"(\w+) -> (\w+)(?: \[(.*)\])?", stripped):
             edges.append((match[1], match[2], match[3] or ""))
@@ -121,6 +121,7 @@ def test_gradient_annotations_appear_only_after_backward():
     assert not any("grad" in label_of(before, k) for k in graph_nodes(before))
     assert all(_attribute(attrs, "label") is None for _, _, attrs in before["edges"])
     assert "legend" not in before["nodes"]
+    assert 'label="?"' not in viz.draw_graph(loss, show_grad=True).source
 
     loss.backward()
     after = parse(viz.draw_graph(loss).source)
@@ -403,3 +404,26 @@ def test_the_digraph_shows_inline_in_jupyter():
     loss, _ = micrograd_expression()
     bundle = viz.draw_graph(loss)._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+
+
+@needs_dot
+def test_hostile_module_names_stay_inside_their_cluster_labels():
+    from collections import OrderedDict
+
+    def build(name):
+        mg.manual_seed(0)
+        model = nn.Sequential(OrderedDict([(name, nn.Linear(2, 2)), ("act", nn.Tanh())]))
+        loss = model(mg.randn(3, 2)).sum()
+        loss.backward()
+        return viz.draw_graph(loss, params=model).source
+
+    plain = parse(build("layer"))
+    for name in ('a"}<b>&amp;', "x -> y | z\n", "]; subgraph cluster_evil {"):
+        source = build(name)
+        hostile = parse(source)
+        assert hostile["nodes"].keys() == plain["nodes"].keys()
+        assert [e[:2] for e in hostile["edges"]] == [e[:2] for e in plain["edges"]]
+        result = subprocess.run(["dot", "-Tjson"], input=source.encode(), capture_output=True)
+        assert result.returncode == 0, result.stderr
+        drawn = json.loads(result.stdout)
+        assert sum("nodes" in o for o in drawn["objects"]) == 4  # Sequential, layer, act, legend

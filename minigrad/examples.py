@@ -1,0 +1,191 @@
+"""Small ready-made models and graphs, for the `minigrad` command, the README and tests.
+
+* `ScalarMLP` — micrograd's MLP on `Value` scalars (the scalar benchmark uses it).
+* `MLP`, `BatchNormMLP`, `SmallCNN` — tiny `nn.Module` networks with named layers, so
+  their graphs draw as clusters titled ``fc1 (Linear)``, ``bn1 (BatchNorm1d)``, ...
+* `GRAPH_EXAMPLES` / `build_graph(name)` — one forward and backward pass of each, ready
+  for `minigrad.viz.draw_graph`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.data import make_spirals
+
+# -- scalars -----------------------------------------------------------------------------------
+
+
+class _Neuron:
+    def __init__(self, n_inputs: int, nonlinear: bool = True) -> None:
+        self.w = [mg.Value(random.uniform(-1, 1)) for _ in range(n_inputs)]
+        self.b = mg.Value(0.0)
+        self.nonlinear = nonlinear
+
+    def __call__(self, x: list) -> mg.Value:
+        activation = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return activation.relu() if self.nonlinear else activation
+
+    def parameters(self) -> list[mg.Value]:
+        return self.w + [self.b]
+
+
+class ScalarMLP:
+    """micrograd's MLP, on minigrad's `Value`: layers of neurons, ReLU but for the last."""
+
+    def __init__(self, n_inputs: int, sizes: list[int]) -> None:
+        widths = [n_inputs] + sizes
+        self.layers = [[_Neuron(widths[i], nonlinear=i != len(sizes) - 1)
+                        for _ in range(widths[i + 1])] for i in range(len(sizes))]
+
+    def __call__(self, x: list) -> mg.Value:
+        for layer in self.layers:
+            x = [neuron(x) for neuron in layer]
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self) -> list[mg.Value]:
+        return [p for layer in self.layers for neuron in layer for p in neuron.parameters()]
+
+
+# -- tensor networks ---------------------------------------------------------------------------
+
+
+class MLP(nn.Module):
+    """``Linear → Tanh → Linear → Tanh → Linear``: input ``(N, in_features)``, logits
+    ``(N, classes)``."""
+
+    def __init__(self, in_features: int = 2, hidden: int = 16, classes: int = 3) -> None:
+        super().__init__()
+        self.fc1, self.act1 = nn.Linear(in_features, hidden), nn.Tanh()
+        self.fc2, self.act2 = nn.Linear(hidden, hidden), nn.Tanh()
+        self.fc3 = nn.Linear(hidden, classes)
+
+    def forward(self, x: mg.Tensor) -> mg.Tensor:
+        return self.fc3(self.act2(self.fc2(self.act1(self.fc1(x)))))
+
+
+class BatchNormMLP(nn.Module):
+    """`blocks` times ``Linear → BatchNorm1d → Tanh`` (named fc1, bn1, act1, fc2, ...), then
+    a last ``Linear``: ``(N, in_features)`` to ``(N, classes)``. The Linear layers before
+    BatchNorm keep their bias, as many PyTorch models do, so the pictures can show that it
+    receives (almost) no gradient: BatchNorm subtracts the batch mean, and the bias with it.
+
+    ``implementation``: "composed" (one graph node per step of BatchNorm, to look at) or
+    "fused" (one node, faster); ``bn.implementation`` can be switched later.
+    """
+
+    def __init__(self, in_features: int = 2, hidden: int = 16, classes: int = 3,
+                 blocks: int = 2, implementation: str = "composed") -> None:
+        super().__init__()
+        self.blocks = blocks
+        width = in_features
+        for i in range(1, blocks + 1):
+            setattr(self, f"fc{i}", nn.Linear(width, hidden))
+            setattr(self, f"bn{i}", nn.BatchNorm1d(hidden, implementation=implementation))
+            setattr(self, f"act{i}", nn.Tanh())
+            width = hidden
+        setattr(self, f"fc{blocks + 1}", nn.Linear(width, classes))
+
+    def forward(self, x: mg.Tensor) -> mg.Tensor:
+        for i in range(1, self.blocks + 1):
+            x = getattr(self, f"act{i}")(getattr(self, f"bn{i}")(getattr(self, f"fc{i}")(x)))
+        return getattr(self, f"fc{self.blocks + 1}")(x)
+
+    def batchnorms(self) -> list[nn.Module]:
+        return [getattr(self, f"bn{i}") for i in range(1, self.blocks + 1)]
+
+
+class SmallCNN(nn.Module):
+    """``Conv2d(3×3) → BatchNorm2d → ReLU → MaxPool2d(2) → Flatten → Linear``:
+    ``(N, 1, 8, 8)`` images to ``(N, classes)``."""
+
+    def __init__(self, channels: int = 4, classes: int = 10,
+                 implementation: str = "composed") -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(channels, implementation=implementation)
+        self.act1 = nn.ReLU()
+        self.pool1 = nn.MaxPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(channels * 4 * 4, classes)
+
+    def forward(self, x: mg.Tensor) -> mg.Tensor:
+        x = self.pool1(self.act1(self.bn1(self.conv1(x))))
+        return self.fc(self.flatten(x))
+
+
+# -- graphs to draw ----------------------------------------------------------------------------
+
+
+def scalar_expression() -> tuple[mg.Value, None]:
+    """micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b), after backward."""
+    x1, x2 = mg.Value(2.0, label="x1"), mg.Value(0.0, label="x2")
+    w1, w2 = mg.Value(-3.0, label="w1"), mg.Value(1.0, label="w2")
+    b = mg.Value(6.881373587019543, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1.label, x2w2.label = "x1*w1", "x2*w2"
+    n = x1w1 + x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o, None
+
+
+def _classification_loss(model: nn.Module, seed: int) -> tuple[mg.Tensor, nn.Module]:
+    mg.manual_seed(seed)
+    x, y = make_spirals(32, generator=np.random.default_rng(seed))
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(x, name="x")), y)
+    loss.name = "loss"
+    loss.backward()
+    return loss, model
+
+
+def mlp_graph(seed: int = 0) -> tuple[mg.Tensor, nn.Module]:
+    mg.manual_seed(seed)
+    return _classification_loss(MLP(hidden=8), seed)
+
+
+def mlp_batchnorm_graph(seed: int = 0, implementation: str = "composed"
+                        ) -> tuple[mg.Tensor, nn.Module]:
+    mg.manual_seed(seed)
+    model = BatchNormMLP(hidden=8, blocks=1, implementation=implementation)
+    return _classification_loss(model, seed)
+
+
+def cnn_batchnorm_graph(seed: int = 0, implementation: str = "composed"
+                        ) -> tuple[mg.Tensor, nn.Module]:
+    mg.manual_seed(seed)
+    model = SmallCNN(implementation=implementation)
+    rng = np.random.default_rng(seed)
+    images = rng.random((8, 1, 8, 8)).astype(np.float32)
+    labels = np.arange(8) % 10
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(images, name="images")), labels)
+    loss.name = "loss"
+    loss.backward()
+    return loss, model
+
+
+GRAPH_EXAMPLES: dict[str, tuple[Callable[[], tuple[Any, Any]], str]] = {
+    "expression": (scalar_expression, "micrograd's neuron o = tanh(x1*w1 + x2*w2 + b), scalars"),
+    "mlp": (mlp_graph, "2-8-8-3 tanh MLP with cross-entropy loss on spirals"),
+    "mlp-batchnorm": (mlp_batchnorm_graph, "2-8-3 MLP: Linear, BatchNorm1d (composed: every "
+                                           "step drawn), tanh, Linear"),
+    "cnn-batchnorm": (cnn_batchnorm_graph, "Conv2d, BatchNorm2d, ReLU, MaxPool2d, Linear on "
+                                           "8x8 images"),
+}
+
+
+def build_graph(name: str) -> tuple[Any, Any]:
+    """Run example `name` forward and backward; returns ``(root, params)`` for
+    ``draw_graph(root, params=params)``."""
+    if name not in GRAPH_EXAMPLES:
+        raise ValueError(f"unknown example {name!r}. Fix: use one of {', '.join(GRAPH_EXAMPLES)}.")
+    return GRAPH_EXAMPLES[name][0]()
+

@@ -1,0 +1,245 @@
+"""Module API: registration, tree walks, modes, hooks, scopes, state_dict and its refusals."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+
+class Block(nn.Module):
+    """A custom module with its own parameter, a buffer and children."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(np.ones(3, np.float32))
+        self.register_buffer("count", mg.tensor(np.zeros((), np.int64)))
+        self.body = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 3))
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x * self.scale))
+
+
+def snapshot(model):
+    return {name: array.copy() for name, array in model.state_dict().items()}
+
+
+def assert_unchanged(model, before):
+    after = model.state_dict()
+    assert list(after) == list(before)
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+        assert after[name].dtype == before[name].dtype
+
+
+# -- the tree ----------------------------------------------------------------------------------
+
+
+def test_named_parameters_modules_children_follow_pytorch_order():
+    model = Block()
+    assert [name for name, _ in model.named_parameters()] == [
+        "scale", "body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias",
+        "head.weight", "head.bias"]
+    assert [name for name, _ in model.named_modules()] == [
+        "", "body", "body.0", "body.1", "body.2", "head"]
+    assert list(model.children()) == [model.body, model.head]
+    assert [name for name, _ in model.named_buffers()] == ["count"]
+    assert len(list(model.parameters())) == 7
+    sequential = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    assert list(sequential.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert sequential[2] is list(sequential)[2] and len(sequential) == 3
+
+
+def test_state_dict_holds_parameters_and_buffers_as_copies():
+    model = Block()
+    state = model.state_dict()
+    assert list(state)[:2] == ["scale", "count"]  # own parameters, then own buffers, then children
+    assert state["body.0.weight"].shape == (4, 3)  # Linear weight (out, in), as in PyTorch
+    state["scale"][:] = 99
+    assert (model.scale.data == 1).all()
+
+
+def test_parameter_sharing_is_counted_once():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert len(list(model.parameters())) == 2
+
+
+def test_train_eval_propagate_to_every_module():
+    model = Block()
+    assert model.training and model.body[1].training
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+    with pytest.raises(TypeError, match="mode must be a bool"):
+        model.train("no")
+
+
+def test_zero_grad_clears_every_parameter():
+    model = Block()
+    model(mg.randn(5, 3)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad(set_to_none=False)
+    assert all((p.grad == 0).all() for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_assignment_rules_match_pytorch():
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign a Tensor to parameter 'weight'"):
+        layer.weight = mg.zeros(2, 2)
+    layer.bias = None  # a parameter set to None stays a (missing) parameter
+    assert "bias" in layer._parameters and list(layer.state_dict()) == ["weight"]
+    model = Block()
+    model.count = mg.tensor(np.array(5))  # reassigning a buffer keeps it a buffer
+    assert model.state_dict()["count"] == 5
+
+
+def test_apply_visits_children_first_and_double_converts_in_place():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
+    visited = []
+    model.apply(lambda m: visited.append(type(m).__name__))
+    assert visited == ["Linear", "ReLU", "Linear", "Sequential", "Sequential"]  # post-order
+    weight = model[0].weight
+    model.double()
+    assert model[0].weight is weight and weight.dtype == np.float64
+
+
+# -- hooks ----------------------------------------------------------------------------------
+
+
+def test_forward_hooks_see_inputs_and_outputs_and_can_replace_or_be_removed():
+    layer = nn.Linear(3, 2)
+    seen = []
+    remove = layer.register_forward_hook(lambda m, inputs, output: seen.append((m, inputs, output)))
+    x = mg.randn(4, 3)
+    out = layer(x)
+    assert seen[0][0] is layer and seen[0][1][0] is x and seen[0][2] is out
+    remove()
+    layer(x)
+    assert len(seen) == 1
+    layer.register_forward_hook(lambda m, inputs, output: output * 0)
+    assert (layer(x).data == 0).all()
+
+
+def numeric_input_gradient(fn, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        grad[index] = (fn(plus) - fn(minus)) / (2 * eps)
+    return grad
+
+
+def test_full_backward_hook_gradients_agree_with_central_differences():
+    mg.manual_seed(0)
+    layer = nn.Sequential(nn.Linear(3, 4), nn.Tanh()).double()
+    r = np.random.default_rng(1)
+    x_data, weights = r.normal(size=(2, 3)), r.normal(size=(2, 4))
+    calls = []
+    layer.register_full_backward_hook(lambda m, gi, go: calls.append((m, gi, go)))
+
+    def loss_of(x_array):  # L = Σ weights ⊙ layer(x)
+        with mg.no_grad():
+            return float((layer(mg.tensor(x_array)).data * weights).sum())
+
+    x = mg.tensor(x_data, requires_grad=True)
+    (layer(x) * mg.tensor(weights)).sum().backward()
+    assert len(calls) == 1
+    module, grad_input, grad_output = calls[0]
+    assert module is layer and len(grad_input) == 1 and len(grad_output) == 1
+    np.testing.assert_allclose(grad_output[0], weights)  # dL/d output
+    np.testing.assert_allclose(grad_input[0], numeric_input_gradient(loss_of, x_data), atol=1e-7)
+    np.testing.assert_allclose(grad_input[0], x.grad)
+
+
+def test_backward_hook_reports_only_the_gradient_through_the_module():
+    layer = nn.Linear(2, 2).double()
+    calls = []
+    layer.register_full_backward_hook(lambda m, gi, go: calls.append(gi[0]))
+    x = mg.tensor(np.ones((1, 2)), requires_grad=True)
+    (layer(x) + x).sum().backward()  # a residual connection around the layer
+    through_layer = layer.weight.data.sum(axis=0, keepdims=True)  # d Σ(x Wᵀ) / dx
+    np.testing.assert_allclose(calls[0], through_layer)
+    np.testing.assert_allclose(x.grad, through_layer + 1)  # the skip path adds 1
+
+
+def test_backward_hooks_fire_once_per_backward_and_do_not_pile_up():
+    layer = nn.Linear(2, 1)
+    calls = []
+    layer.register_full_backward_hook(lambda m, gi, go: calls.append(gi))
+    x = mg.randn(3, 2, requires_grad=True)
+    for _ in range(3):
+        layer(x).sum().backward()
+    assert len(calls) == 3
+    assert not x._hooks  # no hook was left on the caller's tensor
+    calls.clear()
+    layer(mg.randn(3, 2)).sum().backward()  # input needs no gradient: grad_input is (None,)
+    assert calls == [(None,)]
+
+
+# -- scopes ---------------------------------------------------------------------------------------
+
+
+def test_nodes_record_the_module_they_were_created_in():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 1)))
+    hidden = model[0](mg.randn(4, 2))
+    assert hidden._scope.label() == "0 (Linear)"
+    out = model(mg.randn(4, 2))
+    assert out._scope.qualified_name() == "2.0"
+    assert [s.label() for s in out._scope.path()] == ["Sequential", "2 (Sequential)", "0 (Linear)"]
+    assert out._parents[0]._scope.qualified_name() == "2.0"  # the matmul inside Linear
+    assert mg.randn(1)._scope is None  # outside any module
+
+
+# -- load_state_dict and its refusals ------------------------------------------------------------
+
+
+def test_load_state_dict_round_trip_copies_values():
+    source, target = Block(), Block()
+    target.load_state_dict(source.state_dict())
+    for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    x = mg.randn(2, 3)
+    np.testing.assert_array_equal(source(x).data, target(x).data)
+    source.head.weight.data[:] = 5  # the target holds its own copies
+    assert not (target.head.weight.data == 5).any()
+
+
+def test_another_architecture_is_refused_naming_the_keys_and_nothing_changes():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    before = snapshot(model)
+    other = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).state_dict()  # '1.weight', not '2.'
+    with pytest.raises(KeyError, match=r"missing keys \['2.weight', '2.bias'\].*'1.weight'"):
+        model.load_state_dict(other)
+    assert_unchanged(model, before)
+    incomplete = {k: v for k, v in model.state_dict().items() if k != "2.bias"}
+    with pytest.raises(KeyError, match="2.bias"):
+        model.load_state_dict(incomplete)
+    assert_unchanged(model, before)
+
+
+def test_a_tensor_of_the_wrong_shape_is_refused_naming_the_key_and_nothing_changes():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    before = snapshot(model)
+    bad = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).state_dict()
+    bad["2.weight"] = np.zeros((3, 4), np.float32)  # keys before it are valid and would load
+    with pytest.raises(ValueError, match=r"'2.weight' has shape \(3, 4\).*\(2, 4\)"):
+        model.load_state_dict(bad)
+    assert_unchanged(model, before)
+    bad["2.weight"] = np.array(["not", "numbers"])
+    with pytest.raises(TypeError, match="'2.weight'"):
+        model.load_state_dict(bad)
+    assert_unchanged(model, before)
+
+
+def test_strict_false_loads_the_matching_keys_and_reports_the_rest():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    partial = {"0.weight": np.ones((4, 3)), "extra": np.zeros(1)}
+    missing, unexpected = model.load_state_dict(partial, strict=False)
+    assert missing == ["0.bias", "2.weight", "2.bias"] and unexpected == ["extra"]
+    assert (model[0].weight.data == 1).all() and model[0].weight.dtype == np.float32

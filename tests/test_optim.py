@@ -1,0 +1,222 @@
+"""Optimisers: each update against the formula computed by hand, state, errors, training."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.data import make_moons
+from minigrad.optim import SGD, Adam
+
+
+def parameter(values):
+    # A copy: a Tensor shares a NumPy array it is given, and steps update in place.
+    return nn.Parameter(np.array(values, dtype=np.float64))
+
+
+P0 = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
+GRADS = [np.array([[0.1, -0.2, 0.3], [1.0, 0.0, -2.0]]),
+         np.array([[-0.3, 0.4, 0.05], [0.5, -1.0, 0.2]])]
+
+
+def run(optimizer_class, steps=2, **options):
+    """Apply `steps` updates with the fixed gradients; return the parameter after each."""
+    p = parameter(P0)
+    optimizer = optimizer_class([p], **options)
+    history = []
+    for grad in GRADS[:steps]:
+        p.grad = grad.copy()
+        optimizer.step()
+        history.append(p.data.copy())
+    return history, optimizer, p
+
+
+# -- SGD ---------------------------------------------------------------------------------------
+
+
+def test_sgd_plain_step_updates_in_place():
+    (p1,), optimizer, p = run(SGD, steps=1, lr=0.1)
+    np.testing.assert_allclose(p1, P0 - 0.1 * GRADS[0])
+    array = p.data
+    optimizer.step()
+    assert p.data is array  # as in PyTorch: views of the parameter see the update
+
+
+def test_sgd_weight_decay_adds_l2_to_the_gradient():
+    (p1,), _, _ = run(SGD, steps=1, lr=0.1, weight_decay=0.01)
+    np.testing.assert_allclose(p1, P0 - 0.1 * (GRADS[0] + 0.01 * P0))
+
+
+@pytest.mark.parametrize("dampening", [0.0, 0.3])
+def test_sgd_momentum_two_steps(dampening):
+    lr, momentum = 0.1, 0.9
+    (p1, p2), optimizer, p = run(SGD, lr=lr, momentum=momentum, dampening=dampening)
+    buffer = GRADS[0]  # PyTorch: the first buffer is the gradient itself, undamped
+    expected1 = P0 - lr * buffer
+    buffer = momentum * buffer + (1 - dampening) * GRADS[1]
+    expected2 = expected1 - lr * buffer
+    np.testing.assert_allclose(p1, expected1)
+    np.testing.assert_allclose(p2, expected2)
+    np.testing.assert_allclose(optimizer.state[p]["momentum_buffer"], buffer)
+
+
+def test_sgd_nesterov_with_weight_decay_two_steps():
+    lr, momentum, decay = 0.05, 0.8, 0.1
+    (p1, p2), _, _ = run(SGD, lr=lr, momentum=momentum, nesterov=True, weight_decay=decay)
+    g1 = GRADS[0] + decay * P0
+    buffer = g1
+    expected1 = P0 - lr * (g1 + momentum * buffer)
+    g2 = GRADS[1] + decay * expected1
+    buffer = momentum * buffer + g2
+    expected2 = expected1 - lr * (g2 + momentum * buffer)
+    np.testing.assert_allclose(p1, expected1)
+    np.testing.assert_allclose(p2, expected2)
+
+
+# -- Adam --------------------------------------------------------------------------------------
+
+
+def adam_by_hand(lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False):
+    p, m, v, v_max, history = P0.copy(), np.zeros_like(P0), np.zeros_like(P0), np.zeros_like(P0), []
+    for t, grad in enumerate(GRADS, start=1):
+        g = grad + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = np.maximum(v_max, v)
+        m_hat = m / (1 - beta1**t)
+        v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        history.append(p)
+    return history
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6},
+    {"lr": 0.01, "weight_decay": 0.1},
+    {"lr": 0.01, "betas": (0.5, 0.6), "amsgrad": True},
+])
+def test_adam_steps_1_and_2_match_the_bias_corrected_formula(options):
+    history, optimizer, p = run(Adam, **options)
+    lr = options.get("lr", 1e-3)
+    beta1, beta2 = options.get("betas", (0.9, 0.999))
+    expected = adam_by_hand(lr, beta1, beta2, options.get("eps", 1e-8),
+                            options.get("weight_decay", 0.0), options.get("amsgrad", False))
+    np.testing.assert_allclose(history[0], expected[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(history[1], expected[1], rtol=1e-12, atol=1e-15)
+    assert optimizer.state[p]["step"] == 2
+
+
+def test_adam_first_step_moves_each_weight_by_about_lr():
+    # After bias correction, step 1 is lr · g / (|g| + eps): a sign step of size lr.
+    (p1,), _, _ = run(Adam, steps=1, lr=0.01)
+    moved = P0 - p1
+    nonzero = GRADS[0] != 0
+    np.testing.assert_allclose(moved[nonzero], 0.01 * np.sign(GRADS[0][nonzero]), rtol=1e-6)
+    assert (moved[~nonzero] == 0).all()
+
+
+# -- shared behaviour ----------------------------------------------------------------------------
+
+
+def test_zero_grad_and_parameters_without_gradient_are_left_alone():
+    a, b = parameter([1.0, 2.0]), parameter([3.0])
+    optimizer = SGD([a, b], lr=0.5, momentum=0.9)
+    a.grad = np.array([1.0, 1.0])
+    optimizer.step()
+    np.testing.assert_allclose(a.data, [0.5, 1.5])
+    np.testing.assert_allclose(b.data, [3.0])
+    assert b not in optimizer.state
+    optimizer.zero_grad()
+    assert a.grad is None
+    a.grad = np.ones(2)
+    optimizer.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0])
+
+
+def test_parameter_groups_have_their_own_settings():
+    a, b = parameter([1.0]), parameter([1.0])
+    optimizer = SGD([{"params": [a], "lr": 0.1}, {"params": b}], lr=1.0)
+    a.grad, b.grad = np.ones(1), np.ones(1)
+    optimizer.step()
+    np.testing.assert_allclose([a.data[0], b.data[0]], [0.9, 0.0])
+    assert optimizer.param_groups[1]["lr"] == 1.0 and optimizer.param_groups[0]["momentum"] == 0
+
+
+@pytest.mark.parametrize("optimizer_class, options", [(SGD, {"lr": 0.1, "momentum": 0.9}),
+                                                      (Adam, {"lr": 0.01})])
+def test_state_dict_resumes_the_same_trajectory(optimizer_class, options):
+    _, first, p = run(optimizer_class, steps=1, **options)
+    state = first.state_dict()
+    assert set(state) == {"state", "param_groups"} and state["param_groups"][0]["params"] == [0]
+    clone = parameter(p.data)
+    second = optimizer_class([clone], **{**options, "lr": 123.0})
+    second.load_state_dict(state)
+    assert second.param_groups[0]["lr"] == options["lr"]
+    for q, optimizer in ((p, first), (clone, second)):
+        q.grad = GRADS[1].copy()
+        optimizer.step()
+    np.testing.assert_array_equal(clone.data, p.data)
+    # The state dict holds copies: stepping did not change what was saved.
+    key = next(iter(state["state"][0]))
+    assert state["state"][0][key] is not first.state[p][key]
+
+
+def test_load_state_dict_refuses_another_model_and_changes_nothing():
+    _, optimizer, p = run(SGD, steps=1, lr=0.1, momentum=0.9)
+    other = SGD([parameter([1.0]), parameter([2.0])], lr=0.1, momentum=0.9).state_dict()
+    buffer = optimizer.state[p]["momentum_buffer"].copy()
+    with pytest.raises(ValueError, match="same model"):
+        optimizer.load_state_dict(other)
+    wrong_shape = optimizer.state_dict()
+    wrong_shape["state"][0]["momentum_buffer"] = np.zeros(3)
+    wrong_shape["param_groups"][0]["lr"] = 5.0
+    with pytest.raises(ValueError, match="momentum_buffer"):
+        optimizer.load_state_dict(wrong_shape)
+    np.testing.assert_array_equal(optimizer.state[p]["momentum_buffer"], buffer)
+    assert optimizer.param_groups[0]["lr"] == 0.1
+
+
+def test_invalid_arguments_are_refused():
+    p = parameter([1.0])
+    with pytest.raises(ValueError, match="learning rate"):
+        SGD([p], lr=-1)
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero damp"):
+        SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="beta parameter at index 1"):
+        Adam([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        Adam([])
+    with pytest.raises(TypeError, match="Tensors"):
+        SGD([np.ones(2)], lr=0.1)
+    with pytest.raises(TypeError, match="single Tensor"):
+        SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+# -- training --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda params: Adam(params, lr=0.02),
+    lambda params: SGD(params, lr=0.1, momentum=0.9),
+])
+def test_a_small_mlp_learns_two_moons(make_optimizer):
+    mg.manual_seed(0)
+    x_data, y = make_moons(200, noise=0.1, generator=np.random.default_rng(0))
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                          nn.Linear(16, 2))
+    optimizer, loss_fn = make_optimizer(model.parameters()), nn.CrossEntropyLoss()
+    x = mg.tensor(x_data)
+    with mg.no_grad():
+        start_accuracy = (model(x).data.argmax(axis=1) == y).mean()
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+    with mg.no_grad():
+        accuracy = (model(x).data.argmax(axis=1) == y).mean()
+    assert accuracy >= 0.95, (start_accuracy, accuracy, loss.item())
+    assert all(p.dtype == np.float32 for p in model.parameters())

@@ -1,0 +1,125 @@
+"""Training diagnostics: the statistics are the ones computed by hand, and reports render."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.viz.diagnostics import TrainingDiagnostics, saturation
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.act1 = nn.Linear(3, 6), nn.Tanh()
+        self.fc2, self.act2 = nn.Linear(6, 4), nn.ReLU()
+
+    def forward(self, x):
+        return self.act2(self.fc2(self.act1(self.fc1(x))))
+
+
+def train_steps(steps: int = 3, lr: float = 0.1):
+    mg.manual_seed(0)
+    model = Net()
+    diagnostics = TrainingDiagnostics(model)
+    optimiser = mg.optim.SGD(model.parameters(), lr=lr)
+    x = mg.tensor(np.random.default_rng(0).normal(size=(16, 3)) * 3)
+    captured = {}
+    model.act1.register_forward_hook(lambda m, a, out: captured.__setitem__("act1", out))
+    snapshots = []
+    for _ in range(steps):
+        loss = (model(x) ** 2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        snapshots.append({n: p.data.copy() for n, p in model.named_parameters()})
+        grads = {n: p.grad.copy() for n, p in model.named_parameters()}
+        with diagnostics.step():
+            optimiser.step()
+    return model, diagnostics, captured, snapshots, grads
+
+
+def test_saturation_rules():
+    y = np.array([-0.99, -0.5, 0.0, 0.98, 0.2])
+    assert saturation("Tanh", y) == (pytest.approx(2 / 5), "|y|>0.97")
+    assert saturation("ReLU", np.array([0.0, 0.0, 1.0, 2.0]))[0] == pytest.approx(0.5)
+    assert saturation("Sigmoid", np.array([0.001, 0.5, 0.999, 0.6]))[0] == pytest.approx(0.5)
+    assert saturation("LeakyReLU", np.array([-0.01, 1.0]))[0] == pytest.approx(0.5)
+    assert saturation("Linear", y) is None
+
+
+def test_activation_and_gradient_statistics_match_the_tensors():
+    model, diagnostics, captured, _, _ = train_steps()
+    record = diagnostics.layers["act1"]
+    out = captured["act1"]
+    assert record.mean == pytest.approx(out.data.mean())
+    assert record.std == pytest.approx(out.data.std())
+    assert record.saturated == pytest.approx(np.mean(np.abs(out.data) > 0.97))
+    assert record.saturated > 0  # the inputs were scaled up to saturate some units
+    assert record.grad_mean == pytest.approx(out.grad.mean())
+    assert record.grad_std == pytest.approx(out.grad.std())
+    relu = diagnostics.layers["act2"]
+    assert relu.rule == "zeros" and 0 <= relu.saturated <= 1
+    assert set(diagnostics.layers) == {"fc1", "act1", "fc2", "act2"}
+
+
+def test_grad_to_data_and_update_to_data_ratios():
+    model, diagnostics, _, snapshots, grads = train_steps(steps=3, lr=0.1)
+    weight = dict(model.named_parameters())["fc1.weight"]
+    record = diagnostics.parameters["fc1.weight"]
+    before = snapshots[-1]["fc1.weight"]
+    assert record.grad_to_data == pytest.approx(grads["fc1.weight"].std() / before.std(),
+                                                rel=1e-5)
+    # Plain SGD: update = -lr * grad, so update:data = lr * std(grad) / std(data).
+    assert record.update_to_data[-1] == pytest.approx(np.std(weight.data - before) /
+                                                      before.std(), rel=1e-4)
+    assert record.update_to_data[-1] == pytest.approx(0.1 * record.grad_to_data, rel=1e-3)
+    assert len(record.update_to_data) == diagnostics.steps == 3
+
+
+def test_evaluation_passes_do_not_overwrite_training_statistics():
+    model, diagnostics, _, _, _ = train_steps()
+    mean = diagnostics.layers["act1"].mean
+    model.eval()
+    with mg.no_grad():
+        model(mg.ones(2, 3))
+    assert diagnostics.layers["act1"].mean == mean
+    model.train()
+    diagnostics.remove()
+    model(mg.ones(2, 3))
+    assert diagnostics.layers["act1"].mean == mean
+
+
+def test_table_lists_every_layer_and_parameter():
+    model, diagnostics, _, _, _ = train_steps()
+    table = diagnostics.table()
+    for name in ["fc1", "act1", "fc2", "act2", "fc1.weight", "fc2.bias"]:
+        assert name in table
+    assert "|y|>0.97" in table and "zeros" in table
+    assert "after 3 optimiser steps" in table and "update:data" in table
+
+
+def test_plots_are_saved(tmp_path):
+    pytest.importorskip("matplotlib")
+    _, diagnostics, _, _, _ = train_steps()
+    paths = diagnostics.save_plots(tmp_path)
+    assert {p.name for p in paths} == {"activations.png", "gradients.png",
+                                       "weight_gradients.png", "update_ratios.png"}
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+def test_missing_matplotlib_gives_a_clear_error(tmp_path, monkeypatch):
+    _, diagnostics, _, _, _ = train_steps(steps=1)
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        diagnostics.save_plots(tmp_path)
