@@ -177,7 +177,7 @@ def run_size(name: str, repeats: int) -> dict[str, float]:
     report(f"SGD step, B={batch} {n_in}->{sizes[2]}->{sizes[2]}->{classes} (Linear-BN-ReLU x2, "
            "Linear, cross-entropy)", medians, "hand-written NumPy")
     if "PyTorch CPU" in medians:
-        print(f"  minigrad / PyTorch: {medians['minigrad'] / medians['PyTorch CPU (1 thread)']:.2f}")
+        print(f"  minigrad / PyTorch: {medians['minigrad'] / medians['PyTorch CPU']:.2f}")
     return medians
 
 

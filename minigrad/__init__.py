@@ -6,21 +6,48 @@
     loss.backward()          # x.grad == 2 * x
 """
 
-from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from minigrad.tensor import (
-    Tensor, arange, default_generator, from_numpy, full, manual_seed, ones, ones_like, rand, randn, tensor,
-    zeros, zeros_like,
+from minigrad import (
+    nn,  # noqa: E402
+    ops,  # noqa: E402  (attaches the op methods to Tensor)
+    optim,  # noqa: E402
+    viz,  # noqa: E402
 )
-from minigrad import ops  # noqa: E402  (attaches the op methods to Tensor)
+from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import (
-    abs, cat, clip, exp, log, matmul, maximum, minimum, pad, relu, sigmoid, sqrt, stack, tanh,
+    abs,
+    cat,
+    clip,
+    exp,
+    log,
+    matmul,
+    maximum,
+    minimum,
+    pad,
+    relu,
+    sigmoid,
+    sqrt,
+    stack,
+    tanh,
     where,
 )
-from minigrad.value import Value
-from minigrad.gradcheck import GradcheckError, gradcheck
-from minigrad import nn  # noqa: E402
-from minigrad import optim  # noqa: E402
 from minigrad.serialization import load, save  # noqa: E402
+from minigrad.tensor import (
+    Tensor,
+    arange,
+    default_generator,
+    from_numpy,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from minigrad.value import Value
 
 __version__ = "0.1.0"
 
@@ -31,4 +58,4 @@ __all__ = [
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__",
 ]
-__all__ += ["load", "optim", "save"]
+__all__ += ["load", "optim", "save", "viz"]

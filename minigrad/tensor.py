@@ -11,7 +11,8 @@ Every op is a `minigrad.ops.Function`; the methods here only route to them.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,8 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.kind not in "biuf":
-            raise TypeError(f"{op}: dtype {dtype} is not supported. Fix: use a float, int or bool dtype.")
+            raise TypeError(f"{op}: dtype {dtype} is not supported. "
+                            "Fix: use a float, int or bool dtype.")
         return np.array(data, dtype=dtype)  # always a copy, like torch.tensor
     array = np.array(data)  # a copy: training never writes through to the caller's array
     if array.dtype.kind in "biuf":
@@ -366,7 +368,8 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     extra_axes = grad.ndim - len(shape)
     if extra_axes > 0:
         grad = grad.sum(axis=tuple(range(extra_axes)))
-    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+    stretched = tuple(axis for axis, size in enumerate(shape)
+                      if size == 1 and grad.shape[axis] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad

@@ -150,7 +150,7 @@ def train(model: nn.Module, seed: int, rng: np.random.Generator, lr: float, step
 # %%
 STEPS = pick(300, 150)
 TARGET = 0.90
-LR_GRID = [0.01, 0.03, 0.1, 0.3, 1.0]
+LR_GRID = pick([0.01, 0.03, 0.1, 0.3, 1.0], [0.1, 0.3, 1.0])
 MULTIPLIERS = [1, 5, 30]
 WIDTHS = [64, 100, 100, 100, 100, 10]
 _runs: dict[tuple, dict] = {}
@@ -372,7 +372,7 @@ RESULTS["B2"] = {"seeds": SEEDS, "scales": SCALES, "identity": {str(k): v for k,
 # sigmoid layer on the validation set every 20 steps.
 
 # %%
-B3_STEPS = pick(1000, 400)
+B3_STEPS = pick(1000, 300)
 B3_LR = 0.5
 B3_EVERY = 20
 PERCENTILES = (15, 50, 85)
@@ -472,7 +472,7 @@ RESULTS["B3"] = {"seeds": SEEDS, "lr": B3_LR, "steps": B3_STEPS, **b3_summary}
 # train/validation gap, in accuracy and in cross-entropy.
 
 # %%
-B4_STEPS = pick(800, 300)
+B4_STEPS = pick(800, 200)
 b4 = {}
 for variant, norm, dropout in (("neither", None, 0.0), ("BN", nn.BatchNorm1d, 0.0),
                                ("dropout", None, 0.5), ("BN + dropout", nn.BatchNorm1d, 0.5)):
@@ -551,8 +551,8 @@ RESULTS["B4"] = {"seeds": SEEDS, "steps": B4_STEPS, "dropout_p": 0.5, **b4}
 # is there as the reference that does not depend on the batch at all.)
 
 # %%
-BATCH_SIZES = pick([2, 4, 8, 16, 32, 64], [2, 8, 32])
-EXAMPLES_SEEN = pick(2560, 1280)
+BATCH_SIZES = pick([2, 4, 8, 16, 32, 64], [2, 32])
+EXAMPLES_SEEN = pick(2560, 960)
 NORMS = {"none": None, "BatchNorm": nn.BatchNorm1d, "GroupNorm": lambda n: nn.GroupNorm(10, n),
          "LayerNorm": nn.LayerNorm}
 b5 = {name: {str(b): [] for b in BATCH_SIZES} for name in NORMS}

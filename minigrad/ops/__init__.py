@@ -12,14 +12,42 @@ from typing import Any
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.elementwise import (
-    abs, add, as_tensor, cast, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg, pow,
-    relu, sigmoid, sqrt, sub, tanh, where,
+    abs,
+    add,
+    as_tensor,
+    cast,
+    clip,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    tanh,
+    where,
 )
 from minigrad.ops.linalg import matmul
 from minigrad.ops.neural import cross_entropy, dropout, log_softmax, softmax
 from minigrad.ops.reduce import max, mean, min, sum, var
 from minigrad.ops.shape import (
-    broadcast_to, cat, flatten, getitem, pad, permute, reshape, squeeze, stack, transpose, unsqueeze,
+    broadcast_to,
+    cat,
+    flatten,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
 )
 from minigrad.tensor import Tensor
 

@@ -40,6 +40,9 @@ class Function:
     """
 
     name: str = ""
+    # Appended to NumPy's shape errors; ops whose errors mean something else override it.
+    fix_hint: str = ("make the shapes compatible (NumPy broadcasting: trailing axes equal or "
+                     "1), e.g. with reshape or unsqueeze.")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -63,9 +66,8 @@ class Function:
         except ValueError as error:  # NumPy's own message, made to name the op and shapes
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise ValueError(
-                f"{cls.name}: cannot apply to inputs of shapes {shapes}: {error}. Fix: make the "
-                "shapes compatible (NumPy broadcasting: trailing axes equal or 1), e.g. with "
-                "reshape or unsqueeze."
+                f"{cls.name}: cannot apply to inputs of shapes {shapes}: {error}. "
+                f"Fix: {cls.fix_hint}"
             ) from None
         if state.grad_enabled and any(t.requires_grad for t in inputs):
             out = Tensor._make(data, op, inputs)

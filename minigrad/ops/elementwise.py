@@ -20,7 +20,8 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, int | float | bool | np.number | np.bool_):
         if isinstance(value, np.generic):  # NumPy scalars count as Python numbers, as in PyTorch
             value = value.item()
-        return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), None, ())
+        dtype = np.result_type(like.data.dtype, value)
+        return Tensor._make(np.asarray(value, dtype=dtype), None, ())
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
     raise TypeError(f"cannot combine a Tensor with {type(value).__name__}. "
@@ -58,7 +59,8 @@ class Mul(Function):
 class Div(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a / b
+        with np.errstate(divide="ignore", invalid="ignore"):  # IEEE results; anomaly mode reports
+            return a / b
 
     def backward(self, grad_output):
         grad_a = grad_output / self.b
@@ -235,7 +237,8 @@ class Where(Function):
 
     def backward(self, grad_output):
         zero = np.zeros((), grad_output.dtype)
-        return np.where(self.condition, grad_output, zero), np.where(self.condition, zero, grad_output)
+        return (np.where(self.condition, grad_output, zero),
+                np.where(self.condition, zero, grad_output))
 
 
 class Cast(Function):

@@ -23,7 +23,8 @@ class MatMul(Function):
             inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
             raise ShapeError(
                 f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the "
-                f"first ({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+                f"first ({a.shape[-1]}) must equal the "
+                f"{'second-to-last' if b.ndim > 1 else 'only'} "
                 f"axis of the second ({inner_b}). Fix: transpose an operand (.T) or check the "
                 "layer sizes."
             )

@@ -15,6 +15,9 @@ from minigrad.tensor import Tensor
 
 
 class Reshape(Function):
+    fix_hint = ("the new shape must hold as many elements as the old one; use -1 for one axis "
+                "to have it inferred.")
+
     def forward(self, x, shape):
         self.input_shape = x.shape
         return x.reshape(shape)
@@ -148,7 +151,8 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
     if dim0 is None or dim1 is None:
         raise TypeError("transpose: give both dim0 and dim1, or neither.")
     axes = list(range(x.ndim))
-    a, b = normalize_axis(dim0, x.ndim, "transpose")[0], normalize_axis(dim1, x.ndim, "transpose")[0]
+    a = normalize_axis(dim0, x.ndim, "transpose")[0]
+    b = normalize_axis(dim1, x.ndim, "transpose")[0]
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose.apply(x, axes=tuple(axes))
 
