@@ -9,14 +9,20 @@ and one backward with a fixed upstream gradient, and ends with dx, dγ and dβ c
     minigrad fused          nn.BatchNorm1d/2d(implementation="fused"): one op
     minigrad composed       nn.BatchNorm1d/2d(implementation="composed"): primitive ops
 
-Before timing, every case is checked to produce the same output and gradients.
+Before timing, every case is checked to produce the same output and gradients. After
+timing, each case's minor page faults per call are counted: with glibc's default malloc,
+memory freed at the end of a call may be handed back to the kernel and fault in again
+(zeroed) on the next call, which can cost more than the arithmetic. ``--malloc keep``
+asks glibc to keep freed memory (no trimming, no mmap below 32 MB), so every case runs
+from warm pages and the comparison measures the computation alone.
 
-    python benchmarks/norm.py [--repeats 21] [--dtype float32]
+    python benchmarks/norm.py [--repeats 21] [--dtype float32] [--malloc default|keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import sys
 from pathlib import Path
 
@@ -61,24 +67,26 @@ def numpy_fused_passes(x, gamma, beta, running_mean, running_var, grad_out):
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     n, c = x.shape[:2]
     m = x.size // c
-    mean = x.mean(axis=axes, keepdims=True)
-    x_hat = x - mean
-    flat = x_hat.reshape(n, c, -1)
+    mean = x.sum(axis=axes, keepdims=True)
+    mean /= m
+    centred = x - mean
+    flat = centred.reshape(n, c, -1)
     var = np.einsum("ncl,ncl->c", flat, flat).reshape(shape) / m
     inv_std = 1 / np.sqrt(var + EPS)
-    x_hat *= inv_std
     running_mean *= 1 - MOMENTUM
     running_mean += MOMENTUM * mean.ravel()
     running_var *= 1 - MOMENTUM
     running_var += (MOMENTUM * m / (m - 1)) * var.ravel()
-    out = x_hat * gamma.reshape(shape)
+    scale = gamma.reshape(shape) * inv_std
+    out = centred * scale
     out += beta.reshape(shape)
     grad_beta = grad_out.sum(axis=axes, keepdims=True)
     grad_gamma = np.einsum("ncl,ncl->c", grad_out.reshape(n, c, -1), flat).reshape(shape)
-    grad_x = x_hat * (grad_gamma / -m)
+    grad_gamma *= inv_std
+    grad_x = centred * (grad_gamma * inv_std / -m)
     grad_x += grad_out
     grad_x -= grad_beta / m
-    grad_x *= gamma.reshape(shape) * inv_std
+    grad_x *= scale
     return out, grad_x, grad_gamma.ravel(), grad_beta.ravel()
 
 
@@ -105,10 +113,34 @@ def numpy_case(function, x, grad_out):
     return lambda: function(x, gamma, beta, running_mean, running_var, grad_out)
 
 
-def _repeat(run, calls):
+def keep_freed_memory() -> bool:
+    """glibc only: never trim the heap, and serve allocations under 32 MB from it rather
+    than from fresh mmap'ed pages. Returns False where this is not possible."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameter numbers (malloc.h)
+    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)
+                and libc.mallopt(m_trim_threshold, 2**30))
+
+
+def _minor_page_faults() -> int:
+    """Fresh pages the kernel has mapped into this process so far (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _repeat(run, calls: int, faults: list[int]):
+    """`calls` back-to-back calls of `run` as one timed sample; appends its page faults."""
     def repeated():
+        before = _minor_page_faults()
         for _ in range(calls):
             run()
+        faults.append(_minor_page_faults() - before)
     return repeated
 
 
@@ -118,8 +150,13 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--calls", type=int, default=None,
                         help="calls per timed sample (default: about 2M values' worth)")
+    parser.add_argument("--malloc", default="default", choices=["default", "keep"],
+                        help="'keep': glibc keeps freed memory (see the module docstring)")
     args = parser.parse_args()
     print(machine())
+    if args.malloc == "keep" and not keep_freed_memory():
+        print("--malloc keep: not glibc, running with the default allocator")
+    print(f"malloc: {args.malloc}")
     rng = np.random.default_rng(0)
     summary = []
     for shape in SHAPES:
@@ -139,11 +176,15 @@ def main() -> None:
         # Each timed sample is `calls` back-to-back calls, so small shapes are measured in a
         # steady state rather than just after another case has flushed the caches.
         calls = args.calls or max(1, 2**21 // x.size)
-        medians = interleaved({name: _repeat(run, calls) for name, run in cases.items()},
-                              args.repeats)
+        faults: dict[str, list[int]] = {name: [] for name in cases}
+        medians = interleaved({name: _repeat(run, calls, faults[name])
+                               for name, run in cases.items()}, args.repeats)
         medians = {name: seconds / calls for name, seconds in medians.items()}
         report(f"BatchNorm forward + backward, training mode, {shape} {args.dtype} "
                f"(median of {args.repeats} samples of {calls} calls)", medians, REFERENCE)
+        print(f"  page faults per call, mean over the timed samples ({x.nbytes // 4096} pages "
+              "per array): " + ", ".join(f"{name} {np.mean(counts) / calls:.0f}"
+                                         for name, counts in faults.items()))
         summary.append((shape, medians["minigrad fused"] / medians[REFERENCE]))
     print("\nfused / hand-written NumPy (target <= 1.2):")
     for shape, ratio in summary:

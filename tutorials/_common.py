@@ -81,7 +81,9 @@ def load_digits_split(rng: np.random.Generator, n_validation: int = 497
     split into ``x_train (n, 64) float32, y_train (n,) int64, x_val, y_val``.
 
     Pixels (0..16) are standardised with the training split's per-pixel mean and std, so
-    inputs have unit variance, as the initialisation formulas assume.
+    inputs have unit variance, as the initialisation formulas assume. The std is floored at
+    one grey level: a pixel that is (nearly) constant in the training split would otherwise
+    be divided by ~0 and explode in the validation split.
     """
     from sklearn.datasets import load_digits
 
@@ -92,7 +94,7 @@ def load_digits_split(rng: np.random.Generator, n_validation: int = 497
     x_train, y_train = x[n_validation:], y[n_validation:]
     x_val, y_val = x[:n_validation], y[:n_validation]
     mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0) + 1e-3  # a few border pixels are always 0
+    std = np.maximum(x_train.std(axis=0), 1.0)
     return (x_train - mean) / std, y_train, (x_val - mean) / std, y_val
 
 

@@ -32,8 +32,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last axis must be in_features="
                          f"{weight.shape[-1]}. Fix: reshape the input or change in_features.")
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
+                         f"{weight.shape}. Fix: give the bias shape ({weight.shape[0]},).")
+    return ops.linear(x, weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:

@@ -185,6 +185,11 @@ def test_backward_hooks_fire_once_per_backward_and_do_not_pile_up():
 # -- scopes ---------------------------------------------------------------------------------------
 
 
+class _Scaled(nn.Module):
+    def forward(self, x):
+        return (x * 2).relu()
+
+
 def test_nodes_record_the_module_they_were_created_in():
     model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 1)))
     hidden = model[0](mg.randn(4, 2))
@@ -192,7 +197,9 @@ def test_nodes_record_the_module_they_were_created_in():
     out = model(mg.randn(4, 2))
     assert out._scope.qualified_name() == "2.0"
     assert [s.label() for s in out._scope.path()] == ["Sequential", "2 (Sequential)", "0 (Linear)"]
-    assert out._parents[0]._scope.qualified_name() == "2.0"  # the matmul inside Linear
+    assert out._parents[0]._scope.qualified_name() == "1"  # its input: the ReLU's output
+    scaled = nn.Sequential(_Scaled())(mg.randn(2, 2, requires_grad=True))  # nodes made inside forward, nested
+    assert scaled._parents[0]._scope.qualified_name() == "0"
     assert mg.randn(1)._scope is None  # outside any module
 
 

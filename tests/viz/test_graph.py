@@ -227,7 +227,7 @@ def test_a_collapsed_module_is_one_box_with_the_right_edges():
     parsed = parse(viz.draw_graph(loss, params=model, collapse="fc1").source)
     box = find(parsed, "fc1 (Linear)")
     assert not any("fc1.weight" in label_of(parsed, k) for k in graph_nodes(parsed))
-    assert "5 nodes collapsed" in label_of(parsed, box)  # weight, bias, transpose, matmul, add
+    assert "3 nodes collapsed" in label_of(parsed, box)  # weight, bias, linear
     into = [(t, a) for t, h, a in parsed["edges"] if h == box]
     out_of = [(h, a) for t, h, a in parsed["edges"] if t == box]
     assert [t for t, _ in into] == [find(parsed, "<B>x</B>")]
@@ -328,9 +328,9 @@ def test_max_nodes_keeps_the_nodes_nearest_the_root():
     model, _, loss, _ = two_layer_loss()
     parsed = parse(viz.draw_graph(loss, params=model, max_nodes=3).source)
     titles = {re.match(r"<B>(\w+)</B>", label_of(parsed, k))[1] for k in graph_nodes(parsed)}
-    assert titles == {"mean", "pow", "add"}  # the loss, its square, fc2's output
+    assert titles == {"mean", "pow", "linear"}  # the loss, its square, fc2's output
     assert "more nodes" in label_of(parsed, "more")
-    assert [(t, h) for t, h, _ in parsed["edges"] if t == "more"] == [("more", find(parsed, "add"))]
+    assert [(t, h) for t, h, _ in parsed["edges"] if t == "more"] == [("more", find(parsed, "<B>linear"))]
 
 
 def test_vanishing_and_exploding_gradients_are_marked():
