@@ -27,7 +27,7 @@ pytest.importorskip("sklearn")
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lesson_results(script: str) -> dict:
     """Run ``tutorials/<script>`` in quick mode (once per test session) and return its
     RESULTS, read from ``<tmp>/NN_results.json``. Fails with the lesson's output if it crashes."""
@@ -115,14 +115,21 @@ def test_03_I1_glorot_statistics(lesson3: dict) -> None:
     r = lesson3["I1"]
     assert len(r["seeds"]) >= 3
     for s in r["per_seed"]:
-        # Standard init U[±1/√n]: activation spread shrinks with depth, normalised init keeps it.
-        std_standard, std_normalised = s["activation_std"]["standard"], s["activation_std"]["normalised"]
-        assert std_standard[-1] < 0.75 * std_standard[0]
-        assert std_normalised[-1] > 0.75 * std_normalised[0]
-        # The mean singular value of the layer Jacobians: ~0.5 vs ~0.8 in the paper.
-        assert s["jacobian_singular_mean"]["standard"] < s["jacobian_singular_mean"]["normalised"] - 0.1
-        # Back-propagated gradients: spread across layers larger with standard init.
+        # Mean singular value of the layer Jacobians: paper ≈0.5 (standard) vs ≈0.8 (normalised).
+        jac = s["jacobian_singular_mean"]
+        assert 0.4 < jac["standard"] < 0.6 and 0.65 < jac["normalised"] < 0.9
+        # Back-propagated gradients: spread across layers much larger with standard init.
         assert s["gradient_std_ratio"]["standard"] > 1.5 * s["gradient_std_ratio"]["normalised"]
+        # Standard init's activations collapse with depth, far faster than normalised init's.
+        acts = s["activation_std"]
+        assert acts["standard"][-1] / acts["standard"][0] < 0.5 * (
+            acts["normalised"][-1] / acts["normalised"][0])
+    # The reported check results and the statistics verdict follow from the numbers.
+    checks = r["checks"]
+    assert checks["(a) Jacobian singular values"] and checks["(b) gradient spread"]
+    held = sum(checks.values())
+    assert r["statistics"] == ("reproduced" if held == 3 else "reproduced in part")
+    assert r["verdict"] == "corrected"  # the note's "1/n" is only Glorot's forward condition
 
 
 def test_03_I2_he_trains_30_layer_relu_and_one_over_n_does_not(lesson3: dict) -> None:
@@ -144,9 +151,11 @@ def test_03_I5_orthogonal_products_stay_isometric(lesson3: dict) -> None:
         assert s["orthogonal_log10_condition"] < 1e-6
         # ...those of a product of Gaussian matrices spread over many orders of magnitude.
         assert s["gaussian_log10_condition"] > 5
-        # Deep tanh net: orthogonal (gain 1.1) keeps the gradient nearer to constant across
-        # depth than a Gaussian of the same variance.
-        assert s["tanh_grad_spread"]["orthogonal"] < s["tanh_grad_spread"]["gaussian"]
+        # Deep tanh nets (gain 1.1): the orthogonal Jacobian spectrum is less spread, already
+        # at the shallowest depth (no 50-layer threshold) and at the deepest.
+        assert s["tanh_grad_spread"]["orthogonal"] < s["tanh_grad_spread"]["gaussian"] - 0.5
+        assert s["tanh_gap_by_depth"][0] > 0.5
+    assert r["depths"][0] < 50 and r["verdict"] == "corrected"
 
 
 def test_03_I6_lsuv_gives_unit_variance_and_trains(lesson3: dict) -> None:
@@ -154,21 +163,204 @@ def test_03_I6_lsuv_gives_unit_variance_and_trains(lesson3: dict) -> None:
     assert len(r["seeds"]) >= 3
     for s in r["per_seed"]:
         # LSUV: every layer's output variance within its tolerance of 1 at init.
-        assert max(abs(v - 1.0) for v in s["lsuv_layer_variance"]) < 0.1 + 1e-6
+        assert max(abs(v - 1.0) for v in s["lsuv_layer_variance"]) < 0.1
         # Xavier's variance 1/avg(fan) halves the signal every ReLU layer: it vanishes.
         assert s["final_std"]["xavier"] < 1e-2 * s["final_std"]["lsuv"]
         for init in ("he", "orthogonal", "lsuv"):
-            assert s["val_accuracy"][init] > s["val_accuracy"]["xavier"] + 0.2
+            assert s["val_accuracy"][init] > s["val_accuracy"]["xavier"] + 0.3
+    assert r["verdict"] == "reproduced"
 
 
 def test_03_I3_reports_the_measured_ratio(lesson3: dict) -> None:
     r = lesson3["I3"]
     assert len(r["seeds"]) >= 3
-    steps_he = [num(v) for v in r["steps_he"]]
-    steps_xavier = [num(v) for v in r["steps_xavier"]]
-    assert all(math.isfinite(v) for v in steps_he + steps_xavier)  # both reach the target
-    # The ratio the lesson reports is the one these step counts give.
-    ratio = sum(steps_xavier) / sum(steps_he)
-    assert math.isclose(num(r["ratio_xavier_over_he"]), ratio, rel_tol=1e-9)
-    # The verdict states whether 1.3x was reached; it must follow from the measurement.
-    assert r["verdict"] == ("reproduced" if ratio >= 1.3 else "not reproduced")
+    faster_everywhere, in_band = True, True
+    for lr in r["lrs"]:
+        steps_he = [num(v) for v in r["steps_he"][str(lr)]]
+        steps_xavier = [num(v) for v in r["steps_xavier"][str(lr)]]
+        assert len(steps_he) == len(r["seeds"])
+        assert all(math.isfinite(v) for v in steps_he + steps_xavier)  # both reach the target
+        ratio = sum(steps_xavier) / sum(steps_he)
+        # The ratio the lesson reports is the one these step counts give...
+        assert math.isclose(num(r["ratio_xavier_over_he"][str(lr)]), ratio, rel_tol=1e-9)
+        # ...and He is faster overall (the direction every verdict but "not reproduced" states).
+        assert ratio > 1.1
+        faster_everywhere &= all(h < x for h, x in zip(steps_he, steps_xavier))
+        in_band &= 1.15 <= ratio <= 1.45
+    # The verdict follows the rule stated in the lesson.
+    expected = ("reproduced" if faster_everywhere and in_band else
+                "corrected" if faster_everywhere else "not reproduced")
+    assert r["verdict"] == expected
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 4: BatchNorm from the ground up (claim B7 of CLAIMS.md)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lesson4() -> dict:
+    return lesson_results("04_batchnorm_from_scratch.py")
+
+
+def test_04_forward_and_hand_derived_backward_match_the_engine(lesson4: dict) -> None:
+    r = lesson4["forward_backward"]
+    assert r["forward_error"] < 1e-12  # the six steps by hand = F.batch_norm
+    for key in ("dx_error", "dgamma_error", "dbeta_error"):  # the hand formula = the engine
+        assert r[key] < 1e-12, key
+    assert r["gradcheck"] is True
+    # dx is orthogonal to the all-ones direction exactly, and to x̂ up to O(eps/var).
+    assert r["sum_dx"] < 1e-12
+    assert r["sum_dx_xhat"] < 1e-2
+
+
+def test_04_gradient_paths_add_up_and_branches_cancel_part_of_direct(lesson4: dict) -> None:
+    r = lesson4["paths"]
+    assert r["assembly_error"] < 1e-12  # direct + variance + mean = dL/dx
+    direct = r["direct (x_hat -> centred)"]
+    # The branches are not negligible, and they remove part of the direct gradient.
+    assert r["variance (squared -> centred)"] > 0.05 * direct
+    assert r["mean (mean -> x)"] > 0.05 * direct
+    assert r["total"] < direct
+
+
+def test_04_composed_and_fused_agree_and_train_differs_from_eval(lesson4: dict) -> None:
+    agreement = lesson4["composed_vs_fused"]
+    assert agreement["float64_train"] < 1e-10 and agreement["float64_eval"] < 1e-10
+    assert agreement["float32_train"] < 1e-5 and agreement["float32_eval"] < 1e-5
+    r = lesson4["train_vs_eval"]
+    assert r["train_difference"] > 1e-3  # batch-mates change an example's output in training
+    assert r["eval_difference"] == 0.0  # ...but not in evaluation
+    assert "more than 1 value per channel" in r["single_example_error"]
+
+
+def test_04_B7_momentum_too_low_hurts_and_a_wide_band_works(lesson4: dict) -> None:
+    r = lesson4["B7"]
+    assert len(r["seeds"]) >= 3
+    low_accuracy, high_accuracy = [], []
+    for s in r["per_seed"]:
+        acc, error = s["accuracy"], s["mean_error"]
+        assert s["replay_error"] < 1e-5  # replaying momentum 0.1 gives the module's buffers
+        # Too low: the running statistics still remember their start; accuracy drops.
+        assert acc["0.001"] < acc["population"] - 0.01
+        # PyTorch's default does as well as Algorithm 2's population statistics.
+        assert acc["0.1"] >= acc["population"] - 0.01
+        # The error of the running mean is U-shaped in the momentum.
+        assert error["0.001"] > 5 * error["0.1"]
+        assert error["1.0"] > 2 * error["0.1"]
+        low_accuracy.append(acc["0.001"])
+        high_accuracy.append(acc["1.0"])
+    # Too high costs less than too low, on average over the seeds.
+    assert sum(high_accuracy) > sum(low_accuracy)
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 5: what BatchNorm buys, and what it costs (claims B1-B5 of CLAIMS.md)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lesson5() -> dict:
+    return lesson_results("05_what_batchnorm_buys.py")
+
+
+def test_05_B1_bn_trains_at_x5_where_plain_fails_but_not_at_x30(lesson5: dict) -> None:
+    r = lesson5["B1"]
+    assert len(r["seeds"]) >= 3
+    runs = {key: [num(v) for v in value["steps_to_target"]] for key, value in r["runs"].items()}
+    for seed in range(len(r["seeds"])):
+        assert math.isfinite(runs["plain_x1"][seed])  # the base lr suits the plain network
+        assert runs["bn_x1"][seed] < runs["plain_x1"][seed]  # BN is faster at the same lr
+        assert math.isfinite(runs["bn_x5"][seed])  # BN at x5 reaches the target...
+        assert not math.isfinite(runs["plain_x5"][seed])  # ...the plain network does not
+        assert not math.isfinite(runs["plain_x30"][seed])  # at x30 neither does
+        assert not math.isfinite(runs["bn_x30"][seed])
+    assert all(r["runs"]["plain_x30"]["diverged"])  # the plain net overflows at x30
+    # "14x" is not what we measure: a few-fold speed-up in steps.
+    assert 1.5 < num(r["ratio_plain_x1_over_bn_x5"]) < 14
+
+
+def test_05_B2_scale_invariance_and_robustness_to_init_scale(lesson5: dict) -> None:
+    r = lesson5["B2"]
+    assert len(r["seeds"]) >= 3
+    exact = r["identity"]["1e-12"]  # with a negligible eps the identity holds to rounding
+    assert max(exact.values()) < 1e-9
+    assert max(r["identity"]["1e-05"].values()) < 1e-2  # eps breaks it only slightly
+    bn, plain = r["final_accuracy"]["bn"], r["final_accuracy"]["plain"]
+    for scale in r["scales"]:
+        assert min(bn[str(scale)]) > 0.85, scale  # BN trains at every scale, every seed
+    assert max(plain["0.1"]) < 0.2 and max(plain["10.0"]) < 0.2  # the plain net does not
+    assert r["spread"]["bn"] < r["spread"]["plain"] - 0.5
+
+
+def test_05_B3_bn_keeps_sigmoid_inputs_steady_and_converges_faster(lesson5: dict) -> None:
+    r = lesson5["B3"]
+    assert len(r["seeds"]) >= 3
+    for drift_plain, drift_bn in zip(r["plain"]["drift"], r["bn"]["drift"]):
+        assert drift_bn < 0.5 * drift_plain
+    for steps_plain, steps_bn in zip(r["plain"]["steps_to_target"], r["bn"]["steps_to_target"]):
+        assert math.isfinite(num(steps_bn)) and num(steps_bn) < num(steps_plain)
+
+
+def test_05_B4_bn_narrows_the_generalisation_gap(lesson5: dict) -> None:
+    r = lesson5["B4"]
+    assert len(r["seeds"]) >= 3
+    neither, bn, dropout = r["neither"], r["BN"], r["dropout"]
+    for seed in range(len(r["seeds"])):
+        assert bn["accuracy_gap"][seed] < neither["accuracy_gap"][seed]
+        assert bn["loss_gap"][seed] < neither["loss_gap"][seed]
+    # "Sometimes replacing dropout": BN's validation accuracy at least matches dropout's.
+    assert sum(bn["val_accuracy"]) >= sum(dropout["val_accuracy"])
+
+
+def test_05_B5_bn_degrades_at_the_smallest_batch_groupnorm_does_not(lesson5: dict) -> None:
+    r = lesson5["B5"]
+    assert len(r["seeds"]) >= 3
+    smallest, largest = str(min(r["batch_sizes"])), str(max(r["batch_sizes"]))
+    errors = r["error_percent"]
+    for seed in range(len(r["seeds"])):
+        assert errors["BatchNorm"][smallest][seed] > errors["BatchNorm"][largest][seed] + 10
+        for flat in ("GroupNorm", "LayerNorm"):
+            assert abs(errors[flat][smallest][seed] - errors[flat][largest][seed]) < 3, flat
+        # At the largest batch BN is as good as GroupNorm (within a few points).
+        assert errors["BatchNorm"][largest][seed] < errors["GroupNorm"][largest][seed] + 3
+
+
+def test_05_folded_network_equals_the_unfolded_one(lesson5: dict) -> None:
+    rows = lesson5["fold"]["per_seed"]
+    assert len(rows) >= 3
+    for row in rows:
+        assert row["max_abs_difference"] < 1e-5 * max(1.0, row["max_abs_logit"])
+        assert row["same_predictions"] is True
+        assert row["layers_after"] == row["layers_before"] - 4  # four BN layers folded away
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 6: debugging a network with the diagnostics
+# --------------------------------------------------------------------------------------
+
+
+def test_06_diagnostics_find_saturation_and_vanishing_and_show_the_fixes() -> None:
+    r = lesson_results("06_debugging_with_diagnostics.py")["diagnostics"]
+    assert len(r["seeds"]) >= 3
+    assert math.isclose(r["tanh_gain"], 5 / 3)
+    runs = r["per_seed"]
+    for seed in range(len(r["seeds"])):
+        large, small = runs["too large"][seed], runs["too small"][seed]
+        gain, bn = runs["gain 5/3"][seed], runs["too large + BN"][seed]
+        # Too large: saturated in every layer; the gradient grows toward the input.
+        assert large["min_saturation"] > 0.4
+        assert large["grad_std"][0] > 3 * large["grad_std"][-1]
+        # Too small: activations and gradients vanish with depth; nothing learns.
+        assert small["activation_std"][-1] < 1e-2 * small["activation_std"][0]
+        assert small["grad_std"][0] < 1e-2 * small["grad_std"][-1]
+        assert small["val_accuracy"] < 0.2
+        assert max(small["update_log10_last_quarter"][:-1]) < -4  # early layers barely move
+        # Gain 5/3 and BN: low saturation, statistics steady across depth, training works.
+        for healthy in (gain, bn):
+            assert healthy["max_saturation"] < 0.25
+            assert max(healthy["activation_std"]) < 1.5 * min(healthy["activation_std"])
+            assert max(healthy["grad_std"]) < 2.5 * min(healthy["grad_std"])
+            assert healthy["val_accuracy"] > large["val_accuracy"] + 0.1
+            assert max(abs(v + 3) for v in healthy["update_log10_last_quarter"]) < 1.0
+        assert bn["max_saturation"] < 0.1

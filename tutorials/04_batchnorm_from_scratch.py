@@ -30,7 +30,16 @@ from collections import OrderedDict
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, Results, figure_path, load_digits_split, pick, save_figure, seed_everything, seeds
+from _common import (
+    QUICK,
+    Results,
+    figure_path,
+    load_digits_split,
+    pick,
+    save_figure,
+    seed_everything,
+    seeds,
+)
 
 import minigrad as mg
 from minigrad import nn
@@ -409,6 +418,13 @@ def accuracy(model: nn.Module, x_data: np.ndarray, y_data: np.ndarray) -> float:
     return float((predicted == y_data).mean())
 
 
+def record_batch_statistics(module: nn.Module, inputs: tuple, store: tuple[list, list]) -> None:
+    """Forward hook body: keep a training batch's mean and unbiased variance, as BN uses them."""
+    if module.training:
+        store[0].append(inputs[0].data.mean(axis=0))
+        store[1].append(inputs[0].data.var(axis=0, ddof=1))
+
+
 def ema(values: np.ndarray, start: np.ndarray, momentum: float) -> np.ndarray:
     running = start.astype(np.float64)
     for value in values:
@@ -423,18 +439,13 @@ for seed in SEEDS:
     model = bn_mlp()
     bns = [m for m in model if isinstance(m, nn.BatchNorm1d)]
     batch_stats = {i: ([], []) for i in range(len(bns))}
-
-    def record_batch_statistics(module, inputs, output, i) -> None:
-        if module.training:  # each batch's mean and unbiased variance, as BN computes them
-            batch_stats[i][0].append(inputs[0].data.mean(axis=0))
-            batch_stats[i][1].append(inputs[0].data.var(axis=0, ddof=1))
-
     for i, layer in enumerate(bns):
         layer.register_forward_hook(
-            lambda module, inputs, output, i=i: record_batch_statistics(module, inputs, output, i))
+            lambda module, inputs, output, i=i, stats=batch_stats:
+            record_batch_statistics(module, inputs, stats[i]))
     optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
     criterion = nn.CrossEntropyLoss()
-    for step in range(B7_STEPS):
+    for _ in range(B7_STEPS):
         index = rng_seed.choice(len(x_train), 60, replace=False)
         loss = criterion(model(mg.tensor(x_train[index])), y_train[index])
         optimiser.zero_grad()
@@ -449,8 +460,9 @@ for seed in SEEDS:
     row = {"seed": seed, "replay_error": replay_error, "accuracy": {}, "mean_error": {}}
     for momentum in MOMENTA:
         for i, layer in enumerate(bns):
-            layer.running_mean.data = ema(batch_stats[i][0], np.zeros(100), momentum).astype(np.float32)
-            layer.running_var.data = ema(batch_stats[i][1], np.ones(100), momentum).astype(np.float32)
+            means, variances = batch_stats[i]
+            layer.running_mean.data = ema(means, np.zeros(100), momentum).astype(np.float32)
+            layer.running_var.data = ema(variances, np.ones(100), momentum).astype(np.float32)
         row["accuracy"][str(momentum)] = accuracy(model, x_val, y_val)
     # Algorithm 2: freeze the weights, average the statistics over the whole training set.
     for layer in bns:

@@ -20,8 +20,8 @@
 # | § | claim (CLAIMS.md) | experiment |
 # |---|---|---|
 # | 1 | B1 "learning rates up to 14× higher" | 4×100 ReLU MLP on 8×8 digits, lr ×1, ×5, ×30 |
-# | 2 | B2 less sensitive to the initialisation | BN(Wu) = BN((aW)u) checked; init scales ×0.1…×10 |
-# | 3 | B3 fewer vanishing gradients, faster convergence | Ioffe & Szegedy's sigmoid network and its percentiles |
+# | 2 | B2 less sensitive to the initialisation | BN(Wu) = BN((aW)u); init scales ×0.1…×10 |
+# | 3 | B3 fewer vanishing gradients, faster | the paper's sigmoid network, its percentiles |
 # | 4 | B4 a light regulariser, like dropout | train/validation gap: none, BN, dropout, both |
 # | 5 | B5 degrades with batches under 16 | batch 2…64: BN vs GroupNorm vs LayerNorm vs none |
 # | 6 | — what it costs at inference | folding BN into the previous Linear |
@@ -41,7 +41,14 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import (
-    QUICK, Results, load_digits_split, pick, save_figure, seed_everything, seeds, steps_to_target,
+    QUICK,
+    Results,
+    load_digits_split,
+    pick,
+    save_figure,
+    seed_everything,
+    seeds,
+    steps_to_target,
 )
 
 import minigrad as mg
@@ -215,7 +222,7 @@ colours = {1: "tab:blue", 5: "tab:orange", 30: "tab:red"}
 steps_axis = np.arange(1, STEPS // EVAL_EVERY + 1) * EVAL_EVERY
 for ax, batchnorm in zip(axes[1:], (False, True)):
     for multiplier in MULTIPLIERS:
-        for i, s in enumerate(SEEDS):
+        for s in SEEDS:
             curve = run_mlp(s, BASE_LR * multiplier, batchnorm)["val_accuracy"]
             ax.plot(steps_axis, curve, color=colours[multiplier], lw=1.2, alpha=0.8)
     ax.axhline(TARGET, color="k", lw=0.8, ls=":")
@@ -241,8 +248,9 @@ RESULTS["B1"] = {
     "runs": {f"{variant}_x{m}": v for (variant, m), v in b1.items()},
     "ratio_plain_x1_over_bn_x1": ratio_same_lr, "ratio_plain_x1_over_bn_x5": ratio_x5,
 }
-print(f"Steps to {TARGET:.0%}, mean over {len(SEEDS)} seeds: plain ×1 {mean_steps[('plain', 1)]:.0f}, "
-      f"BN ×1 {mean_steps[('bn', 1)]:.0f}, BN ×5 {mean_steps[('bn', 5)]:.0f}")
+print(f"Steps to {TARGET:.0%}, mean over {len(SEEDS)} seeds: "
+      f"plain ×1 {mean_steps[('plain', 1)]:.0f}, BN ×1 {mean_steps[('bn', 1)]:.0f}, "
+      f"BN ×5 {mean_steps[('bn', 5)]:.0f}")
 print(f"  plain ×1 / BN ×1 = {ratio_same_lr:.1f}×   plain ×1 / BN ×5 = {ratio_x5:.1f}× fewer steps")
 for multiplier in MULTIPLIERS[1:]:
     for variant in ("plain", "bn"):
@@ -259,12 +267,13 @@ for multiplier in MULTIPLIERS[1:]:
 #   learning rates were raised ×5 and ×30.
 # * At the plain network's own best learning rate, BN already needs several times fewer
 #   steps (the `plain ×1 / BN ×1` ratio printed above), and at ×5 it still trains fast,
-#   while the plain network at ×5 no longer learns (it stays near chance or overflows).
-#   That part of the paper's story — BN tolerates a learning rate at which the plain network
-#   breaks — is reproduced.
-# * At ×30, our BN network fails too. The paper's BN-x30 also changed other things (no
-#   dropout, less L2, faster decay, §4.2.1); with plain SGD on this MLP, ×30 is beyond what BN
-#   buys. Our speed-up ratio is a few-fold, not 14: a small MLP on an easy task is not
+#   while the plain network at ×5 no longer reaches the target in any seed (it overflows or
+#   hovers far below). That part of the paper's story — BN tolerates a learning rate at
+#   which the plain network breaks — is reproduced.
+# * At ×30, our BN network fails too: it neither overflows nor learns. The paper's
+#   accelerated BN networks came with other changes as well (§4.2.1: dropout removed, L2
+#   reduced, faster learning-rate decay, …); with plain SGD on this MLP, ×30 is beyond what
+#   BN buys. And our speed-up is a few-fold, not 14×: a small MLP on an easy task is not
 #   Inception on ImageNet.
 #
 # ## 2. Sensitivity to the initial scale (claim B2)
@@ -321,12 +330,12 @@ for batchnorm, variant in ((False, "plain"), (True, "bn")):
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
 cmap = plt.get_cmap("viridis")
-for ax, (batchnorm, variant) in zip(axes, ((False, "plain"), (True, "bn"))):
+for ax, batchnorm in zip(axes, (False, True)):
     for k, a in enumerate(SCALES):
         curves = np.array([run_mlp(s, BASE_LR, batchnorm, init_scale=a)["val_accuracy"]
                            for s in SEEDS])
         colour = cmap(k / max(len(SCALES) - 1, 1))
-        for i, curve in enumerate(curves):
+        for curve in curves:
             ax.plot(steps_axis, curve, color=colour, lw=1.1, alpha=0.8)
     ax.set(xlabel="training step", ylim=(0, 1),
            title=("with BatchNorm" if batchnorm else "without BatchNorm") +
@@ -349,8 +358,8 @@ for variant in ("plain", "bn"):
         print(f"   ×{a:<5g} " + "  ".join(f"{v:.3f}" for v in row))
 print(f"spread across scales (max - min, mean over seeds): plain {spread['plain']:.3f}, "
       f"BN {spread['bn']:.3f}")
-RESULTS["B2"] = {"seeds": SEEDS, "scales": SCALES, "identity": {str(k): v for k, v in identity.items()},
-                 "final_accuracy": b2, "spread": spread}
+RESULTS["B2"] = {"seeds": SEEDS, "scales": SCALES, "final_accuracy": b2, "spread": spread,
+                 "identity": {str(k): v for k, v in identity.items()}}
 
 # %% [markdown]
 # **Verdict (B2) — reproduced.** The identity of §3.3 holds numerically (to rounding with a
@@ -415,11 +424,11 @@ for batchnorm, variant in ((False, "plain"), (True, "bn")):
                             "drift": drift, "final_accuracy": run["val_accuracy"][-1],
                             "steps_to_target": steps_to_target(run["val_accuracy"], TARGET,
                                                                B3_EVERY)})
-for variant in ("plain", "bn"):
+for variant, rows in b3.items():
     print(f"{variant:5}: drift of the sigmoid-input percentiles per seed "
-          + ", ".join(f"{r['drift']:.2f}" for r in b3[variant])
-          + "; final val. accuracy " + ", ".join(f"{r['final_accuracy']:.3f}" for r in b3[variant])
-          + f"; steps to {TARGET:.0%} " + ", ".join(f"{r['steps_to_target']:.0f}" for r in b3[variant]))
+          + ", ".join(f"{r['drift']:.2f}" for r in rows)
+          + "; final val. accuracy " + ", ".join(f"{r['final_accuracy']:.3f}" for r in rows)
+          + f"; steps to {TARGET:.0%} " + ", ".join(f"{r['steps_to_target']:.0f}" for r in rows))
 drift_ratio = np.mean([r["drift"] for r in b3["plain"]]) / np.mean([r["drift"] for r in b3["bn"]])
 print(f"mean drift without BN / with BN: {drift_ratio:.1f}")
 
@@ -472,7 +481,7 @@ RESULTS["B3"] = {"seeds": SEEDS, "lr": B3_LR, "steps": B3_STEPS, **b3_summary}
 # train/validation gap, in accuracy and in cross-entropy.
 
 # %%
-B4_STEPS = pick(800, 200)
+B4_STEPS = pick(800, 400)
 b4 = {}
 for variant, norm, dropout in (("neither", None, 0.0), ("BN", nn.BatchNorm1d, 0.0),
                                ("dropout", None, 0.5), ("BN + dropout", nn.BatchNorm1d, 0.5)):
@@ -691,12 +700,15 @@ RESULTS["fold"] = {"seeds": SEEDS, "per_seed": fold_rows}
 #
 # ## Summary
 #
-# | claim | verdict |
-# |---|---|
-# | B1 "lr up to 14× higher" | corrected: 14× is *steps*; BN trains at ×5 where the plain net fails, not at ×30 here |
-# | B2 less sensitive to init | reproduced: identity exact up to ε; training robust across ×0.1…×10 |
-# | B3 fewer vanishing gradients, faster | reproduced: stable sigmoid inputs, faster convergence |
-# | B4 light regulariser, sometimes replacing dropout | in part: see the table; dropout regularises more here |
-# | B5 degrades under batch 16 | direction reproduced (BN worst at the smallest batches, GN/LN flat); threshold task-dependent |
+# * **B1** "learning rates up to 14× higher" — *corrected*: the 14× of the paper counts
+#   training steps. BN trains at ×5 where the plain network fails; at ×30 ours fails too.
+# * **B2** less sensitive to the initialisation — *reproduced*: the identity holds up to ε,
+#   and training is robust across initial scales ×0.1…×10.
+# * **B3** fewer vanishing gradients, faster convergence — *reproduced*: the sigmoid inputs
+#   stay put and the BN network converges much faster.
+# * **B4** a light regulariser, sometimes replacing dropout — *reproduced on this task*: BN
+#   narrows the generalisation gap, here at least as well as dropout.
+# * **B5** degrades with batches under 16 — *direction reproduced* (BN worst at the smallest
+#   batches, GroupNorm and LayerNorm flat); the threshold depends on the task.
 #
 # The next lesson turns the diagnostics on a network that does not train, and fixes it.

@@ -15,7 +15,7 @@ or by assigning ``bn.implementation``) and per call (``F.batch_norm(..., impleme
 * ``"composed"`` — primitive ops; the graph shows mean, centring, variance, normalisation,
   scale and shift as separate named nodes. The teaching view: draw it, step through it.
 * ``"fused"`` — one op with the analytic backward. **The default**, because it is the one
-  you train with: in benchmarks/norm.py it is 2-6x faster than the composed graph and on a
+  you train with: in benchmarks/norm.py it is 2-7x faster than the composed graph and on a
   par with hand-written NumPy, and it keeps one saved array instead of one (plus its
   gradient) per step. Trusting it costs nothing: the tests prove it equal to the composed
   version, values and gradients, to 1e-10 in float64.
@@ -192,7 +192,8 @@ def _check_groups(num_groups: int, num_channels: int, op: str) -> None:
 class _BatchNorm(Module):
     """Shared body of BatchNorm1d and BatchNorm2d (they differ only in the input check)."""
 
-    expected_ndim: tuple[int, ...] = ()
+    expected_ndim: tuple[int, ...] = ()  # set by each subclass, with the hint below
+    _shape_hint: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
