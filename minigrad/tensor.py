@@ -153,7 +153,14 @@ class Tensor:
                 )
             gradient = np.ones_like(self.data)
         else:
-            gradient = to_array(gradient, dtype=self.data.dtype, op="backward")
+            if isinstance(gradient, Tensor):
+                gradient = gradient.data
+            # No copy: the engine never writes into a gradient, and a leaf copies its own.
+            try:
+                gradient = np.asarray(gradient, dtype=self.data.dtype)
+            except (TypeError, ValueError):
+                raise TypeError(f"backward: gradient must be numeric, got {gradient!r:.60}. "
+                                f"Fix: pass an array of shape {self.shape}.") from None
             if gradient.shape != self.shape:
                 raise ValueError(
                     f"backward: gradient has shape {gradient.shape} but the tensor has shape "

@@ -218,9 +218,11 @@ RESULTS["engine"] = engine
 RESULTS["numeric"] = numeric
 
 # %% [markdown]
-# After `backward()` the drawing shows each node's gradient as well, and how much gradient
-# flows along each edge. Read it from the top: `L` has gradient 1; `e` collects the
-# gradient from both of its consumers.
+# After `backward()` the drawing shows each node's gradient as well (box colour: its size,
+# on a log scale) and, on each arrow, the size of the gradient sent back along it. Read it
+# from the right: `L` has gradient 1; `e` and `a` each have two outgoing arrows, one per
+# use, and their gradient is the sum of what comes back along both (with signs — the
+# arrows show sizes).
 
 # %%
 graph_drawn = draw(L, "01_expression_graph") and graph_drawn

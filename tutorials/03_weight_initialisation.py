@@ -31,8 +31,9 @@
 #
 # Data: scikit-learn's bundled 8×8 digits (1,797 images, 10 classes; 1,300 for training,
 # 497 for validation), standardised per pixel, and two-moons made by `minigrad.data`.
-# Training: plain SGD with momentum 0.9 and mini-batches of 64 everywhere (He et al. 2015
-# also used SGD with momentum). Set `MINIGRAD_TUTORIAL_QUICK=1` for a quick, smaller run.
+# Training: plain SGD with momentum 0.9 (as He et al. 2015 used), mini-batches of 64
+# (full batch for the tiny two-moons network of section 1). Set
+# `MINIGRAD_TUTORIAL_QUICK=1` for a quick, smaller run.
 
 # %%
 import math
@@ -287,13 +288,15 @@ for (name, gain), (forward, backward) in depth_runs.items():
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
 gain_names = {1.0: "1", math.sqrt(2): "√2 (He)", 5 / 3: "5/3", 2.0: "2", 0.5: "0.5", 3.0: "3"}
+gain_colours = dict(zip(sorted(gain_names), ("C0", "C1", "C4", "C2", "C5", "C3")))
 for column, name in enumerate(("tanh", "ReLU")):
     for (net, gain), (forward, backward) in depth_runs.items():
         if net != name:
             continue
         layers = np.arange(1, len(forward) + 1)
-        axes[0, column].semilogy(layers, forward, label=f"g = {gain_names[gain]}")
-        axes[1, column].semilogy(layers, backward, label=f"g = {gain_names[gain]}")
+        style = {"color": gain_colours[gain], "label": f"g = {gain_names[gain]}"}
+        axes[0, column].semilogy(layers, forward, **style)
+        axes[1, column].semilogy(layers, backward, **style)
     axes[0, column].set_title(f"{name}: forward — std of each layer's activations")
     axes[1, column].set_title(f"{name}: backward — std of dL/d(activations)")
     axes[1, column].set_xlabel("layer")
@@ -757,7 +760,8 @@ print_verdict(
     "orthogonal products stay isometric and random Gaussian ones do not, as Saxe et al. "
     "show; but nothing happens at 50 layers: the advantage is already there at the "
     "shallowest depth tried and grows with depth (as far as float64 can measure it), so "
-    "'>50 layers' is a rule of thumb, not a threshold." if i5_verdict == "corrected" else "see the numbers above.")
+    "'>50 layers' is a rule of thumb, not a threshold." if i5_verdict == "corrected" else
+    "see the numbers above.")
 RESULTS["I5"] = {"seeds": seeds(), "depths": tanh_depths, "per_seed": i5_rows,
                  "gap_by_depth": gap, "verdict": i5_verdict}
 
@@ -777,7 +781,7 @@ RESULTS["I5"] = {"seeds": seeds(), "depths": tanh_depths, "per_seed": i5_rows,
 # training images. Same optimiser for all (SGD, momentum 0.9, lr 0.003, batch 64).
 
 # %%
-lsuv_depth, lsuv_steps, lsuv_lr, lsuv_target = 20, pick(300, 200), 0.003, 0.8
+lsuv_depth, lsuv_steps, lsuv_lr, lsuv_target = 20, pick(300, 150), 0.003, 0.8
 lsuv_schemes = ("xavier", "he", "orthogonal", "lsuv")
 lsuv_runs = []
 for seed in seeds(3, 3):
