@@ -534,8 +534,9 @@ RESULTS["B4"] = {"seeds": SEEDS, "steps": B4_STEPS, "dropout_p": 0.5, **b4}
 # training set perfectly, so the gap is what separates them on the validation set.
 #
 # * "A light regulariser": BN alone narrows the train/validation gap compared with
-#   "neither", in accuracy and in cross-entropy, in every seed (the per-seed numbers are in
-#   the results file; the means are printed above).
+#   "neither": in cross-entropy in every seed, in accuracy on average (one seed's accuracy
+#   gap can differ by a few of the 497 validation images either way). The per-seed numbers
+#   are in the results file; the means are printed above.
 # * "Sometimes replacing dropout": here BN alone reaches at least the validation accuracy of
 #   dropout alone (p = 0.5), so on this MLP it could replace it; the two together give the
 #   smallest cross-entropy gap but no better accuracy than BN alone.

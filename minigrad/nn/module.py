@@ -118,8 +118,15 @@ class Module:
             # other uses of the same tensor), and its hooks live only as long as this call.
             args = tuple(_HookPoint.apply(a) if isinstance(a, Tensor) and a.requires_grad else a
                          for a in args)
-        with autograd.module_scope(self._scope_name, type(self).__name__):
+        # Enter this module's scope (what `autograd.module_scope` does, inlined: a module
+        # call is on every training step's path).
+        state = autograd.state
+        outer = state.scope
+        state.scope = autograd.Scope(self._scope_name, type(self).__name__, outer)
+        try:
             output = self.forward(*args, **kwargs)
+        finally:
+            state.scope = outer
         for hook in self._forward_hooks:
             replaced = hook(self, args, output)
             if replaced is not None:

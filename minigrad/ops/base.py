@@ -69,9 +69,13 @@ class Function:
                 f"{cls.name}: cannot apply to inputs of shapes {shapes}: {error}. "
                 f"Fix: {cls.fix_hint}"
             ) from None
-        if state.grad_enabled and any(t.requires_grad for t in inputs):
-            out = Tensor._make(data, op, inputs)
-        else:
+        out = None
+        if state.grad_enabled:
+            for tensor in inputs:  # a plain loop: `any(...)` costs a generator per op
+                if tensor.requires_grad:
+                    out = Tensor._make(data, op, inputs)
+                    break
+        if out is None:  # nothing to differentiate: a constant, outside the graph
             out = Tensor._make(data, None, ())
         if state.anomaly:
             out._where = autograd.user_frame()

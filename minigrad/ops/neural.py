@@ -57,7 +57,8 @@ class CrossEntropy(Function):
     loss_m = -w_m · log softmax(z_m)[t_m], with the per-row weight w_m = weight[t_m]
     (0 for ignored rows). Its gradient is w_m · (softmax(z_m) - onehot(t_m)): fusing the
     two steps gives this short, exact form and never takes the log of a tiny probability.
-    'mean' divides by Σ w_m, as PyTorch does.
+    'mean' divides by Σ w_m, as PyTorch does. ``row_weight=None`` means every w_m = 1 (the
+    common case, spared the weighting).
     """
 
     name = "cross_entropy"
@@ -65,23 +66,29 @@ class CrossEntropy(Function):
     def forward(self, logits, target, row_weight, reduction):
         rows = np.arange(len(target))
         log_probs = _log_softmax(logits, axis=1)
-        losses = -log_probs[rows, target] * row_weight
+        losses = -log_probs[rows, target]
+        if row_weight is not None:
+            losses *= row_weight
         self.probs, self.rows, self.target = np.exp(log_probs), rows, target
         self.row_weight, self.reduction = row_weight, reduction
         if reduction == "none":
             return losses
         if reduction == "sum":
             return np.asarray(losses.sum())
-        self.total_weight = row_weight.sum()
+        self.total_weight = len(target) if row_weight is None else row_weight.sum()
         with np.errstate(invalid="ignore", divide="ignore"):  # all rows ignored: NaN, as PyTorch
             return np.asarray(losses.sum() / self.total_weight)
 
     def backward(self, grad_output):
         grad = self.probs.copy()
         grad[self.rows, self.target] -= 1
-        scale = grad_output * self.row_weight  # a scalar for 'mean'/'sum', one per row for 'none'
+        # grad_output: a scalar for 'mean'/'sum', one value per row for 'none'.
+        scale = grad_output if self.row_weight is None else grad_output * self.row_weight
         if self.reduction == "mean":
             scale = scale / self.total_weight
+        if np.ndim(scale) == 0:
+            grad *= scale
+            return (grad,)
         return (grad * scale[:, None],)
 
 
@@ -177,16 +184,18 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
             f"cross_entropy: target holds class {indices[bad][0]} but the input has {classes} "
             f"classes (valid indices 0..{classes - 1}). Fix: check the labels and the size of "
             "the last layer (out_features must be the number of classes).")
-    if weight is None:
-        class_weight = np.ones(classes, dtype=input.dtype)
+    if weight is None and not ignored.any():
+        safe_indices, row_weight = indices, None
     else:
+        if weight is None:
+            weight = np.ones(classes, dtype=input.dtype)
         class_weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight,
                                   dtype=input.dtype)
         if class_weight.shape != (classes,):
             raise ShapeError(f"cross_entropy: weight must have shape ({classes},), one value "
                              f"per class, got {class_weight.shape}.")
-    safe_indices = np.where(ignored, 0, indices)
-    row_weight = np.where(ignored, 0, class_weight[safe_indices]).astype(input.dtype)
+        safe_indices = np.where(ignored, 0, indices)
+        row_weight = np.where(ignored, 0, class_weight[safe_indices]).astype(input.dtype)
 
     # Bring the class axis last and flatten everything else into rows: (M, C).
     if input.ndim == 1:
