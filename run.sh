@@ -3,14 +3,15 @@
 #   bash run.sh demo    train a small network with BatchNorm, render its gradient-flow graph
 #   bash run.sh test    the test suite
 #   bash run.sh bench   the benchmarks (see benchmarks/README.md)
+#   bash run.sh setup   only the set-up
 # Set-up: the Graphviz programs (Debian's `graphviz`, when `dot` is missing and apt-get is
 # there) and a virtual environment in .venv with minigrad and its dev/tutorials extras.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 task="${1:-}"
-if [[ "$task" != demo && "$task" != test && "$task" != bench ]]; then
-    echo "usage: bash run.sh demo|test|bench [extra arguments]" >&2
+if [[ "$task" != demo && "$task" != test && "$task" != bench && "$task" != setup ]]; then
+    echo "usage: bash run.sh demo|test|bench|setup [extra arguments]" >&2
     exit 2
 fi
 shift
@@ -42,6 +43,7 @@ if [[ ! -f "$stamp" ]] || ! cmp -s pyproject.toml "$stamp"; then
 fi
 
 case "$task" in
+    setup) echo "run.sh: set-up done (.venv)" >&2 ;;
     demo) exec .venv/bin/minigrad demo "$@" ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python benchmarks/run_all.py "$@" ;;

@@ -367,11 +367,11 @@ for momentum in momenta_toy:
     axes[0].plot(np.arange(1, toy_batches + 1), means, lw=1.3, label=label)
     axes[1].plot(np.arange(1, toy_batches + 1), variances, lw=1.3, label=label)
 for ax, true_value, name in ((axes[0], 3.0, "running_mean"), (axes[1], 4.0, "running_var")):
-    ax.axhline(true_value, color="k", ls=":", lw=1, label=f"true value ({true_value:g})")
+    ax.axhline(true_value, color="k", ls=":", lw=1, label="true value (mean 3, variance 4)")
     ax.set(xscale="log", xlabel="batches seen", ylabel=name, title=f"{name} by momentum")
 handles, labels = axes[0].get_legend_handles_labels()
 fig.legend(handles, ["momentum " + label if label[0] in "0N" else label for label in labels],
-           loc="lower center", ncol=5, bbox_to_anchor=(0.5, -0.1))
+           loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.16))
 fig.suptitle("Running statistics of one feature: batches of 60 from N(3, 2²)", y=1.02)
 save_figure(fig, "04_running_statistics.png")
 for momentum in momenta_toy:

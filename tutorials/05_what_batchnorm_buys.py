@@ -343,7 +343,7 @@ for ax, batchnorm in zip(axes, (False, True)):
 axes[0].set_ylabel("validation accuracy")
 handles = [plt.Line2D([], [], color=cmap(k / max(len(SCALES) - 1, 1)), label=f"init ×{a:g}")
            for k, a in enumerate(SCALES)]
-fig.legend(handles=handles, loc="lower center", ncol=len(SCALES), bbox_to_anchor=(0.5, -0.1),
+fig.legend(handles=handles, loc="lower center", ncol=len(SCALES), bbox_to_anchor=(0.5, -0.17),
            title="a run missing from a panel hit NaN/Inf at once")
 fig.suptitle("B2: every weight and bias scaled by a at initialisation", y=1.02)
 save_figure(fig, "05_b2_init_scale.png")
@@ -450,7 +450,9 @@ for ax, variant, title in ((axes[1], "plain", "(b) without BN"), (axes[2], "bn",
         ax.plot(record_axis, history[:, k], "k" + style, lw=1.5, label=f"{p}th percentile")
     ax.set(xlabel="training step", ylabel="input of sigmoid unit 0, last hidden layer",
            title=f"{title}, seed {SEEDS[0]}", ylim=(limits[0] - 0.5, limits[1] + 0.5))
-    ax.legend(loc="upper left" if variant == "plain" else "center right")
+
+fig.legend(*axes[1].get_legend_handles_labels(), loc="lower center", ncol=3,
+           bbox_to_anchor=(0.67, -0.1))
 fig.suptitle("B3: 3×100 sigmoid MLP, batch 60 — Ioffe & Szegedy's Figure 1 on 8×8 digits", y=1.02)
 save_figure(fig, "05_b3_sigmoid_percentiles.png")
 

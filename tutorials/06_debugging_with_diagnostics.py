@@ -206,8 +206,8 @@ names = list(CONFIGS)
 def histogram_grid(key: str, stat: str, stat_label: str, title: str, xlabel: str,
                    filename: str) -> None:
     """One panel per network: a histogram (as a line) per tanh layer, and the layers'
-    values of statistic `stat` written in the corner."""
-    fig, axes = plt.subplots(1, len(names), figsize=(17, 3.9))
+    values of statistic `stat` in the panel's title."""
+    fig, axes = plt.subplots(1, len(names), figsize=(18, 4.2), layout="constrained")
     for ax, name in zip(axes, names):
         snapshot_ = runs[name][0]["init"]
         for layer, values in enumerate(snapshot_[key]):
@@ -215,17 +215,15 @@ def histogram_grid(key: str, stat: str, stat_label: str, title: str, xlabel: str
             centres = (edges[:-1] + edges[1:]) / 2
             ax.plot(centres, counts / counts.sum(), color=colours[layer], lw=1.3,
                     label=f"layer {layer + 1}")
-        numbers = "\n".join(f"{layer + 1}: {value:.2g}" if stat != "saturation" else
-                             f"{layer + 1}: {value:.0%}"
-                             for layer, value in enumerate(snapshot_[stat]))
-        ax.text(0.98, 0.97, f"{stat_label}\n{numbers}", transform=ax.transAxes, ha="right",
-                va="top", fontsize=8, family="monospace",
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.8"})
-        ax.set(title=name, xlabel=xlabel)
+        values = snapshot_[stat]
+        numbers = (" ".join(f"{v:.0%}" for v in values) if stat == "saturation" else
+                   " ".join(f"{v:.0e}".replace("e-0", "e-") for v in values))
+        ax.set_title(f"{name}\n{stat_label} 1→5: {numbers}", fontsize=10)
+        ax.set(xlabel=xlabel)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
     axes[0].set_ylabel("share of values")
-    axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(title, y=1.03)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
+    fig.suptitle(title)
     save_figure(fig, filename)
 
 
@@ -333,8 +331,8 @@ RESULTS["diagnostics"] = {"seeds": SEEDS, "steps": STEPS, "lr": LR, "tanh_gain":
 #   end with a far lower validation accuracy than the fixed networks after the same steps.
 # * With `calculate_gain('tanh')` = 5/3 the activation and gradient statistics stay within
 #   a small factor across the layers and saturation is low: the gain does what it is meant
-#   to do. BatchNorm repairs the badly scaled network just as well (its validation accuracy
-#   is close to, in our runs slightly below, the gain-5/3 network's).
+#   to do. BatchNorm repairs the badly scaled network as well: its statistics look just as
+#   healthy and its validation accuracy is close to the gain-5/3 network's.
 # * The rule of thumb "update:data ≈ 1e-3 is healthy" — **reproduced in part.** The
 #   healthy networks at this learning rate lie within about a decade of 1e-3 (the
 #   "|log10 upd + 3|" column), and the vanishing network's early layers lie far below it.
