@@ -70,14 +70,16 @@ class Value:
     _hooks = ()
 
     def __init__(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
-        if isinstance(data, Value):
-            data = data.data
-        if not isinstance(data, Real):
-            raise TypeError(
-                f"Value: data must be a real number, got {type(data).__name__} {data!r}. "
-                "Fix: pass an int or float (use minigrad.Tensor for arrays)."
-            )
-        self.data = float(data)
+        if type(data) is not float:  # the common case first: isinstance(x, Real) is slow
+            if isinstance(data, Value):
+                data = data.data
+            elif not isinstance(data, Real):
+                raise TypeError(
+                    f"Value: data must be a real number, got {type(data).__name__} {data!r}. "
+                    "Fix: pass an int or float (use minigrad.Tensor for arrays)."
+                )
+            data = float(data)
+        self.data = data
         self.grad = 0.0
         self.label = label
         self._op = _op
