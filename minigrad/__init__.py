@@ -49,7 +49,13 @@ from minigrad.tensor import (
 )
 from minigrad.value import Value
 
+from minigrad.allocator import configure_from_environment
+
 __version__ = "0.1.0"
+
+# Training steps free their whole graph at once; keep that memory for the next step instead
+# of page-faulting it back in (minigrad/allocator.py; MINIGRAD_MALLOC=default opts out).
+MALLOC_TUNED = configure_from_environment()
 
 __all__ = [
     "AnomalyError", "GradcheckError", "Tensor", "Value", "abs", "arange", "cat", "clip",

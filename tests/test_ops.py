@@ -285,3 +285,22 @@ def test_zero_d_tensors_accept_axis_0_and_minus_1(name):
         check(lambda t, axis=axis: getattr(t, name)(axis=axis), lambda a: a, 1.5)
     with pytest.raises(ValueError, match=rf"{name}: axis 1 is out of range"):
         getattr(x, name)(axis=1)
+
+
+def test_backward_skips_the_gradient_of_inputs_that_do_not_need_one():
+    """`Function.needs_input_grad` lets matmul-like ops skip work: the data fed to a first
+    layer needs no gradient, and computing it would cost a whole matrix product."""
+    from minigrad.nn import functional as F
+
+    x = mg.randn(4, 3, dtype=np.float64)
+    weight = mg.randn(2, 3, dtype=np.float64, requires_grad=True)
+    out = F.linear(x, weight)
+    assert out._op.needs_input_grad == (False, True)
+    grad_x, grad_weight = out._op.backward(np.ones((4, 2)))
+    assert grad_x is None and np.allclose(grad_weight, np.ones((2, 4)) @ x.data)
+    product = mg.matmul(x, weight.T)
+    assert product._op.backward(np.ones((4, 2)))[0] is None
+    x.requires_grad_()
+    out = F.linear(x, weight)
+    assert out._op.needs_input_grad == (True, True)
+    assert np.allclose(out._op.backward(np.ones((4, 2)))[0], np.ones((4, 2)) @ weight.data)

@@ -40,6 +40,9 @@ class Function:
     """
 
     name: str = ""
+    # One bool per input, set before backward runs: an op may skip (return None for) the
+    # gradient of an input that does not require one, e.g. a network's input data.
+    needs_input_grad: tuple[bool, ...] = ()
     # Appended to NumPy's shape errors; ops whose errors mean something else override it.
     fix_hint: str = ("make the shapes compatible (NumPy broadcasting: trailing axes equal or "
                      "1), e.g. with reshape or unsqueeze.")
@@ -73,6 +76,7 @@ class Function:
         if state.grad_enabled:
             for tensor in inputs:  # a plain loop: `any(...)` costs a generator per op
                 if tensor.requires_grad:
+                    op.needs_input_grad = tuple([t.requires_grad for t in inputs])
                     out = Tensor._make(data, op, inputs)
                     break
         if out is None:  # nothing to differentiate: a constant, outside the graph

@@ -75,7 +75,7 @@ class Conv2d(Function):
 
     name = "conv2d"
 
-    def forward(self, x, weight, *bias, stride=(1, 1), padding=(0, 0), input_requires_grad=True):
+    def forward(self, x, weight, *bias, stride=(1, 1), padding=(0, 0)):
         n, channels, _, _ = x.shape
         out_channels, _, kernel_h, kernel_w = weight.shape
         padded = pad_image(x, padding)
@@ -91,7 +91,6 @@ class Conv2d(Function):
             out += bias[0]
         self.x_shape, self.padded_shape, self.weight_shape = x.shape, padded.shape, weight.shape
         self.stride, self.padding, self.has_bias = stride, padding, bool(bias)
-        self.input_requires_grad = input_requires_grad
         self.channels = channels
         out = out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
         return np.ascontiguousarray(out)  # (N, O, H_out, W_out), laid out for the next op
@@ -101,7 +100,7 @@ class Conv2d(Function):
         rows = grad_output.transpose(0, 2, 3, 1).reshape(-1, out_channels)
         grad_weight = (rows.T @ self.cols).reshape(self.weight_shape)
         grad_x = None
-        if self.input_requires_grad:  # the first layer's input (the data) needs no gradient
+        if self.needs_input_grad[0]:  # the first layer's input (the data) needs no gradient
             _, _, kernel_h, kernel_w = self.weight_shape
             grad_cols = (rows @ self.weight_matrix).reshape(
                 n, out_h, out_w, self.channels, kernel_h, kernel_w)
@@ -247,7 +246,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     tensors = (weight,) if bias is None else (weight, bias)
 
     def run(batch: Tensor) -> Tensor:
-        return Conv2d.apply(batch, *tensors, **params, input_requires_grad=batch.requires_grad)
+        return Conv2d.apply(batch, *tensors, **params)
 
     return run(x) if x.ndim == 4 else _squeeze_first(run(x.reshape(1, *x.shape)))
 

@@ -40,10 +40,13 @@ class MatMul(Function):
         # back (a reshape also covers vector @ vector, whose grad_output is 0-d).
         batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         grad = grad_output.reshape(batch_shape + (a.shape[-2], b.shape[-1]))
-        grad_a = np.matmul(grad, np.swapaxes(b, -1, -2))
-        grad_b = np.matmul(np.swapaxes(a, -1, -2), grad)
-        grad_a = sum_to_shape(grad_a, a.shape).reshape(self.a_shape)
-        grad_b = sum_to_shape(grad_b, b.shape).reshape(self.b_shape)
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = np.matmul(grad, np.swapaxes(b, -1, -2))
+            grad_a = sum_to_shape(grad_a, a.shape).reshape(self.a_shape)
+        if self.needs_input_grad[1]:
+            grad_b = np.matmul(np.swapaxes(a, -1, -2), grad)
+            grad_b = sum_to_shape(grad_b, b.shape).reshape(self.b_shape)
         return grad_a, grad_b
 
 
@@ -55,7 +58,7 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        self.x, self.weight = x, weight
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
         out = x @ weight.T
         if bias is not None:
             out += bias  # `out` is a fresh array: adding in place saves a temporary
@@ -63,10 +66,14 @@ class Linear(Function):
 
     def backward(self, grad_output):
         x = self.x
-        grad_x = grad_output @ self.weight
+        # The first layer's input is the data: computing its gradient would cost as much
+        # as a whole layer's matrix product, for nothing.
+        grad_x = grad_output @ self.weight if self.needs_input_grad[0] else None
         flat_grad = grad_output.reshape(-1, grad_output.shape[-1])
         grad_weight = flat_grad.T @ x.reshape(-1, x.shape[-1])
-        return grad_x, grad_weight, flat_grad.sum(axis=0)
+        if self.has_bias:
+            return grad_x, grad_weight, flat_grad.sum(axis=0)
+        return grad_x, grad_weight
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
