@@ -41,7 +41,8 @@ def torch_cnn(model: nn.Module):  # pragma: no cover - optional reference
         tnn.Conv2d(1, 16, 3, padding=1), tnn.BatchNorm2d(16), tnn.ReLU(), tnn.MaxPool2d(2),
         tnn.Conv2d(16, 32, 3, padding=1), tnn.BatchNorm2d(32), tnn.ReLU(),
         tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(32, CLASSES))
-    reference.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    weights = {key: torch.from_numpy(value.copy()) for key, value in model.state_dict().items()}
+    reference.load_state_dict(weights)
     optimizer = torch.optim.SGD(reference.parameters(), lr=LR)
 
     def step(x, y):

@@ -21,8 +21,12 @@ def machine() -> str:
                        if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    import minigrad
+
+    malloc = ("keeps freed memory" if minigrad.MALLOC_TUNED
+              else "default settings (MINIGRAD_MALLOC=default or not glibc)")
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, {platform.system()} {platform.release()}")
+            f"NumPy {np.__version__}, {platform.system()} {platform.release()}; malloc: {malloc}")
 
 
 def interleaved(cases: dict[str, Callable[[], object]], repeats: int,

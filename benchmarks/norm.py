@@ -12,17 +12,16 @@ and one backward with a fixed upstream gradient, and ends with dx, dγ and dβ c
 Before timing, every case is checked to produce the same output and gradients. After
 timing, each case's minor page faults per call are counted: with glibc's default malloc,
 memory freed at the end of a call may be handed back to the kernel and fault in again
-(zeroed) on the next call, which can cost more than the arithmetic. ``--malloc keep``
-asks glibc to keep freed memory (no trimming, no mmap below 32 MB), so every case runs
-from warm pages and the comparison measures the computation alone.
+(zeroed) on the next call, which can cost more than the arithmetic. Importing minigrad
+asks glibc to keep freed memory (minigrad/allocator.py); run with MINIGRAD_MALLOC=default
+to see the default allocator instead.
 
-    python benchmarks/norm.py [--repeats 21] [--dtype float32] [--malloc default|keep]
+    python benchmarks/norm.py [--repeats 21] [--dtype float32]
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import sys
 import time
 from pathlib import Path
@@ -114,18 +113,6 @@ def numpy_case(function, x, grad_out):
     return lambda: function(x, gamma, beta, running_mean, running_var, grad_out)
 
 
-def keep_freed_memory() -> bool:
-    """glibc only: never trim the heap, and serve allocations under 32 MB from it rather
-    than from fresh mmap'ed pages. Returns False where this is not possible."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameter numbers (malloc.h)
-    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)
-                and libc.mallopt(m_trim_threshold, 2**30))
-
-
 def _minor_page_faults() -> int:
     """Fresh pages the kernel has mapped into this process so far (0 where unknown)."""
     try:
@@ -151,13 +138,8 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--calls", type=int, default=None,
                         help="calls per timed sample (default: about 2M values' worth)")
-    parser.add_argument("--malloc", default="default", choices=["default", "keep"],
-                        help="'keep': glibc keeps freed memory (see the module docstring)")
     args = parser.parse_args()
     print(machine())
-    if args.malloc == "keep" and not keep_freed_memory():
-        print("--malloc keep: not glibc, running with the default allocator")
-    print(f"malloc: {args.malloc}")
     rng = np.random.default_rng(0)
     summary = []
     for shape in SHAPES:

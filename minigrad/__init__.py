@@ -12,6 +12,7 @@ from minigrad import (
     optim,  # noqa: E402
     viz,  # noqa: E402
 )
+from minigrad.allocator import configure_from_environment
 from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import (
@@ -48,8 +49,6 @@ from minigrad.tensor import (
     zeros_like,
 )
 from minigrad.value import Value
-
-from minigrad.allocator import configure_from_environment
 
 __version__ = "0.1.0"
 

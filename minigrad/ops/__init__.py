@@ -120,7 +120,8 @@ Tensor.log_softmax = log_softmax
 
 __all__ = [
     "Function", "ShapeError", "sum_to_shape", "abs", "add", "broadcast_to", "cast", "cat", "clip",
-    "div", "exp", "flatten", "getitem", "leaky_relu", "linear", "log", "matmul", "max", "maximum", "mean",
+    "div", "exp", "flatten", "getitem", "leaky_relu", "linear", "log", "matmul", "max", "maximum",
+    "mean",
     "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sqrt",
     "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where",
     "avg_pool2d", "conv2d", "cross_entropy", "dropout", "log_softmax", "max_pool2d", "softmax",

@@ -196,9 +196,11 @@ def test_nodes_record_the_module_they_were_created_in():
     assert hidden._scope.label() == "0 (Linear)"
     out = model(mg.randn(4, 2))
     assert out._scope.qualified_name() == "2.0"
-    assert [s.label() for s in out._scope.path()] == ["Sequential", "2 (Sequential)", "0 (Linear)"]
+    labels = [s.label() for s in out._scope.path()]
+    assert labels == ["Sequential", "2 (Sequential)", "0 (Linear)"]
     assert out._parents[0]._scope.qualified_name() == "1"  # its input: the ReLU's output
-    scaled = nn.Sequential(_Scaled())(mg.randn(2, 2, requires_grad=True))  # nodes made inside forward, nested
+    # nodes made inside a module's own forward, one level down
+    scaled = nn.Sequential(_Scaled())(mg.randn(2, 2, requires_grad=True))
     assert scaled._parents[0]._scope.qualified_name() == "0"
     assert mg.randn(1)._scope is None  # outside any module
 
