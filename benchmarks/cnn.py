@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report  # noqa: E402
+from common import interleaved, machine, report, torch_sgd_step  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -43,16 +43,7 @@ def torch_cnn(model: nn.Module):  # pragma: no cover - optional reference
         tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(32, CLASSES))
     weights = {key: torch.from_numpy(value.copy()) for key, value in model.state_dict().items()}
     reference.load_state_dict(weights)
-    optimizer = torch.optim.SGD(reference.parameters(), lr=LR)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(reference(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return torch_sgd_step(reference, LR)
 
 
 def main() -> None:

@@ -29,6 +29,23 @@ def machine() -> str:
             f"NumPy {np.__version__}, {platform.system()} {platform.release()}; malloc: {malloc}")
 
 
+def torch_sgd_step(model, lr: float):  # pragma: no cover - PyTorch is optional
+    """A PyTorch training step on `model` (SGD, cross-entropy), as a function of (x, y),
+    returning the loss: the reference the minigrad steps are timed against."""
+    import torch
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y) -> float:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
 def interleaved(cases: dict[str, Callable[[], object]], repeats: int,
                 warmup: int = 1) -> dict[str, float]:
     """Median seconds per call of each case, timed in turn (a, b, a, b, ...) so that a

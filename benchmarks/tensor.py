@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report  # noqa: E402
+from common import interleaved, machine, report, torch_sgd_step  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -137,16 +137,7 @@ def torch_net(params: list[np.ndarray]):  # pragma: no cover - optional oracle
     with torch.no_grad():
         for parameter, value in zip(model.parameters(), params):
             parameter.copy_(torch.from_numpy(value))
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return torch_sgd_step(model, LR)
 
 
 def run_size(name: str, repeats: int) -> dict[str, float]:
