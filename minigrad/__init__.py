@@ -61,6 +61,5 @@ __all__ = [
     "default_generator", "detect_anomaly", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
-    "tensor", "where", "zeros", "zeros_like", "__version__",
+    "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
 ]
-__all__ += ["load", "optim", "save", "viz"]

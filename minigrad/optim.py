@@ -62,10 +62,7 @@ class Optimizer:
         """Forget the gradients (``None``, or zeros with ``set_to_none=False``)."""
         for group in self.param_groups:
             for parameter in group["params"]:
-                if set_to_none or parameter.grad is None:
-                    parameter.grad = None
-                else:
-                    parameter.grad = np.zeros_like(parameter.data)
+                parameter.zero_grad(set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""

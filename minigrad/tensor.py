@@ -189,8 +189,13 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def zero_grad(self) -> None:
-        self.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradient: ``None``, or zeros when ``set_to_none=False`` (a tensor
+        without a gradient keeps None either way, as in PyTorch)."""
+        if set_to_none or self.grad is None:
+            self.grad = None
+        else:
+            self.grad = np.zeros_like(self.data)
 
     # -- array-like properties ---------------------------------------------------------
 

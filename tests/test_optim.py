@@ -220,3 +220,16 @@ def test_a_small_mlp_learns_two_moons(make_optimizer):
         accuracy = (model(x).data.argmax(axis=1) == y).mean()
     assert accuracy >= 0.95, (start_accuracy, accuracy, loss.item())
     assert all(p.dtype == np.float32 for p in model.parameters())
+
+
+def test_zero_grad_to_zeros_keeps_missing_gradients_none():
+    """Module.zero_grad and Optimizer.zero_grad share Tensor.zero_grad's rule."""
+    model = mg.nn.Linear(2, 1)
+    model(mg.ones(3, 2)).sum().backward()
+    model.bias.grad = None
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    for zero_grad in (optimizer.zero_grad, model.zero_grad):
+        zero_grad(set_to_none=False)
+        assert np.array_equal(model.weight.grad, np.zeros((1, 2))) and model.bias.grad is None
+    model.zero_grad()
+    assert model.weight.grad is None

@@ -118,15 +118,8 @@ class Module:
             # other uses of the same tensor), and its hooks live only as long as this call.
             args = tuple(_HookPoint.apply(a) if isinstance(a, Tensor) and a.requires_grad else a
                          for a in args)
-        # Enter this module's scope (what `autograd.module_scope` does, inlined: a module
-        # call is on every training step's path).
-        state = autograd.state
-        outer = state.scope
-        state.scope = autograd.Scope(self._scope_name, type(self).__name__, outer)
-        try:
+        with autograd.module_scope(self._scope_name, type(self).__name__):
             output = self.forward(*args, **kwargs)
-        finally:
-            state.scope = outer
         for hook in self._forward_hooks:
             replaced = hook(self, args, output)
             if replaced is not None:
@@ -246,10 +239,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for parameter in self.parameters():
-            if set_to_none or parameter.grad is None:
-                parameter.grad = None
-            else:
-                parameter.grad = np.zeros_like(parameter.data)
+            parameter.zero_grad(set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for parameter in self.parameters():
