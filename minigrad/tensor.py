@@ -55,6 +55,14 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
     )
 
 
+def expect_tensor(x: Any, op: str) -> Tensor:
+    """`x` itself if it is a Tensor; otherwise the TypeError every op gives for raw data."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}. Fix: wrap the data in "
+                        "minigrad.tensor(...).")
+    return x
+
+
 class Tensor:
     """An n-d array that records the operations applied to it, for automatic gradients.
 

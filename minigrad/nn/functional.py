@@ -15,19 +15,12 @@ from minigrad.ops.neural import (  # noqa: F401 (F.softmax, ...)
     log_softmax,
     softmax,
 )
-from minigrad.tensor import Tensor
-
-
-def _check_tensor(x: object, op: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}. Fix: wrap the data in "
-                        "minigrad.tensor(...).")
-    return x
+from minigrad.tensor import Tensor, expect_tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``."""
-    _check_tensor(x, "linear")
+    expect_tensor(x, "linear")
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last axis must be in_features="
@@ -39,20 +32,20 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    return ops.relu(_check_tensor(x, "relu"))
+    return ops.relu(expect_tensor(x, "relu"))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return ops.tanh(_check_tensor(x, "tanh"))
+    return ops.tanh(expect_tensor(x, "tanh"))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return ops.sigmoid(_check_tensor(x, "sigmoid"))
+    return ops.sigmoid(expect_tensor(x, "sigmoid"))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope · x."""
-    return ops.leaky_relu(_check_tensor(x, "leaky_relu"), negative_slope=negative_slope)
+    return ops.leaky_relu(expect_tensor(x, "leaky_relu"), negative_slope=negative_slope)
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -62,7 +55,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
     warns on a mismatch and broadcasts, which silently turns (N, 1) against (N,) into an
     (N, N) matrix of errors; here it is an error.)
     """
-    _check_tensor(input, "mse_loss")
+    expect_tensor(input, "mse_loss")
     check_reduction(reduction, "mse_loss")
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
         target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
@@ -97,7 +90,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     pooling is written as out = P_h · x · P_wᵀ with averaging matrices P, so the gradient
     comes from matmul.
     """
-    _check_tensor(input, "adaptive_avg_pool2d")
+    expect_tensor(input, "adaptive_avg_pool2d")
     if input.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input (N, C, H, W) or a 3-D one "
                          f"(C, H, W), got shape {input.shape}.")

@@ -34,15 +34,13 @@ from minigrad.ops.normalization import (
     scale_and_shift,
     standardize,
 )
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, expect_tensor
 
 IMPLEMENTATIONS = {"fused": batch_norm_fused, "composed": batch_norm_composed}
 
 
 def _check_input(x: object, op: str, min_ndim: int = 1) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}. Fix: wrap the data "
-                        "in minigrad.tensor(...).")
+    expect_tensor(x, op)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}. Fix: "
                         "convert it with .float() (or .double()).")

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minigrad.ops.base import Function, ShapeError
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, expect_tensor
 
 
 def pair(value: Any, name: str, op: str) -> tuple[int, int]:
@@ -187,9 +187,7 @@ class AvgPool2d(Function):
 
 
 def _check_image(x: Any, op: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}. Fix: wrap the data in "
-                        "minigrad.tensor(...).")
+    expect_tensor(x, op)
     if x.ndim not in (3, 4):
         raise ShapeError(
             f"{op}: expected a 4-D input (N, C, H, W) or a 3-D unbatched one (C, H, W), got shape "
