@@ -3,7 +3,9 @@
 `describe(root, ...)` walks the graph (iteratively, breadth-first from the root), decides
 which nodes become boxes (hiding parameters or constants, folding a module's nodes into
 one box, stopping at ``max_nodes``), and computes the gradient carried by every arrow:
-the vector-Jacobian product ``node._vjp(node.grad)`` that a node sends to each parent.
+the vector-Jacobian product ``node._vjp(grad)`` that a node sends to each parent, with
+every gradient recomputed from the root's (`Flow`), so the picture needs nothing but the
+leaves' ``.grad`` that backward keeps.
 Nothing here knows about Graphviz; `graph.py` turns the result into DOT.
 """
 
@@ -88,11 +90,57 @@ def walk(root: Any) -> tuple[list[Any], list[list[int]]]:
 
 def has_gradient(root: Any) -> bool:
     """True once `backward` has reached `root` (a Value's grad starts at 0.0, a Tensor's
-    at None)."""
+    at None; the engine leaves the seed gradient in the root's ``.grad``)."""
     grad = root.grad
     if isinstance(grad, float | int):
         return grad != 0
     return grad is not None
+
+
+class Flow:
+    """This backward pass's gradients, recomputed at draw time from the root's ``.grad``.
+
+    The engine keeps ``.grad`` only on leaves (and on what the user asked it to retain), so
+    the picture recomputes every node's gradient itself: it visits the nodes in the engine's
+    topological order and calls each node's ``_vjp`` once, exactly as backward did (hooks
+    are not run again, so a hook that *changes* a gradient is not reflected). ``of(node)``
+    is d(root)/d(node) for this pass; ``sent(node)`` the gradients the node sent to each
+    parent (None where it sent none). Drawing pays for this once; training never does.
+    """
+
+    def __init__(self, root: Any) -> None:
+        from minigrad.autograd import topological_order  # the engine's own order
+
+        self._grad: dict[int, Any] = {}
+        self._sent: dict[int, list[Any]] = {}
+        if not root.requires_grad or not has_gradient(root):
+            return
+        pending: dict[int, Any] = {id(root): root.grad}
+        for node in topological_order(root):
+            grad = pending.pop(id(node), None)
+            if grad is None:
+                continue
+            self._grad[id(node)] = grad
+            if not node._parents:
+                continue
+            try:
+                sent = list(node._vjp(grad))
+            except Exception:  # an op whose backward cannot run again: no arrows from it
+                continue
+            self._sent[id(node)] = sent
+            for parent, parent_grad in zip(node._parents, sent):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                earlier = pending.get(id(parent))
+                pending[id(parent)] = parent_grad if earlier is None else earlier + parent_grad
+
+    def of(self, node: Any) -> Any:
+        """d(root)/d(node) in this pass, or None when no gradient reached it."""
+        return self._grad.get(id(node))
+
+    def sent(self, node: Any) -> list[Any] | None:
+        """The gradients `node` sent to each of its parents, or None."""
+        return self._sent.get(id(node))
 
 
 def _kind(node: Any) -> str:
@@ -181,23 +229,24 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
     boxes[box_of[0]].is_root = True
     kept = len(boxes) if max_nodes is None else min(max_nodes, len(boxes))
 
+    flow = Flow(root) if show_grad else None
     for box in boxes[:kept]:
         box.nodes.sort(key=lambda node: node._seq)
-        node = box.node
-        if show_grad and node.requires_grad and node.grad is not None:
-            box.grad = GradStats(node.grad)
+        grad = flow.of(box.node) if flow is not None else None
+        if grad is not None:
+            box.grad = GradStats(grad)
     shown = sorted(boxes[:kept], key=lambda box: box.nodes[0]._seq)
     for number, box in enumerate(shown):
         box.key = f"n{number}"
 
-    arrows, dropped_targets = _arrows(nodes, parents, box_of, boxes, kept, show_grad)
+    arrows, dropped_targets = _arrows(nodes, parents, box_of, boxes, kept, flow)
     return Picture(shown, arrows, show_grad, len(nodes), len(hidden), len(boxes) - kept,
                    dropped_targets)
 
 
 def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None],
             boxes: list[Box], kept: int,
-            show_grad: bool) -> tuple[list[Arrow], list[str]]:
+            flow: Flow | None) -> tuple[list[Arrow], list[str]]:
     """The arrows between kept boxes, each with the gradient it carries back.
 
     Several graph edges can become one arrow (a node used twice, or edges into and out of
@@ -212,7 +261,7 @@ def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None]
         target = box_of[i]
         if target is None or target >= kept or not parents[i]:
             continue
-        vjps = _vjps(node) if show_grad else None
+        vjps = flow.sent(node) if flow is not None else None
         for k, j in enumerate(parents[i]):
             source = box_of[j]
             if source is None or source == target:
@@ -238,15 +287,3 @@ def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None]
             arrow.grad_norm = float(np.sqrt(sum(part * part for part in arrow.parts)))
     ordered = sorted(arrows.values(), key=lambda a: (int(a.source[1:]), int(a.target[1:])))
     return ordered, [boxes[t].key for t in dropped_targets]
-
-
-def _vjps(node: Any) -> list[Any] | None:
-    """The gradients `node` sends to its parents, recomputed from its .grad (None if it has
-    none). Drawing pays for this once; training never does."""
-    grad = node.grad
-    if grad is None or not node.requires_grad:
-        return None
-    try:
-        return list(node._vjp(grad))
-    except Exception:  # an op whose backward can run only once: draw the arrow unlabelled
-        return None
