@@ -7,6 +7,7 @@
 """
 
 from minigrad import (
+    data,  # noqa: E402  (mg.data.DataLoader, TensorDataset)
     nn,  # noqa: E402
     ops,  # noqa: E402  (attaches the op methods to Tensor)
     optim,  # noqa: E402
@@ -62,4 +63,5 @@ __all__ = [
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
+    "data",
 ]

@@ -1,12 +1,27 @@
-"""Small data sets made locally (no downloads) and mini-batching."""
+"""Small data sets made locally (no downloads) and mini-batching.
+
+`TensorDataset` and `DataLoader` follow ``torch.utils.data``: a data set answers ``len(ds)``
+and ``ds[i]``; a loader cuts it into mini-batches, optionally shuffled, and yields each
+batch as minigrad tensors::
+
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+    for xb, yb in loader:          # xb: Tensor (32, ...), yb: Tensor (32,)
+        loss = F.cross_entropy(model(xb), yb)
+
+Shuffling draws from a `numpy.random.Generator` (``generator=``), or from minigrad's default
+one, so `mg.manual_seed` makes the order reproducible. Each pass over the loader (an epoch)
+draws a new order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import default_generator
+from minigrad.tensor import Tensor, default_generator, from_numpy
 
 
 def _rng(generator: np.random.Generator | None) -> np.random.Generator:
@@ -67,3 +82,115 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
     for start in range(0, stop, batch_size):
         index = order[start:start + batch_size]
         yield x[index], y[index]
+
+
+class TensorDataset:
+    """Samples made of rows of equal-length arrays: ``ds[i] == (a[i], b[i], ...)``.
+
+    ``TensorDataset(x, y)`` with NumPy arrays or Tensors (their data is used, not copied;
+    dtypes are kept). Every array must have the same first dimension (the number of samples).
+    """
+
+    def __init__(self, *arrays: Any) -> None:
+        if not arrays:
+            raise ValueError("TensorDataset: expected at least one array, got none. "
+                             "Fix: TensorDataset(x) or TensorDataset(x, y).")
+        columns = []
+        for position, array in enumerate(arrays):
+            if isinstance(array, Tensor):
+                array = array.data
+            elif not isinstance(array, np.ndarray):
+                raise TypeError(f"TensorDataset: argument {position} is a "
+                                f"{type(array).__name__}; expected a NumPy array or a Tensor. "
+                                "Fix: convert it with numpy.asarray(...) first.")
+            if array.ndim == 0:
+                raise ValueError(f"TensorDataset: argument {position} is a 0-d array; each "
+                                 "argument needs a first dimension that indexes the samples.")
+            columns.append(array)
+        lengths = [len(column) for column in columns]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"TensorDataset: the arrays have different numbers of samples "
+                             f"(first dimensions {lengths}). Fix: pass arrays with the same "
+                             "first dimension.")
+        self.arrays: tuple[np.ndarray, ...] = tuple(columns)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+        return tuple(array[index] for array in self.arrays)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(array.shape) for array in self.arrays)
+        return f"TensorDataset({len(self)} samples; arrays of shapes {shapes})"
+
+
+def default_collate(samples: Sequence[Any]) -> Any:
+    """Stack a list of samples into one batch, as PyTorch's default collate does: tuples
+    of fields become a tuple of stacked Tensors; numbers and arrays become one Tensor."""
+    first = samples[0]
+    if isinstance(first, tuple | list):
+        return [default_collate([sample[k] for sample in samples]) for k in range(len(first))]
+    if isinstance(first, dict):
+        return {key: default_collate([sample[key] for sample in samples]) for key in first}
+    arrays = [sample.data if isinstance(sample, Tensor) else np.asarray(sample)
+              for sample in samples]
+    return from_numpy(np.stack(arrays))
+
+
+class DataLoader:
+    """Iterate over a data set in mini-batches, as ``torch.utils.data.DataLoader`` does.
+
+    ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
+    collate_fn=None)``. Each batch of a `TensorDataset` is a list of Tensors, one per array,
+    each of shape ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other
+    data set (an object with ``__len__`` and ``__getitem__``) is batched with ``collate_fn``
+    (default: `default_collate`). ``len(loader)`` is the number of batches per epoch.
+    """
+
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
+                 drop_last: bool = False, generator: np.random.Generator | None = None,
+                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: the dataset must have __len__ and __getitem__, got "
+                            f"{type(dataset).__name__}. Fix: wrap arrays in "
+                            "TensorDataset(x, y).")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
+                or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
+                             f"{batch_size!r}.")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got "
+                            f"{type(generator).__name__}. Fix: numpy.random.default_rng(seed).")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.generator = generator
+        self.collate_fn = collate_fn
+
+    def __len__(self) -> int:
+        count = len(self.dataset) / self.batch_size
+        return math.floor(count) if self.drop_last else math.ceil(count)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        return _rng(self.generator).permutation(n)
+
+    def __iter__(self) -> Iterator[Any]:
+        order = self._order()
+        stop = len(self) * self.batch_size
+        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
+        for start in range(0, min(stop, len(order)), self.batch_size):
+            index = order[start:start + self.batch_size]
+            if fast:  # one fancy-index per array instead of one __getitem__ per sample
+                yield [from_numpy(array[index]) for array in self.dataset.arrays]
+            else:
+                collate = self.collate_fn or default_collate
+                yield collate([self.dataset[int(i)] for i in index])
+
+    def __repr__(self) -> str:
+        return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last})")

@@ -85,3 +85,118 @@ def test_batches_drop_last_and_shuffle_reproducibly():
         next(batches(x, y[:5], 2))
     with pytest.raises(ValueError, match="batch_size"):
         next(batches(x, y, 0))
+
+
+# -- TensorDataset and DataLoader (torch.utils.data's behaviour) ---------------------------
+
+from minigrad.data import DataLoader, TensorDataset  # noqa: E402
+
+
+def test_tensor_dataset_indexes_rows_of_every_array():
+    x = np.arange(12.0).reshape(6, 2)
+    y = np.arange(6)
+    ds = TensorDataset(x, mg.tensor(y))
+    assert len(ds) == 6
+    xi, yi = ds[4]
+    np.testing.assert_array_equal(xi, x[4])
+    assert yi == 4
+
+
+def test_tensor_dataset_refuses_mismatched_or_bad_arrays():
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        TensorDataset(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(TypeError, match="NumPy array or a Tensor"):
+        TensorDataset([1, 2, 3])
+    with pytest.raises(ValueError, match="at least one"):
+        TensorDataset()
+
+
+@pytest.mark.parametrize("n, batch_size, drop_last", [(10, 3, False), (10, 3, True),
+                                                      (9, 3, False), (2, 5, False), (2, 5, True)])
+def test_loader_batches_cover_the_data_in_order(n, batch_size, drop_last):
+    x = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    y = np.arange(n)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, drop_last=drop_last)
+    batches_seen = list(loader)
+    assert len(batches_seen) == len(loader)
+    expected = n // batch_size if drop_last else -(-n // batch_size)
+    assert len(loader) == expected
+    for xb, yb in batches_seen:
+        assert isinstance(xb, mg.Tensor) and isinstance(yb, mg.Tensor)
+        assert xb.dtype == np.float32 and yb.dtype == y.dtype
+        np.testing.assert_array_equal(xb.data, x[yb.data])
+    seen = np.concatenate([yb.data for _, yb in batches_seen]) if batches_seen else np.array([])
+    np.testing.assert_array_equal(seen, np.arange(len(seen)))
+    if drop_last:
+        assert all(len(yb.data) == batch_size for _, yb in batches_seen)
+
+
+def test_shuffle_is_a_permutation_reproducible_with_a_generator_and_new_each_epoch():
+    ds = TensorDataset(np.arange(50))
+    loader = DataLoader(ds, batch_size=7, shuffle=True, generator=np.random.default_rng(3))
+    first = np.concatenate([b.data for (b,) in loader])
+    second = np.concatenate([b.data for (b,) in loader])
+    assert sorted(first) == list(range(50)) and sorted(second) == list(range(50))
+    assert not np.array_equal(first, second)  # a new order each epoch
+    again = DataLoader(ds, batch_size=7, shuffle=True, generator=np.random.default_rng(3))
+    np.testing.assert_array_equal(np.concatenate([b.data for (b,) in again]), first)
+
+
+def test_shuffle_without_a_generator_follows_manual_seed():
+    ds = TensorDataset(np.arange(20))
+    mg.manual_seed(11)
+    first = np.concatenate([b.data for (b,) in DataLoader(ds, batch_size=4, shuffle=True)])
+    mg.manual_seed(11)
+    second = np.concatenate([b.data for (b,) in DataLoader(ds, batch_size=4, shuffle=True)])
+    np.testing.assert_array_equal(first, second)
+
+
+def test_a_plain_dataset_is_collated_like_pytorch():
+    class Squares:
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.array([i, i * i], dtype=np.float32), i
+
+    (features, labels), *_ = list(DataLoader(Squares(), batch_size=3))
+    np.testing.assert_array_equal(features.data, [[0, 0], [1, 1], [2, 4]])
+    np.testing.assert_array_equal(labels.data, [0, 1, 2])
+    custom = list(DataLoader(Squares(), batch_size=2, collate_fn=lambda items: len(items)))
+    assert custom == [2, 2, 1]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])
+def test_loader_refuses_a_bad_batch_size(bad):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        DataLoader(TensorDataset(np.zeros(3)), batch_size=bad)
+
+
+def test_loader_refuses_what_is_not_a_dataset():
+    with pytest.raises(TypeError, match="TensorDataset"):
+        DataLoader(42)
+    with pytest.raises(TypeError, match="default_rng"):
+        DataLoader(TensorDataset(np.zeros(3)), generator=0)
+
+
+def test_training_with_the_loader_reduces_the_loss():
+    import minigrad.nn.functional as F
+    from minigrad import nn
+
+    x, y = make_moons(128, noise=0.1, generator=np.random.default_rng(0))
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+
+    def full_loss():
+        with mg.no_grad():
+            return F.cross_entropy(model(mg.tensor(x)), y).item()
+
+    before = full_loss()
+    for _ in range(20):
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            optimizer.step()
+    assert full_loss() < 0.5 * before
