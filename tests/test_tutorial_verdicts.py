@@ -1,0 +1,43 @@
+"""The verdict machinery of the tutorials (tutorials/_verdict.py), on synthetic numbers."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tutorials"))
+from _verdict import Rule, intervals_overlap, mean_interval  # noqa: E402
+
+
+def _decide(ratio: float) -> tuple[str, str]:
+    if ratio >= 10:
+        return "reproduced", f"ratio {ratio:g} >= 10"
+    return "not reproduced", f"ratio {ratio:g} < 10"
+
+
+def test_a_rule_chooses_and_records_the_verdict(capsys):
+    rule = Rule("X1", "ten times better", "reproduced if the ratio is >= 10", _decide)
+    results: dict = {}
+    assert rule.report(results, ["ratio 12"], ratio=12.0).verdict == "reproduced"
+    assert rule.report(results, ratio=3.0).verdict == "not reproduced"
+    recorded = results["verdicts"]["X1"]
+    assert recorded["verdict"] == "not reproduced" and recorded["measured"] == {"ratio": 3.0}
+    assert "RULE" not in capsys.readouterr().out  # announce() is a separate, earlier step
+
+
+def test_a_rule_refuses_a_word_that_is_not_a_verdict():
+    rule = Rule("X2", "claim", "rule", lambda **_: ("probably", "because"))
+    with pytest.raises(ValueError, match="not one of"):
+        rule(value=1)
+
+
+def test_mean_interval_and_overlap():
+    mean, low, high = mean_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and low < 2.0 < high
+    assert math.isclose(high - mean, 4.302652729911275 * 1.0 / math.sqrt(3), rel_tol=1e-9)
+    assert intervals_overlap((1, 0, 2), (2.5, 1.5, 3.5))
+    assert not intervals_overlap((1, 0, 2), (5, 4, 6))
+    assert mean_interval([1.0, math.inf])[2] == math.inf
