@@ -1,8 +1,8 @@
 """Run every tutorial lesson in quick mode and check the relations its verdicts state.
 
-Each lesson is run once, top to bottom, as a reader would run it (``python tutorials/NN_x.py``)
-in a subprocess with ``MINIGRAD_TUTORIAL_QUICK=1`` (smaller sizes, three seeds) and
-``MPLBACKEND=Agg``, writing into a temporary folder. The lesson records its measured numbers
+Each lesson is run once, top to bottom, as a notebook (jupytext + nbclient, see
+tests/_tutorial_runner.py) with ``MINIGRAD_TUTORIAL_QUICK=1`` (smaller sizes, three seeds),
+writing into a temporary folder. The lesson records its measured numbers
 in ``RESULTS`` (see tutorials/_common.py); the test functions read them back with
 ``lesson_results("NN_name.py")`` and assert each verdict's relation, with a margin, for every
 seed. Add a lesson: one ``test_NN_...`` function (or a few) per lesson, below the others.
@@ -37,6 +37,10 @@ def test_01_autograd_from_scratch() -> None:
     assert any(not math.isclose(wrong[k], engine[k], abs_tol=1e-9) for k in wrong)
     assert r["topological_order_valid"] and not r["wrong_order_valid"]
     assert "01_expression_graph.png" in r["_figures"] or r.get("graph_drawn") is False
+    # A leaf visited first changes nothing: it has no parents to push gradient into.
+    assert r["leaf_first_wrong"] == []
+    if r["_notebook"] is not None:  # run as a notebook: the graphs display inline
+        assert r["_notebook"]["image/svg+xml"] + r["_notebook"]["image/png"] >= 2
 
 
 # --------------------------------------------------------------------------------------

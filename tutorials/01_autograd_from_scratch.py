@@ -29,8 +29,9 @@
 # %%
 import math
 
-from _common import Results, figure_path
+from _common import Results, show_graph
 
+import minigrad as mg
 from minigrad import Value
 
 RESULTS = Results("01")
@@ -74,17 +75,9 @@ for name, node in nodes.items():
 
 # %%
 def draw(root: Value, name: str) -> bool:
-    """Render the graph of `root` to figures/<name>.png; False if the visualiser is missing."""
-    try:
-        import minigrad.viz as viz
-    except ImportError:
-        viz = None
-    if not hasattr(viz, "render"):
-        print("minigrad.viz.render is not available: skipping the drawing")
-        return False
-    path = viz.render(root, str(figure_path(name)), format="png")
-    print(f"[figure] {path}")
-    return True
+    """Show the graph of `root` (inline in a notebook) and save it as out/<name>.png."""
+    graph = mg.viz.draw_graph(root)
+    return show_graph(graph, name) is not None
 
 
 graph_drawn = draw(L, "01_expression_graph_forward")
@@ -285,3 +278,34 @@ RESULTS["backward_twice_doubles"] = doubled
 #
 # Next: lesson 2 does the same with arrays (`Tensor`), where broadcasting and matrix
 # products bring their own gradient rules.
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. Predict, then run.** In the wrong order of section 6, `e` was visited before `d`.
+# Suppose instead that `c` (a leaf) is visited first and everything else keeps a valid
+# order. Which gradients come out wrong? Write your prediction down, then run the cell.
+
+# %%
+leaf_first = [c] + [node for node in order if node is not c]
+reset_grads(L)
+L.grad = 1.0
+for node in leaf_first:
+    node._backward()
+changed = [k for k, n in nodes.items() if not math.isclose(n.grad, engine[k], abs_tol=1e-12)]
+print("valid topological order:", is_valid_order(leaf_first))
+print("wrong gradients:", ", ".join(changed) or "none")
+RESULTS["leaf_first_wrong"] = changed
+
+# %% [markdown]
+# *Answer:* none. A leaf has no parents, so its `_backward()` pushes nothing; where it
+# sits in the order does not matter. Only a node with parents must wait until its own
+# gradient is complete. (Strictly, the order is no longer topological — and still correct.)
+#
+# **2–4. Code to write** in `tutorials/exercises/01_autograd.py`, checked by
+# `python tutorials/check.py 1`:
+#
+# 2. `gradients_by_hand(x, y)` for $L = \tanh(xy + y)\,x$ — the chain rule on paper, where
+#    both inputs are used twice;
+# 3. `topological_order(root)` without recursion (a 10,000-node chain must work);
+# 4. `sigmoid(v)` from `Value` operations only, so that the engine differentiates it.

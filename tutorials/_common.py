@@ -3,7 +3,7 @@
 Every lesson starts with
 
     from _common import QUICK, Results, pick, print_verdict, save_figure, seed_everything, seeds
-    RESULTS = Results("03")     # the lesson's number: writes figures/03_results.json
+    RESULTS = Results("03")     # the lesson's number: writes out/03_results.json
 
 (``python tutorials/NN_name.py`` puts ``tutorials/`` on the import path; so does a notebook
 opened from that folder.)
@@ -13,8 +13,9 @@ Environment variables (all optional):
 - ``MINIGRAD_TUTORIAL_QUICK=1`` — quick mode: smaller data, fewer steps, three seeds. The
   tests run every lesson this way. Use ``pick(full, quick)`` for every size that matters.
 - ``MINIGRAD_TUTORIAL_OUT=DIR`` — write figures and results to DIR instead of
-  ``tutorials/figures/`` (the tests use a temporary folder, so that a quick run never
-  overwrites the figures committed from a full run).
+  ``tutorials/out/`` (git-ignored: running a lesson never modifies a tracked file). The
+  committed figures in ``tutorials/figures/`` are regenerated only by
+  ``python tutorials/make_figures.py [NN ...]``.
 - ``MINIGRAD_TUTORIAL_SEEDS=0,1,2`` — override the seeds every experiment runs over.
 
 Results: each lesson records the numbers its verdicts rest on in ``RESULTS = Results("NN")``,
@@ -48,7 +49,9 @@ T = TypeVar("T")
 
 TUTORIALS_DIR = Path(__file__).resolve().parent
 QUICK: bool = os.environ.get("MINIGRAD_TUTORIAL_QUICK", "") not in ("", "0")
-OUT_DIR = Path(os.environ.get("MINIGRAD_TUTORIAL_OUT") or TUTORIALS_DIR / "figures")
+OUT_DIR = Path(os.environ.get("MINIGRAD_TUTORIAL_OUT") or TUTORIALS_DIR / "out")
+# The project's claims page; every lesson links here (never to a file outside the repository).
+CLAIMS_PAGE = "../docs/claims.md"
 
 
 def pick(full: T, quick: T) -> T:
@@ -116,6 +119,37 @@ def print_verdict(claim: str, measured: list[str], verdict: str, why: str) -> No
     for line in measured:
         print(f"  measured: {line}")
     print(f"  verdict:  {verdict.upper()} — {why}")
+
+
+def show_graph(graph: Any, name: str) -> Path | None:
+    """Show a graphviz graph (`mg.viz.draw_graph`'s result, or anything with ``render``)
+    inline in a notebook, and save it as ``<out>/<name>.png``. Returns the path, or None when
+    the Graphviz ``dot`` program is missing (the graph's DOT source is printed instead)."""
+    if _in_notebook():
+        from IPython.display import display
+
+        display(graph)
+    try:
+        rendered = graph.render(str(figure_path(name)), format="png", cleanup=True)
+    except Exception as error:  # graphviz.ExecutableNotFound: no `dot` on this machine
+        print(f"[graph] not rendered ({type(error).__name__}); DOT source has "
+              f"{len(graph.source.splitlines())} lines")
+        return None
+    print(f"[graph] {rendered}")
+    return Path(rendered)
+
+
+def show_page(page: Any, name: str) -> Path:
+    """Save an HTML page (the gradient-flow explorer's result: ``.save(path)`` and
+    ``_repr_html_``) as ``<out>/<name>.html`` and show it inline in a notebook."""
+    path = figure_path(f"{name}.html")
+    page.save(path)
+    print(f"[page] {path} (open it in a browser)")
+    if _in_notebook():
+        from IPython.display import display
+
+        display(page)
+    return path
 
 
 def figure_path(name: str) -> Path:

@@ -1,0 +1,63 @@
+"""Regenerate the committed figures of the lessons: ``python tutorials/make_figures.py [NN ...]``.
+
+Runs each named lesson (all of them without arguments) in full mode, top to bottom, with its
+output folder set to ``tutorials/figures/`` — the only way a lesson writes there. A normal
+run (``python tutorials/03_weight_initialisation.py``) writes to the git-ignored
+``tutorials/out/`` instead, so running a lesson never modifies a tracked file.
+
+Options: ``--quick`` runs in quick mode (a check, not for committing); ``--out DIR`` writes
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TUTORIALS = Path(__file__).resolve().parent
+
+
+def lessons(numbers: list[str]) -> list[Path]:
+    """The lesson scripts ``NN_*.py`` for `numbers` (all lessons when empty)."""
+    every = sorted(p for p in TUTORIALS.glob("[0-9][0-9]_*.py"))
+    if not numbers:
+        return every
+    chosen = []
+    for number in numbers:
+        matches = [p for p in every if p.name.startswith(f"{int(number):02d}_")]
+        if not matches:
+            raise SystemExit(f"make_figures: no lesson numbered {number!r} in {TUTORIALS} "
+                             f"(have: {', '.join(p.name[:2] for p in every)}).")
+        chosen += matches
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", help="lesson numbers (default: all)")
+    parser.add_argument("--quick", action="store_true", help="quick mode (not for committing)")
+    parser.add_argument("--out", default=str(TUTORIALS / "figures"), help="output folder")
+    args = parser.parse_args(argv)
+    env = dict(os.environ, MINIGRAD_TUTORIAL_OUT=args.out, MPLBACKEND="Agg")
+    env["MINIGRAD_TUTORIAL_QUICK"] = "1" if args.quick else ""
+    env.pop("MINIGRAD_TUTORIAL_SEEDS", None)
+    failed = []
+    for script in lessons(args.numbers):
+        start = time.perf_counter()
+        completed = subprocess.run([sys.executable, str(script)], cwd=TUTORIALS.parent, env=env)
+        seconds = time.perf_counter() - start
+        print(f"== {script.name}: {'ok' if completed.returncode == 0 else 'FAILED'} "
+              f"in {seconds:.0f} s", flush=True)
+        if completed.returncode != 0:
+            failed.append(script.name)
+    if failed:
+        print(f"make_figures: failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
