@@ -11,6 +11,7 @@ seed. Add a lesson: one ``test_NN_...`` function (or a few) per lesson, below th
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
@@ -162,6 +163,67 @@ def test_03_I3_reports_the_measured_ratio(lesson3: dict) -> None:
     expected = ("reproduced" if faster_everywhere and in_band else
                 "corrected" if faster_everywhere else "not reproduced")
     assert r["verdict"] == expected
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 10: recurrent nets (claims B6, I4)
+# --------------------------------------------------------------------------------------
+
+sys.path.insert(0, str(TUTORIALS))
+import _rules_10  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lesson10() -> dict:
+    return lesson_results("10_recurrent_nets.py")
+
+
+def _steps(recorded: dict) -> dict[str, list[float]]:
+    return {k: [num(v) for v in values] for k, values in recorded.items()}
+
+
+def test_10_verdicts_are_what_the_rules_give(lesson10: dict) -> None:
+    verdicts = lesson10["verdicts"]
+    b6 = _rules_10.decide_b6(_steps(lesson10["B6"]["steps"]))
+    i4 = _rules_10.decide_i4(_steps(lesson10["I4"]["steps"]))
+    assert verdicts["B6"]["verdict"] == b6[0] and verdicts["I4"]["verdict"] == i4[0]
+    assert len(lesson10["B6"]["seeds"]) >= 2
+    for norm in ("none", "bn_input", "bn_hidden", "layernorm"):
+        assert len(lesson10["B6"]["steps"][norm]) == len(lesson10["B6"]["seeds"])
+
+
+def test_10_recurrent_jacobian_facts(lesson10: dict) -> None:
+    r = lesson10["I4"]
+    # ‖diag(1 − h²) W‖ ≤ ‖W‖ = 1 for an orthogonal W: one step back can never amplify.
+    assert r["jacobian_top"]["orthogonal"][0] <= 1.0 + 1e-6
+    # A std-0.01 64×64 W_h shrinks a vector ~10× per step: after 7 steps almost nothing is left.
+    assert r["jacobian_top"]["small"][-1] < 1e-4
+    # And the gradient reaching the first row is far smaller than at the last one.
+    small = r["gradient_per_step"]["small"]
+    assert small[0] < 1e-3 * small[-1]
+    assert r["flow_view"] in ("explorer", "draw_graph")
+    if lesson10["_notebook"] is not None:  # figures and the gradient-flow view shown inline
+        shown = lesson10["_notebook"]
+        assert shown["image/png"] + shown["image/svg+xml"] >= 5
+
+
+def test_10_rules_flip_on_synthetic_numbers() -> None:
+    fast, slow = [40.0, 42.0, 41.0], [80.0, 82.0, 79.0]
+    assert _rules_10.decide_b6({"none": slow, "bn_input": slow, "bn_hidden": slow})[0] == \
+        "reproduced"
+    assert _rules_10.decide_b6({"none": slow, "bn_input": fast, "bn_hidden": slow})[0] == \
+        "reproduced in part"
+    assert _rules_10.decide_b6({"none": slow, "bn_input": fast, "bn_hidden": fast})[0] == \
+        "not reproduced"
+    # Overlapping intervals are not a win; a run that never reached the target never wins.
+    assert _rules_10.decide_b6({"none": [50.0, 70.0, 60.0], "bn_input": [45.0, 65.0, 55.0],
+                                "bn_hidden": [math.inf, 40.0, 40.0]})[0] == "reproduced"
+    assert _rules_10.decide_i4({"xavier": fast, "orthogonal": slow, "he": fast})[0] == \
+        "reproduced"
+    assert _rules_10.decide_i4({"xavier": slow, "orthogonal": fast, "he": slow})[0] == \
+        "not reproduced"
+    assert _rules_10.decide_i4({"xavier": [math.inf] * 3, "small": fast})[0] == \
+        "not reproduced"
 
 
 # --------------------------------------------------------------------------------------

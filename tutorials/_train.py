@@ -184,3 +184,46 @@ def spread(values: list[float]) -> str:
     text = f"{np.mean(finite):.3g} ({min(finite):.3g}–{max(finite):.3g})"
     missing = len(values) - len(finite)
     return text + (f", {missing} never" if missing else "")
+
+
+class FlowWatch:
+    """Watches the gradient flow of one training run: pass it as ``train(...,
+    after_backward=watch)``.
+
+    With the gradient-flow explorer (``mg.viz.GradientFlowRecorder``) it records every
+    `every` steps, for `show_gradient_flow` to build one interactive page; without it, it
+    draws the graph of the first step (``mg.viz.draw_graph``: boxes coloured by gradient
+    size) before the optimizer changes anything — where vanishing gradients show most.
+    """
+
+    def __init__(self, model: nn.Module, every: int = 10, title: str = "") -> None:
+        self.model, self.title = model, title
+        self.optimizer: Any = None  # set it to the run's optimizer to record update ratios
+        recorder_class = getattr(mg.viz, "GradientFlowRecorder", None)
+        self.recorder = recorder_class(model, every=every) if recorder_class else None
+        self.first_graph: Any = None
+
+    def __call__(self, step: int, loss: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.record(loss, optimizer=self.optimizer)
+        elif self.first_graph is None:
+            self.first_graph = mg.viz.draw_graph(loss, params=self.model, compact=True,
+                                                 title=self.title or None, rankdir="TB")
+
+
+def show_gradient_flow(watches: dict[str, FlowWatch], name: str, title: str) -> str:
+    """Show the watched runs' gradient flow inline (and save it under the output folder):
+    the explorer page comparing all runs when the explorer exists, else one graph per run.
+    Returns ``"explorer"`` or ``"draw_graph"`` (what was shown)."""
+    from _common import show_graph, show_page
+
+    if all(w.recorder is not None for w in watches.values()):
+        page = mg.viz.explore({label: w.recorder for label, w in watches.items()},
+                              title=title)
+        show_page(page, name)
+        return "explorer"
+    for index, (label, watch) in enumerate(watches.items()):
+        if watch.first_graph is not None:
+            print(f"gradient flow at the first step — {label}")
+            show_graph(watch.first_graph, f"{name}_{index}")
+    return "draw_graph"
