@@ -15,6 +15,23 @@ from minigrad import (
 )
 from minigrad.allocator import configure_from_environment
 from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from minigrad.dtypes import (  # noqa: F401 (mg.float, mg.int, mg.bool: see __all__)
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import (
     abs,
@@ -64,4 +81,8 @@ __all__ = [
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
     "data",
+    # dtypes (the unsized aliases mg.float, mg.int, mg.bool stay out of `import *`: they would
+    # shadow Python's builtins)
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "double",
+    "half", "long", "short",
 ]

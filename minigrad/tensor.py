@@ -256,12 +256,6 @@ class Tensor:
 
         return cast(self, dtype)
 
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
-
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
-
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
 

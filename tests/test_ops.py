@@ -223,12 +223,12 @@ def count_reduced(shape, axis):
     return int(np.prod([shape[a] for a in axes]))
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin"])
 @given(seed=seeds, case=shape_axis_keepdims())
 def test_reduction_passes_gradcheck(name, seed, case):
     shape, axis, keepdims = case
     rng = np.random.default_rng(seed)
-    data = distinct(rng, shape) if name in ("max", "min") else normal(rng, shape)
+    data = distinct(rng, shape) if name in ("amax", "amin") else normal(rng, shape)
     check(lambda x: getattr(x, name)(axis=axis, keepdims=keepdims),
           lambda x: getattr(np, name)(x, axis=axis, keepdims=keepdims), data)
 
@@ -252,8 +252,11 @@ def test_reductions_accept_pytorch_dim_and_keepdim():
 
 def test_max_splits_the_gradient_among_ties():
     x = leaf([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]])
-    x.max(axis=1).sum().backward()
+    x.amax(axis=1).sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
+    x.grad = None
+    x.max().backward()  # the full reduction splits too (PyTorch's max())
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [0, 0, 0]])
 
 
 def test_reduction_errors_name_the_op():
@@ -277,13 +280,13 @@ def test_power_zero_has_zero_gradient_at_zero():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin"])
 def test_zero_d_tensors_accept_axis_0_and_minus_1(name):
     # regression: axis=-1 was rejected for 0-d tensors (PyTorch accepts dim 0 and -1)
     x = leaf(1.5)
     for axis in (0, -1):
         check(lambda t, axis=axis: getattr(t, name)(axis=axis), lambda a: a, 1.5)
-    with pytest.raises(ValueError, match=rf"{name}: axis 1 is out of range"):
+    with pytest.raises(ValueError, match=rf"{name.removeprefix('a')}: axis 1 is out of range"):
         getattr(x, name)(axis=1)
 
 
@@ -304,3 +307,94 @@ def test_backward_skips_the_gradient_of_inputs_that_do_not_need_one():
     out = F.linear(x, weight)
     assert out._op.needs_input_grad == (True, True)
     assert np.allclose(out._op.backward(np.ones((4, 2)))[0], np.ones((4, 2)) @ weight.data)
+
+
+# -- std, norm, clone ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("correction", [0, 1])
+@given(seed=seeds, case=shape_axis_keepdims())
+def test_std_passes_gradcheck(correction, seed, case):
+    shape, axis, keepdims = case
+    assume(count_reduced(shape, axis) > correction)
+    check(lambda x: x.std(axis, keepdim=keepdims, correction=correction),
+          lambda x: np.std(x, axis=axis, keepdims=keepdims, ddof=correction),
+          normal(np.random.default_rng(seed), shape))
+
+
+def test_std_by_hand_and_its_pytorch_signatures():
+    x = leaf([[1.0, 3.0], [2.0, 2.0]])
+    np.testing.assert_allclose(x.std().data, np.sqrt(2 / 3))  # unbiased by default
+    np.testing.assert_allclose(x.std(1, False).data, [1.0, 0.0])  # std(dim, unbiased)
+    np.testing.assert_allclose(x.std(dim=0, correction=0, keepdim=True).data, [[0.5, 0.5]])
+    x.std(1).sum().backward()  # row 2 has std 0: gradient 0 there, as in PyTorch (not NaN)
+    np.testing.assert_allclose(x.grad, [[-1 / np.sqrt(2), 1 / np.sqrt(2)], [0.0, 0.0]])
+    with pytest.raises(TypeError, match="std: pass either unbiased= or correction="):
+        x.std(0, unbiased=True, correction=0)
+
+
+NORM_P = ["fro", 2, 1, 3, 0.5, float("inf"), -float("inf")]
+
+
+def numpy_norm(x, p, dim, keepdim):
+    """The vector p-norm of numpy arrays over `dim`, written from the definition."""
+    magnitude = np.abs(x)
+    if p == float("inf"):
+        return magnitude.max(axis=dim, keepdims=keepdim)
+    if p == -float("inf"):
+        return magnitude.min(axis=dim, keepdims=keepdim)
+    p = 2 if p == "fro" else p
+    return (magnitude**p).sum(axis=dim, keepdims=keepdim) ** (1 / p)
+
+
+@pytest.mark.parametrize("p", NORM_P)
+@pytest.mark.parametrize("dim", [None, 1, (0, 2)])
+def test_norm_passes_gradcheck(p, dim):
+    data = away_from_zero(np.random.default_rng(3), (2, 3, 4))
+    data += np.arange(24).reshape(data.shape) * 0.01 * np.sign(data)  # no ties for inf-norms
+    keepdim = dim == 1
+    check(lambda x: x.norm(p, dim=dim, keepdim=keepdim),
+          lambda x: numpy_norm(x, p, dim, keepdim), data)
+
+
+def test_norm_by_hand_zero_vector_and_errors():
+    x = leaf([3.0, -4.0, 0.0])
+    assert x.norm().item() == 5.0 and x.norm(1).item() == 7.0 and x.norm(0).item() == 2.0
+    assert x.norm(float("inf")).item() == 4.0
+    zero = leaf([0.0, 0.0])
+    zero.norm().backward()  # 0/0: gradient 0, as in PyTorch
+    np.testing.assert_array_equal(zero.grad, [0.0, 0.0])
+    ties = leaf([1.0, -3.0, 3.0])
+    ties.norm(float("inf")).backward()
+    np.testing.assert_array_equal(ties.grad, [0.0, -0.5, 0.5])
+    with pytest.raises(ValueError, match="norm: p='nuc' is not supported"):
+        x.norm("nuc")
+    with pytest.raises(TypeError, match="norm: expected a floating-point tensor"):
+        mg.tensor([1, 2]).norm()
+
+
+def test_std_and_norm_against_pytorch():
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(4).normal(size=(3, 4))
+    data[1] = 0.5  # a constant row (std 0) and ...
+    data[2, :2] = 0.0  # ... some exact zeros
+    cases = [("std", (), {}), ("std", (1,), {"correction": 0}), ("std", (0, False, True), {}),
+             ("norm", (), {}), ("norm", (1,), {"dim": 1}), ("norm", (0.5,), {"dim": 1}),
+             ("norm", (float("inf"),), {"dim": 0, "keepdim": True}), ("norm", ("fro", (0, 1)), {})]
+    for name, args, kwargs in cases:
+        x, t = leaf(data), torch.tensor(data, requires_grad=True)
+        ours, theirs = getattr(x, name)(*args, **kwargs), getattr(t, name)(*args, **kwargs)
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12)
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=f"{name}{args}{kwargs}")
+
+
+def test_clone_is_a_differentiable_copy():
+    x = leaf([1.0, 2.0])
+    y = x.clone()
+    assert y.data is not x.data and y.op_name == "clone"
+    y.data[0] = 5.0
+    assert x.data[0] == 1.0
+    assert mg.gradcheck(lambda t: t.clone() * t, [x])

@@ -11,12 +11,14 @@ from typing import Any
 
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
+from minigrad.ops.convert import bool_, double, float_, int_, long, to
 from minigrad.ops.elementwise import (
     abs,
     add,
     as_tensor,
     cast,
     clip,
+    clone,
     div,
     exp,
     leaky_relu,
@@ -33,9 +35,10 @@ from minigrad.ops.elementwise import (
     tanh,
     where,
 )
-from minigrad.ops.linalg import linear, matmul
+from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.neural import cross_entropy, dropout, log_softmax, softmax
-from minigrad.ops.reduce import max, mean, min, sum, var
+from minigrad.ops.reduce import amax, amin, mean, std, sum, var
+from minigrad.ops.select import ValuesIndices, argmax, argmin, max, min
 from minigrad.ops.shape import (
     broadcast_to,
     cat,
@@ -103,8 +106,22 @@ Tensor.matmul = matmul
 Tensor.sum = sum
 Tensor.mean = mean
 Tensor.var = var
+Tensor.std = std
 Tensor.max = max
 Tensor.min = min
+Tensor.amax = amax
+Tensor.amin = amin
+Tensor.argmax = argmax
+Tensor.argmin = argmin
+Tensor.norm = norm
+Tensor.clone = clone
+Tensor.dim = lambda self: self.data.ndim
+Tensor.to = to
+Tensor.long = long
+Tensor.int = int_
+Tensor.float = float_
+Tensor.double = double
+Tensor.bool = bool_
 Tensor.reshape = reshape
 Tensor.view = reshape
 Tensor.flatten = flatten
@@ -125,4 +142,5 @@ __all__ = [
     "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sqrt",
     "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where",
     "avg_pool2d", "conv2d", "cross_entropy", "dropout", "log_softmax", "max_pool2d", "softmax",
+    "amax", "amin", "argmax", "argmin", "clone", "norm", "std", "to", "ValuesIndices",
 ]

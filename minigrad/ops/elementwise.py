@@ -250,6 +250,17 @@ class Cast(Function):
         return (grad_output.astype(self.input_dtype),)
 
 
+class Clone(Function):
+    """A copy of the data that stays in the graph (PyTorch's ``clone``): the gradient passes
+    through unchanged, unlike `detach`, which cuts it."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad_output):
+        return (grad_output,)
+
+
 # -- user-facing functions -------------------------------------------------------------------
 
 
@@ -344,3 +355,8 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     if x.requires_grad and dtype.kind != "f":
         return Tensor._make(x.data.astype(dtype), None, ())  # integers carry no gradient
     return Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A differentiable copy: new memory, same graph (``detach().clone()`` for a plain copy)."""
+    return Clone.apply(x)

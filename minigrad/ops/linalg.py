@@ -1,10 +1,14 @@
-"""Matrix product, with NumPy's rules for 1-D and batched operands."""
+"""Matrix product (NumPy's rules for 1-D and batched operands), the fused linear layer, and
+vector norms."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
+from minigrad.ops.reduce import normalize_axis
 from minigrad.tensor import Tensor
 
 
@@ -88,3 +92,69 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
     return MatMul.apply(a, b)
+
+
+class Norm(Function):
+    """Vector p-norm over `axes`: ‖x‖_p = (Σ |x|^p)^(1/p); p = inf is max |x|, -inf min |x|,
+    p = 0 the number of non-zeros.
+
+    d‖x‖_p / dx = sign(x) |x|^(p-1) / ‖x‖_p^(p-1) (for p = 2: x / ‖x‖). At ‖x‖ = 0 that is
+    0/0 and, as in PyTorch, the gradient is 0 — the same subgradient choice as relu at 0.
+    For p = ±inf the gradient is split equally among the elements that attain the norm.
+    """
+
+    def forward(self, x, p, axes, keepdims):
+        self.x, self.p, self.axes, self.keepdims = x, p, axes, keepdims
+        magnitude = np.abs(x)
+        if p == 2:
+            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == np.inf:
+            out = magnitude.max(axis=axes, keepdims=True)
+        elif p == -np.inf:
+            out = magnitude.min(axis=axes, keepdims=True)
+        elif p == 0:
+            out = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        else:
+            out = (magnitude**p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.out = out  # kept with the reduced axes: it broadcasts against x in backward
+        return out if keepdims else np.squeeze(out, axis=axes)
+
+    def backward(self, grad_output):
+        x, p, out = self.x, self.p, self.out
+        grad = grad_output if self.keepdims else np.expand_dims(grad_output, self.axes)
+        if p == 0:
+            return (np.zeros_like(x),)
+        if p in (np.inf, -np.inf):
+            attains = (np.abs(x) == out).astype(x.dtype)
+            return (grad * np.sign(x) * attains / attains.sum(axis=self.axes, keepdims=True),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                scaled = x / out
+            else:
+                # |x|^(p-1) is infinite at x = 0 when p < 1; that element gets 0, as in PyTorch
+                power = np.where(x == 0, 0, np.abs(x) ** (p - 1))
+                scaled = np.sign(x) * power / out ** (p - 1)
+        return (grad * np.where(out == 0, 0, scaled),)
+
+
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    """PyTorch's ``Tensor.norm``: the vector p-norm of the elements over `dim` (an int, a
+    tuple, or None for all of them). ``p``: ``"fro"`` (default) or 2 — the Euclidean norm —,
+    any positive number, ``float("inf")``, ``-inf`` or 0. Shape: the input's without `dim`
+    (kept as size 1 with ``keepdim=True``). Gradient 0 where the norm is 0."""
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, int | float | np.number):
+        raise ValueError(f"norm: p={p!r} is not supported. Fix: use 'fro', a positive number, "
+                         "float('inf'), -float('inf') or 0 (matrix norms like 'nuc' are not "
+                         "implemented).")
+    if p < 0 and p != -np.inf:
+        raise ValueError(f"norm: p={p} is not supported. Fix: use a positive p, inf, -inf or 0.")
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: expected a floating-point tensor, got dtype {x.dtype}. "
+                        "Fix: convert it first with .float().")
+    axes = normalize_axis(dim, x.ndim, "norm") if x.ndim else ()
+    if x.data.size == 0 and p in (np.inf, -np.inf):
+        raise ShapeError(f"norm: the {p}-norm of an empty tensor of shape {x.shape} is "
+                         "undefined.")
+    return Norm.apply(x, p=float(p), axes=axes, keepdims=bool(keepdim))

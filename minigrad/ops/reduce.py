@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, var, max, min.
+"""Reductions over axes: sum, mean, var, std, amax, amin.
 
 Each backward first puts back the reduced axes (as size 1, if `keepdims` dropped them), so
 the gradient broadcasts against the input: every input element that contributed to an
@@ -89,6 +89,20 @@ class Var(_Reduction):
         return (self._with_kept_axes(grad_output) * (2 / self.divisor) * self.centred,)
 
 
+class Std(Var):
+    """Standard deviation, sqrt(var). d std / d x_i = (x_i - mean) / (divisor · std); where the
+    std is 0 (all values equal) that is 0/0, and the gradient is 0, as in PyTorch."""
+
+    def forward(self, x, axis=None, keepdims=False, correction=1):
+        self.out = np.sqrt(super().forward(x, axis, keepdims, correction))
+        return self.out
+
+    def backward(self, grad_output):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(self.out == 0, 0, grad_output / (self.divisor * self.out))
+        return (self._with_kept_axes(scale) * self.centred,)
+
+
 class _Extreme(_Reduction):
     """max/min: the gradient goes to the extreme element(s), split equally among ties."""
 
@@ -146,13 +160,31 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, *, correction: int 
     return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
 
 
-def max(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
-        keepdim: bool | None = None) -> Tensor:
-    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Standard deviation over `dim` (int, tuple or None for all), PyTorch 2.x's signature:
+    ``correction=1`` (default, divides by n-1) or ``correction=0`` (by n); the older
+    ``unbiased=True/False`` means the same. Where the std is 0 the gradient is 0, as in PyTorch.
+    Shape: the input's without the reduced axes (kept as size 1 with ``keepdim=True``)."""
+    if unbiased is not None and correction is not None:
+        raise TypeError("std: pass either unbiased= or correction=, not both.")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    dim = axis if dim is None else dim
+    keepdim = keepdims if keepdims is not None else keepdim
+    return Std.apply(x, axis=dim, keepdims=bool(keepdim), correction=correction)
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """The largest value over `dim` (an int, a tuple of axes, or None for all); the gradient
+    is split equally among tied maxima (PyTorch's ``amax``). ``x.max(dim)`` gives indices too."""
+    axis, keepdims = _axis_args(axis, keepdim if keepdims is None else keepdims, dim, None)
     return Max.apply(x, axis=axis, keepdims=keepdims)
 
 
-def min(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
-        keepdim: bool | None = None) -> Tensor:
-    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None) -> Tensor:
+    """The smallest value over `dim` (int, tuple or None); ties share the gradient equally."""
+    axis, keepdims = _axis_args(axis, keepdim if keepdims is None else keepdims, dim, None)
     return Min.apply(x, axis=axis, keepdims=keepdims)
