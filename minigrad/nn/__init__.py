@@ -1,8 +1,11 @@
 """Neural-network building blocks: modules, layers, losses, normalisation, initialisers."""
 
 from minigrad.nn import functional, init  # noqa: F401
+from minigrad.nn.containers import ModuleDict, ModuleList
+from minigrad.nn.embedding import Embedding
 from minigrad.nn.fold import fold_batchnorm
 from minigrad.nn.layers import (
+    GELU,
     AdaptiveAvgPool2d,
     AvgPool2d,
     Conv2d,
@@ -18,7 +21,7 @@ from minigrad.nn.layers import (
     Softmax,
     Tanh,
 )
-from minigrad.nn.loss import CrossEntropyLoss, MSELoss
+from minigrad.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from minigrad.nn.module import Module, Parameter, Sequential
 from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 
@@ -27,3 +30,5 @@ __all__ = ["Identity", "Linear", "Module", "Parameter", "ReLU", "Sequential", "S
 __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
             "LeakyReLU", "LogSoftmax", "MSELoss", "MaxPool2d", "Softmax"]
 __all__ += ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "fold_batchnorm"]
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "Embedding", "GELU", "ModuleDict", "ModuleList",
+            "NLLLoss"]

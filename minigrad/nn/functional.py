@@ -8,13 +8,14 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d, pair  # noqa: F401 (F.conv2d, ...)
-from minigrad.ops.neural import (  # noqa: F401 (F.softmax, ...)
+from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
     check_reduction,
     cross_entropy,
-    dropout,
-    log_softmax,
-    softmax,
+    nll_loss,
 )
+from minigrad.ops.neural import dropout, gelu, log_softmax, softmax  # noqa: F401 (F.gelu, ...)
 from minigrad.tensor import Tensor, expect_tensor
 
 
@@ -46,6 +47,28 @@ def sigmoid(x: Tensor) -> Tensor:
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope · x."""
     return ops.leaky_relu(expect_tensor(x, "leaky_relu"), negative_slope=negative_slope)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class indices of any shape ``(*)`` to one-hot rows ``(*, num_classes)``, int64 as in
+    PyTorch (``.float()`` for arithmetic). ``num_classes=-1``: one more than the largest index."""
+    indices = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got dtype {indices.dtype}. "
+                        "Fix: convert them with .long().")
+    if num_classes == -1:
+        if indices.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor. Fix: pass "
+                             "num_classes.")
+        num_classes = int(indices.max()) + 1
+    if not isinstance(num_classes, int | np.integer) or num_classes < 1:
+        raise ValueError(f"one_hot: num_classes must be a positive int or -1, got "
+                         f"{num_classes!r}.")
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes - 1}], got values "
+                         f"from {indices.min()} to {indices.max()}. Fix: check the labels or "
+                         "num_classes.")
+    return Tensor(np.eye(num_classes, dtype=np.int64)[indices])
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -104,6 +127,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     cols = Tensor(_adaptive_matrix(width, out_w, input.dtype).T.copy())
     return rows @ input @ cols
 
+
+from minigrad.nn.embedding import embedding  # noqa: E402, F401
 
 # Normalisation lives in nn/normalization.py (with its modules); re-exported as F.batch_norm etc.
 from minigrad.nn.normalization import batch_norm, group_norm, layer_norm  # noqa: E402, F401

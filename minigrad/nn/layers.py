@@ -208,6 +208,22 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
+class GELU(Module):
+    """x·Φ(x), Φ the standard normal CDF; ``approximate='tanh'`` for the tanh approximation."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}.")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
 class Tanh(Module):
     """tanh(x), element-wise."""
 
@@ -233,10 +249,14 @@ class Identity(Module):
 
 
 class Softmax(Module):
-    """Softmax along `dim` (pass it: ``Softmax(dim=1)`` for (N, C) scores)."""
+    """Softmax along `dim` (required: ``Softmax(dim=1)`` for (N, C) scores)."""
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
+        if dim is None:
+            name = type(self).__name__.lower().replace("logsoftmax", "log_softmax")
+            raise TypeError(f"{name}: dim is required. Fix: {type(self).__name__}(dim=1) for "
+                            "(N, C) scores, or dim=-1 for the last axis.")
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:

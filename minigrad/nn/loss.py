@@ -1,4 +1,7 @@
-"""Loss modules: ``criterion = nn.CrossEntropyLoss(); loss = criterion(logits, y)``."""
+"""Loss modules: ``criterion = nn.CrossEntropyLoss(); loss = criterion(logits, y)``.
+
+Each holds its settings and calls its function in `nn.functional`. Like PyTorch's, their
+repr shows no settings (``CrossEntropyLoss()``)."""
 
 from __future__ import annotations
 
@@ -14,21 +17,68 @@ class CrossEntropyLoss(Module):
     (a Tensor or a NumPy array); softmax is built in, so pass raw scores, not probabilities.
 
     ``weight``: optional per-class weights ``(C,)``; targets equal to ``ignore_index`` are
-    skipped; ``reduction``: 'mean' (default), 'sum' or 'none'. See `F.cross_entropy`.
+    skipped; ``reduction``: 'mean' (default), 'sum' or 'none'; ``label_smoothing`` ε mixes
+    ε/C of the uniform distribution into the target. See `F.cross_entropy`.
     """
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        F.check_reduction(reduction, "CrossEntropyLoss")
+        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(Module):
+    """Negative log-likelihood of log-probabilities ``(N, C)`` (the output of
+    ``LogSoftmax(dim=1)``) against class indices ``(N,)``; ``weight``, ``ignore_index`` and
+    ``reduction`` as in `CrossEntropyLoss`. See `F.nll_loss`."""
 
     def __init__(self, weight: Any = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
         super().__init__()
-        F.check_reduction(reduction, "CrossEntropyLoss")
+        F.check_reduction(reduction, "NLLLoss")
         self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+
+class BCELoss(Module):
+    """Binary cross-entropy of probabilities in [0, 1] (after a sigmoid) against targets of
+    the same shape; ``weight`` broadcasts against the input. Prefer `BCEWithLogitsLoss`.
+    See `F.binary_cross_entropy`."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__()
+        F.check_reduction(reduction, "BCELoss")
+        self.weight, self.reduction = weight, reduction
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.binary_cross_entropy(input, target, weight=self.weight,
+                                      reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(Module):
+    """Sigmoid and binary cross-entropy in one numerically stable op, on raw scores;
+    ``pos_weight`` (one per class, broadcast along the last axis) weights positive targets.
+    See `F.binary_cross_entropy_with_logits`."""
+
+    def __init__(self, weight: Any = None, reduction: str = "mean",
+                 pos_weight: Any = None) -> None:
+        super().__init__()
+        F.check_reduction(reduction, "BCEWithLogitsLoss")
+        self.weight, self.reduction, self.pos_weight = weight, reduction, pos_weight
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(Module):
@@ -42,6 +92,3 @@ class MSELoss(Module):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return F.mse_loss(input, target, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"

@@ -36,7 +36,8 @@ from minigrad.ops.elementwise import (
     where,
 )
 from minigrad.ops.linalg import linear, matmul, norm
-from minigrad.ops.neural import cross_entropy, dropout, log_softmax, softmax
+from minigrad.ops.losses import cross_entropy
+from minigrad.ops.neural import dropout, log_softmax, softmax
 from minigrad.ops.reduce import amax, amin, mean, std, sum, var
 from minigrad.ops.select import ValuesIndices, argmax, argmin, max, min
 from minigrad.ops.shape import (

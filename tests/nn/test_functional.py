@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import nn
 import minigrad.nn.functional as F
 
 
@@ -43,10 +44,14 @@ def test_softmax_is_stable_for_huge_logits():
     assert z.softmax(dim=1).shape == (2, 3)  # also a Tensor method
 
 
-def test_softmax_without_dim_warns_like_pytorch():
-    with pytest.warns(UserWarning, match="implicit dim"):
-        out = F.softmax(mg.randn(2, 3))
-    np.testing.assert_allclose(out.data.sum(axis=1), 1.0, rtol=1e-6)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_requires_dim(name):
+    # PyTorch guesses an axis (with a deprecation warning); minigrad asks for it.
+    x = mg.randn(2, 3)
+    for call in (lambda: getattr(F, name)(x), lambda: getattr(x, name)(),
+                 lambda: getattr(nn, "Softmax" if name == "softmax" else "LogSoftmax")()):
+        with pytest.raises(TypeError, match=rf"{name}: dim is required. Fix: .*dim=1"):
+            call()
 
 
 # -- cross_entropy ----------------------------------------------------------------------------

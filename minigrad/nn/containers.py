@@ -1,0 +1,193 @@
+"""`ModuleList` and `ModuleDict`: hold sub-modules in a list or a dict, registered.
+
+A plain Python list of layers hides them from ``parameters()``, ``state_dict()``, ``train()``
+and the optimiser; these containers register every element as a child, under its index
+(``"layers.0.weight"``) or its key (``"heads.cls.weight"``) — PyTorch's state_dict names.
+They have no ``forward``: the parent module decides how to call the elements.
+(`Sequential`, which does have a forward, lives in `module.py`.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from minigrad.nn.module import Module
+
+
+def _expect_module(module: Any, where: str) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"{where}: expected a Module, got {type(module).__name__}. Fix: wrap "
+                        "functions in a Module subclass (or use nn.Identity).")
+    return module
+
+
+class ModuleList(Module):
+    """A list of modules: ``self.blocks = nn.ModuleList([Block() for _ in range(4)])``, then
+    ``for block in self.blocks: x = block(x)``. Indexing (negative too), slicing (a new
+    ModuleList), ``len``, iteration, ``append``, ``extend``, ``insert``, ``pop``, ``del``,
+    ``+=`` and ``+``, as for a list."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _index(self, index: int) -> int:
+        if not isinstance(index, int):
+            raise TypeError(f"ModuleList: indices must be integers or slices, got "
+                            f"{type(index).__name__}.")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"ModuleList: index {index} is out of range for {len(self)} "
+                             "module(s).")
+        return index % len(self)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        """Re-register `modules` under the keys '0', '1', ... (after an insert or delete)."""
+        for key in list(self._modules):
+            self._modules.pop(key)
+            self.__dict__.pop(key, None)
+        for position, module in enumerate(modules):
+            self.add_module(str(position), module)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[self._index(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(self._index(index)), _expect_module(module, "ModuleList"))
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[self._index(index)]
+        self._renumber(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end; returns self."""
+        self.add_module(str(len(self)), _expect_module(module, "ModuleList.append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each module of `modules`; returns self."""
+        if isinstance(modules, Module) and not isinstance(modules, ModuleList):
+            raise TypeError("ModuleList.extend: expected an iterable of modules, got a single "
+                            f"{type(modules).__name__}. Fix: use append.")
+        for module in list(modules):
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert `module` before position `index` (as ``list.insert``)."""
+        modules = list(self._modules.values())
+        modules.insert(index, _expect_module(module, "ModuleList.insert"))
+        self._renumber(modules)
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at `index` (the last by default)."""
+        module = self[index]
+        del self[index]
+        return module
+
+    def __repr__(self) -> str:
+        # PyTorch's compact form: a run of identical children prints once, "(0-2): 3 x Linear(...)"
+        children = [(name, repr(module)) for name, module in self._modules.items()]
+        if not children:
+            return "ModuleList()"
+        lines, start = [], 0
+        while start < len(children):
+            end = start
+            while end + 1 < len(children) and children[end + 1][1] == children[start][1]:
+                end += 1
+            text = children[start][1].replace("\n", "\n  ")
+            if end == start:
+                lines.append(f"  ({children[start][0]}): {text}")
+            else:
+                lines.append(f"  ({children[start][0]}-{children[end][0]}): "
+                             f"{end - start + 1} x {text}")
+            start = end + 1
+        return "ModuleList(\n" + "\n".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """A dict of modules by string key: ``self.heads = nn.ModuleDict({"cls": ..., "box": ...})``,
+    then ``self.heads["cls"](x)``. Insertion order is kept; ``keys``, ``values``, ``items``,
+    ``update``, ``pop``, ``clear``, ``in``, ``len``, iteration over the keys, as for a dict."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict: no module named {key!r}; the keys are "
+                           f"{list(self._modules)}.")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be strings, got {type(key).__name__} "
+                            f"{key!r}. Fix: use str(key).")
+        if key not in self._modules and hasattr(self, key):
+            raise KeyError(f"ModuleDict: the key {key!r} would hide the attribute or method of "
+                           "the same name. Fix: choose another key.")
+        self.add_module(key, _expect_module(module, "ModuleDict"))
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # noqa: B018 (raises the clear KeyError for unknown keys)
+        self._modules.pop(key)
+        self.__dict__.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list[str]:
+        return list(self._modules.keys())
+
+    def values(self) -> list[Module]:
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._modules.items())
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or from (key, module) pairs."""
+        pairs = modules.items() if isinstance(modules, Mapping | ModuleDict) else modules
+        for pair in pairs:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise TypeError(f"ModuleDict.update: expected (key, module) pairs, got {pair!r}.")
+            self[pair[0]] = pair[1]
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module under `key`."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in self.keys():
+            del self[key]
