@@ -55,7 +55,7 @@ class _ClassIndexLoss(Function):
         """'mean' with total weight 0: PyTorch's gradient is 0 for ignored rows (they take no
         part) and 0/0 = NaN for rows whose class weight is 0."""
         counted = np.ones(shape[0], bool) if self.keep is None else self.keep
-        return np.where(counted[:, None], np.nan, 0.0).astype(dtype)
+        return np.where(counted[:, None], np.full(shape, np.nan, dtype), np.zeros(shape, dtype))
 
 
 class CrossEntropy(_ClassIndexLoss):

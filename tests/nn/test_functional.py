@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import nn
 import minigrad.nn.functional as F
+from minigrad import nn
 
 
 def rng(seed=0):
