@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, normalisation, initialisers."""
 
-from minigrad.nn import functional, init  # noqa: F401
+from minigrad.nn import functional, init, utils  # noqa: F401
 from minigrad.nn.containers import ModuleDict, ModuleList
 from minigrad.nn.embedding import Embedding
 from minigrad.nn.fold import fold_batchnorm

@@ -1,7 +1,9 @@
 """Loss modules: ``criterion = nn.CrossEntropyLoss(); loss = criterion(logits, y)``.
 
-Each holds its settings and calls its function in `nn.functional`. Like PyTorch's, their
-repr shows no settings (``CrossEntropyLoss()``)."""
+Each holds its settings and calls its function in `nn.functional`. As in PyTorch, class
+weights (``weight``, ``pos_weight``) are buffers, so they are in the ``state_dict`` (under
+the same names) and follow ``model.to(dtype)``; and the repr shows no settings
+(``CrossEntropyLoss()``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ from typing import Any
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
+
+
+def _as_buffer(value: Any) -> Tensor | None:
+    return None if value is None or isinstance(value, Tensor) else Tensor(value)
 
 
 class CrossEntropyLoss(Module):
@@ -25,7 +31,8 @@ class CrossEntropyLoss(Module):
                  label_smoothing: float = 0.0) -> None:
         super().__init__()
         F.check_reduction(reduction, "CrossEntropyLoss")
-        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+        self.register_buffer("weight", _as_buffer(weight))
+        self.ignore_index, self.reduction = ignore_index, reduction
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
@@ -42,7 +49,8 @@ class NLLLoss(Module):
                  reduction: str = "mean") -> None:
         super().__init__()
         F.check_reduction(reduction, "NLLLoss")
-        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+        self.register_buffer("weight", _as_buffer(weight))
+        self.ignore_index, self.reduction = ignore_index, reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
@@ -57,7 +65,8 @@ class BCELoss(Module):
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__()
         F.check_reduction(reduction, "BCELoss")
-        self.weight, self.reduction = weight, reduction
+        self.register_buffer("weight", _as_buffer(weight))
+        self.reduction = reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy(input, target, weight=self.weight,
@@ -73,7 +82,9 @@ class BCEWithLogitsLoss(Module):
                  pos_weight: Any = None) -> None:
         super().__init__()
         F.check_reduction(reduction, "BCEWithLogitsLoss")
-        self.weight, self.reduction, self.pos_weight = weight, reduction, pos_weight
+        self.register_buffer("weight", _as_buffer(weight))
+        self.register_buffer("pos_weight", _as_buffer(pos_weight))
+        self.reduction = reduction
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,

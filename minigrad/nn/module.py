@@ -268,6 +268,20 @@ class Module:
                 tensor.grad = None
         return self
 
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """PyTorch's ``model.to(dtype)``: cast every floating-point parameter and buffer in
+        place (integer buffers such as ``num_batches_tracked`` keep their dtype) and return
+        self. Accepts what ``Tensor.to`` does (``mg.float64``, ``np.float32``, "float64", a
+        tensor whose dtype to take, "cpu"); the dtype must be floating point."""
+        from minigrad.ops.convert import to as tensor_to
+
+        target = tensor_to(Tensor(np.zeros(0, np.float32)), *args, **kwargs).dtype
+        if target.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are accepted, got {target}. "
+                            "Fix: use mg.float32 or mg.float64 (integer data goes in the "
+                            "inputs, not the parameters).")
+        return self.to_dtype(target)
+
     def double(self) -> Module:
         """Parameters and floating buffers to float64 (what gradcheck needs)."""
         return self.to_dtype(np.float64)
@@ -278,8 +292,14 @@ class Module:
 
     # -- saving and loading ---------------------------------------------------------------
 
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Parameters and buffers by PyTorch's dotted names, as copies of their arrays."""
+    def state_dict(self, as_torch: bool = False) -> OrderedDict[str, Any]:
+        """Parameters and buffers by PyTorch's dotted names, as copies of their arrays;
+        with ``as_torch=True`` as ``torch.Tensor`` s, ready for a PyTorch model's
+        ``load_state_dict`` (needs PyTorch; see `nn.utils.state_dict_to_torch`)."""
+        if as_torch:
+            from minigrad.nn.utils import state_dict_to_torch
+
+            return state_dict_to_torch(self.state_dict())
         state: OrderedDict[str, np.ndarray] = OrderedDict()
         for module_name, module in self.named_modules():
             prefix = f"{module_name}." if module_name else ""
@@ -318,6 +338,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
+            if not isinstance(value, Tensor) and hasattr(value, "detach"):
+                value = value.detach().cpu().numpy()  # a torch.Tensor: PyTorch's state dict
             try:
                 array = to_array(value.data if isinstance(value, Tensor) else value,
                                  op="load_state_dict")
