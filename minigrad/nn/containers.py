@@ -15,6 +15,16 @@ from typing import Any
 from minigrad.nn.module import Module
 
 
+def _replace_in_place(container: Module, key: str, module: Module) -> None:
+    """Register `module` under `key`, keeping the key's position if it exists
+    (re-registration appends it at the end of the ordered registry)."""
+    order = list(container._modules)
+    container.add_module(key, module)
+    if key in order:
+        for later in order[order.index(key) + 1:]:
+            container._modules.move_to_end(later)
+
+
 def _expect_module(module: Any, where: str) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{where}: expected a Module, got {type(module).__name__}. Fix: wrap "
@@ -57,7 +67,7 @@ class ModuleList(Module):
         return modules[self._index(index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
-        self.add_module(str(self._index(index)), _expect_module(module, "ModuleList"))
+        _replace_in_place(self, str(self._index(index)), _expect_module(module, "ModuleList"))
 
     def __delitem__(self, index: int | slice) -> None:
         modules = list(self._modules.values())
@@ -149,7 +159,7 @@ class ModuleDict(Module):
         if key not in self._modules and hasattr(self, key):
             raise KeyError(f"ModuleDict: the key {key!r} would hide the attribute or method of "
                            "the same name. Fix: choose another key.")
-        self.add_module(key, _expect_module(module, "ModuleDict"))
+        _replace_in_place(self, key, _expect_module(module, "ModuleDict"))
 
     def __delitem__(self, key: str) -> None:
         self[key]  # noqa: B018 (raises the clear KeyError for unknown keys)

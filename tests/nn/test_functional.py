@@ -216,3 +216,54 @@ def test_torch_oracle_cross_entropy():
     theirs.backward()
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
     np.testing.assert_allclose(z_ours.grad, z_theirs.grad.numpy(), atol=1e-12)
+
+
+# -- gelu, one_hot -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_values_gradcheck_and_module(approximate):
+    import math
+
+    z = np.array([-3.0, -0.5, 0.0, 0.7, 2.5])
+    if approximate == "none":
+        expected = z * 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in z]))
+    else:
+        expected = 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3)))
+    np.testing.assert_allclose(F.gelu(mg.tensor(z), approximate).data, expected, rtol=1e-12)
+    assert mg.gradcheck(lambda x: F.gelu(x, approximate=approximate), [leaf(z)])
+    layer = nn.GELU(approximate)
+    assert repr(layer) == f"GELU(approximate={approximate!r})"
+    out = layer(mg.tensor(z.astype(np.float32)))
+    assert out.dtype == np.float32
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+        nn.GELU("fast")
+
+
+def test_gelu_against_pytorch():
+    torch = pytest.importorskip("torch")
+    z = rng(7).normal(scale=3, size=20)
+    for approximate in ("none", "tanh"):
+        x, t = leaf(z), torch.tensor(z, requires_grad=True)
+        F.gelu(x, approximate).sum().backward()
+        torch.nn.functional.gelu(t, approximate=approximate).sum().backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_one_hot():
+    out = F.one_hot(mg.tensor([[0, 2], [1, 2]]))
+    assert out.shape == (2, 2, 3) and out.dtype == np.int64
+    np.testing.assert_array_equal(out.data[0], [[1, 0, 0], [0, 0, 1]])
+    assert F.one_hot(np.array([1]), num_classes=4).tolist() == [[0, 1, 0, 0]]
+    with pytest.raises(ValueError, match=r"one_hot: class values must be in \[0, 2\]"):
+        F.one_hot(np.array([3]), num_classes=3)
+    with pytest.raises(ValueError, match="class values must be"):
+        F.one_hot(np.array([-1, 0]))
+    with pytest.raises(TypeError, match="one_hot: expected integer class indices"):
+        F.one_hot(mg.tensor([0.0]))
+    torch = pytest.importorskip("torch")
+    labels = np.array([[3, 0], [1, 1]])
+    for classes in (-1, 6):
+        np.testing.assert_array_equal(
+            F.one_hot(labels, classes).data,
+            torch.nn.functional.one_hot(torch.from_numpy(labels), classes).numpy())

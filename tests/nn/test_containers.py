@@ -1,0 +1,98 @@
+"""nn.ModuleList and nn.ModuleDict: registered children, list/dict behaviour, PyTorch's
+state_dict names and repr."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+
+class Tower(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+        self.heads = nn.ModuleDict({"cls": nn.Linear(2, 3), "act": nn.ReLU()})
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.heads["cls"](self.heads["act"](x))
+
+
+def test_children_are_registered_with_pytorchs_names():
+    model = Tower()
+    assert list(model.state_dict()) == [
+        "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+        "layers.2.weight", "layers.2.bias", "heads.cls.weight", "heads.cls.bias"]
+    assert len(list(model.parameters())) == 8
+    model.eval()
+    assert not model.layers[2].training and not model.heads["act"].training
+    out = model(mg.randn(4, 2))
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_module_list_behaves_like_a_list():
+    a, b, c, d = nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Identity()
+    layers = nn.ModuleList([a, b])
+    layers.append(c)
+    assert list(layers) == [a, b, c] and len(layers) == 3 and layers[-1] is c
+    layers.insert(1, d)
+    assert list(layers) == [a, d, b, c] and list(layers._modules) == ["0", "1", "2", "3"]
+    assert layers.pop(0) is a and list(layers) == [d, b, c]
+    del layers[1]
+    assert list(layers) == [d, c] and list(layers._modules) == ["0", "1"]
+    layers[0] = a
+    assert layers[0] is a
+    sliced = layers[:1]
+    assert isinstance(sliced, nn.ModuleList) and list(sliced) == [a]
+    layers += [b]
+    layers.extend([d])
+    assert list(layers) == [a, c, b, d]
+    assert list(layers + nn.ModuleList([c])) == [a, c, b, d, c]
+    with pytest.raises(IndexError, match="ModuleList: index 4 is out of range for 4"):
+        layers[4]
+    with pytest.raises(TypeError, match="ModuleList.append: expected a Module, got function"):
+        layers.append(lambda x: x)
+    with pytest.raises(TypeError, match="use append"):
+        layers.extend(nn.ReLU())
+
+
+def test_module_dict_behaves_like_a_dict():
+    heads = nn.ModuleDict([("a", nn.ReLU()), ("b", nn.Tanh())])
+    assert heads.keys() == ["a", "b"] and list(heads) == ["a", "b"] and "a" in heads
+    heads["c"] = nn.Identity()
+    heads.update({"a": nn.Sigmoid()})  # replaces, keeps the position
+    assert [type(m).__name__ for m in heads.values()] == ["Sigmoid", "Tanh", "Identity"]
+    assert [k for k, _ in heads.items()] == ["a", "b", "c"]
+    assert isinstance(heads.pop("b"), nn.Tanh) and len(heads) == 2
+    del heads["a"]
+    assert heads.keys() == ["c"]
+    heads.clear()
+    assert len(heads) == 0 and list(heads.parameters()) == []
+    with pytest.raises(KeyError, match=r"no module named 'x'; the keys are \[\]"):
+        heads["x"]
+    with pytest.raises(TypeError, match="keys must be strings"):
+        heads[1] = nn.ReLU()
+    with pytest.raises(KeyError, match="would hide the attribute or method"):
+        heads["train"] = nn.ReLU()
+
+
+def test_reprs_and_state_dicts_match_pytorch():
+    torch = pytest.importorskip("torch")
+    model = Tower()
+    twin = torch.nn.Module()
+    twin.layers = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)])
+    twin.heads = torch.nn.ModuleDict({"cls": torch.nn.Linear(2, 3), "act": torch.nn.ReLU()})
+    assert list(model.state_dict()) == list(twin.state_dict())
+    assert repr(model.layers) == repr(twin.layers)  # "(0-2): 3 x Linear(...)"
+    assert repr(model.heads) == repr(twin.heads)
+    mixed = nn.ModuleList([nn.ReLU(), nn.ReLU(), nn.Tanh(), nn.ReLU()])
+    assert repr(mixed) == repr(torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.ReLU(),
+                                                    torch.nn.Tanh(), torch.nn.ReLU()]))
+    assert repr(nn.ModuleList()) == repr(torch.nn.ModuleList())
+    loaded = Tower()
+    loaded.load_state_dict(twin.state_dict())
+    np.testing.assert_array_equal(loaded.heads["cls"].weight.data,
+                                  twin.heads.cls.weight.detach().numpy())
