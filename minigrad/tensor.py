@@ -266,16 +266,10 @@ class Tensor:
         return bool(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
-                               prefix="tensor(")
-        extras = []
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self.data.dtype}")
-        if self._op is not None:
-            extras.append(f"op={self.op_name}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+        """As PyTorch prints: ``tensor([1., 2.], grad_fn=<MulBackward>)`` (minigrad/display.py)."""
+        from minigrad.display import tensor_repr
+
+        return tensor_repr(self.data, self._op, self.requires_grad)
 
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:

@@ -104,8 +104,18 @@ class Conv2d(Module):
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+        # PyTorch's form: settings at their defaults are left out (bias=False only when false)
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        padding = self.padding
+        if isinstance(padding, str) or any(padding):
+            text += f", padding={padding}"
+        dilation, groups = getattr(self, "dilation", 1), getattr(self, "groups", 1)
+        if dilation not in (1, (1, 1)):
+            text += f", dilation={dilation}"
+        if groups != 1:
+            text += f", groups={groups}"
+        return text if self.bias is not None else text + ", bias=False"
 
 
 class MaxPool2d(Module):

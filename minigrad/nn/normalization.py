@@ -262,9 +262,12 @@ class _BatchNorm(Module):
         return out
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine="
-                f"{self.affine}, track_running_stats={self.track_running_stats}, "
-                f"implementation={self.implementation!r}")
+        text = (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine="
+                f"{self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+        if self.implementation != "fused":  # minigrad's own argument, shown when not default
+            text += f", implementation={self.implementation!r}"
+        return text
 
 
 class BatchNorm1d(_BatchNorm):
@@ -320,7 +323,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -352,4 +355,5 @@ class GroupNorm(Module):
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
