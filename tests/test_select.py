@@ -66,6 +66,7 @@ def test_argmax_argmin():
     np.testing.assert_array_equal(x.argmax(1).data, [1, 0])
     np.testing.assert_array_equal(x.argmin(dim=0, keepdim=True).data, [[0, 1, 1]])
     assert x.argmax(1).dtype == np.int64
+    np.testing.assert_array_equal(x.argmax(axis=1).data, [1, 0])  # PyTorch accepts axis too
 
 
 def test_bad_dims_are_clear_errors():

@@ -76,15 +76,18 @@ def _arg_extreme(x: Tensor, dim: Any, keepdim: bool, pick: Any, op: str) -> Tens
     return Tensor(index if keepdim else np.squeeze(index, axis=axis))
 
 
-def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index (int64) of the largest value along `dim`; with ``dim=None``, of the flattened
-    tensor. The first index wins among ties, as in PyTorch. Not differentiable."""
-    return _arg_extreme(x, dim, keepdim, np.argmax, "argmax")
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           axis: int | None = None) -> Tensor:
+    """Index (int64) of the largest value along `dim` (``axis`` is an alias, as in PyTorch);
+    with ``dim=None``, of the flattened tensor. The first index wins among ties, as in
+    PyTorch. Not differentiable."""
+    return _arg_extreme(x, axis if dim is None else dim, keepdim, np.argmax, "argmax")
 
 
-def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           axis: int | None = None) -> Tensor:
     """Index (int64) of the smallest value along `dim` (flattened with ``dim=None``)."""
-    return _arg_extreme(x, dim, keepdim, np.argmin, "argmin")
+    return _arg_extreme(x, axis if dim is None else dim, keepdim, np.argmin, "argmin")
 
 
 def _extreme(x: Tensor, dim: Any, keepdim: bool, op_class: type, pick: Any,
