@@ -331,6 +331,8 @@ def test_std_by_hand_and_its_pytorch_signatures():
     np.testing.assert_allclose(x.grad, [[-1 / np.sqrt(2), 1 / np.sqrt(2)], [0.0, 0.0]])
     with pytest.raises(TypeError, match="std: pass either unbiased= or correction="):
         x.std(0, unbiased=True, correction=0)
+    # var takes the same positional arguments as PyTorch's: (dim, unbiased, keepdim)
+    np.testing.assert_allclose(x.var(1, False, True).data, [[1.0], [0.0]])
 
 
 NORM_P = ["fro", 2, 1, 3, 0.5, float("inf"), -float("inf")]
@@ -379,6 +381,7 @@ def test_std_and_norm_against_pytorch():
     data[1] = 0.5  # a constant row (std 0) and ...
     data[2, :2] = 0.0  # ... some exact zeros
     cases = [("std", (), {}), ("std", (1,), {"correction": 0}), ("std", (0, False, True), {}),
+             ("var", (1, False), {}), ("var", (0,), {"keepdim": True}),
              ("norm", (), {}), ("norm", (1,), {"dim": 1}), ("norm", (0.5,), {"dim": 1}),
              ("norm", (float("inf"),), {"dim": 0, "keepdim": True}), ("norm", ("fro", (0, 1)), {})]
     for name, args, kwargs in cases:

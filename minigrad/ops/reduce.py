@@ -150,29 +150,33 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
-def var(x: Tensor, axis: Any = None, keepdims: bool = False, *, correction: int = 1,
-        unbiased: bool | None = None, dim: Any = None, keepdim: bool | None = None) -> Tensor:
-    """Variance over `axis`. Like PyTorch the default is unbiased (``correction=1``);
-    ``correction=0`` (or ``unbiased=False``) gives the biased variance BatchNorm uses."""
-    axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
+def _spread_args(op: str, dim: Any, unbiased: bool | None, keepdim: bool,
+                 correction: int | None, axis: Any, keepdims: bool | None) -> dict[str, Any]:
+    """var/std arguments as PyTorch 2.x takes them: ``(dim, unbiased, keepdim)`` positionally,
+    or ``correction=`` (1 by default); NumPy's ``axis``/``keepdims`` as aliases."""
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: pass either unbiased= or correction=, not both.")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return {"axis": axis if dim is None else dim, "correction": correction,
+            "keepdims": bool(keepdims if keepdims is not None else keepdim)}
+
+
+def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Variance over `dim` (int, tuple or None for all), PyTorch 2.x's signature: unbiased by
+    default (``correction=1``, divides by n-1); ``correction=0`` (or ``unbiased=False``) gives
+    the biased variance BatchNorm uses. Shape: the input's without the reduced axes."""
+    return Var.apply(x, **_spread_args("var", dim, unbiased, keepdim, correction, axis,
+                                       keepdims))
 
 
 def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: int | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    """Standard deviation over `dim` (int, tuple or None for all), PyTorch 2.x's signature:
-    ``correction=1`` (default, divides by n-1) or ``correction=0`` (by n); the older
-    ``unbiased=True/False`` means the same. Where the std is 0 the gradient is 0, as in PyTorch.
-    Shape: the input's without the reduced axes (kept as size 1 with ``keepdim=True``)."""
-    if unbiased is not None and correction is not None:
-        raise TypeError("std: pass either unbiased= or correction=, not both.")
-    if correction is None:
-        correction = 0 if unbiased is False else 1
-    dim = axis if dim is None else dim
-    keepdim = keepdims if keepdims is not None else keepdim
-    return Std.apply(x, axis=dim, keepdims=bool(keepdim), correction=correction)
+    """Standard deviation, sqrt(var), with `var`'s arguments. Where the std is 0 the
+    gradient is 0, as in PyTorch."""
+    return Std.apply(x, **_spread_args("std", dim, unbiased, keepdim, correction, axis,
+                                       keepdims))
 
 
 def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
