@@ -31,4 +31,4 @@ __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dro
             "LeakyReLU", "LogSoftmax", "MSELoss", "MaxPool2d", "Softmax"]
 __all__ += ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "fold_batchnorm"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "Embedding", "GELU", "ModuleDict", "ModuleList",
-            "NLLLoss"]
+            "NLLLoss", "utils"]

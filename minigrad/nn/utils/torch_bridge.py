@@ -15,6 +15,8 @@ What converts:
   function (``F.relu``, ``mg.cat``) called on torch tensors raises a TypeError naming your
   module and the fix.
 Any other minigrad layer raises a TypeError naming it, at conversion time.
+Dropout draws its masks from each library's own generator, so in training mode the two
+models agree only where no dropout is active (p = 0, or the dropout layers in eval mode).
 """
 
 from __future__ import annotations
