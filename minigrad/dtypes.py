@@ -4,9 +4,10 @@ Each is a `numpy.dtype` (minigrad's tensors hold NumPy arrays), so ``x.dtype == 
 and ``np.zeros(3, mg.int64)`` work. ``x.to(...)``, ``Module.to(...)`` and every ``dtype=``
 argument that goes through `resolve_dtype` accept these, NumPy dtypes and types
 (``np.float64``), Python's ``float``/``int``/``bool`` (float64/int64/bool, as in PyTorch and
-NumPy) and explicit strings (``"float32"``). The bare strings ``"float"`` and ``"int"`` are
-refused: NumPy reads them as float64/int64 but PyTorch's ``torch.float``/``torch.int`` are
-float32/int32, so either reading would surprise half of the readers.
+NumPy), explicit strings (``"float32"``) and PyTorch's dtypes (``torch.float64``). The bare
+strings ``"float"`` and ``"int"`` are refused: NumPy reads them as float64/int64 but
+PyTorch's ``torch.float``/``torch.int`` are float32/int32, so either reading would surprise
+half of the readers.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _AMBIGUOUS = {"float": "mg.float32 (torch.float) or mg.float64 (NumPy's float)",
 
 def resolve_dtype(dtype: Any, op: str) -> np.dtype:
     """`dtype` as a numeric `numpy.dtype`, or a TypeError naming `op` and the fix."""
+    if type(dtype).__module__ == "torch":  # torch.float64 prints as "torch.float64"
+        dtype = str(dtype).removeprefix("torch.")
     if isinstance(dtype, str) and dtype in _AMBIGUOUS:
         raise TypeError(f"{op}: the dtype string {dtype!r} is ambiguous. Fix: use "
                         f"{_AMBIGUOUS[dtype]}.")

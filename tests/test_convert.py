@@ -56,3 +56,5 @@ def test_conversions_against_pytorch():
         ours, theirs = getattr(mg.tensor(data), name)(), getattr(torch.tensor(data), name)()
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+    for torch_dtype in (torch.float64, torch.long, torch.float, torch.int32, torch.bool):
+        assert str(mg.tensor(data).to(torch_dtype).dtype) == str(torch_dtype)[6:]
