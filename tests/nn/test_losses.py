@@ -234,3 +234,21 @@ def test_binary_losses_against_pytorch():
                                        err_msg=f"{name} {reduction} {list(kwargs)}")
             if name.endswith("logits"):  # PyTorch's BCE target gradient is unclamped at 0/1
                 np.testing.assert_allclose(y.grad, ty.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_class_index_losses_on_spatial_input_against_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    z, t, weight = rng.normal(size=(3, 4, 5)), rng.integers(0, 4, (3, 5)), rng.uniform(0.5, 2, 4)
+    t[0, 0] = -100
+    for reduction in REDUCTIONS:
+        for name, extra in (("cross_entropy", {"label_smoothing": 0.3}), ("nll_loss", {})):
+            x, tz = leaf(z), torch.tensor(z, requires_grad=True)
+            ours = getattr(F, name)(x, t, weight=weight, reduction=reduction, **extra)
+            theirs = getattr(torch.nn.functional, name)(
+                tz, torch.from_numpy(t), weight=torch.from_numpy(weight), reduction=reduction,
+                **extra)
+            np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12)
+            ours.sum().backward()
+            theirs.sum().backward()
+            np.testing.assert_allclose(x.grad, tz.grad.numpy(), rtol=1e-10, atol=1e-14)
