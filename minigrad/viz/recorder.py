@@ -1,0 +1,335 @@
+"""Record gradient flow over training: small per-step statistics of every box of the graph.
+
+    recorder = mg.viz.GradientFlowRecorder(model, every=10)
+    for x, y in batches:
+        loss = criterion(model(x), y)
+        optimiser.zero_grad()
+        loss.backward()
+        recorder.record(loss, optimizer=optimiser)   # keeps every 10th call
+        optimiser.step()
+    mg.viz.explore(recorder).save("flow.html")
+
+The first kept call stores the graph's structure, exactly as `draw_graph` sees it
+(`walk.describe`: boxes, module clusters, arrows). Every kept call then stores, per box,
+the gradient's RMS and norm, the value's mean and std (and for tanh/sigmoid outputs the
+saturated share), a histogram of the value and one of the gradient; per arrow, the norm of
+the gradient sent back along it; per parameter, the grad:data and update:data ratios
+(std(grad) / std(data) and std(update) / std(data), as in `TrainingDiagnostics`).
+Gradients are recomputed from the root's ``.grad`` (`walk.Flow`): intermediate ``.grad``
+is never read. No tensor is kept: memory grows with steps × boxes × bins only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import Scope
+from minigrad.viz.diagnostics import saturation
+from minigrad.viz.walk import Flow, describe, has_gradient, walk
+
+# Columns of `GradientFlowRecorder.box_stats[k]` (one row per box).
+STAT_NAMES = ("grad_rms", "grad_norm", "value_mean", "value_std", "saturated",
+              "grad_low", "grad_high", "value_low", "value_high")
+_COLUMN = {name: i for i, name in enumerate(STAT_NAMES)}
+_SATURATING = {"tanh": "Tanh", "sigmoid": "Sigmoid"}  # op name -> diagnostics' layer type
+
+
+@dataclass
+class BoxInfo:
+    """What does not change from step to step: one box (one graph node) of the picture."""
+
+    id: str  # stable identity: module path + op + position inside the module call
+    kind: str  # "op", "parameter" or "constant"
+    op: str
+    name: str  # the user's label or parameter name ("" if none)
+    shape: tuple[int, ...]
+    dtype: str
+    cluster: Scope | None  # the module whose cluster it is drawn in
+    where: str | None  # "file:line in function" that created it, when the engine knew
+    is_root: bool = False
+
+
+@dataclass
+class Structure:
+    """The graph as drawn: boxes in creation order and arrows ``(source, target)`` between
+    box positions (data flows source -> target; gradient flows back)."""
+
+    boxes: list[BoxInfo]
+    arrows: list[tuple[int, int]]
+    parameters: list[int]  # positions of the boxes that are trained leaves
+    signature: tuple  # (op, scope, parents) per box: compared at every kept step
+
+
+def _signature(nodes: list[Any], parents: list[list[int]]) -> tuple[list[int], tuple]:
+    """The nodes' order by creation (how `describe` numbers its boxes) and a value that is
+    equal for two graphs exactly when they have the same ops, modules and edges."""
+    order = sorted(range(len(nodes)), key=lambda i: nodes[i]._seq)
+    rank = [0] * len(nodes)
+    for position, i in enumerate(order):
+        rank[i] = position
+    signature = tuple((nodes[i].op_name, nodes[i]._scope, tuple(rank[j] for j in parents[i]))
+                      for i in order)
+    return order, signature
+
+
+def _structure(root: Any, params: Any) -> Structure:
+    """Boxes, clusters and arrows as `draw_graph` sees them (no folding, no cap)."""
+    picture = describe(root, show_grad=False, max_nodes=None, params=params)
+    nodes, parents = walk(root)
+    _, signature = _signature(nodes, parents)
+    position = {box.key: i for i, box in enumerate(picture.boxes)}
+    boxes, counters = [], {}
+    for box in picture.boxes:
+        node = box.node
+        scope = box.cluster
+        module = scope.qualified_name() if scope is not None else ""
+        count = counters.get((module, node.op_name or box.kind), 0)
+        counters[(module, node.op_name or box.kind)] = count + 1
+        identity = box.name if box.kind == "parameter" and box.name else (
+            f"{module or '.'}:{node.op_name or box.kind}#{count}")
+        data = np.asarray(node.data)
+        boxes.append(BoxInfo(identity, box.kind, node.op_name, box.name, tuple(data.shape),
+                             str(data.dtype), scope, getattr(node, "_where", None), box.is_root))
+    arrows = [(position[a.source], position[a.target]) for a in picture.arrows]
+    parameters = [i for i, box in enumerate(boxes) if box.kind == "parameter"]
+    return Structure(boxes, arrows, parameters, signature)
+
+
+def summarise(arrays: list[Any], bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Statistics of many arrays at once, with a few NumPy calls in all (not per array).
+
+    Returns ``stats`` of shape ``(len(arrays), 6)``: rms, norm, mean, std, low, high
+    (NaN where an array is None or empty) and ``counts`` of shape ``(len(arrays), bins)``:
+    each array's histogram on ``bins`` equal bins from its low to its high, as
+    ``np.histogram(a, bins, range=(low, high))`` counts them (all-equal values: one unit
+    wide around them). Non-finite elements are left out of every statistic.
+    """
+    stats = np.full((len(arrays), 6), np.nan)
+    counts = np.zeros((len(arrays), bins), dtype=np.int32)
+    present = [i for i, a in enumerate(arrays) if a is not None and np.size(a) > 0]
+    if not present:
+        return stats, counts
+    flats = [np.asarray(arrays[i], dtype=np.float64).reshape(-1) for i in present]
+    buffer = np.concatenate(flats)
+    finite = np.isfinite(buffer)
+    if not finite.all():  # rare: keep each array's finite part (skip arrays with none)
+        cut = np.cumsum([0] + [f.size for f in flats])
+        kept = [(i, buffer[a:b][finite[a:b]]) for i, a, b in zip(present, cut[:-1], cut[1:])]
+        kept = [(i, f) for i, f in kept if f.size]
+        if not kept:
+            return stats, counts
+        present, flats = [i for i, _ in kept], [f for _, f in kept]
+        buffer = np.concatenate(flats)
+    sizes = np.array([f.size for f in flats])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    mean = np.add.reduceat(buffer, starts) / sizes
+    squares = np.add.reduceat(buffer * buffer, starts)
+    centred = buffer - np.repeat(mean, sizes)
+    std = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
+    low = np.minimum.reduceat(buffer, starts)
+    high = np.maximum.reduceat(buffer, starts)
+    norm = np.sqrt(squares)
+    stats[present] = np.column_stack([norm / np.sqrt(sizes), norm, mean, std, low, high])
+    # np.histogram's rule: equal bins over [low, high]; the top edge belongs to the last bin.
+    first = np.where(high > low, low, low - 0.5)
+    width = np.where(high > low, high - low, 1.0)
+    index = ((buffer - np.repeat(first, sizes)) / np.repeat(width, sizes) * bins).astype(np.intp)
+    np.minimum(index, bins - 1, out=index)
+    offsets = np.repeat(np.arange(len(present)) * bins, sizes)
+    flat_counts = np.bincount(index + offsets, minlength=len(present) * bins)
+    counts[present] = flat_counts.reshape(len(present), bins)
+    return stats, counts
+
+
+def _spread_ratio(numerator: np.ndarray, data: np.ndarray) -> float:
+    """std(numerator) / std(data) (NaN when data does not vary)."""
+    spread = float(np.std(data, dtype=np.float64))
+    return float(np.std(numerator, dtype=np.float64)) / spread if spread > 0 else math.nan
+
+
+class GradientFlowRecorder:
+    """Per-step gradient statistics of a training run, for `explore`.
+
+    model: names the parameters (``fc1.weight``) and module clusters; optional.
+    every: keep every `every`-th call of `record` (1: every call).
+    bins: bins of each value and gradient histogram.
+    log_dir: not supported yet (see `TrainingDiagnostics`); must be None.
+
+    After recording, per kept step k (``steps[k]`` is the call's number, from 0):
+    ``box_stats[k]``: ``(boxes, len(STAT_NAMES))`` floats; ``grad_hist[k]`` and
+    ``value_hist[k]``: ``(boxes, bins)`` counts; ``arrow_norm[k]``: ``(arrows,)``;
+    ``grad_data[k]`` and ``update_data[k]``: ``(parameters,)`` (NaN until known).
+    """
+
+    def __init__(self, model: Any = None, every: int = 1, bins: int = 30,
+                 log_dir: Any = None) -> None:
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"GradientFlowRecorder: every must be a whole number >= 1, got "
+                             f"{every!r}. Fix: every=1 keeps every step, every=10 every tenth.")
+        if not isinstance(bins, int) or bins < 1:
+            raise ValueError(f"GradientFlowRecorder: bins must be a whole number >= 1, got "
+                             f"{bins!r}. Fix: e.g. bins=30.")
+        if log_dir is not None:
+            raise ValueError("GradientFlowRecorder: log_dir is not supported yet. Fix: leave "
+                             "it out; use TrainingDiagnostics for TensorBoard logs.")
+        self.model, self.every, self.bins = model, every, bins
+        self.calls = 0
+        self.structure: Structure | None = None
+        self.steps: list[int] = []
+        self.box_stats: list[np.ndarray] = []
+        self.grad_hist: list[np.ndarray] = []
+        self.value_hist: list[np.ndarray] = []
+        self.arrow_norm: list[np.ndarray] = []
+        self.grad_data: list[np.ndarray] = []
+        self.update_data: list[np.ndarray] = []
+        # The parameters' values at the last kept step, until the update is measured.
+        self._before: tuple[int, list[Any], list[np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        boxes = len(self.structure.boxes) if self.structure else 0
+        return (f"GradientFlowRecorder({len(self)} steps kept of {self.calls} calls, "
+                f"{boxes} boxes, every={self.every}, bins={self.bins})")
+
+    def record(self, loss: Any, optimizer: Any = None) -> bool:
+        """Call right after ``loss.backward()`` (before the optimiser's step).
+
+        Keeps every `every`-th call; returns True when this call was kept. With
+        `optimizer`, the update:data ratio of a kept step is measured right after that
+        optimiser's next ``step()``; without it, at the next call of `record`.
+        """
+        self._measure_update()
+        call = self.calls
+        self.calls += 1
+        if call % self.every:
+            return False
+        if not hasattr(loss, "_parents"):
+            raise TypeError(f"GradientFlowRecorder.record: expected the loss (a minigrad "
+                            f"Tensor or Value), got {type(loss).__name__}.")
+        if not loss.requires_grad or not has_gradient(loss):
+            raise ValueError("GradientFlowRecorder.record: the loss has no gradient yet. Fix: "
+                             "call loss.backward() first, then recorder.record(loss).")
+        self._keep_now(loss, call)
+        if optimizer is not None:
+            self._measure_after_step(optimizer)
+        return True
+
+    def _keep_now(self, loss: Any, call: int = 0) -> None:
+        """Store this graph's statistics as step `call` (values only before backward)."""
+        nodes, parents = walk(loss)
+        order, signature = _signature(nodes, parents)
+        if self.structure is None:
+            self.structure = _structure(loss, self.model)
+        elif signature != self.structure.signature:
+            raise ValueError(self._changed(call, signature))
+        self._keep(call, [nodes[i] for i in order], Flow(loss))
+
+    # -- one kept step -------------------------------------------------------------------
+
+    def _keep(self, call: int, nodes: list[Any], flow: Flow) -> None:
+        structure = self.structure
+        grads = [flow.of(node) for node in nodes]
+        values = [node.data for node in nodes]
+        grad_stats, grad_counts = summarise(grads, self.bins)
+        value_stats, value_counts = summarise(values, self.bins)
+        stats = np.full((len(nodes), len(STAT_NAMES)), np.nan)
+        stats[:, [0, 1, 5, 6]] = grad_stats[:, [0, 1, 4, 5]]
+        stats[:, [2, 3, 7, 8]] = value_stats[:, [2, 3, 4, 5]]
+        for i, node in enumerate(nodes):
+            kind = _SATURATING.get(node.op_name)
+            if kind is not None:
+                stats[i, _COLUMN["saturated"]] = saturation(kind, np.asarray(node.data))[0]
+        self.steps.append(call)
+        self.box_stats.append(stats)
+        self.grad_hist.append(grad_counts)
+        self.value_hist.append(value_counts)
+        self.arrow_norm.append(self._arrow_norms(nodes, flow))
+        params = [nodes[i] for i in structure.parameters]
+        self.grad_data.append(np.array([
+            _spread_ratio(grads[i], p.data) if grads[i] is not None else math.nan
+            for i, p in zip(structure.parameters, params)]))
+        self.update_data.append(np.full(len(params), np.nan))
+        self._before = (len(self.steps) - 1, params, [np.array(p.data) for p in params])
+
+    def _arrow_norms(self, nodes: list[Any], flow: Flow) -> np.ndarray:
+        """The norm of the gradient each arrow carries: what the target sent to the
+        source, summed first when the target uses the source more than once (x * x)."""
+        position = {id(node): i for i, node in enumerate(nodes)}
+        sent: dict[tuple[int, int], Any] = {}
+        for target, node in enumerate(nodes):
+            vjps = flow.sent(node)
+            if vjps is None:
+                continue
+            for parent, grad in zip(node._parents, vjps):
+                if grad is None or not parent.requires_grad:
+                    continue
+                key = (position[id(parent)], target)
+                sent[key] = grad if key not in sent else sent[key] + grad
+        norms = np.full(len(self.structure.arrows), np.nan)
+        for k, key in enumerate(self.structure.arrows):
+            grad = sent.get(key)
+            if grad is not None:
+                norms[k] = math.sqrt(float(np.sum(np.square(grad, dtype=np.float64))))
+        return norms
+
+    # -- update:data ratio -----------------------------------------------------------------
+
+    def _measure_update(self) -> None:
+        """std(after - before) / std(after) per parameter, for the last kept step."""
+        if self._before is None:
+            return
+        k, params, before = self._before
+        self._before = None
+        self.update_data[k] = np.array([_spread_ratio(p.data - old, p.data)
+                                        for p, old in zip(params, before)])
+
+    def _measure_after_step(self, optimizer: Any) -> None:
+        """Measure the update right after `optimizer`'s next step (once)."""
+        if not hasattr(optimizer, "step"):
+            raise TypeError(f"GradientFlowRecorder.record: optimizer must be a minigrad "
+                            f"optimiser (with .step()), got {type(optimizer).__name__}.")
+        original = optimizer.step
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            if optimizer.__dict__.get("step") is step:
+                del optimizer.step  # back to the class's method
+            self._measure_update()
+            return result
+
+        optimizer.step = step
+
+    def _changed(self, call: int, signature: tuple) -> str:
+        old = self.structure.signature
+        first = next((i for i, (a, b) in enumerate(zip(old, signature)) if a != b),
+                     min(len(old), len(signature)))
+        where = (f"box {first} ({self.structure.boxes[first].id})" if first < len(old)
+                 else f"box {first}")
+        return (f"GradientFlowRecorder.record: the graph of call {call} differs from the one "
+                f"recorded first ({len(old)} boxes, now {len(signature)}; first difference at "
+                f"{where}). One recording draws one structure on one layout. Fix: use a new "
+                "recorder for each structure (e.g. one in train mode and one in eval mode), "
+                "or keep the model's forward the same at every step.")
+
+    # -- reading -------------------------------------------------------------------------
+
+    def series(self, statistic: str) -> np.ndarray:
+        """One statistic of every box over the kept steps: ``(steps, boxes)``."""
+        if statistic not in _COLUMN:
+            raise ValueError(f"GradientFlowRecorder.series: unknown statistic {statistic!r}. "
+                             f"Fix: use one of {', '.join(STAT_NAMES)}.")
+        self.check_recorded("series")
+        return np.stack([stats[:, _COLUMN[statistic]] for stats in self.box_stats])
+
+    def check_recorded(self, caller: str) -> None:
+        """A clear error when nothing has been recorded yet."""
+        if not self.steps:
+            raise ValueError(f"{caller}: the recorder has no records ({self.calls} calls of "
+                             f"record, every={self.every}). Fix: call recorder.record(loss) "
+                             "after loss.backward() in the training loop first.")
