@@ -6,6 +6,8 @@
   minigrad demo --scalar        micrograd's scalar MLP on two moons, built from Value nodes
   minigrad graph EXAMPLE        draw a built-in example's graph (values, gradients, and the
                                 gradient along every edge) to a file, no code needed
+  minigrad explore [EXAMPLE]    train a deep sigmoid network with and without BatchNorm and
+                                write the interactive gradient-flow page (flow.html)
   minigrad --version
 """
 
@@ -133,6 +135,10 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
         written += diagnostics.save_plots(out)
     except ImportError as error:
         print(f"note: {error}", file=sys.stderr)
+    try:
+        written.append(_explorer_page(out / "gradient_flow_explorer.html", min(steps, 300)))
+    except (viz.GraphvizNotFoundError, TimeoutError) as error:
+        print(f"note: {error}", file=sys.stderr)
     if written:
         print(f"wrote {len(written)} files to {out.resolve()}/:")
         for path in written:
@@ -158,6 +164,43 @@ def _graph(args: argparse.Namespace) -> int:
         print(f"minigrad graph: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path}")
+    return 0
+
+
+# -- minigrad explore ----------------------------------------------------------------------
+
+
+def _explorer_page(path: Path, steps: int = 300, every: int | None = None,
+                   example: str = "deep-batchnorm") -> Path:
+    """Train and record `example` (see `examples.EXPLORE_EXAMPLES`) and write its page."""
+    from minigrad import viz
+    from minigrad.examples import EXPLORE_EXAMPLES, record_example
+
+    if not path.parent.is_dir():
+        raise ValueError(f"the output folder {str(path.parent)!r} does not exist. Fix: create "
+                         "it first or choose another --out.")
+    every = max(1, steps // 30) if every is None else every
+    recorders = record_example(example, steps=steps, every=every)
+    title = f"{EXPLORE_EXAMPLES[example][1]}: {steps} steps"
+    return viz.explore(recorders, title=title).save(path)
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from minigrad import viz
+
+    for option, value in (("--steps", args.steps), ("--every", args.every)):
+        if value < 1:
+            print(f"minigrad explore: {option} must be a whole number >= 1, got {value}. Fix: "
+                  f"e.g. {option} 10.", file=sys.stderr)
+            return 2
+    print(f"minigrad explore: training and recording {args.example} ({args.steps} steps)...",
+          flush=True)
+    try:
+        path = _explorer_page(Path(args.out), args.steps, args.every, args.example)
+    except (ValueError, TimeoutError, viz.GraphvizNotFoundError) as error:
+        print(f"minigrad explore: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} (open it in a browser; it works offline)")
     return 0
 
 
@@ -215,6 +258,26 @@ def _parser() -> argparse.ArgumentParser:
                               help="smaller boxes: name, op, shape and gradient norm only")
     graph_parser.add_argument("--hide-parameters", action="store_true")
     graph_parser.add_argument("--hide-constants", action="store_true")
+
+    from minigrad.examples import EXPLORE_EXAMPLES
+
+    explore_parser = commands.add_parser(
+        "explore", help="write the interactive gradient-flow page of a training run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a built-in example, record its gradient flow every K steps and "
+                    "write one self-contained HTML page: the graph coloured by gradient size, "
+                    "a step slider, panels side by side, per-layer heat maps.\n\nexamples:\n"
+                    + "\n".join(f"  {name:<16} {text}"
+                                for name, (_, text) in EXPLORE_EXAMPLES.items()))
+    explore_parser.add_argument("example", nargs="?", default="deep-batchnorm",
+                                metavar="EXAMPLE", help="one of: " + ", ".join(EXPLORE_EXAMPLES)
+                                + " (default deep-batchnorm)")
+    explore_parser.add_argument("--out", default="flow.html",
+                                help="the page to write (default flow.html)")
+    explore_parser.add_argument("--steps", type=int, default=300,
+                                help="training steps (default 300)")
+    explore_parser.add_argument("--every", type=int, default=10,
+                                help="record every K-th step (default 10)")
     return parser
 
 
@@ -231,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "graph":
         return _graph(args)
+    if args.command == "explore":
+        return _explore(args)
     parser.print_help()
     return 0
 

@@ -5,6 +5,8 @@
   their graphs draw as clusters titled ``fc1 (Linear)``, ``bn1 (BatchNorm1d)``, ...
 * `GRAPH_EXAMPLES` / `build_graph(name)` — one forward and backward pass of each, ready
   for `minigrad.viz.draw_graph`.
+* `DeepMLP`, `EXPLORE_EXAMPLES` / `record_example(name)` — deep sigmoid networks trained
+  with and without BatchNorm and recorded, for `minigrad.viz.explore`.
 """
 
 from __future__ import annotations
@@ -189,3 +191,97 @@ def build_graph(name: str) -> tuple[Any, Any]:
         raise ValueError(f"unknown example {name!r}. Fix: use one of {', '.join(GRAPH_EXAMPLES)}.")
     return GRAPH_EXAMPLES[name][0]()
 
+
+
+# -- the explorer's comparison: a deep sigmoid network with and without BatchNorm -------------
+# Kept apart from the graphs above: it trains two networks over many steps and records them
+# (`minigrad explore`, the demo and the README's screenshot use it).
+
+
+class DeepMLP(nn.Module):
+    """`depth` hidden layers of ``Linear → [BatchNorm1d →] Sigmoid`` (fc1, bn1, act1, ...),
+    then a last ``Linear``: ``(N, in_features)`` to ``(N, classes)``.
+
+    Sigmoid's slope is at most 1/4, so without normalisation the gradient reaching the
+    first layers shrinks layer after layer (Glorot & Bengio 2010, section 4.2); BatchNorm
+    keeps each layer's input centred where the slope is largest (Ioffe & Szegedy 2015).
+    """
+
+    def __init__(self, in_features: int = 2, hidden: int = 16, classes: int = 3,
+                 depth: int = 10, batchnorm: bool = False) -> None:
+        super().__init__()
+        self.depth, self.batchnorm = depth, batchnorm
+        width = in_features
+        for i in range(1, depth + 1):
+            setattr(self, f"fc{i}", nn.Linear(width, hidden))
+            if batchnorm:
+                setattr(self, f"bn{i}", nn.BatchNorm1d(hidden, implementation="composed"))
+            setattr(self, f"act{i}", nn.Sigmoid())
+            width = hidden
+        setattr(self, f"fc{depth + 1}", nn.Linear(width, classes))
+
+    def forward(self, x: mg.Tensor) -> mg.Tensor:
+        for i in range(1, self.depth + 1):
+            x = getattr(self, f"fc{i}")(x)
+            if self.batchnorm:
+                x = getattr(self, f"bn{i}")(x)
+            x = getattr(self, f"act{i}")(x)
+        return getattr(self, f"fc{self.depth + 1}")(x)
+
+
+def record_training(model: nn.Module, steps: int = 300, every: int = 10, seed: int = 0,
+                    lr: float = 0.5, batch_size: int = 64) -> Any:
+    """Train `model` on 300 spiral points with SGD (momentum 0.9) for `steps` steps,
+    recording every `every`-th step; returns the `GradientFlowRecorder`."""
+    from minigrad.data import batches
+    from minigrad.viz.recorder import GradientFlowRecorder
+
+    generator = np.random.default_rng(seed)
+    x, y = make_spirals(300, n_classes=3, noise=0.2, generator=generator)
+    criterion = nn.CrossEntropyLoss()
+    optimiser = mg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    recorder = GradientFlowRecorder(model, every=every)
+    step = 0
+    while step < steps:
+        for xb, yb in batches(x, y, batch_size, drop_last=True, generator=generator):
+            loss = criterion(model(mg.tensor(xb, name="x")), yb)
+            loss.name = "loss"
+            optimiser.zero_grad()
+            loss.backward()
+            recorder.record(loss, optimizer=optimiser)
+            optimiser.step()
+            step += 1
+            if step == steps:
+                break
+    return recorder
+
+
+def batchnorm_comparison(steps: int = 300, every: int = 10, seed: int = 0,
+                         depth: int = 10) -> dict[str, Any]:
+    """The same deep sigmoid network (same initial weights) trained without and with
+    BatchNorm: ``{"without BatchNorm": recorder, "with BatchNorm": recorder}``."""
+    recorders = {}
+    for label, batchnorm in (("without BatchNorm", False), ("with BatchNorm", True)):
+        mg.manual_seed(seed)
+        model = DeepMLP(depth=depth, batchnorm=batchnorm)
+        recorders[label] = record_training(model, steps, every, seed)
+    return recorders
+
+
+EXPLORE_EXAMPLES: dict[str, tuple[Callable[..., dict[str, Any]], str]] = {
+    "deep-batchnorm": (batchnorm_comparison, "10 hidden sigmoid layers on spirals, trained "
+                                             "without and with BatchNorm, side by side"),
+}
+
+
+def record_example(name: str, steps: int = 300, every: int = 10) -> dict[str, Any]:
+    """Train and record example `name` of `EXPLORE_EXAMPLES`: ``{label: recorder}``."""
+    if name not in EXPLORE_EXAMPLES:
+        raise ValueError(f"unknown example {name!r}. Fix: use one of "
+                         f"{', '.join(EXPLORE_EXAMPLES)}.")
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"explore: steps must be a whole number >= 1, got {steps!r}.")
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"explore: every must be a whole number >= 1, got {every!r}. Fix: "
+                         "every=1 records every step, every=10 every tenth.")
+    return EXPLORE_EXAMPLES[name][0](steps=steps, every=every)

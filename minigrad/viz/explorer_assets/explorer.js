@@ -198,12 +198,15 @@
       for (var c = box.cluster; c >= 0; c = spec.clusters[c].parent) chain.push(c);
       return chain;
     });
-    if (window.svgPanZoom) {
-      this.panZoom = window.svgPanZoom(this.svg, { zoomEnabled: true, controlIconsEnabled: true,
-        fit: true, center: true, minZoom: 0.05, maxZoom: 40, dblClickZoomEnabled: false });
-    }
     this.refresh();
   }
+
+  // Pan and zoom (svg-pan-zoom), once every panel is in the page and has its final width.
+  Panel.prototype.startPanZoom = function () {
+    if (!window.svgPanZoom) return;
+    this.panZoom = window.svgPanZoom(this.svg, { zoomEnabled: true, controlIconsEnabled: true,
+      fit: true, center: true, minZoom: 0.05, maxZoom: 40, dblClickZoomEnabled: false });
+  };
 
   // The outermost closed cluster enclosing box b (-1: none, the box is visible).
   Panel.prototype.closedAround = function (b) {
@@ -419,6 +422,7 @@
   if (maxSteps <= 1) { play.disabled = true; slider.disabled = true; }
 
   data.panels.forEach(function (spec, index) { panels.push(new Panel(spec, index)); });
+  panels.forEach(function (panel) { panel.startPanZoom(); });
   buildStrips();
   setStep(0);
   // For tests and the curious: the page's state, read-only use.

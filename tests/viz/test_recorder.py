@@ -1,0 +1,245 @@
+"""GradientFlowRecorder: its statistics are NumPy's on the recorded tensors, box identities
+hold across steps, a changed structure is reported, memory does not grow with tensor size."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.examples import BatchNormMLP, DeepMLP
+from minigrad.viz.recorder import STAT_NAMES, GradientFlowRecorder, summarise
+from minigrad.viz.walk import walk
+
+BINS = 12
+
+
+def _batch(n: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)).astype(np.float32), np.arange(n) % 3
+
+
+def _forward(model: nn.Module, n: int = 16, seed: int = 0) -> mg.Tensor:
+    x, y = _batch(n, seed)
+    return nn.CrossEntropyLoss()(model(mg.tensor(x)), y)
+
+
+def _hooked_backward(loss: mg.Tensor) -> dict[int, np.ndarray]:
+    """Every node's gradient, caught by hooks while backward runs (independent of Flow)."""
+    caught: dict[int, np.ndarray] = {}
+    nodes, _ = walk(loss)
+    for node in nodes:
+        if node.requires_grad:
+            node.register_hook(lambda grad, key=id(node): caught.__setitem__(key, grad.copy()))
+    loss.backward()
+    return caught
+
+
+def _column(name: str) -> int:
+    return STAT_NAMES.index(name)
+
+
+def test_statistics_equal_numpy_on_the_recorded_tensors():
+    mg.manual_seed(0)
+    model = DeepMLP(depth=3, batchnorm=True)
+    loss = _forward(model)
+    grads = _hooked_backward(loss)
+    recorder = GradientFlowRecorder(model, bins=BINS)
+    assert recorder.record(loss)
+    nodes, _ = walk(loss)
+    by_seq = sorted(nodes, key=lambda node: node._seq)
+    stats, grad_hist, value_hist = (recorder.box_stats[0], recorder.grad_hist[0],
+                                    recorder.value_hist[0])
+    checked = 0
+    for i, node in enumerate(by_seq):
+        value = np.asarray(node.data, dtype=np.float64)
+        np.testing.assert_allclose(stats[i, _column("value_mean")], value.mean(), rtol=1e-9,
+                                   atol=1e-12)
+        np.testing.assert_allclose(stats[i, _column("value_std")], value.std(), rtol=1e-9,
+                                   atol=1e-12)
+        expected, _ = np.histogram(value, BINS, range=(value.min(), value.max()))
+        np.testing.assert_array_equal(value_hist[i], expected)
+        if id(node) not in grads:
+            assert np.isnan(stats[i, _column("grad_rms")])
+            continue
+        grad = grads[id(node)].astype(np.float64)
+        np.testing.assert_allclose(stats[i, _column("grad_rms")], np.sqrt(np.mean(grad ** 2)),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(stats[i, _column("grad_norm")], np.linalg.norm(grad),
+                                   rtol=1e-6)
+        expected, _ = np.histogram(grad, BINS, range=(grad.min(), grad.max()))
+        np.testing.assert_array_equal(grad_hist[i], expected)
+        if node.op_name == "sigmoid":
+            np.testing.assert_allclose(stats[i, _column("saturated")],
+                                       np.mean(np.abs(2 * value - 1) > 0.97))
+        checked += 1
+    assert checked > 20
+    # grad:data per parameter: std(grad) / std(data).
+    for k, i in enumerate(recorder.structure.parameters):
+        node = by_seq[i]
+        data = np.asarray(node.data, dtype=np.float64)
+        if data.std() > 0:
+            np.testing.assert_allclose(recorder.grad_data[0][k],
+                                       grads[id(node)].std() / data.std(), rtol=1e-5)
+
+
+def test_arrow_norm_is_the_gradient_sent_along_it():
+    """fc1's output feeds only bn1's mean and centring, so the two arrows out of it carry
+    gradients that add up to its own gradient."""
+    mg.manual_seed(1)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    loss = _forward(model)
+    grads = _hooked_backward(loss)
+    recorder = GradientFlowRecorder(model)
+    recorder.record(loss)
+    boxes = recorder.structure.boxes
+    fc1 = next(i for i, box in enumerate(boxes) if box.id == "fc1:linear#0")
+    out_arrows = [k for k, (s, _) in enumerate(recorder.structure.arrows) if s == fc1]
+    assert len(out_arrows) == 2
+    norms = recorder.arrow_norm[0][out_arrows]
+    node = sorted(walk(loss)[0], key=lambda n: n._seq)[fc1]
+    total = np.linalg.norm(grads[id(node)])
+    assert np.all(norms > 0)
+    # The two parts sum to the whole: |a + b| <= |a| + |b|, equality only when parallel.
+    assert total <= norms.sum() * (1 + 1e-6)
+    # The arrow into the loss from the last layer carries the whole gradient of its output.
+    last = next(i for i, box in enumerate(boxes) if box.id == "fc2:linear#0")
+    arrow = next(k for k, (s, _) in enumerate(recorder.structure.arrows) if s == last)
+    last_node = sorted(walk(loss)[0], key=lambda n: n._seq)[last]
+    np.testing.assert_allclose(recorder.arrow_norm[0][arrow],
+                               np.linalg.norm(grads[id(last_node)]), rtol=1e-6)
+
+
+def test_identities_are_stable_across_steps_and_every_is_honoured():
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 8, 3, blocks=2)
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
+    recorder = GradientFlowRecorder(model, every=3)
+    kept = []
+    for step in range(7):
+        loss = _forward(model, seed=step)
+        optimiser.zero_grad()
+        loss.backward()
+        kept.append(recorder.record(loss))
+        optimiser.step()
+    assert kept == [True, False, False, True, False, False, True]
+    assert recorder.steps == [0, 3, 6] and len(recorder) == 3
+    ids = [box.id for box in recorder.structure.boxes]
+    assert len(set(ids)) == len(ids)
+    for expected in ("fc1.weight", "bn2.bias", "bn1:mean#0", "bn1:mean#1", "act2:tanh#0",
+                     ".:cross_entropy#0"):
+        assert expected in ids
+    # Each kept step is measured on that step's graph: the statistics change.
+    rms = recorder.series("grad_rms")
+    assert rms.shape == (3, len(ids)) and not np.allclose(rms[0], rms[1], equal_nan=True)
+
+
+def test_update_ratio_with_and_without_the_optimiser():
+    for pass_optimiser in (True, False):
+        mg.manual_seed(0)
+        model = BatchNormMLP(2, 8, 3, blocks=1, implementation="fused")
+        optimiser = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        recorder = GradientFlowRecorder(model)
+        expected = []
+        for step in range(3):
+            loss = _forward(model, seed=step)
+            optimiser.zero_grad()
+            loss.backward()
+            recorder.record(loss, optimizer=optimiser if pass_optimiser else None)
+            before = {name: p.data.copy() for name, p in model.named_parameters()}
+            optimiser.step()
+            expected.append({name: np.std(p.data - before[name]) / np.std(p.data)
+                             for name, p in model.named_parameters()})
+        names = [recorder.structure.boxes[i].id for i in recorder.structure.parameters]
+        known = 3 if pass_optimiser else 2  # without it, the last step waits for a next call
+        for k in range(known):
+            for p, name in enumerate(names):
+                np.testing.assert_allclose(recorder.update_data[k][p], expected[k][name],
+                                           rtol=1e-5)
+        if not pass_optimiser:
+            assert np.isnan(recorder.update_data[2]).all()
+
+
+def test_a_structure_change_is_reported():
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 8, 3, blocks=1)
+    recorder = GradientFlowRecorder(model)
+    loss = _forward(model)
+    loss.backward()
+    recorder.record(loss)
+    model.bn1.implementation = "fused"  # one node instead of BatchNorm's steps
+    loss = _forward(model)
+    loss.backward()
+    with pytest.raises(ValueError, match="differs from the one recorded first.*new recorder"):
+        recorder.record(loss)
+    assert len(recorder) == 1  # nothing mixed in
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="every must be a whole number >= 1, got 0"):
+        GradientFlowRecorder(every=0)
+    with pytest.raises(ValueError, match="bins"):
+        GradientFlowRecorder(bins=0)
+    recorder = GradientFlowRecorder()
+    mg.manual_seed(0)
+    loss = _forward(BatchNormMLP(2, 4, 3, blocks=1))
+    with pytest.raises(ValueError, match="no gradient yet.*loss.backward"):
+        recorder.record(loss)
+    with pytest.raises(TypeError, match="expected the loss"):
+        recorder.record(3.0)
+    with pytest.raises(ValueError, match="no records.*record\\(loss\\)"):
+        recorder.series("grad_rms")
+    with pytest.raises(ValueError, match="unknown statistic"):
+        loss.backward()
+        recorder.record(loss)
+        recorder.series("gradient")
+
+
+def test_summarise_skips_non_finite_values_and_missing_arrays():
+    arrays = [np.array([1.0, np.nan, 3.0, np.inf]), None, np.array([2.0, 2.0]), np.zeros(0)]
+    stats, counts = summarise(arrays, 4)
+    np.testing.assert_allclose(stats[0], [np.sqrt(5), np.sqrt(10), 2.0, 1.0, 1.0, 3.0])
+    assert np.isnan(stats[1]).all() and np.isnan(stats[3]).all()
+    np.testing.assert_array_equal(counts[0], np.histogram([1.0, 3.0], 4, range=(1, 3))[0])
+    np.testing.assert_array_equal(counts[2], np.histogram([2.0, 2.0], 4, range=(2, 2))[0])
+
+
+def _recorded_bytes(batch: int, steps: int) -> int:
+    """Memory the recorder holds after `steps` recorded steps of the demo model."""
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 32, 3, implementation="fused")  # the demo's model
+    x, y = _batch(batch)
+    tensor_x = mg.tensor(x)
+    tracemalloc.start()
+    try:
+        recorder = GradientFlowRecorder(model)
+        baseline = tracemalloc.get_traced_memory()[0]
+        for _ in range(steps):
+            loss = nn.CrossEntropyLoss()(model(tensor_x), y)
+            model.zero_grad()
+            loss.backward()
+            recorder.record(loss)
+            del loss
+        held = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    return held, recorder
+
+
+def test_memory_grows_with_steps_times_boxes_times_bins_only():
+    held_small, recorder = _recorded_bytes(batch=8, steps=1000)
+    boxes = len(recorder.structure.boxes)
+    arrows = len(recorder.structure.arrows)
+    params = len(recorder.structure.parameters)
+    per_step = (boxes * (len(STAT_NAMES) * 8 + 2 * recorder.bins * 4) + arrows * 8
+                + params * 16)
+    # The arrays themselves, plus Python's per-array overhead (~100 bytes each, 6 per step).
+    assert held_small < 1000 * (per_step + 1200) + 200_000, (held_small, per_step)
+    # The same number of steps with batches 64 times larger holds about the same memory:
+    # nothing grows with tensor sizes.
+    held_large, _ = _recorded_bytes(batch=512, steps=200)
+    held_small_200, _ = _recorded_bytes(batch=8, steps=200)
+    assert held_large < held_small_200 * 1.1 + 50_000, (held_large, held_small_200)
