@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Scope
-from minigrad.viz.layout import (Layout, LayoutCluster, LayoutNode, dot_source, parse_svg,
-                                 run_dot)
+from minigrad.viz.layout import Layout, LayoutCluster, LayoutNode, dot_source, parse_svg, run_dot
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.style import PALETTE, LogScale, number
 
@@ -273,7 +272,7 @@ class _PanelBuilder:
                 continue
             names.append(_text(scopes[c].label()))
             rows.append(boxes[cluster["output"]]["rms"])
-        for b, box in enumerate(boxes):  # folded modules are layers too
+        for box in boxes:  # folded modules are layers too
             if box["kind"] == "module":
                 names.append(box["lines"][0])
                 rows.append(box["rms"])

@@ -21,7 +21,6 @@ is never read. No tensor is kept: memory grows with steps × boxes × bins only.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,14 +98,16 @@ def _structure(root: Any, params: Any) -> Structure:
     return Structure(boxes, arrows, parameters, signature)
 
 
-def summarise(arrays: list[Any], bins: int) -> tuple[np.ndarray, np.ndarray]:
+def summarise(arrays: list[Any], bins: int, histograms: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Statistics of many arrays at once, with a few NumPy calls in all (not per array).
 
     Returns ``stats`` of shape ``(len(arrays), 6)``: rms, norm, mean, std, low, high
     (NaN where an array is None or empty) and ``counts`` of shape ``(len(arrays), bins)``:
     each array's histogram on ``bins`` equal bins from its low to its high, as
     ``np.histogram(a, bins, range=(low, high))`` counts them (all-equal values: one unit
-    wide around them). Non-finite elements are left out of every statistic.
+    wide around them), for the first `histograms` arrays (default all; zeros after).
+    Non-finite elements are left out of every statistic.
     """
     stats = np.full((len(arrays), 6), np.nan)
     counts = np.zeros((len(arrays), bins), dtype=np.int32)
@@ -134,21 +135,26 @@ def summarise(arrays: list[Any], bins: int) -> tuple[np.ndarray, np.ndarray]:
     high = np.maximum.reduceat(buffer, starts)
     norm = np.sqrt(squares)
     stats[present] = np.column_stack([norm / np.sqrt(sizes), norm, mean, std, low, high])
+    limit = len(arrays) if histograms is None else histograms
+    shown = int(np.searchsorted(present, limit))  # the present arrays that get a histogram
+    if shown == 0:
+        return stats, counts
+    end = int(starts[shown - 1] + sizes[shown - 1])
+    buffer, sizes, low, high = buffer[:end], sizes[:shown], low[:shown], high[:shown]
     # np.histogram's rule: equal bins over [low, high]; the top edge belongs to the last bin.
     first = np.where(high > low, low, low - 0.5)
     width = np.where(high > low, high - low, 1.0)
     index = ((buffer - np.repeat(first, sizes)) / np.repeat(width, sizes) * bins).astype(np.intp)
     np.minimum(index, bins - 1, out=index)
-    offsets = np.repeat(np.arange(len(present)) * bins, sizes)
-    flat_counts = np.bincount(index + offsets, minlength=len(present) * bins)
-    counts[present] = flat_counts.reshape(len(present), bins)
+    index += np.repeat(np.arange(shown) * bins, sizes)
+    counts[present[:shown]] = np.bincount(index, minlength=shown * bins).reshape(shown, bins)
     return stats, counts
 
 
-def _spread_ratio(numerator: np.ndarray, data: np.ndarray) -> float:
-    """std(numerator) / std(data) (NaN when data does not vary)."""
-    spread = float(np.std(data, dtype=np.float64))
-    return float(np.std(numerator, dtype=np.float64)) / spread if spread > 0 else math.nan
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is not positive."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
 class GradientFlowRecorder:
@@ -234,32 +240,35 @@ class GradientFlowRecorder:
 
     def _keep(self, call: int, nodes: list[Any], flow: Flow) -> None:
         structure = self.structure
+        n = len(nodes)
         grads = [flow.of(node) for node in nodes]
-        values = [node.data for node in nodes]
-        grad_stats, grad_counts = summarise(grads, self.bins)
-        value_stats, value_counts = summarise(values, self.bins)
-        stats = np.full((len(nodes), len(STAT_NAMES)), np.nan)
+        sent = self._sent(nodes, flow)
+        # One pass over values, gradients and the gradients sent along arrows together.
+        both, counts = summarise([node.data for node in nodes] + grads + sent, self.bins,
+                                 histograms=2 * n)
+        values, grad_stats, arrow_stats = both[:n], both[n:2 * n], both[2 * n:]
+        stats = np.full((n, len(STAT_NAMES)), np.nan)
         stats[:, [0, 1, 5, 6]] = grad_stats[:, [0, 1, 4, 5]]
-        stats[:, [2, 3, 7, 8]] = value_stats[:, [2, 3, 4, 5]]
+        stats[:, [2, 3, 7, 8]] = values[:, [2, 3, 4, 5]]
         for i, node in enumerate(nodes):
             kind = _SATURATING.get(node.op_name)
             if kind is not None:
                 stats[i, _COLUMN["saturated"]] = saturation(kind, np.asarray(node.data))[0]
         self.steps.append(call)
         self.box_stats.append(stats)
-        self.grad_hist.append(grad_counts)
-        self.value_hist.append(value_counts)
-        self.arrow_norm.append(self._arrow_norms(nodes, flow))
-        params = [nodes[i] for i in structure.parameters]
-        self.grad_data.append(np.array([
-            _spread_ratio(grads[i], p.data) if grads[i] is not None else math.nan
-            for i, p in zip(structure.parameters, params)]))
-        self.update_data.append(np.full(len(params), np.nan))
+        # Copies, not views: a view would keep the whole temporary arrays alive.
+        self.value_hist.append(counts[:n].copy())
+        self.grad_hist.append(counts[n:2 * n].copy())
+        self.arrow_norm.append(arrow_stats[:, 1].copy())
+        parameters = structure.parameters
+        self.grad_data.append(_ratio(grad_stats[parameters, 3], values[parameters, 3]))
+        self.update_data.append(np.full(len(parameters), np.nan))
+        params = [nodes[i] for i in parameters]
         self._before = (len(self.steps) - 1, params, [np.array(p.data) for p in params])
 
-    def _arrow_norms(self, nodes: list[Any], flow: Flow) -> np.ndarray:
-        """The norm of the gradient each arrow carries: what the target sent to the
-        source, summed first when the target uses the source more than once (x * x)."""
+    def _sent(self, nodes: list[Any], flow: Flow) -> list[Any]:
+        """The gradient each arrow carries back: what the target sent to the source, summed
+        first when the target uses the source more than once (x * x); None for none."""
         position = {id(node): i for i, node in enumerate(nodes)}
         sent: dict[tuple[int, int], Any] = {}
         for target, node in enumerate(nodes):
@@ -271,12 +280,7 @@ class GradientFlowRecorder:
                     continue
                 key = (position[id(parent)], target)
                 sent[key] = grad if key not in sent else sent[key] + grad
-        norms = np.full(len(self.structure.arrows), np.nan)
-        for k, key in enumerate(self.structure.arrows):
-            grad = sent.get(key)
-            if grad is not None:
-                norms[k] = math.sqrt(float(np.sum(np.square(grad, dtype=np.float64))))
-        return norms
+        return [sent.get(key) for key in self.structure.arrows]
 
     # -- update:data ratio -----------------------------------------------------------------
 
@@ -286,8 +290,11 @@ class GradientFlowRecorder:
             return
         k, params, before = self._before
         self._before = None
-        self.update_data[k] = np.array([_spread_ratio(p.data - old, p.data)
-                                        for p, old in zip(params, before)])
+        if not params:
+            return
+        updates = [p.data - old for p, old in zip(params, before)]
+        spreads, _ = summarise(updates + [p.data for p in params], 1, histograms=0)
+        self.update_data[k] = _ratio(spreads[:len(params), 3], spreads[len(params):, 3])
 
     def _measure_after_step(self, optimizer: Any) -> None:
         """Measure the update right after `optimizer`'s next step (once)."""

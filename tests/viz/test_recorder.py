@@ -31,9 +31,13 @@ def _hooked_backward(loss: mg.Tensor) -> dict[int, np.ndarray]:
     """Every node's gradient, caught by hooks while backward runs (independent of Flow)."""
     caught: dict[int, np.ndarray] = {}
     nodes, _ = walk(loss)
+
+    def catch(key: int):
+        return lambda grad: caught.__setitem__(key, grad.copy())
+
     for node in nodes:
         if node.requires_grad:
-            node.register_hook(lambda grad, key=id(node): caught.__setitem__(key, grad.copy()))
+            node.register_hook(catch(id(node)))
     loss.backward()
     return caught
 
@@ -207,22 +211,20 @@ def test_summarise_skips_non_finite_values_and_missing_arrays():
     np.testing.assert_array_equal(counts[2], np.histogram([2.0, 2.0], 4, range=(2, 2))[0])
 
 
-def _recorded_bytes(batch: int, steps: int) -> int:
-    """Memory the recorder holds after `steps` recorded steps of the demo model."""
+def _recorded_bytes(batch: int, steps: int) -> tuple[int, GradientFlowRecorder]:
+    """Memory the recorder holds after recording `steps` steps of the demo model's graph
+    (one forward and backward pass, recorded `steps` times: the recorder cannot tell)."""
     mg.manual_seed(0)
     model = BatchNormMLP(2, 32, 3, implementation="fused")  # the demo's model
     x, y = _batch(batch)
-    tensor_x = mg.tensor(x)
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), y)
+    loss.backward()
     tracemalloc.start()
     try:
         recorder = GradientFlowRecorder(model)
         baseline = tracemalloc.get_traced_memory()[0]
         for _ in range(steps):
-            loss = nn.CrossEntropyLoss()(model(tensor_x), y)
-            model.zero_grad()
-            loss.backward()
             recorder.record(loss)
-            del loss
         held = tracemalloc.get_traced_memory()[0] - baseline
     finally:
         tracemalloc.stop()

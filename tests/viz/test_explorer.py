@@ -1,0 +1,218 @@
+"""The explorer's page builder and page file (without a browser: tests/browser/ has those)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.__main__ import main
+from minigrad.examples import BatchNormMLP, DeepMLP, record_example, record_training
+from minigrad.viz import page as page_module
+from minigrad.viz.explorer import Explorer, explore, script_json
+from minigrad.viz.layout import LayoutTimeoutError
+from minigrad.viz.recorder import GradientFlowRecorder
+from minigrad.viz.style import LogScale
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+
+INJECTIONS = ['</script><script>alert(1)</script>', '"onload="alert(2)',
+              "<img src=x onerror=alert(3)>", "line\u2028sep & <!--"]
+
+
+def _data(explorer: Explorer) -> dict:
+    """The JSON document as the page reads it (from the saved text, not the object)."""
+    match = re.search(r'<script type="application/json" id="minigrad-data">(.*?)</script>',
+                      explorer.html, re.S)
+    return json.loads(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def small_recorder() -> GradientFlowRecorder:
+    mg.manual_seed(0)
+    return record_training(BatchNormMLP(2, 8, 3, blocks=2), steps=6, every=2)
+
+
+def test_script_json_cannot_close_the_script_and_reads_back_unchanged():
+    document = {"labels": INJECTIONS, "n": 1.5}
+    text = script_json(document)
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        assert raw not in text
+    assert json.loads(text) == document
+
+
+def test_page_is_self_contained_and_holds_the_recording(small_recorder):
+    explorer = explore(small_recorder, title="t")
+    page = explorer.html
+    # No external resource: no src/href attributes, no link element, no url(...) in styles.
+    assert not re.search(r"<(script|img|link|iframe)[^>]*\b(src|href)\s*=", page, re.I)
+    assert "url(" not in page and "@import" not in page
+    assert "default-src 'none'" in page  # and the browser is told to block any request
+    assert "svg-pan-zoom v3.6.2" in page  # the vendored library is inlined
+    data = _data(explorer)
+    panel = data["panels"][0]
+    assert panel["steps"] == small_recorder.steps == [0, 2, 4]
+    ids = [box["id"] for box in panel["boxes"]]
+    assert "fc1.weight" in ids and "bn2:mean#1" in ids
+    # Each box's RMS series is the recorder's, to 4 significant digits.
+    box = ids.index("fc1.weight")
+    recorded = small_recorder.series("grad_rms")[:, [b.id for b in
+                                                     small_recorder.structure.boxes].index(
+                                                         "fc1.weight")]
+    np.testing.assert_allclose(panel["boxes"][box]["rms"], recorded, rtol=1e-3)
+    # Every box and arrow has a place in the layout.
+    width, height = panel["width"], panel["height"]
+    for entry in panel["boxes"]:
+        x, y, w, h = entry["rect"]
+        assert w > 0 and h > 0 and -1 <= x <= x + w <= width + 1 and -1 <= y <= y + h <= height + 1
+    assert all(re.fullmatch(r"[MC0-9.\- ]+", arrow["path"]) for arrow in panel["arrows"])
+    # One scale for everything, covering the recorded magnitudes.
+    scale = LogScale(data["scale"]["low"], data["scale"]["high"])
+    assert scale.colour(1.0) and data["scale"]["palette"][0].startswith("#")
+
+
+def test_comparison_shares_one_scale_and_one_slider(small_recorder):
+    mg.manual_seed(1)
+    other = record_training(BatchNormMLP(2, 8, 3, blocks=2), steps=8, every=2, lr=5.0)
+    data = _data(explore({"calm": small_recorder, "wild": other}))
+    assert [panel["label"] for panel in data["panels"]] == ["calm", "wild"]
+    rms = [v for panel in data["panels"] for box in panel["boxes"] for v in box["rms"]
+           if v is not None and v > 0]
+    low, high = data["scale"]["low"], data["scale"]["high"]
+    assert low <= np.floor(np.log10(min(rms))) or low == -6
+    assert high >= np.ceil(np.log10(max(rms))) or high == 2
+    assert len(data["panels"][1]["steps"]) == 4 and len(data["panels"][0]["steps"]) == 3
+
+
+def test_user_text_never_becomes_markup():
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 4, 3, blocks=1)
+    x = mg.tensor(np.ones((4, 2), dtype=np.float32), name=INJECTIONS[0])
+    loss = nn.CrossEntropyLoss()(model(x), np.arange(4) % 3)
+    loss.name = INJECTIONS[1]
+    loss.backward()
+    explorer = explore(loss, title=INJECTIONS[2], params={INJECTIONS[3]: model.fc1.weight})
+    page = explorer.html
+    for text in INJECTIONS:
+        assert text not in page
+    block = re.search(r'id="minigrad-data">(.*?)</script>', page, re.S).group(1)
+    assert "<" not in block and ">" not in block and "&" not in block
+    head = page[:page.index("<style>")]
+    assert html.escape(INJECTIONS[2]) in head  # the <title>, entity-escaped
+    data = _data(explorer)
+    assert data["title"] == INJECTIONS[2]
+    names = {box["name"] for box in data["panels"][0]["boxes"]}
+    assert {INJECTIONS[0], INJECTIONS[1]} <= names
+    assert "line\\u2028sep & <!--" in names  # shown as its escape, not a line break
+    # The notebook view is one iframe whose srcdoc is the page, attribute-escaped.
+    inline = explorer._repr_html_()
+    assert inline.startswith('<iframe srcdoc="') and inline.count("<") == 2
+    srcdoc = re.match(r'<iframe srcdoc="([^"]*)"', inline).group(1)
+    assert html.unescape(srcdoc) == page
+
+
+def test_before_backward_the_page_shows_values_and_says_so():
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 4, 3, blocks=1)
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2)))), np.arange(4) % 3)
+    data = _data(explore(loss))
+    panel = data["panels"][0]
+    assert "No gradient yet" in panel["note"] and "backward" in panel["note"]
+    assert all(box["rms"] == [None] for box in panel["boxes"])
+    assert any(box["mean"] != [None] for box in panel["boxes"])
+
+
+def test_bad_input(tmp_path, small_recorder):
+    with pytest.raises(ValueError, match="no records.*record\\(loss\\)"):
+        explore(GradientFlowRecorder())
+    with pytest.raises(ValueError, match="unknown example 'nope'.*deep-batchnorm"):
+        record_example("nope")
+    with pytest.raises(ValueError, match="every must be a whole number >= 1"):
+        record_example("deep-batchnorm", every=0)
+    with pytest.raises(ValueError, match="does not exist.*create it"):
+        explore(small_recorder).save(tmp_path / "missing" / "flow.html")
+    with pytest.raises(TypeError, match="expected a loss after backward"):
+        explore([small_recorder])
+    with pytest.raises(ValueError, match="max_nodes"):
+        explore(small_recorder, max_nodes=0)
+    with pytest.raises(ValueError, match="empty"):
+        explore({})
+
+
+def test_max_nodes_keeps_the_nearest_boxes_and_a_marker(small_recorder):
+    data = _data(explore(small_recorder, max_nodes=10))
+    panel = data["panels"][0]
+    assert len(panel["boxes"]) == 10
+    total = len(small_recorder.structure.boxes)
+    assert panel["more"]["count"] == total - 10
+    assert any(box["root"] for box in panel["boxes"])  # the loss is kept
+    assert any(arrow["source"] == -1 for arrow in panel["arrows"])  # marker -> boxes
+
+
+def test_collapse_folds_modules_before_layout(small_recorder):
+    data = _data(explore(small_recorder, collapse="BatchNorm1d"))
+    panel = data["panels"][0]
+    modules = [box for box in panel["boxes"] if box["kind"] == "module"]
+    assert sorted(box["id"] for box in modules) == ["bn1", "bn2"]
+    assert all(box["nodes"] > 5 for box in modules)
+    assert "folded" in " ".join(data["notes"])
+    # The page starts open or closed as asked.
+    assert _data(explore(small_recorder, collapse=True))["panels"][0]["start_collapsed"]
+    assert not _data(explore(small_recorder, collapse=False))["panels"][0]["start_collapsed"]
+
+
+def test_large_graphs_fold_their_innermost_modules(monkeypatch, small_recorder):
+    monkeypatch.setattr(page_module, "FOLD_ABOVE", 20)
+    panel = _data(explore(small_recorder))["panels"][0]
+    kinds = {box["kind"] for box in panel["boxes"]}
+    assert "module" in kinds and len(panel["boxes"]) < len(small_recorder.structure.boxes)
+
+
+def test_the_layout_is_stopped_after_timeout():
+    mg.manual_seed(0)
+    model = DeepMLP(depth=40, batchnorm=True)
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), np.arange(4) % 3)
+    loss.backward()
+    with pytest.raises(LayoutTimeoutError, match=r"boxes.*within 0.001 s.*collapse.*max_nodes"):
+        explore(loss, timeout=0.001)
+
+
+def test_long_recordings_are_thinned_for_the_page():
+    assert page_module.thin(5, 10) == [0, 1, 2, 3, 4]
+    kept = page_module.thin(1000, 200)
+    assert len(kept) == 200 and kept[0] == 0 and kept[-1] == 999
+
+
+def test_cli_writes_the_comparison_page(tmp_path, capsys):
+    out = tmp_path / "flow.html"
+    assert main(["explore", "--out", str(out), "--steps", "6", "--every", "3"]) == 0
+    assert str(out) in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="minigrad-data">(.*?)</script>', text, re.S).group(1))
+    assert [p["label"] for p in data["panels"]] == ["without BatchNorm", "with BatchNorm"]
+    assert main(["explore", "nope", "--out", str(out)]) == 2
+    assert "unknown example 'nope'" in capsys.readouterr().err
+    assert main(["explore", "--out", str(tmp_path / "no" / "f.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["explore", "--every", "0", "--out", str(out)]) == 2
+    assert "--every must be" in capsys.readouterr().err
+
+
+def test_without_batchnorm_early_layers_fade():
+    """The default example's lesson, checked on a short run: the first layer's weight
+    gradient is orders of magnitude below the last's without BatchNorm, not with it."""
+    recorders = record_example("deep-batchnorm", steps=20, every=10)
+    ratios = {}
+    for label, recorder in recorders.items():
+        ids = [box.id for box in recorder.structure.boxes]
+        rms = recorder.series("grad_rms")
+        ratios[label] = rms[:, ids.index("fc1.weight")] / rms[:, ids.index("fc10.weight")]
+    assert np.all(ratios["without BatchNorm"] < 1e-3)
+    assert np.all(ratios["with BatchNorm"] > 1e-1)
