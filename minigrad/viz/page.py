@@ -266,17 +266,18 @@ class _PanelBuilder:
                 clusters: list[LayoutCluster]) -> dict:
         """Rows of the strip: each innermost module (a layer), its output's gradient RMS."""
         parents = {cluster.parent for cluster in clusters}
-        rows, names = [], []
+        layers = []  # (output box, name, series), in the order the forward pass ran
         for c, cluster in enumerate(page_clusters):
             if c in parents or cluster["output"] < 0:
                 continue
-            names.append(_text(scopes[c].label()))
-            rows.append(boxes[cluster["output"]]["rms"])
-        for box in boxes:  # folded modules are layers too
+            layers.append((cluster["output"], _text(scopes[c].label()),
+                           boxes[cluster["output"]]["rms"]))
+        for b, box in enumerate(boxes):  # folded modules are layers too
             if box["kind"] == "module":
-                names.append(box["lines"][0])
-                rows.append(box["rms"])
-        return {"names": names, "rms": rows}
+                layers.append((b, box["lines"][0], box["rms"]))
+        layers.sort(key=lambda layer: layer[0])
+        return {"names": [name for _, name, _ in layers],
+                "rms": [series for _, _, series in layers]}
 
     def _updates(self) -> dict:
         """Rows of the update:data strip: one per parameter."""

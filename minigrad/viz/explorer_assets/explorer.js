@@ -120,8 +120,9 @@
     if (spec.note) html("p", "note", spec.note, container);
     this.svg = svg("svg", { viewBox: "0 0 " + spec.width + " " + spec.height }, container);
     var root = svg("g", { "class": "graph" }, this.svg);
-    var clusterLayer = svg("g", {}, root), moduleLayer = svg("g", {}, root);
-    var arrowLayer = svg("g", {}, root), boxLayer = svg("g", {}, root);
+    // Closed modules lie above the arrows: an arrow into a closed module ends at its edge.
+    var clusterLayer = svg("g", {}, root), arrowLayer = svg("g", {}, root);
+    var moduleLayer = svg("g", {}, root), boxLayer = svg("g", {}, root);
     this.collapsed = spec.clusters.map(function () { return false; });
     var parentClusters = {};
     spec.clusters.forEach(function (c) { parentClusters[c.parent] = true; });
@@ -204,8 +205,19 @@
   // Pan and zoom (svg-pan-zoom), once every panel is in the page and has its final width.
   Panel.prototype.startPanZoom = function () {
     if (!window.svgPanZoom) return;
-    this.panZoom = window.svgPanZoom(this.svg, { zoomEnabled: true, controlIconsEnabled: true,
-      fit: true, center: true, minZoom: 0.05, maxZoom: 40, dblClickZoomEnabled: false });
+    var panZoom = this.panZoom = window.svgPanZoom(this.svg, { zoomEnabled: true,
+      controlIconsEnabled: true, fit: true, center: true, minZoom: 0.05, maxZoom: 40,
+      dblClickZoomEnabled: false });
+    // A tall, narrow graph (a deep network) would fit as a thin strip: fill the panel's
+    // width instead (at most 6 times closer) and start at the top, where the input is.
+    var sizes = panZoom.getSizes();
+    var shown = sizes.viewBox.width * sizes.realZoom;
+    var widen = Math.min(0.95 * sizes.width / Math.max(shown, 1), 6);
+    if (widen > 1.5) {
+      panZoom.zoomBy(widen);
+      sizes = panZoom.getSizes();
+      panZoom.pan({ x: (sizes.width - sizes.viewBox.width * sizes.realZoom) / 2, y: 8 });
+    }
   };
 
   // The outermost closed cluster enclosing box b (-1: none, the box is visible).
