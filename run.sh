@@ -28,6 +28,20 @@ if ! command -v dot >/dev/null 2>&1; then
     fi
 fi
 
+# The explorer's browser tests (tests/browser/) need Debian's headless Chromium and its
+# driver; `run.sh test` installs them like Graphviz (MINIGRAD_NO_BROWSER=1 skips this, and
+# the tests then skip with a message).
+if [[ "$task" == test && "${MINIGRAD_NO_BROWSER:-}" != 1 ]] \
+        && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+        && command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [[ "$(id -u)" != 0 ]] && sudo="sudo"
+    echo "run.sh: installing Chromium for the browser tests (apt-get install chromium chromium-driver)" >&2
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >&2 \
+        || echo "run.sh: Chromium not installed; the browser tests will be skipped" >&2
+fi
+
 python="${PYTHON:-python3}"
 if [[ ! -x .venv/bin/python ]]; then
     echo "run.sh: creating .venv" >&2
