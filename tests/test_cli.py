@@ -94,6 +94,8 @@ def test_demo_trains_reports_and_draws(capsys, tmp_path):
         assert (tmp_path / "gradient_flow.svg").exists()
         assert (tmp_path / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
         assert str(tmp_path.resolve()) in out
+        page = (tmp_path / "gradient_flow_explorer.html").read_text(encoding="utf-8")
+        assert '"without BatchNorm"' in page and '"with BatchNorm"' in page
     else:
         assert (tmp_path / "gradient_flow.dot").exists() and "install" in err
 

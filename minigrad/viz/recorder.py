@@ -151,6 +151,37 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     return stats, counts
 
 
+def _flatten(arrays: list[Any]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The present (not None, not empty) arrays end to end in float64, each one's start,
+    and their positions in `arrays`."""
+    present = [i for i, a in enumerate(arrays) if a is not None and np.size(a) > 0]
+    if not present:
+        return np.zeros(0), np.zeros(0, dtype=np.intp), present
+    flats = [np.asarray(arrays[i], dtype=np.float64).reshape(-1) for i in present]
+    starts = np.cumsum([0] + [f.size for f in flats[:-1]])
+    return np.concatenate(flats), starts, present
+
+
+def norms(arrays: list[Any]) -> np.ndarray:
+    """The L2 norm of each array (NaN for None): one reduction for all of them."""
+    result = np.full(len(arrays), np.nan)
+    buffer, starts, present = _flatten(arrays)
+    if present:
+        result[present] = np.sqrt(np.add.reduceat(buffer * buffer, starts))
+    return result
+
+
+def spreads(arrays: list[Any]) -> np.ndarray:
+    """The standard deviation of each array (NaN for None), all at once."""
+    result = np.full(len(arrays), np.nan)
+    buffer, starts, present = _flatten(arrays)
+    if present:
+        sizes = np.diff(np.append(starts, buffer.size))
+        centred = buffer - np.repeat(np.add.reduceat(buffer, starts) / sizes, sizes)
+        result[present] = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
+    return result
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where the denominator is not positive."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -242,11 +273,9 @@ class GradientFlowRecorder:
         structure = self.structure
         n = len(nodes)
         grads = [flow.of(node) for node in nodes]
-        sent = self._sent(nodes, flow)
-        # One pass over values, gradients and the gradients sent along arrows together.
-        both, counts = summarise([node.data for node in nodes] + grads + sent, self.bins,
-                                 histograms=2 * n)
-        values, grad_stats, arrow_stats = both[:n], both[n:2 * n], both[2 * n:]
+        # One pass over values and gradients together.
+        both, counts = summarise([node.data for node in nodes] + grads, self.bins)
+        values, grad_stats = both[:n], both[n:]
         stats = np.full((n, len(STAT_NAMES)), np.nan)
         stats[:, [0, 1, 5, 6]] = grad_stats[:, [0, 1, 4, 5]]
         stats[:, [2, 3, 7, 8]] = values[:, [2, 3, 4, 5]]
@@ -256,10 +285,10 @@ class GradientFlowRecorder:
                 stats[i, _COLUMN["saturated"]] = saturation(kind, np.asarray(node.data))[0]
         self.steps.append(call)
         self.box_stats.append(stats)
-        # Copies, not views: a view would keep the whole temporary arrays alive.
+        # Copies, not views: a view would keep the whole temporary array alive.
         self.value_hist.append(counts[:n].copy())
-        self.grad_hist.append(counts[n:2 * n].copy())
-        self.arrow_norm.append(arrow_stats[:, 1].copy())
+        self.grad_hist.append(counts[n:].copy())
+        self.arrow_norm.append(norms(self._sent(nodes, flow)))
         parameters = structure.parameters
         self.grad_data.append(_ratio(grad_stats[parameters, 3], values[parameters, 3]))
         self.update_data.append(np.full(len(parameters), np.nan))
@@ -292,9 +321,9 @@ class GradientFlowRecorder:
         self._before = None
         if not params:
             return
-        updates = [p.data - old for p, old in zip(params, before)]
-        spreads, _ = summarise(updates + [p.data for p in params], 1, histograms=0)
-        self.update_data[k] = _ratio(spreads[:len(params), 3], spreads[len(params):, 3])
+        spread = spreads([p.data - old for p, old in zip(params, before)]
+                         + [p.data for p in params])
+        self.update_data[k] = _ratio(spread[:len(params)], spread[len(params):])
 
     def _measure_after_step(self, optimizer: Any) -> None:
         """Measure the update right after `optimizer`'s next step (once)."""

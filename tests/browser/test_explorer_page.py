@@ -23,8 +23,10 @@ DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "explorer.png"
 
 @pytest.fixture(scope="module")
 def comparison(artefacts: Path) -> tuple[Path, dict, dict]:
-    recorders = record_example("deep-batchnorm", steps=60, every=6)
-    explorer = explore(recorders, title="10 sigmoid layers: without and with BatchNorm")
+    # The default comparison, as `minigrad explore` writes it (300 steps, every 10th).
+    recorders = record_example("deep-batchnorm")
+    explorer = explore(recorders, title="10 sigmoid layers on spirals, 300 steps of SGD: "
+                                        "without and with BatchNorm")
     path = explorer.save(artefacts / "comparison.html")
     return path, explorer.document, recorders
 
@@ -191,7 +193,7 @@ def test_readme_screenshot(browser, comparison, artefacts):
     panel = document["panels"][1]
     cluster = next(i for i, c in enumerate(panel["clusters"]) if c["label"].startswith("bn1 "))
     browser.execute_script(f"window.minigradExplorer.panels[1].toggle({cluster});"
-                           "window.minigradExplorer.setStep(5);")
+                           "window.minigradExplorer.setStep(15);")
     box = browser.find_element("css selector", '.panel[data-panel="0"] g.box[data-id="fc2:linear#0"]')
     browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
                            box)

@@ -1,0 +1,121 @@
+"""The gradient-flow recorder and explorer page: what recording costs a training step, and
+how large and slow to build the page is.
+
+1. Overhead: a block of 10 training steps of the demo model (`BatchNormMLP` 2-32-32-3, fused
+   BatchNorm, batch 64, SGD with momentum) with no recorder, recording every step, and
+   recording every 10th step; the three blocks are timed in turn (interleaved) and each is
+   given as a ratio to the unrecorded one. Targets (issue #10): <= 1.3x every step,
+   <= 1.05x with every=10.
+2. Pages: build time and size of the demo's comparison page (two deep sigmoid networks,
+   300 steps recorded every 10th, training not included) and of one step of a graph of
+   about 10,000 boxes (a 555-layer BatchNorm network: its innermost modules are folded
+   before layout, as explore's collapse="auto" does past 2,000 boxes).
+
+    python benchmarks/recorder.py [--repeats 30] [--steps 300] [--depth 555]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import interleaved, machine, report  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+from minigrad import nn  # noqa: E402
+from minigrad.data import make_spirals  # noqa: E402
+from minigrad.examples import BatchNormMLP, DeepMLP, record_example  # noqa: E402
+from minigrad.viz import GradientFlowRecorder, explore  # noqa: E402
+
+BLOCK = 10  # training steps per timed call
+
+
+def training_block(every: int | None):
+    """A function running BLOCK training steps of its own demo model (recording every
+    `every`-th call of record when `every` is given)."""
+    mg.manual_seed(0)
+    generator = np.random.default_rng(0)
+    x, y = make_spirals(300, n_classes=3, noise=0.2, generator=generator)
+    model = BatchNormMLP(2, 32, 3, implementation="fused")
+    criterion = nn.CrossEntropyLoss()
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    recorder = GradientFlowRecorder(model, every=every) if every else None
+    batches = [(mg.tensor(x[i:i + 64]), y[i:i + 64]) for i in range(0, 256, 64)]
+
+    def run() -> None:
+        for step in range(BLOCK):
+            xb, yb = batches[step % len(batches)]
+            loss = criterion(model(xb), yb)
+            optimiser.zero_grad()
+            loss.backward()
+            if recorder is not None:
+                recorder.record(loss, optimizer=optimiser)
+            optimiser.step()
+
+    return run, recorder
+
+
+def overhead(repeats: int) -> None:
+    plain, _ = training_block(None)
+    every_step, recorder = training_block(1)
+    every_tenth, _ = training_block(10)
+    medians = interleaved({"no recorder": plain, "record every step": every_step,
+                           "record every 10th step": every_tenth}, repeats, warmup=2)
+    report(f"{BLOCK} training steps of the demo model (median of {repeats}, interleaved)",
+           medians, "no recorder")
+    boxes = len(recorder.structure.boxes)
+    held = sum(a.nbytes for series in (recorder.box_stats, recorder.grad_hist,
+                                       recorder.value_hist, recorder.arrow_norm,
+                                       recorder.grad_data, recorder.update_data)
+               for a in series) / len(recorder)
+    print(f"  recorder arrays: {held:,.0f} bytes per recorded step ({boxes} boxes, "
+          f"{recorder.bins} bins)")
+
+
+def page(label: str, build) -> None:
+    start = time.perf_counter()
+    explorer = build()
+    seconds = time.perf_counter() - start
+    boxes = sum(len(panel["boxes"]) for panel in explorer.document["panels"])
+    print(f"  {label:<44} build {seconds:6.2f} s   page {len(explorer.html) / 1e6:6.2f} MB"
+          f"   {boxes:,} boxes drawn")
+
+
+def big_graph(depth: int):
+    mg.manual_seed(0)
+    model = DeepMLP(depth=depth, batchnorm=True)
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), np.arange(16) % 3)
+    loss.backward()
+    return loss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=300, help="demo page: training steps")
+    parser.add_argument("--depth", type=int, default=555, help="layers of the big graph")
+    args = parser.parse_args()
+    print(machine())
+    overhead(args.repeats)
+
+    print("\nexplorer pages (build = explore(...), layout included, training not)")
+    recorders = record_example("deep-batchnorm", steps=args.steps, every=10)
+    page(f"demo comparison ({args.steps} steps, every 10th)", lambda: explore(recorders))
+    loss = big_graph(args.depth)
+    recorder = GradientFlowRecorder()
+    start = time.perf_counter()
+    recorder.record(loss)
+    recorded = time.perf_counter() - start
+    print(f"  one record of the {len(recorder.structure.boxes):,}-box graph: {recorded:.2f} s")
+    page(f"{len(recorder.structure.boxes):,}-box graph, one step", lambda: explore(recorder))
+
+
+if __name__ == "__main__":
+    main()
