@@ -8,10 +8,10 @@ how large and slow to build the page is.
    <= 1.05x with every=10.
 2. Pages: build time and size of the demo's comparison page (two deep sigmoid networks,
    300 steps recorded every 10th, training not included) and of one step of a graph of
-   about 10,000 boxes (a 555-layer BatchNorm network: its innermost modules are folded
+   about 10,000 boxes (a 625-layer BatchNorm network: its innermost modules are folded
    before layout, as explore's collapse="auto" does past 2,000 boxes).
 
-    python benchmarks/recorder.py [--repeats 30] [--steps 300] [--depth 555]
+    python benchmarks/recorder.py [--repeats 30] [--steps 300] [--depth 625]
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--steps", type=int, default=300, help="demo page: training steps")
-    parser.add_argument("--depth", type=int, default=555, help="layers of the big graph")
+    parser.add_argument("--depth", type=int, default=625, help="layers of the big graph")
     args = parser.parse_args()
     print(machine())
     overhead(args.repeats)

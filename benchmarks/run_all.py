@@ -19,6 +19,7 @@ SCRIPTS = [  # (script, arguments, arguments with --quick)
     ("cnn.py", [], ["--repeats", "3"]),
     ("memory.py", [], ["--steps", "200", "--window", "50"]),
     ("graph.py", [], ["--nodes", "2000"]),
+    ("recorder.py", [], ["--repeats", "10", "--steps", "100", "--depth", "200"]),
 ]
 
 
