@@ -306,8 +306,9 @@ def build_document(panels: list[Panel], *, title: str, collapse: Any, max_nodes:
         kept = thin(len(recorder))
         thinned.append(kept)
         if len(kept) < len(recorder):
-            notes.append(f"{panel.label}: showing {len(kept)} of {len(recorder)} recorded "
-                         "steps, evenly spread.")
+            where = f"{panel.label}: " if panel.label else ""
+            notes.append(f"{where}showing {len(kept)} of {len(recorder)} recorded steps, "
+                         "evenly spread.")
         for k in kept:
             rms = recorder.box_stats[k][:, 0]
             all_rms.extend(rms[np.isfinite(rms) & (rms > 0)].tolist())
@@ -319,8 +320,9 @@ def build_document(panels: list[Panel], *, title: str, collapse: Any, max_nodes:
              for panel, kept in zip(panels, thinned)]
     for panel, page_panel in zip(panels, built):
         if page_panel["folded"]:
-            notes.append(f"{panel.label}: {page_panel['folded']} modules folded before layout "
-                         "(they cannot be opened here; explore with collapse=() to keep them).")
+            where = f"{panel.label}: " if panel.label else ""
+            notes.append(f"{where}{page_panel['folded']} modules folded before layout (they "
+                         "cannot be opened here; explore with collapse=() to keep them).")
     return {
         "format": "minigrad-explorer/1",
         "title": _text(title, 120),

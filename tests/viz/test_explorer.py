@@ -216,3 +216,15 @@ def test_without_batchnorm_early_layers_fade():
         ratios[label] = rms[:, ids.index("fc1.weight")] / rms[:, ids.index("fc10.weight")]
     assert np.all(ratios["without BatchNorm"] < 1e-3)
     assert np.all(ratios["with BatchNorm"] > 1e-1)
+
+
+def test_the_creating_line_is_shown_when_the_engine_recorded_it():
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 4, 3, blocks=1)
+    with mg.detect_anomaly():  # the engine notes each op's creating line in this mode
+        loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2)))), np.arange(4) % 3)
+    loss.backward()
+    boxes = _data(explore(loss))["panels"][0]["boxes"]
+    wheres = [box["where"] for box in boxes if box["kind"] == "op"]
+    assert wheres and all(where and "test_explorer.py" in where for where in wheres)
+    assert all(box["where"] is None for box in boxes if box["kind"] == "parameter")

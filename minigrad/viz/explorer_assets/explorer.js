@@ -153,7 +153,8 @@
       box.addEventListener("mouseenter", function () {
         if (cluster.output >= 0) show(self, cluster.output, cluster.label, false);
       });
-      if (spec.start_collapsed && !parentClusters[c]) self.collapsed[c] = true;
+      // Start closed: the innermost modules (layers), never the outermost (the model).
+      if (spec.start_collapsed && !parentClusters[c] && cluster.parent >= 0) self.collapsed[c] = true;
       return { group: group, box: box, rect: rect, depth: depth };
     });
 
@@ -206,13 +207,13 @@
   Panel.prototype.startPanZoom = function () {
     if (!window.svgPanZoom) return;
     var panZoom = this.panZoom = window.svgPanZoom(this.svg, { zoomEnabled: true,
-      controlIconsEnabled: true, fit: true, center: true, minZoom: 0.05, maxZoom: 40,
+      controlIconsEnabled: true, fit: true, center: true, minZoom: 0.05, maxZoom: 400,
       dblClickZoomEnabled: false });
     // A tall, narrow graph (a deep network) would fit as a thin strip: fill the panel's
-    // width instead (at most 6 times closer) and start at the top, where the input is.
+    // width instead (at most 100 times closer) and start at the top, where the input is.
     var sizes = panZoom.getSizes();
     var shown = sizes.viewBox.width * sizes.realZoom;
-    var widen = Math.min(0.95 * sizes.width / Math.max(shown, 1), 6);
+    var widen = Math.min(0.95 * sizes.width / Math.max(shown, 1), 100);
     if (widen > 1.5) {
       panZoom.zoomBy(widen);
       sizes = panZoom.getSizes();
