@@ -194,7 +194,6 @@ class GradientFlowRecorder:
     model: names the parameters (``fc1.weight``) and module clusters; optional.
     every: keep every `every`-th call of `record` (1: every call).
     bins: bins of each value and gradient histogram.
-    log_dir: not supported yet (see `TrainingDiagnostics`); must be None.
 
     After recording, per kept step k (``steps[k]`` is the call's number, from 0):
     ``box_stats[k]``: ``(boxes, len(STAT_NAMES))`` floats; ``grad_hist[k]`` and
@@ -202,17 +201,13 @@ class GradientFlowRecorder:
     ``grad_data[k]`` and ``update_data[k]``: ``(parameters,)`` (NaN until known).
     """
 
-    def __init__(self, model: Any = None, every: int = 1, bins: int = 30,
-                 log_dir: Any = None) -> None:
+    def __init__(self, model: Any = None, every: int = 1, bins: int = 30) -> None:
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"GradientFlowRecorder: every must be a whole number >= 1, got "
                              f"{every!r}. Fix: every=1 keeps every step, every=10 every tenth.")
         if not isinstance(bins, int) or bins < 1:
             raise ValueError(f"GradientFlowRecorder: bins must be a whole number >= 1, got "
                              f"{bins!r}. Fix: e.g. bins=30.")
-        if log_dir is not None:
-            raise ValueError("GradientFlowRecorder: log_dir is not supported yet. Fix: leave "
-                             "it out; use TrainingDiagnostics for TensorBoard logs.")
         self.model, self.every, self.bins = model, every, bins
         self.calls = 0
         self.structure: Structure | None = None

@@ -139,9 +139,11 @@ def test_one_slider_recolours_both_panels(browser, comparison, artefacts):
 def test_a_box_tells_its_numbers(browser, comparison, artefacts):
     path, document, _ = comparison
     _open(browser, path)
-    browser.execute_script("window.minigradExplorer.panels[1].toggle("
-                           f"{next(i for i, c in enumerate(document['panels'][1]['clusters']) if c['label'].startswith('bn3 '))})")
-    box = browser.find_element("css selector", '.panel[data-panel="1"] g.box[data-id="bn3:sqrt#0"]')
+    bn3 = next(i for i, c in enumerate(document["panels"][1]["clusters"])
+               if c["label"].startswith("bn3 "))
+    browser.execute_script(f"window.minigradExplorer.panels[1].toggle({bn3})")
+    box = browser.find_element("css selector",
+                               '.panel[data-panel="1"] g.box[data-id="bn3:sqrt#0"]')
     browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
                            box)
     info = browser.find_element("id", "info").text
@@ -194,7 +196,8 @@ def test_readme_screenshot(browser, comparison, artefacts):
     cluster = next(i for i, c in enumerate(panel["clusters"]) if c["label"].startswith("bn1 "))
     browser.execute_script(f"window.minigradExplorer.panels[1].toggle({cluster});"
                            "window.minigradExplorer.setStep(15);")
-    box = browser.find_element("css selector", '.panel[data-panel="0"] g.box[data-id="fc2:linear#0"]')
+    box = browser.find_element("css selector",
+                               '.panel[data-panel="0"] g.box[data-id="fc2:linear#0"]')
     browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
                            box)
     target = artefacts / "explorer.png"
