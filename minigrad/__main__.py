@@ -2,7 +2,7 @@
 
   minigrad demo                 train a small MLP with BatchNorm on generated spirals, print
                                 per-layer diagnostics, and draw its gradient flow as SVG and
-                                PNG in ./minigrad-out/
+                                PNG in ./minigrad-out/, with the explorer page (see explore)
   minigrad demo --scalar        micrograd's scalar MLP on two moons, built from Value nodes
   minigrad graph EXAMPLE        draw a built-in example's graph (values, gradients, and the
                                 gradient along every edge) to a file, no code needed
@@ -223,7 +223,8 @@ def _parser() -> argparse.ArgumentParser:
                     "diagnostics table (activation mean/std and saturation, gradient "
                     "statistics, grad:data and update:data ratios) and write the gradient-flow "
                     "graph of one batch as SVG and PNG (plus diagnostic plots when matplotlib "
-                    "is installed) to the output directory. With --scalar: micrograd's scalar "
+                    "is installed) and the explorer page of `minigrad explore` to the output "
+                    "directory. With --scalar: micrograd's scalar "
                     "MLP on two moons instead.")
     demo_parser.add_argument("--steps", type=int, default=None,
                              help="optimiser steps (default 300; 30 with --scalar)")
