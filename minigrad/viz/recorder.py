@@ -114,10 +114,13 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     present = [i for i, a in enumerate(arrays) if a is not None and np.size(a) > 0]
     if not present:
         return stats, counts
-    flats = [np.asarray(arrays[i], dtype=np.float64).reshape(-1) for i in present]
-    buffer = np.concatenate(flats)
-    finite = np.isfinite(buffer)
-    if not finite.all():  # rare: keep each array's finite part (skip arrays with none)
+    flats = [np.ravel(arrays[i]) for i in present]
+    buffer = np.concatenate(flats, dtype=np.float64)
+    sizes = np.array([f.size for f in flats])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    squares = np.add.reduceat(buffer * buffer, starts)
+    if not np.isfinite(squares).all():  # rare: keep each array's finite part (skip empty)
+        finite = np.isfinite(buffer)
         cut = np.cumsum([0] + [f.size for f in flats])
         kept = [(i, buffer[a:b][finite[a:b]]) for i, a, b in zip(present, cut[:-1], cut[1:])]
         kept = [(i, f) for i, f in kept if f.size]
@@ -125,10 +128,10 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
             return stats, counts
         present, flats = [i for i, _ in kept], [f for _, f in kept]
         buffer = np.concatenate(flats)
-    sizes = np.array([f.size for f in flats])
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        sizes = np.array([f.size for f in flats])
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        squares = np.add.reduceat(buffer * buffer, starts)
     mean = np.add.reduceat(buffer, starts) / sizes
-    squares = np.add.reduceat(buffer * buffer, starts)
     centred = buffer - np.repeat(mean, sizes)
     std = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
     low = np.minimum.reduceat(buffer, starts)
@@ -184,8 +187,8 @@ def spreads(arrays: list[Any]) -> np.ndarray:
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where the denominator is not positive."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
+    return np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan),
+                     where=denominator > 0)
 
 
 class GradientFlowRecorder:
