@@ -23,11 +23,12 @@ Gradient policy (shared by both kinds of node):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
@@ -64,7 +65,7 @@ class Node(Protocol):
 
 
 # --------------------------------------------------------------------------------------
-# Global state: grad mode, anomaly mode and the module-scope stack.
+# Engine state: grad mode, anomaly mode and the module-scope stack, per thread and task.
 # --------------------------------------------------------------------------------------
 
 
@@ -97,44 +98,114 @@ class Scope(NamedTuple):
         return f"{self.name} ({self.type_name})" if self.name else self.type_name
 
 
-class _State:
-    """Process-wide engine switches (minigrad is single-threaded by design)."""
+class EngineState:
+    """The engine's switches as one immutable record: is the graph recorded, are NaN/Inf
+    checked, and which module scope new nodes belong to.
 
-    grad_enabled: bool = True
-    anomaly: bool = False
-    scope: Scope | None = None
+    It lives in a `contextvars.ContextVar`, so every thread and every asyncio task sees its
+    own (as PyTorch's grad mode is thread-local): one thread evaluating under `no_grad()`
+    never switches off another thread's training. A switch never mutates the record; it
+    sets a new one and puts the previous one back on exit. An op reads the record once
+    (`current_state()`, one C call) and then its three fields.
+    """
+
+    __slots__ = ("grad_enabled", "anomaly", "scope")
+
+    def __init__(self, grad_enabled: bool, anomaly: bool, scope: Scope | None) -> None:
+        self.grad_enabled = grad_enabled
+        self.anomaly = anomaly
+        self.scope = scope
+
+    def __repr__(self) -> str:
+        return (f"EngineState(grad_enabled={self.grad_enabled}, anomaly={self.anomaly}, "
+                f"scope={self.scope.qualified_name() if self.scope else None!r})")
 
 
-state = _State()
+_engine_state: ContextVar[EngineState] = ContextVar(  # the record is never mutated: B039
+    "minigrad_engine_state", default=EngineState(True, False, None))  # noqa: B039
+
+current_state: Callable[[], EngineState] = _engine_state.get
+"""The calling thread's (or asyncio task's) `EngineState`."""
+
+
+class _StateView:
+    """Read-only view of the current `EngineState` under the old name ``autograd.state``
+    (``state.grad_enabled``, ``state.anomaly``, ``state.scope``). Hot paths call
+    `current_state()` once instead."""
+
+    grad_enabled = property(lambda self: _engine_state.get().grad_enabled)
+    anomaly = property(lambda self: _engine_state.get().anomaly)
+    scope = property(lambda self: _engine_state.get().scope)
+
+
+state = _StateView()
 
 # Creation counter: parents always get smaller numbers than their children, which makes
-# "sort by creation number, newest first" a valid topological order (see below).
+# "sort by creation number, newest first" a valid topological order (see below). Taking
+# the next number is one C call, atomic under the GIL, so threads never share a number.
 next_seq: Callable[[], int] = itertools.count().__next__
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return state.grad_enabled
+    """True unless inside `no_grad()` (in the calling thread or asyncio task)."""
+    return _engine_state.get().grad_enabled
 
 
-@contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    previous = state.grad_enabled
-    state.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
+class _Switch:
+    """Base of the context managers that change one field of the engine state for a block:
+    ``with no_grad(): ...`` or as a decorator, ``@no_grad()``. On exit the state from before
+    the block is put back, even after an exception. Each ``with`` uses its own instance
+    (the decorator makes a fresh one per call), so concurrent calls never share one."""
+
+    __slots__ = ("previous",)
+
+    def _changed(self, state: EngineState) -> EngineState:
+        raise NotImplementedError
+
+    def __enter__(self) -> None:
+        self.previous = previous = _engine_state.get()
+        _engine_state.set(self._changed(previous))
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _engine_state.set(self.previous)
+
+    def __call__(self, function: Callable) -> Callable:
+        """Use as a decorator: the whole function runs inside the block."""
+        make = self._fresh
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with make():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    def _fresh(self) -> _Switch:
+        raise NotImplementedError
 
 
-def no_grad() -> Any:
-    """Context manager: operations inside record no graph (evaluation, weight updates)."""
-    return _grad_mode(False)
+class _GradMode(_Switch):
+    __slots__ = ("enabled",)
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _changed(self, state: EngineState) -> EngineState:
+        return EngineState(self.enabled, state.anomaly, state.scope)
+
+    def _fresh(self) -> _GradMode:
+        return _GradMode(self.enabled)
 
 
-def enable_grad() -> Any:
-    """Context manager: turn graph recording back on inside a `no_grad()` block."""
-    return _grad_mode(True)
+def no_grad() -> _GradMode:
+    """Context manager (or decorator): operations inside record no graph (evaluation,
+    weight updates). Affects only the calling thread or asyncio task."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Context manager (or decorator): turn graph recording back on inside `no_grad()`."""
+    return _GradMode(True)
 
 
 class module_scope:  # noqa: N801 (used like a function: `with module_scope(...)`)
@@ -142,18 +213,20 @@ class module_scope:  # noqa: N801 (used like a function: `with module_scope(...)
     the visualiser). A small class rather than `@contextmanager`: every module call of
     every training step goes through it, and a generator-based one costs ~4x more."""
 
-    __slots__ = ("scope", "outer")
+    __slots__ = ("name", "type_name", "previous")
 
     def __init__(self, name: str, type_name: str) -> None:
-        self.outer = state.scope
-        self.scope = Scope(name, type_name, self.outer)
+        self.name = name
+        self.type_name = type_name
 
     def __enter__(self) -> Scope:
-        state.scope = self.scope
-        return self.scope
+        self.previous = previous = _engine_state.get()
+        scope = Scope(self.name, self.type_name, previous.scope)
+        _engine_state.set(EngineState(previous.grad_enabled, previous.anomaly, scope))
+        return scope
 
     def __exit__(self, *exc_info: Any) -> None:
-        state.scope = self.outer
+        _engine_state.set(self.previous)
 
 
 # --------------------------------------------------------------------------------------
@@ -165,19 +238,22 @@ class AnomalyError(FloatingPointError):
     """Raised inside `detect_anomaly()` by the first op whose result holds NaN or Inf."""
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Context manager: stop at the first op whose forward or backward makes NaN/Inf.
+class detect_anomaly(_Switch):  # noqa: N801 (PyTorch's name; used like a function)
+    """Context manager (or decorator): stop at the first op whose forward or backward
+    makes NaN/Inf.
 
     Inside it every node remembers the line of user code that created it, and the error
     names the op and that line. It slows everything down: use it to debug, not to train.
+    Affects only the calling thread or asyncio task.
     """
-    previous = state.anomaly
-    state.anomaly = True
-    try:
-        yield
-    finally:
-        state.anomaly = previous
+
+    __slots__ = ()
+
+    def _changed(self, state: EngineState) -> EngineState:
+        return EngineState(state.grad_enabled, True, state.scope)
+
+    def _fresh(self) -> detect_anomaly:
+        return detect_anomaly()
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
-from minigrad.autograd import next_seq, state
+from minigrad.autograd import current_state, next_seq
 
 _default_generator = np.random.default_rng()
 
@@ -91,13 +91,19 @@ class Tensor:
         self._op = None
         self._parents: tuple[Tensor, ...] = ()
         self._seq = next_seq()
-        self._scope = state.scope
+        engine = current_state()
+        self._scope = engine.scope
         self._hooks: list[Callable] = []
-        self._where = autograd.user_frame() if state.anomaly else None
+        self._where = autograd.user_frame() if engine.anomaly else None
 
     @classmethod
     def _make(cls, data: Any, op: Any, parents: tuple[Tensor, ...]) -> Tensor:
         """Fast constructor for op results (no conversion or checks of user data)."""
+        return Tensor._node(data, op, parents, current_state().scope)
+
+    @staticmethod
+    def _node(data: Any, op: Any, parents: tuple[Tensor, ...], scope: Any) -> Tensor:
+        """`_make` for `Function.apply`, which has read the engine state already."""
         out = object.__new__(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
@@ -106,7 +112,7 @@ class Tensor:
         out._op = op
         out._parents = parents
         out._seq = next_seq()
-        out._scope = state.scope
+        out._scope = scope
         out._hooks = []
         out._where = None
         return out
@@ -119,6 +125,7 @@ class Tensor:
 
     def _vjp(self, grad_output: np.ndarray) -> list[np.ndarray | None]:
         grads = []
+        anomaly = current_state().anomaly
         for parent, grad in zip(self._parents, self._op.backward(grad_output)):
             if grad is not None:
                 parent_data = parent.data
@@ -126,7 +133,7 @@ class Tensor:
                     grad = sum_to_shape(grad, parent_data.shape)
                 if grad.dtype != parent_data.dtype:
                     grad = grad.astype(parent_data.dtype)
-                if state.anomaly:
+                if anomaly:
                     check_finite(grad, self.op_name, self._where, "backward")
             grads.append(grad)
         return grads

@@ -14,7 +14,7 @@ from numbers import Real
 from typing import Any
 
 from minigrad import autograd
-from minigrad.autograd import next_seq, state
+from minigrad.autograd import current_state, next_seq
 
 _INF = math.inf
 _NAN = math.nan
@@ -83,11 +83,12 @@ class Value:
         self.grad = 0.0
         self.label = label
         self._op = _op
-        self._parents = tuple(_children) if state.grad_enabled else ()
+        engine = current_state()
+        self._parents = tuple(_children) if engine.grad_enabled else ()
         self._local_grads: tuple[float, ...] = ()
         self._seq = next_seq()
-        self._scope = state.scope
-        self._where = autograd.user_frame() if state.anomaly else None
+        self._scope = engine.scope
+        self._where = autograd.user_frame() if engine.anomaly else None
 
     # -- building nodes -----------------------------------------------------------------
 
@@ -100,15 +101,16 @@ class Value:
         out.grad = 0.0
         out.label = ""
         out._op = op
-        if state.grad_enabled:
+        engine = current_state()
+        if engine.grad_enabled:
             out._parents = parents
             out._local_grads = local_grads
         else:
             out._parents = out._local_grads = ()
         out._seq = next_seq()
-        out._scope = state.scope
+        out._scope = engine.scope
         out._where = None
-        if state.anomaly:
+        if engine.anomaly:
             out._where = autograd.user_frame()
             _check_anomaly(out, data, "forward")
         return out
@@ -193,7 +195,8 @@ class Value:
 
     def _vjp(self, grad_output: float) -> list[float]:
         grads = [local * grad_output for local in self._local_grads]
-        if state.anomaly:  # e.g. Value(0) ** 0.5: a finite forward, an infinite derivative
+        # e.g. Value(0) ** 0.5: a finite forward, an infinite derivative
+        if current_state().anomaly:
             for grad in grads:
                 _check_anomaly(self, grad, "backward", math.isfinite(grad_output))
         return grads

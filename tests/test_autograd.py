@@ -321,11 +321,11 @@ def test_without_anomaly_mode_results_are_ieee():
     assert mg.log(x).data[0] == -np.inf
     with np.errstate(all="ignore"):
         assert np.isnan((x / x).data[0])
-    assert not autograd.state.anomaly
+    assert not autograd.current_state().anomaly
 
 
 def test_module_scope_restores_the_outer_scope_after_an_error():
     with pytest.raises(KeyError):
         with autograd.module_scope("bn1", "BatchNorm1d"):
             raise KeyError("inside forward")
-    assert autograd.state.scope is None
+    assert autograd.current_state().scope is None

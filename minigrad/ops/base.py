@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
-from minigrad.autograd import state
+from minigrad.autograd import current_state
 from minigrad.tensor import Tensor, check_finite, sum_to_shape  # noqa: F401 (re-exported)
 
 
@@ -72,16 +72,17 @@ class Function:
                 f"{cls.name}: cannot apply to inputs of shapes {shapes}: {error}. "
                 f"Fix: {cls.fix_hint}"
             ) from None
+        engine = current_state()  # grad mode, anomaly mode and scope, read once per op
         out = None
-        if state.grad_enabled:
+        if engine.grad_enabled:
             for tensor in inputs:  # a plain loop: `any(...)` costs a generator per op
                 if tensor.requires_grad:
                     op.needs_input_grad = tuple([t.requires_grad for t in inputs])
-                    out = Tensor._make(data, op, inputs)
+                    out = Tensor._node(data, op, inputs, engine.scope)
                     break
         if out is None:  # nothing to differentiate: a constant, outside the graph
-            out = Tensor._make(data, None, ())
-        if state.anomaly:
+            out = Tensor._node(data, None, (), engine.scope)
+        if engine.anomaly:
             out._where = autograd.user_frame()
             check_finite(out.data, cls.name, out._where, "forward", inputs)
         return out
