@@ -14,7 +14,14 @@ from minigrad import (
     viz,  # noqa: E402
 )
 from minigrad.allocator import configure_from_environment
-from minigrad.autograd import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from minigrad.autograd import (
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    retain_grads,
+)
 from minigrad.dtypes import (  # noqa: F401 (mg.float, mg.int, mg.bool: see __all__)
     bool,
     double,
@@ -78,7 +85,8 @@ __all__ = [
     "AnomalyError", "GradcheckError", "Tensor", "Value", "abs", "arange", "cat", "clip",
     "default_generator", "detect_anomaly", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
-    "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "sigmoid", "sqrt", "stack", "tanh",
+    "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "retain_grads", "sigmoid", "sqrt",
+    "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
     "data",
     # dtypes (the unsized aliases mg.float, mg.int, mg.bool stay out of `import *`: they would

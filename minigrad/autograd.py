@@ -7,17 +7,28 @@ walk of the visualiser are written once and work on either kind of node.
 Everything here is iterative: no function recurses along the graph, so a chain of a
 million operations backpropagates without a `RecursionError`.
 
-Gradient policy (shared by both kinds of node):
+Gradient policy — what ``.grad`` holds after ``backward()``:
 
-* `backward()` adds this pass's gradient into `.grad` of **every** node on the way that
-  requires grad: leaves *and* intermediate results. Keeping intermediate gradients is what
-  lets the visualiser show each node's gradient, and it is what micrograd does. The
-  intermediate arrays live exactly as long as the graph itself.
-* The graph is not freed by `backward()`: each op keeps what its backward needs until the
-  output is dropped. A second `backward()` therefore works and *adds* a second copy of the
-  gradient everywhere (PyTorch's behaviour with ``retain_graph=True``). Call
-  ``zero_grad()`` between passes, as in any training loop.
-* A leaf tensor's `.grad` is always an array of its own (never a read-only view, never
+* **Value** (micrograd's behaviour): every node of the graph, leaf or intermediate, holds
+  d(root)/d(node) in ``.grad``.
+* **Tensor** (PyTorch's behaviour, which keeps a training step's memory low): ``.grad`` is
+  stored on the leaves that require grad (parameters, inputs created with
+  ``requires_grad=True``), on tensors marked with ``t.retain_grad()``, and on the **root**
+  backward started from (its seed, ``ones`` for a scalar loss: it shows that backward ran,
+  and from it the visualiser recomputes every other node's gradient at draw time through
+  ``_vjp``). Every other intermediate gradient is freed as soon as it has been sent on to
+  the parents. Inside ``with retain_grads():`` backward stores ``.grad`` on every node,
+  as micrograd does.
+* Gradients *add up*: a second ``backward()`` adds a second copy into every ``.grad`` it
+  stores. Call ``zero_grad()`` between passes, as in any training loop.
+* The graph itself is not freed by ``backward()``: each op keeps what its backward needs
+  until the output is dropped, so a second ``backward()`` works (PyTorch needs
+  ``retain_graph=True`` for that; minigrad accepts the argument and behaves the same
+  either way). Freeing the saved arrays during backward, as PyTorch does by default, was
+  considered and left out: the visualiser recomputes every intermediate gradient from
+  them at draw time, and most of them are the parents' own ``.data`` anyway, which the
+  graph holds until it is dropped.
+* A leaf tensor's ``.grad`` is always an array of its own (never a read-only view, never
   shared with another tensor), so in-place edits such as gradient clipping are safe.
 """
 
@@ -42,10 +53,14 @@ class Node(Protocol):
     ``_seq``: creation number; a node is always created after its parents.
     ``_scope``: the module `Scope` in force when the node was created (or None).
     ``_hooks``: functions called with the node's gradient once it is complete.
+    ``_retains_grad``: whether backward stores an intermediate node's gradient in ``.grad``
+    (leaves and the root always get theirs; see the gradient policy above).
     ``op_name``: short name of the operation that made the node ("" for a leaf).
     ``_vjp(grad_output)``: the vector-Jacobian products, one per parent
     (None where a parent gets no gradient).
-    ``_accumulate_grad(grad)``: add a finished gradient into ``.grad``.
+    ``_accumulate_grad(grad, exposed)``: add a finished gradient into ``.grad``; ``exposed``
+    holds the ids of gradient arrays that others may hold too (a node that keeps ``grad``
+    itself, without a copy, adds its id).
     """
 
     data: Any
@@ -55,13 +70,14 @@ class Node(Protocol):
     _seq: int
     _scope: Scope | None
     _hooks: Any
+    _retains_grad: bool
 
     @property
     def op_name(self) -> str: ...
 
     def _vjp(self, grad_output: Any) -> Sequence[Any]: ...
 
-    def _accumulate_grad(self, grad: Any) -> None: ...
+    def _accumulate_grad(self, grad: Any, exposed: set[int]) -> None: ...
 
 
 # --------------------------------------------------------------------------------------
@@ -303,25 +319,62 @@ def topological_order(root: Node) -> list[Node]:
 _by_seq = attrgetter("_seq")
 
 
+_retain_all_grads: ContextVar[bool] = ContextVar("minigrad_retain_grads", default=False)
+
+
+class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_grads():`)
+    """Context manager (or decorator): every ``backward()`` run inside stores ``.grad`` on
+    *every* node of the graph, intermediate results included (micrograd's behaviour; by
+    default a Tensor graph keeps only the leaves', the root's and ``retain_grad()``'s).
+
+    It costs one gradient array per node for as long as the graph lives: use it to inspect
+    a graph, not to train. Per thread and per asyncio task, like `no_grad`.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        self.previous = _retain_all_grads.get()
+        _retain_all_grads.set(True)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _retain_all_grads.set(self.previous)
+
+    def _fresh(self) -> retain_grads:
+        return retain_grads()
+
+
 def backward(root: Node, gradient: Any) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
     The gradient of a node is complete once all its consumers have been processed; the
     topological order guarantees that. Its hooks then run (and may replace it), it is
-    added into ``.grad``, and it is sent on to the parents through the node's `_vjp`.
+    stored in ``.grad`` if the gradient policy (module docstring) keeps it, and it is sent
+    on to the parents through the node's `_vjp`. After that nothing refers to it any more,
+    so an intermediate gradient that is not kept is freed right there.
     """
+    keep_all = _retain_all_grads.get()
+    # Ids of this pass's gradient arrays that someone else may hold: the seed, arrays handed
+    # to hooks, arrays already stored in a .grad. A leaf may adopt any other fresh array
+    # instead of copying it (see Tensor._accumulate_grad).
+    exposed = {id(gradient)}
     pending: dict[Node, Any] = {root: gradient}
     for node in topological_order(root):
         grad = pending.pop(node, None)
         if grad is None:  # reachable only through branches that carried no gradient
             continue
-        for hook in node._hooks:
-            replaced = hook(grad)
-            if replaced is not None:
-                grad = replaced
-        node._accumulate_grad(grad)
-        if node._parents:
-            for parent, parent_grad in zip(node._parents, node._vjp(grad)):
+        if node._hooks:
+            for hook in node._hooks:
+                exposed.add(id(grad))
+                replaced = hook(grad)
+                if replaced is not None:
+                    grad = replaced
+            exposed.add(id(grad))
+        parents = node._parents
+        if keep_all or node._retains_grad or not parents or node is root:
+            node._accumulate_grad(grad, exposed)
+        if parents:
+            for parent, parent_grad in zip(parents, node._vjp(grad)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 earlier = pending.get(parent)

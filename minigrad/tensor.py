@@ -68,12 +68,14 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``. ``.data`` is the
     `numpy.ndarray` (assignable), ``.grad`` the accumulated gradient (an ndarray of the same
-    shape, or None). After ``loss.backward()`` every tensor of the graph that requires grad
-    holds d(loss)/d(tensor) in ``.grad`` — intermediate results too, so they can be drawn.
+    shape, or None). After ``loss.backward()``, ``.grad`` holds d(loss)/d(tensor) on the
+    leaves that require grad (parameters), on ``loss`` itself and on tensors marked with
+    `retain_grad`; other intermediate results keep None, as in PyTorch (see the gradient
+    policy in `minigrad.autograd`, and `minigrad.retain_grads` to keep them all).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_seq", "_scope",
-                 "_hooks", "_where", "__weakref__")
+                 "_hooks", "_where", "_retains_grad", "__weakref__")
     __hash__ = object.__hash__  # nodes are dict keys by identity; == compares elementwise
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected method
 
@@ -95,6 +97,7 @@ class Tensor:
         self._scope = engine.scope
         self._hooks: list[Callable] = []
         self._where = autograd.user_frame() if engine.anomaly else None
+        self._retains_grad = False
 
     @classmethod
     def _make(cls, data: Any, op: Any, parents: tuple[Tensor, ...]) -> Tensor:
@@ -115,6 +118,7 @@ class Tensor:
         out._scope = scope
         out._hooks = []
         out._where = None
+        out._retains_grad = False
         return out
 
     # -- the node protocol -------------------------------------------------------------
@@ -138,20 +142,31 @@ class Tensor:
             grads.append(grad)
         return grads
 
-    def _accumulate_grad(self, grad: np.ndarray) -> None:
+    def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
         if self.grad is not None:
             self.grad = self.grad + grad
-        elif not self._parents:  # a leaf owns its .grad: never a view or a shared array
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
-        else:
+        elif self._parents:  # an intermediate node (root, retained): may share the array
             self.grad = grad
+            exposed.add(id(grad))
+        elif grad.flags.owndata and grad.flags.writeable and id(grad) not in exposed:
+            # A fresh array nobody else holds (an op's backward just made it): adopt it. A
+            # copy here would, for a large weight, briefly double its gradient's memory.
+            # PyTorch's AccumulateGrad steals an unshared gradient the same way.
+            self.grad = grad if grad.dtype == self.data.dtype else grad.astype(self.data.dtype)
+            exposed.add(id(grad))
+        else:  # a leaf owns its .grad: never a view or an array shared with anyone
+            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
 
     # -- gradients -------------------------------------------------------------------
 
-    def backward(self, gradient: Any = None) -> None:
-        """Backpropagate from this tensor; gradients accumulate into ``.grad``.
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+        """Backpropagate from this tensor; gradients accumulate into ``.grad`` of the leaves
+        that require grad, of this tensor (the seed) and of tensors marked `retain_grad`.
 
-        `gradient` is d(loss)/d(self); it may be omitted only for a one-element tensor.
+        `gradient` is d(loss)/d(self), of this tensor's shape; it may be omitted only for a
+        one-element tensor. `retain_graph` is accepted for PyTorch code: minigrad always
+        keeps what the ops saved until the graph is dropped (the visualiser recomputes every
+        node's gradient from it), so a second backward works with or without it.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -182,6 +197,26 @@ class Tensor:
                     f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
                 )
         autograd.backward(self, gradient)
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
+        always keep theirs; other intermediate gradients are freed once used)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so it never "
+                               "gets a gradient. Fix: call it on a tensor computed from inputs "
+                               "that require grad (outside no_grad()).")
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for an intermediate tensor marked with `retain_grad` (PyTorch's name)."""
+        return self._retains_grad and bool(self._parents)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor made by the user rather than by an op (PyTorch's name): its
+        ``.grad`` is kept after backward when it requires grad."""
+        return not self._parents
 
     def register_hook(self, hook: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array

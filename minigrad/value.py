@@ -68,6 +68,7 @@ class Value:
                  "_where", "__weakref__")
     requires_grad = True
     _hooks = ()
+    _retains_grad = True  # micrograd's behaviour: every node keeps its gradient
 
     def __init__(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if type(data) is not float:  # the common case first: isinstance(x, Real) is slow
@@ -201,7 +202,7 @@ class Value:
                 _check_anomaly(self, grad, "backward", math.isfinite(grad_output))
         return grads
 
-    def _accumulate_grad(self, grad: float) -> None:
+    def _accumulate_grad(self, grad: float, exposed: set[int]) -> None:
         self.grad += grad
 
     @property
@@ -214,8 +215,9 @@ class Value:
         for parent, local in zip(self._parents, self._local_grads):
             parent.grad += local * self.grad
 
-    def backward(self) -> None:
-        """Compute d(self)/d(node) for every node of the graph, into each ``.grad``."""
+    def backward(self, retain_graph: bool | None = None) -> None:
+        """Compute d(self)/d(node) for every node of the graph, into each ``.grad``
+        (`retain_graph` is accepted as in `Tensor.backward`; the graph is always kept)."""
         autograd.backward(self, 1.0)
 
     def __repr__(self) -> str:

@@ -131,19 +131,73 @@ def test_graph_is_freed_once_the_output_is_dropped(kind):
 # -- the gradient policy ---------------------------------------------------------------------------
 
 
-def test_intermediates_keep_their_gradient_and_a_second_backward_adds_again():
+def test_tensor_grad_is_kept_on_leaves_the_root_and_retained_nodes_only():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     h = x * x
-    out = (h * 3).sum()
+    kept = h * 3
+    kept.retain_grad()
+    out = (kept + h).sum()
     out.backward()
-    np.testing.assert_array_equal(h.grad, [3.0, 3.0])
-    np.testing.assert_array_equal(x.grad, [6.0, 12.0])
-    out.backward()  # documented policy: everything adds a second copy
-    np.testing.assert_array_equal(h.grad, [6.0, 6.0])
-    np.testing.assert_array_equal(x.grad, [12.0, 24.0])
+    assert h.grad is None  # an intermediate gradient is freed once sent on
+    assert kept.retains_grad and not h.retains_grad and x.is_leaf and not h.is_leaf
+    np.testing.assert_array_equal(kept.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [8.0, 16.0])  # d/dx (3x^2 + x^2) = 8x
+    np.testing.assert_array_equal(out.grad, 1.0)  # the root keeps its seed
+    out.backward()  # the graph is kept: a second pass adds again where .grad is stored
+    assert h.grad is None
+    np.testing.assert_array_equal(kept.grad, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad, [16.0, 32.0])
     x.zero_grad()
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    with pytest.raises(RuntimeError, match="retain_grad.*does not require grad"):
+        mg.tensor([1.0]).retain_grad()
+
+
+def test_root_keeps_the_seed_it_was_given():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(y.grad, [1.0, 10.0])
+    np.testing.assert_array_equal(x.grad, [3.0, 30.0])
+
+
+def test_retain_grads_keeps_every_intermediate_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    g = h * 3
+    out = g.sum()
+    with mg.retain_grads():
+        assert autograd.retain_grads is mg.retain_grads
+        out.backward()
+    np.testing.assert_array_equal(g.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(h.grad, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 12.0])
+    x.zero_grad()
+    out.backward()  # outside the block: the default policy again (h keeps its old .grad)
+    np.testing.assert_array_equal(h.grad, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 12.0])
+
+
+def test_value_keeps_every_gradient_as_micrograd_does():
+    a = mg.Value(2.0)
+    h = a * a
+    out = h * 3
+    out.backward()
+    assert (out.grad, h.grad, a.grad) == (1.0, 3.0, 12.0)
+
+
+def test_an_intermediate_gradient_is_freed_before_backward_moves_on():
+    x = mg.tensor(np.ones(4), requires_grad=True)
+    a = x * 2
+    b = a * 3
+    refs = {}
+    b.register_hook(lambda grad: refs.__setitem__("b", weakref.ref(grad)))
+    # a's gradient is complete only after b's has been used: by then b's must be gone.
+    a.register_hook(lambda grad: refs.__setitem__("b alive at a", refs["b"]() is not None))
+    b.sum().backward()
+    assert refs["b alive at a"] is False
+    assert a.grad is None and b.grad is None and x.grad is not None
 
 
 def test_leaf_grads_are_writeable_and_never_shared():
@@ -180,6 +234,7 @@ def test_hook_sees_the_gradient_and_can_replace_it():
     seen = []
     h.register_hook(lambda grad: seen.append(grad.copy()))  # returns None: grad unchanged
     remove = h.register_hook(lambda grad: grad * 10)
+    h.retain_grad()  # the gradient it keeps is the one the hooks returned
     h.sum().backward()
     np.testing.assert_array_equal(seen[0], [1.0, 1.0])
     np.testing.assert_array_equal(h.grad, [10.0, 10.0])

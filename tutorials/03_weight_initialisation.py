@@ -255,6 +255,8 @@ def propagate(x, weights, activation, labels=None):
             loss = nn.CrossEntropyLoss()(s, labels)
             break
         h = activation(s)
+        s.retain_grad()  # intermediate gradients are freed after use unless retained
+        h.retain_grad()
         pre.append(s)
         hidden.append(h)
     else:

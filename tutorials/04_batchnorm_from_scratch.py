@@ -171,7 +171,8 @@ x = mg.tensor(x_np, requires_grad=True, name="x")
 y = model(x)
 loss = (y * mg.tensor(upstream, name="dy (fixed)")).sum()
 loss.name = "L"
-loss.backward()
+with mg.retain_grads():  # keep every node's gradient (normally only the leaves' are kept)
+    loss.backward()
 graph_path = mg.viz.render(loss, figure_path("04_batchnorm_graph.png"), params=model,
                            rankdir="TB", title="Composed BatchNorm1d: forward values, "
                            "gradients, and the gradient on every edge")

@@ -1,0 +1,70 @@
+"""Memory of a training step: what backward keeps, what it frees, what it never copies."""
+
+import tracemalloc
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+
+
+def peak_during(fn):
+    """Peak traced bytes (NumPy reports its buffers to tracemalloc) above those at the start."""
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_leaf_adopts_a_fresh_gradient_instead_of_copying_it():
+    weight = mg.tensor(np.ones((500, 500)), requires_grad=True)  # 2 MB of float64
+    x = mg.tensor(np.ones((4, 500)))
+    loss = mg.ops.linear(x, weight).sum()
+    peak = peak_during(loss.backward)
+    # Linear's backward makes one (500, 500) array; a copy into .grad would double it.
+    assert peak < 1.5 * weight.data.nbytes
+    assert weight.grad.flags.writeable and weight.grad.flags.owndata
+
+
+def test_gradients_shared_between_parents_are_still_copied():
+    a = mg.tensor(np.ones(3), requires_grad=True)
+    b = mg.tensor(np.ones(3), requires_grad=True)
+    h = a * 2
+    (h + b).sum().backward()  # add hands one array to both parents
+    c = mg.tensor(np.ones(3), requires_grad=True)
+    d = mg.tensor(np.ones(3), requires_grad=True)
+    stash = []
+    total = c + d
+    total.register_hook(stash.append)  # a hook may keep the array it was given
+    total.sum().backward()
+    assert not np.shares_memory(c.grad, d.grad) and not np.shares_memory(c.grad, stash[0])
+    assert not np.shares_memory(d.grad, stash[0])
+    c.grad *= 10
+    np.testing.assert_array_equal(d.grad, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(stash[0], [1.0, 1.0, 1.0])
+
+
+def test_a_training_step_keeps_only_the_parameter_gradients():
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 10))
+    x = mg.randn(256, 64)
+    out = model(x)
+    loss = out.sum()
+    loss.backward()
+    assert out.grad is None  # an intermediate
+    for parameter in model.parameters():
+        assert parameter.grad is not None and parameter.grad.shape == parameter.shape
+    # Everything the graph holds besides the parameters' gradients: the nodes' data and what
+    # the ops saved. No node below the root holds a gradient.
+    node, stack, seen = None, [loss], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node._parents and node is not loss:
+            assert node.grad is None
+        stack.extend(node._parents)
