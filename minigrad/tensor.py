@@ -6,6 +6,11 @@ forces one. The data is copied, as ``torch.tensor`` does (`from_numpy` shares it
 Integer and bool tensors (class targets, masks) cannot require grad. Binary
 ops follow NumPy's promotion rules, and a Python number never changes a tensor's dtype.
 
+In-place edits between the forward pass and backward are refused at backward (PyTorch's
+version counters): ``t.data -= x`` records a write (`Tensor._count_write`), and a
+`from_numpy` tensor fingerprints the caller's array (`SharedTensor`). What this does not
+see is listed in the README ("In-place edits between forward and backward").
+
 Every op is a `minigrad.ops.Function`; the methods here only route to them.
 """
 
@@ -74,15 +79,16 @@ class Tensor:
     policy in `minigrad.autograd`, and `minigrad.retain_grads` to keep them all).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_seq", "_scope",
-                 "_hooks", "_where", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_parents", "_seq", "_scope",
+                 "_hooks", "_where", "_retains_grad", "_version", "__weakref__")
     __hash__ = object.__hash__  # nodes are dict keys by identity; == compares elementwise
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected method
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        self.data = to_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":
+        self._data = to_array(data, dtype)
+        self._version = 0
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating-point tensors can require grad, got dtype "
                 f"{self.data.dtype}. Fix: pass dtype=np.float32 (or float64)."
@@ -108,7 +114,8 @@ class Tensor:
     def _node(data: Any, op: Any, parents: tuple[Tensor, ...], scope: Any) -> Tensor:
         """`_make` for `Function.apply`, which has read the engine state already."""
         out = object.__new__(Tensor)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out._data = data if type(data) is np.ndarray else np.asarray(data)
+        out._version = 0
         out.grad = None
         out.requires_grad = bool(parents)
         out.name = None
@@ -121,6 +128,39 @@ class Tensor:
         out._retains_grad = False
         return out
 
+    # -- data and its version ----------------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The values (a `numpy.ndarray`). Assign a new array to replace them; an in-place
+        update through the attribute (``t.data -= lr * g``) counts as a write (below)."""
+        return self._data
+
+    @data.setter
+    def data(self, array: np.ndarray) -> None:
+        # ``t.data -= 10`` runs ``t.data = t.data.__isub__(10)``: the same array comes back,
+        # changed in place. Ops saved that array for backward, so record the write (below).
+        # Assigning a *different* array leaves the saved one intact: nothing to record.
+        if array is self._data:
+            self._count_write()
+        else:
+            self._data = array
+
+    def _count_write(self) -> None:
+        """Record an in-place write. ``_version`` is the creation number (`next_seq`) current
+        at the last write, 0 if never written: a node created *before* that number used
+        the old values, and its backward refuses (`_check_versions`). Comparing against the
+        node's own ``_seq`` costs the forward pass nothing."""
+        self._version = next_seq()
+
+    def _check_versions(self) -> None:
+        """Before this node's backward: refuse if a parent's data was written in place
+        after this node was created (PyTorch's version counters, for the same silent
+        error)."""
+        for position, parent in enumerate(self._parents):
+            if parent._version > self._seq:
+                raise modified_in_place_error(self, parent, position)
+
     # -- the node protocol -------------------------------------------------------------
 
     @property
@@ -128,11 +168,15 @@ class Tensor:
         return self._op.name if self._op is not None else ""
 
     def _vjp(self, grad_output: np.ndarray) -> list[np.ndarray | None]:
+        seq = self._seq
+        for parent in self._parents:
+            if parent._version > seq:
+                self._check_versions()  # raises, naming the parent
         grads = []
         anomaly = current_state().anomaly
         for parent, grad in zip(self._parents, self._op.backward(grad_output)):
             if grad is not None:
-                parent_data = parent.data
+                parent_data = parent._data
                 if grad.shape != parent_data.shape:
                     grad = sum_to_shape(grad, parent_data.shape)
                 if grad.dtype != parent_data.dtype:
@@ -314,14 +358,96 @@ class Tensor:
         return tensor_repr(self.data, self._op, self.requires_grad)
 
 
+class SharedTensor(Tensor):
+    """What `from_numpy` returns: a tensor whose data is the caller's own array.
+
+    The caller can write into that array without going through the tensor (a data loader
+    filling the next batch into the same buffer), which no counter can see. Instead, each
+    time an op reads the data, and when backward checks it, a *fingerprint* of the
+    contents is compared with the last one: 256 elements at evenly spaced positions (a few
+    microseconds, whatever the size); a change counts as an in-place write. The limit,
+    honestly: an edit that touches none of the sampled elements (one element out of
+    thousands) goes unseen; refilling the buffer with new data is caught.
+    """
+
+    __slots__ = ("_array", "_fingerprint", "_written_at")
+
+    @property
+    def _data(self) -> np.ndarray:  # type: ignore[override]
+        self._notice_writes()
+        return self._array
+
+    @_data.setter
+    def _data(self, array: np.ndarray) -> None:
+        self._array = array
+        self._fingerprint = _fingerprint(array)
+        self._written_at = next_seq()
+
+    @property
+    def _version(self) -> int:  # type: ignore[override]
+        self._notice_writes()
+        return self._written_at
+
+    @_version.setter
+    def _version(self, written_at: int) -> None:
+        self._written_at = written_at
+
+    def _notice_writes(self) -> None:
+        fingerprint = _fingerprint(self._array)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._written_at = next_seq()
+
+
+_SAMPLES = 256
+
+
+def _fingerprint(array: np.ndarray) -> bytes:
+    """256 evenly spaced elements of `array`, as bytes (see `SharedTensor`)."""
+    flat = array.reshape(-1) if array.flags.c_contiguous else array.ravel()
+    if flat.size <= _SAMPLES:
+        return flat.tobytes()
+    return flat[:: flat.size // _SAMPLES].tobytes()
+
+
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """A tensor that *shares* `array` (no copy, dtype kept), like ``torch.from_numpy``:
-    writes to either are seen by both."""
+    writes to either are seen by both. Changing the array between the forward pass and
+    backward makes backward refuse (see `SharedTensor` for how, and its limit)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}.")
-    out = Tensor(np.empty(0, array.dtype), requires_grad=requires_grad)  # checks the dtype
-    out.data = array
+    out = SharedTensor(np.empty(0, array.dtype), requires_grad=requires_grad)  # checks dtype
+    out._data = array
     return out
+
+
+def modified_in_place_error(node: Tensor, parent: Tensor, position: int) -> RuntimeError:
+    """The error backward raises when `parent`'s data changed after `node`'s op saved it."""
+    if parent.name:
+        what = f"'{parent.name}'"
+    elif isinstance(parent, SharedTensor):
+        what = "a tensor made by from_numpy"
+    elif not parent._parents:
+        what = f"a {'Parameter' if type(parent).__name__ == 'Parameter' else 'leaf tensor'}"
+    else:
+        what = f"the result of {parent.op_name}"
+    where = f", created at {node._where}" if node._where else ""
+    scope = node._scope
+    module = f" in module {scope.qualified_name() or '(root)'} ({scope.type_name})" if scope else ""
+    if isinstance(parent, SharedTensor):
+        how = "its NumPy array was changed after the forward pass"
+        fix = ("fill the array only after backward(), or give minigrad a copy "
+               "(minigrad.tensor(array) copies)")
+    else:
+        how = "its data was modified in place (e.g. `.data -= ...`) after the forward pass"
+        fix = ("change parameters only after backward() (optimizer.step() does), or run the "
+               "forward pass again after the change")
+    return RuntimeError(
+        f"backward: one of the tensors needed for gradient computation has been modified: "
+        f"{what} of shape {parent.shape} ({parent.dtype}), input {position} of "
+        f"'{node.op_name}'{module}{where}; {how}, so its gradient would be computed from the "
+        f"new values. Fix: {fix}."
+    )
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,

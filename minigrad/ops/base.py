@@ -63,7 +63,7 @@ class Function:
         """Run the op on tensors and record it in the graph."""
         op = cls()
         try:
-            data = op.forward(*[t.data for t in inputs], **params)
+            data = op.forward(*[t._data for t in inputs], **params)
         except ShapeError:
             raise
         except ValueError as error:  # NumPy's own message, made to name the op and shapes

@@ -1,0 +1,90 @@
+"""In-place edits between the forward pass and backward: refused clearly (version counters),
+while the edits of a normal training loop keep working."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+
+def make_layer():
+    mg.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 2))
+
+
+def test_editing_a_weight_between_forward_and_backward_is_refused():
+    model = make_layer()
+    y = model(mg.randn(4, 3)).sum()
+    model[0].weight.data -= 10
+    with pytest.raises(RuntimeError) as info:
+        y.backward()
+    message = str(info.value)
+    for part in ("modified", "Parameter of shape (2, 3)", "'linear'", "module 0 (Linear)",
+                 "Fix:", "after backward()"):
+        assert part in message, part
+    assert model[0].weight.grad is None  # nothing was accumulated from the stale graph
+
+
+def test_a_from_numpy_buffer_refilled_before_backward_is_refused():
+    model = make_layer()
+    buffer = np.ones((4, 3), np.float32)
+    y = model(mg.from_numpy(buffer)).sum()
+    buffer[:] = np.arange(12, dtype=np.float32).reshape(4, 3)  # the next batch, same buffer
+    with pytest.raises(RuntimeError, match="from_numpy.*NumPy array was changed.*Fix"):
+        y.backward()
+
+
+def test_a_fresh_forward_after_the_edit_works_and_uses_the_new_values():
+    model = make_layer()
+    x = mg.randn(4, 3)
+    model(x).sum()  # a graph that is dropped without backward
+    model[0].weight.data -= 10
+    model(x).sum().backward()
+    np.testing.assert_allclose(model[0].weight.grad, np.tile(x.data.sum(0), (2, 1)), rtol=1e-6)
+    buffer = np.ones((4, 3), np.float32)
+    shared = mg.from_numpy(buffer)
+    buffer[:] = 2
+    model(shared).sum().backward()  # changed before the forward pass: fine
+
+
+def test_optimizer_steps_and_no_grad_edits_between_steps_keep_working():
+    model = make_layer()
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, target = mg.randn(8, 3), mg.randn(8, 2)
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss = ((model(x) - target) ** 2).mean()
+        loss.backward()
+        optimizer.step()  # an in-place update of every parameter, after backward
+        with mg.no_grad():
+            model[0].weight.data *= 0.99  # e.g. weight decay or a max-norm constraint
+    assert np.isfinite(model[0].weight.data).all()
+
+
+def test_assigning_a_new_array_keeps_the_saved_one_valid():
+    w = mg.tensor([2.0, 3.0], requires_grad=True)
+    x = mg.tensor([5.0, 7.0], requires_grad=True)
+    y = (w * x).sum()
+    w.data = np.array([100.0, 100.0], np.float32)  # a new array: the graph kept the old one
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 3.0])  # the values the forward pass used
+
+
+def test_a_second_backward_after_an_optimizer_step_is_refused():
+    model = make_layer()
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(mg.randn(4, 3)).sum()
+    loss.backward()
+    optimizer.step()
+    with pytest.raises(RuntimeError, match="modified"):
+        loss.backward()
+
+
+def test_an_edit_of_a_tensor_the_graph_does_not_use_is_fine():
+    model = make_layer()
+    other = nn.Linear(3, 2)
+    y = model(mg.randn(4, 3)).sum()
+    other.weight.data -= 1
+    y.backward()
+    assert model[0].weight.grad is not None
