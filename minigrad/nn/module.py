@@ -135,11 +135,15 @@ class Module:
         ``grad_input`` has one entry per tensor argument, ``grad_output`` one per output.
         Return values are ignored (the gradients cannot be replaced here)."""
         inputs = [a for a in args if isinstance(a, Tensor)]
+        n_inputs = len(inputs)
         waiting = sum(t.requires_grad for t in inputs)
         pending: dict[str, Any] = {"grad_output": None, "grad_input": {}}
+        # The closures below live in the inputs' hook lists, so none of them may refer to
+        # an input (or to `inputs`): that would be a reference cycle, which only the
+        # cyclic garbage collector frees — with it off, every step's graph would leak.
 
         def fire() -> None:
-            grad_input = tuple(pending["grad_input"].get(i) for i in range(len(inputs)))
+            grad_input = tuple(pending["grad_input"].get(i) for i in range(n_inputs))
             pending["grad_input"] = {}  # a second backward through the same graph fires again
             for hook in list(self._backward_hooks):
                 hook(self, grad_input, (pending["grad_output"],))
