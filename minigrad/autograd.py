@@ -283,10 +283,21 @@ def user_frame() -> str:
     return "<unknown>"
 
 
-def anomaly_error(op_name: str, where: str, phase: str, detail: str) -> AnomalyError:
-    """The error `detect_anomaly` raises, in one format for every kind of node."""
+def anomaly_error(op_name: str, where: str | None, phase: str, detail: str,
+                  scope: Scope | None = None) -> AnomalyError:
+    """The error `detect_anomaly` raises, in one format for every kind of node: the op, the
+    module it ran in, and the line of user code that created it (or why that is unknown)."""
+    module = (f" in module {scope.qualified_name() or '(root)'} ({scope.type_name})"
+              if scope is not None else " outside any module")
+    if where is not None:
+        created = f"The op ran{module}; it was created at {where}."
+    else:
+        created = (f"The op ran{module}; the line that created it is unknown: the node was "
+                   "built before detect_anomaly() was entered, and lines are recorded only "
+                   "inside it (recording them always would slow every op). To see it, enter "
+                   "detect_anomaly() before the forward pass.")
     return AnomalyError(
-        f"{op_name}: its {phase} produced {detail}. The op was created at {where}. "
+        f"{op_name}: its {phase} produced {detail}. {created} "
         "Fix: check this op's inputs (log and sqrt of values <= 0, division by zero, "
         "overflowing exp) or clamp them first."
     )

@@ -182,7 +182,8 @@ class Tensor:
                 if grad.dtype != parent_data.dtype:
                     grad = grad.astype(parent_data.dtype)
                 if anomaly:
-                    check_finite(grad, self.op_name, self._where, "backward")
+                    check_finite(grad, self.op_name, self._where, "backward",
+                                 scope=self._scope)
             grads.append(grad)
         return grads
 
@@ -524,7 +525,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 
 
 def check_finite(array: np.ndarray, op_name: str, where: str | None, phase: str,
-                 inputs: tuple[Any, ...] = ()) -> None:
+                 inputs: tuple[Any, ...] = (), scope: Any = None) -> None:
     """Under `detect_anomaly()`: raise if `array` holds NaN or Inf."""
     if array.dtype.kind not in "fc" or np.isfinite(array).all():
         return
@@ -532,7 +533,7 @@ def check_finite(array: np.ndarray, op_name: str, where: str | None, phase: str,
     input_arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
     if any(a.dtype.kind in "fc" and not np.isfinite(a).all() for a in input_arrays):
         detail += " (its inputs already held NaN/Inf)"
-    raise autograd.anomaly_error(op_name, where or "<unknown>", phase, detail)
+    raise autograd.anomaly_error(op_name, where, phase, detail, scope)
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -229,4 +229,4 @@ def _check_anomaly(node: Value, result: float, phase: str, grad_finite: bool = T
         return
     inputs_finite = grad_finite and all(math.isfinite(p.data) for p in node._parents)
     detail = f"{result}" + ("" if inputs_finite else " (its inputs already held NaN/Inf)")
-    raise autograd.anomaly_error(f"Value {node._op}", node._where or "<unknown>", phase, detail)
+    raise autograd.anomaly_error(f"Value {node._op}", node._where, phase, detail, node._scope)

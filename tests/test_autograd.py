@@ -384,3 +384,43 @@ def test_module_scope_restores_the_outer_scope_after_an_error():
         with autograd.module_scope("bn1", "BatchNorm1d"):
             raise KeyError("inside forward")
     assert autograd.current_state().scope is None
+
+
+def test_detect_anomaly_names_the_module_the_op_ran_in():
+    from minigrad import nn
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Sequential(nn.Linear(2, 2))
+
+        def forward(self, x):
+            return self.inner(x).log()  # log of negative values: NaN
+
+    model = Encoder()
+    x = mg.tensor([[-5.0, -5.0]])
+    model.inner[0].weight.data = np.ones((2, 2), np.float32)
+    message = anomaly_at(lambda: model(x))
+    assert message.startswith("log:") and "in module (root) (Encoder)" in message
+    with mg.detect_anomaly(), np.errstate(all="ignore"):
+        with pytest.raises(mg.AnomalyError) as info:
+            mg.Value(0.0).log()
+    assert "outside any module" in str(info.value)
+
+
+def test_detect_anomaly_explains_an_unknown_creation_line():
+    x = mg.tensor([0.0, 4.0], requires_grad=True)
+    with autograd.module_scope("block", "Block"):
+        y = x.sqrt()  # built before detect_anomaly(): its line is not recorded
+    with mg.detect_anomaly(), np.errstate(all="ignore"):
+        with pytest.raises(mg.AnomalyError) as info:
+            y.sum().backward()
+    message = str(info.value)
+    assert message.startswith("sqrt:") and "in module block (Block)" in message
+    assert "built before detect_anomaly() was entered" in message
+    assert "enter detect_anomaly() before the forward pass" in message
+    assert "<unknown>" not in message
+    v = mg.Value(0.0)
+    root = v**0.5
+    with mg.detect_anomaly(), pytest.raises(mg.AnomalyError, match="built before"):
+        root.backward()

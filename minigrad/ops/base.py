@@ -84,5 +84,5 @@ class Function:
             out = Tensor._node(data, None, (), engine.scope)
         if engine.anomaly:
             out._where = autograd.user_frame()
-            check_finite(out.data, cls.name, out._where, "forward", inputs)
+            check_finite(out._data, cls.name, out._where, "forward", inputs, engine.scope)
         return out
