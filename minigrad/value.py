@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from operator import attrgetter
 from typing import Any
 
 from minigrad import autograd
@@ -62,73 +63,79 @@ class Value:
     ``+ - * / **`` (also with plain numbers on either side), unary ``-`` and
     ``.relu() .tanh() .exp() .log() .sigmoid()``. After ``out.backward()`` every node of the
     graph holds d(out)/d(node) in ``.grad``.
+
+    One object per node, and nothing else: a scalar graph has tens of thousands of nodes,
+    and every extra object (a tuple of parents, a closure for backward) costs allocation
+    and, above all, Python's cyclic garbage collector's time. So the (at most two)
+    parents and their local derivatives live in four slots: ``_a, _da`` and ``_b, _db``.
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_parents", "_local_grads", "_seq", "_scope",
-                 "_where", "__weakref__")
+    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_seq", "_scope", "_label",
+                 "_where_created", "__weakref__")
     requires_grad = True
     _hooks = ()
     _retains_grad = True  # micrograd's behaviour: every node keeps its gradient
 
     def __init__(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
-        if type(data) is not float:  # the common case first: isinstance(x, Real) is slow
-            if isinstance(data, Value):
-                data = data.data
-            elif not isinstance(data, Real):
-                raise TypeError(
-                    f"Value: data must be a real number, got {type(data).__name__} {data!r}. "
-                    "Fix: pass an int or float (use minigrad.Tensor for arrays)."
-                )
+        if type(data) is not float:  # the common cases first: isinstance(x, Real) is slow
+            if type(data) is not int:
+                if isinstance(data, Value):
+                    data = data.data
+                elif not isinstance(data, Real):
+                    raise TypeError(
+                        f"Value: data must be a real number, got {type(data).__name__} "
+                        f"{data!r}. Fix: pass an int or float (use minigrad.Tensor for arrays)."
+                    )
             data = float(data)
         self.data = data
         self.grad = 0.0
-        self.label = label
-        self._op = _op
         engine = current_state()
-        self._parents = tuple(_children) if engine.grad_enabled else ()
-        self._local_grads: tuple[float, ...] = ()
+        if _children and engine.grad_enabled:
+            self._set_children(tuple(_children))
+        else:
+            self._a = self._b = None  # a leaf (its _da, _db are never read)
+        self._op = _op
         self._seq = next_seq()
         self._scope = engine.scope
-        self._where = autograd.user_frame() if engine.anomaly else None
+        if label:
+            self._label = label
+        if engine.anomaly:
+            self._where_created = autograd.user_frame()
+
+    def _set_children(self, children: tuple) -> None:
+        """micrograd lets users build a node by hand, ``Value(x, (a, b), "op")``; such a
+        node has no local derivatives (0.0): it passes no gradient on."""
+        if len(children) > 2:
+            raise ValueError(f"Value: at most two parents (_children), got {len(children)}. "
+                             "Fix: combine them with binary operations.")
+        self._a = children[0]
+        self._b = children[1] if len(children) == 2 else None
+        self._da = self._db = 0.0
 
     # -- building nodes -----------------------------------------------------------------
 
     @staticmethod
     def _result(data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...],
                 op: str) -> Value:
-        """A new node `data` = op(parents), with d(data)/d(parent) in `local_grads`."""
-        out = Value.__new__(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._op = op
-        engine = current_state()
-        if engine.grad_enabled:
-            out._parents = parents
-            out._local_grads = local_grads
-        else:
-            out._parents = out._local_grads = ()
-        out._seq = next_seq()
-        out._scope = engine.scope
-        out._where = None
-        if engine.anomaly:
-            out._where = autograd.user_frame()
-            _check_anomaly(out, data, "forward")
-        return out
+        """A new node `data` = op(parents), with d(data)/d(parent) in `local_grads` (one or
+        two parents): the way to add a scalar op of your own."""
+        if len(parents) == 1:
+            return _node(data, parents[0], local_grads[0], None, 0.0, op)
+        return _node(data, parents[0], local_grads[0], parents[1], local_grads[1], op)
 
     def __add__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        other = other if type(other) is Value else Value(other)
+        return _node(self.data + other.data, self, 1.0, other, 1.0, "+")
 
     def __mul__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data * other.data, (self, other), (other.data, self.data), "*")
+        other = other if type(other) is Value else Value(other)
+        return _node(self.data * other.data, self, other.data, other, self.data, "*")
 
     def __truediv__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
+        other = other if type(other) is Value else Value(other)
         a, b = self.data, other.data
         inv_b = _divide(1.0, b)
-        return Value._result(_divide(a, b), (self, other), (inv_b, -a * inv_b * inv_b), "/")
+        return _node(_divide(a, b), self, inv_b, other, -a * inv_b * inv_b, "/")
 
     def __pow__(self, other: Value | float) -> Value:
         if isinstance(other, Value):  # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a
@@ -136,23 +143,23 @@ class Value:
             out = _power(a, b)
             d_base = b * _power(a, b - 1) if b != 0 else 0.0  # a^0 is constant, also at a = 0
             d_exponent = out * _log(a) if a > 0 else 0.0
-            return Value._result(out, (self, other), (d_base, d_exponent), "**")
+            return _node(out, self, d_base, other, d_exponent, "**")
         if not isinstance(other, Real):
             raise TypeError(f"Value.__pow__: exponent must be a number or a Value, got "
                             f"{type(other).__name__}")
         exponent = float(other)
         d_base = exponent * _power(self.data, exponent - 1) if exponent != 0 else 0.0
-        return Value._result(_power(self.data, exponent), (self,), (d_base,), f"**{other:g}")
+        return _node(_power(self.data, exponent), self, d_base, None, 0.0, f"**{other:g}")
 
     def __rpow__(self, other: float) -> Value:
         return Value(other) ** self
 
     def __neg__(self) -> Value:
-        return Value._result(-self.data, (self,), (-1.0,), "neg")
+        return _node(-self.data, self, -1.0, None, 0.0, "neg")
 
     def __sub__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else Value(other)
-        return Value._result(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        other = other if type(other) is Value else Value(other)
+        return _node(self.data - other.data, self, 1.0, other, -1.0, "-")
 
     def __radd__(self, other: float) -> Value:
         return self + other
@@ -168,31 +175,57 @@ class Value:
 
     def relu(self) -> Value:
         positive = self.data > 0
-        return Value._result(self.data if positive else 0.0, (self,), (1.0 if positive else 0.0,),
-                             "ReLU")
+        return _node(self.data if positive else 0.0, self, 1.0 if positive else 0.0, None, 0.0,
+                     "ReLU")
 
     def tanh(self) -> Value:
         t = math.tanh(self.data)
-        return Value._result(t, (self,), (1.0 - t * t,), "tanh")
+        return _node(t, self, 1.0 - t * t, None, 0.0, "tanh")
 
     def exp(self) -> Value:
         e = _exp(self.data)
-        return Value._result(e, (self,), (e,), "exp")
+        return _node(e, self, e, None, 0.0, "exp")
 
     def log(self) -> Value:
-        return Value._result(_log(self.data), (self,), (_divide(1.0, self.data),), "log")
+        return _node(_log(self.data), self, _divide(1.0, self.data), None, 0.0, "log")
 
     def sigmoid(self) -> Value:
         x = self.data
         # Two forms, each free of overflow on its side of zero.
         s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return Value._result(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return _node(s, self, s * (1.0 - s), None, 0.0, "sigmoid")
 
     # -- the node protocol -------------------------------------------------------------
 
     @property
     def op_name(self) -> str:
         return self._op
+
+    @property
+    def label(self) -> str:
+        return getattr(self, "_label", "")
+
+    @label.setter
+    def label(self, label: str) -> None:
+        self._label = label
+
+    @property
+    def _where(self) -> str | None:
+        """Where the node was created, recorded only inside `detect_anomaly()`."""
+        return getattr(self, "_where_created", None)
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each parent."""
+        if self._a is None:
+            return ()
+        return (self._da,) if self._b is None else (self._da, self._db)
 
     def _vjp(self, grad_output: float) -> list[float]:
         grads = [local * grad_output for local in self._local_grads]
@@ -217,11 +250,86 @@ class Value:
 
     def backward(self, retain_graph: bool | None = None) -> None:
         """Compute d(self)/d(node) for every node of the graph, into each ``.grad``
-        (`retain_graph` is accepted as in `Tensor.backward`; the graph is always kept)."""
-        autograd.backward(self, 1.0)
+        (`retain_graph` is accepted as in `Tensor.backward`; the graph is always kept).
+
+        The engine's backward (`minigrad.autograd.backward`), specialised to scalars that
+        all keep their gradient: each node adds local derivative x its gradient straight
+        into its parents' ``.grad``, in reverse topological order (micrograd's loop), with
+        no table of pending gradients. Under `detect_anomaly()` the general engine runs
+        instead: it checks every gradient.
+        """
+        if current_state().anomaly:
+            autograd.backward(self, 1.0)
+            return
+        order = _topological_order(self)
+        # Only this pass's gradient may flow: set aside what earlier passes left in .grad
+        # (micrograd would push it on again) and add it back at the end.
+        earlier = [(node, node.grad) for node in order if node.grad]
+        for node, _ in earlier:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in order:
+            a = node._a
+            if a is not None:
+                grad = node.grad
+                a.grad += node._da * grad
+                b = node._b
+                if b is not None:
+                    b.grad += node._db * grad
+        for node, grad in earlier:
+            node.grad += grad
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+_new_value = object.__new__
+
+
+def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
+    """A new node `data` = op(a[, b]), with its local derivatives d(data)/da and d(data)/db
+    (`b` is None for a unary op)."""
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    engine = current_state()
+    if engine.grad_enabled:
+        out._a = a
+        out._da = da
+        out._b = b
+        out._db = db
+    else:
+        out._a = out._b = None
+    out._op = op
+    out._seq = next_seq()
+    out._scope = engine.scope
+    if engine.anomaly:
+        out._where_created = autograd.user_frame()
+        _check_anomaly(out, data, "forward")
+    return out
+
+
+def _topological_order(root: Value) -> list[Value]:
+    """`autograd.topological_order` for scalar nodes, reading the two parent slots directly
+    (newest first: a node is always created after its parents)."""
+    seen = {root}
+    stack = [root]
+    add, push, pop = seen.add, stack.append, stack.pop
+    while stack:
+        node = pop()
+        a = node._a
+        if a is not None:
+            if a not in seen:
+                add(a)
+                push(a)
+            b = node._b
+            if b is not None and b not in seen:
+                add(b)
+                push(b)
+    return sorted(seen, key=_by_seq, reverse=True)
+
+
+_by_seq = attrgetter("_seq")
 
 
 def _check_anomaly(node: Value, result: float, phase: str, grad_finite: bool = True) -> None:
