@@ -23,7 +23,7 @@ def machine() -> str:
         pass
     import minigrad
 
-    malloc = ("keeps freed memory" if minigrad.MALLOC_TUNED
+    malloc = ("keeps freed memory" if minigrad.allocator.keeping_freed_memory()
               else "default settings (MINIGRAD_MALLOC=default or not glibc)")
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"NumPy {np.__version__}, {platform.system()} {platform.release()}; malloc: {malloc}")

@@ -7,13 +7,13 @@
 """
 
 from minigrad import (
+    allocator,  # noqa: E402
     data,  # noqa: E402  (mg.data.DataLoader, TensorDataset)
     nn,  # noqa: E402
     ops,  # noqa: E402  (attaches the op methods to Tensor)
     optim,  # noqa: E402
     viz,  # noqa: E402
 )
-from minigrad.allocator import configure_from_environment
 from minigrad.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -77,12 +77,12 @@ from minigrad.value import Value
 
 __version__ = "0.1.0"
 
-# Training steps free their whole graph at once; keep that memory for the next step instead
-# of page-faulting it back in (minigrad/allocator.py; MINIGRAD_MALLOC=default opts out).
-MALLOC_TUNED = configure_from_environment()
+# Importing minigrad changes nothing process-wide: the allocator setting that speeds up
+# large training steps is opt-in, `minigrad.allocator.keep_freed_memory()`.
 
 __all__ = [
-    "AnomalyError", "GradcheckError", "Tensor", "Value", "abs", "arange", "cat", "clip",
+    "AnomalyError", "GradcheckError", "Tensor", "Value", "abs", "allocator", "arange", "cat",
+    "clip",
     "default_generator", "detect_anomaly", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
     "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "retain_grads", "sigmoid", "sqrt",

@@ -283,6 +283,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    mg.allocator.keep_freed_memory()  # a training process: opt in (see minigrad/allocator.py)
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
