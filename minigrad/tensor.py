@@ -101,7 +101,7 @@ class Tensor:
         self._seq = next_seq()
         engine = current_state()
         self._scope = engine.scope
-        self._hooks: list[Callable] = []
+        self._hooks: tuple[Callable, ...] = ()  # a tuple: most nodes never get a hook
         self._where = autograd.user_frame() if engine.anomaly else None
         self._retains_grad = False
 
@@ -112,7 +112,8 @@ class Tensor:
 
     @staticmethod
     def _node(data: Any, op: Any, parents: tuple[Tensor, ...], scope: Any) -> Tensor:
-        """`_make` for `Function.apply`, which has read the engine state already."""
+        """A node with every field of `__slots__` set. `Function.apply` builds its results
+        inline with the same fields (keep the two in step; a test checks they are)."""
         out = object.__new__(Tensor)
         out._data = data if type(data) is np.ndarray else np.asarray(data)
         out._version = 0
@@ -123,7 +124,7 @@ class Tensor:
         out._parents = parents
         out._seq = next_seq()
         out._scope = scope
-        out._hooks = []
+        out._hooks = ()
         out._where = None
         out._retains_grad = False
         return out
@@ -269,8 +270,12 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
                                "require grad. Fix: create it with requires_grad=True.")
-        self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook) if hook in self._hooks else None
+        self._hooks = (*self._hooks, hook)
+
+        def remove() -> None:
+            self._hooks = tuple(h for h in self._hooks if h is not hook)
+
+        return remove
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""

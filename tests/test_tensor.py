@@ -327,3 +327,15 @@ def test_small_array_api():
     with pytest.raises(ValueError, match="ambiguous"):
         bool(x > 0)
     assert "requires_grad=True" in repr(x)
+
+
+def test_op_results_and_factory_results_set_every_field():
+    """Function.apply builds its nodes inline: every slot of Tensor must be set, as
+    Tensor._node and Tensor() set them (a forgotten one is an AttributeError much later)."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    made = [x * 2, mg.tensor([1.0]) * 2, x.detach(), mg.Tensor._make(np.ones(2), None, ()), x]
+    for tensor in made:
+        for slot in mg.Tensor.__slots__:
+            if slot != "__weakref__":
+                getattr(tensor, slot)
+    assert (x * 2)._hooks == () and (x * 2).requires_grad and not (mg.tensor([1.0]) * 2)._parents

@@ -24,8 +24,11 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
-from minigrad.autograd import current_state
+from minigrad.autograd import current_state, next_seq
 from minigrad.tensor import Tensor, check_finite, sum_to_shape  # noqa: F401 (re-exported)
+
+_new_tensor = object.__new__
+_ONE_INPUT_NEEDS_GRAD = (True,)
 
 
 class ShapeError(ValueError):
@@ -73,15 +76,31 @@ class Function:
                 f"Fix: {cls.fix_hint}"
             ) from None
         engine = current_state()  # grad mode, anomaly mode and scope, read once per op
-        out = None
+        # The new node, built here rather than through Tensor._node (same fields): this
+        # runs for every op of every step, and a call costs as much as a few of these lines.
+        out = _new_tensor(Tensor)
+        out._data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.requires_grad = False
+        out.name = None
+        out._op = None
+        out._parents = ()
         if engine.grad_enabled:
             for tensor in inputs:  # a plain loop: `any(...)` costs a generator per op
                 if tensor.requires_grad:
-                    op.needs_input_grad = tuple([t.requires_grad for t in inputs])
-                    out = Tensor._node(data, op, inputs, engine.scope)
+                    op.needs_input_grad = (_ONE_INPUT_NEEDS_GRAD if len(inputs) == 1
+                                           else tuple([t.requires_grad for t in inputs]))
+                    out.requires_grad = True
+                    out._op = op
+                    out._parents = inputs
                     break
-        if out is None:  # nothing to differentiate: a constant, outside the graph
-            out = Tensor._node(data, None, (), engine.scope)
+        # Otherwise nothing to differentiate: a constant, outside the graph.
+        out._seq = next_seq()
+        out._scope = engine.scope
+        out._hooks = ()
+        out._where = None
+        out._retains_grad = False
+        out._version = 0
         if engine.anomaly:
             out._where = autograd.user_frame()
             check_finite(out._data, cls.name, out._where, "forward", inputs, engine.scope)
