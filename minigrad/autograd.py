@@ -21,13 +21,14 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   as micrograd does.
 * Gradients *add up*: a second ``backward()`` adds a second copy into every ``.grad`` it
   stores. Call ``zero_grad()`` between passes, as in any training loop.
-* The graph itself is not freed by ``backward()``: each op keeps what its backward needs
-  until the output is dropped, so a second ``backward()`` works (PyTorch needs
-  ``retain_graph=True`` for that; minigrad accepts the argument and behaves the same
-  either way). Freeing the saved arrays during backward, as PyTorch does by default, was
-  considered and left out: the visualiser recomputes every intermediate gradient from
-  them at draw time, and most of them are the parents' own ``.data`` anyway, which the
-  graph holds until it is dropped.
+* By default the graph is not freed by ``backward()``: each op keeps what its backward
+  needs until the output is dropped, so a second ``backward()`` works, and the visualiser
+  can recompute every intermediate gradient from the root's ``.grad`` when it draws.
+  This differs from PyTorch, which frees unless ``retain_graph=True``: in minigrad,
+  ``backward(retain_graph=False)`` *explicitly* asks for that freeing (each op drops what
+  it saved right after its own backward, lowering the peak memory of the pass: the
+  temporaries ops save, such as BatchNorm's centred input or ReLU's mask). A second
+  backward through a freed graph then raises an error that names the fix.
 * A leaf tensor's ``.grad`` is always an array of its own (never a read-only view, never
   shared with another tensor), so in-place edits such as gradient clipping are safe.
 """
@@ -355,8 +356,12 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
         return retain_grads()
 
 
-def backward(root: Node, gradient: Any) -> None:
+def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
+
+    With `free_graph`, each op drops what it saved for backward as soon as its own backward
+    has run (``retain_graph=False`` in `Tensor.backward`): less memory during the pass, but
+    no second backward and no gradients on the visualiser's arrows for this graph.
 
     The gradient of a node is complete once all its consumers have been processed; the
     topological order guarantees that. Its hooks then run (and may replace it), it is
@@ -390,3 +395,5 @@ def backward(root: Node, gradient: Any) -> None:
                     continue
                 earlier = pending.get(parent)
                 pending[parent] = parent_grad if earlier is None else earlier + parent_grad
+            if free_graph:
+                node._free_saved()

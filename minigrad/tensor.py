@@ -188,6 +188,11 @@ class Tensor:
             grads.append(grad)
         return grads
 
+    def _free_saved(self) -> None:
+        """Drop what the op saved for backward (``backward(retain_graph=False)``)."""
+        if self._op is not None and not isinstance(self._op, FreedOp):
+            self._op = FreedOp(self._op.name)
+
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
         if self.grad is not None:
             self.grad = self.grad + grad
@@ -210,9 +215,11 @@ class Tensor:
         that require grad, of this tensor (the seed) and of tensors marked `retain_grad`.
 
         `gradient` is d(loss)/d(self), of this tensor's shape; it may be omitted only for a
-        one-element tensor. `retain_graph` is accepted for PyTorch code: minigrad always
-        keeps what the ops saved until the graph is dropped (the visualiser recomputes every
-        node's gradient from it), so a second backward works with or without it.
+        one-element tensor. `retain_graph`: by default (None) and with True, the ops keep
+        what they saved until the graph is dropped, so a second backward works and the
+        visualiser can recompute every node's gradient; with False, each op frees it as
+        soon as its backward has run (less peak memory, PyTorch's default; see
+        `minigrad.autograd`).
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -242,7 +249,7 @@ class Tensor:
                     f"backward: gradient has shape {gradient.shape} but the tensor has shape "
                     f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
                 )
-        autograd.backward(self, gradient)
+        autograd.backward(self, gradient, free_graph=retain_graph is False)
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
@@ -362,6 +369,24 @@ class Tensor:
         from minigrad.display import tensor_repr
 
         return tensor_repr(self.data, self._op, self.requires_grad)
+
+
+class FreedOp:
+    """What replaces an op whose saved arrays `backward(retain_graph=False)` freed: it keeps
+    the op's name (for the visualiser) and refuses a second backward clearly."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def backward(self, grad_output: np.ndarray) -> Any:
+        raise RuntimeError(
+            f"backward: trying to backpropagate through '{self.name}' a second time, but the "
+            "first backward(retain_graph=False) freed what it saved. Fix: call the first "
+            "backward() without retain_graph=False (or with retain_graph=True), or run the "
+            "forward pass again."
+        )
 
 
 class SharedTensor(Tensor):

@@ -5,6 +5,7 @@ import tracemalloc
 import weakref
 
 import numpy as np
+import pytest
 
 import minigrad as mg
 from minigrad import nn
@@ -101,3 +102,31 @@ def test_backward_hooks_leave_no_reference_cycle():
     assert len(calls) == 51 * 3  # the hooks did run
     assert all(ref() is None for ref in refs)  # each step's graph was freed
     assert after <= before
+
+
+def test_retain_graph_false_frees_what_the_ops_saved_and_a_second_pass_names_the_fix():
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    x = mg.randn(16, 4)
+    model(x).sum().backward()
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    out = model(x)
+    loss = out.sum()
+    ops = []
+    node, stack = None, [loss]
+    while stack:
+        node = stack.pop()
+        if node._op is not None:
+            ops.append(weakref.ref(node._op))
+        stack.extend(node._parents)
+    loss.backward(retain_graph=False)
+    for got, want in zip((p.grad for p in model.parameters()), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert ops and all(ref() is None for ref in ops)  # every op and what it saved: freed
+    assert out.op_name == "linear"  # the names stay, for the visualiser
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=False.*Fix"):
+        loss.backward()
+    loss = model(x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()  # kept: a second pass works
