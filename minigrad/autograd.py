@@ -5,7 +5,10 @@ The engine knows a node only through a small protocol (`Node` below). `Value` an
 walk of the visualiser are written once and work on either kind of node.
 
 Everything here is iterative: no function recurses along the graph, so a chain of a
-million operations backpropagates without a `RecursionError`.
+million operations backpropagates without a `RecursionError`. One exception to "written
+once", for speed: `Value.backward` runs the same algorithm as `backward` below in a loop
+specialised to scalar nodes (a scalar graph has tens of thousands of nodes); under
+`detect_anomaly()` it uses this general one, which checks every gradient.
 
 Gradient policy — what ``.grad`` holds after ``backward()``:
 

@@ -371,76 +371,6 @@ class Tensor:
         return tensor_repr(self.data, self._op, self.requires_grad)
 
 
-class FreedOp:
-    """What replaces an op whose saved arrays `backward(retain_graph=False)` freed: it keeps
-    the op's name (for the visualiser) and refuses a second backward clearly."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def backward(self, grad_output: np.ndarray) -> Any:
-        raise RuntimeError(
-            f"backward: trying to backpropagate through '{self.name}' a second time, but the "
-            "first backward(retain_graph=False) freed what it saved. Fix: call the first "
-            "backward() without retain_graph=False (or with retain_graph=True), or run the "
-            "forward pass again."
-        )
-
-
-class SharedTensor(Tensor):
-    """What `from_numpy` returns: a tensor whose data is the caller's own array.
-
-    The caller can write into that array without going through the tensor (a data loader
-    filling the next batch into the same buffer), which no counter can see. Instead, each
-    time an op reads the data, and when backward checks it, a *fingerprint* of the
-    contents is compared with the last one: 256 elements at evenly spaced positions (a few
-    microseconds, whatever the size); a change counts as an in-place write. The limit,
-    honestly: an edit that touches none of the sampled elements (one element out of
-    thousands) goes unseen; refilling the buffer with new data is caught.
-    """
-
-    __slots__ = ("_array", "_fingerprint", "_written_at")
-
-    @property
-    def _data(self) -> np.ndarray:  # type: ignore[override]
-        self._notice_writes()
-        return self._array
-
-    @_data.setter
-    def _data(self, array: np.ndarray) -> None:
-        self._array = array
-        self._fingerprint = _fingerprint(array)
-        self._written_at = next_seq()
-
-    @property
-    def _version(self) -> int:  # type: ignore[override]
-        self._notice_writes()
-        return self._written_at
-
-    @_version.setter
-    def _version(self, written_at: int) -> None:
-        self._written_at = written_at
-
-    def _notice_writes(self) -> None:
-        fingerprint = _fingerprint(self._array)
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
-            self._written_at = next_seq()
-
-
-_SAMPLES = 256
-
-
-def _fingerprint(array: np.ndarray) -> bytes:
-    """256 evenly spaced elements of `array`, as bytes (see `SharedTensor`)."""
-    flat = array.reshape(-1) if array.flags.c_contiguous else array.ravel()
-    if flat.size <= _SAMPLES:
-        return flat.tobytes()
-    return flat[:: flat.size // _SAMPLES].tobytes()
-
-
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """A tensor that *shares* `array` (no copy, dtype kept), like ``torch.from_numpy``:
     writes to either are seen by both. Changing the array between the forward pass and
@@ -450,35 +380,6 @@ def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     out = SharedTensor(np.empty(0, array.dtype), requires_grad=requires_grad)  # checks dtype
     out._data = array
     return out
-
-
-def modified_in_place_error(node: Tensor, parent: Tensor, position: int) -> RuntimeError:
-    """The error backward raises when `parent`'s data changed after `node`'s op saved it."""
-    if parent.name:
-        what = f"'{parent.name}'"
-    elif isinstance(parent, SharedTensor):
-        what = "a tensor made by from_numpy"
-    elif not parent._parents:
-        what = f"a {'Parameter' if type(parent).__name__ == 'Parameter' else 'leaf tensor'}"
-    else:
-        what = f"the result of {parent.op_name}"
-    where = f", created at {node._where}" if node._where else ""
-    scope = node._scope
-    module = f" in module {scope.qualified_name() or '(root)'} ({scope.type_name})" if scope else ""
-    if isinstance(parent, SharedTensor):
-        how = "its NumPy array was changed after the forward pass"
-        fix = ("fill the array only after backward(), or give minigrad a copy "
-               "(minigrad.tensor(array) copies)")
-    else:
-        how = "its data was modified in place (e.g. `.data -= ...`) after the forward pass"
-        fix = ("change parameters only after backward() (optimizer.step() does), or run the "
-               "forward pass again after the change")
-    return RuntimeError(
-        f"backward: one of the tensors needed for gradient computation has been modified: "
-        f"{what} of shape {parent.shape} ({parent.dtype}), input {position} of "
-        f"'{node.op_name}'{module}{where}; {how}, so its gradient would be computed from the "
-        f"new values. Fix: {fix}."
-    )
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -549,6 +450,14 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         data = data.astype(np.float32)
     return Tensor(data, requires_grad=requires_grad)
 
+
+# What backward relies on besides the graph (freed ops, shared buffers, the in-place error)
+# lives in versions.py; it subclasses Tensor, hence the import at the end.
+from minigrad.versions import (  # noqa: E402
+    FreedOp,
+    SharedTensor,
+    modified_in_place_error,
+)
 
 # The op methods (x + y, x.sum(), x @ w, ...) are attached in minigrad/ops/__init__.py,
 # which imports this module: that keeps each method next to the op it calls.

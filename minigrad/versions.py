@@ -1,0 +1,117 @@
+"""What backward relies on besides the graph: in-place edits it must refuse, and graphs
+it has freed.
+
+* `modified_in_place_error`: the error `Tensor._check_versions` raises when an input of an
+  op was written in place after the op saved it (PyTorch's version counters).
+* `SharedTensor`: what `from_numpy` returns; it notices writes to the caller's array by
+  fingerprinting it.
+* `FreedOp`: stands in for an op whose saved arrays ``backward(retain_graph=False)`` freed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import next_seq
+from minigrad.tensor import Tensor
+
+
+class FreedOp:
+    """What replaces an op whose saved arrays `backward(retain_graph=False)` freed: it keeps
+    the op's name (for the visualiser) and refuses a second backward clearly."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def backward(self, grad_output: np.ndarray) -> Any:
+        raise RuntimeError(
+            f"backward: trying to backpropagate through '{self.name}' a second time, but the "
+            "first backward(retain_graph=False) freed what it saved. Fix: call the first "
+            "backward() without retain_graph=False (or with retain_graph=True), or run the "
+            "forward pass again."
+        )
+
+
+class SharedTensor(Tensor):
+    """What `from_numpy` returns: a tensor whose data is the caller's own array.
+
+    The caller can write into that array without going through the tensor (a data loader
+    filling the next batch into the same buffer), which no counter can see. Instead, each
+    time an op reads the data, and when backward checks it, a *fingerprint* of the
+    contents is compared with the last one: 256 elements at evenly spaced positions (a few
+    microseconds, whatever the size); a change counts as an in-place write. The limit,
+    honestly: an edit that touches none of the sampled elements (one element out of
+    thousands) goes unseen; refilling the buffer with new data is caught.
+    """
+
+    __slots__ = ("_array", "_fingerprint", "_written_at")
+
+    @property
+    def _data(self) -> np.ndarray:  # type: ignore[override]
+        self._notice_writes()
+        return self._array
+
+    @_data.setter
+    def _data(self, array: np.ndarray) -> None:
+        self._array = array
+        self._fingerprint = _fingerprint(array)
+        self._written_at = next_seq()
+
+    @property
+    def _version(self) -> int:  # type: ignore[override]
+        self._notice_writes()
+        return self._written_at
+
+    @_version.setter
+    def _version(self, written_at: int) -> None:
+        self._written_at = written_at
+
+    def _notice_writes(self) -> None:
+        fingerprint = _fingerprint(self._array)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._written_at = next_seq()
+
+
+_SAMPLES = 256
+
+
+def _fingerprint(array: np.ndarray) -> bytes:
+    """256 evenly spaced elements of `array`, as bytes (see `SharedTensor`)."""
+    flat = array.reshape(-1) if array.flags.c_contiguous else array.ravel()
+    if flat.size <= _SAMPLES:
+        return flat.tobytes()
+    return flat[:: flat.size // _SAMPLES].tobytes()
+
+
+def modified_in_place_error(node: Tensor, parent: Tensor, position: int) -> RuntimeError:
+    """The error backward raises when `parent`'s data changed after `node`'s op saved it."""
+    if parent.name:
+        what = f"'{parent.name}'"
+    elif isinstance(parent, SharedTensor):
+        what = "a tensor made by from_numpy"
+    elif not parent._parents:
+        what = f"a {'Parameter' if type(parent).__name__ == 'Parameter' else 'leaf tensor'}"
+    else:
+        what = f"the result of {parent.op_name}"
+    where = f", created at {node._where}" if node._where else ""
+    scope = node._scope
+    module = f" in module {scope.qualified_name() or '(root)'} ({scope.type_name})" if scope else ""
+    if isinstance(parent, SharedTensor):
+        how = "its NumPy array was changed after the forward pass"
+        fix = ("fill the array only after backward(), or give minigrad a copy "
+               "(minigrad.tensor(array) copies)")
+    else:
+        how = "its data was modified in place (e.g. `.data -= ...`) after the forward pass"
+        fix = ("change parameters only after backward() (optimizer.step() does), or run the "
+               "forward pass again after the change")
+    return RuntimeError(
+        f"backward: one of the tensors needed for gradient computation has been modified: "
+        f"{what} of shape {parent.shape} ({parent.dtype}), input {position} of "
+        f"'{node.op_name}'{module}{where}; {how}, so its gradient would be computed from the "
+        f"new values. Fix: {fix}."
+    )
