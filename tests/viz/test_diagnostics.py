@@ -29,7 +29,12 @@ def train_steps(steps: int = 3, lr: float = 0.1):
     optimiser = mg.optim.SGD(model.parameters(), lr=lr)
     x = mg.tensor(np.random.default_rng(0).normal(size=(16, 3)) * 3)
     captured = {}
-    model.act1.register_forward_hook(lambda m, a, out: captured.__setitem__("act1", out))
+    def capture(module, inputs, out):
+        if out.requires_grad:  # an intermediate: backward keeps its .grad only when asked
+            out.retain_grad()
+        captured["act1"] = out
+
+    model.act1.register_forward_hook(capture)
     snapshots = []
     for _ in range(steps):
         loss = (model(x) ** 2).mean()

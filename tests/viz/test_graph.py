@@ -191,7 +191,11 @@ def two_layer_loss(x_requires_grad: bool = True):
     model = TwoLayers()
     x = mg.tensor(np.linspace(-1, 1, 15).reshape(5, 3), requires_grad=x_requires_grad, name="x")
     outputs = {}
-    model.fc1.register_forward_hook(lambda module, args, out: outputs.setdefault("fc1", out))
+    def keep(module, args, out):
+        out.retain_grad()  # an intermediate: its .grad is kept only when asked (to compare)
+        outputs.setdefault("fc1", out)
+
+    model.fc1.register_forward_hook(keep)
     loss = (model(x) ** 2).mean()
     loss.backward()
     return model, x, loss, outputs
