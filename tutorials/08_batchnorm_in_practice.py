@@ -178,12 +178,12 @@ B5.report(RESULTS, [f"{name}: " + ", ".join(f"{b}: {np.mean(b5[name][str(b)]):.1
 # "How does batch normalization help optimization?") measured what BN changes: at points
 # along the training trajectory, they step along the gradient by several step sizes and
 # record (i) the **range of the loss** over those steps and (ii) how much the **gradient
-# changes** (ℓ2 distance to the gradient at the starting point), and its "effective β-smoothness",
-the gradient change divided by the distance moved, max ‖∇L(w − ηg) − ∇L(w)‖ / (η‖g‖). With
-BN all were smaller:
-# a smoother, more predictable landscape, which lets a larger step be taken safely.
+# changes**, here as their "effective β-smoothness": the gradient change per distance moved,
+# max ‖∇L(w − ηg) − ∇L(w)‖ / (η‖g‖). With BN both were smaller: a smoother, more
+# predictable landscape, which lets a larger step be taken safely.
 #
-# Ours: the 4×100 ReLU MLP with and without BN, trained at lr 0.3 (where both train, lesson 5); every 20 steps, on a batch
+# Ours: the 4×100 ReLU MLP with and without BN, trained at lr 0.3 (where both train, lesson
+# 5); every 20 steps, on a batch
 # of 60 training examples, we move the weights to w − η·g for η = lr × {0.25, 0.5, 1, 2, 4}
 # (g: the gradient at w), on a copy of the network, and record both measures.
 
@@ -277,7 +277,10 @@ B11.report(RESULTS, [f"{v}: loss range {np.mean(x['loss_range']):.3g}, β-smooth
 # The measurement says *what* BN changes (how far the loss and the gradient move along a
 # step), not *why*; Santurkar et al. also show that BN's benefit survives when noise is
 # injected to *increase* internal covariate shift — their argument against the paper's own
-# explanation. Our rule only reads the two measures.
+# explanation. Our rule only reads the two measures. One thing to keep in mind when reading
+# them: both are taken in parameter space, and a BN layer makes the loss invariant to the
+# scale of the weights before it, so its gradient (and its change) scales as 1/‖W‖ — the
+# measures depend on how large the weights happen to be, not only on the landscape's shape.
 #
 # ## Summary — the verdicts this run chose
 
