@@ -40,6 +40,7 @@ from _common import (
     seed_everything,
     seeds,
 )
+from _rules_04 import B7, B10
 
 import minigrad as mg
 from minigrad import nn
@@ -328,6 +329,32 @@ RESULTS["train_vs_eval"] = {"train_difference": outputs["train"],
                             "single_example_error": single_example_error}
 
 # %% [markdown]
+# ## 5b. Parameters and buffers (claim B10)
+#
+# The note: BN "introduces two additional parameters per layer (γ and β)". A layer holds
+# what `parameters()` (trained by the optimiser) and `buffers()` (saved in the state dict,
+# never trained) return. We count them on real layers.
+
+# %%
+B10.announce()
+counts = {}
+for layer in (nn.BatchNorm1d(100), nn.BatchNorm2d(32)):
+    parameters = list(layer.parameters())
+    buffers = [b for name, b in layer.named_buffers() if name != "num_batches_tracked"]
+    counts[type(layer).__name__] = {
+        "features": layer.num_features, "parameter_tensors": len(parameters),
+        "parameter_values": sum(p.data.size for p in parameters),
+        "buffer_values": sum(b.data.size for b in buffers)}
+    print(f"{type(layer).__name__}({layer.num_features}): parameters "
+          f"{[tuple(p.shape) for p in parameters]}, buffers "
+          f"{[(name, tuple(b.shape)) for name, b in layer.named_buffers()]}")
+RESULTS["B10"] = counts
+B10.report(RESULTS, [f"{name}: {c}" for name, c in counts.items()], **counts["BatchNorm1d"])
+
+# %% [markdown]
+# (`num_batches_tracked`, one integer, is also a buffer: it only serves `momentum=None`.)
+#
+# %% [markdown]
 # ## 6. The running statistics and their momentum (claim B7)
 #
 # During training, after every batch, minigrad (like PyTorch) updates
@@ -399,6 +426,7 @@ for momentum in momenta_toy:
 # weights frozen, the averages over the whole training set (`momentum=None`, one pass).
 
 # %%
+B7.announce()
 SEEDS = seeds(full=3, quick=3)
 B7_STEPS = pick(400, 150)
 MOMENTA = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -508,23 +536,17 @@ fig.suptitle(f"B7: momentum of the running statistics, BN MLP on 8×8 digits, {B
 save_figure(fig, "04_momentum.png")
 RESULTS["B7"] = {"seeds": SEEDS, "steps": B7_STEPS, "momenta": MOMENTA, "per_seed": b7}
 
+# %%
+B7.report(RESULTS, [f"seed {row['seed']}: " + ", ".join(f"{k}: {v:.3f}" for k, v in
+                                                      row["accuracy"].items()) for row in b7],
+          accuracy={str(m): [row["accuracy"][str(m)] for row in b7] for m in MOMENTA},
+          population=[row["accuracy"]["population"] for row in b7])
+
 # %% [markdown]
-# **Verdict (B7) — reproduced in part.** "Inference uses running averages" is right, and
-# the stored variance is the unbiased one, as in the paper's Algorithm 2 (§6). "Momentum
-# needs careful tuning" overstates it:
-#
-# * **Too low** hurts most. With momentum 0.001 the running statistics are still largely
-#   their initial values (mean 0, variance 1) after a few hundred batches: their error
-#   (panel (b)) is the largest, and the validation accuracy drops by a few points below that
-#   with the population statistics, in every seed (the printed table, panel (a)).
-# * **Too high** (momentum 1: the last batch alone) makes the estimate noisier — the error
-#   in panel (b) rises again on the right — but with batches of 60 this costs only a point
-#   or two of accuracy here, on average less than momentum 0.001 does.
-# * In between, a wide band of momenta around PyTorch's default 0.1 does as well as
-#   Algorithm 2's population statistics. What matters is that the average has seen enough
-#   batches to forget its start (a few times 1/momentum) and not so few that one batch
-#   dominates — no fine tuning. And when in doubt, Algorithm 2 needs no momentum at all: one
-#   pass over the training data with frozen weights and `momentum=None`.
+# Reading panel (b): too low a momentum leaves the running statistics near their initial
+# values (mean 0, variance 1) after a few hundred batches; momentum 1 (the last batch alone)
+# is noisy. And whatever the verdict, Algorithm 2 needs no momentum at all: one pass over
+# the training data with frozen weights and `momentum=None`.
 #
 # ## Summary
 #
@@ -533,6 +555,13 @@ RESULTS["B7"] = {"seeds": SEEDS, "steps": B7_STEPS, "momenta": MOMENTA, "per_see
 #   normalisation would undo.
 # * minigrad's composed graph shows every step and the gradient on every edge; the fused
 #   op computes the same numbers faster.
-# * Evaluation uses running statistics; what matters is that they have seen enough batches.
+# * What a BN layer holds (B10) and what evaluation uses (B7): the verdicts above.
 #
-# Next lesson: what BN buys in training — and what it costs.
+# ## Exercises
+#
+# 1. *Predict, then run.* With batches of 6 instead of 60 in the B7 experiment, will the band
+#    of working momenta grow or shrink? Change the `60`s in the training loop and rerun.
+# 2. Exercise `04` in `tutorials/exercises/`: BatchNorm's backward pass as a `Function`,
+#    checked by gradcheck and against the fused op (`python tutorials/check.py 04`).
+#
+# Next lesson: what BN buys in training.

@@ -36,6 +36,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import QUICK, Results, load_digits_split, pick, save_figure, seed_everything, seeds
+from _rules_06 import DIAGNOSTICS, UPDATE_RATIO
 
 import minigrad as mg
 from minigrad import nn
@@ -262,29 +263,15 @@ save_figure(fig, "06_loss.png")
 # %% [markdown]
 # ### The diagnosis
 #
-# * **Too large (a = 5).** The activation histograms are two spikes at ±1: well over half
-#   of the values are saturated, in every layer. A saturated tanh passes almost no gradient,
-#   so the features of the early layers barely change; and the gradient that does get
-#   through *grows* on its way back to the input (the gradient std of layer 1 is several
-#   times that of layer 5). The loss still falls — the output layer and the few unsaturated
-#   units can fit 1,300 images — but what the network learns generalises poorly: its
-#   validation accuracy stays far below the healthy networks'.
-# * **Too small (a = 0.1).** No saturation at all, but the activation std falls about
-#   tenfold per layer, and the gradient falls tenfold per layer on the way back: layer 1's
-#   gradient is some ten thousand times smaller than layer 5's. The early layers'
-#   update:data ratios sit more than a decade below 1e-3. Nothing learns; the loss stays at
-#   ln 10 ≈ 2.30, chance level.
-# * **Gain 5/3.** Activation std and gradient std stay within a small factor through the
-#   five layers, saturation is a few percent (highest in the first layer, which sees the
-#   raw pixels), and the update:data ratios start above 1e-3 and settle just below it.
-# * **Too large + BN.** The same bad weights, but BatchNorm re-standardises each
-#   pre-activation whatever the weight scale (lesson 5, §2): saturation drops to a few
-#   percent and the statistics look like those of the gain-5/3 network.
-#
-# Note what the update:data ratio did *not* catch: the too-large network's ratios are about
-# as close to 1e-3 as the healthy ones'. The ratio checks the learning rate against the
-# weights' scale; saturation is a different fault, and only the activation statistics show
-# it. The verdict below rests on the printed numbers, for every seed.
+# What to look for in the figures: two spikes at ±1 in a tanh histogram mean saturation (a
+# saturated tanh passes almost no gradient); an activation std that falls layer after layer
+# means the signal — and, on the way back, the gradient — vanishes; update:data ratios far
+# below 1e-3 mean a layer that barely learns. The rules below turn that reading into numbers
+# (`_rules_06.py`), stated before they are applied:
+
+# %%
+DIAGNOSTICS.announce()
+UPDATE_RATIO.announce()
 
 # %%
 def healthy(s: dict) -> dict:
@@ -322,23 +309,36 @@ for name, c in checks.items():
 RESULTS["diagnostics"] = {"seeds": SEEDS, "steps": STEPS, "lr": LR, "tanh_gain": TANH_GAIN,
                           "checks": checks, "per_seed": per_seed}
 
+# %%
+DIAGNOSTICS.report(RESULTS, [f"{n}: max saturation {c['max_saturation']:.0%}, activation "
+                             f"std spread {c['activation_std_spread']:.1f}x"
+                             for n, c in checks.items()], checks=checks)
+UPDATE_RATIO.report(RESULTS, checks=checks)
+
 # %% [markdown]
-# **Verdict — the diagnostics find both faults, and show the fixes working.**
-#
-# * Too large a scale shows up as saturation (well over half the values beyond |0.97| in
-#   every layer) and a backward gradient that grows toward the input; too small a scale as
-#   activation and gradient std collapsing over depth (max/min spreads of about 10⁴). Both
-#   end with a far lower validation accuracy than the fixed networks after the same steps.
-# * With `calculate_gain('tanh')` = 5/3 the activation and gradient statistics stay within
-#   a small factor across the layers and saturation is low: the gain does what it is meant
-#   to do. BatchNorm repairs the badly scaled network as well: its statistics look just as
-#   healthy and its validation accuracy is close to the gain-5/3 network's.
-# * The rule of thumb "update:data ≈ 1e-3 is healthy" — **reproduced in part.** The
-#   healthy networks at this learning rate lie within about a decade of 1e-3 (the
-#   "|log10 upd + 3|" column), and the vanishing network's early layers lie far below it.
-#   But the saturated network is not flagged by it. It is a check of the learning rate per
-#   weight, not a general health test: the ratio scales with lr.
-#
+# **The loss curves (06_loss.png).** "too large + BN" can end with a *higher* training loss
+# than "too large" while generalising better. The cell below measures which it is on this
+# run — training loss and validation accuracy side by side — and says so only if the
+# numbers show it.
+
+# %%
+last_loss = {n: float(np.mean([r["final_loss"] for r in per_seed[n]])) for n in CONFIGS}
+last_accuracy = {n: checks[n]["mean_val_accuracy"] for n in CONFIGS}
+print("final training loss (mean of the last 20 steps):",
+      {n: round(v, 3) for n, v in last_loss.items()})
+print("validation accuracy:", {n: round(v, 3) for n, v in last_accuracy.items()})
+if (last_loss["too large"] < last_loss["too large + BN"]
+        and last_accuracy["too large"] < last_accuracy["too large + BN"]):
+    print("Measured: the too-large net fits its training batches better and generalises worse "
+          "— memorisation: the output layer separates 1,300 images from nearly binary "
+          "saturated features; BN's features are less saturated and generalise.")
+else:
+    print("Measured: on this run the too-large net does not end below 'too large + BN' with "
+          "a worse validation accuracy; the curves need no special explanation here.")
+RESULTS["loss_curves"] = {"final_loss": last_loss, "val_accuracy": last_accuracy}
+
+# %% [markdown]
 # What to remember: when a network trains badly, print the table before touching the
 # learning rate. Saturation, vanishing activations and far-off update ratios each point
-# to a different fix.
+# to a different fix; the update ratio checks the learning rate against the weights' scale,
+# not saturation.

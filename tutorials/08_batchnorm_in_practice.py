@@ -15,9 +15,9 @@
 #
 # | § | claim | experiment |
 # |---|---|---|
-# | 1 | B4 "a light regulariser, sometimes replacing dropout" | train/validation gap: neither, BN, dropout, both; 95% intervals |
-# | 2 | B5 "degrades with batches under 16" | batch 2…64: BN vs GroupNorm vs none, BN evaluated with running statistics |
-# | 3 | B11 "speeds convergence by reducing oscillations" | Santurkar et al.'s (2018) loss-landscape measurement |
+# | 1 | B4 "a light regulariser, sometimes replacing dropout" | gap: neither, BN, dropout, both |
+# | 2 | B5 "degrades with batches under 16" | batch 2…64: BN vs GroupNorm vs none |
+# | 3 | B11 "reduces oscillations" | Santurkar et al.'s (2018) loss-landscape measurement |
 #
 # As in lesson 5, each experiment is preceded by its decision rule (`RULE — …`, from
 # `_rules_08.py`) and followed by the verdict that rule chose from the measured numbers.
@@ -63,7 +63,7 @@ b4 = {}
 for name, (norm, dropout) in VARIANTS.items():
     rows = []
     for s in SEEDS:
-        run = train_fresh(lambda: mlp(WIDTHS, norm, dropout=dropout), s, B4_LR, B4_STEPS,
+        run = train_fresh(lambda n=norm, p=dropout: mlp(WIDTHS, n, dropout=p), s, B4_LR, B4_STEPS,
                           eval_every=B4_STEPS)
         x_train, y_train, x_val, y_val = digits(s)
         train_accuracy, train_loss = evaluate(run["model"], x_train, y_train)
@@ -127,7 +127,7 @@ for name, norm in NORMS.items():
     for batch_size in BATCH_SIZES:
         steps = EXAMPLES_SEEN // batch_size
         for s in B5_SEEDS:
-            run = train_fresh(lambda: mlp([64, 100, 100, 10], norm), s, 0.1 * batch_size / 32,
+            run = train_fresh(lambda n=norm: mlp([64, 100, 100, 10], n), s, 0.1 * batch_size / 32,
                               steps, batch_size=batch_size, eval_every=steps)
             b5[name][str(batch_size)].append(100 * (1 - run["val_accuracy"][-1]))
 print("validation error (%), mean over seeds, by batch size:")

@@ -28,8 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
 from _rules_09 import B8, B9
-from _verdict import Rule
 from _train_bn import digits, highest_stable_lr, log_grid, mlp, train_fresh
+from _verdict import Rule
 
 import minigrad as mg
 from minigrad import nn
@@ -113,7 +113,8 @@ for kind in ("CNN", "ResCNN"):
         highest, best = [], []
         for s in SEEDS:
             highest.append(highest_stable_lr(
-                lambda lr: np.isfinite(steps_to_target(kind, variant == "bn", s, lr)), LR_GRID))
+                lambda lr, k=kind, bn=variant == "bn", s=s: np.isfinite(
+                    steps_to_target(k, bn, s, lr)), LR_GRID))
             best.append(min(steps_to_target(kind, variant == "bn", s, lr) for lr in LR_GRID
                             if (kind, variant == "bn", s, lr) in _scan))
         b8_lr[kind][variant], b8_steps[kind][variant] = highest, best
@@ -203,7 +204,7 @@ timings = {name: {"train_ratio": [], "inference_bn_ratio": [], "inference_folded
 for name, (plain, with_bn) in nets.items():
     x_batch = batch_x.reshape(60, -1) if name == "MLP" else batch_x
     x_eval = x_val.reshape(len(x_val), -1) if name == "MLP" else x_val
-    for repeat in range(REPEATS):  # interleaved: plain, BN, plain, BN, ...
+    for _ in range(REPEATS):  # interleaved: plain, BN, plain, BN, ...
         plain.train()
         with_bn.train()
         timings[name]["train_ratio"].append(step_seconds(with_bn, x_batch, batch_y)

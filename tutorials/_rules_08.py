@@ -94,6 +94,7 @@ def decide_b11(loss_range_plain: Sequence[float], loss_range_bn: Sequence[float]
 B11 = Rule(
     "B11", "BN speeds convergence by reducing oscillations (Santurkar et al.: a smoother loss)",
     "paired over seeds, on the log of each measure: reproduced if both the loss range and the "
-    "gradient change per distance moved (effective β-smoothness) along the gradient are smaller with BN (95% interval below 0); "
+    "gradient change per distance moved (effective β-smoothness) along the gradient are "
+    "smaller with BN (95% interval below 0); "
     "reproduced in part if one is; not reproduced if either is larger; otherwise no difference",
     decide_b11)
