@@ -1,0 +1,76 @@
+"""Checks for lesson 04's exercises (``python tutorials/check.py 4``)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+import minigrad as mg
+from _checks import expect
+from minigrad import nn
+from minigrad.nn import functional as F
+
+
+def _problem(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(2.0, 3.0, (6, 4)), rng.normal(1.0, 0.5, 4), rng.normal(0.0, 1.0, 4))
+
+
+def check_forward(student: ModuleType) -> None:
+    """BatchNormFunction's forward equals F.batch_norm in training mode"""
+    x, gamma, beta = _problem(0)
+    got = student.BatchNormFunction.apply(*(mg.tensor(a) for a in (x, gamma, beta)))
+    expected = F.batch_norm(mg.tensor(x), None, None, mg.tensor(gamma), mg.tensor(beta),
+                            training=True)
+    error = float(np.abs(got.data - expected.data).max())
+    expect(error < 1e-10, f"largest difference from F.batch_norm: {error:.3g}",
+           "biased variance (divide by N, np.var's default); eps inside the square root; "
+           "statistics over axis 0 (the batch), one per feature")
+
+
+def check_gradcheck(student: ModuleType) -> None:
+    """its backward passes mg.gradcheck (float64, all three inputs)"""
+    tensors = [mg.tensor(a, requires_grad=True) for a in _problem(1)]
+    weights = mg.tensor(np.random.default_rng(2).normal(size=(6, 4)))
+    try:
+        ok = mg.gradcheck(lambda x, g, b: (student.BatchNormFunction.apply(x, g, b)
+                                           * weights).sum(), tensors)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        expect(False, f"gradcheck failed: {str(error).splitlines()[0]}",
+               "dbeta = Σdy; dgamma = Σ(dy·x̂); dx = γ·s/N·(N·dy − Σdy − x̂·Σ(dy·x̂)) with "
+               "s = 1/√(σ² + ε) — return them in the order of forward's inputs")
+    expect(bool(ok), "gradcheck returned False", "compare your dx with lesson 04 §2")
+
+
+def check_matches_the_fused_op(student: ModuleType) -> None:
+    """its gradients equal those of minigrad's fused BatchNorm"""
+    x, gamma, beta = _problem(3)
+    upstream = np.random.default_rng(4).normal(size=x.shape)
+    grads = []
+    for build in (lambda t: student.BatchNormFunction.apply(*t),
+                  lambda t: F.batch_norm(t[0], None, None, t[1], t[2], training=True)):
+        tensors = [mg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        build(tensors).backward(mg.tensor(upstream))
+        grads.append([t.grad for t in tensors])
+    for name, mine, fused in zip(("dx", "dgamma", "dbeta"), *grads):
+        error = float(np.abs(mine - fused).max())
+        expect(error < 1e-9, f"{name} differs from the fused op by {error:.3g}",
+               "the shapes must be those of the inputs: (N, C), (C,), (C,)")
+
+
+def check_running_stats(student: ModuleType) -> None:
+    """update_running_stats gives nn.BatchNorm1d's buffers after one training batch"""
+    x = np.random.default_rng(5).normal(3.0, 2.0, (8, 5)).astype(np.float32)
+    layer = nn.BatchNorm1d(5, momentum=0.3)
+    layer(mg.tensor(x))
+    mean, var = student.update_running_stats(x.astype(np.float64), np.zeros(5), np.ones(5), 0.3)
+    expect(np.allclose(mean, layer.running_mean.data, atol=1e-5),
+           f"running mean {np.round(mean, 4)}, BatchNorm1d has "
+           f"{np.round(layer.running_mean.data, 4)}", "(1 − momentum)·old + momentum·batch mean")
+    expect(np.allclose(var, layer.running_var.data, atol=1e-5),
+           f"running var {np.round(var, 4)}, BatchNorm1d has "
+           f"{np.round(layer.running_var.data, 4)}",
+           "the running variance uses the UNBIASED batch variance (ddof=1), Algorithm 2")
