@@ -34,16 +34,18 @@ from _common import (
     QUICK,
     Results,
     figure_path,
-    load_digits_split,
     pick,
     save_figure,
     seed_everything,
     seeds,
 )
 from _rules_04 import B7, B10
+from _train import forever
+from _train_bn import digits
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
 RESULTS = Results("04")
@@ -464,7 +466,9 @@ def ema(values: np.ndarray, start: np.ndarray, momentum: float) -> np.ndarray:
 b7 = []
 for seed in SEEDS:
     rng_seed = seed_everything(seed)
-    x_train, y_train, x_val, y_val = load_digits_split(np.random.default_rng(seed))
+    x_train, y_train, x_val, y_val = digits(seed)
+    batches = forever(DataLoader(TensorDataset(x_train, y_train), batch_size=60, shuffle=True,
+                                 drop_last=True, generator=rng_seed))
     model = bn_mlp()
     bns = [m for m in model if isinstance(m, nn.BatchNorm1d)]
     batch_stats = {i: ([], []) for i in range(len(bns))}
@@ -475,8 +479,8 @@ for seed in SEEDS:
     optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
     criterion = nn.CrossEntropyLoss()
     for _ in range(B7_STEPS):
-        index = rng_seed.choice(len(x_train), 60, replace=False)
-        loss = criterion(model(mg.tensor(x_train[index])), y_train[index])
+        x_batch, y_batch = next(batches)
+        loss = criterion(model(x_batch), y_batch)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -37,8 +37,9 @@ import copy
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, Results, figure_path, pick, save_figure, seed_everything, seeds
+from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
 from _rules_05 import B1_LR, B1_STEPS, B2, B3
+from _train import FlowWatch, show_gradient_flow
 from _train_bn import digits, highest_stable_lr, log_grid, mlp, train, train_fresh
 
 import minigrad as mg
@@ -298,8 +299,7 @@ def sigmoid_input_percentiles(model: nn.Sequential, x: np.ndarray) -> np.ndarray
     return np.percentile(captured["x"], PERCENTILES, axis=0)
 
 
-HAS_EXPLORER = hasattr(mg.viz, "GradientFlowRecorder")
-b3, recorders, graphs = {"plain": [], "bn": []}, {}, {}
+b3, watches = {"plain": [], "bn": []}, {}
 for variant in ("plain", "bn"):
     for s in SEEDS:
         seed_everything(s)
@@ -307,24 +307,22 @@ for variant in ("plain", "bn"):
         linears = [m for m in model if isinstance(m, nn.Linear)]
         x_val = digits(s)[2]
         history, ratios = [sigmoid_input_percentiles(model, x_val)], []
-        recorder = (mg.viz.GradientFlowRecorder(model, every=B3_EVERY)
-                    if HAS_EXPLORER and s == SEEDS[0] else None)
+        label = "with BN" if variant == "bn" else "without BN"
+        if s == SEEDS[0]:  # the gradient-flow view of the first seed
+            watches[label] = FlowWatch(model, every=B3_EVERY, title=f"sigmoid MLP, {label}")
+        flow = watches[label] if s == SEEDS[0] else None
 
         def watch(step, loss, optimiser, model=model, linears=linears, history=history,
-                  ratios=ratios, recorder=recorder, x_val=x_val, variant=variant, s=s):
-            if recorder is not None:
-                recorder.record(loss, optimizer=optimiser)
+                  ratios=ratios, flow=flow, x_val=x_val):
+            if flow is not None:
+                flow.optimizer = optimiser
+                flow(step, loss)
             if step % B3_EVERY == 0:
                 ratios.append([float(np.linalg.norm(m.weight.grad) / np.linalg.norm(m.weight.data))
                                for m in linears])
                 history.append(sigmoid_input_percentiles(model, x_val))
-            if step == 20 and s == SEEDS[0]:  # one step's graph, drawn with its gradients
-                graphs[variant] = mg.viz.draw_graph(loss, params=model, compact=True,
-                                                    title=f"step 20, {variant}")
 
         run = train(model, s, B3_LR, B3_STEPS, eval_every=B3_EVERY, on_step=watch)
-        if recorder is not None:
-            recorders["with BN" if variant == "bn" else "without BN"] = recorder
         history, ratios = np.array(history), np.array(ratios)  # (evals, 3, 100), (evals, 4)
         b3[variant].append({
             "accuracy": run["val_accuracy"], "percentiles_unit0": history[:, :, 0],
@@ -375,20 +373,12 @@ save_figure(fig, "05_b3_sigmoid.png")
 # %% [markdown]
 # **The gradient flow, with and without BN.** Panel (d) says it in numbers; the pictures say
 # it at a glance. With the explorer (`mg.viz.explore`) you can scrub through training and
-# watch the first layers stay cold without BN; without it, we draw one step's graph, each
-# box coloured by the size of its gradient.
+# compare the layers' gradients without and with BN; without it, we draw the first step's
+# graph of each net, each box coloured by the size of its gradient.
 
 # %%
-if HAS_EXPLORER:
-    page = mg.viz.explore(recorders, title="B3: sigmoid MLP, gradient flow with and without BN")
-    page.save(figure_path("05_b3_gradient_flow.html"))
-    display_object = page
-else:
-    for variant, graph in graphs.items():
-        graph.render(str(figure_path(f"05_b3_graph_{variant}")), format="png", cleanup=True)
-        print(f"[figure] {figure_path(f'05_b3_graph_{variant}.png')}")
-    display_object = graphs.get("plain")
-display_object  # noqa: B018 (shown inline in a notebook)
+RESULTS["B3_flow_view"] = show_gradient_flow(
+    watches, "05_b3_gradient_flow", "B3: sigmoid MLP, gradient flow without and with BN")
 
 # %%
 B3.report(RESULTS, [f"steps to 90% plain {summary['plain']['steps_to_target']}, BN "

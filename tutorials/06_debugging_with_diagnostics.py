@@ -35,11 +35,14 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, Results, load_digits_split, pick, save_figure, seed_everything, seeds
+from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
 from _rules_06 import DIAGNOSTICS, UPDATE_RATIO
+from _train import forever
+from _train_bn import digits
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.data import DataLoader, TensorDataset
 from minigrad.viz.diagnostics import TrainingDiagnostics
 
 RESULTS = Results("06")
@@ -129,15 +132,17 @@ def snapshot(diagnostics: TrainingDiagnostics, model: nn.Sequential) -> dict:
 def run(name: str, seed: int) -> dict:
     gain, batchnorm = CONFIGS[name]
     rng = seed_everything(seed)
-    x_train, y_train, x_val, y_val = load_digits_split(np.random.default_rng(seed))
+    x_train, y_train, x_val, y_val = digits(seed)
+    batches = forever(DataLoader(TensorDataset(x_train, y_train), batch_size=BATCH, shuffle=True,
+                                 drop_last=True, generator=rng))
     model = tanh_mlp(gain, batchnorm)
     optimiser = mg.optim.SGD(model.parameters(), lr=LR)
     criterion = nn.CrossEntropyLoss()
     diagnostics = TrainingDiagnostics(model, layers=("Tanh",))
     losses, at_init = [], None
     for step in range(STEPS):
-        index = rng.choice(len(x_train), BATCH, replace=False)
-        loss = criterion(model(mg.tensor(x_train[index])), y_train[index])
+        x_batch, y_batch = next(batches)
+        loss = criterion(model(x_batch), y_batch)
         optimiser.zero_grad()
         loss.backward()
         with diagnostics.step():

@@ -1,35 +1,37 @@
-"""The plumbing of the BatchNorm lessons (04, 05, 06, 08, 09): the digits split, the MLPs,
-one training loop and one evaluation, so that each lesson reads as its ideas.
+"""What the BatchNorm lessons (04, 05, 06, 08, 09) add to the shared plumbing of `_train.py`:
+an MLP builder with dropout, an evaluation that also returns the loss, a training call that
+returns a plain dict, and the highest-stable-learning-rate scan.
 
     x_train, y_train, x_val, y_val = digits(seed)
     model = mlp([64, 100, 100, 10], nn.BatchNorm1d)
     run = train(model, seed, lr=0.1, steps=300)      # run["val_accuracy"], run["loss"], ...
 
-Batches come from `mg.data.DataLoader` (shuffled by a generator seeded from the lesson's
-seed, a fresh order every epoch). Nothing here prints or decides anything.
+Training is `_train.train` (batches from `mg.data.DataLoader`), here with plain SGD (no
+momentum) and batches of 60, the settings of Ioffe & Szegedy's §4.1 experiment.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
-from _common import load_digits_split, seed_everything
+from _common import seed_everything
+from _train import Split, digits_split
+from _train import train as shared_train
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
-_splits: dict[int, tuple] = {}
+_splits: dict[int, Split] = {}
 
 
-def digits(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The 8x8 digits split for `seed` (cached): x_train (1300, 64), y_train, x_val (497, 64),
-    y_val, pixels standardised on the training split."""
+def digits(seed: int) -> Split:
+    """The 8x8 digits split for `seed` (`_train.digits_split`, cached); unpacks as
+    ``x_train (1300, 64), y_train, x_val (497, 64), y_val``."""
     if seed not in _splits:
-        _splits[seed] = load_digits_split(np.random.default_rng(seed))
+        _splits[seed] = digits_split(seed)
     return _splits[seed]
 
 
@@ -52,16 +54,6 @@ def mlp(widths: list[int], norm: Callable[[int], nn.Module] | None = None,
     return nn.Sequential(*layers)
 
 
-def endless_batches(x: np.ndarray, y: np.ndarray, batch_size: int,
-                    generator: np.random.Generator) -> Iterator[list[mg.Tensor]]:
-    """Mini-batches ``[xb, yb]`` forever: one shuffled `DataLoader` epoch after another
-    (the last, incomplete batch of an epoch is dropped, so every batch has `batch_size`)."""
-    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
-                        drop_last=True, generator=generator)
-    while True:
-        yield from loader
-
-
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) in eval mode (BN uses its running statistics)."""
     model.eval()
@@ -76,42 +68,28 @@ def train(model: nn.Module, seed: int, lr: float, steps: int, batch_size: int = 
           eval_every: int = 5, stop_at: float | None = None,
           on_step: Callable[[int, mg.Tensor, mg.optim.SGD], None] | None = None,
           data: tuple | None = None) -> dict:
-    """Plain SGD (no momentum) on the cross-entropy of the digits split of `seed`.
+    """Plain SGD (no momentum) on the cross-entropy of the digits split of `seed` (or of
+    `data` = ``(x_train, y_train, x_val, y_val)``), through `_train.train`.
 
     Returns ``val_accuracy`` (every `eval_every` steps), ``loss`` (every step), ``diverged``
     (the loss became NaN/Inf; training stops there), ``steps_to`` (first evaluated step with
     accuracy >= `stop_at`, or inf; training stops there when `stop_at` is given),
     ``seconds_per_step`` and the trained ``model``. `on_step(step, loss, optimiser)` runs
     after each backward, before the update (the gradients are there to be read)."""
-    x_train, y_train, x_val, y_val = data if data is not None else digits(seed)
-    draw = endless_batches(x_train, y_train, batch_size, np.random.default_rng(20_000 + seed))
+    split = Split(*data) if data is not None else digits(seed)
     optimiser = mg.optim.SGD(model.parameters(), lr=lr)
-    curve: list[float] = []
-    losses: list[float] = []
-    diverged, steps_to = False, float("inf")
+    after_backward = None if on_step is None else (
+        lambda step, loss: on_step(step, loss, optimiser))
     start = time.perf_counter()
     # A diverging run overflows on purpose: silence NumPy's warnings, the loss tells us.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for step in range(1, steps + 1):
-            xb, yb = next(draw)
-            loss = F.cross_entropy(model(xb), yb)
-            losses.append(loss.item())
-            if not np.isfinite(losses[-1]):
-                diverged = True
-                break
-            optimiser.zero_grad()
-            loss.backward()
-            if on_step is not None:
-                on_step(step, loss, optimiser)
-            optimiser.step()
-            if step % eval_every == 0:
-                curve.append(evaluate(model, x_val, y_val)[0])
-                if stop_at is not None and curve[-1] >= stop_at:
-                    steps_to = float(step)
-                    break
+        log = shared_train(model, split, steps, lr, seed=seed, batch_size=batch_size,
+                           eval_every=eval_every, optimizer=optimiser, target=stop_at,
+                           stop_at_target=stop_at is not None, after_backward=after_backward)
     seconds = time.perf_counter() - start
-    return {"val_accuracy": curve, "loss": losses, "diverged": diverged, "steps_to": steps_to,
-            "model": model, "seconds_per_step": seconds / max(len(losses), 1)}
+    return {"val_accuracy": log.curve, "loss": log.losses, "diverged": log.diverged,
+            "steps_to": log.steps_to_target, "model": model,
+            "seconds_per_step": seconds / max(len(log.losses), 1)}
 
 
 def train_fresh(make_model: Callable[[], nn.Module], seed: int, lr: float, steps: int,
