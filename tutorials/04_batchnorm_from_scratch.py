@@ -28,24 +28,14 @@
 # %%
 from collections import OrderedDict
 
-import matplotlib.pyplot as plt
 import numpy as np
-from _common import (
-    QUICK,
-    Results,
-    figure_path,
-    pick,
-    save_figure,
-    seed_everything,
-    seeds,
-)
+from _common import QUICK, Results, pick, seed_everything, seeds, show_graph
+from _plots_bn import plot_momentum, plot_running_statistics
 from _rules_04 import B7, B10
-from _train import forever
-from _train_bn import digits
+from _train_bn import digits, evaluate, mlp, train
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
 RESULTS = Results("04")
@@ -176,15 +166,12 @@ loss = (y * mg.tensor(upstream, name="dy (fixed)")).sum()
 loss.name = "L"
 with mg.retain_grads():  # keep every node's gradient (normally only the leaves' are kept)
     loss.backward()
-graph_path = mg.viz.render(loss, figure_path("04_batchnorm_graph.png"), params=model,
-                           rankdir="TB", title="Composed BatchNorm1d: forward values, "
-                           "gradients, and the gradient on every edge")
-print(f"[figure] {graph_path}")
+show_graph(mg.viz.draw_graph(loss, params=model, rankdir="TB", title="Composed BatchNorm1d: "
+                             "values, gradients, and the gradient on every edge"),
+           "04_batchnorm_graph")
 print("same gradient as the fused formula:", float(np.abs(x.grad - dx).max()) < 1e-12)
 
 # %% [markdown]
-# ![the composed BatchNorm graph](figures/04_batchnorm_graph.png)
-#
 # Now read it node by node. Every node of the graph knows what gradient it sends to each
 # parent: its vector-Jacobian product `node._vjp(node.grad)` (part of minigrad's node
 # protocol; it is how the drawing sizes its arrows). `x` receives gradient along two edges:
@@ -356,7 +343,6 @@ B10.report(RESULTS, [f"{name}: {c}" for name, c in counts.items()], **counts["Ba
 # %% [markdown]
 # (`num_batches_tracked`, one integer, is also a buffer: it only serves `momentum=None`.)
 #
-# %% [markdown]
 # ## 6. The running statistics and their momentum (claim B7)
 #
 # During training, after every batch, minigrad (like PyTorch) updates
@@ -373,7 +359,11 @@ B10.report(RESULTS, [f"{name}: {c}" for name, c in counts.items()], **counts["Ba
 # a small m averages away the batch-to-batch noise but needs many batches to forget its
 # starting value; a large m forgets fast but keeps the noise of the last few batches. Here
 # is a single feature whose batches (of 60) come from a distribution with mean 3 and
-# variance 4:
+# variance 4.
+#
+# **Predict, then run.** After 10 batches, which momentum — 0.01, 0.1, 0.5 or None
+# (cumulative) — has its running mean closest to 3, and which is furthest? Which one
+# still jumps around after 300 batches? Write your answer down, then run the cell.
 
 # %%
 toy_batches = pick(300, 150)
@@ -390,20 +380,7 @@ for momentum in momenta_toy:
             variances.append(float(bn.running_var.data[0]))
     trace[str(momentum)] = (means, variances)
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-for momentum in momenta_toy:
-    means, variances = trace[str(momentum)]
-    label = "None (cumulative)" if momentum is None else f"{momentum}"
-    axes[0].plot(np.arange(1, toy_batches + 1), means, lw=1.3, label=label)
-    axes[1].plot(np.arange(1, toy_batches + 1), variances, lw=1.3, label=label)
-for ax, true_value, name in ((axes[0], 3.0, "running_mean"), (axes[1], 4.0, "running_var")):
-    ax.axhline(true_value, color="k", ls=":", lw=1, label="true value (mean 3, variance 4)")
-    ax.set(xscale="log", xlabel="batches seen", ylabel=name, title=f"{name} by momentum")
-handles, labels = axes[0].get_legend_handles_labels()
-fig.legend(handles, ["momentum " + label if label[0] in "0N" else label for label in labels],
-           loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.16))
-fig.suptitle("Running statistics of one feature: batches of 60 from N(3, 2²)", y=1.02)
-save_figure(fig, "04_running_statistics.png")
+plot_running_statistics(trace, toy_batches)
 for momentum in momenta_toy:
     means, _ = trace[str(momentum)]
     tail = np.array(means[toy_batches // 2:])
@@ -434,21 +411,6 @@ B7_STEPS = pick(400, 150)
 MOMENTA = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 
 
-def bn_mlp() -> nn.Sequential:
-    layers, widths = [], [64, 100, 100, 100, 100]
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), nn.ReLU()]
-    return nn.Sequential(*layers, nn.Linear(100, 10))
-
-
-def accuracy(model: nn.Module, x_data: np.ndarray, y_data: np.ndarray) -> float:
-    model.eval()
-    with mg.no_grad():
-        predicted = model(mg.tensor(x_data)).data.argmax(axis=1)
-    model.train()
-    return float((predicted == y_data).mean())
-
-
 def record_batch_statistics(module: nn.Module, inputs: tuple, store: tuple[list, list]) -> None:
     """Forward hook body: keep a training batch's mean and unbiased variance, as BN uses them."""
     if module.training:
@@ -465,25 +427,16 @@ def ema(values: np.ndarray, start: np.ndarray, momentum: float) -> np.ndarray:
 
 b7 = []
 for seed in SEEDS:
-    rng_seed = seed_everything(seed)
+    seed_everything(seed)
     x_train, y_train, x_val, y_val = digits(seed)
-    batches = forever(DataLoader(TensorDataset(x_train, y_train), batch_size=60, shuffle=True,
-                                 drop_last=True, generator=rng_seed))
-    model = bn_mlp()
+    model = mlp([64, 100, 100, 100, 100, 10], nn.BatchNorm1d)
     bns = [m for m in model if isinstance(m, nn.BatchNorm1d)]
     batch_stats = {i: ([], []) for i in range(len(bns))}
     for i, layer in enumerate(bns):
         layer.register_forward_hook(
             lambda module, inputs, output, i=i, stats=batch_stats:
             record_batch_statistics(module, inputs, stats[i]))
-    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
-    criterion = nn.CrossEntropyLoss()
-    for _ in range(B7_STEPS):
-        x_batch, y_batch = next(batches)
-        loss = criterion(model(x_batch), y_batch)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+    train(model, seed, lr=0.1, steps=B7_STEPS, eval_every=B7_STEPS)  # plain SGD, batches of 60
     own = [(layer.running_mean.data.copy(), layer.running_var.data.copy()) for layer in bns]
     replay_error = max(
         max(float(np.abs(ema(batch_stats[i][0], np.zeros(100), 0.1) - own[i][0]).max()),
@@ -496,7 +449,7 @@ for seed in SEEDS:
             means, variances = batch_stats[i]
             layer.running_mean.data = ema(means, np.zeros(100), momentum).astype(np.float32)
             layer.running_var.data = ema(variances, np.ones(100), momentum).astype(np.float32)
-        row["accuracy"][str(momentum)] = accuracy(model, x_val, y_val)
+        row["accuracy"][str(momentum)] = evaluate(model, x_val, y_val)[0]
     # Algorithm 2: freeze the weights, average the statistics over the whole training set.
     for layer in bns:
         layer.reset_running_stats()
@@ -505,7 +458,7 @@ for seed in SEEDS:
     with mg.no_grad():
         for start in range(0, len(x_train) - 59, 60):
             model(mg.tensor(x_train[start:start + 60]))
-    row["accuracy"]["population"] = accuracy(model, x_val, y_val)
+    row["accuracy"]["population"] = evaluate(model, x_val, y_val)[0]
     # How far the momentum-0.001 and momentum-1 statistics of the last BN are from these.
     population_mean = bns[-1].running_mean.data
     population_std = np.sqrt(bns[-1].running_var.data)
@@ -519,25 +472,7 @@ for seed in SEEDS:
           + ", ".join(f"{k}: {v:.3f}" for k, v in row["accuracy"].items()))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
-for row in b7:
-    axes[0].plot(MOMENTA, [row["accuracy"][str(m)] for m in MOMENTA], "o-", lw=1.2,
-                 label=f"seed {row['seed']}")
-    axes[0].axhline(row["accuracy"]["population"], color=axes[0].lines[-1].get_color(), ls=":",
-                    lw=1)
-    axes[1].plot(MOMENTA, [row["mean_error"][str(m)] for m in MOMENTA], "o-", lw=1.2,
-                 label=f"seed {row['seed']}")
-axes[0].set(xscale="log", xlabel="momentum", ylabel="validation accuracy (eval mode)",
-            title="(a) accuracy with the running statistics\n(dotted: Algorithm 2's "
-                  "population statistics)")
-axes[0].legend()
-axes[1].set(xscale="log", yscale="log", xlabel="momentum",
-            ylabel="|running mean − population mean| / population std",
-            title="(b) error of the last BN layer's running mean\n(mean over its 100 features)")
-axes[1].legend()
-fig.suptitle(f"B7: momentum of the running statistics, BN MLP on 8×8 digits, {B7_STEPS} steps",
-             y=1.04)
-save_figure(fig, "04_momentum.png")
+plot_momentum(b7, MOMENTA, B7_STEPS)
 RESULTS["B7"] = {"seeds": SEEDS, "steps": B7_STEPS, "momenta": MOMENTA, "per_seed": b7}
 
 # %%
@@ -551,15 +486,6 @@ B7.report(RESULTS, [f"seed {row['seed']}: " + ", ".join(f"{k}: {v:.3f}" for k, v
 # values (mean 0, variance 1) after a few hundred batches; momentum 1 (the last batch alone)
 # is noisy. And whatever the verdict, Algorithm 2 needs no momentum at all: one pass over
 # the training data with frozen weights and `momentum=None`.
-#
-# ## Summary
-#
-# * BN's forward is six small steps; its backward has a direct path and two paths through
-#   the batch statistics, which together project the gradient away from directions the
-#   normalisation would undo.
-# * minigrad's composed graph shows every step and the gradient on every edge; the fused
-#   op computes the same numbers faster.
-# * What a BN layer holds (B10) and what evaluation uses (B7): the verdicts above.
 #
 # ## Exercises
 #
