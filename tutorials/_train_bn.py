@@ -27,12 +27,12 @@ from minigrad.nn import functional as F
 _splits: dict[int, Split] = {}
 
 
-def digits(seed: int) -> Split:
-    """The 8x8 digits split for `seed` (`_train.digits_split`, cached); unpacks as
+def digits(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 8x8 digits split for `seed` (`_train.digits_split`, cached), as the tuple
     ``x_train (1300, 64), y_train, x_val (497, 64), y_val``."""
     if seed not in _splits:
         _splits[seed] = digits_split(seed)
-    return _splits[seed]
+    return tuple(_splits[seed])
 
 
 def mlp(widths: list[int], norm: Callable[[int], nn.Module] | None = None,
@@ -76,7 +76,7 @@ def train(model: nn.Module, seed: int, lr: float, steps: int, batch_size: int = 
     accuracy >= `stop_at`, or inf; training stops there when `stop_at` is given),
     ``seconds_per_step`` and the trained ``model``. `on_step(step, loss, optimiser)` runs
     after each backward, before the update (the gradients are there to be read)."""
-    split = Split(*data) if data is not None else digits(seed)
+    split = Split(*(data if data is not None else digits(seed)))
     optimiser = mg.optim.SGD(model.parameters(), lr=lr)
     after_backward = None if on_step is None else (
         lambda step, loss: on_step(step, loss, optimiser))
