@@ -77,7 +77,7 @@ for rule in B1_RULES:
 # %%
 WIDTHS = [64, 100, 100, 100, 100, 10]
 BUDGET = pick(300, 150)
-LR_GRID = log_grid(0.05, 40.0, per_octave=pick(4, 2))
+LR_GRID = pick(log_grid(0.05, 40.0, per_octave=4), log_grid(0.2, 12.8, per_octave=1))
 _scan: dict[tuple, dict] = {}
 
 

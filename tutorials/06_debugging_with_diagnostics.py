@@ -46,7 +46,7 @@ from minigrad.data import DataLoader, TensorDataset
 from minigrad.viz.diagnostics import TrainingDiagnostics
 
 RESULTS = Results("06")
-SEEDS = seeds(full=3, quick=3)
+SEEDS = seeds(full=3, quick=2)
 print(f"seeds {SEEDS}, quick mode: {QUICK}")
 
 # %% [markdown]
@@ -72,7 +72,7 @@ print(f"seeds {SEEDS}, quick mode: {QUICK}")
 # %%
 DEPTH, WIDTH = 5, 100
 LR, BATCH = 0.1, 32
-STEPS = pick(600, 200)
+STEPS = pick(600, 120)
 TANH_GAIN = nn.init.calculate_gain("tanh")
 CONFIGS = {
     "too large": (5.0, False),

@@ -92,7 +92,7 @@ def make_net(kind: str, batchnorm: bool) -> nn.Sequential:
 
 
 BUDGET = pick(60, 30)
-LR_GRID = pick(log_grid(0.05, 25.6, per_octave=1), log_grid(0.2, 6.4, per_octave=1))
+LR_GRID = pick(log_grid(0.05, 25.6, per_octave=1), log_grid(0.4, 3.2, per_octave=1))
 _scan: dict[tuple, float] = {}
 
 
@@ -156,8 +156,8 @@ B8.report(RESULTS, [f"{kind} {v}: highest lr {b8_lr[kind][v]}, steps {b8_steps[k
 
 # %%
 B9.announce()
-REPEATS = pick(12, 5)
-BLOCK = pick(10, 4)
+REPEATS = pick(12, 4)
+BLOCK = pick(10, 3)
 
 
 def fold(model: nn.Sequential) -> nn.Sequential:
