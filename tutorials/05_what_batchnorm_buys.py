@@ -156,11 +156,20 @@ B1_STEPS.report(RESULTS, [f"{name}: {found}" for name, found in multiplied.items
                 plain_best=b1["plain"]["steps_at_best"], bn_best=b1["bn"]["steps_at_best"])
 
 # %% [markdown]
-# Reading panel (a): the plain net's failures at high rates are mostly NaN/Inf within a few
-# steps; BN's failures, near the top of its range, come from the last Linear, which has no
-# BN after it and blows up like the plain net's layers do. Small rates fail too (too slow for
-# the budget), which is why the scan starts where both nets already train.
-#
+# Reading panel (a): a failed run is either a divergence (NaN/Inf) or a run too slow for the
+# budget. Which it was, per net and side of its best rate, counted from the scan:
+
+# %%
+for variant, bn in (("plain", False), ("bn", True)):
+    failed = [(lr, r["diverged"]) for (s, lr, b), r in _scan.items()
+              if b == bn and not np.isfinite(r["steps"])]
+    best = np.median(b1[variant]["best_lr"])
+    for side, chosen in (("below", [d for lr, d in failed if lr < best]),
+                         ("above", [d for lr, d in failed if lr > best])):
+        print(f"{variant:5} failures {side} its best rate: {len(chosen)}, of which NaN/Inf "
+              f"{sum(chosen)}")
+
+# %% [markdown]
 # ## 2. Sensitivity to the initial scale (claim B2)
 #
 # Ioffe & Szegedy (§3.3): for any a > 0, BN(W u) = BN((a W) u), since the batch mean and
@@ -332,9 +341,11 @@ for variant in ("plain", "bn"):
                                      enumerate(run["val_accuracy"]) if a >= TARGET), np.inf),
             "grad_weight_ratio": ratios,
             # first hidden Linear over the last hidden one, mean over training
-            "first_over_last": float(np.mean(ratios[:, 0] / ratios[:, 2]))})
+            "first_over_last": float(np.mean(ratios[:, 0] / ratios[:, 2])),
+            "first_over_last_at_start": float(ratios[0, 0] / ratios[0, 2])})
 summary = {v: {key: [r[key] for r in rows] for key in ("drift", "steps_to_target",
-                                                       "first_over_last")}
+                                                       "first_over_last",
+                                                       "first_over_last_at_start")}
            for v, rows in b3.items()}
 for variant, values in summary.items():
     print(f"{variant:5}: " + "; ".join(f"{k} {[round(float(x), 3) for x in v]}"
@@ -381,10 +392,14 @@ RESULTS["B3_flow_view"] = show_gradient_flow(
     watches, "05_b3_gradient_flow", "B3: sigmoid MLP, gradient flow without and with BN")
 
 # %%
+k0 = "first_over_last_at_start"
 B3.report(RESULTS, [f"steps to 90% plain {summary['plain']['steps_to_target']}, BN "
                     f"{summary['bn']['steps_to_target']}",
                     f"drift plain {[round(x, 2) for x in summary['plain']['drift']]}, BN "
-                    f"{[round(x, 2) for x in summary['bn']['drift']]}"],
+                    f"{[round(x, 2) for x in summary['bn']['drift']]}",
+                    "first/last grad:weight at step 10 (not used by the rule, which averages "
+                    f"over training): plain {[round(x, 3) for x in summary['plain'][k0]]}, BN "
+                    f"{[round(x, 3) for x in summary['bn'][k0]]}"],
           plain_steps=summary["plain"]["steps_to_target"],
           bn_steps=summary["bn"]["steps_to_target"],
           plain_drift=summary["plain"]["drift"], bn_drift=summary["bn"]["drift"],
