@@ -247,9 +247,10 @@ for name in nets:
 # %% [markdown]
 # Folding is exact up to float32 rounding (the printed difference): with fixed running
 # statistics, BN is an affine map per channel, and an affine map after a convolution is
-# another convolution (Ioffe & Szegedy §3.1). In minigrad the training-step overhead is
-# larger than in a compiled framework: each BN is a few extra array passes next to a small
-# matrix product, and Python's per-op overhead counts at these sizes.
+# another convolution (Ioffe & Szegedy §3.1). When reading the training ratio, keep in mind
+# what it is made of here: a BN layer is a few extra array passes and a few more Python-level
+# ops next to a small matrix product or convolution, so the ratio depends on the layer sizes
+# and the batch (exercise 2), and a compiled framework would give other numbers.
 #
 # ## Summary — the verdicts this run chose
 
