@@ -61,6 +61,7 @@ B9 = Rule(
     "B9", "BN slightly increases the computational cost",
     "from interleaved timings (95% intervals over repeats): no difference if BN's training "
     "step is not measurably slower; reproduced if slower by at most 1.25x ('slightly') and the "
-    "folded net's inference is within 1.1x of the plain net's; reproduced in part if slightly "
+    "folded net's inference is within 1.1x of the plain net's (its interval reaches 1.1 or "
+    "below); reproduced in part if slightly "
     "slower but folding does not remove it; corrected if slower by more than 1.25x",
     decide_b9)
