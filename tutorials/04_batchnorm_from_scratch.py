@@ -23,7 +23,8 @@
 # do each step by hand on a tiny batch, derive the backward pass by hand and check it
 # against the engine, look at the graph minigrad builds and at how the gradient flows
 # through it, compare minigrad's two implementations, and then study what happens at test
-# time: evaluation mode, the running statistics, and their momentum (claim B7 of CLAIMS.md).
+# time: evaluation mode, the running statistics, and their momentum (claim B7 of
+# [docs/claims.md](../docs/claims.md)), and what a BN layer holds (B10).
 
 # %%
 from collections import OrderedDict

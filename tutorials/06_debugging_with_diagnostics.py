@@ -28,7 +28,9 @@
 # `minigrad.viz.diagnostics.TrainingDiagnostics` records exactly these with hooks. In this
 # lesson we break a deep tanh network on purpose, in the two classic ways, read the
 # diagnosis off the numbers, and fix it — with the right gain, `calculate_gain('tanh')`
-# = 5/3, or with BatchNorm.
+# = 5/3, or with BatchNorm. Two decision rules, printed before they are applied, say
+# whether the diagnosis found both faults and whether the 1e-3 rule of thumb tells healthy
+# from sick (the diagnostics worth showing are listed in [docs/claims.md](../docs/claims.md)).
 
 # %%
 import math
