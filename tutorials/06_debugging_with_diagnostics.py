@@ -30,7 +30,8 @@
 # diagnosis off the numbers, and fix it — with the right gain, `calculate_gain('tanh')`
 # = 5/3, or with BatchNorm. Two decision rules, printed before they are applied, say
 # whether the diagnosis found both faults and whether the 1e-3 rule of thumb tells healthy
-# from sick (the diagnostics worth showing are listed in [docs/claims.md](../docs/claims.md)).
+# from sick. (The notes' claims are in [docs/claims.md](../docs/claims.md); this lesson
+# tests a tool and a rule of thumb, not a claim.)
 
 # %%
 import math
