@@ -263,3 +263,13 @@ def test_06_gain_is_five_thirds() -> None:
 def test_09_folding_is_exact_at_inference() -> None:
     for name in ("MLP", "CNN"):
         assert lesson_results(SCRIPTS["09"])["B9"][name]["fold_max_abs_difference"] < 1e-4
+
+
+@pytest.mark.parametrize("lesson,figures", [("04", 3), ("05", 4), ("06", 4), ("08", 3),
+                                            ("09", 2)])
+def test_figures_are_written_and_shown_inline(lesson: str, figures: int) -> None:
+    results = lesson_results(SCRIPTS[lesson])
+    assert len([f for f in results["_figures"] if f.startswith(lesson)]) >= figures
+    if results["_notebook"] is not None:  # run as a notebook: figures displayed, not only saved
+        shown = results["_notebook"]
+        assert shown["image/png"] + shown["image/svg+xml"] >= figures

@@ -255,8 +255,8 @@ B2.report(RESULTS, [f"spread (max − min accuracy across scales) per seed: plai
 # %% [markdown]
 # With the usual ε = 1e-5 the identity holds only to about ε/Var(Wu) (the printed second
 # line): √(Var + ε) is the one term that does not scale with a. And the identity protects
-# only the layers followed by BN: the last Linear is not, which is why the BN net's largest
-# scale can still be slow.
+# only the layers followed by BN: the last Linear is not, so even the BN net is not entirely
+# free of its initial scale (compare its ×10 row with its ×1 row above).
 #
 # ## 3. The sigmoid network: drift, vanishing gradients, speed (claim B3)
 #
