@@ -167,6 +167,11 @@ B5.report(RESULTS, [f"{name}: " + ", ".join(f"{b}: {np.mean(b5[name][str(b)]):.1
           batch_sizes=BATCH_SIZES, bn_minus_gn_increase=bn_minus_gn)
 
 # %% [markdown]
+# Reading panel (a): the un-normalised net sits far above the others at every batch size
+# because, in this short budget (the same examples seen for every size), it is the slowest
+# to train — lesson 5 measured it needing several times BN's steps; it is there as the
+# reference whose error does not depend on the batch's statistics at all.
+#
 # With two examples, a batch's "variance" is one squared difference: each normalised
 # feature is just ±1 in training, and the running averages the evaluation uses describe
 # statistics the network never saw. Where the degradation starts depends on the model and
