@@ -265,7 +265,7 @@ def test_09_folding_is_exact_at_inference() -> None:
         assert lesson_results(SCRIPTS["09"])["B9"][name]["fold_max_abs_difference"] < 1e-4
 
 
-@pytest.mark.parametrize("lesson,figures", [("04", 3), ("05", 4), ("06", 4), ("08", 3),
+@pytest.mark.parametrize("lesson,figures", [("04", 3), ("05", 3), ("06", 4), ("08", 3),
                                             ("09", 2)])
 def test_figures_are_written_and_shown_inline(lesson: str, figures: int) -> None:
     results = lesson_results(SCRIPTS[lesson])
@@ -273,3 +273,7 @@ def test_figures_are_written_and_shown_inline(lesson: str, figures: int) -> None
     if results["_notebook"] is not None:  # run as a notebook: figures displayed, not only saved
         shown = results["_notebook"]
         assert shown["image/png"] + shown["image/svg+xml"] >= figures
+    if lesson == "05":  # the gradient-flow view: the explorer page, or graphs without it
+        assert results["B3_flow_view"] in ("explorer", "draw_graph")
+        if results["_notebook"] is not None and results["B3_flow_view"] == "explorer":
+            assert results["_notebook"]["text/html"] >= 1

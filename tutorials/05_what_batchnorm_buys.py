@@ -37,7 +37,7 @@ import copy
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
+from _common import QUICK, Results, pick, save_figure, seed_everything, seeds, show_graph
 from _rules_05 import B1_LR, B1_STEPS, B2, B3
 from _train import FlowWatch, show_gradient_flow
 from _train_bn import digits, highest_stable_lr, log_grid, mlp, train, train_fresh
@@ -308,7 +308,7 @@ def sigmoid_input_percentiles(model: nn.Sequential, x: np.ndarray) -> np.ndarray
     return np.percentile(captured["x"], PERCENTILES, axis=0)
 
 
-b3, watches = {"plain": [], "bn": []}, {}
+b3, watches, first_graphs = {"plain": [], "bn": []}, {}, {}
 for variant in ("plain", "bn"):
     for s in SEEDS:
         seed_everything(s)
@@ -326,6 +326,9 @@ for variant in ("plain", "bn"):
             if flow is not None:
                 flow.optimizer = optimiser
                 flow(step, loss)
+                if step == 1:  # the first step's graph, for a static picture as well
+                    first_graphs[flow.title] = mg.viz.draw_graph(
+                        loss, params=model, compact=True, title=flow.title, rankdir="TB")
             if step % B3_EVERY == 0:
                 ratios.append([float(np.linalg.norm(m.weight.grad) / np.linalg.norm(m.weight.data))
                                for m in linears])
@@ -383,11 +386,13 @@ save_figure(fig, "05_b3_sigmoid.png")
 
 # %% [markdown]
 # **The gradient flow, with and without BN.** Panel (d) says it in numbers; the pictures say
-# it at a glance. With the explorer (`mg.viz.explore`) you can scrub through training and
-# compare the layers' gradients without and with BN; without it, we draw the first step's
-# graph of each net, each box coloured by the size of its gradient.
+# it at a glance: first each net's graph at its first step, each box coloured by the size of
+# its gradient; then, with the explorer (`mg.viz.explore`), a page on which you can scrub
+# through training and compare the layers' gradients without and with BN.
 
 # %%
+for index, graph in enumerate(first_graphs.values()):
+    show_graph(graph, f"05_b3_gradient_flow_{index}")
 RESULTS["B3_flow_view"] = show_gradient_flow(
     watches, "05_b3_gradient_flow", "B3: sigmoid MLP, gradient flow without and with BN")
 
