@@ -233,3 +233,93 @@ def test_zero_grad_to_zeros_keeps_missing_gradients_none():
         assert np.array_equal(model.weight.grad, np.zeros((1, 2))) and model.bias.grad is None
     model.zero_grad()
     assert model.weight.grad is None
+
+
+# -- AdamW and RMSprop ------------------------------------------------------------------------
+
+
+def test_adamw_decays_the_weight_outside_the_moments():
+    lr, decay, beta1, beta2, eps = 0.01, 0.1, 0.9, 0.999, 1e-8
+    history, optimizer, p = run(mg.optim.AdamW, lr=lr, weight_decay=decay)
+    expected, m, v = P0.copy(), np.zeros_like(P0), np.zeros_like(P0)
+    for t, grad in enumerate(GRADS, start=1):
+        expected = expected * (1 - lr * decay)
+        m = beta1 * m + (1 - beta1) * grad  # the plain gradient: no decay term in m or v
+        v = beta2 * v + (1 - beta2) * grad * grad
+        expected = expected - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+        np.testing.assert_allclose(history[t - 1], expected, rtol=1e-12)
+    assert mg.optim.AdamW([parameter([1.0])]).defaults["weight_decay"] == 1e-2  # PyTorch's
+    assert optimizer.state[p]["step"] == 2
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"centered": True},
+                                     {"centered": True, "momentum": 0.5, "weight_decay": 0.1,
+                                      "alpha": 0.9}])
+def test_rmsprop_two_steps_by_hand(options):
+    lr, alpha, eps = 0.01, options.get("alpha", 0.99), 1e-8
+    momentum, decay = options.get("momentum", 0.0), options.get("weight_decay", 0.0)
+    history, optimizer, p = run(mg.optim.RMSprop, lr=lr, **options)
+    expected = P0.copy()
+    square, average, buffer = np.zeros_like(P0), np.zeros_like(P0), np.zeros_like(P0)
+    for step, grad in enumerate(GRADS):
+        g = grad + decay * expected
+        square = alpha * square + (1 - alpha) * g * g
+        average = alpha * average + (1 - alpha) * g
+        variance = square - average**2 if options.get("centered") else square
+        scaled = g / (np.sqrt(variance) + eps)
+        buffer = momentum * buffer + scaled
+        expected = expected - lr * (buffer if momentum else scaled)
+        np.testing.assert_allclose(history[step], expected, rtol=1e-12)
+    assert optimizer.state[p]["step"] == 2
+
+
+@pytest.mark.parametrize("name, options", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+])
+def test_optimisers_match_pytorch_for_five_steps(name, options):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(P0.shape) for _ in range(5)]
+    ours = parameter(P0)
+    theirs = torch.tensor(P0, requires_grad=True)
+    ours_opt = getattr(mg.optim, name)([ours], **options)
+    theirs_opt = getattr(torch.optim, name)([theirs], **options)
+    for grad in grads:
+        ours.grad = grad.copy()
+        theirs.grad = torch.tensor(grad)
+        ours_opt.step()
+        theirs_opt.step()
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+# -- errors (#11.11) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_a_learning_rate_that_is_not_a_number_names_the_optimiser_and_argument(name):
+    with pytest.raises(TypeError, match=rf"{name}: lr must be a number, got 'a' \(str\)\. Fix"):
+        getattr(mg.optim, name)([parameter([1.0])], lr="a")
+    with pytest.raises(ValueError, match=rf"{name}: invalid learning rate: lr=-1.*Fix"):
+        getattr(mg.optim, name)([parameter([1.0])], lr=-1)
+    with pytest.raises(ValueError, match=rf"{name}: invalid learning rate: lr=nan"):
+        getattr(mg.optim, name)([parameter([1.0])], lr=float("nan"))
+
+
+def test_a_parameter_group_setting_is_checked_too():
+    with pytest.raises(ValueError, match="SGD: invalid learning rate: lr=-0.5"):
+        SGD([{"params": [parameter([1.0])], "lr": -0.5}], lr=0.1)
+    with pytest.raises(ValueError, match="RMSprop: invalid momentum value"):
+        mg.optim.RMSprop([parameter([1.0])], momentum=-0.1)
+
+
+def test_load_state_dict_of_the_wrong_kind_says_what_it_expected():
+    optimizer = Adam([parameter([1.0])])
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: expected a dict with the keys "
+                                         r"'state' and 'param_groups'.*got a dict with keys \[\]"):
+        optimizer.load_state_dict({})
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=r"keys \['bias', 'weight'\].*not the model's"):
+        optimizer.load_state_dict(model.state_dict())

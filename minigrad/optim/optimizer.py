@@ -1,0 +1,166 @@
+"""The optimiser base class: parameter groups, per-parameter state, saving and loading.
+
+Each optimiser (sgd.py, adam.py, rmsprop.py) only says how one group of parameters is
+updated from their ``.grad``; everything else — groups with their own settings, argument
+checks, ``zero_grad``, ``state_dict`` in PyTorch's layout — lives here, once.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+
+def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
+                 below: float | None = None, description: str | None = None) -> None:
+    """Refuse a setting that is not a real number in ``[minimum, below)``: a TypeError for a
+    non-number (``lr="a"``), a ValueError naming the optimiser, the argument and the fix for
+    one out of range (``lr=-1``)."""
+    description = description or name
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{optimizer}: {name} must be a number, got {value!r} "
+                        f"({type(value).__name__}). Fix: pass a float, e.g. {name}=0.01.")
+    if not (value >= minimum and (below is None or value < below)):  # also refuses NaN
+        allowed = f">= {minimum}" if below is None else f"in [{minimum}, {below})"
+        raise ValueError(f"{optimizer}: invalid {description}: {name}={value}, it must be "
+                         f"{allowed}. Fix: pass {name} {allowed}.")
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (lists of parameters with their hyper-parameters)
+    and per-parameter ``state`` (momentum buffers, moment estimates, step counts).
+
+    Subclasses implement ``_check_settings(settings)`` (called for the defaults and for every
+    group, so a group's own ``lr`` is checked too) and ``_update_group(group)``.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self._check_settings(defaults)
+        self.defaults = defaults
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
+                            "dicts, got a single Tensor. Fix: pass [tensor] or model.parameters().")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list. "
+                             "Fix: pass model.parameters() of a model that has parameters.")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def _check_settings(self, settings: dict[str, Any]) -> None:
+        check_number(type(self).__name__, "lr", settings["lr"], description="learning rate")
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a group of parameters, with settings that override the defaults."""
+        name = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' key, got "
+                            f"{group!r}. Fix: {{'params': model.parameters(), 'lr': 0.01}}.")
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        for parameter in params:
+            if not isinstance(parameter, Tensor):
+                raise TypeError(f"{name}: can only optimise Tensors, got "
+                                f"{type(parameter).__name__}.")
+            if parameter.dtype.kind != "f":
+                raise TypeError(f"{name}: can only optimise floating-point tensors, got dtype "
+                                f"{parameter.dtype}.")
+            if id(parameter) in existing:
+                raise ValueError(f"{name}: some parameters appear in more than one parameter "
+                                 "group.")
+            existing.add(id(parameter))
+        settings = {**self.defaults, **group, "params": params}
+        self._check_settings(settings)
+        self.param_groups.append(settings)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients (``None``, or zeros with ``set_to_none=False``)."""
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                parameter.zero_grad(set_to_none)
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient (parameters without one are skipped,
+        and get no state, as in PyTorch)."""
+        for group in self.param_groups:
+            self._update_group(group)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- saving and loading ---------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [{..., "params":
+        [index, ...]}]}``; parameters are numbered in group order. Arrays are copies."""
+        index_of: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            indices = []
+            for parameter in group["params"]:
+                index_of.setdefault(id(parameter), len(index_of))
+                indices.append(index_of[id(parameter)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": indices})
+        state = {index_of[id(p)]: {k: np.copy(v) if isinstance(v, np.ndarray) else v
+                                   for k, v in values.items()}
+                 for p, values in self.state.items() if id(p) in index_of}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore settings and state saved by `state_dict`. Everything is checked first: a
+        state dict of another model or optimiser is refused and nothing changes."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            keys = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else None
+            got = f"a dict with keys {keys[:5]}" if keys is not None else type(state_dict).__name__
+            raise ValueError(
+                f"{name}.load_state_dict: expected a dict with the keys 'state' and "
+                f"'param_groups' (what optimizer.state_dict() returns), got {got}. Fix: pass "
+                "the optimiser's state dict, e.g. checkpoint['optimizer'] saved from "
+                "optimizer.state_dict() — not the model's state_dict().")
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(saved["params"]) != len(group["params"])
+                for saved, group in zip(groups, self.param_groups)):
+            raise ValueError(
+                f"{name}.load_state_dict: the saved groups have "
+                f"{[len(g['params']) for g in groups]} parameters, this optimiser has "
+                f"{[len(g['params']) for g in self.param_groups]}. Fix: load the state of an "
+                "optimiser built over the same model.")
+        parameter_of = {index: parameter
+                        for saved, group in zip(groups, self.param_groups)
+                        for index, parameter in zip(saved["params"], group["params"])}
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for index, values in state_dict["state"].items():
+            parameter = parameter_of.get(int(index))
+            if parameter is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, which no "
+                                 "group lists. Fix: load a state dict made by state_dict().")
+            for key, value in values.items():
+                if isinstance(value, np.ndarray) and value.shape != parameter.shape:
+                    raise ValueError(
+                        f"{name}.load_state_dict: state '{key}' of parameter {index} has shape "
+                        f"{value.shape} but the parameter has shape {parameter.shape}. Fix: load "
+                        "the state of an optimiser built over the same model.")
+            new_state[parameter] = {
+                key: value.astype(parameter.dtype, copy=True) if isinstance(value, np.ndarray)
+                else value for key, value in values.items()}
+        for saved, group in zip(groups, self.param_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            settings = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
+            lines.append(f"  group {i}: {len(group['params'])} parameters, {settings}")
+        return "\n".join(lines) + "\n)"

@@ -1,0 +1,77 @@
+"""RMSprop, as ``torch.optim.RMSprop``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from minigrad.optim.optimizer import Optimizer, check_number
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, Neural Networks for Machine Learning, lecture 6e), as
+    ``torch.optim.RMSprop``:
+
+        g = grad + weight_decay · p
+        v = α v + (1 - α) g²                          (v starts at 0)
+        centered:  a = α a + (1 - α) g,  v̂ = v - a²   (a variance instead of a second moment)
+        d = √v̂ + eps
+        momentum:  b = momentum · b + g / d,  p = p - lr · b
+        otherwise: p = p - lr · g / d
+
+    Unlike Adam there is no bias correction, so the first steps are larger (v is small).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
+                                  "weight_decay": weight_decay, "momentum": momentum,
+                                  "centered": centered})
+
+    def _check_settings(self, settings: dict[str, Any]) -> None:
+        super()._check_settings(settings)
+        check_number("RMSprop", "eps", settings["eps"], description="epsilon value")
+        check_number("RMSprop", "momentum", settings["momentum"], description="momentum value")
+        check_number("RMSprop", "weight_decay", settings["weight_decay"],
+                     description="weight_decay value")
+        check_number("RMSprop", "alpha", settings["alpha"], description="alpha value")
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        weight_decay, momentum, centered = (group["weight_decay"], group["momentum"],
+                                            group["centered"])
+        for parameter in group["params"]:
+            grad = parameter.grad
+            if grad is None:
+                continue
+            if weight_decay:
+                grad = grad + weight_decay * parameter.data
+            state = self.state.get(parameter)
+            if not state:
+                state = self.state[parameter] = {"step": 0,
+                                                 "square_avg": np.zeros_like(parameter.data)}
+                if momentum > 0:
+                    state["momentum_buffer"] = np.zeros_like(parameter.data)
+                if centered:
+                    state["grad_avg"] = np.zeros_like(parameter.data)
+            state["step"] += 1
+            square_avg = state["square_avg"]
+            square_avg *= alpha
+            square_avg += (1 - alpha) * grad * grad
+            if centered:
+                grad_avg = state["grad_avg"]
+                grad_avg *= alpha
+                grad_avg += (1 - alpha) * grad
+                denominator = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+            else:
+                denominator = np.sqrt(square_avg) + eps
+            if momentum > 0:
+                buffer = state["momentum_buffer"]
+                buffer *= momentum
+                buffer += grad / denominator
+                parameter.data -= lr * buffer
+            else:
+                parameter.data -= lr * grad / denominator
