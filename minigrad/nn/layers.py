@@ -13,7 +13,9 @@ import numpy as np
 
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops.conv import pair
+from minigrad.ops.conv import check_groups, conv_padding
+from minigrad.ops.pooling import pool_arguments
+from minigrad.ops.windows import check_kernel_stride, pair
 from minigrad.tensor import Tensor, default_generator
 
 
@@ -55,41 +57,54 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """2-D convolution. Input ``(N, in_channels, H, W)`` (or unbatched ``(in_channels, H, W)``),
-    output ``(N, out_channels, H_out, W_out)`` with H_out = ⌊(H + 2·padding - k) / stride⌋ + 1.
+    """2-D convolution, ``torch.nn.Conv2d``. Input ``(N, in_channels, H, W)`` (or unbatched
+    ``(in_channels, H, W)``), output ``(N, out_channels, H_out, W_out)`` with
+    H_out = ⌊(H + 2·padding - dilation·(k - 1) - 1) / stride⌋ + 1.
 
-    ``weight``: ``(out_channels, in_channels, kh, kw)``; ``bias``: ``(out_channels,)``.
-    Default init is PyTorch's: both ~ U(±1/√fan_in), fan_in = in_channels·kh·kw.
-    `kernel_size`, `stride` and `padding` take an int or an (h, w) pair.
+    ``weight``: ``(out_channels, in_channels / groups, kh, kw)``; ``bias``: ``(out_channels,)``.
+    Default init is PyTorch's: both ~ U(±1/√fan_in), fan_in = in_channels / groups · kh·kw.
+    `kernel_size`, `stride`, `dilation` and `padding` take an int or an (h, w) pair; padding
+    may also be ``"same"`` (output size = input size, stride 1 only) or ``"valid"`` (none).
+    ``groups=g`` makes g independent convolutions over C/g channels each.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, bias: bool = True) -> None:
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1,
+                 bias: bool = True) -> None:
         super().__init__()
         if in_channels <= 0 or out_channels <= 0:
             raise ValueError(f"Conv2d: in_channels and out_channels must be positive, got "
                              f"{in_channels} and {out_channels}.")
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.groups = check_groups("Conv2d", in_channels, out_channels, groups)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
         self.stride = pair(stride, "stride", "Conv2d")
-        self.padding = pair(padding, "padding", "Conv2d")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d: need kernel_size >= 1, stride >= 1 and padding >= 0, got "
-                             f"{self.kernel_size}, {self.stride} and {self.padding}.")
-        weight_shape = (out_channels, in_channels, *self.kernel_size)
+        self.dilation = pair(dilation, "dilation", "Conv2d")
+        check_kernel_stride("Conv2d", self.kernel_size, self.stride, self.dilation)
+        conv_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2d")  # checks
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d")
+        weight_shape = (out_channels, in_channels // self.groups, *self.kernel_size)
         self.weight = Parameter(np.empty(weight_shape, np.float32))
         self.register_parameter("bias", Parameter(np.empty(out_channels, np.float32)) if bias
                                 else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's default: weight and bias ~ U(±1/√fan_in), fan_in = in_channels·kh·kw."""
-        bound = 1 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        """PyTorch's default: weight and bias ~ U(±1/√fan_in), fan_in = in_channels / groups ·
+        kh·kw."""
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1 / math.sqrt(fan_in)
         self.weight.data = _uniform(self.weight.shape, bound)
         if self.bias is not None:
             self.bias.data = _uniform(self.bias.shape, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.in_channels:
+            self._check_input(x)  # the failure path (or an unbatched image): explain it
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def _check_input(self, x: Any) -> None:
         if isinstance(x, Tensor) and x.ndim not in (3, 4):
             raise ValueError(
                 f"Conv2d: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}. "
@@ -101,7 +116,6 @@ class Conv2d(Module):
                 f"(in_channels={self.in_channels}), got {x.shape} with {x.shape[-3]} channels. "
                 "Fix: set in_channels to the input's channel count, or move the channels to axis "
                 "1 with x.permute(0, 3, 1, 2) if the data is (N, H, W, C).")
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
         # PyTorch's form: settings at their defaults are left out (bias=False only when false)
@@ -123,6 +137,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
+        pool_arguments(kernel_size, stride, padding, "MaxPool2d")  # fail early, naming the argument
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
 
@@ -139,6 +154,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  count_include_pad: bool = True) -> None:
         super().__init__()
+        pool_arguments(kernel_size, stride, padding, "AvgPool2d")  # fail early, naming the argument
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
         self.count_include_pad = count_include_pad

@@ -1,0 +1,137 @@
+"""Max and average pooling over (N, C, H, W) images, one loop over the kernel offsets
+(see windows.py): each step reads one strided slice of the padded input."""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops.base import Function
+from minigrad.ops.windows import (
+    check_image,
+    check_kernel_stride,
+    crop,
+    offset_slice,
+    output_size,
+    pad_image,
+    pair,
+    squeeze_first,
+    symmetric,
+)
+from minigrad.tensor import Tensor
+
+
+class MaxPool2d(Function):
+    """The largest value of each window. The gradient goes to that one element (the first,
+    in row-major order, when several tie), as in PyTorch.
+
+    Forward keeps only the maxima; backward finds each window's winner again by comparing
+    the window's elements with its maximum in offset order. That costs kh·kw comparisons
+    in backward but no index array and no masked copies in forward (which were the
+    slowest part of the op).
+    """
+
+    name = "max_pool2d"
+
+    def forward(self, x, kernel_size, stride, padding, out_shape):
+        padded = pad_image(x, symmetric(padding), value=-np.inf)  # padding never wins
+        self.offsets = [offset_slice(i, j, out_shape, stride)
+                        for i, j in product(range(kernel_size[0]), range(kernel_size[1]))]
+        out = padded[(..., *self.offsets[0])].copy()
+        for rows, columns in self.offsets[1:]:
+            np.maximum(out, padded[..., rows, columns], out=out)
+        self.padded, self.out, self.padding, self.x_shape = padded, out, padding, x.shape
+        return out
+
+    def backward(self, grad_output):
+        padded, out = self.padded, self.out
+        grad_padded = np.zeros(padded.shape, dtype=grad_output.dtype)
+        unclaimed = np.ones(out.shape, dtype=bool)  # windows whose winner is still to be found
+        for rows, columns in self.offsets:
+            winner = padded[..., rows, columns] == out
+            winner &= unclaimed  # a later tie does not get the gradient again
+            unclaimed ^= winner
+            grad_padded[..., rows, columns] += grad_output * winner
+        return (crop(grad_padded, symmetric(self.padding), self.x_shape),)
+
+
+class AvgPool2d(Function):
+    """The mean of each window: every element of a window gets 1/divisor of its gradient.
+
+    The divisor is kh·kw (``count_include_pad=True``, PyTorch's default) or the number of
+    real, unpadded elements in the window.
+    """
+
+    name = "avg_pool2d"
+
+    def forward(self, x, kernel_size, stride, padding, out_shape, count_include_pad=True):
+        padded = pad_image(x, symmetric(padding))
+        offsets = [offset_slice(i, j, out_shape, stride)
+                   for i, j in product(range(kernel_size[0]), range(kernel_size[1]))]
+        total = np.zeros(x.shape[:2] + out_shape, dtype=x.dtype)
+        for rows, columns in offsets:
+            total += padded[..., rows, columns]
+        if count_include_pad or padding == (0, 0):
+            divisor: Any = kernel_size[0] * kernel_size[1]
+        else:  # count the real pixels of each window by pooling a mask of ones
+            real = pad_image(np.ones((1, 1) + x.shape[2:], dtype=x.dtype), symmetric(padding))
+            divisor = sum(real[..., rows, columns] for rows, columns in offsets)
+        self.divisor, self.offsets, self.x_shape, self.padded_shape = (
+            divisor, offsets, x.shape, padded.shape)
+        self.padding = padding
+        return total / divisor
+
+    def backward(self, grad_output):
+        share = grad_output / self.divisor
+        grad_padded = np.zeros(self.padded_shape, dtype=share.dtype)
+        for rows, columns in self.offsets:
+            grad_padded[..., rows, columns] += share
+        return (crop(grad_padded, symmetric(self.padding), self.x_shape),)
+
+
+def pool_arguments(kernel_size: Any, stride: Any, padding: Any, op: str
+                   ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """Check a pool's kernel_size, stride (None: the kernel size) and padding, naming the
+    argument at fault; shared by the functions and the modules."""
+    kernel = pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else pair(stride, "stride", op)
+    padding = pair(padding, "padding", op)
+    check_kernel_stride(op, kernel, stride)
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding must be >= 0, got padding={padding}.")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel} "
+                         "(as in PyTorch). Fix: use a smaller padding or a larger kernel.")
+    return kernel, stride, padding
+
+
+def _pool_parameters(x: Tensor, kernel_size: Any, stride: Any, padding: Any,
+                     op: str) -> dict[str, Any]:
+    kernel, stride, padding = pool_arguments(kernel_size, stride, padding, op)
+    out_shape = output_size(op, x.shape[-2:], kernel, stride, symmetric(padding))
+    return {"kernel_size": kernel, "stride": stride, "padding": padding, "out_shape": out_shape}
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = 0) -> Tensor:
+    """Max over kh×kw windows; `stride` defaults to `kernel_size`. ``(N, C, H, W)`` in,
+    ``(N, C, H_out, W_out)`` out (or the same without N)."""
+    x = check_image(input, "max_pool2d")
+    params = _pool_parameters(x, kernel_size, stride, padding, "max_pool2d")
+    if x.ndim == 4:
+        return MaxPool2d.apply(x, **params)
+    return squeeze_first(MaxPool2d.apply(x.reshape(1, *x.shape), **params))
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over kh×kw windows; `stride` defaults to `kernel_size`. Padded zeros count in
+    the mean unless ``count_include_pad=False``."""
+    x = check_image(input, "avg_pool2d")
+    params = _pool_parameters(x, kernel_size, stride, padding, "avg_pool2d")
+    params["count_include_pad"] = bool(count_include_pad)
+    if x.ndim == 4:
+        return AvgPool2d.apply(x, **params)
+    return squeeze_first(AvgPool2d.apply(x.reshape(1, *x.shape), **params))
