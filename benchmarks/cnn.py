@@ -1,62 +1,201 @@
-"""A small CNN training step with BatchNorm2d, minigrad vs PyTorch CPU (when installed).
+"""A CNN training step with BatchNorm2d: minigrad against a channels-last NumPy im2col
+network written by hand, and PyTorch CPU (when installed).
 
-B=32 images 1x28x28 -> Conv 3x3 (16) -> BatchNorm2d -> ReLU -> MaxPool 2 -> Conv 3x3 (32)
--> BatchNorm2d -> ReLU -> global average pool -> Linear 10, cross-entropy, SGD (lr 0.01).
-Both frameworks start from the same weights and must compute the same first loss.
+(B, 1, S, S) images -> Conv 3x3 (16, padding 1) -> BatchNorm2d -> ReLU -> MaxPool 2
+-> Conv 3x3 (32, padding 1) -> BatchNorm2d -> ReLU -> MaxPool 2 -> Linear 10,
+cross-entropy, SGD (lr 0.01), float32, training mode; B=64, S = 8 and 28.
+All three start from the same weights and must compute the same first loss.
 
-    python benchmarks/cnn.py [--repeats 11]
+The NumPy reference keeps images channels-last (N, H, W, C), the layout in which im2col
+and BatchNorm need no transposes: the windows of a padded image reshape into a matrix
+whose product with the weights is already (N·H·W, C_out), and per-channel statistics
+reduce over the leading axes.
+
+    python benchmarks/cnn.py [--sizes 8,28] [--threads both] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report, torch_sgd_step  # noqa: E402
+from common import compare, measure_limits, parser, report, setup, thread_limit, thread_modes  # noqa: E402,E501
+from tensor import torch_sgd_step  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
 
-BATCH, CLASSES, LR = 32, 10, 0.01
+BATCH, CLASSES, LR, EPS, MOMENTUM = 64, 10, 0.01, 1e-5, 0.1
+CHANNELS = (1, 16, 32)
 
 
-def minigrad_cnn() -> nn.Sequential:
+def minigrad_cnn(size: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, CLASSES))
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * (size // 4) ** 2, CLASSES))
 
 
-def torch_cnn(model: nn.Module):  # pragma: no cover - optional reference
+def torch_cnn(model: nn.Module, size: int):  # pragma: no cover - optional peer
     import torch
 
     tnn = torch.nn
     reference = tnn.Sequential(
         tnn.Conv2d(1, 16, 3, padding=1), tnn.BatchNorm2d(16), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(16, 32, 3, padding=1), tnn.BatchNorm2d(32), tnn.ReLU(),
-        tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(32, CLASSES))
-    weights = {key: torch.from_numpy(value.copy()) for key, value in model.state_dict().items()}
+        tnn.Conv2d(16, 32, 3, padding=1), tnn.BatchNorm2d(32), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Linear(32 * (size // 4) ** 2, CLASSES))
+    weights = {key: torch.from_numpy(np.array(value)) for key, value in model.state_dict().items()}
     reference.load_state_dict(weights)
     return torch_sgd_step(reference, LR)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=11)
-    args = parser.parse_args()
-    print(machine())
+class NumpyCNN:
+    """The same network, channels-last, forward and backward by hand."""
+
+    def __init__(self, model: nn.Sequential, size: int) -> None:
+        conv1, bn1, conv2, bn2, linear = model[0], model[1], model[4], model[5], model[9]
+        # Conv weights as (C·kh·kw, O) matrices, rows in the windows' (C, kh, kw) order.
+        self.conv = [conv.weight.data.reshape(conv.out_channels, -1).T.copy()
+                     for conv in (conv1, conv2)]
+        self.conv_bias = [conv.bias.data.copy() for conv in (conv1, conv2)]
+        self.gamma = [bn.weight.data.copy() for bn in (bn1, bn2)]
+        self.beta = [bn.bias.data.copy() for bn in (bn1, bn2)]
+        self.running = [[np.zeros(c, np.float32), np.ones(c, np.float32)] for c in (16, 32)]
+        side = size // 4  # the linear layer reads (H, W, C) where minigrad reads (C, H, W)
+        self.linear = (linear.weight.data.reshape(CLASSES, 32, side, side)
+                       .transpose(0, 2, 3, 1).reshape(CLASSES, -1).copy())
+        self.linear_bias = linear.bias.data.copy()
+
+    @staticmethod
+    def _conv_forward(x, weight, bias):
+        n, h, w, c = x.shape
+        padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        cols = sliding_window_view(padded, (3, 3), axis=(1, 2)).reshape(n * h * w, c * 9)
+        return (cols @ weight + bias).reshape(n, h, w, -1), cols
+
+    @staticmethod
+    def _conv_backward(grad, cols, weight, x_shape, need_input_grad):
+        n, h, w, c = x_shape
+        rows = grad.reshape(n * h * w, -1)
+        grad_weight, grad_bias = cols.T @ rows, rows.sum(0)
+        if not need_input_grad:
+            return None, grad_weight, grad_bias
+        grad_cols = (rows @ weight.T).reshape(n, h, w, c, 3, 3)
+        grad_padded = np.zeros((n, h + 2, w + 2, c), np.float32)
+        for i in range(3):
+            for j in range(3):
+                grad_padded[:, i:i + h, j:j + w] += grad_cols[..., i, j]
+        return grad_padded[:, 1:-1, 1:-1], grad_weight, grad_bias
+
+    def _bn_forward(self, h, layer):
+        count = h.size // h.shape[-1]
+        mean, var = h.mean((0, 1, 2)), h.var((0, 1, 2))
+        running = self.running[layer]
+        running[0] += MOMENTUM * (mean - running[0])
+        running[1] += MOMENTUM * (var * (count / (count - 1)) - running[1])
+        inv_std = 1 / np.sqrt(var + EPS)
+        x_hat = (h - mean) * inv_std
+        return self.gamma[layer] * x_hat + self.beta[layer], (x_hat, inv_std)
+
+    def _bn_backward(self, grad, cache, layer):
+        x_hat, inv_std = cache
+        count = grad.size // grad.shape[-1]
+        grad_gamma, grad_beta = (grad * x_hat).sum((0, 1, 2)), grad.sum((0, 1, 2))
+        grad_h = (self.gamma[layer] * inv_std / count) * (
+            count * grad - grad_beta - x_hat * grad_gamma)
+        return grad_h, grad_gamma, grad_beta
+
+    @staticmethod
+    def _pool_forward(a):
+        n, h, w, c = a.shape
+        blocks = a.reshape(n, h // 2, 2, w // 2, 2, c)
+        out = blocks.max((2, 4))
+        return out, (blocks, out)
+
+    @staticmethod
+    def _pool_backward(grad, cache):
+        blocks, out = cache  # continuous inputs: ties have probability zero
+        mask = blocks == out[:, :, None, :, None, :]
+        n, h2, _, w2, _, c = blocks.shape
+        return (mask * grad[:, :, None, :, None, :]).reshape(n, h2 * 2, w2 * 2, c)
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        caches, a = [], x
+        for layer in range(2):
+            h, cols = self._conv_forward(a, self.conv[layer], self.conv_bias[layer])
+            z, bn_cache = self._bn_forward(h, layer)
+            r = np.maximum(z, 0)
+            pooled, pool_cache = self._pool_forward(r)
+            caches.append((a.shape, cols, bn_cache, z, pool_cache))
+            a = pooled
+        flat = a.reshape(len(a), -1)
+        logits = flat @ self.linear.T + self.linear_bias
+        shifted = logits - logits.max(1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(1, keepdims=True)
+        rows = np.arange(len(y))
+        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
+
+        grad_logits = exp / total
+        grad_logits[rows, y] -= 1
+        grad_logits /= len(y)
+        grad_linear, grad_linear_bias = grad_logits.T @ flat, grad_logits.sum(0)
+        grad = (grad_logits @ self.linear).reshape(a.shape)
+        updates = [(self.linear, grad_linear), (self.linear_bias, grad_linear_bias)]
+        for layer in (1, 0):
+            x_shape, cols, bn_cache, z, pool_cache = caches[layer]
+            grad = self._pool_backward(grad, pool_cache) * (z > 0)
+            grad, grad_gamma, grad_beta = self._bn_backward(grad, bn_cache, layer)
+            grad, grad_weight, grad_bias = self._conv_backward(
+                grad, cols, self.conv[layer], x_shape, need_input_grad=layer > 0)
+            updates += [(self.gamma[layer], grad_gamma), (self.beta[layer], grad_beta),
+                        (self.conv[layer], grad_weight), (self.conv_bias[layer], grad_bias)]
+        for parameter, gradient in updates:
+            parameter -= LR * gradient
+        return loss
+
+
+def flops_and_bytes(size: int) -> tuple[float, float]:
+    """Matmul FLOPs of the step (convs: forward, dW, dx except for the first; the linear
+    layer) and an estimate of its elementwise traffic: im2col and col2im (write + read of
+    the column matrix), and 20 passes of 8 bytes over each conv output (bias, BatchNorm,
+    ReLU, pool, forward and backward)."""
+    pixels = [size * size, (size // 2) ** 2]
+    flops = traffic = 0.0
+    for layer, (c, o) in enumerate(zip(CHANNELS[:-1], CHANNELS[1:])):
+        matmul = 2 * BATCH * pixels[layer] * o * c * 9
+        flops += matmul * (2 if layer == 0 else 3)
+        columns = 4 * BATCH * pixels[layer] * c * 9
+        traffic += 2 * columns * (1 if layer == 0 else 2) + 20 * 8 * BATCH * pixels[layer] * o
+    features = 32 * (size // 4) ** 2
+    flops += 3 * 2 * BATCH * features * CLASSES
+    return flops, traffic
+
+
+def run_size(size: int, rounds: int, limits) -> dict:
     rng = mg.manual_seed(0)
-    x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
+    x = rng.standard_normal((BATCH, 1, size, size)).astype(np.float32)
     y = rng.integers(0, CLASSES, BATCH)
-    model = minigrad_cnn()
+    model = minigrad_cnn(size)
+    reference = NumpyCNN(model, size)
+    x_channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     optimizer = mg.optim.SGD(model.parameters(), lr=LR)
     x_tensor = mg.tensor(x)
+    cases = {}
+    try:
+        import torch
+    except ImportError:
+        print("  (PyTorch not installed: skipped; pip install torch)")
+    else:
+        step = torch_cnn(model, size)
+        x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
+        cases["PyTorch CPU"] = lambda: step(x_torch, y_torch)
 
     def ours() -> float:
         optimizer.zero_grad()
@@ -65,22 +204,45 @@ def main() -> None:
         optimizer.step()
         return loss.item()
 
-    cases = {}
-    try:
-        import torch
-    except ImportError:
-        print("PyTorch is not installed: timing minigrad only (pip install torch==2.13.0)")
-    else:
-        step = torch_cnn(model)
-        x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
-        first_theirs = step(x_torch, y_torch)
-        first_ours = ours()
-        assert abs(first_ours - first_theirs) < 1e-4, (first_ours, first_theirs)
-        cases["PyTorch CPU"] = lambda: step(x_torch, y_torch)
-    cases["minigrad"] = ours
-    medians = interleaved(cases, args.repeats, warmup=2)
-    report("CNN step, B=32 1x28x28, conv16-BN-ReLU-pool-conv32-BN-ReLU-GAP-Linear10",
-           medians, "PyTorch CPU" if "PyTorch CPU" in medians else "minigrad")
+    cases = {"NumPy channels-last": lambda: reference.step(x_channels_last, y),
+             "minigrad": ours, **cases}
+    first = {name: run() for name, run in cases.items()}
+    for name, loss in first.items():
+        assert abs(loss - first["minigrad"]) < 1e-4, first
+    timings = compare(cases, "NumPy channels-last", rounds)
+    flops, traffic = flops_and_bytes(size)
+    report(f"CNN step, B={BATCH} 1x{size}x{size}, (conv-BN-ReLU-maxpool) x2, linear; "
+           f"{flops / 1e6:.0f} MFLOP, ~{traffic / 2**20:.0f} MiB elementwise", timings,
+           "NumPy channels-last", bound=limits.bound(flops, traffic))
+    if "PyTorch CPU" in timings:
+        ratio = timings["minigrad"].seconds / timings["PyTorch CPU"].seconds
+        print(f"  minigrad / PyTorch CPU: {ratio:.2f}x (ratio of medians)")
+    return timings
+
+
+def main() -> None:
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--sizes", default="8,28")
+    arguments.add_argument("--rounds", type=int, default=11)
+    args = arguments.parse_args()
+    setup(args)
+    summary = []
+    for label, threads in thread_modes(args.threads):
+        with thread_limit(threads):
+            limits = measure_limits()
+            print(f"\n===== {label}: {limits}")
+            for size in map(int, args.sizes.split(",")):
+                if args.quick:
+                    size = min(size, 8)
+                timings = run_size(size, 3 if args.quick else args.rounds, limits)
+                ours = timings["minigrad"]
+                text = f"{ours.ratio:.2f}x NumPy channels-last (target <= 1.1)"
+                if "PyTorch CPU" in timings:
+                    ratio = ours.seconds / timings["PyTorch CPU"].seconds
+                    text += f", {ratio:.2f}x PyTorch (target <= 1.5)"
+                summary.append(f"  {label:<16} {size}x{size}  {text}")
+    print("\nsummary (ratios to NumPy: median of per-round ratios)")
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,118 @@
-"""Shared timing helpers for the benchmarks: interleaved repeats, medians, machine facts."""
+"""Shared benchmark machinery: steady-state interleaved timing, thread settings, the BLAS
+configuration and the machine's measured limits.
+
+Method (every script): each case is warmed up, then timed in rounds; a round times every
+case once (a sample = enough back-to-back calls to last ~10 ms), in an order rotated from
+round to round, so that a change in machine load hits every case alike. A case's figure is
+its median time per call, and its ratio to the reference is the median of the per-round
+ratios, printed with their min–max. No garbage collection is forced inside or between
+timed calls: what is measured is the steady state a training loop sees, collector included.
+
+Threads: ``--threads 1`` limits BLAS/OpenMP (threadpoolctl) and PyTorch to one thread,
+``--threads default`` leaves them alone, ``--threads both`` (the default) prints both.
+JAX's thread pool is fixed when it starts, so JAX always runs with its default threads.
+
+Allocator: importing common.py leaves glibc's malloc at its defaults (MINIGRAD_MALLOC is
+set to "default" for minigrad versions that tuned it at import); ``--keep-freed-memory``
+calls ``minigrad.allocator.keep_freed_memory()``, and every report prints which was used.
+"""
 
 from __future__ import annotations
 
-import gc
+import argparse
+import contextlib
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
+os.environ.setdefault("MINIGRAD_MALLOC", "default")  # before minigrad is imported anywhere
+
+SAMPLE_SECONDS = 0.01
+_KEEP_FREED_MEMORY = False
+_CLOCK = time.perf_counter
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every benchmark shares."""
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument("--quick", action="store_true",
+                        help="a smoke run: few rounds, small sizes (figures not meaningful)")
+    result.add_argument("--threads", choices=["1", "default", "both"], default="both",
+                        help="BLAS/PyTorch threads: one, the default, or both in turn")
+    result.add_argument("--keep-freed-memory", action="store_true",
+                        help="call minigrad.allocator.keep_freed_memory() first")
+    result.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall time (default), or this process's CPU time: steadier on a "
+                             "loaded machine, but meaningful with one thread only")
+    return result
+
+
+def setup(args: argparse.Namespace) -> None:
+    """Apply the allocator option and print where and how the figures are measured."""
+    global _KEEP_FREED_MEMORY, _CLOCK
+    _CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.keep_freed_memory:
+        from minigrad import allocator
+
+        _KEEP_FREED_MEMORY = bool(allocator.keep_freed_memory())
+    print(machine())
+    print(blas_config())
+    print(f"clock: {'process CPU time' if args.clock == 'cpu' else 'wall time'}")
+
+
+def thread_modes(choice: str) -> list[tuple[str, int | None]]:
+    """(label, thread limit) pairs for ``--threads``."""
+    modes = {"1": [("1 thread", 1)], "default": [("default threads", None)]}
+    return modes.get(choice, modes["1"] + modes["default"])
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Limit NumPy's BLAS (and any OpenMP pool) and PyTorch to `threads`; None: no limit."""
+    if threads is None:
+        yield
+        return
+    torch = _optional("torch")
+    torch_threads = torch.get_num_threads() if torch else None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("  (threadpoolctl not installed: BLAS threads not limited; pip install "
+              "threadpoolctl)")
+        limiter: contextlib.AbstractContextManager = contextlib.nullcontext()
+    else:
+        limiter = threadpool_limits(limits=threads)
+    with limiter:
+        if torch:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            if torch:
+                torch.set_num_threads(torch_threads)
+
+
+def _optional(module: str):
+    """The module if it is installed (imported once), else None."""
+    try:
+        return __import__(module)
+    except ImportError:
+        return None
+
+
+# -- where the figures come from --------------------------------------------------------------
+
 
 def machine() -> str:
-    """One line describing where the figures were measured."""
+    """One line: CPU, cores, Python, NumPy, PyTorch, and minigrad's allocator setting."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
@@ -21,56 +120,127 @@ def machine() -> str:
                        if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    import minigrad
-
-    malloc = ("keeps freed memory" if minigrad.allocator.keeping_freed_memory()
-              else "default settings (MINIGRAD_MALLOC=default or not glibc)")
+    torch = _optional("torch")
+    malloc = ("keep_freed_memory() on" if _KEEP_FREED_MEMORY
+              else "glibc defaults (keep_freed_memory() not called)")
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, {platform.system()} {platform.release()}; malloc: {malloc}")
+            f"NumPy {np.__version__}, PyTorch {torch.__version__ if torch else 'absent'}, "
+            f"{platform.system()} {platform.release()}; malloc: {malloc}")
 
 
-def torch_sgd_step(model, lr: float):  # pragma: no cover - PyTorch is optional
-    """A PyTorch training step on `model` (SGD, cross-entropy), as a function of (x, y),
-    returning the loss: the reference the minigrad steps are timed against."""
-    import torch
-
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-
-    def step(x, y) -> float:
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+def blas_config() -> str:
+    """The BLAS and OpenMP libraries loaded (kernel/core type, threads), and whether
+    OPENBLAS_CORETYPE forces a kernel (it can make AVX-512 CPUs use AVX2 kernels)."""
+    lines = [f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(not set)')}"]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return lines[0] + "; threadpoolctl not installed, BLAS configuration unknown"
+    for pool in threadpool_info():
+        kernel = pool.get("architecture") or pool.get("threading_layer") or "?"
+        lines.append(f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('prefix')}): "
+                     f"kernel {kernel}, {pool.get('num_threads')} threads")
+    return "BLAS: " + "; ".join(lines)
 
 
-def interleaved(cases: dict[str, Callable[[], object]], repeats: int,
-                warmup: int = 1) -> dict[str, float]:
-    """Median seconds per call of each case, timed in turn (a, b, a, b, ...) so that a
-    change in machine load hits every case alike.
+# -- timing -----------------------------------------------------------------------------------
 
-    A full garbage collection runs before each timed call, outside the timing, so no case
-    pays for collecting the garbage another case left behind.
-    """
-    for _ in range(warmup):
-        for run in cases.values():
+
+@dataclass
+class Timing:
+    """One case: median seconds per call, and its per-round ratio to the reference."""
+
+    seconds: float
+    ratio: float
+    ratio_min: float
+    ratio_max: float
+
+
+def compare(cases: dict[str, Callable[[], object]], reference: str, rounds: int = 11,
+            warmup: int = 3) -> dict[str, Timing]:
+    """Time `cases` in interleaved rounds (see the module docstring); ratios are to
+    `reference`, which must be one of the cases."""
+    calls = {}
+    for name, run in cases.items():
+        for _ in range(warmup):
             run()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, run in cases.items():
-            gc.collect()
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+        start = _CLOCK()
+        run()
+        once = _CLOCK() - start
+        calls[name] = max(1, min(2000, round(SAMPLE_SECONDS / max(once, 1e-7))))
+    names = list(cases)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            run, count = cases[name], calls[name]
+            start = _CLOCK()
+            for _ in range(count):
+                run()
+            samples[name].append((_CLOCK() - start) / count)
+    result = {}
+    for name in names:
+        ratios = [ours / theirs for ours, theirs in zip(samples[name], samples[reference])]
+        result[name] = Timing(statistics.median(samples[name]), statistics.median(ratios),
+                              min(ratios), max(ratios))
+    return result
 
 
-def report(title: str, medians: dict[str, float], reference: str) -> None:
-    """Print each case's median time and its ratio to `reference`."""
+def report(title: str, timings: dict[str, Timing], reference: str,
+           bound: float | None = None, per: tuple[str, int] | None = None) -> None:
+    """Print each case's time, its ratio to `reference` [min–max], optionally the time per
+    unit (``per=("sample", batch)``) and the time over the machine-limit `bound`."""
     print(f"\n{title}")
-    base = medians.get(reference)
-    for name, seconds in medians.items():
-        ratio = f"{seconds / base:6.2f}x {reference}" if base else ""
-        print(f"  {name:<28} {seconds * 1e3:10.3f} ms   {ratio}")
+    if bound:
+        print(f"  machine-limit bound (matmul FLOPs at measured sgemm + elementwise bytes at "
+              f"measured bandwidth): {bound * 1e3:.3f} ms")
+    for name, timing in timings.items():
+        line = f"  {name:<22} {timing.seconds * 1e3:9.3f} ms"
+        if per:
+            line += f"  {timing.seconds / per[1] * 1e6:9.2f} µs/{per[0]}"
+        if name != reference:
+            line += (f"  {timing.ratio:5.2f}x {reference} "
+                     f"[{timing.ratio_min:.2f}–{timing.ratio_max:.2f}]")
+        if bound:
+            line += f"  {timing.seconds / bound:5.1f}x bound"
+        print(line)
+
+
+# -- the machine's limits ----------------------------------------------------------------------
+
+
+@dataclass
+class Limits:
+    """Measured single-precision matmul rate and memory bandwidth (under the current
+    thread setting)."""
+
+    sgemm_flops: float  # FLOP/s
+    bandwidth: float  # bytes/s, read + write of a copy
+
+    def bound(self, flops: float, bytes_moved: float) -> float:
+        """Seconds a step needs at least: its matmul FLOPs plus its elementwise traffic."""
+        return flops / self.sgemm_flops + bytes_moved / self.bandwidth
+
+    def __str__(self) -> str:
+        return (f"measured sgemm {self.sgemm_flops / 1e9:.0f} GFLOP/s (1024x1024 float32), "
+                f"memory bandwidth {self.bandwidth / 1e9:.1f} GB/s (64 MiB copy)")
+
+
+def measure_limits(repeats: int = 5) -> Limits:
+    """Best of `repeats`: a 1024² float32 matrix product, and a 64 MiB array copy."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 1024), dtype=np.float32)
+    b = rng.standard_normal((1024, 1024), dtype=np.float32)
+    source = np.ones(16 << 20, np.float32)
+    target = np.empty_like(source)
+    best_matmul = best_copy = float("inf")
+    a @ b  # noqa: B018 (warm-up)
+    np.copyto(target, source)
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b  # noqa: B018
+        best_matmul = min(best_matmul, time.perf_counter() - start)
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best_copy = min(best_copy, time.perf_counter() - start)
+    return Limits(2 * 1024**3 / best_matmul, 2 * source.nbytes / best_copy)

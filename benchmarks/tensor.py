@@ -1,11 +1,17 @@
-"""Tensor engine: one SGD training step of a small BatchNorm MLP, three ways.
+"""Tensor engine: one SGD training step of a BatchNorm MLP, minigrad against its peers.
 
 Network: Linear-BatchNorm1d-ReLU-Linear-BatchNorm1d-ReLU-Linear, softmax cross-entropy,
 SGD (lr 0.01), float32, in training mode (batch statistics, running statistics updated).
-It is timed in minigrad, in hand-written NumPy (forward and backward derived by hand, the
-floor minigrad's overhead is measured against) and, when installed, in PyTorch on the CPU.
+Peers, all from the same weights (their first losses are checked to agree):
 
-    python benchmarks/tensor.py [--repeats 15] [--sizes small,medium,large]
+    hand-written NumPy   forward and backward derived by hand: the floor minigrad's
+                         overhead is measured against (the reference of every ratio)
+    PyTorch CPU          when installed
+    JAX (jit)            when installed: the whole step compiled by XLA (a reference point)
+    HIPS autograd        when installed: NumPy traced by autograd (a reference point;
+                         running statistics are not updated in it)
+
+    python benchmarks/tensor.py [--sizes small,medium,large] [--threads both] [--quick]
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report, torch_sgd_step  # noqa: E402
+from common import Limits, compare, measure_limits, parser, report, setup, thread_limit, thread_modes  # noqa: E402,E501
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -125,7 +131,23 @@ def minigrad_step(model: nn.Module, optimizer: mg.optim.SGD, x: mg.Tensor, y: np
     return loss.item()
 
 
-def torch_net(params: list[np.ndarray]):  # pragma: no cover - optional oracle
+def torch_sgd_step(model, lr: float):  # pragma: no cover - PyTorch is optional
+    """A PyTorch training step on `model` (SGD, cross-entropy) as a function of (x, y)."""
+    import torch
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y) -> float:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def torch_net(params: list[np.ndarray]):  # pragma: no cover - optional peer
     import torch
 
     hidden, n_in = params[0].shape
@@ -140,8 +162,115 @@ def torch_net(params: list[np.ndarray]):  # pragma: no cover - optional oracle
     return torch_sgd_step(model, LR)
 
 
-def run_size(name: str, repeats: int) -> dict[str, float]:
-    sizes = SIZES[name]
+def functional_loss(xp, params, x, y):
+    """The network as one function of its parameters, for JAX and HIPS autograd (`xp` is
+    jax.numpy or autograd.numpy); returns the loss and the two layers' batch statistics."""
+    w1, b1, g1, be1, w2, b2, g2, be2, w3, b3 = params
+
+    def batch_norm(h, gamma, beta):
+        mean, var = xp.mean(h, axis=0), xp.var(h, axis=0)
+        return gamma * (h - mean) / xp.sqrt(var + EPS) + beta, (mean, var)
+
+    z1, stats1 = batch_norm(xp.dot(x, w1.T) + b1, g1, be1)
+    z2, stats2 = batch_norm(xp.dot(xp.maximum(z1, 0), w2.T) + b2, g2, be2)
+    logits = xp.dot(xp.maximum(z2, 0), w3.T) + b3
+    shifted = logits - xp.max(logits, axis=1, keepdims=True)
+    log_total = xp.log(xp.sum(xp.exp(shifted), axis=1))
+    loss = xp.mean(log_total - shifted[np.arange(len(y)), y])
+    return loss, (stats1, stats2)
+
+
+def jax_net(params: list[np.ndarray]):  # pragma: no cover - optional peer
+    """The step as one jit-compiled JAX function; returns step(x, y) -> loss."""
+    import jax
+    import jax.numpy as jnp
+
+    n = None
+
+    @jax.jit
+    def step(params, running, x, y):
+        (loss, stats), grads = jax.value_and_grad(
+            lambda p: functional_loss(jnp, p, x, y), has_aux=True)(params)
+        params = [p - LR * g for p, g in zip(params, grads)]
+        running = [(m + MOMENTUM * (mean - m), v + MOMENTUM * (var * n / (n - 1) - v))
+                   for (m, v), (mean, var) in zip(running, stats)]
+        return params, running, loss
+
+    hidden = params[0].shape[0]
+    state = {"params": [jnp.asarray(p) for p in params],
+             "running": [(jnp.zeros(hidden), jnp.ones(hidden))] * 2}
+
+    def run(x, y) -> float:
+        nonlocal n
+        n = x.shape[0]
+        state["params"], state["running"], loss = step(state["params"], state["running"], x, y)
+        return float(loss.block_until_ready())
+
+    return run
+
+
+def autograd_net(params: list[np.ndarray]):  # pragma: no cover - optional peer
+    """The step traced by HIPS autograd each call; returns step(x, y) -> loss."""
+    import autograd
+    import autograd.numpy as anp
+
+    value_and_grad = autograd.value_and_grad(lambda p, x, y: functional_loss(anp, p, x, y)[0])
+    state = [p.copy() for p in params]
+
+    def run(x, y) -> float:
+        loss, grads = value_and_grad(state, x, y)
+        for p, g in zip(state, grads):
+            p -= LR * g
+        return float(loss)
+
+    return run
+
+
+def peers(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+          names: tuple[str, ...] = ("PyTorch CPU", "JAX (jit)", "HIPS autograd")
+          ) -> dict[str, object]:
+    """The installed peers as step functions of no arguments; a note for each missing one."""
+    modules = {"PyTorch CPU": "torch", "JAX (jit)": "jax", "HIPS autograd": "autograd"}
+    cases = {}
+    for name in names:
+        try:
+            __import__(modules[name])
+        except ImportError:
+            print(f"  ({name} not installed: skipped; pip install {modules[name]})")
+            continue
+        if name == "PyTorch CPU":
+            import torch
+
+            step, args = torch_net(params), (torch.from_numpy(x), torch.from_numpy(y))
+        elif name == "JAX (jit)":
+            import jax.numpy as jnp
+
+            step, args = jax_net(params), (jnp.asarray(x), jnp.asarray(y))
+        else:
+            step, args = autograd_net(params), (x, y)
+        cases[name] = (lambda step=step, args=args: step(*args))
+    return cases
+
+
+def flops_and_bytes(sizes: tuple[int, int, int, int]) -> tuple[float, float]:
+    """The step's matmul FLOPs (forward 2·B·in·out per layer, backward twice that but no
+    gradient for the data) and an estimate of its elementwise traffic: 17 passes (read +
+    write, 4 bytes each) over every hidden activation, counted from NumpyNet's code (bias,
+    BatchNorm, ReLU forward and backward), plus reading, updating and writing each parameter
+    and its gradient (20 bytes)."""
+    batch, n_in, hidden, classes = sizes
+    layers = [(n_in, hidden), (hidden, hidden), (hidden, classes)]
+    flops = sum(2 * batch * a * b * (2 if i == 0 else 3) for i, (a, b) in enumerate(layers))
+    params = sum(a * b + b for a, b in layers) + 4 * hidden
+    return flops, 17 * 8 * batch * hidden * 2 + 20 * params
+
+
+TARGETS = {"small": (1.4, 1.0), "medium": (1.05, 1.0), "large": (1.03, 1.0)}
+
+
+def run_size(name: str, rounds: int, limits: Limits | None = None,
+             sizes: tuple[int, int, int, int] | None = None):
+    sizes = sizes or SIZES[name]
     rng = np.random.default_rng(0)
     params = make_params(sizes, rng)
     batch, n_in, _, classes = sizes
@@ -151,35 +280,59 @@ def run_size(name: str, repeats: int) -> dict[str, float]:
     reference = NumpyNet(params)
     model, optimizer = minigrad_net(params)
     x_tensor = mg.tensor(x)
-    # Both start from the same weights: their first losses must agree.
-    ours, theirs = minigrad_step(model, optimizer, x_tensor, y), reference.step(x, y)
-    assert abs(ours - theirs) < 1e-4 * max(1.0, abs(theirs)), (ours, theirs)
-    cases = {"minigrad": lambda: minigrad_step(model, optimizer, x_tensor, y),
-             "hand-written NumPy": lambda: reference.step(x, y)}
-    try:
-        import torch
-    except ImportError:
-        pass
-    else:
-        step = torch_net(params)
-        x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
-        cases["PyTorch CPU"] = lambda: step(x_torch, y_torch)
-    medians = interleaved(cases, repeats, warmup=2)
+    cases = {"hand-written NumPy": lambda: reference.step(x, y),
+             "minigrad": lambda: minigrad_step(model, optimizer, x_tensor, y)}
+    others = peers(params, x, y)
+    first = {case: run() for case, run in {**cases, **others}.items()}
+    for case, loss in first.items():  # same weights, same data: the same first loss
+        assert abs(loss - first["hand-written NumPy"]) < 1e-4 * max(1.0, loss), (case, first)
+    timings = compare({**cases, **others}, "hand-written NumPy", rounds)
+    flops, traffic = flops_and_bytes(sizes)
     report(f"SGD step, B={batch} {n_in}->{sizes[2]}->{sizes[2]}->{classes} (Linear-BN-ReLU x2, "
-           "Linear, cross-entropy)", medians, "hand-written NumPy")
-    if "PyTorch CPU" in medians:
-        print(f"  minigrad / PyTorch: {medians['minigrad'] / medians['PyTorch CPU']:.2f}")
-    return medians
+           f"Linear, cross-entropy); {flops / 1e6:.1f} MFLOP, ~{traffic / 2**20:.1f} MiB "
+           "elementwise", timings, "hand-written NumPy",
+           bound=limits.bound(flops, traffic) if limits else None)
+    if "PyTorch CPU" in timings:
+        ours, theirs = timings["minigrad"], timings["PyTorch CPU"]
+        print(f"  minigrad / PyTorch CPU: {ours.seconds / theirs.seconds:.2f}x "
+              "(ratio of medians)")
+    return timings
+
+
+def verdicts(name: str, timings) -> str:
+    numpy_target, torch_target = TARGETS[name]
+    ours = timings["minigrad"]
+    text = f"{ours.ratio:.2f}x NumPy (target <= {numpy_target}: " + (
+        "met" if ours.ratio <= numpy_target else "NOT met") + ")"
+    if "PyTorch CPU" in timings:
+        ratio = ours.seconds / timings["PyTorch CPU"].seconds
+        text += f", {ratio:.2f}x PyTorch (target <= {torch_target}: " + (
+            "met" if ratio <= torch_target else "NOT met") + ")"
+    return text
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--sizes", default="small,medium,large")
-    args = parser.parse_args()
-    print(machine())
-    for name in args.sizes.split(","):
-        run_size(name, args.repeats if name != "large" else max(3, args.repeats // 3))
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--sizes", default="small,medium,large")
+    arguments.add_argument("--rounds", type=int, default=15)
+    args = arguments.parse_args()
+    setup(args)
+    rounds = 3 if args.quick else args.rounds
+    summary = []
+    for label, threads in thread_modes(args.threads):
+        with thread_limit(threads):
+            limits = measure_limits()
+            print(f"\n===== {label}: {limits}")
+            for name in args.sizes.split(","):
+                sizes = SIZES[name]
+                if args.quick:  # a smoke run: same code, small widths
+                    sizes = (min(sizes[0], 64), min(sizes[1], 64), min(sizes[2], 64), sizes[3])
+                timings = run_size(name, rounds if name != "large" else max(3, rounds // 2),
+                                   limits, sizes)
+                verdict = "(quick run: no verdict)" if args.quick else verdicts(name, timings)
+                summary.append(f"  {label:<16} {name:<7} {verdict}")
+    print("\nsummary (ratios: median of per-round ratios)")
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":

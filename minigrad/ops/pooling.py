@@ -43,17 +43,28 @@ class MaxPool2d(Function):
         for rows, columns in self.offsets[1:]:
             np.maximum(out, padded[..., rows, columns], out=out)
         self.padded, self.out, self.padding, self.x_shape = padded, out, padding, x.shape
+        # Windows that neither overlap nor leave pixels out (the usual 2x2, stride 2 pool):
+        # each input pixel gets exactly one value in backward, so it is written, not added.
+        self.tiles = stride == kernel_size and padded.shape[2:] == (
+            out_shape[0] * kernel_size[0], out_shape[1] * kernel_size[1])
         return out
 
     def backward(self, grad_output):
-        padded, out = self.padded, self.out
-        grad_padded = np.zeros(padded.shape, dtype=grad_output.dtype)
-        unclaimed = np.ones(out.shape, dtype=bool)  # windows whose winner is still to be found
-        for rows, columns in self.offsets:
+        padded, out, last = self.padded, self.out, len(self.offsets) - 1
+        grad_padded = (np.empty if self.tiles else np.zeros)(padded.shape, grad_output.dtype)
+        unclaimed = None  # windows whose winner is still to be found
+        for k, (rows, columns) in enumerate(self.offsets):
             winner = padded[..., rows, columns] == out
-            winner &= unclaimed  # a later tie does not get the gradient again
-            unclaimed ^= winner
-            grad_padded[..., rows, columns] += grad_output * winner
+            if unclaimed is None:
+                unclaimed = ~winner
+            else:
+                winner &= unclaimed  # a later tie does not get the gradient again
+                if k < last:
+                    unclaimed ^= winner
+            if self.tiles:
+                np.multiply(grad_output, winner, out=grad_padded[..., rows, columns])
+            else:
+                grad_padded[..., rows, columns] += grad_output * winner
         return (crop(grad_padded, symmetric(self.padding), self.x_shape),)
 
 

@@ -179,19 +179,21 @@ def max_pool_with_winner_index(x, k, s, p):
     return out, winner
 
 
-@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
-def test_max_pool_values_and_gradients_equal_the_winner_index_version_with_ties(k, s, p):
+@pytest.mark.parametrize("k, s, p, h", [(2, 2, 0, 7), (2, 2, 0, 8), (3, 2, 1, 7), (3, 1, 1, 7),
+                                        (2, 1, 0, 7), (3, 3, 0, 9)])
+def test_max_pool_values_and_gradients_equal_the_winner_index_version_with_ties(k, s, p, h):
+    # h = 8 and 9: windows tile the image exactly (backward writes instead of adding)
     r = np.random.default_rng(k * 10 + s)
-    x = r.integers(-2, 3, size=(2, 3, 7, 6)).astype(np.float64)  # many ties
+    x = r.integers(-2, 3, size=(2, 3, h, 6)).astype(np.float64)  # many ties
     x[0, 0] = 1.0  # a whole channel tied
     out, winner = max_pool_with_winner_index(x, k, s, p)
     grad_out = r.normal(size=out.shape)
-    expected = np.zeros((2, 3, 7 + 2 * p, 6 + 2 * p))
+    expected = np.zeros((2, 3, h + 2 * p, 6 + 2 * p))
     out_h, out_w = out.shape[2:]
     for offset, (i, j) in enumerate(product(range(k), range(k))):
         expected[:, :, i:i + s * (out_h - 1) + 1:s, j:j + s * (out_w - 1) + 1:s] += (
             grad_out * (winner == offset))
-    expected = expected[:, :, p:p + 7, p:p + 6]
+    expected = expected[:, :, p:p + h, p:p + 6]
     ours_x = leaf(x)
     ours = F.max_pool2d(ours_x, k, s, p)
     np.testing.assert_array_equal(ours.data, out)
