@@ -4,12 +4,13 @@ chain, against the plain-Python (or NumPy) loop that computes the same derivativ
 The chain is x -> x * c -> ... (n multiplications); d(out)/dx is the product of the factors.
 micrograd cannot take part: its recursive topological sort overflows the stack far earlier.
 
-    python benchmarks/chain.py [--length 1000000]
+    python benchmarks/chain.py [--length 1000000] [--quick]
+
+(single passes, timed once: the point is that they run, and their cost per op)
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine  # noqa: E402
+from common import parser, setup  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 
@@ -66,11 +67,13 @@ def tensor_chain(length: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=1_000_000)
-    parser.add_argument("--tensor-length", type=int, default=100_000)
-    args = parser.parse_args()
-    print(machine())
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--length", type=int, default=1_000_000)
+    arguments.add_argument("--tensor-length", type=int, default=100_000)
+    args = arguments.parse_args()
+    setup(args)
+    if args.quick:
+        args.length, args.tensor_length = 20_000, 2_000
     forward, backward, _ = scalar_chain(args.length)
     floor = plain_python_chain(args.length)
     print(f"\nValue chain of {args.length:,} multiplications")

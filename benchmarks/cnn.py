@@ -24,7 +24,15 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import compare, measure_limits, parser, report, setup, thread_limit, thread_modes  # noqa: E402,E501
+from common import (  # noqa: E402
+    compare,
+    measure_limits,
+    parser,
+    report,
+    setup,
+    thread_limit,
+    thread_modes,
+)
 from tensor import torch_sgd_step  # noqa: E402
 
 import minigrad as mg  # noqa: E402
@@ -94,36 +102,40 @@ class NumpyCNN:
         return grad_padded[:, 1:-1, 1:-1], grad_weight, grad_bias
 
     def _bn_forward(self, h, layer):
-        count = h.size // h.shape[-1]
-        mean, var = h.mean((0, 1, 2)), h.var((0, 1, 2))
+        rows = h.reshape(-1, h.shape[-1])  # channels-last: (N·H·W, C), a free view
+        count = len(rows)
+        mean, var = rows.mean(0), rows.var(0)
         running = self.running[layer]
         running[0] += MOMENTUM * (mean - running[0])
         running[1] += MOMENTUM * (var * (count / (count - 1)) - running[1])
         inv_std = 1 / np.sqrt(var + EPS)
-        x_hat = (h - mean) * inv_std
-        return self.gamma[layer] * x_hat + self.beta[layer], (x_hat, inv_std)
+        x_hat = (rows - mean) * inv_std
+        return (self.gamma[layer] * x_hat + self.beta[layer]).reshape(h.shape), (x_hat, inv_std)
 
     def _bn_backward(self, grad, cache, layer):
         x_hat, inv_std = cache
-        count = grad.size // grad.shape[-1]
-        grad_gamma, grad_beta = (grad * x_hat).sum((0, 1, 2)), grad.sum((0, 1, 2))
+        rows = grad.reshape(x_hat.shape)
+        count = len(rows)
+        grad_gamma, grad_beta = (rows * x_hat).sum(0), rows.sum(0)
         grad_h = (self.gamma[layer] * inv_std / count) * (
-            count * grad - grad_beta - x_hat * grad_gamma)
-        return grad_h, grad_gamma, grad_beta
+            count * rows - grad_beta - x_hat * grad_gamma)
+        return grad_h.reshape(grad.shape), grad_gamma, grad_beta
 
-    @staticmethod
-    def _pool_forward(a):
-        n, h, w, c = a.shape
-        blocks = a.reshape(n, h // 2, 2, w // 2, 2, c)
-        out = blocks.max((2, 4))
-        return out, (blocks, out)
+    # 2x2 max pool as the maximum of four strided slices (continuous inputs: no ties).
+    QUADRANTS = [(slice(i, None, 2), slice(j, None, 2)) for i in (0, 1) for j in (0, 1)]
 
-    @staticmethod
-    def _pool_backward(grad, cache):
-        blocks, out = cache  # continuous inputs: ties have probability zero
-        mask = blocks == out[:, :, None, :, None, :]
-        n, h2, _, w2, _, c = blocks.shape
-        return (mask * grad[:, :, None, :, None, :]).reshape(n, h2 * 2, w2 * 2, c)
+    def _pool_forward(self, a):
+        out = a[:, 0::2, 0::2].copy()
+        for rows, cols in self.QUADRANTS[1:]:
+            np.maximum(out, a[:, rows, cols], out=out)
+        return out, (a, out)
+
+    def _pool_backward(self, grad, cache):
+        a, out = cache
+        grad_a = np.empty_like(a)
+        for rows, cols in self.QUADRANTS:
+            np.multiply(grad, a[:, rows, cols] == out, out=grad_a[:, rows, cols])
+        return grad_a
 
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         caches, a = [], x
@@ -207,7 +219,7 @@ def run_size(size: int, rounds: int, limits) -> dict:
     cases = {"NumPy channels-last": lambda: reference.step(x_channels_last, y),
              "minigrad": ours, **cases}
     first = {name: run() for name, run in cases.items()}
-    for name, loss in first.items():
+    for loss in first.values():
         assert abs(loss - first["minigrad"]) < 1e-4, first
     timings = compare(cases, "NumPy channels-last", rounds)
     flops, traffic = flops_and_bytes(size)

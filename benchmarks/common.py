@@ -157,9 +157,10 @@ class Timing:
 
 
 def compare(cases: dict[str, Callable[[], object]], reference: str, rounds: int = 11,
-            warmup: int = 3) -> dict[str, Timing]:
+            warmup: int = 3, between: Callable[[], object] | None = None) -> dict[str, Timing]:
     """Time `cases` in interleaved rounds (see the module docstring); ratios are to
-    `reference`, which must be one of the cases."""
+    `reference`, which must be one of the cases. `between`, if given, runs before each
+    sample, outside the timing (e.g. a garbage collection when the collector is off)."""
     calls = {}
     for name, run in cases.items():
         for _ in range(warmup):
@@ -174,6 +175,8 @@ def compare(cases: dict[str, Callable[[], object]], reference: str, rounds: int 
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
             run, count = cases[name], calls[name]
+            if between is not None:
+                between()
             start = _CLOCK()
             for _ in range(count):
                 run()

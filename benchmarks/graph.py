@@ -4,18 +4,17 @@
 The graph is a chain of 8x8 tensors (tanh and scaling alternating), so every node has a value
 summary, a gradient, and an edge whose gradient flow is recomputed at draw time.
 
-    python benchmarks/graph.py [--nodes 10000]
+    python benchmarks/graph.py [--nodes 10000] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report  # noqa: E402
+from common import compare, parser, report, setup  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import viz  # noqa: E402
@@ -32,19 +31,20 @@ def build(nodes: int) -> mg.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    print(machine())
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--nodes", type=int, default=10_000)
+    arguments.add_argument("--rounds", type=int, default=3)
+    args = arguments.parse_args()
+    setup(args)
+    nodes = 500 if args.quick else args.nodes
     mg.manual_seed(0)
-    loss = build(args.nodes)
+    loss = build(nodes)
     count = len(mg.autograd.topological_order(loss))
-    medians = interleaved({
-        "build + backward": lambda: build(args.nodes),
+    timings = compare({
+        "build + backward": lambda: build(nodes),
         "draw_graph (DOT text)": lambda: viz.draw_graph(loss, max_nodes=None).source,
-    }, args.repeats)
-    report(f"graph of {count:,} nodes", medians, "build + backward")
+    }, "build + backward", 1 if args.quick else args.rounds, warmup=1)
+    report(f"graph of {count:,} nodes", timings, "build + backward")
 
 
 if __name__ == "__main__":

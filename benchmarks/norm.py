@@ -12,25 +12,22 @@ and one backward with a fixed upstream gradient, and ends with dx, dγ and dβ c
 Before timing, every case is checked to produce the same output and gradients. After
 timing, each case's minor page faults per call are counted: with glibc's default malloc,
 memory freed at the end of a call may be handed back to the kernel and fault in again
-(zeroed) on the next call, which can cost more than the arithmetic. Importing minigrad
-asks glibc to keep freed memory (minigrad/allocator.py); run with MINIGRAD_MALLOC=default
-to see the default allocator instead.
+(zeroed) on the next call, which can cost more than the arithmetic; compare with
+``--keep-freed-memory`` (minigrad.allocator.keep_freed_memory()).
 
-    python benchmarks/norm.py [--repeats 21] [--dtype float32]
+    python benchmarks/norm.py [--rounds 21] [--dtype float32] [--threads 1] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report  # noqa: E402
+from common import compare, parser, report, setup, thread_limit, thread_modes  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -122,61 +119,51 @@ def _minor_page_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _repeat(run, calls: int, log: list[tuple[float, int]]):
-    """`calls` back-to-back calls of `run` as one sample; logs its seconds and page faults."""
-    def repeated():
-        faults, start = _minor_page_faults(), time.perf_counter()
-        for _ in range(calls):
-            run()
-        log.append((time.perf_counter() - start, _minor_page_faults() - faults))
-    return repeated
+def faults_per_call(run, calls: int = 20) -> float:
+    before = _minor_page_faults()
+    for _ in range(calls):
+        run()
+    return (_minor_page_faults() - before) / calls
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    parser.add_argument("--calls", type=int, default=None,
-                        help="calls per timed sample (default: about 2M values' worth)")
-    args = parser.parse_args()
-    print(machine())
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--rounds", type=int, default=21)
+    arguments.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    args = arguments.parse_args()
+    setup(args)
     rng = np.random.default_rng(0)
     summary = []
-    for shape in SHAPES:
-        x = (rng.standard_normal(shape) * 2 + 0.5).astype(args.dtype)
-        grad_out = rng.standard_normal(shape).astype(args.dtype)
-        cases = {
-            REFERENCE: numpy_case(numpy_textbook, x, grad_out),
-            "numpy (fused's passes)": numpy_case(numpy_fused_passes, x, grad_out),
-            "minigrad fused": minigrad_case(x, grad_out, "fused"),
-            "minigrad composed": minigrad_case(x, grad_out, "composed"),
-        }
-        expected = cases[REFERENCE]()
-        tolerance = 1e-4 if args.dtype == "float32" else 1e-10
-        for name, run in cases.items():  # same numbers everywhere, or the timing means nothing
-            for got, want in zip(run(), expected):
-                np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance, err_msg=name)
-        # Each timed sample is `calls` back-to-back calls, so small shapes are measured in a
-        # steady state rather than just after another case has flushed the caches.
-        calls = args.calls or max(1, 2**21 // x.size)
-        logs: dict[str, list[tuple[float, int]]] = {name: [] for name in cases}
-        medians = interleaved({name: _repeat(run, calls, logs[name])
-                               for name, run in cases.items()}, args.repeats)
-        medians = {name: seconds / calls for name, seconds in medians.items()}
-        report(f"BatchNorm forward + backward, training mode, {shape} {args.dtype} "
-               f"(median of {args.repeats} samples of {calls} calls)", medians, REFERENCE)
-        timed = {name: log[-args.repeats:] for name, log in logs.items()}  # not the warm-up
-        print(f"  page faults per call ({x.nbytes // 4096} pages per array): " + ", ".join(
-            f"{name} {np.mean([f for _, f in log]) / calls:.0f}" for name, log in timed.items()))
-        # Fused and reference samples of the same round ran back to back: their ratio is
-        # barely touched by load that drifts over seconds, unlike a ratio of medians.
-        paired = np.array([f / r for (f, _), (r, _) in zip(timed["minigrad fused"],
-                                                             timed[REFERENCE])])
-        summary.append((shape, np.median(paired), *np.percentile(paired, [25, 75])))
-    print("\nfused / hand-written NumPy, median of same-round ratios [quartiles] (target <= 1.2):")
-    for shape, ratio, low, high in summary:
+    shapes = [(16, 8), (4, 3, 4, 4)] if args.quick else SHAPES
+    for label, threads in thread_modes(args.threads):
+        with thread_limit(threads):
+            print(f"\n===== {label}")
+            for shape in shapes:
+                x = (rng.standard_normal(shape) * 2 + 0.5).astype(args.dtype)
+                grad_out = rng.standard_normal(shape).astype(args.dtype)
+                cases = {
+                    REFERENCE: numpy_case(numpy_textbook, x, grad_out),
+                    "numpy (fused's passes)": numpy_case(numpy_fused_passes, x, grad_out),
+                    "minigrad fused": minigrad_case(x, grad_out, "fused"),
+                    "minigrad composed": minigrad_case(x, grad_out, "composed"),
+                }
+                expected = cases[REFERENCE]()
+                tolerance = 1e-4 if args.dtype == "float32" else 1e-10
+                for name, run in cases.items():  # same numbers everywhere, or no timing
+                    for got, want in zip(run(), expected):
+                        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance,
+                                                   err_msg=name)
+                timings = compare(cases, REFERENCE, 3 if args.quick else args.rounds)
+                report(f"BatchNorm forward + backward, training mode, {shape} {args.dtype}",
+                       timings, REFERENCE)
+                print(f"  page faults per call ({x.nbytes // 4096} pages per array): " + ", ".join(
+                    f"{name} {faults_per_call(run):.0f}" for name, run in cases.items()))
+                fused = timings["minigrad fused"]
+                summary.append((label, shape, fused.ratio, fused.ratio_min, fused.ratio_max))
+    print("\nfused / hand-written NumPy, median of per-round ratios [min-max] (target <= 1.2):")
+    for label, shape, ratio, low, high in summary:
         verdict = "ok" if ratio <= 1.2 else "ABOVE TARGET"
-        print(f"  {str(shape):<18} {ratio:5.2f}x  [{low:.2f}, {high:.2f}]  {verdict}")
+        print(f"  {label:<16} {str(shape):<18} {ratio:5.2f}x  [{low:.2f}-{high:.2f}]  {verdict}")
 
 
 if __name__ == "__main__":

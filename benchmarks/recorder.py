@@ -11,12 +11,11 @@ how large and slow to build the page is.
    about 10,000 boxes (a 625-layer BatchNorm network: its innermost modules are folded
    before layout, as explore's collapse="auto" does past 2,000 boxes).
 
-    python benchmarks/recorder.py [--repeats 30] [--steps 300] [--depth 625]
+    python benchmarks/recorder.py [--rounds 30] [--steps 300] [--depth 625] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report  # noqa: E402
+from common import compare, parser, report, setup  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -61,14 +60,14 @@ def training_block(every: int | None):
     return run, recorder
 
 
-def overhead(repeats: int) -> None:
+def overhead(rounds: int) -> None:
     plain, _ = training_block(None)
     every_step, recorder = training_block(1)
     every_tenth, _ = training_block(10)
-    medians = interleaved({"no recorder": plain, "record every step": every_step,
-                           "record every 10th step": every_tenth}, repeats, warmup=2)
-    report(f"{BLOCK} training steps of the demo model (median of {repeats}, interleaved)",
-           medians, "no recorder")
+    timings = compare({"no recorder": plain, "record every step": every_step,
+                       "record every 10th step": every_tenth}, "no recorder", rounds, warmup=2)
+    report(f"{BLOCK} training steps of the demo model ({rounds} interleaved rounds)",
+           timings, "no recorder")
     boxes = len(recorder.structure.boxes)
     held = sum(a.nbytes for series in (recorder.box_stats, recorder.grad_hist,
                                        recorder.value_hist, recorder.arrow_norm,
@@ -97,13 +96,15 @@ def big_graph(depth: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=300, help="demo page: training steps")
-    parser.add_argument("--depth", type=int, default=625, help="layers of the big graph")
-    args = parser.parse_args()
-    print(machine())
-    overhead(args.repeats)
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--rounds", type=int, default=30)
+    arguments.add_argument("--steps", type=int, default=300, help="demo page: training steps")
+    arguments.add_argument("--depth", type=int, default=625, help="layers of the big graph")
+    args = arguments.parse_args()
+    setup(args)
+    if args.quick:
+        args.rounds, args.steps, args.depth = 3, 20, 20
+    overhead(args.rounds)
 
     print("\nexplorer pages (build = explore(...), layout included, training not)")
     recorders = record_example("deep-batchnorm", steps=args.steps, every=10)

@@ -11,15 +11,18 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = [  # (script, arguments, arguments with --quick)
-    ("scalar.py", [], ["--repeats", "3"]),
-    ("chain.py", [], ["--length", "100000", "--tensor-length", "10000"]),
-    ("tensor.py", [], ["--repeats", "5"]),
-    ("norm.py", [], ["--repeats", "5"]),
-    ("cnn.py", [], ["--repeats", "3"]),
-    ("memory.py", [], ["--steps", "200", "--window", "50"]),
-    ("graph.py", [], ["--nodes", "2000"]),
-    ("recorder.py", [], ["--repeats", "10", "--steps", "100", "--depth", "200"]),
+SCRIPTS = [  # (script, its arguments in a full run); --quick is passed on to each
+    ("scalar.py", []),
+    ("tensor.py", []),
+    ("tensor.py", ["--keep-freed-memory", "--threads", "1"]),
+    ("cnn.py", []),
+    ("cnn.py", ["--keep-freed-memory", "--threads", "1"]),
+    ("scaling.py", []),
+    ("norm.py", ["--threads", "1"]),
+    ("memory.py", []),
+    ("chain.py", []),
+    ("graph.py", []),
+    ("recorder.py", []),
 ]
 
 
@@ -28,12 +31,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
     args = parser.parse_args()
     failed = []
-    for script, arguments, quick in SCRIPTS:
-        print(f"\n===== {script} =====", flush=True)
-        result = subprocess.run([sys.executable, str(HERE / script),
-                                 *(quick if args.quick else arguments)])
+    for script, arguments in SCRIPTS:
+        command = [script, *arguments, *(["--quick"] if args.quick else [])]
+        print(f"\n===== {' '.join(command)} =====", flush=True)
+        result = subprocess.run([sys.executable, str(HERE / script), *command[1:]])
         if result.returncode:
-            failed.append(script)
+            failed.append(" ".join(command))
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0

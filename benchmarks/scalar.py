@@ -4,19 +4,24 @@ The model and step are micrograd's README demo: an MLP 2-16-16-1 on 100 two-moon
 SVM hinge loss + 1e-4 * L2, plain SGD. Both engines start from the same weights and data.
 micrograd is optional (`pip install micrograd`); without it only minigrad is timed.
 
-    python benchmarks/scalar.py [--repeats 7]
+Two settings: Python's cyclic garbage collector on (the default: what a user sees; an
+engine whose nodes form reference cycles or are many objects pays for collections), and
+off in both (a gc.collect() runs between samples, outside the timing): the engine's own
+speed.
+
+    python benchmarks/scalar.py [--rounds 7] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
+import gc
 import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved, machine, report  # noqa: E402
+from common import compare, parser, report, setup  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad.__main__ import ScalarMLP  # noqa: E402
@@ -40,20 +45,21 @@ def training_step(model, value_class, x, targets):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    print(machine())
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--rounds", type=int, default=7)
+    args = arguments.parse_args()
+    setup(args)
     random.seed(1337)
-    x, y = make_moons(100, noise=0.1, generator=mg.manual_seed(1337))
+    x, y = make_moons(20 if args.quick else 100, noise=0.1, generator=mg.manual_seed(1337))
     x, targets = x.tolist(), (y * 2 - 1).tolist()
     ours = ScalarMLP(2, [16, 16, 1])
     cases = {"minigrad Value": lambda: training_step(ours, mg.Value, x, targets)}
+    reference = "minigrad Value"
     try:
         from micrograd.engine import Value as MicrogradValue
         from micrograd.nn import MLP
     except ImportError:
-        print("micrograd is not installed: timing minigrad only (pip install micrograd)")
+        print("  (micrograd not installed: timing minigrad only; pip install micrograd)")
     else:
         theirs = MLP(2, [16, 16, 1])
         for mine, other in zip(ours.parameters(), theirs.parameters()):
@@ -63,12 +69,27 @@ def main() -> None:
         theirs_loss = training_step(theirs, MicrogradValue, x, targets)
         assert abs(ours_loss - theirs_loss) < 1e-9, (ours_loss, theirs_loss)
         cases["micrograd Value"] = lambda: training_step(theirs, MicrogradValue, x, targets)
-    medians = interleaved(cases, args.repeats)
-    report("one SGD step of micrograd's demo MLP (2-16-16-1, 100 points)", medians,
-           "micrograd Value" if "micrograd Value" in medians else "minigrad Value")
-    if "micrograd Value" in medians:
-        speedup = medians["micrograd Value"] / medians["minigrad Value"]
-        print(f"  speed-up over micrograd: {speedup:.2f}x (target >= 3x)")
+        reference = "micrograd Value"
+    rounds = 2 if args.quick else args.rounds
+    results = {}
+    for setting in ("GC on (default)", "GC off in both"):
+        if setting.startswith("GC off"):
+            gc.disable()
+        try:
+            timings = compare(cases, reference, rounds, warmup=1,
+                              between=gc.collect if setting.startswith("GC off") else None)
+        finally:
+            gc.enable()
+        report(f"one SGD step of micrograd's demo MLP (2-16-16-1, {len(x)} points), "
+               f"{setting}", timings, reference)
+        results[setting] = timings
+    if reference == "micrograd Value":
+        print("\nspeed-up over micrograd (1 / median per-round ratio [range]):")
+        for setting, target in (("GC on (default)", 5), ("GC off in both", 3)):
+            ours_timing = results[setting]["minigrad Value"]
+            print(f"  {setting:<16} {1 / ours_timing.ratio:.2f}x "
+                  f"[{1 / ours_timing.ratio_max:.2f}-{1 / ours_timing.ratio_min:.2f}] "
+                  f"(target >= {target}x)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Peers, all from the same weights (their first losses are checked to agree):
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,7 +23,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Limits, compare, measure_limits, parser, report, setup, thread_limit, thread_modes  # noqa: E402,E501
+from common import (  # noqa: E402
+    Limits,
+    compare,
+    measure_limits,
+    parser,
+    report,
+    setup,
+    thread_limit,
+    thread_modes,
+)
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -144,6 +152,7 @@ def torch_sgd_step(model, lr: float):  # pragma: no cover - PyTorch is optional
         optimizer.step()
         return loss.item()
 
+    step.optimizer = optimizer
     return step
 
 

@@ -88,9 +88,12 @@ class BatchNormTrain(_FusedBatchNorm):
         dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),   dγ = Σ dy·x̂,   dβ = Σ dy
     where every Σ runs over the M values of a channel.
 
-    Speed: x̂ = (x − μ_B)·invstd is never stored as an array of its own. The op keeps the
-    centred values x − μ_B and the C numbers invstd, and folds invstd into per-channel
-    coefficients (γ·invstd in the forward, invstd² in dx): one pass over memory fewer.
+    Speed and memory: x̂ = (x − μ_B)·invstd is never stored as an array of its own. The
+    forward centres x into a new array, takes the variance from it, and turns that same
+    array into the output (γ·invstd folded into one per-channel coefficient): one
+    activation-sized allocation. The op keeps only x (which the graph holds anyway, as
+    the node's input) and C-sized statistics; backward centres x again, into the array
+    that becomes dx, so no activation-sized array is kept between forward and backward.
     """
 
     name = "batch_norm"
@@ -108,19 +111,22 @@ class BatchNormTrain(_FusedBatchNorm):
             update_running_stats(running_mean, running_var, mean, var, count, momentum)
         # A copy of γ·invstd (C values): an optimiser step edits γ's array in place.
         scale = inv_std if weight is None else weight.reshape(self.shape) * inv_std
-        self.centred, self.inv_std, self.scale, self.count = centred, inv_std, scale, count
-        out = np.multiply(centred, scale, dtype=self.dtype)  # γ·x̂
+        self.x, self.mean, self.inv_std, self.scale, self.count = x, mean, inv_std, scale, count
+        if centred.dtype != self.dtype:  # float32 data with float64 γ: promote like PyTorch
+            centred = centred.astype(self.dtype)
+        out = np.multiply(centred, scale, out=centred)  # γ·x̂, in the centred array
         if bias is not None:
             out += bias.reshape(self.shape)
         return out
 
     def backward(self, grad_output):
-        centred, inv_std, count = self.centred, self.inv_std, self.count
+        inv_std, count = self.inv_std, self.count
         sum_dy = grad_output.sum(axis=self.axes, keepdims=True)
-        sum_dy_x_hat = _channel_dot(grad_output, centred).reshape(self.shape) * inv_std
-        # dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = centred·invstd:
-        # four passes over memory and one new array.
-        grad_x = centred * (sum_dy_x_hat * inv_std / -count)
+        grad_x = np.subtract(self.x, self.mean, dtype=np.result_type(self.x, grad_output))
+        sum_dy_x_hat = _channel_dot(grad_output, grad_x).reshape(self.shape) * inv_std
+        # dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = centred·invstd, built in
+        # the array that holds the centred values: five passes over memory, one new array.
+        grad_x *= sum_dy_x_hat * inv_std / -count
         grad_x += grad_output
         grad_x -= sum_dy / count
         grad_x *= self.scale
