@@ -225,7 +225,7 @@ def run_size(size: int, rounds: int, limits) -> dict:
     flops, traffic = flops_and_bytes(size)
     report(f"CNN step, B={BATCH} 1x{size}x{size}, (conv-BN-ReLU-maxpool) x2, linear; "
            f"{flops / 1e6:.0f} MFLOP, ~{traffic / 2**20:.0f} MiB elementwise", timings,
-           "NumPy channels-last", bound=limits.bound(flops, traffic))
+           "NumPy channels-last", bound=limits.bound(flops, traffic, 4 * BATCH * 16 * size**2))
     if "PyTorch CPU" in timings:
         ratio = timings["minigrad"].seconds / timings["PyTorch CPU"].seconds
         print(f"  minigrad / PyTorch CPU: {ratio:.2f}x (ratio of medians)")

@@ -300,7 +300,7 @@ def run_size(name: str, rounds: int, limits: Limits | None = None,
     report(f"SGD step, B={batch} {n_in}->{sizes[2]}->{sizes[2]}->{classes} (Linear-BN-ReLU x2, "
            f"Linear, cross-entropy); {flops / 1e6:.1f} MFLOP, ~{traffic / 2**20:.1f} MiB "
            "elementwise", timings, "hand-written NumPy",
-           bound=limits.bound(flops, traffic) if limits else None)
+           bound=limits.bound(flops, traffic, 4 * batch * sizes[2]) if limits else None)
     if "PyTorch CPU" in timings:
         ours, theirs = timings["minigrad"], timings["PyTorch CPU"]
         print(f"  minigrad / PyTorch CPU: {ours.seconds / theirs.seconds:.2f}x "

@@ -236,6 +236,9 @@ class _BatchNorm(Module):
             self.bias.data = np.zeros_like(self.bias.data)
 
     def _check_input_dim(self, x: Tensor) -> None:
+        if (type(x) is Tensor and x.ndim in self.expected_ndim
+                and x.shape[1] == self.num_features and x.dtype.kind == "f"):
+            return  # the usual case, checked cheaply; otherwise explain what is wrong
         name = type(self).__name__
         _check_input(x, name)
         if x.ndim not in self.expected_ndim:
@@ -254,9 +257,18 @@ class _BatchNorm(Module):
         momentum = self.momentum
         if tracking and momentum is None:  # cumulative average: this batch's weight is 1/k
             momentum = 1.0 / (int(self.num_batches_tracked.data) + 1)
-        out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                         training=self.training or not self.track_running_stats,
-                         momentum=momentum, eps=self.eps, implementation=self.implementation)
+        use_batch_stats = self.training or not self.track_running_stats
+        implementation = IMPLEMENTATIONS.get(self.implementation)
+        if (use_batch_stats and self.track_running_stats and implementation is not None
+                and x.data.size > x.shape[1]):
+            # The hot path: the input was checked above and the layer's own settings and
+            # buffers when it was built, so skip F.batch_norm's checks of them.
+            out = implementation(x, self.running_mean, self.running_var, self.weight,
+                                 self.bias, True, momentum, self.eps)
+        else:
+            out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             training=use_batch_stats, momentum=momentum, eps=self.eps,
+                             implementation=self.implementation)
         if tracking:  # counted only once the batch was accepted
             self.num_batches_tracked.data += 1
         return out
