@@ -311,11 +311,11 @@ def run_size(name: str, rounds: int, limits: Limits | None = None,
 def verdicts(name: str, timings) -> str:
     numpy_target, torch_target = TARGETS[name]
     ours = timings["minigrad"]
-    text = f"{ours.ratio:.2f}x NumPy (target <= {numpy_target}: " + (
+    text = f"{ours.ratio:.3f}x NumPy (target <= {numpy_target}: " + (
         "met" if ours.ratio <= numpy_target else "NOT met") + ")"
     if "PyTorch CPU" in timings:
         ratio = ours.seconds / timings["PyTorch CPU"].seconds
-        text += f", {ratio:.2f}x PyTorch (target <= {torch_target}: " + (
+        text += f", {ratio:.3f}x PyTorch (target <= {torch_target}: " + (
             "met" if ratio <= torch_target else "NOT met") + ")"
     return text
 
@@ -323,7 +323,7 @@ def verdicts(name: str, timings) -> str:
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--sizes", default="small,medium,large")
-    arguments.add_argument("--rounds", type=int, default=15)
+    arguments.add_argument("--rounds", type=int, default=11)
     args = arguments.parse_args()
     setup(args)
     rounds = 3 if args.quick else args.rounds
