@@ -248,10 +248,14 @@ def main() -> None:
                     size = min(size, 8)
                 timings = run_size(size, 3 if args.quick else args.rounds, limits)
                 ours = timings["minigrad"]
-                text = f"{ours.ratio:.2f}x NumPy channels-last (target <= 1.1)"
+                met = "met" if ours.ratio <= 1.1 else "NOT met"
+                text = f"{ours.ratio:.3f}x NumPy channels-last (target <= 1.1: {met})"
                 if "PyTorch CPU" in timings:
                     ratio = ours.seconds / timings["PyTorch CPU"].seconds
-                    text += f", {ratio:.2f}x PyTorch (target <= 1.5)"
+                    met = "met" if ratio <= 1.5 else "NOT met"
+                    text += f", {ratio:.3f}x PyTorch (target <= 1.5: {met})"
+                if args.quick:
+                    text = "(quick run: no verdict)"
                 summary.append(f"  {label:<16} {size}x{size}  {text}")
     print("\nsummary (ratios to NumPy: median of per-round ratios)")
     print("\n".join(summary))
