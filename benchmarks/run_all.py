@@ -19,7 +19,7 @@ SCRIPTS = [  # (script, its arguments in a full run); --quick is passed on to ea
     ("tensor.py", ["--keep-freed-memory", "--threads", "1", "--sizes", "medium,large"]),
     ("cnn.py", []),
     ("cnn.py", ["--keep-freed-memory", "--threads", "1"]),
-    ("scaling.py", []),
+    ("scaling.py", ["--threads", "1"]),
     ("norm.py", ["--threads", "1"]),
     ("memory.py", []),
     ("chain.py", []),
