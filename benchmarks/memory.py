@@ -16,7 +16,7 @@ Two measurements, B=128 784-256-256-10 and B=512 1024-1024-1024-10 (tensor.py's 
   its buffers to it): the peak of each window of steps must stay flat, so nothing is kept
   from step to step.
 
-    python benchmarks/memory.py [--steps 20] [--long-steps 1000] [--quick]
+    python benchmarks/memory.py [--steps 20] [--long-steps 300] [--quick]
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def main() -> None:
         return
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--steps", type=int, default=20)
-    arguments.add_argument("--long-steps", type=int, default=1000)
-    arguments.add_argument("--window", type=int, default=100)
+    arguments.add_argument("--long-steps", type=int, default=300)
+    arguments.add_argument("--window", type=int, default=50)
     args = arguments.parse_args()
     setup(args)
     frameworks = ["minigrad", "NumPy"]
