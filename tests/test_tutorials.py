@@ -20,6 +20,8 @@ pytest.importorskip("sklearn")
 
 from _tutorial_runner import TUTORIALS, lesson_results, num  # noqa: E402,F401
 
+sys.path.insert(0, str(TUTORIALS))  # the lessons' rule modules (tutorials/_rules_NN.py)
+
 # --------------------------------------------------------------------------------------
 # Lesson 1: autograd from scratch
 # --------------------------------------------------------------------------------------
@@ -166,10 +168,73 @@ def test_03_I3_reports_the_measured_ratio(lesson3: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# Lesson 7: deep networks (claims I5, I6, I3, I8)
+# --------------------------------------------------------------------------------------
+
+import _rules_07  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lesson7() -> dict:
+    return lesson_results("07_deep_networks.py")
+
+
+def test_07_verdicts_are_what_the_rules_give(lesson7: dict) -> None:
+    r, verdicts = lesson7, lesson7["verdicts"]
+    depths = r["I5"]["depths"]
+    times = {kind: {d: [num(v) for v in r["I5"]["learning_time"][kind][str(d)]] for d in depths}
+             for kind in ("orthogonal", "gaussian")}
+    assert verdicts["I5"]["verdict"] == _rules_07.decide_i5(depths, **times)[0]
+    assert len(r["I5"]["seeds"]) >= 3 and max(depths) >= 64 and min(depths) <= 2
+    worst = [row["worst_variance_error"] for row in r["I6"]["per_seed"]]
+    assert verdicts["I6"]["verdict"] == _rules_07.decide_i6(worst)[0]
+    steps = {k: [num(v) for v in vs] for k, vs in r["I3"]["steps"].items()}
+    assert verdicts["I3"]["verdict"] == _rules_07.decide_i3(steps["he"], steps["xavier"])[0]
+    res = _steps(r["I8"]["steps"])
+    assert verdicts["I8"]["verdict"] == _rules_07.decide_i8(res)[0]
+
+
+def test_07_facts_that_hold_whatever_the_verdict(lesson7: dict) -> None:
+    r = lesson7
+    # A product of orthogonal matrices is orthogonal; of Gaussian ones, far from it.
+    assert r["I5"]["orthogonal_log10_condition"] < 1e-6
+    assert r["I5"]["gaussian_log10_condition"] > 5
+    # A depth-2 linear net learns in a few steps whatever its init (nothing to vanish).
+    for kind in ("orthogonal", "gaussian"):
+        assert all(num(v) < 50 for v in r["I5"]["learning_time"][kind]["2"])
+    # ReZero and Fixup make every block the identity at init: they cannot blow up at once.
+    assert r["I8"]["trains_at"]["rezero"] or r["I8"]["trains_at"]["fixup"]
+    assert r["I8"]["flow_view"] in ("explorer", "draw_graph")
+    if r["_notebook"] is not None:
+        assert r["_notebook"]["image/png"] + r["_notebook"]["image/svg+xml"] >= 2
+
+
+def test_07_rules_flip_on_synthetic_numbers() -> None:
+    fast, slow, never = [9.0, 9.0, 10.0], [120.0, 130.0, 125.0], [math.inf] * 3
+    depths = [2, 16, 64]
+    same = {2: fast, 16: fast, 64: fast}
+    assert _rules_07.decide_i5(depths, same, same)[0] == "not reproduced"
+    assert _rules_07.decide_i5(depths, same, {2: fast, 16: fast, 64: slow})[0] == "reproduced"
+    assert _rules_07.decide_i5(depths, same, {2: fast, 16: slow, 64: never})[0] == "corrected"
+    assert _rules_07.decide_i6([0.01, 0.09])[0] == "reproduced"
+    assert _rules_07.decide_i6([0.01, 0.2])[0] == "not reproduced"
+    # I3: 100 vs 70 steps = 30 % fewer; 100 vs 90 = 10 % fewer; overlap = no difference.
+    assert _rules_07.decide_i3([70.0, 71.0, 69.0], [100.0, 101.0, 99.0])[0] == "reproduced"
+    assert _rules_07.decide_i3([90.0, 91.0, 89.0], [100.0, 101.0, 99.0])[0] == "corrected"
+    assert _rules_07.decide_i3([70.0, 130.0, 100.0], [100.0, 101.0, 99.0])[0] == "no difference"
+    assert _rules_07.decide_i3([100.0, 101.0, 99.0], [70.0, 71.0, 69.0])[0] == "not reproduced"
+    assert _rules_07.decide_i8({"plain": never, "rezero": fast, "fixup": fast})[0] == \
+        "reproduced"
+    assert _rules_07.decide_i8({"plain": never, "rezero": never, "fixup": fast})[0] == \
+        "reproduced in part"
+    assert _rules_07.decide_i8({"plain": fast, "rezero": fast, "fixup": slow})[0] == \
+        "not reproduced"
+
+
+# --------------------------------------------------------------------------------------
 # Lesson 10: recurrent nets (claims B6, I4)
 # --------------------------------------------------------------------------------------
 
-sys.path.insert(0, str(TUTORIALS))
 import _rules_10  # noqa: E402
 
 

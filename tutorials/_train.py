@@ -193,11 +193,13 @@ class FlowWatch:
     With the gradient-flow explorer (``mg.viz.GradientFlowRecorder``) it records every
     `every` steps, for `show_gradient_flow` to build one interactive page; without it, it
     draws the graph of the first step (``mg.viz.draw_graph``: boxes coloured by gradient
-    size) before the optimizer changes anything — where vanishing gradients show most.
+    size; `draw_options` such as ``collapse="Block"`` are passed on) before the optimizer
+    changes anything — where vanishing gradients show most.
     """
 
-    def __init__(self, model: nn.Module, every: int = 10, title: str = "") -> None:
-        self.model, self.title = model, title
+    def __init__(self, model: nn.Module, every: int = 10, title: str = "",
+                 **draw_options: Any) -> None:
+        self.model, self.title, self.draw_options = model, title, draw_options
         self.optimizer: Any = None  # set it to the run's optimizer to record update ratios
         recorder_class = getattr(mg.viz, "GradientFlowRecorder", None)
         self.recorder = recorder_class(model, every=every) if recorder_class else None
@@ -207,8 +209,9 @@ class FlowWatch:
         if self.recorder is not None:
             self.recorder.record(loss, optimizer=self.optimizer)
         elif self.first_graph is None:
-            self.first_graph = mg.viz.draw_graph(loss, params=self.model, compact=True,
-                                                 title=self.title or None, rankdir="TB")
+            options = {"compact": True, "rankdir": "TB", **self.draw_options}
+            self.first_graph = mg.viz.draw_graph(loss, params=self.model,
+                                                 title=self.title or None, **options)
 
 
 def show_gradient_flow(watches: dict[str, FlowWatch], name: str, title: str) -> str:
