@@ -8,49 +8,44 @@
 # ---
 
 # %% [markdown]
-# # Lesson 3 — Weight initialisation, by experiment
+# # Lesson 3 — Weight initialisation: the signal and the gradient at init
 #
-# Before the first step of training, every weight needs a value. This lesson measures what
-# that choice does, and checks the claims of the note on weight initialisation against the
-# papers they come from (the claim numbers I1…I7 are those of `CLAIMS.md`):
+# What the initial weights do to the signal going forward and the gradient coming back, and
+# four claims of the note on initialisation checked against the papers (see
+# [docs/claims.md](../docs/claims.md); lesson 7 takes the deep-network claims I5, I6, I3, I8):
 #
 # | | claim in the note | section |
 # |---|---|---|
 # | I7 | zero init causes symmetry | 1 |
-# | — | random init: the variance of the signal changes with depth | 2 |
+# | I9 | plain random init makes the output variance change with depth | 2 |
 # | I1 | Xavier/Glorot init has variance 1/n | 3 |
 # | I2 | He init has variance 2/n, for ReLU | 4 |
-# | I5 | orthogonal init helps very deep (>50 layers) networks | 5 |
-# | I6 | LSUV sets the weights layer by layer | 6 |
-# | I3 | He init "improves CNN convergence by 30%" | 7 |
 #
-# Each claim ends in a **Verdict**: what was measured (model, data, seeds, numbers — all
-# printed by the run) and whether the claim is reproduced, reproduced in part, not
-# reproduced, or corrected. The rule deciding each verdict is written in the code *before*
-# the numbers come in; nothing here was tuned until it agreed.
+# One name per init: **LeCun 1/n_in**, **Glorot/Xavier 2/(n_in+n_out)**, **He 2/n_in**.
+# Each claim's decision rule is printed *before* its experiment; the run applies it to the
+# numbers it measured. Nothing was tuned until it agreed.
 #
-# Data: scikit-learn's bundled 8×8 digits (1,797 images, 10 classes; 1,300 for training,
-# 497 for validation), standardised per pixel, and two-moons made by `minigrad.data`.
-# Training: plain SGD with momentum 0.9 (as He et al. 2015 used), mini-batches of 64
-# (full batch for the tiny two-moons network of section 1). Set
-# `MINIGRAD_TUTORIAL_QUICK=1` for a quick, smaller run.
+# Data: the bundled 8×8 digits (1,300 train / 497 validation, standardised) and two-moons.
+# Training: SGD, momentum 0.9, batches of 64 from `mg.data.DataLoader` (in `_train.train`).
 
 # %%
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import (
-    QUICK,
-    Results,
-    load_digits_split,
-    pick,
-    print_verdict,
-    save_figure,
-    seed_everything,
-    seeds,
-    steps_to_target,
+from _common import QUICK, Results, pick, save_figure, seeds
+from _rules_03 import (
+    I1_STATEMENT,
+    I2_STATEMENT,
+    I7_STATEMENT,
+    I9_STATEMENT,
+    decide_i1,
+    decide_i2,
+    decide_i7,
+    decide_i9,
 )
+from _train import accuracy, digits_split, make_mlp, train, weight_layers
+from _verdict import Rule
 
 import minigrad as mg
 from minigrad import nn
@@ -59,82 +54,7 @@ from minigrad.nn import init
 from minigrad.optim import SGD
 
 RESULTS = Results("03")
-plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "figure.dpi": 100})
 print("quick mode" if QUICK else "full run")
-
-# %% [markdown]
-# A few helpers used throughout: an MLP builder, one function that applies an
-# initialisation scheme to every weight, and a training loop that records the validation
-# accuracy every few steps. All biases start at zero, so only the weights differ.
-
-# %%
-def make_mlp(depth: int, width: int, activation=nn.ReLU, n_in: int = 64, n_out: int = 10):
-    """`depth` Linear layers: n_in -> width -> ... -> width -> n_out, `activation` between."""
-    sizes = [n_in] + [width] * (depth - 1) + [n_out]
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < depth - 1:
-            layers.append(activation())
-    return nn.Sequential(*layers)
-
-
-def weight_layers(model):
-    return [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
-
-
-def initialise(model, scheme: str, x_batch=None):
-    """Apply `scheme` to every Linear/Conv2d weight of `model`; biases to zero.
-
-    one_over_n: N(0, 1/fan_in) (what He et al. call "Xavier": the forward-only condition);
-    xavier: Glorot's U(±√(6/(fan_in+fan_out))); he: N(0, 2/fan_in) (kaiming_normal_);
-    orthogonal: a random orthogonal matrix times the ReLU gain √2;
-    lsuv: Mishkin & Matas' layer-sequential unit variance, driven by `x_batch`.
-    """
-    if scheme == "lsuv":
-        return init.lsuv_(model, mg.tensor(x_batch))
-    for layer in weight_layers(model):
-        weight = layer.weight
-        if scheme == "one_over_n":
-            init.normal_(weight, 0.0, 1.0 / math.sqrt(weight.data[0].size))  # fan_in = in·k·k
-        elif scheme == "xavier":
-            init.xavier_uniform_(weight)
-        elif scheme == "he":
-            init.kaiming_normal_(weight, nonlinearity="relu")
-        elif scheme == "orthogonal":
-            init.orthogonal_(weight, gain=init.calculate_gain("relu"))
-        else:
-            raise ValueError(f"unknown scheme {scheme!r}")
-        init.zeros_(layer.bias)
-    return None
-
-
-def accuracy(model, x, y) -> float:
-    with mg.no_grad():
-        return float((model(mg.tensor(x)).data.argmax(axis=1) == y).mean())
-
-
-def train(model, data, steps: int, lr: float, rng, batch_size: int = 64, eval_every: int = 25,
-          stop_at=None) -> dict:
-    """SGD with momentum 0.9 on cross-entropy. Returns the validation accuracy every
-    `eval_every` steps and the training losses; stops early once it reaches `stop_at`."""
-    x_train, y_train, x_val, y_val = data
-    optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    curve, losses = [], []
-    for step in range(1, steps + 1):
-        index = rng.integers(0, len(x_train), batch_size)
-        loss = loss_fn(model(mg.tensor(x_train[index])), y_train[index])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if step % eval_every == 0:
-            curve.append(accuracy(model, x_val, y_val))
-            if stop_at is not None and curve[-1] >= stop_at:
-                break
-    return {"curve": curve, "losses": losses, "eval_every": eval_every}
-
 
 # %% [markdown]
 # ## 1. Zero or constant init: the symmetry problem (I7)
@@ -150,11 +70,17 @@ def train(model, data, steps: int, lr: float, rng, batch_size: int = 64, eval_ev
 # with zero init, constant init (every weight 0.3), and the default random init. We record
 # how different the 16 hidden units' incoming weights are at the end (max distance from
 # their mean).
+#
+# **Rule, stated before the run:**
 
 # %%
+I7_RULE = Rule("I7", "zero init causes symmetry", I7_STATEMENT, decide_i7)
+I7_RULE.announce()
+
+
 def symmetry_run(seed: int, scheme: str, steps: int) -> dict:
-    rng = seed_everything(seed)
-    x, y = make_moons(200, noise=0.15, generator=rng)
+    mg.manual_seed(seed)
+    x, y = make_moons(200, noise=0.15, generator=np.random.default_rng(seed))
     model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
     if scheme in ("zero", "constant"):
         for layer in weight_layers(model):
@@ -174,57 +100,42 @@ def symmetry_run(seed: int, scheme: str, steps: int) -> dict:
 symmetry_steps = pick(600, 300)
 symmetry = {scheme: [symmetry_run(s, scheme, symmetry_steps) for s in seeds()]
             for scheme in ("zero", "constant", "random")}
-for scheme, runs in symmetry.items():
-    print(f"{scheme:9s} spread of hidden units: "
-          + "  ".join(f"{r['spread']:.2e}" for r in runs)
-          + "   training accuracy: " + "  ".join(f"{r['accuracy']:.3f}" for r in runs))
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True)
 grid_x, grid_y = np.meshgrid(np.linspace(-1.6, 2.6, 200), np.linspace(-1.2, 1.7, 150))
-grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(np.float32)
-titles = {"zero": "all weights 0", "constant": "all weights 0.3", "random": "random (default)"}
+grid = mg.tensor(np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(np.float32))
 for ax, (scheme, runs) in zip(axes, symmetry.items()):
-    run = runs[0]
     with mg.no_grad():
-        scores = run["model"](mg.tensor(grid)).data
-    ax.contourf(grid_x, grid_y, (scores[:, 1] - scores[:, 0]).reshape(grid_x.shape) > 0,
-                levels=1, colors=["#cfe1f2", "#f9d5c4"])
-    ax.scatter(*run["x"].T, c=run["y"], cmap="coolwarm", s=10, edgecolors="none")
-    ax.set_title(f"{titles[scheme]}: accuracy {run['accuracy']:.2f}\n"
-                 f"hidden units differ by {run['spread']:.1e}")
-    ax.set_xlabel("x₁")
-axes[0].set_ylabel("x₂")
+        scores = runs[0]["model"](grid).data
+    ax.contourf(grid_x, grid_y, (scores[:, 1] > scores[:, 0]).reshape(grid_x.shape), levels=1,
+                colors=["#cfe1f2", "#f9d5c4"])
+    ax.scatter(*runs[0]["x"].T, c=runs[0]["y"], cmap="coolwarm", s=10, edgecolors="none")
+    ax.set_title(f"{scheme} init: accuracy {runs[0]['accuracy']:.2f}\n"
+                 f"hidden units differ by {runs[0]['spread']:.1e}")
 fig.suptitle(f"2→16→2 tanh network on two-moons after {symmetry_steps} steps (seed 0)", y=1.04)
 save_figure(fig, "03_symmetry.png")
 
 # %% [markdown]
-# **Verdict (I7).** Rule: reproduced if, for every seed, the constant-initialised units
-# stay identical to float precision (spread < 1e-5) while randomly initialised ones differ.
+# **Verdict (I7):**
 
 # %%
 constant_spreads = [r["spread"] for r in symmetry["constant"]]
 random_spreads = [r["spread"] for r in symmetry["random"]]
-i7_ok = max(constant_spreads) < 1e-5 and min(random_spreads) > 1e-2
-print_verdict(
-    "I7: zero init causes symmetry",
-    [f"2-16-2 tanh MLP, two-moons (200 points), {symmetry_steps} full-batch SGD steps, "
-     f"seeds {seeds()}",
-     f"largest spread of the 16 hidden units' weights: zero init "
-     f"{max(r['spread'] for r in symmetry['zero']):.1e}, constant 0.3 "
-     f"{max(constant_spreads):.1e}, random {min(random_spreads):.2f} (smallest)",
-     "training accuracy, mean over seeds: " + ", ".join(
-         f"{k} {np.mean([r['accuracy'] for r in v]):.3f}" for k, v in symmetry.items())],
-    "reproduced" if i7_ok else "not reproduced",
-    "equal weights get equal gradients, so the units never separate; any constant does it, "
-    "not only zero (with zero weights nothing but the output bias even gets a gradient).")
-RESULTS["I7"] = {"seeds": seeds(), "per_seed": [
-    {"constant_spread": c, "random_spread": r, "zero_spread": z["spread"]}
-    for c, r, z in zip(constant_spreads, random_spreads, symmetry["zero"])],
-    "verdict": "reproduced" if i7_ok else "not reproduced"}
+I7_RULE.report(RESULTS, [
+    f"2-16-2 tanh MLP, two-moons (200 points), {symmetry_steps} full-batch SGD steps, "
+    f"seeds {seeds()}",
+    f"largest spread of the hidden units' weights: zero init "
+    f"{max(r['spread'] for r in symmetry['zero']):.1e}, constant 0.3 {max(constant_spreads):.1e}",
+    "training accuracy, mean over seeds: " + ", ".join(
+        f"{k} {np.mean([r['accuracy'] for r in v]):.3f}" for k, v in symmetry.items())],
+    constant_spreads=constant_spreads, random_spreads=random_spreads)
+RESULTS["I7"] = {"seeds": seeds(), "constant_spreads": constant_spreads,
+                 "random_spreads": random_spreads,
+                 "zero_spreads": [r["spread"] for r in symmetry["zero"]]}
 
 # %% [markdown]
-# ## 2. Random init and depth: the signal shrinks or explodes
+# ## 2. Random init and depth: the signal shrinks or explodes (I9)
 #
 # Draw every weight from $N(0, \sigma^2)$. A unit adds up $n$ (the fan-in) inputs times
 # weights, so the variance of its pre-activation is $n\,\sigma^2\,E[h^2]$, where $h$ is the
@@ -232,12 +143,21 @@ RESULTS["I7"] = {"seeds": seeds(), "per_seed": [
 # $n\sigma^2 E[h^2]/\mathrm{Var}(h) \approx 1$, the signal shrinks or grows geometrically with
 # depth. The back-propagated gradient obeys the same kind of product, through $W^\top$.
 #
-# Below: 50 layers of 256 units, weights $N(0, g^2/n)$ for a few gains $g$, a batch of
-# digit images at the input (the first layer maps 64 → 256). We plot the standard
-# deviation of each layer's activations (forward) and of the gradient of a random
-# unit-variance loss with respect to them (backward).
+# A *plain* random init uses one fixed σ whatever the layer's size — the "small random
+# numbers" N(0, 0.01²) of many tutorials, or 0.05, 0.1. Next to them, σ = g/√n with a gain
+# g (1 or 5/3 for tanh; 1, √2 = He, 2 for ReLU). 50 layers of 256 units, 64 digit images at
+# the input (the first layer maps 64 → 256); for each layer, the variance of the
+# activations (forward) and the std of the gradient of a random unit-variance loss with
+# respect to them (backward).
+#
+# **Rule (I9), stated before the run:**
 
 # %%
+I9_RULE = Rule("I9", "plain random init makes the output variance change with depth",
+               I9_STATEMENT, decide_i9)
+I9_RULE.announce()
+
+
 def propagate(x, weights, activation, labels=None):
     """Run h <- activation(h @ Wᵀ) through `weights` (no biases, as at init) and backpropagate.
 
@@ -247,7 +167,7 @@ def propagate(x, weights, activation, labels=None):
     the pre-activations s, dL/dh and dL/ds as NumPy arrays.
     """
     h = mg.tensor(x)
-    hidden, pre = [], []
+    hidden, pre, grads = [], [], {}
     tensors = [mg.tensor(w, requires_grad=True) for w in weights]
     for i, w in enumerate(tensors):
         s = h @ w.T
@@ -255,8 +175,9 @@ def propagate(x, weights, activation, labels=None):
             loss = nn.CrossEntropyLoss()(s, labels)
             break
         h = activation(s)
-        s.retain_grad()  # intermediate gradients are freed after use unless retained
-        h.retain_grad()
+        # Hooks catch dL/ds and dL/dh as backward passes (only leaves keep .grad).
+        s.register_hook(lambda grad, key=("ds", i): grads.__setitem__(key, grad))
+        h.register_hook(lambda grad, key=("dh", i): grads.__setitem__(key, grad))
         pre.append(s)
         hidden.append(h)
     else:
@@ -264,66 +185,52 @@ def propagate(x, weights, activation, labels=None):
         loss = (h * mg.tensor(upstream)).sum()
     loss.backward()
     return {"h": [t.data for t in hidden], "s": [t.data for t in pre],
-            "dh": [t.grad for t in hidden], "ds": [t.grad for t in pre]}
+            "dh": [grads["dh", i] for i in range(len(hidden))],
+            "ds": [grads["ds", i] for i in range(len(pre))]}
 
 
-def gaussian_weights(sizes, gain, rng):
-    return [rng.normal(0.0, gain / math.sqrt(n_in), size=(n_out, n_in)).astype(np.float32)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+FIXED = {f"σ={sigma}": (lambda n, sigma=sigma: sigma) for sigma in (0.01, 0.05, 0.1)}
+SCALED = {"tanh": {"g=1": 1.0, "g=5/3": 5 / 3}, "ReLU": {"g=1": 1.0, "g=√2 (He)": math.sqrt(2),
+                                                        "g=2": 2.0}}
+x_batch, depth_runs = digits_split(0).x_train[:64], {}
+for name, activation in (("tanh", mg.tanh), ("ReLU", mg.relu)):
+    scaled = {k: (lambda n, g=g: g / math.sqrt(n)) for k, g in SCALED[name].items()}
+    for label, std_of in {**FIXED, **scaled}.items():
+        rng = np.random.default_rng(1)
+        weights = [rng.normal(0.0, std_of(n_in), (256, n_in)).astype(np.float32)
+                   for n_in in [64] + [256] * 49]
+        stats = propagate(x_batch, weights, activation)
+        depth_runs[name, label] = ([float(h.var()) for h in stats["h"]],
+                                   [float(g.std()) for g in stats["dh"]])
 
-
-rng = seed_everything(0)
-x_train, y_train, x_val, y_val = load_digits_split(rng)
-depth_sizes = [64] + [256] * pick(50, 30)
-x_batch = x_train[:128]
-depth_runs = {}
-for name, activation, gains in (("tanh", mg.tanh, (0.5, 1.0, 5 / 3, 3.0)),
-                                ("ReLU", mg.relu, (1.0, math.sqrt(2), 2.0))):
-    for gain in gains:
-        stats = propagate(x_batch, gaussian_weights(depth_sizes, gain, rng), activation)
-        depth_runs[name, gain] = ([float(h.std()) for h in stats["h"]],
-                                  [float(g.std()) for g in stats["dh"]])
-for (name, gain), (forward, backward) in depth_runs.items():
-    print(f"{name:4s} gain {gain:.3f}: activation std layer 1 {forward[0]:.2e} -> last "
-          f"{forward[-1]:.2e};  gradient std last {backward[-1]:.2e} -> layer 1 {backward[0]:.2e}")
-
-# %%
-fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
-gain_names = {1.0: "1", math.sqrt(2): "√2 (He)", 5 / 3: "5/3", 2.0: "2", 0.5: "0.5", 3.0: "3"}
-gain_colours = dict(zip(sorted(gain_names), ("C0", "C1", "C4", "C2", "C5", "C3")))
+fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
 for column, name in enumerate(("tanh", "ReLU")):
-    for (net, gain), (forward, backward) in depth_runs.items():
-        if net != name:
-            continue
-        layers = np.arange(1, len(forward) + 1)
-        style = {"color": gain_colours[gain], "label": f"g = {gain_names[gain]}"}
-        axes[0, column].semilogy(layers, forward, **style)
-        axes[1, column].semilogy(layers, backward, **style)
-    axes[0, column].set_title(f"{name}: forward — std of each layer's activations")
-    axes[1, column].set_title(f"{name}: backward — std of dL/d(activations)")
-    axes[1, column].set_xlabel("layer")
-    for row in (0, 1):
-        axes[row, column].grid(True, which="major", alpha=0.3)
-        axes[row, column].legend(title="weights N(0, g²/n)", fontsize=8)
-axes[0, 0].set_ylabel("standard deviation (log scale)")
-axes[1, 0].set_ylabel("standard deviation (log scale)")
-fig.suptitle(f"Signal and gradient through {len(depth_sizes) - 1} layers of 256 units at init")
+    for (net, label), (forward, backward) in depth_runs.items():
+        if net == name:
+            style = {"ls": "--" if label.startswith("σ") else "-", "label": label}
+            axes[0, column].semilogy(range(1, 51), np.maximum(forward, 1e-40), **style)
+            axes[1, column].semilogy(range(1, 51), np.maximum(backward, 1e-40), **style)
+    axes[0, column].set_title(f"{name}: forward — variance of each layer's activations")
+    axes[1, column].set(title=f"{name}: backward — std of dL/d(activations)", xlabel="layer")
+    axes[0, column].legend(fontsize=7, ncol=2, title="-- fixed σ, — σ = g/√n")
 fig.tight_layout()
 save_figure(fig, "03_depth_signal.png")
 
+# %% **Verdict (I9)**, from the fixed-σ runs:
+fixed_ratios = {f"{name} {label}": depth_runs[name, label][0][-1] / depth_runs[name, label][0][0]
+                for name in ("tanh", "ReLU") for label in FIXED}
+I9_RULE.report(RESULTS, [f"{k}: Var(layer 50) / Var(layer 1) = {v:.2g}"
+                         for k, v in fixed_ratios.items()], variance_ratios=fixed_ratios)
+he_run = depth_runs["ReLU", "g=√2 (He)"][0]
+RESULTS["I9"] = {"variance_ratios": fixed_ratios, "relu_he_ratio": he_run[-1] / he_run[0]}
+
 # %% [markdown]
-# For ReLU the picture is clean: half the inputs of each unit are zeroed, so the variance
-# is multiplied by $n\sigma^2/2$ per layer — it shrinks geometrically for $g = 1$, grows for
-# $g = 2$, and stays put only for $g = \sqrt 2$, forward *and* backward.
-#
-# tanh is subtler, because it is contractive. A small gain lets both signal and gradient
-# die out geometrically. With gain 1 the activations still shrink slowly (tanh squeezes
-# them a little at every layer). With large gains the activations saturate near ±1 and
-# stop shrinking — but the backward pass tells another story: the gradient now *grows*
-# on its way down, because the large weights amplify more than the small tanh′ of the
-# saturated units attenuates (the "chaotic" regime of Poole et al. 2016). Which gain keeps
-# *both* passes steady depends on the depth and the nonlinearity: read the plots, not a
-# rule of thumb. The next sections are the principled answers.
+# Why a fixed σ cannot work at every width: the factor per layer is $n\sigma^2$ times what
+# the activation keeps ($1/2$ for ReLU; for tanh, less as it saturates). For ReLU only
+# g = √2 keeps both passes steady. A saturated tanh net (large σ) can *look* steady — its
+# activations sit near ±1 at any depth — but its backward pass tells another story: the
+# gradient grows on its way down, because large weights amplify more than the small tanh′
+# of saturated units attenuates (the "chaotic" regime of Poole et al. 2016).
 #
 # ## 3. Xavier / Glorot initialisation (I1)
 #
@@ -336,12 +243,10 @@ save_figure(fig, "03_depth_signal.png")
 # $U[\pm\sqrt 6/\sqrt{n_{in}+n_{out}}]$ — the "normalised initialisation". They compare it
 # with the then-common "standard" $U[\pm 1/\sqrt n]$, whose variance is only $1/(3n)$.
 #
-# We repeat their measurement at init: 5 tanh layers of 256 units on digits, with a
-# softmax output layer and cross-entropy, and look at (a) each layer's activations,
-# (b) the back-propagated gradients $\partial L/\partial s$ (with respect to each layer's
-# pre-activation), (c) the singular values of the Jacobians $\partial h^{i+1}/\partial h^i$
-# between consecutive layers, for which the paper reports an average of about 0.5 with
-# standard init and 0.8 with normalised init.
+# We repeat their measurement at init (5 tanh layers of 256 units, softmax output,
+# cross-entropy): activations, back-propagated gradients $\partial L/\partial s$, and the
+# singular values of the layer-to-layer Jacobians (paper: mean ≈ 0.5 standard, ≈ 0.8
+# normalised).
 
 # %%
 def glorot_weights(sizes, scheme, rng):
@@ -364,11 +269,14 @@ def mean_jacobian_singular_value(stats, weights, n_samples):
     return float(np.mean(values))
 
 
+I1_RULE = Rule("I1", "Xavier/Glorot init has variance 1/n", I1_STATEMENT, decide_i1)
+I1_RULE.announce()
 glorot_sizes = [64] + [256] * 5 + [10]
 glorot = {"standard": [], "normalised": []}
 for seed in seeds():
-    rng = seed_everything(seed)
-    x_train, y_train, _, _ = load_digits_split(rng)
+    rng = np.random.default_rng(seed)
+    split = digits_split(seed)
+    x_train, y_train = split.x_train, split.y_train
     batch = slice(0, 256)
     for scheme in glorot:
         weights = glorot_weights(glorot_sizes, scheme, rng)
@@ -380,12 +288,9 @@ for seed in seeds():
             "stats": stats if seed == seeds()[0] else None,
         })
 for scheme, runs in glorot.items():
-    print(f"{scheme:10s} activation std per layer (seed {seeds()[0]}): "
-          + " ".join(f"{v:.3f}" for v in runs[0]["activation_std"]))
-    print(f"{'':10s} dL/ds std per layer:                 "
+    print(f"{scheme:10s} seed {seeds()[0]}: activation std per layer "
+          + " ".join(f"{v:.3f}" for v in runs[0]["activation_std"]) + "; dL/ds std "
           + " ".join(f"{v:.1e}" for v in runs[0]["gradient_std"]))
-    print(f"{'':10s} mean Jacobian singular value, per seed: "
-          + " ".join(f"{r['jacobian']:.3f}" for r in runs))
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex="row")
@@ -399,16 +304,11 @@ for column, scheme in enumerate(glorot):
                              label=f"layer {layer}")
         axes[1, column].hist(g.ravel(), bins=bins_g, histtype="step", density=True,
                              label=f"layer {layer}")
-    axes[0, column].set_title(f"{scheme} init: activations tanh(s)")
-    axes[1, column].set_title(f"{scheme} init: back-propagated gradients dL/ds")
-    axes[0, column].set_xlabel("activation value")
-    axes[1, column].set_xlabel("gradient value (loss = mean cross-entropy over the batch)")
-    for row in (0, 1):
-        axes[row, column].set_yscale("log")
-        axes[row, column].set_ylabel("density (log scale)")
-        axes[row, column].legend(fontsize=8)
-fig.suptitle("Glorot & Bengio's statistics at init: 5 tanh layers of 256 units, digits "
-             f"(seed {seeds()[0]})")
+    axes[0, column].set(title=f"{scheme} init: activations tanh(s)", yscale="log")
+    axes[1, column].set(title=f"{scheme} init: back-propagated gradients dL/ds", yscale="log")
+    axes[0, column].legend(fontsize=8)
+fig.suptitle(f"Glorot & Bengio's statistics at init: 5 tanh layers of 256 units (seed "
+             f"{seeds()[0]}; density, log scale)")
 fig.tight_layout()
 save_figure(fig, "03_glorot_statistics.png")
 
@@ -417,75 +317,55 @@ save_figure(fig, "03_glorot_statistics.png")
 # respect to the lower layers get smaller: each layer multiplies both by roughly
 # $n\,\mathrm{Var}(W) = 1/3$. With the normalised init both stay similar across layers.
 #
-# **Verdict (I1).** Rule, fixed before the run: the paper's *statistics* are reproduced if,
-# for every seed, (a) the standard init's mean Jacobian singular value is below the
-# normalised init's by more than 0.1, (b) the spread of dL/ds across layers (largest std /
-# smallest) is more than 1.5 times larger with the standard init, and (c) the standard
-# init's activation std shrinks by more than 25% from layer 1 to layer 5 while the
-# normalised init's does not; "in part" if only some of (a)–(c) hold. The note's formula is
-# judged against the paper's equations.
+# The three checks of the rule, for each seed: (a) the standard init's mean Jacobian
+# singular value is below the normalised init's by more than 0.1; (b) the spread of dL/ds
+# across layers (largest std / smallest) is more than 1.5 times larger with the standard
+# init; (c) the standard init's activation std shrinks by more than 25% from layer 1 to
+# layer 5 while the normalised init's does not. And the variance itself, sampled:
 
 # %%
 def spread(values):  # largest / smallest std across layers: 1 means perfectly preserved
     return max(values) / min(values)
 
 
-i1_rows = []
-for std_run, norm_run in zip(glorot["standard"], glorot["normalised"]):
-    i1_rows.append({
-        "activation_std": {"standard": std_run["activation_std"],
-                           "normalised": norm_run["activation_std"]},
-        "jacobian_singular_mean": {"standard": std_run["jacobian"],
-                                   "normalised": norm_run["jacobian"]},
-        "gradient_std_ratio": {"standard": spread(std_run["gradient_std"]),
-                               "normalised": spread(norm_run["gradient_std"])},
-    })
-i1_checks = {
-    "(a) Jacobian singular values": all(
-        r["jacobian_singular_mean"]["standard"] < r["jacobian_singular_mean"]["normalised"] - 0.1
-        for r in i1_rows),
-    "(b) gradient spread": all(
-        r["gradient_std_ratio"]["standard"] > 1.5 * r["gradient_std_ratio"]["normalised"]
-        for r in i1_rows),
-    "(c) activation spread": all(
-        r["activation_std"]["standard"][-1] < 0.75 * r["activation_std"]["standard"][0]
-        and r["activation_std"]["normalised"][-1] > 0.75 * r["activation_std"]["normalised"][0]
-        for r in i1_rows),
-}
-held = sum(i1_checks.values())
-i1_statistics = ("reproduced" if held == 3 else "reproduced in part" if held else
-                 "not reproduced")
+i1_rows = [{"activation_std": {k: run[k]["activation_std"] for k in run},
+            "jacobian_singular_mean": {k: run[k]["jacobian"] for k in run},
+            "gradient_std_ratio": {k: spread(run[k]["gradient_std"]) for k in run}}
+           for run in ({"standard": a, "normalised": b}
+                       for a, b in zip(glorot["standard"], glorot["normalised"]))]
+checks_per_seed = [{
+    "(a) Jacobian singular values": r["jacobian_singular_mean"]["standard"]
+    < r["jacobian_singular_mean"]["normalised"] - 0.1,
+    "(b) gradient spread": r["gradient_std_ratio"]["standard"]
+    > 1.5 * r["gradient_std_ratio"]["normalised"],
+    "(c) activation spread": r["activation_std"]["standard"][-1]
+    < 0.75 * r["activation_std"]["standard"][0]
+    and r["activation_std"]["normalised"][-1] > 0.75 * r["activation_std"]["normalised"][0],
+} for r in i1_rows]
+sample = mg.zeros(256, 64)  # a 64 -> 256 layer: fan_in 64, fan_out 256
+xavier_variance = float(init.xavier_uniform_(sample).data.var())
 jac = {s: [r["jacobian_singular_mean"][s] for r in i1_rows] for s in glorot}
 ratios = {s: [r["gradient_std_ratio"][s] for r in i1_rows] for s in glorot}
-last_over_first = {s: np.mean([r["activation_std"][s][-1] / r["activation_std"][s][0]
-                               for r in i1_rows]) for s in glorot}
-print_verdict(
-    "I1: Xavier/Glorot init has variance 1/n",
-    [f"64-256×5-10 tanh MLP at init, 256 digit images, seeds {seeds()}",
-     f"mean singular value of the layer-to-layer Jacobians: standard "
-     f"{np.mean(jac['standard']):.2f} (range {min(jac['standard']):.2f}–"
-     f"{max(jac['standard']):.2f}), normalised {np.mean(jac['normalised']):.2f} "
-     f"(range {min(jac['normalised']):.2f}–{max(jac['normalised']):.2f}); paper: ≈0.5 vs ≈0.8",
-     f"largest/smallest std of dL/ds across the 5 layers: standard "
-     f"{np.mean(ratios['standard']):.1f}, normalised {np.mean(ratios['normalised']):.2f}",
-     f"activation std, layer 5 / layer 1: standard {last_over_first['standard']:.2f}, "
-     f"normalised {last_over_first['normalised']:.2f}",
-     "checks: " + ", ".join(f"{k} {'holds' if v else 'FAILS'}" for k, v in i1_checks.items())
-     + f" -> the paper's statistics: {i1_statistics}"],
-    "corrected",
-    "Glorot & Bengio's variance is 2/(n_in + n_out) (eq. 12; uniform, eq. 16), a compromise "
-    "between the forward condition 1/n_in — the note's '1/n' — and the backward condition "
-    "1/n_out; the two agree only when n_in = n_out. Their measurements at init: "
-    f"{i1_statistics}.")
-RESULTS["I1"] = {"seeds": seeds(), "per_seed": i1_rows, "checks": i1_checks,
-                 "statistics": i1_statistics, "verdict": "corrected"}
+I1_RULE.report(RESULTS, [
+    f"64-256×5-10 tanh MLP at init, 256 digit images, seeds {seeds()}",
+    f"mean singular value of the layer-to-layer Jacobians: standard "
+    f"{np.mean(jac['standard']):.2f}, normalised {np.mean(jac['normalised']):.2f} "
+    "(paper: ≈0.5 vs ≈0.8)",
+    f"largest/smallest std of dL/ds across the 5 layers: standard "
+    f"{np.mean(ratios['standard']):.1f}, normalised {np.mean(ratios['normalised']):.2f}",
+    "activation std, layer 5 / layer 1: " + ", ".join(
+        f"{s} {np.mean([r['activation_std'][s][-1] / r['activation_std'][s][0] for r in i1_rows]):.2f}"  # noqa: E501
+        for s in glorot),
+    "checks held per seed: " + "; ".join(
+        ", ".join(k[:3] for k, v in c.items() if v) or "none" for c in checks_per_seed)],
+    n_in=64, n_out=256, measured_variance=xavier_variance, checks_per_seed=checks_per_seed)
+RESULTS["I1"] = {"seeds": seeds(), "per_seed": i1_rows, "checks_per_seed": checks_per_seed,
+                 "xavier_variance_64_256": xavier_variance}
 
 # %% [markdown]
-# About check (c): the normalised init's activations *also* shrink from layer 1 to
-# layer 5 (the ratio is printed above), because tanh is contractive and the first layer's
-# fan-in is 64, not 256. Our rule asked that they shrink by less than 25%. What the
-# paper's activation histograms show — the standard init's activations collapsing towards
-# 0 layer after layer, far faster than the normalised init's — is visible in the figure.
+# About check (c): the normalised init's activations *also* shrink from layer 1 to 5 (the
+# ratio is in the verdict): tanh is contractive and the first layer's fan-in is 64, not 256.
+# The paper's picture — standard-init activations collapsing far faster — is in the figure.
 #
 # ## 4. He initialisation for ReLU (I2)
 #
@@ -493,18 +373,16 @@ RESULTS["I1"] = {"seeds": seeds(), "per_seed": i1_rows, "checks": i1_checks,
 # its size, $\tfrac12\, n\,\mathrm{Var}(W) = 1$, i.e. $\mathrm{Var}(W) = 2/n$ with $n$ the
 # fan-in ($k^2 c$ for a convolution) — He et al. 2015, eq. 10. With $\mathrm{Var}(W) = 1/n$
 # (what they call "Xavier", the forward-only condition of the previous section) the
-# signal is halved in variance at every layer: after 30 layers it is $2^{-15}$ of what it
-# was. He et al. (their Fig. 3) trained a 30-layer ReLU network both ways: theirs
+# signal's variance is halved at every layer: after 30 layers its std is $2^{-15}$ of what
+# it was. He et al. (their Fig. 3) trained a 30-layer ReLU network both ways: theirs
 # converged, the 1/n one did not learn at all.
 #
-# Our version: a 30-layer ReLU MLP, 64 units wide, on digits. Same data, same
-# mini-batches, same optimiser, only the weight variance differs. Since a plain 30-layer
-# net is touchy about the learning rate, we try each init at several learning rates
-# rather than pick one.
+# Our version: a 30-layer ReLU MLP, 64 units wide, on digits; only the weight variance
+# differs. A plain 30-layer net is touchy about the learning rate, so the full run tries
+# two and keeps each init's best.
 
 # %%
-def hidden_stds(model, x):
-    """Std of each ReLU layer's output for the batch `x` (forward only)."""
+def hidden_stds(model, x):  # std of each ReLU layer's output on the batch x
     stds, h = [], mg.tensor(x)
     with mg.no_grad():
         for module in model:
@@ -514,6 +392,8 @@ def hidden_stds(model, x):
     return stds
 
 
+I2_RULE = Rule("I2", "He init has variance 2/n, for ReLU", I2_STATEMENT, decide_i2)
+I2_RULE.announce()
 he_depth, he_width = 30, 64
 he_lrs = pick([0.003, 0.01], [0.003])
 he_steps = pick(300, 200)
@@ -524,458 +404,96 @@ for seed in seeds(3, 3):
     for scheme in ("he", "one_over_n"):
         best = 0.0
         for lr in he_lrs:
-            rng = seed_everything(seed)
-            data = load_digits_split(rng)
-            model = make_mlp(he_depth, he_width)
-            initialise(model, scheme)
+            mg.manual_seed(seed)
+            split = digits_split(seed)
+            model = make_mlp([64] + [he_width] * (he_depth - 1) + [10])
+            for layer in weight_layers(model):
+                init.zeros_(layer.bias)
+                if scheme == "he":
+                    init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                else:  # LeCun 1/n_in
+                    init.normal_(layer.weight, 0.0, 1 / math.sqrt(layer.weight.shape[1]))
             if lr == he_lrs[0]:
-                row["layer_std"][scheme] = hidden_stds(model, data[2])
+                row["layer_std"][scheme] = hidden_stds(model, split.x_val)
                 row["final_std"][scheme] = row["layer_std"][scheme][-1]
-            run = train(model, data, he_steps, lr, rng)
-            row["curves"][scheme, lr] = run["curve"]
-            best = max(best, max(run["curve"]))
+            log = train(model, split, he_steps, lr, seed=seed)
+            row["curves"][scheme, lr] = log.curve
+            best = max(best, max(log.curve))
         row["val_accuracy"][scheme] = best
     he_runs.append(row)
-    final_std, best_accuracy = row["final_std"], row["val_accuracy"]
-    print(f"seed {seed}: last-layer activation std at init  He {final_std['he']:.2e}"
-          f"  1/n {final_std['one_over_n']:.2e};  best validation accuracy over {he_lrs}: "
-          f"He {best_accuracy['he']:.3f}  1/n {best_accuracy['one_over_n']:.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 first = he_runs[0]
-for scheme, label, colour in (("he", "He: Var(W) = 2/n", "C0"),
-                              ("one_over_n", "Var(W) = 1/n", "C3")):
+for scheme, label, colour in (("he", "He 2/n_in", "C0"),
+                              ("one_over_n", "LeCun 1/n_in", "C3")):
     axes[0].semilogy(np.arange(1, he_depth), first["layer_std"][scheme], color=colour,
                      label=label)
     for lr, style in zip(he_lrs, ("-", ":", "--")):
         curve = first["curves"][scheme, lr]
         axes[1].plot(np.arange(1, len(curve) + 1) * 25, curve, style, color=colour,
                      label=f"{label}, lr {lr}")
-axes[0].set_xlabel("hidden layer")
-axes[0].set_ylabel("std of the ReLU outputs (log scale)")
-axes[0].set_title("At init: the signal through 29 hidden layers")
+axes[0].set(xlabel="hidden layer", ylabel="std of the ReLU outputs",
+            title="At init: the signal through 29 hidden layers")
 axes[1].axhline(he_target, color="grey", lw=0.8, ls="-.", label=f"target {he_target}")
-axes[1].set_xlabel("SGD step (batch 64, momentum 0.9)")
-axes[1].set_ylabel("validation accuracy")
-axes[1].set_ylim(0, 1)
-axes[1].set_title("Training the 30-layer ReLU MLP")
+axes[1].set(xlabel="SGD step (batch 64, momentum 0.9)", ylabel="validation accuracy",
+            ylim=(0, 1), title="Training the 30-layer ReLU MLP")
 for ax in axes:
-    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
 fig.suptitle(f"He vs 1/n init, 30-layer ReLU MLP of width 64 on digits (seed {seeds(3, 3)[0]})",
              y=1.02)
 save_figure(fig, "03_he_30_layers.png")
 
 # %% [markdown]
-# In the full run the right panel shows the He network at two learning rates: a plain
-# 30-layer network is sensitive to the step size, which is why we try more than one and
-# keep the best for each init.
-#
-# **Verdict (I2).** Rule: reproduced if, for every seed, the He-initialised network
-# reaches the target validation accuracy at one of the learning rates tried at least,
-# while the 1/n network stays below target − 0.2 at all of them, and its signal at init
-# is less than 1% of He's.
+# **Verdict (I2):**
 
 # %%
-i2_ok = all(r["val_accuracy"]["he"] >= he_target
-            and r["val_accuracy"]["one_over_n"] < he_target - 0.2
-            and r["final_std"]["one_over_n"] < 1e-2 * r["final_std"]["he"] for r in he_runs)
-print_verdict(
-    "I2: He init has variance 2/n, for ReLU",
-    [f"{he_depth}-layer ReLU MLP, width {he_width}, digits, SGD momentum 0.9, batch 64, "
-     f"{he_steps} steps, learning rates {he_lrs}, seeds {seeds(3, 3)}",
-     "last hidden layer's activation std at init (input std 1): He "
-     + ", ".join(f"{r['final_std']['he']:.2f}" for r in he_runs) + "; 1/n "
-     + ", ".join(f"{r['final_std']['one_over_n']:.1e}" for r in he_runs),
-     "best validation accuracy: He " + ", ".join(f"{r['val_accuracy']['he']:.3f}" for r in he_runs)
-     + "; 1/n " + ", ".join(f"{r['val_accuracy']['one_over_n']:.3f}" for r in he_runs)
-     + " (chance 0.1)"],
-    "reproduced" if i2_ok else "not reproduced",
-    "Var(W) = 2/fan_in keeps the ReLU signal's scale through 30 layers and the network "
-    "trains; with 1/fan_in the signal vanishes and SGD does not get it going." if i2_ok else
-    "see the numbers: at least one seed breaks the rule.")
+I2_RULE.report(RESULTS, [
+    f"{he_depth}-layer ReLU MLP, width {he_width}, digits, SGD momentum 0.9, batch 64, "
+    f"{he_steps} steps, learning rates {he_lrs}, seeds {seeds(3, 3)}",
+    "last hidden layer's activation std at init (input std 1): He "
+    + ", ".join(f"{r['final_std']['he']:.2f}" for r in he_runs) + "; 1/n "
+    + ", ".join(f"{r['final_std']['one_over_n']:.1e}" for r in he_runs),
+    "best validation accuracy: He " + ", ".join(f"{r['val_accuracy']['he']:.3f}" for r in he_runs)
+    + "; 1/n " + ", ".join(f"{r['val_accuracy']['one_over_n']:.3f}" for r in he_runs)
+    + " (chance 0.1)"],
+    final_std_ratios=[r["final_std"]["one_over_n"] / r["final_std"]["he"] for r in he_runs],
+    he_accuracy=[r["val_accuracy"]["he"] for r in he_runs],
+    one_over_n_accuracy=[r["val_accuracy"]["one_over_n"] for r in he_runs], target=he_target)
 RESULTS["I2"] = {"seeds": seeds(3, 3), "target": he_target, "lrs": he_lrs,
-                 "per_seed": [{k: r[k] for k in ("final_std", "val_accuracy")} for r in he_runs],
-                 "verdict": "reproduced" if i2_ok else "not reproduced"}
+                 "per_seed": [{k: r[k] for k in ("final_std", "val_accuracy")} for r in he_runs]}
 
-# %% [markdown]
-# An aside worth knowing: an adaptive optimiser such as Adam divides each update by the
-# gradient's running scale, so it can partly hide a vanishing gradient. The claim is about
-# the signal; SGD shows it undisguised.
-#
-# ## 5. Orthogonal matrices and deep products (I5)
-#
-# The note: orthogonal init "preserves the norm of gradients and is potentially
-# beneficial for very deep (>50 layers) networks". Saxe et al. (2013) show why orthogonal
-# weights help deep *linear* networks: a product of orthogonal matrices is orthogonal, so
-# every direction is passed on with gain exactly 1, while a product of random Gaussian
-# matrices — even scaled to keep the *average* gain at 1 — becomes highly anisotropic:
-# a few directions are amplified, most are crushed. They give no 50-layer threshold; the
-# gap grows with depth.
-#
-# First the linear case: the singular values of a product of L random 64×64 matrices,
-# Gaussian $N(0, 1/n)$ vs orthogonal (`init.orthogonal_`).
-
-# %%
-def product_singular_values(depth, kind, n, rng):
-    product = np.eye(n)
-    for _ in range(depth):
-        w = mg.zeros(n, n, dtype=np.float64)
-        if kind == "gaussian":
-            init.normal_(w, 0.0, 1 / math.sqrt(n), generator=rng)
-        else:
-            init.orthogonal_(w, generator=rng)
-        product = w.data @ product
-    return np.linalg.svd(product, compute_uv=False)
-
-
-product_n, product_depths = 64, (1, 10, 100)
-products = []
-for seed in seeds():
-    rng = seed_everything(seed)
-    products.append({(kind, depth): product_singular_values(depth, kind, product_n, rng)
-                     for kind in ("gaussian", "orthogonal") for depth in product_depths})
-for (kind, depth), sv in products[0].items():
-    floored = sv.min() < 1e-15 * sv.max()  # below what float64 can resolve next to sv.max()
-    smallest = f"< {1e-15 * sv.max():.0e} (float64 floor)" if floored else f"{sv.min():.1e}"
-    print(f"{kind:10s} product of {depth:3d}: singular values from {smallest} to {sv.max():.1e}")
-
-# %% [markdown]
-# (At depth 100 the Gaussian product's smallest singular values sit at the floor of
-# float64 arithmetic, about 1e-16 times the largest: the true ones are smaller still.)
-#
-# Now deep **tanh** networks, where orthogonality can only be approximate: the
-# input–output Jacobian is $\prod_l \mathrm{diag}(\tanh'(s_l))\,W_l$. Saxe et al. recommend
-# a gain slightly above 1 for tanh; we use 1.1 for both inits, width 64, digits at the
-# input, and measure the spread of the Jacobian's singular values (the standard deviation
-# of their log10) at several depths, averaged over a few inputs.
-
-# %%
-def tanh_jacobian_spread(depth, kind, x, rng, gain=1.1):
-    """Std of log10 singular values of d(output)/d(input) of a depth-`depth` tanh net."""
-    n = x.shape[1]
-    spreads = []
-    weights = []
-    for _ in range(depth):
-        w = mg.zeros(n, n, dtype=np.float64)
-        if kind == "gaussian":
-            init.normal_(w, 0.0, gain / math.sqrt(n), generator=rng)
-        else:
-            init.orthogonal_(w, gain=gain, generator=rng)
-        weights.append(w.data)
-    for sample in x:
-        h, jacobian = sample.astype(np.float64), np.eye(n)
-        for w in weights:
-            h = np.tanh(w @ h)
-            jacobian = (1 - h**2)[:, None] * (w @ jacobian)
-        sv = np.linalg.svd(jacobian, compute_uv=False)
-        spreads.append(np.log10(np.maximum(sv, sv.max() * 1e-16)).std())
-    return float(np.mean(spreads))
-
-
-tanh_depths = pick([6, 12, 25, 50, 100], [6, 25, 100])
-tanh_spread = []
-for seed in seeds():
-    rng = seed_everything(seed)
-    x_train, _, _, _ = load_digits_split(rng)
-    tanh_spread.append({kind: [tanh_jacobian_spread(d, kind, x_train[:pick(8, 4)], rng)
-                               for d in tanh_depths] for kind in ("gaussian", "orthogonal")})
-for kind in ("gaussian", "orthogonal"):
-    mean = np.mean([s[kind] for s in tanh_spread], axis=0)
-    print(f"{kind:10s} std of log10 singular values at depths {tanh_depths}: "
-          + " ".join(f"{v:.2f}" for v in mean))
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-index = np.arange(1, product_n + 1)
-for depth, colour in zip(product_depths, ("C0", "C1", "C2")):
-    axes[0].semilogy(index, np.sort(products[0]["gaussian", depth])[::-1], color=colour,
-                     label=f"Gaussian N(0, 1/n), {depth} matri{'x' if depth == 1 else 'ces'}")
-axes[0].semilogy(index, np.sort(products[0]["orthogonal", product_depths[-1]])[::-1], "k--",
-                 label=f"orthogonal, {' / '.join(map(str, product_depths))} matrices (all 1)")
-axes[0].axhspan(1e-19, 1e-15, color="grey", alpha=0.2, label="below float64 resolution")
-axes[0].set_ylim(1e-19, 1e2)
-axes[0].set_xlabel("index of the singular value (largest first)")
-axes[0].set_ylabel("singular value (log scale)")
-axes[0].set_title(f"Products of random {product_n}×{product_n} matrices")
-for kind, colour in (("gaussian", "C3"), ("orthogonal", "C0")):
-    values = np.array([s[kind] for s in tanh_spread])
-    axes[1].errorbar(tanh_depths, values.mean(axis=0), yerr=values.std(axis=0), color=colour,
-                     marker="o", capsize=3, label=f"{kind} (gain 1.1)")
-axes[1].annotate("Gaussian values at depth 100 reach\nthe float64 floor: spread underestimated",
-                 xy=(100, np.mean([s["gaussian"][-1] for s in tanh_spread])), xytext=(14, 2.0),
-                 fontsize=8, arrowprops={"arrowstyle": "->", "color": "grey"})
-axes[1].set_xscale("log")
-axes[1].set_xticks(tanh_depths, [str(d) for d in tanh_depths])
-axes[1].set_xlabel("depth (tanh layers of width 64)")
-axes[1].set_ylabel("std of log10(singular values)")
-axes[1].set_title("Spread of the input–output Jacobian's spectrum")
-for ax in axes:
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-fig.suptitle(f"Orthogonal vs Gaussian init (left: seed {seeds()[0]}; right: mean ± std over "
-             f"seeds {seeds()})", y=1.02)
-save_figure(fig, "03_orthogonal_products.png")
-
-# %% [markdown]
-# **Verdict (I5).** Rule: the isometry part is reproduced if, for every seed, the product
-# of 100 orthogonal matrices keeps all singular values equal (log10 max/min < 1e-6) while
-# the Gaussian product spreads them over more than 5 decades, and the deep tanh Jacobian
-# is less spread with orthogonal init at the largest depth. The ">50 layers" threshold is
-# judged by whether the gap appears only past 50 layers or grows steadily with depth.
-
-# %%
-i5_rows = []
-for product, spread_ in zip(products, tanh_spread):
-    gaussian, orthogonal = product["gaussian", 100], product["orthogonal", 100]
-    i5_rows.append({
-        # capped at 15 decades: float64 cannot resolve more (the true value is larger)
-        "gaussian_log10_condition": float(min(np.log10(gaussian.max() / gaussian.min()), 15)),
-        "orthogonal_log10_condition": float(np.log10(orthogonal.max() / orthogonal.min())),
-        "tanh_grad_spread": {"gaussian": spread_["gaussian"][-1],
-                             "orthogonal": spread_["orthogonal"][-1]},
-        "tanh_gap_by_depth": [g - o for g, o in zip(spread_["gaussian"], spread_["orthogonal"])],
-    })
-isometry_ok = all(r["orthogonal_log10_condition"] < 1e-6 and r["gaussian_log10_condition"] > 5
-                  and r["tanh_grad_spread"]["orthogonal"] < r["tanh_grad_spread"]["gaussian"]
-                  for r in i5_rows)
-gap = np.mean([r["tanh_gap_by_depth"] for r in i5_rows], axis=0)
-grows_steadily = bool(np.all(np.diff(gap) > 0))
-gap_before_50 = bool(any(g > 0.1 for d, g in zip(tanh_depths, gap) if d < 50))
-i5_verdict = ("corrected" if isometry_ok and gap_before_50 else
-              "reproduced" if isometry_ok else "not reproduced")
-print_verdict(
-    "I5: orthogonal init helps very deep (>50 layers) networks",
-    [f"products of 100 random {product_n}×{product_n} matrices, seeds {seeds()}: log10 "
-     "max/min singular value, orthogonal "
-     + f"{max(r['orthogonal_log10_condition'] for r in i5_rows):.1e} (largest), Gaussian "
-     + f"{min(r['gaussian_log10_condition'] for r in i5_rows):.1f} (smallest; 15 = the "
-       "float64 limit)",
-     f"tanh nets (width 64, gain 1.1): Gaussian − orthogonal Jacobian spread at depths "
-     f"{tanh_depths}: " + " ".join(f"{g:.2f}" for g in gap)
-     + (" (grows with every depth step)" if grows_steadily else
-        " (not monotone in depth: the Gaussian spread saturates where float64 cannot resolve "
-        "the smallest singular values)"),
-     "not measured here: training speed, which Saxe et al. study in deep linear networks"],
-    i5_verdict,
-    "orthogonal products stay isometric and random Gaussian ones do not, as Saxe et al. "
-    "show; but nothing happens at 50 layers: the advantage is already there at the "
-    "shallowest depth tried and grows with depth (as far as float64 can measure it), so "
-    "'>50 layers' is a rule of thumb, not a threshold." if i5_verdict == "corrected" else
-    "see the numbers above.")
-RESULTS["I5"] = {"seeds": seeds(), "depths": tanh_depths, "per_seed": i5_rows,
-                 "gap_by_depth": gap, "verdict": i5_verdict}
-
-# %% [markdown]
-# ## 6. LSUV: layer-sequential unit variance (I6)
-#
-# The note says LSUV "adjusts the weights layer by layer". Mishkin & Matas (2015,
-# Algorithm 1) are more specific: (1) initialise every layer with an orthonormal matrix;
-# (2) then, from the first layer to the last, run a batch of real data through the network
-# and divide the layer's weights by the standard deviation of its output, repeating until
-# |Var(output) − 1| < tol (0.1) or a few iterations have passed. It is data-driven: the
-# rescaling absorbs whatever the nonlinearity, the layer sizes and the data do to the
-# variance, so it needs no gain formula. `mg.nn.init.lsuv_(model, x)` implements it.
-#
-# We compare four inits on a 20-layer ReLU MLP (width 64) on digits: Xavier (Glorot's
-# uniform, gain 1), He, orthogonal with the ReLU gain √2, and LSUV on a batch of 256
-# training images. Same optimiser for all (SGD, momentum 0.9, lr 0.003, batch 64).
-
-# %%
-lsuv_depth, lsuv_steps, lsuv_lr, lsuv_target = 20, pick(300, 150), 0.003, 0.8
-lsuv_schemes = ("xavier", "he", "orthogonal", "lsuv")
-lsuv_runs = []
-for seed in seeds(3, 3):
-    row = {"final_std": {}, "val_accuracy": {}, "steps_to_target": {}, "curves": {}}
-    for scheme in lsuv_schemes:
-        rng = seed_everything(seed)
-        data = load_digits_split(rng)
-        model = make_mlp(lsuv_depth, 64)
-        records = initialise(model, scheme, x_batch=data[0][:256])
-        if scheme == "lsuv":
-            row["lsuv_layer_variance"] = [r.variance for r in records]
-            row["lsuv_iterations"] = [r.iterations for r in records]
-        row["final_std"][scheme] = hidden_stds(model, data[2])[-1]
-        run = train(model, data, lsuv_steps, lsuv_lr, rng)
-        row["curves"][scheme] = run["curve"]
-        row["val_accuracy"][scheme] = run["curve"][-1]
-        row["steps_to_target"][scheme] = steps_to_target(run["curve"], lsuv_target, 25)
-    lsuv_runs.append(row)
-    print(f"seed {seed}: " + "  ".join(
-        f"{k}: std at init {row['final_std'][k]:.1e}, final acc {row['val_accuracy'][k]:.3f}, "
-        f"steps to {lsuv_target} {row['steps_to_target'][k]:.0f}" for k in lsuv_schemes))
-print("LSUV: output variance of each layer after init (seed 0):",
-      " ".join(f"{v:.2f}" for v in lsuv_runs[0]["lsuv_layer_variance"]))
-print("LSUV: rescaling iterations per layer (seed 0):", lsuv_runs[0]["lsuv_iterations"])
-
-# %%
-fig, ax = plt.subplots(figsize=(7, 4.2))
-for scheme, colour in zip(lsuv_schemes, ("C3", "C0", "C2", "C1")):
-    curves = np.array([r["curves"][scheme] for r in lsuv_runs])
-    steps = np.arange(1, curves.shape[1] + 1) * 25
-    ax.plot(steps, curves.mean(axis=0), color=colour, label=scheme)
-    ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=colour, alpha=0.15)
-ax.axhline(lsuv_target, color="grey", lw=0.8, ls="-.", label=f"target {lsuv_target}")
-ax.set_xlabel("SGD step (batch 64, lr 0.003, momentum 0.9)")
-ax.set_ylabel("validation accuracy")
-ax.set_ylim(0, 1)
-ax.set_title(f"20-layer ReLU MLP on digits: mean and range over seeds {seeds(3, 3)}")
-ax.grid(True, alpha=0.3)
-ax.legend(title="init", fontsize=8)
-save_figure(fig, "03_lsuv_20_layers.png")
-
-# %% [markdown]
-# **Verdict (I6).** The claim is a description; rule: reproduced if LSUV leaves every
-# layer's output variance within tol = 0.1 of 1 on its batch, for every seed. We also
-# report how LSUV trains next to the other inits, without making it part of the verdict.
-
-# %%
-i6_ok = all(max(abs(v - 1) for v in r["lsuv_layer_variance"]) < 0.1 for r in lsuv_runs)
-mean_steps = {k: np.mean([r["steps_to_target"][k] for r in lsuv_runs]) for k in lsuv_schemes}
-print_verdict(
-    "I6: LSUV sets the weights layer by layer",
-    [f"{lsuv_depth}-layer ReLU MLP, width 64, digits, {lsuv_steps} SGD steps, seeds {seeds(3, 3)}",
-     "largest |Var(layer output) − 1| after LSUV: "
-     + ", ".join(f"{max(abs(v - 1) for v in r['lsuv_layer_variance']):.3f}" for r in lsuv_runs),
-     "last hidden layer's std at init: " + ", ".join(
-         f"{k} {np.mean([r['final_std'][k] for r in lsuv_runs]):.1e}" for k in lsuv_schemes),
-     "final validation accuracy (mean): " + ", ".join(
-         f"{k} {np.mean([r['val_accuracy'][k] for r in lsuv_runs]):.3f}" for k in lsuv_schemes),
-     f"mean steps to {lsuv_target} (inf = never within {lsuv_steps}): " + ", ".join(
-         f"{k} {v:.0f}" for k, v in mean_steps.items())],
-    "reproduced" if i6_ok else "not reproduced",
-    "LSUV does set the weights layer by layer, from an orthonormal start, until each "
-    "layer's output has unit variance on real data. In this 20-layer ReLU net it trains like "
-    "He and orthogonal-√2 init, while Xavier (gain 1) loses the signal." if i6_ok else
-    "some layer's variance is outside the tolerance: see the numbers.")
-RESULTS["I6"] = {"seeds": seeds(3, 3), "target": lsuv_target, "per_seed": [
-    {k: r[k] for k in ("final_std", "val_accuracy", "steps_to_target", "lsuv_layer_variance")}
-    for r in lsuv_runs], "verdict": "reproduced" if i6_ok else "not reproduced"}
-
-# %% [markdown]
-# ## 7. Does He init "improve CNN convergence by 30%"? (I3)
-#
-# He et al. (2015) make no such claim: they report that their init "starts reducing
-# error earlier" than Xavier's on a 22-layer model, and that both reach the same final
-# accuracy there (their Fig. 2); the only striking difference is the 30-layer model of
-# section 4, which Xavier's init does not train at all. So we measure it ourselves: a
-# small CNN with ReLU on the 8×8 digits,
-#
-# conv 3×3 (8) → ReLU → conv 3×3 (8) → ReLU → max-pool 2 → conv 3×3 (16) → ReLU →
-# conv 3×3 (16) → ReLU → max-pool 2 → linear (64 → 10),
-#
-# initialised with Xavier (`xavier_uniform_`) or He (`kaiming_normal_`, fan-in, ReLU gain)
-# everywhere, biases zero; SGD with momentum 0.9, batch 64. We count the steps until the
-# validation accuracy first reaches 90% (checked every 10 steps), over several seeds and
-# two learning rates (the ratio may depend on it; the quick mode tries only the larger).
-# "30% faster" is read as: Xavier needs about 1.3× the steps of He.
-
-# %%
-def make_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 10))
-
-
-cnn_lrs, cnn_target, cnn_max_steps = pick([0.003, 0.01], [0.01]), 0.9, pick(400, 300)
-cnn_steps = {(scheme, lr): [] for scheme in ("he", "xavier") for lr in cnn_lrs}
-cnn_curves = {}
-for seed in seeds(4, 3):
-    for lr in cnn_lrs:
-        for scheme in ("he", "xavier"):
-            rng = seed_everything(seed)
-            x_tr, y_tr, x_va, y_va = load_digits_split(rng)
-            images = (x_tr.reshape(-1, 1, 8, 8), y_tr, x_va.reshape(-1, 1, 8, 8), y_va)
-            model = make_cnn()
-            initialise(model, scheme)
-            run = train(model, images, cnn_max_steps, lr, rng, eval_every=10, stop_at=cnn_target)
-            cnn_steps[scheme, lr].append(steps_to_target(run["curve"], cnn_target, 10))
-            cnn_curves[seed, scheme, lr] = run["curve"]
-    print(f"seed {seed}: steps to {cnn_target:.0%}: " + "  ".join(
-        f"lr {lr}: He {cnn_steps['he', lr][-1]:.0f}, Xavier {cnn_steps['xavier', lr][-1]:.0f}"
-        for lr in cnn_lrs))
-
-# %%
-fig, axes = plt.subplots(1, len(cnn_lrs), figsize=(6 * len(cnn_lrs), 4.2), squeeze=False)
-for ax, lr in zip(axes[0], cnn_lrs):
-    for scheme, colour in (("he", "C0"), ("xavier", "C3")):
-        for i, seed in enumerate(seeds(4, 3)):
-            curve = cnn_curves[seed, scheme, lr]
-            ax.plot(np.arange(1, len(curve) + 1) * 10, curve, color=colour, alpha=0.7,
-                    label={"he": "He", "xavier": "Xavier"}[scheme] if i == 0 else None)
-    ax.axhline(cnn_target, color="grey", lw=0.8, ls="-.", label=f"target {cnn_target:.0%}")
-    ax.set_xlabel("SGD step (batch 64, momentum 0.9)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_title(f"lr {lr}: one curve per seed, stopped at the target")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-fig.suptitle("Small ReLU CNN on 8×8 digits: He vs Xavier init", y=1.02)
-save_figure(fig, "03_cnn_he_vs_xavier.png")
-
-# %% [markdown]
-# **Verdict (I3).** Rule: for each learning rate, the ratio R = (total steps with
-# Xavier) / (total steps with He) over all seeds. "Reproduced" if He is faster for every
-# seed at every learning rate and every R lies in 1.15–1.45 (30% within a reasonable
-# margin); "corrected" if He is faster everywhere but some R lies outside that band (the
-# direction holds, the figure does not); "not reproduced" otherwise.
-
-# %%
-cnn_ratios = {lr: sum(cnn_steps["xavier", lr]) / sum(cnn_steps["he", lr]) for lr in cnn_lrs}
-he_always_faster = all(h < x for lr in cnn_lrs
-                       for h, x in zip(cnn_steps["he", lr], cnn_steps["xavier", lr]))
-in_band = all(1.15 <= r <= 1.45 for r in cnn_ratios.values())
-i3_verdict = ("reproduced" if he_always_faster and in_band else
-              "corrected" if he_always_faster else "not reproduced")
-ratio_text = ", ".join(f"{r:.2f} (lr {lr})" for lr, r in cnn_ratios.items())
-print_verdict(
-    "I3: He init improves CNN convergence by 30%",
-    [f"4-conv ReLU CNN on 8×8 digits, SGD momentum 0.9, batch 64, seeds {seeds(4, 3)}",
-     *[f"steps to {cnn_target:.0%} validation accuracy at lr {lr}: He "
-       + ", ".join(f"{v:.0f}" for v in cnn_steps["he", lr]) + "; Xavier "
-       + ", ".join(f"{v:.0f}" for v in cnn_steps["xavier", lr]) for lr in cnn_lrs],
-     f"step ratio Xavier / He: {ratio_text}",
-     f"He faster for every seed and learning rate: {he_always_faster}"],
-    i3_verdict,
-    {"reproduced": f"the Xavier / He step ratio is {ratio_text}, near 1.3 here; but the "
-                   "paper states no such figure, and the ratio depends on the network and "
-                   "the learning rate.",
-     "corrected": f"He init does converge faster here, but the Xavier / He step ratio is "
-                  f"{ratio_text}, not a fixed 1.3 — and the paper gives no such figure: the "
-                  "ratio depends on the network, its depth and the learning rate.",
-     "not reproduced": "He init is not faster for every seed in this setting; Xavier / He "
-                       f"step ratios: {ratio_text}."}[i3_verdict])
-RESULTS["I3"] = {"seeds": seeds(4, 3), "lrs": cnn_lrs,
-                 "steps_he": {str(lr): cnn_steps["he", lr] for lr in cnn_lrs},
-                 "steps_xavier": {str(lr): cnn_steps["xavier", lr] for lr in cnn_lrs},
-                 "ratio_xavier_over_he": {str(lr): r for lr, r in cnn_ratios.items()},
-                 "verdict": i3_verdict}
 
 # %% [markdown]
 # ## Summary
 #
-# | claim | verdict (printed from this run) |
-# |---|---|
+# Units that start equal stay equal (I7). A fixed σ multiplies the variance by the same
+# factor at every layer (I9) unless σ is tied to the fan-in: Glorot/Xavier 2/(n_in+n_out)
+# — the note's "1/n" is only its forward condition (I1) — and He 2/n_in for ReLU (I2).
+#
+# ## Exercises
+#
+# **1. Predict, then run.** A ReLU net with LeCun 1/n_in init halves the activations'
+# second moment at every layer. After 30 layers, by what factor has the *standard
+# deviation* shrunk? Compare with the measured He / 1/n ratio of section 4.
 
 # %%
-for claim in ("I7", "I1", "I2", "I5", "I6", "I3"):
-    print(f"{claim}: {RESULTS[claim]['verdict']}")
+predicted = 2 ** (-29 / 2)  # 29 hidden ReLU layers, each halving the second moment
+measured = [r["final_std"]["one_over_n"] / r["final_std"]["he"] for r in he_runs]
+print(f"predicted std ratio after 29 ReLU layers: {predicted:.1e}; measured: "
+      + ", ".join(f"{m:.1e}" for m in measured))
+RESULTS["exercise_std_ratio"] = {"predicted": predicted, "measured": measured}
 
 # %% [markdown]
-# What to take away:
+# *Answer:* $2^{-29/2} \approx 4\times 10^{-5}$ — and the measurement agrees to every
+# printed digit. Not by luck: ReLU is positively homogeneous ($\mathrm{relu}(cx) =
+# c\,\mathrm{relu}(x)$ for $c > 0$) and, with zero biases and the same seed, the 1/n_in net
+# *is* the He net with every weight divided by √2; each layer's output is exactly √2
+# smaller. What you can't predict this way is training — that took section 4.
 #
-# * Never start with equal weights: units that start equal stay equal.
-# * Pick the weight variance so that each layer passes the signal on at the same scale:
-#   $2/(n_{in}+n_{out})$ (Glorot) for tanh-like units near zero, $2/n_{in}$ (He) for ReLU.
-#   The note's "Xavier = 1/n" is only Glorot's forward condition.
-# * In deep ReLU nets the difference is not a percentage: with 1/n the 30-layer network
-#   did not learn at all; with He it trained.
-# * Orthogonal matrices keep every direction, not just the average; the benefit grows
-#   with depth rather than switching on at 50 layers.
-# * LSUV measures instead of deriving: orthonormal start, then rescale each layer on
-#   real data.
-# * "30% faster" is a number without a source; measure your own ratio, and expect it to
-#   change with the model and the learning rate.
+# **2–3. Code to write** in `tutorials/exercises/03_init.py`, checked by
+# `python tutorials/check.py 3`:
+#
+# 2. `kaiming_normal(shape, rng)` — He's init from the formula (checked statistically);
+# 3. `glorot_uniform_bound(fan_in, fan_out)` and `relu_variance_factor(depth, sigma, width)` —
+#    the formulas of sections 2 and 3.
