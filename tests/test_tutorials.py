@@ -63,6 +63,9 @@ def test_02_tensors_broadcasting_gradcheck() -> None:
     # The deliberately wrong op is caught, and the error names it.
     assert r["gradcheck_wrong_op_caught"] is True
     assert "backward gives" in r["gradcheck_wrong_op_message"]
+    # The predict-then-run cell: a bias used 5 times gets 5× the gradient (1/3 for a mean).
+    assert r["exercise_bias_grad"]["sum"] == [5.0] * 3
+    assert all(math.isclose(v, 1 / 3) for v in r["exercise_bias_grad"]["mean"])
 
 
 # --------------------------------------------------------------------------------------

@@ -251,3 +251,29 @@ print("fixed op passes gradcheck:", mg.gradcheck(lambda t: Sigmoid.apply(t), [z]
 # * For $C = AB$: $dA = dC\,B^\top$, $dB = A^\top dC$ — the shapes alone almost force it.
 # * `gradcheck` compares `backward` with central differences in float64 and names the
 #   first element that disagrees: run it on every new op.
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. Predict, then run.** A bias `b` of shape (3,) is added to a batch `x` of shape
+# (5, 3), and the loss is the sum of all 15 entries of `x + b`. What is `b.grad`? And if the
+# loss is the *mean* instead?
+
+# %%
+x = mg.tensor(np.ones((5, 3)))
+b = mg.tensor(np.zeros(3), requires_grad=True)
+(x + b).sum().backward()
+grad_of_sum = b.grad.copy()
+b.grad = None
+(x + b).mean().backward()
+print("sum:", grad_of_sum, "  mean:", b.grad)
+RESULTS["exercise_bias_grad"] = {"sum": grad_of_sum.tolist(), "mean": b.grad.tolist()}
+
+# %% [markdown]
+# *Answer:* each entry of `b` is used 5 times (once per row), so `b.grad` is 5 everywhere
+# for the sum, and 5/15 = 1/3 for the mean.
+#
+# **2–4. Code to write** in `tutorials/exercises/02_tensors.py`, checked by
+# `python tutorials/check.py 2`: `matmul_backward` (dA, dB with NumPy), `bias_backward`
+# (the sum over the broadcast axis), and a `Softplus` op as a `Function` subclass —
+# stable at ±800 and passing `mg.gradcheck`.
