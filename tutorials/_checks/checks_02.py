@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 
 import numpy as np
-from _checks import expect
 
 import minigrad as mg
+from _checks import expect
 
 
 def check_matmul_backward(student: ModuleType) -> None:
