@@ -217,9 +217,9 @@ i6 = I6_RULE.report(RESULTS, [
 RESULTS["I6"] = {"seeds": lsuv_seeds, "per_seed": lsuv_rows}
 
 # %% [markdown]
-# Glorot/Xavier's 2/(64+64) = 1/64 is LeCun's 1/n_in here, half of what ReLU needs: the
-# signal halves in variance at every layer and after 20 layers little is left — the
-# accuracy shows it. LSUV, He and orthogonal-√2 all keep it.
+# Why Glorot/Xavier is the odd one out here: 2/(64+64) = 1/64 is LeCun's 1/n_in, half of
+# what ReLU needs, so at init the signal's variance halves at every layer (2⁻¹⁹ after 20
+# layers); LSUV, He and orthogonal-√2 keep it. Compare its accuracy with theirs above.
 #
 # ## 3. He vs Glorot/Xavier on a small CNN: "30 % faster"? (I3)
 #
