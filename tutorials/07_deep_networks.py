@@ -377,6 +377,8 @@ RESULTS["I8"] = {"seeds": res_seeds, "lrs": RES_LRS, "trains_at": trains_at,
 # Whatever the verdict, note what the plain net is: He init keeps a *plain* layer's variance,
 # but a residual block *adds* its branch to its input, so the variance roughly doubles per
 # block — 2⁵⁰ after 50 blocks. The techniques that rescue it all act on exactly that sum.
+# So if the plain net trains at no rate of the grid, the comparison shows these inits make
+# the deep net *trainable*, which is more than — and different from — "faster".
 #
 # ## Exercises
 #
