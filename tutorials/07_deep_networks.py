@@ -346,7 +346,7 @@ for variant in VARIANTS:
         model = residual_mlp(variant)
         watch = None
         if seed == res_seeds[0] and variant != "fixup":
-            watch = watches[VARIANTS[variant]] = FlowWatch(model, title=VARIANTS[variant],
+            watch = watches[VARIANTS[variant]] = FlowWatch(model, every=20, title=VARIANTS[variant],
                                                            collapse="Block", rankdir="LR")
         with np.errstate(over="ignore", invalid="ignore"):
             log = train(model, digits_split(seed), budget, best_lr, seed=seed, eval_every=10,
