@@ -137,16 +137,18 @@ for depth, color in zip((1, 10, 100), ("C0", "C1", "C2")):
     axes[0].semilogy(np.sort(products["gaussian", depth])[::-1] + 1e-300, color=color,
                      label=f"Gaussian, {depth} factor(s)")
 axes[0].semilogy(products["orthogonal", 100], "k--", label="orthogonal, 100 factors (all 1)")
+axes[0].axhspan(1e-18, 1e-15, color="grey", alpha=0.2, label="float64 rounding")
 axes[0].set(ylim=(1e-18, 1e3), xlabel="index (largest first)", ylabel="singular value",
             title="Products of random 64×64 matrices")
 for kind, color in (("orthogonal", "C0"), ("gaussian", "C3")):
-    values = np.array([[min(v, 250) for v in learning_time[kind][d]] for d in DEPTHS])
+    values = np.array([[min(v, 200) for v in learning_time[kind][d]] for d in DEPTHS])
     axes[1].plot(DEPTHS, values.mean(axis=1), "-o", color=color, label=kind)
     axes[1].fill_between(DEPTHS, values.min(axis=1), values.max(axis=1), color=color, alpha=0.2)
-axes[1].axhline(200, color="grey", ls=":", label="cap (never reached)")
+axes[1].axhline(200, color="grey", ls=":", label="cap: never reached loss 0.5")
 axes[1].set(xscale="log", xlabel="depth (linear layers)", ylabel="steps to loss 0.5",
             title=f"Deep linear nets: learning time ({len(i5_seeds)} seeds, best lr each)")
 axes[1].set_xticks(DEPTHS, [str(d) for d in DEPTHS])
+axes[1].minorticks_off()
 for ax in axes:
     ax.legend(fontsize=8)
 save_figure(fig, "07_i5_depth.png")
