@@ -109,6 +109,7 @@ def test_03_facts_that_hold_whatever_the_verdict(lesson3: dict) -> None:
         assert math.isclose(ratio, 2 ** (-29 / 2), rel_tol=1e-3)
     # He's gain keeps a ReLU net's variance within a factor of a few over 50 layers.
     assert 0.1 < num(r["I9"]["relu_he_ratio"]) < 10
+    assert r["I2"]["flow_view"] in ("explorer", "draw_graph")
     if r["_notebook"] is not None:
         assert r["_notebook"]["image/png"] + r["_notebook"]["image/svg+xml"] >= 4
 

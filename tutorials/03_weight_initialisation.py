@@ -31,20 +31,19 @@
 # %%
 import math
 
+import _rules_03 as rules  # the decision rules, unit-tested on synthetic numbers
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import QUICK, Results, pick, save_figure, seeds
-from _rules_03 import (
-    I1_STATEMENT,
-    I2_STATEMENT,
-    I7_STATEMENT,
-    I9_STATEMENT,
-    decide_i1,
-    decide_i2,
-    decide_i7,
-    decide_i9,
+from _train import (
+    FlowWatch,
+    accuracy,
+    digits_split,
+    make_mlp,
+    show_gradient_flow,
+    train,
+    weight_layers,
 )
-from _train import accuracy, digits_split, make_mlp, train, weight_layers
 from _verdict import Rule
 
 import minigrad as mg
@@ -74,7 +73,7 @@ print("quick mode" if QUICK else "full run")
 # **Rule, stated before the run:**
 
 # %%
-I7_RULE = Rule("I7", "zero init causes symmetry", I7_STATEMENT, decide_i7)
+I7_RULE = Rule("I7", "zero init causes symmetry", rules.I7_STATEMENT, rules.decide_i7)
 I7_RULE.announce()
 
 
@@ -126,9 +125,7 @@ I7_RULE.report(RESULTS, [
     f"2-16-2 tanh MLP, two-moons (200 points), {symmetry_steps} full-batch SGD steps, "
     f"seeds {seeds()}",
     f"largest spread of the hidden units' weights: zero init "
-    f"{max(r['spread'] for r in symmetry['zero']):.1e}, constant 0.3 {max(constant_spreads):.1e}",
-    "training accuracy, mean over seeds: " + ", ".join(
-        f"{k} {np.mean([r['accuracy'] for r in v]):.3f}" for k, v in symmetry.items())],
+    f"{max(r['spread'] for r in symmetry['zero']):.1e}, constant 0.3 {max(constant_spreads):.1e}"],
     constant_spreads=constant_spreads, random_spreads=random_spreads)
 RESULTS["I7"] = {"seeds": seeds(), "constant_spreads": constant_spreads,
                  "random_spreads": random_spreads,
@@ -154,7 +151,7 @@ RESULTS["I7"] = {"seeds": seeds(), "constant_spreads": constant_spreads,
 
 # %%
 I9_RULE = Rule("I9", "plain random init makes the output variance change with depth",
-               I9_STATEMENT, decide_i9)
+               rules.I9_STATEMENT, rules.decide_i9)
 I9_RULE.announce()
 
 
@@ -269,7 +266,7 @@ def mean_jacobian_singular_value(stats, weights, n_samples):
     return float(np.mean(values))
 
 
-I1_RULE = Rule("I1", "Xavier/Glorot init has variance 1/n", I1_STATEMENT, decide_i1)
+I1_RULE = Rule("I1", "Xavier/Glorot init has variance 1/n", rules.I1_STATEMENT, rules.decide_i1)
 I1_RULE.announce()
 glorot_sizes = [64] + [256] * 5 + [10]
 glorot = {"standard": [], "normalised": []}
@@ -363,9 +360,8 @@ RESULTS["I1"] = {"seeds": seeds(), "per_seed": i1_rows, "checks_per_seed": check
                  "xavier_variance_64_256": xavier_variance}
 
 # %% [markdown]
-# About check (c): the normalised init's activations *also* shrink from layer 1 to 5 (the
-# ratio is in the verdict): tanh is contractive and the first layer's fan-in is 64, not 256.
-# The paper's picture — standard-init activations collapsing far faster — is in the figure.
+# About check (c): the normalised init's activations *also* shrink from layer 1 to 5 (ratio in
+# the verdict): tanh is contractive, and the first layer's fan-in is 64, not 256.
 #
 # ## 4. He initialisation for ReLU (I2)
 #
@@ -392,17 +388,16 @@ def hidden_stds(model, x):  # std of each ReLU layer's output on the batch x
     return stds
 
 
-I2_RULE = Rule("I2", "He init has variance 2/n, for ReLU", I2_STATEMENT, decide_i2)
+I2_RULE = Rule("I2", "He init has variance 2/n, for ReLU", rules.I2_STATEMENT, rules.decide_i2)
 I2_RULE.announce()
 he_depth, he_width = 30, 64
 he_lrs = pick([0.003, 0.01], [0.003])
 he_steps = pick(300, 200)
 he_target = 0.5  # "trains": five times chance (10 classes) on held-out digits
-he_runs = []
+he_runs, flow_watches, NAMES = [], {}, {"he": "He 2/n_in", "one_over_n": "LeCun 1/n_in"}
 for seed in seeds(3, 3):
     row = {"final_std": {}, "val_accuracy": {}, "curves": {}, "layer_std": {}}
     for scheme in ("he", "one_over_n"):
-        best = 0.0
         for lr in he_lrs:
             mg.manual_seed(seed)
             split = digits_split(seed)
@@ -416,17 +411,18 @@ for seed in seeds(3, 3):
             if lr == he_lrs[0]:
                 row["layer_std"][scheme] = hidden_stds(model, split.x_val)
                 row["final_std"][scheme] = row["layer_std"][scheme][-1]
-            log = train(model, split, he_steps, lr, seed=seed)
+            watch = FlowWatch(model, title=NAMES[scheme]) if lr == he_lrs[0] else None
+            log = train(model, split, he_steps, lr, seed=seed, after_backward=watch)
             row["curves"][scheme, lr] = log.curve
-            best = max(best, max(log.curve))
-        row["val_accuracy"][scheme] = best
+            if seed == seeds(3, 3)[0] and watch is not None:
+                flow_watches[NAMES[scheme]] = watch
+        row["val_accuracy"][scheme] = max(max(row["curves"][scheme, lr]) for lr in he_lrs)
     he_runs.append(row)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 first = he_runs[0]
-for scheme, label, colour in (("he", "He 2/n_in", "C0"),
-                              ("one_over_n", "LeCun 1/n_in", "C3")):
+for (scheme, label), colour in zip(NAMES.items(), ("C0", "C3")):
     axes[0].semilogy(np.arange(1, he_depth), first["layer_std"][scheme], color=colour,
                      label=label)
     for lr, style in zip(he_lrs, ("-", ":", "--")):
@@ -445,6 +441,13 @@ fig.suptitle(f"He vs 1/n init, 30-layer ReLU MLP of width 64 on digits (seed {se
 save_figure(fig, "03_he_30_layers.png")
 
 # %% [markdown]
+# The gradient flow of both nets at their first step (the explorer when it is installed,
+# else the graph): find the early layers going cold with LeCun 1/n_in.
+
+# %%
+flow_view = show_gradient_flow(flow_watches, "03_i2_gradient_flow", "30-layer ReLU MLP")
+
+# %% [markdown]
 # **Verdict (I2):**
 
 # %%
@@ -460,7 +463,7 @@ I2_RULE.report(RESULTS, [
     final_std_ratios=[r["final_std"]["one_over_n"] / r["final_std"]["he"] for r in he_runs],
     he_accuracy=[r["val_accuracy"]["he"] for r in he_runs],
     one_over_n_accuracy=[r["val_accuracy"]["one_over_n"] for r in he_runs], target=he_target)
-RESULTS["I2"] = {"seeds": seeds(3, 3), "target": he_target, "lrs": he_lrs,
+RESULTS["I2"] = {"seeds": seeds(3, 3), "target": he_target, "lrs": he_lrs, "flow_view": flow_view,
                  "per_seed": [{k: r[k] for k in ("final_std", "val_accuracy")} for r in he_runs]}
 
 
@@ -485,11 +488,9 @@ print(f"predicted std ratio after 29 ReLU layers: {predicted:.1e}; measured: "
 RESULTS["exercise_std_ratio"] = {"predicted": predicted, "measured": measured}
 
 # %% [markdown]
-# *Answer:* $2^{-29/2} \approx 4\times 10^{-5}$ — and the measurement agrees to every
-# printed digit. Not by luck: ReLU is positively homogeneous ($\mathrm{relu}(cx) =
-# c\,\mathrm{relu}(x)$ for $c > 0$) and, with zero biases and the same seed, the 1/n_in net
-# *is* the He net with every weight divided by √2; each layer's output is exactly √2
-# smaller. What you can't predict this way is training — that took section 4.
+# *Answer:* $2^{-29/2} \approx 4\times 10^{-5}$, to every printed digit: ReLU is positively
+# homogeneous (relu(cx) = c·relu(x), c > 0), and with zero biases and the same seed the 1/n_in
+# net *is* the He net with every weight divided by √2. Training is another matter.
 #
 # **2–3. Code to write** in `tutorials/exercises/03_init.py`, checked by
 # `python tutorials/check.py 3`:
