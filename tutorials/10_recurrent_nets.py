@@ -72,9 +72,9 @@ class ElmanRNN(nn.Module):
         if norm == "bn_input":
             self.bn_input = nn.BatchNorm1d(HIDDEN)
         if norm == "bn_hidden":  # one BN per step that has a previous state (t = 1 … 7)
-            for t in range(1, STEPS):
-                setattr(self, f"bn_hidden_{t}", nn.BatchNorm1d(HIDDEN))
-                init.constant_(getattr(self, f"bn_hidden_{t}").weight, 0.1)
+            self.bn_hidden = nn.ModuleList([nn.BatchNorm1d(HIDDEN) for _ in range(1, STEPS)])
+            for bn in self.bn_hidden:
+                init.constant_(bn.weight, 0.1)
         if norm == "layernorm":
             self.layer_norm = nn.LayerNorm(HIDDEN)
         init.xavier_uniform_(self.input_to_hidden.weight)
@@ -92,7 +92,7 @@ class ElmanRNN(nn.Module):
             if h is not None:
                 recurrent = self.hidden_to_hidden(h)
                 if self.norm == "bn_hidden":
-                    recurrent = getattr(self, f"bn_hidden_{t}")(recurrent)
+                    recurrent = self.bn_hidden[t - 1](recurrent)
                 summed = summed + recurrent
             if self.norm == "layernorm":
                 summed = self.layer_norm(summed)
