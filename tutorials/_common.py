@@ -121,11 +121,11 @@ def print_verdict(claim: str, measured: list[str], verdict: str, why: str) -> No
     print(f"  verdict:  {verdict.upper()} — {why}")
 
 
-def show_graph(graph: Any, name: str) -> Path | None:
+def show_graph(graph: Any, name: str, display: bool = True) -> Path | None:
     """Show a graphviz graph (`mg.viz.draw_graph`'s result, or anything with ``render``)
-    inline in a notebook, and save it as ``<out>/<name>.png``. Returns the path, or None when
-    the Graphviz ``dot`` program is missing (the graph's DOT source is printed instead)."""
-    if _in_notebook():
+    inline in a notebook (unless `display` is False), and save it as ``<out>/<name>.png``.
+    Returns the path, or None when the Graphviz ``dot`` program is missing."""
+    if display and _in_notebook():
         from IPython.display import display
 
         display(graph)

@@ -191,10 +191,11 @@ class FlowWatch:
     after_backward=watch)``.
 
     With the gradient-flow explorer (``mg.viz.GradientFlowRecorder``) it records every
-    `every` steps, for `show_gradient_flow` to build one interactive page; without it, it
-    draws the graph of the first step (``mg.viz.draw_graph``: boxes coloured by gradient
-    size; `draw_options` such as ``collapse="Block"`` are passed on) before the optimizer
-    changes anything — where vanishing gradients show most.
+    `every` steps, for `show_gradient_flow` to build one interactive page. It also draws the
+    graph of the first step (``mg.viz.draw_graph``: boxes coloured by gradient size;
+    `draw_options` such as ``collapse="Block"`` are passed on) before the optimizer changes
+    anything — where vanishing gradients show most: a static picture for the README, and
+    what is shown when the explorer is missing.
     """
 
     def __init__(self, model: nn.Module, every: int = 10, title: str = "",
@@ -208,7 +209,7 @@ class FlowWatch:
     def __call__(self, step: int, loss: Any) -> None:
         if self.recorder is not None:
             self.recorder.record(loss, optimizer=self.optimizer)
-        elif self.first_graph is None:
+        if self.first_graph is None:
             options = {"compact": True, "rankdir": "TB", **self.draw_options}
             self.first_graph = mg.viz.draw_graph(loss, params=self.model,
                                                  title=self.title or None, **options)
@@ -220,13 +221,13 @@ def show_gradient_flow(watches: dict[str, FlowWatch], name: str, title: str) -> 
     Returns ``"explorer"`` or ``"draw_graph"`` (what was shown)."""
     from _common import show_graph, show_page
 
-    if all(w.recorder is not None for w in watches.values()):
+    explorer = all(w.recorder is not None for w in watches.values())
+    if explorer:
         page = mg.viz.explore({label: w.recorder for label, w in watches.items()},
                               title=title)
         show_page(page, name)
-        return "explorer"
     for index, (label, watch) in enumerate(watches.items()):
-        if watch.first_graph is not None:
+        if watch.first_graph is not None:  # inline only without the explorer; saved always
             print(f"gradient flow at the first step — {label}")
-            show_graph(watch.first_graph, f"{name}_{index}")
-    return "draw_graph"
+            show_graph(watch.first_graph, f"{name}_{index}", display=not explorer)
+    return "explorer" if explorer else "draw_graph"
