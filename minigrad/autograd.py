@@ -99,6 +99,9 @@ class Scope(NamedTuple):
     name: str
     type_name: str
     parent: Scope | None
+    # The module object itself, so the visualiser can name parameters from the modules
+    # that own them (`module.named_parameters()`); None for scopes entered by hand.
+    module: Any = None
 
     def path(self) -> list[Scope]:
         """The scopes from the outermost to this one."""
@@ -233,15 +236,16 @@ class module_scope:  # noqa: N801 (used like a function: `with module_scope(...)
     the visualiser). A small class rather than `@contextmanager`: every module call of
     every training step goes through it, and a generator-based one costs ~4x more."""
 
-    __slots__ = ("name", "type_name", "previous")
+    __slots__ = ("name", "type_name", "module", "previous")
 
-    def __init__(self, name: str, type_name: str) -> None:
+    def __init__(self, name: str, type_name: str, module: Any = None) -> None:
         self.name = name
         self.type_name = type_name
+        self.module = module
 
     def __enter__(self) -> Scope:
         self.previous = previous = _engine_state.get()
-        scope = Scope(self.name, self.type_name, previous.scope)
+        scope = Scope(self.name, self.type_name, previous.scope, self.module)
         _engine_state.set(EngineState(previous.grad_enabled, previous.anomaly, scope))
         return scope
 

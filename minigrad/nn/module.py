@@ -118,7 +118,7 @@ class Module:
             # other uses of the same tensor), and its hooks live only as long as this call.
             args = tuple(_HookPoint.apply(a) if isinstance(a, Tensor) and a.requires_grad else a
                          for a in args)
-        with autograd.module_scope(self._scope_name, type(self).__name__):
+        with autograd.module_scope(self._scope_name, type(self).__name__, self):
             output = self.forward(*args, **kwargs)
         for hook in self._forward_hooks:
             replaced = hook(self, args, output)

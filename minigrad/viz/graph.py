@@ -18,6 +18,7 @@ micrograd's op nodes by default, where they are small and familiar (``op_nodes=`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,42 +29,67 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz import style
-from minigrad.viz.style import LogScale, escape, html_label, number, small
-from minigrad.viz.walk import Box, Picture, describe
+from minigrad.viz.output import (
+    DEFAULT_TIMEOUT,
+    FORMATS,
+    GradientGraph,
+    GraphvizNotFoundError,
+    GraphvizTimeoutError,
+    check_format,
+    save,
+)
+from minigrad.viz.style import LogScale, escape, html_label, number, plural, small
+from minigrad.viz.walk import AUTO, Box, Picture, describe
 
-FORMATS = ("svg", "png", "pdf", "dot")
+__all__ = ["FORMATS", "GradientGraph", "GraphvizNotFoundError", "GraphvizTimeoutError",
+           "draw_graph", "render", "save"]
+
 _FONT = "Helvetica"
+DEEP = 12  # rankdir="auto" lays out top to bottom when a chain of boxes is longer
 
 
-def draw_graph(root: Any, *, rankdir: str = "LR", show_grad: bool | None = None,
+def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = None,
                show_parameters: bool = True, show_constants: bool = True,
-               collapse: str | Iterable[str] = (), max_nodes: int | None = 500,
+               collapse: str | Iterable[str] = AUTO, max_nodes: int | None = 500,
                op_nodes: bool | None = None, params: Any = None, vanishing: float = 1e-6,
-               exploding: float = 1e2, compact: bool = False, legend: bool = True,
-               title: str | None = None) -> graphviz.Digraph:
+               exploding: float = 1e2, scale: tuple[float, float] | None = None,
+               compact: bool = False, legend: bool = True, title: str | None = None,
+               timeout: float | None = DEFAULT_TIMEOUT) -> GradientGraph:
     """The graph that computed `root` (a `Value` or `Tensor`), as a `graphviz.Digraph`.
 
-    rankdir: "LR" (inputs on the left) or "TB" (inputs at the top).
+    rankdir: "LR" (inputs on the left), "TB" (inputs at the top), or "auto": LR unless
+        the longest chain of boxes is longer than 12, then TB (deep models grow downwards,
+        where a page or notebook scrolls, instead of into a picture too wide to read).
     show_grad: draw gradients; by default, exactly when `backward` has reached `root`.
     show_parameters / show_constants: draw leaves that require grad / that do not.
     collapse: module names (``"bn1"``, ``"features.bn1"``) or type names
-        (``"BatchNorm1d"``) whose nodes are folded into one box per module call.
+        (``"BatchNorm1d"``) whose nodes are folded into one box per module call; a name
+        that matches no module is a ValueError listing those there are. "auto" (default):
+        fold nothing unless the picture would have more than 100 boxes, then fold the
+        innermost modules (then the next level out) until it fits; ``()`` never folds.
     max_nodes: draw at most this many boxes, those nearest `root`, and one
         "… N more nodes" marker for the rest (None: no limit).
     op_nodes: draw each op as its own small node (default: for `Value` graphs only).
-    params: names for unnamed nodes: a module, or (name, node) pairs / a dict, e.g.
-        ``dict(model.named_parameters())``.
+    params: names for unnamed nodes: a module, or (name, node) pairs / a dict. Not
+        needed for the parameters of modules called in the graph: they are asked for
+        their names (``fc1.weight``); `params` wins where both name a node.
     vanishing / exploding: a box whose gradient RMS is below / above these is marked.
-    compact: boxes show name, op, shape and gradient norm only (no value summaries).
+    scale: ``(low, high)``: the gradient RMS drawn in the bluest and the reddest colour
+        (log scale; outside, clamped). Default ``(vanishing, exploding)``, the same for
+        every picture, so that two pictures can be compared colour for colour.
+    compact: boxes show name, op, shape and gradient RMS only (no value summaries).
     legend: add the colour bar (after backward). title: a heading for the picture.
-    Returns a Digraph; ``.source`` is the DOT text, and Jupyter displays it inline.
+    timeout: seconds Graphviz may take to draw the result inline in Jupyter.
+    Returns a `GradientGraph` (a Digraph): ``.source`` is the DOT text, and Jupyter
+    displays it inline.
     """
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got "
-                         f"{rankdir!r}.")
+    if rankdir not in ("auto", "LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'auto', 'LR' or 'TB' (or 'RL', 'BT'), "
+                         f"got {rankdir!r}.")
     if not 0 < vanishing < exploding:
         raise ValueError(f"draw_graph: need 0 < vanishing < exploding, got vanishing="
                          f"{vanishing} and exploding={exploding}.")
+    low, high = _check_scale(scale, vanishing, exploding)
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got "
                         f"{type(root).__name__}. Fix: pass the output of a computation, "
@@ -73,24 +99,45 @@ def draw_graph(root: Any, *, rankdir: str = "LR", show_grad: bool | None = None,
                        max_nodes=max_nodes, params=params)
     if op_nodes is None:
         op_nodes = not isinstance(root.data, np.ndarray)
-    graph = graphviz.Digraph(
+    if rankdir == "auto":
+        rankdir = "TB" if picture.longest_chain() * (2 if op_nodes else 1) > DEEP else "LR"
+    graph = GradientGraph(
         "computation",
-        graph_attr={"rankdir": rankdir, "fontname": _FONT, "fontsize": "12", "nodesep": "0.25",
-                    "ranksep": "0.35", "bgcolor": "white", "pad": "0.2", "labelloc": "t"},
+        graph_attr={"rankdir": rankdir, "fontname": _FONT, "fontsize": "12", "nodesep": "0.3",
+                    "ranksep": "0.45", "bgcolor": "white", "pad": "0.2", "labelloc": "t"},
         node_attr={"fontname": _FONT, "fontsize": "10", "shape": "box",
-                   "style": "rounded,filled", "fillcolor": style.PLAIN_FILL, "margin": "0.08,0.04"},
+                   "style": "rounded,filled", "fillcolor": style.PLAIN_FILL,
+                   "margin": "0.14,0.07"},
         edge_attr={"fontname": _FONT, "fontsize": "9", "color": "#444444", "arrowsize": "0.6"},
+        timeout=timeout, boxes=len(picture.boxes), arrows=len(picture.arrows),
     )
-    if title:
-        graph.attr(label=html_label([f"<B>{escape(title, 80)}</B>"]))
-    grads = [box.grad.rms for box in picture.boxes if box.grad is not None]
-    look = _Look(LogScale.fit(grads, vanishing, exploding), vanishing, exploding, op_nodes,
-                 compact)
+    heading = [f"<B>{escape(title, 80)}</B>"] if title else []
+    if picture.auto_collapsed:
+        heading.append(small(f"modules folded into one box each to keep "
+                             f"{picture.total_nodes:,} nodes readable (collapse=() unfolds "
+                             "them)"))
+    if heading:
+        graph.attr(label=html_label(heading))
+    look = _Look(LogScale.between(low, high), vanishing, exploding, op_nodes, compact)
     _emit_boxes(graph, picture, look)
     _emit_arrows(graph, picture, op_nodes)
-    if legend and picture.show_grad and grads:
+    if legend and picture.show_grad and any(box.grad is not None for box in picture.boxes):
         _emit_legend(graph, look)
     return graph
+
+
+def _check_scale(scale: Any, vanishing: float, exploding: float) -> tuple[float, float]:
+    if scale is None:
+        return vanishing, exploding
+    try:
+        low, high = (float(x) for x in scale)
+    except (TypeError, ValueError):
+        raise TypeError(f"draw_graph: scale must be a pair (low, high) of gradient sizes, "
+                        f"e.g. (1e-6, 1e2); got {scale!r}.") from None
+    if not (0 < low < high and math.isfinite(high)):
+        raise ValueError(f"draw_graph: scale needs 0 < low < high (finite), got "
+                         f"({low:g}, {high:g}). Fix: e.g. scale=(1e-6, 1e2).")
+    return low, high
 
 
 @dataclass
@@ -149,7 +196,7 @@ def _label(box: Box, look: _Look) -> str:
     lines = []
     if box.kind == "module":
         lines.append(f"<B>{escape(box.module.label())}</B>")
-        lines.append(small(f"{len(box.nodes)} nodes collapsed"))
+        lines.append(small(f"{plural(len(box.nodes), 'node')} collapsed"))
     else:
         op = "" if look.op_nodes else node.op_name  # with op nodes, the op has its own node
         title = box.name
@@ -161,7 +208,7 @@ def _label(box: Box, look: _Look) -> str:
             lines.append(f"<I>{_leaf_word(box.kind, node)}</I>")
     data = node.data
     if isinstance(data, np.ndarray):
-        lines.append(small(f"{escape(data.shape)} {data.dtype}"))
+        lines.append(small(f"{escape(data.shape)} {escape(data.dtype)}"))
     if not look.compact or not isinstance(data, np.ndarray):
         summary = style.summarise_data(data)
         lines += ([f"data {summary[0]}"] if not isinstance(data, np.ndarray)
@@ -198,7 +245,7 @@ def _box_attributes(box: Box, look: _Look) -> dict[str, str]:
         attributes["color"] = "#888888"
     if box.grad is not None:
         attributes["fillcolor"] = look.scale.colour(box.grad.rms)
-        attributes["tooltip"] = (f"gradient norm {box.grad.norm:.6g}, RMS {box.grad.rms:.6g}, "
+        attributes["tooltip"] = (f"gradient RMS {box.grad.rms:.6g}, norm {box.grad.norm:.6g}, "
                                  f"mean {box.grad.mean:.6g}, std {box.grad.std:.6g}")
     elif box.kind == "constant":
         attributes["fillcolor"] = style.NO_GRAD_FILL
@@ -231,21 +278,34 @@ def _clusters(boxes: list[Box]) -> tuple[dict[Any, list[Scope]], dict[Any, list[
 
 
 def _emit_boxes(graph: graphviz.Digraph, picture: Picture, look: _Look) -> None:
-    """Write every box, nested in its module clusters (an explicit stack, not recursion)."""
+    """Write every box, nested in its module clusters (an explicit stack, not recursion).
+
+    A cluster's title is a node of its own rather than the cluster's label: Graphviz routes
+    arrows around nodes but straight through cluster labels, which made "bn1 (BatchNorm1d)"
+    read "n1 (BatchNorm1d)". The title sits on the same rank as the cluster's first box
+    (or, when that box is in a nested cluster, just before it), so it adds no row.
+    """
     children, members = _clusters(picture.boxes)
+    first = _first_boxes(picture, look.op_nodes)
     stack: list[tuple[Scope | None, bool, int]] = [(None, False, 0)]
-    cluster_count = 0
+    titles = 0
     while stack:
         scope, closing, depth = stack.pop()
         if closing:
             graph.body.append("\t}\n")
             continue
         if scope is not None:
-            _open_cluster(graph, f"cluster_{cluster_count}",
-                          label=html_label([f"<B>{escape(scope.label())}</B>"]), labeljust="r",
-                          style="rounded,filled", color="#9a9a9a", fontsize="11",
-                          fillcolor="#f4f4f4" if depth % 2 else "#fbfbfb")
-            cluster_count += 1
+            title = f"t{titles}"
+            _open_cluster(graph, f"cluster_{titles}", label="", style="rounded,filled",
+                          color="#9a9a9a", fillcolor="#f4f4f4" if depth % 2 else "#fbfbfb")
+            titles += 1
+            _node(graph, title, label=html_label([f"<B>{escape(scope.label())}</B>"]),
+                  shape="plaintext", style="", fontsize="11", margin="0.02,0.02")
+            key, direct = first[scope]
+            if direct:
+                graph.body.append(f"\t{{rank=same; {title}; {key}}}\n")
+            else:
+                _edge(graph, title, key, style="invis", weight="0")
             stack.append((scope, True, depth))
         for box in members[scope]:
             _node(graph, box.key, label=_label(box, look), **_box_attributes(box, look))
@@ -256,10 +316,23 @@ def _emit_boxes(graph: graphviz.Digraph, picture: Picture, look: _Look) -> None:
         for child in reversed(children.get(scope, [])):
             stack.append((child, False, depth + 1))
     if picture.dropped:
-        _node(graph, "more", label=html_label([f"… {picture.dropped:,} more nodes",
+        _node(graph, "more", label=html_label([f"… {plural(picture.dropped, 'more node')}",
                                               small(f"(max_nodes reached; "
                                                     f"{picture.total_nodes:,} in the graph)")]),
               shape="note", style="filled", fillcolor="#fff7d6")
+
+
+def _first_boxes(picture: Picture, op_nodes: bool) -> dict[Scope, tuple[str, bool]]:
+    """For each cluster: its first-made computed box (or its first box when it has none),
+    and whether that box sits directly in it (not in a nested cluster)."""
+    first: dict[Scope, tuple[str, bool, bool]] = {}  # scope -> (key, direct, computed)
+    for box in picture.boxes:  # in creation order
+        computed = box.kind in ("op", "module")
+        key = f"{box.key}_op" if op_nodes and box.kind == "op" else box.key
+        for scope in box.cluster.path() if box.cluster else []:
+            if scope not in first or (computed and not first[scope][2]):
+                first[scope] = (key, scope == box.cluster, computed)
+    return {scope: (key, direct) for scope, (key, direct, _) in first.items()}
 
 
 # -- arrows ---------------------------------------------------------------------------------
@@ -267,8 +340,8 @@ def _emit_boxes(graph: graphviz.Digraph, picture: Picture, look: _Look) -> None:
 
 def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> None:
     op_keys = {box.key for box in picture.boxes if op_nodes and box.kind == "op"}
-    norms = [a.grad_norm for a in picture.arrows if a.grad_norm is not None]
-    widest = max(norms, default=0.0)
+    sizes = [a.grad_rms for a in picture.arrows if a.grad_rms is not None]
+    widest = max(sizes, default=0.0)
     received_grad = {box.key for box in picture.boxes if box.grad is not None}
     for key in sorted(op_keys, key=lambda k: int(k[1:])):
         _edge(graph, f"{key}_op", key)
@@ -277,10 +350,11 @@ def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> N
         attributes: dict[str, str] = {}
         if not arrow.carries_grad:
             attributes = {"style": "dashed", "color": "#a0a0a0"}
-        elif arrow.grad_norm is not None:
-            attributes = {"label": number(arrow.grad_norm),
-                          "penwidth": _pen_width(arrow.grad_norm, widest),
-                          "tooltip": f"gradient norm {arrow.grad_norm:.6g}"}
+        elif arrow.grad_rms is not None and arrow.grad_norm is not None:
+            attributes = {"label": number(arrow.grad_rms),
+                          "penwidth": _pen_width(arrow.grad_rms, widest),
+                          "tooltip": f"gradient RMS {arrow.grad_rms:.6g}, "
+                                     f"norm {arrow.grad_norm:.6g}"}
         elif arrow.target in received_grad:  # the op's backward could not be rerun
             attributes = {"label": "?", "tooltip": "gradient not available"}
         _edge(graph, arrow.source, target, **attributes)
@@ -289,12 +363,12 @@ def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> N
         _edge(graph, "more", target, style="dashed", color="#a0a0a0")
 
 
-def _pen_width(norm: float, widest: float) -> str:
+def _pen_width(rms: float, widest: float) -> str:
     """Arrow width: 0.5 points plus up to 5.5 more by the square root of the gradient's share
     of the largest one in the picture (a square root, so small flows stay visible)."""
-    if not np.isfinite(norm) or not widest > 0:
-        return "6" if norm > 0 else "0.5"
-    return f"{0.5 + 5.5 * np.sqrt(min(1.0, norm / widest)):.2f}"
+    if not np.isfinite(rms) or not widest > 0:
+        return "6" if rms > 0 else "0.5"
+    return f"{0.5 + 5.5 * np.sqrt(min(1.0, rms / widest)):.2f}"
 
 
 def _emit_legend(graph: graphviz.Digraph, look: _Look) -> None:
@@ -304,11 +378,11 @@ def _emit_legend(graph: graphviz.Digraph, look: _Look) -> None:
                     for colour, caption in bar)
     span = len(bar) + 1
     rows = [
-        f'<TR><TD COLSPAN="{span}"><B>box colour: RMS of the node\'s gradient</B> '
-        '(log scale)</TD></TR>',
+        f'<TR><TD COLSPAN="{span}"><B>box colour and "grad RMS": root mean square of the '
+        'node\'s gradient</B>, √(mean g²) (log scale)</TD></TR>',
         f'<TR>{cells}<TD BGCOLOR="{style.NO_GRAD_FILL}">no grad</TD></TR>',
         f'<TR><TD COLSPAN="{span}" ALIGN="LEFT">arrow: data flows along it; its width and '
-        'number: norm of the gradient sent back along it</TD></TR>',
+        'number: RMS of the gradient sent back along it</TD></TR>',
         f'<TR><TD COLSPAN="{span}" ALIGN="LEFT"><FONT COLOR="{style.VANISHING_BORDER}">'
         f'<B>dashed blue border</B></FONT>: vanishing (RMS &lt; {number(look.vanishing)}); '
         f'<FONT COLOR="{style.EXPLODING_BORDER}"><B>red border</B></FONT>: exploding '
@@ -324,57 +398,13 @@ def _emit_legend(graph: graphviz.Digraph, look: _Look) -> None:
 # -- files ----------------------------------------------------------------------------------
 
 
-class GraphvizNotFoundError(graphviz.ExecutableNotFound):
-    """The Graphviz programs (``dot``) are not installed; the DOT source was saved instead."""
-
-    def __init__(self, message: str) -> None:
-        RuntimeError.__init__(self, message)
-
-
-def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:
-    """Write `graph` to `path` as svg, png, pdf or dot (DOT text); returns the path.
-
-    The format comes from `format`, else from the path's suffix, else svg (added to the
-    path). Without Graphviz's programs the DOT source is saved next to `path` (``.dot``)
-    and `GraphvizNotFoundError` says how to install them.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
-    if format is None:
-        format = suffix if suffix in FORMATS else "svg"
-    format = format.lower()
-    if format not in FORMATS:
-        raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}.")
-    if suffix in FORMATS and suffix != format:
-        raise ValueError(f"render: the path {str(path)!r} ends in .{suffix} but format is "
-                         f"{format!r}. Fix: make them agree, e.g. path 'graph.{format}'.")
-    if suffix != format:
-        path = path.with_name(path.name + "." + format)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if format == "dot":
-        path.write_text(graph.source, encoding="utf-8")
-        return path
-    try:
-        image = graph.pipe(format=format)
-    except graphviz.ExecutableNotFound:
-        source_path = path.with_suffix(".dot")
-        source_path.write_text(graph.source, encoding="utf-8")
-        raise GraphvizNotFoundError(
-            f"render: cannot write {path}: the Graphviz program 'dot' was not found on PATH. "
-            f"The graph's DOT source was saved to {source_path} instead. Fix: install "
-            "Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
-            "graphviz; conda: conda install -c conda-forge graphviz; others: "
-            "https://graphviz.org/download/), then render again or run "
-            f"`dot -T{format} {source_path} -o {path}`."
-        ) from None
-    path.write_bytes(image)
-    return path
-
-
-def render(root: Any, path: str | Path, format: str | None = None, **options: Any) -> Path:
+def render(root: Any, path: str | Path, format: str | None = None, *,
+           timeout: float | None = DEFAULT_TIMEOUT, **options: Any) -> Path:
     """Draw the graph of `root` (see `draw_graph` for the options) and write it to `path`.
 
     `format` is "svg", "png", "pdf" or "dot"; by default the path's suffix, else "svg".
-    Returns the path of the written file.
+    Graphviz is stopped after `timeout` seconds (`GraphvizTimeoutError`, naming the graph's
+    size and the options that shrink it). Returns the path of the written file.
     """
-    return save(draw_graph(root, **options), path, format)
+    check_format(Path(path), format, "render")  # before drawing: a wrong name fails fast
+    return save(draw_graph(root, **options), path, format, timeout=timeout)

@@ -32,6 +32,11 @@ def escape(text: Any, limit: int = MAX_LABEL_CHARS) -> str:
     return html.escape(text, quote=True)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 node``, ``2 nodes``, ``1,000 more nodes`` (nouns whose plural adds an s)."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def html_label(lines: list[str]) -> str:
     """A Graphviz HTML-like label from lines of already-escaped markup."""
     return "<" + '<BR ALIGN="CENTER"/>'.join(lines) + ">"
@@ -105,10 +110,12 @@ class GradStats:
         self.std = float(values.std()) if self.size else 0.0
 
     def lines(self) -> list[str]:
-        """How a node label shows its gradient (already escaped: numbers only)."""
+        """How a node label shows its gradient (already escaped: numbers only). The first
+        line is the RMS, the number the box is coloured by (for one element, the gradient
+        itself: its RMS is its absolute value)."""
         if self.size == 1:
             return [f"grad {number(self.mean)}"]
-        return [f"grad norm {number(self.norm)}",
+        return [f"grad RMS {number(self.rms)}",
                 f"mean {number(self.mean)}  std {number(self.std)}"]
 
 
@@ -145,12 +152,17 @@ PALETTE = [_mix(colour, "#ffffff", 0.25) for colour in _BREWER]
 class LogScale:
     """Maps a positive magnitude to a colour on a log10 scale.
 
-    The scale spans whole decades from `low` to `high` (exponents of 10); magnitudes
-    outside are clamped to the end colours.
+    The scale spans from ``10**low`` to ``10**high`` (`low`, `high`: exponents of 10, whole
+    decades by default); magnitudes outside are clamped to the end colours.
     """
 
-    def __init__(self, low: int, high: int) -> None:
-        self.low, self.high = low, max(high, low + 1)
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high if high > low else low + 1
+
+    @classmethod
+    def between(cls, smallest: float, largest: float) -> LogScale:
+        """The scale from magnitude `smallest` (bluest) to `largest` (reddest)."""
+        return cls(math.log10(smallest), math.log10(largest))
 
     @classmethod
     def fit(cls, magnitudes: list[float], floor: float, ceiling: float) -> LogScale:
@@ -179,12 +191,19 @@ class LogScale:
 
     def bar(self) -> list[tuple[str, str]]:
         """A colour bar: about nine (colour, caption) cells from the bottom of the scale to
-        the top, captioned at each whole decade (``1e-3``)."""
-        decades = self.high - self.low
-        cells = decades * max(1, round(8 / decades)) + 1
+        the top, captioned at each whole decade (``1e-3``) and, if they are not whole
+        decades, at both ends."""
+        span = self.high - self.low
+        whole = _is_whole(span) and _is_whole(self.low)
+        cells = round(span) * max(1, round(8 / round(span))) + 1 if whole else 9
         bar = []
         for i in range(cells):
-            exponent = self.low + (self.high - self.low) * i / (cells - 1)
-            caption = f"1e{round(exponent)}" if abs(exponent - round(exponent)) < 1e-9 else ""
+            exponent = self.low + span * i / (cells - 1)
+            caption = (f"1e{round(exponent)}" if _is_whole(exponent)
+                       else number(10.0 ** exponent) if i in (0, cells - 1) else "")
             bar.append((self.colour(10.0 ** exponent), caption))
         return bar
+
+
+def _is_whole(x: float) -> bool:
+    return abs(x - round(x)) < 1e-9

@@ -44,15 +44,17 @@ class Box:
 class Arrow:
     """Data flows from `source` to `target`; gradient flows back along it.
 
-    ``grad_norm`` is the L2 norm of the gradient `target` sends back to `source`, or None
+    ``grad_norm`` is the L2 norm of the gradient `target` sends back to `source`, and
+    ``grad_rms`` its root mean square per element of the source (norm / √size), or None
     when no gradient flows (the source needs none, or backward has not run).
     """
 
     source: str
     target: str
     grad_norm: float | None = None
+    grad_rms: float | None = None
     carries_grad: bool = False
-    parts: list[float] = field(default_factory=list, repr=False)
+    parts: list[tuple[float, int]] = field(default_factory=list, repr=False)  # (norm, size)
 
 
 @dataclass
@@ -66,6 +68,16 @@ class Picture:
     hidden: int = 0  # nodes left out by show_parameters / show_constants
     dropped: int = 0  # boxes beyond max_nodes
     dropped_targets: list[str] = field(default_factory=list)  # boxes fed by dropped ones
+    auto_collapsed: bool = False  # collapse="auto" folded modules to keep the picture small
+
+    def longest_chain(self) -> int:
+        """The number of boxes on the longest path of arrows (how deep the layout gets)."""
+        rank = {box.key: 1 for box in self.boxes}
+        # Keys follow creation order and arrows run from older to newer boxes, so one pass
+        # in order of the arrows' targets sees every source's rank before its targets'.
+        for arrow in sorted(self.arrows, key=lambda a: int(a.target[1:])):
+            rank[arrow.target] = max(rank[arrow.target], rank[arrow.source] + 1)
+        return max(rank.values(), default=0)
 
 
 def walk(root: Any) -> tuple[list[Any], list[list[int]]]:
@@ -171,22 +183,91 @@ def _names(params: Any) -> dict[int, str]:
     return {id(node): str(name) for name, node in items}
 
 
+def _owner_names(scopes: Iterable[Scope], wanted: set[int]) -> dict[int, str]:
+    """Names for the parameters in `wanted` (ids), asked of the modules that own them.
+
+    A parameter knows nothing of its module, but every module call records its module in
+    the scope (`Scope.module`), so the modules of the drawn graph are at hand: the
+    outermost first (``fc1.weight`` rather than ``weight``), each prefixed with its
+    qualified name, until every wanted parameter is named.
+    """
+    names: dict[int, str] = {}
+    for scope in sorted(scopes, key=lambda scope: len(scope.path())):
+        if len(names) == len(wanted):
+            break
+        named_parameters = getattr(scope.module, "named_parameters", None)
+        if named_parameters is None:
+            continue
+        prefix = scope.qualified_name()
+        for name, parameter in named_parameters():
+            if id(parameter) in wanted:
+                names.setdefault(id(parameter), f"{prefix}.{name}" if prefix else name)
+    return names
+
+
 def _user_label(node: Any, names: dict[int, str]) -> str:
     label = getattr(node, "name", None) or getattr(node, "label", None)
     return str(label) if label else names.get(id(node), "")
 
 
+AUTO = "auto"
+AUTO_COLLAPSE_BOXES = 100  # collapse="auto" folds modules when a picture has more boxes
+
+
+def _all_scopes(scopes: list[Scope | None]) -> set[Scope]:
+    """Every scope in use, with its enclosing ones."""
+    found: set[Scope] = set()
+    for scope in set(scopes):
+        while scope is not None and scope not in found:
+            found.add(scope)
+            scope = scope.parent
+    return found
+
+
+def _check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
+    """Refuse collapse names that match no module of the graph, listing those that exist."""
+    known = {scope.qualified_name() for scope in in_use} | {s.type_name for s in in_use}
+    unknown = sorted(patterns - known)
+    if unknown:
+        modules = sorted({scope.label() if not scope.parent else
+                          f"{scope.qualified_name()} ({scope.type_name})" for scope in in_use
+                          if scope.qualified_name()})
+        raise ValueError(
+            f"draw_graph: collapse={', '.join(map(repr, unknown))} matches no module of this "
+            f"graph. Its modules: {', '.join(modules) or 'none'}; types: "
+            f"{', '.join(sorted({s.type_name for s in in_use})) or 'none'}. Fix: use one of "
+            "these names or types.")
+
+
+def _auto_level(scopes: list[Scope | None], shown: list[int]) -> int | None:
+    """The nesting depth at which to fold every module so the picture keeps at most
+    `AUTO_COLLAPSE_BOXES` boxes (the deepest level that suffices), or None."""
+    if len(shown) <= AUTO_COLLAPSE_BOXES:
+        return None
+    paths = [scope.path() if scope is not None else [] for scope in scopes]
+    deepest = max((len(path) for path in paths), default=0)
+    best = None
+    for level in range(deepest, 0, -1):
+        folded = {paths[i][level - 1] for i in shown if len(paths[i]) >= level}
+        if level == 1 and len(folded) < 2:
+            break  # folding the one outermost model into one box shows nothing
+        best = level
+        if sum(len(paths[i]) < level for i in shown) + len(folded) <= AUTO_COLLAPSE_BOXES:
+            break
+    return best  # when even this is too many, max_nodes caps the rest
+
+
 def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool = True,
-             show_constants: bool = True, collapse: str | Iterable[str] = (),
+             show_constants: bool = True, collapse: str | Iterable[str] = AUTO,
              max_nodes: int | None = 500, params: Any = None) -> Picture:
     """Decide what to draw for the graph ending at `root` (see `draw_graph` for the options)."""
     if max_nodes is not None and max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be a positive number or None, got "
                          f"{max_nodes}.")
-    patterns = {collapse} if isinstance(collapse, str) else set(collapse)
+    automatic = collapse == AUTO
+    patterns = set() if automatic else {collapse} if isinstance(collapse, str) else set(collapse)
     if show_grad is None:
         show_grad = has_gradient(root)
-    names = _names(params)
     nodes, parents = walk(root)
     kinds = [_kind(node) for node in nodes]
 
@@ -199,14 +280,33 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         for parent in found:
             consumers[parent].append(child)
     scopes = [node._scope for node in nodes]
+    names = _names(params)
+    in_use = _all_scopes(scopes)
+    unnamed = {id(node) for node, kind in zip(nodes, kinds) if kind == "parameter"
+               and isinstance(node, Parameter) and id(node) not in names}
+    names = {**_owner_names(in_use, unnamed), **names}  # params= wins over the modules
     for i, node in enumerate(nodes):
         if (scopes[i] is None and consumers[i] and kinds[i] == "parameter"
                 and (isinstance(node, Parameter) or id(node) in names)):
             scopes[i] = _common_scope([nodes[c]._scope for c in consumers[i]])
+    _check_patterns(patterns, in_use)
 
     hidden = {i for i, kind in enumerate(kinds) if i != 0 and (
         (kind == "parameter" and not show_parameters)
         or (kind == "constant" and not show_constants))}
+
+    level = _auto_level(scopes, [i for i in range(len(nodes)) if i not in hidden]
+                        ) if automatic else None
+
+    def folded_into(scope: Scope | None) -> Scope | None:
+        """The collapsed module a node of `scope` is folded into, if any."""
+        if scope is None:
+            return None
+        path = scope.path()
+        if level is not None:
+            return path[level - 1] if len(path) >= level else None
+        return next((s for s in path if s.type_name in patterns
+                     or s.qualified_name() in patterns), None) if patterns else None
 
     # Group nodes into boxes (one per node, or one per collapsed module), in walk order.
     box_of: list[int | None] = [None] * len(nodes)
@@ -215,8 +315,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
     for i, node in enumerate(nodes):
         if i in hidden:
             continue
-        module = next((s for s in scopes[i].path() if s.type_name in patterns
-                       or s.qualified_name() in patterns), None) if scopes[i] and patterns else None
+        module = folded_into(scopes[i])
         if module is None:
             box_of[i] = len(boxes)
             boxes.append(Box([node], kinds[i], scopes[i], name=_user_label(node, names)))
@@ -241,7 +340,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
 
     arrows, dropped_targets = _arrows(nodes, parents, box_of, boxes, kept, flow)
     return Picture(shown, arrows, show_grad, len(nodes), len(hidden), len(boxes) - kept,
-                   dropped_targets)
+                   dropped_targets, auto_collapsed=level is not None)
 
 
 def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None],
@@ -281,9 +380,12 @@ def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None]
                 earlier = received.get((source, target, j))
                 received[(source, target, j)] = grad if earlier is None else earlier + grad
     for (source, target, _), grad in received.items():
-        arrows[(source, target)].parts.append(norm(grad))
+        arrows[(source, target)].parts.append((norm(grad), int(np.size(grad))))
     for arrow in arrows.values():
         if arrow.parts:
-            arrow.grad_norm = float(np.sqrt(sum(part * part for part in arrow.parts)))
+            squares = sum(part_norm * part_norm for part_norm, _ in arrow.parts)
+            size = sum(part_size for _, part_size in arrow.parts)
+            arrow.grad_norm = float(np.sqrt(squares))
+            arrow.grad_rms = float(np.sqrt(squares / size)) if size else 0.0
     ordered = sorted(arrows.values(), key=lambda a: (int(a.source[1:]), int(a.target[1:])))
     return ordered, [boxes[t].key for t in dropped_targets]

@@ -1,0 +1,154 @@
+"""From a drawn graph to a file or a notebook cell: running Graphviz's `dot` with a time limit.
+
+Graphviz can take minutes on a graph of thousands of boxes, so every path that runs `dot`
+here — `save`, `render` and the inline display in Jupyter — stops it after ``timeout``
+seconds and says how big the graph is and which options make it smaller. Without the `dot`
+program, files fall back to the DOT source and the notebook shows how to install it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+FORMATS = ("svg", "png", "pdf", "dot")
+DEFAULT_TIMEOUT = 60.0  # seconds; a 500-box picture takes about a second
+
+INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew "
+                "install graphviz; conda: conda install -c conda-forge graphviz; others: "
+                "https://graphviz.org/download/)")
+
+SHRINK_HINT = ("collapse=['BatchNorm1d'] or other module names/types (one box per module "
+               "call), a smaller max_nodes=, show_parameters=False, show_constants=False")
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """The Graphviz programs (``dot``) are not installed."""
+
+    def __init__(self, message: str) -> None:
+        RuntimeError.__init__(self, message)
+
+
+class GraphvizTimeoutError(TimeoutError):
+    """Graphviz did not finish laying out a graph within the time limit."""
+
+
+class GradientGraph(graphviz.Digraph):
+    """The `graphviz.Digraph` that `draw_graph` returns.
+
+    It behaves as any Digraph (``.source``, ``.render``, ...), and knows its size, so that
+    its inline display in Jupyter and `save` stop `dot` after ``timeout`` seconds with a
+    message naming the size, and show minigrad's install hint when `dot` is missing.
+    """
+
+    def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, boxes: int = 0,
+                 arrows: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout, self.boxes, self.arrows = timeout, boxes, arrows
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **_: Any) -> dict[str, Any]:
+        """SVG for Jupyter, or the reason there is none (as text, not a traceback)."""
+        try:
+            svg = run_dot(self, "svg", self.timeout, "draw_graph").decode("utf-8")
+        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError) as error:
+            message = str(error)
+            return {"text/plain": message,
+                    "text/html": f"<pre style='white-space: pre-wrap'>{html.escape(message)}</pre>"}
+        return {"image/svg+xml": svg}
+
+
+def graph_size(graph: graphviz.Digraph) -> tuple[int, int]:
+    """(boxes, arrows) of a graph: stored by `draw_graph`, else counted in the DOT text."""
+    if isinstance(graph, GradientGraph) and (graph.boxes or graph.arrows):
+        return graph.boxes, graph.arrows
+    source = graph.source
+    return (len(re.findall(r"^\t\w+ \[", source, flags=re.MULTILINE)),
+            len(re.findall(r"^\t\w+ -> ", source, flags=re.MULTILINE)))
+
+
+def run_dot(graph: graphviz.Digraph, format: str, timeout: float | None, caller: str) -> bytes:
+    """Lay out and draw `graph` with `dot`, as `format` bytes, within `timeout` seconds."""
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
+                         f"got {timeout!r}.")
+    dot = shutil.which("dot")
+    if dot is None:
+        raise GraphvizNotFoundError(f"{caller}: the Graphviz program 'dot' was not found on "
+                                    f"PATH, so the graph cannot be drawn. Fix: {INSTALL_HINT}.")
+    try:
+        done = subprocess.run([dot, f"-T{format}"], input=graph.source.encode("utf-8"),
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        boxes, arrows = graph_size(graph)
+        raise GraphvizTimeoutError(
+            f"{caller}: Graphviz did not finish drawing this graph ({boxes:,} boxes, "
+            f"{arrows:,} arrows) within {timeout:g} s, and was stopped. Fix: draw less of it "
+            f"— {SHRINK_HINT} — or allow longer with timeout= (None: no limit).") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"{caller}: Graphviz failed (exit {done.returncode}): "
+                           f"{done.stderr.decode('utf-8', 'replace').strip()}")
+    return done.stdout
+
+
+def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *,
+         timeout: float | None = DEFAULT_TIMEOUT) -> Path:
+    """Write `graph` to `path` as svg, png, pdf or dot (DOT text); returns the path.
+
+    The format comes from `format`, else from the path's suffix, else svg (added to the
+    path); a suffix that disagrees with `format`, or that names no format, is refused.
+    `dot` is stopped after `timeout` seconds (None: no limit) with `GraphvizTimeoutError`.
+    Without Graphviz's programs the DOT source is saved next to `path` (``.dot``) and
+    `GraphvizNotFoundError` says how to install them.
+    """
+    path = Path(path)
+    format = check_format(path, format, "render")
+    if not path.suffix:
+        path = path.with_name(f"{path.name}.{format}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "dot":
+        path.write_text(graph.source, encoding="utf-8")
+        return path
+    try:
+        image = run_dot(graph, format, timeout, "render")
+    except GraphvizNotFoundError:
+        source_path = path.with_suffix(".dot")
+        source_path.write_text(graph.source, encoding="utf-8")
+        raise GraphvizNotFoundError(
+            f"render: cannot write {path}: the Graphviz program 'dot' was not found on PATH. "
+            f"The graph's DOT source was saved to {source_path} instead. Fix: {INSTALL_HINT}, "
+            f"then render again or run `dot -T{format} {source_path} -o {path}`."
+        ) from None
+    path.write_bytes(image)
+    return path
+
+
+def check_format(path: Path, format: str | None, caller: str) -> str:
+    """The format to write `path` in: `format` if given, else the path's suffix, else svg.
+
+    A suffix that is not one of `FORMATS` (``graph.jpg``) or disagrees with `format` is a
+    `ValueError`: the file would otherwise be written in a format its name does not say.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    if format is not None:
+        format = format.lower()
+        if format not in FORMATS:
+            raise ValueError(f"{caller}: format must be one of {', '.join(FORMATS)}, got "
+                             f"{format!r}.")
+    if suffix and suffix not in FORMATS:
+        raise ValueError(f"{caller}: cannot tell a format from {str(path)!r}: .{suffix} is not "
+                         f"one of {', '.join('.' + f for f in FORMATS)}. Fix: name the file "
+                         f"e.g. {path.with_suffix('.' + (format or 'svg')).name!r}.")
+    if format is None:
+        return suffix or "svg"
+    if suffix and suffix != format:
+        raise ValueError(f"{caller}: the path {str(path)!r} ends in .{suffix} but the format "
+                         f"is {format!r}. Fix: make them agree, e.g. "
+                         f"{path.with_suffix('.' + format).name!r}, or leave the format out.")
+    return format
