@@ -1,17 +1,27 @@
-"""Seeing the graph and the training: `draw_graph` / `render` (Graphviz), and
-`TrainingDiagnostics` (per-layer statistics, text table, matplotlib plots).
+"""Seeing the graph and the training: `draw_graph` / `render` (Graphviz), the interactive
+explorer, and `TrainingDiagnostics` (per-layer statistics, text table, matplotlib plots,
+TensorBoard).
 
-    mg.viz.draw_graph(loss, params=model)          # graphviz.Digraph, inline in Jupyter
-    mg.viz.render(loss, "graph.png", params=model)  # svg, png, pdf or dot
-    diagnostics = mg.viz.TrainingDiagnostics(model)
+    mg.viz.draw_graph(loss)                 # a Digraph, inline in Jupyter; names from modules
+    mg.viz.render(loss, "graph.png")        # svg, png, pdf or dot, from the suffix
+    diagnostics = mg.viz.TrainingDiagnostics(model, log_dir="runs/bn")
     recorder = mg.viz.GradientFlowRecorder(model)   # recorder.record(loss) after backward
     mg.viz.explore(recorder).save("flow.html")     # interactive page, steps and panels
 """
 
 from minigrad.viz.diagnostics import TrainingDiagnostics
 from minigrad.viz.explorer import Explorer, explore
-from minigrad.viz.graph import FORMATS, GraphvizNotFoundError, draw_graph, render, save
+from minigrad.viz.graph import (
+    FORMATS,
+    GradientGraph,
+    GraphvizNotFoundError,
+    GraphvizTimeoutError,
+    draw_graph,
+    render,
+    save,
+)
 from minigrad.viz.recorder import GradientFlowRecorder
 
-__all__ = ["FORMATS", "Explorer", "GradientFlowRecorder", "GraphvizNotFoundError",
-           "TrainingDiagnostics", "draw_graph", "explore", "render", "save"]
+__all__ = ["FORMATS", "Explorer", "GradientFlowRecorder", "GradientGraph",
+           "GraphvizNotFoundError", "GraphvizTimeoutError", "TrainingDiagnostics", "draw_graph",
+           "explore", "render", "save"]

@@ -72,11 +72,20 @@ class Picture:
 
     def longest_chain(self) -> int:
         """The number of boxes on the longest path of arrows (how deep the layout gets)."""
-        rank = {box.key: 1 for box in self.boxes}
-        # Keys follow creation order and arrows run from older to newer boxes, so one pass
-        # in order of the arrows' targets sees every source's rank before its targets'.
-        for arrow in sorted(self.arrows, key=lambda a: int(a.target[1:])):
-            rank[arrow.target] = max(rank[arrow.target], rank[arrow.source] + 1)
+        targets: dict[str, list[str]] = {box.key: [] for box in self.boxes}
+        waiting = dict.fromkeys(targets, 0)  # arrows into each box not yet counted
+        for arrow in self.arrows:
+            targets[arrow.source].append(arrow.target)
+            waiting[arrow.target] += 1
+        rank = dict.fromkeys(targets, 1)
+        ready = [key for key, count in waiting.items() if count == 0]
+        while ready:  # Kahn's topological order, with an explicit list
+            key = ready.pop()
+            for target in targets[key]:
+                rank[target] = max(rank[target], rank[key] + 1)
+                waiting[target] -= 1
+                if waiting[target] == 0:
+                    ready.append(target)
         return max(rank.values(), default=0)
 
 

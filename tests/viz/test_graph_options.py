@@ -1,0 +1,195 @@
+"""The visualiser's options and limits: names, scale, folding deep models, escaping data,
+time limits and what a notebook shows when Graphviz is missing."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn, viz
+from minigrad.examples import BatchNormMLP
+from minigrad.viz.style import LogScale
+from tests.viz.test_graph import (
+    _attribute,
+    find,
+    graph_nodes,
+    label_of,
+    parse,
+    two_layer_loss,
+)
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
+
+
+def deep_loss(blocks: int = 20) -> mg.Tensor:
+    mg.manual_seed(0)
+    model = BatchNormMLP(hidden=8, blocks=blocks, implementation="composed")
+    loss = nn.CrossEntropyLoss()(model(mg.randn(16, 2)), np.arange(16) % 3)
+    loss.backward()
+    return loss
+
+
+def test_parameters_are_named_by_the_modules_that_own_them_without_params():
+    model, _, loss, _ = two_layer_loss()
+    parsed = parse(viz.draw_graph(loss).source)  # no params=
+    for name in ("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"):
+        assert find(parsed, f"<B>{name}</B>")
+    assert not any("<I>parameter</I>" in label_of(parsed, k) for k in graph_nodes(parsed))
+    # params= still wins where it names a node
+    renamed = parse(viz.draw_graph(loss, params={"W1": model.fc1.weight}).source)
+    assert find(renamed, "<B>W1</B>") and "fc1.weight" not in str(renamed["nodes"])
+
+
+def test_parameters_used_outside_their_module_keep_their_full_name():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Linear(3, 3)
+
+        def forward(self, x):  # the parent uses the child's weight itself
+            return self.encoder(x) @ self.encoder.weight
+
+    mg.manual_seed(0)
+    loss = Tied()(mg.randn(2, 3)).sum()
+    loss.backward()
+    parsed = parse(viz.draw_graph(loss).source)
+    assert find(parsed, "<B>encoder.weight</B>")
+
+
+def test_box_number_and_colour_are_the_same_quantity_on_a_fixed_scale():
+    a = mg.tensor(np.ones(4), requires_grad=True, name="a")  # grad 3 each: RMS 3, norm 6
+    b = mg.tensor(np.ones(100), requires_grad=True, name="b")  # grad 1 each: RMS 1, norm 10
+    loss = (a * 3.0).sum() + b.sum()
+    loss.backward()
+    parsed = parse(viz.draw_graph(loss).source)
+    a_label, b_label = label_of(parsed, find(parsed, "<B>a</B>")), label_of(parsed,
+                                                                          find(parsed, "<B>b</B>"))
+    assert "grad RMS 3<" in a_label and "grad RMS 1<" in b_label
+    scale = LogScale.between(1e-6, 1e2)  # the default: (vanishing, exploding)
+    fill = {name: _attribute(parsed["nodes"][find(parsed, f"<B>{name}</B>")], "fillcolor")
+            for name in "ab"}
+    assert fill == {"a": scale.colour(3.0), "b": scale.colour(1.0)}
+    # the larger printed number is the redder box (the norm would say the opposite)
+    assert scale.position(3.0) > scale.position(1.0)
+    # a picture of other gradients uses the same colours for the same sizes
+    c = mg.tensor(np.ones(4), requires_grad=True, name="c")
+    other = (c * 1e-4).sum()
+    other.backward()
+    other_parsed = parse(viz.draw_graph(other).source)
+    assert _attribute(other_parsed["nodes"][find(other_parsed, "<B>c</B>")],
+                      "fillcolor") == scale.colour(1e-4)
+
+
+def test_scale_option_sets_the_ends_of_the_colour_bar():
+    a = mg.tensor(np.ones(4), requires_grad=True, name="a")
+    loss = (a * 0.01).sum()
+    loss.backward()
+    source = viz.draw_graph(loss, scale=(1e-3, 1e-1)).source
+    parsed = parse(source)
+    middle = LogScale.between(1e-3, 1e-1).colour(0.01)
+    assert _attribute(parsed["nodes"][find(parsed, "<B>a</B>")], "fillcolor") == middle
+    assert ">1e-3<" in source and ">1e-1<" in source and ">1e-6<" not in source
+    for bad in ((1.0, 0.1), (0, 1), (1e-3, float("inf"))):
+        with pytest.raises(ValueError, match="scale"):
+            viz.draw_graph(loss, scale=bad)
+    with pytest.raises(TypeError, match="scale"):
+        viz.draw_graph(loss, scale=1e-3)
+
+
+def test_plurals():
+    model, _, loss, _ = two_layer_loss()
+    parsed = parse(viz.draw_graph(loss, collapse="act").source)
+    assert "1 node collapsed" in label_of(parsed, find(parsed, "act (Tanh)</B><BR"))
+    chain = mg.tensor([1.0], requires_grad=True)
+    for _ in range(3):
+        chain = chain * 2.0
+    assert "… 1 more node<" in viz.draw_graph(chain, max_nodes=3, show_constants=False).source
+
+
+def test_unknown_collapse_names_list_the_modules_there_are():
+    _, _, loss, _ = two_layer_loss()
+    with pytest.raises(ValueError, match=r"'nosuch'.*fc1 \(Linear\).*types: .*Tanh"):
+        viz.draw_graph(loss, collapse=["fc1", "nosuch"])
+
+
+def test_deep_models_fold_and_grow_downwards_by_default():
+    loss = deep_loss(20)
+    source = viz.draw_graph(loss).source
+    parsed = parse(source)
+    assert len(graph_nodes(parsed)) <= 100  # folded to one box per layer call
+    assert find(parsed, "bn20 (BatchNorm1d)</B><BR")
+    assert "rankdir=TB" in source and "collapse=() unfolds" in source
+    unfolded = parse(viz.draw_graph(loss, collapse=()).source)
+    assert len(graph_nodes(unfolded)) > 300
+    # small graphs are left alone and drawn left to right
+    small = viz.draw_graph(two_layer_loss()[2]).source
+    assert "rankdir=LR" in small and "collapse=() unfolds" not in small
+
+
+@needs_dot
+def test_a_20_block_model_gives_a_picture_of_readable_size(tmp_path):
+    path = viz.render(deep_loss(20), tmp_path / "deep.png")
+    width, height = np.frombuffer(path.read_bytes()[16:24], dtype=">u4")
+    assert width < 2000, (width, height)  # was 32,766 px wide, scaled down by Graphviz
+    assert height < 32_000
+
+
+@needs_dot
+@pytest.mark.parametrize("dtype", [">f8", "<f4", ">i4", "bool"])
+def test_dtypes_and_names_from_data_are_escaped_and_render(dtype):
+    x = mg.tensor(np.arange(3).astype(dtype), name='x<&>"y')
+    source = viz.draw_graph(x).source
+    result = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    svg = result.stdout.decode()
+    assert ">x&lt;&amp;&gt;&quot;y<" in svg
+    assert f"(3,) {html.escape(str(np.dtype(dtype)), quote=False)}<" in svg
+
+
+@needs_dot
+def test_a_big_endian_graph_with_gradients_renders():
+    y = mg.tensor(np.arange(3, dtype=">f8"), requires_grad=True, name="y")
+    loss = (y * y).sum()
+    loss.backward()
+    result = subprocess.run(["dot", "-Tsvg"], input=viz.draw_graph(loss).source.encode(),
+                            capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()  # was "syntax error near '>'"
+    assert "(3,) &gt;f8" in result.stdout.decode()
+
+
+def test_render_stops_graphviz_after_the_timeout(tmp_path):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz 'dot' not installed")
+    loss = deep_loss(20)
+    with pytest.raises(viz.GraphvizTimeoutError) as error:
+        viz.render(loss, tmp_path / "big.svg", collapse=(), max_nodes=None, timeout=0.01)
+    message = str(error.value)
+    assert re.search(r"\(\d{3},?\d* boxes, \d{3},?\d* arrows\) within 0\.01 s", message)
+    assert "collapse=" in message and "max_nodes=" in message and "show_parameters" in message
+    assert not (tmp_path / "big.svg").exists()
+    with pytest.raises(ValueError, match="timeout"):
+        viz.render(loss, tmp_path / "big.svg", timeout=0)
+
+
+def test_notebook_display_shows_the_install_hint_without_dot(tmp_path, monkeypatch):
+    loss = two_layer_loss()[2]
+    graph = viz.draw_graph(loss)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    bundle = graph._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    assert "apt-get install graphviz" in bundle["text/plain"]
+    assert "ExecutableNotFound" not in bundle["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/html"]
+
+
+@needs_dot
+def test_notebook_display_says_when_graphviz_takes_too_long():
+    graph = viz.draw_graph(deep_loss(20), collapse=(), max_nodes=None, timeout=0.01)
+    bundle = graph._repr_mimebundle_()
+    assert "within 0.01 s" in bundle["text/plain"] and "image/svg+xml" not in bundle
