@@ -18,12 +18,14 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import minigrad as mg
 from minigrad.data import batches, make_moons, make_spirals
 from minigrad.examples import GRAPH_EXAMPLES, BatchNormMLP, ScalarMLP, build_graph
+from minigrad.viz.output import FORMATS
 
 __all__ = ["ScalarMLP", "demo", "main", "scalar_demo"]
 
@@ -68,22 +70,30 @@ class _Progress:
             print(text, flush=True)
 
 
+DEMO_POINTS = 300
+
+
 def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
-         lr: float = 0.1, batch_size: int = 64) -> dict:
+         lr: float = 0.1, batch_size: int = 64, log_dir: str | Path | None = None) -> dict:
     """Train `BatchNormMLP` on spirals with SGD, then report and draw (see the module doc).
 
+    ``log_dir``: also write TensorBoard event files there (see `TrainingDiagnostics`).
     Returns a summary: final accuracy, loss, the diagnostics and the files written.
     """
     from minigrad import viz
     from minigrad.viz.diagnostics import TrainingDiagnostics
 
+    if not 2 <= batch_size <= DEMO_POINTS:
+        raise ValueError(f"demo: batch_size must be between 2 (BatchNorm needs two examples "
+                         f"to normalise over) and {DEMO_POINTS} (the training points), got "
+                         f"{batch_size}.")
     mg.manual_seed(seed)
     generator = np.random.default_rng(seed)
-    x, y = make_spirals(300, n_classes=3, noise=0.2, generator=generator)
+    x, y = make_spirals(DEMO_POINTS, n_classes=3, noise=0.2, generator=generator)
     model = BatchNormMLP(2, 32, 3, implementation="fused")  # fused: the fast path to train
     criterion = mg.nn.CrossEntropyLoss()
     optimiser = mg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    diagnostics = TrainingDiagnostics(model)
+    diagnostics = TrainingDiagnostics(model, log_dir=log_dir)
     print(f"minigrad demo: training {type(model).__name__} (2-32-32-3, BatchNorm1d, tanh) on "
           f"300 spiral points, SGD lr={lr} momentum=0.9, batch {batch_size}, {steps} steps")
     progress, step, start = _Progress(steps), 0, time.perf_counter()
@@ -93,7 +103,7 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
             loss = criterion(model(mg.tensor(xb)), yb)
             optimiser.zero_grad()
             loss.backward()
-            with diagnostics.step():
+            with diagnostics.step(loss=loss.item()):
                 optimiser.step()
             step += 1
             progress.update(step, f"  step {step:4d}/{steps}  loss {loss.item():.4f}  "
@@ -149,15 +159,19 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
 
 def _graph(args: argparse.Namespace) -> int:
     from minigrad import viz
+    from minigrad.viz.output import check_format
 
-    root, params = build_graph(args.example)
-    out = args.out or f"minigrad-out/{args.example}.{args.format}"
     try:
-        path = viz.render(root, out, format=args.format, params=params, rankdir=args.rankdir,
-                          collapse=args.collapse, max_nodes=args.max_nodes, compact=args.compact,
-                          show_parameters=not args.hide_parameters,
-                          show_constants=not args.hide_constants)
-    except viz.GraphvizNotFoundError as error:
+        # The format: --format if given, else the --out file's suffix, else svg.
+        format = (check_format(Path(args.out), args.format, "minigrad graph") if args.out
+                  else args.format or "svg")
+        root, params = build_graph(args.example)
+        path = viz.render(root, args.out or f"minigrad-out/{args.example}.{format}",
+                          format=format, params=params, rankdir=args.rankdir,
+                          collapse=args.collapse or "auto", max_nodes=args.max_nodes,
+                          compact=args.compact, show_parameters=not args.hide_parameters,
+                          show_constants=not args.hide_constants, timeout=args.timeout)
+    except (viz.GraphvizNotFoundError, viz.GraphvizTimeoutError) as error:
         print(f"minigrad graph: {error}", file=sys.stderr)
         return 1
     except ValueError as error:
@@ -204,19 +218,23 @@ def _explore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="minigrad", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="minigrad: a small, readable autograd engine. Train a demo network or "
-                    "draw a computation graph with its gradient flow.",
-        epilog="examples:\n  minigrad demo\n  minigrad demo --steps 100 --out results\n"
-               "  minigrad graph mlp-batchnorm --format png --out bn.png\n"
-               "  minigrad graph cnn-batchnorm --collapse bn1\n\n"
-               "Run `minigrad demo --help` or `minigrad graph --help` for their options.")
-    parser.add_argument("--version", action="version", version=f"minigrad {mg.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _positive(kind: type) -> Any:
+    """An argparse type: a number of `kind` (int or float) greater than zero."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got "
+                                             f"{text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be greater than 0 (and finite), got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
 
-    demo_parser = commands.add_parser(
+
+def _add_demo(commands: Any) -> None:
+    parser = commands.add_parser(
         "demo", help="train a small MLP with BatchNorm, print diagnostics, draw its gradients",
         description="Train a 2-32-32-3 MLP with BatchNorm1d and tanh on generated spirals "
                     "(SGD with momentum), showing a progress line. Then print a per-layer "
@@ -226,43 +244,62 @@ def _parser() -> argparse.ArgumentParser:
                     "is installed) and the explorer page of `minigrad explore` to the output "
                     "directory. With --scalar: micrograd's scalar "
                     "MLP on two moons instead.")
-    demo_parser.add_argument("--steps", type=int, default=None,
-                             help="optimiser steps (default 300; 30 with --scalar)")
-    demo_parser.add_argument("--out", default="minigrad-out",
-                             help="directory for the pictures (default ./minigrad-out)")
-    demo_parser.add_argument("--seed", type=int, default=None,
-                             help="random seed (default 0; 1337 with --scalar)")
-    demo_parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
-    demo_parser.add_argument("--scalar", action="store_true",
-                             help="train micrograd's MLP made of scalar Value nodes instead")
+    parser.add_argument("--steps", type=_positive(int), default=None,
+                        help="optimiser steps, > 0 (default 300; 30 with --scalar)")
+    parser.add_argument("--out", default="minigrad-out",
+                        help="directory for the pictures (default ./minigrad-out)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default 0; 1337 with --scalar)")
+    parser.add_argument("--lr", type=_positive(float), default=0.1,
+                        help="learning rate, > 0 (default 0.1)")
+    parser.add_argument("--batch-size", type=_positive(int), default=64,
+                        help="examples per optimiser step, > 0 (default 64; at most the 300 "
+                             "points)")
+    parser.add_argument("--log-dir", default=None, metavar="DIR",
+                        help="also write TensorBoard event files there (e.g. runs/demo; needs "
+                             "pip install 'minigrad[tensorboard]')")
+    parser.add_argument("--scalar", action="store_true",
+                        help="train micrograd's MLP made of scalar Value nodes instead")
 
-    graph_parser = commands.add_parser(
+
+def _add_graph(commands: Any) -> None:
+    parser = commands.add_parser(
         "graph", help="draw a built-in example's graph to a file",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run a built-in example forward and backward and draw its graph: each "
-                    "box shows a node's name, op, shape, value and gradient, coloured by "
-                    "gradient size; each arrow's width and number give the gradient flowing "
-                    "back along it; layers are grouped in clusters.\n\nexamples:\n" + "\n".join(
+                    "box shows a node's name, op, shape, value and gradient RMS, coloured by "
+                    "it; each arrow's width and number give the gradient flowing back along "
+                    "it; layers are grouped in clusters.\n\nexamples:\n" + "\n".join(
                         f"  {name:<14} {text}" for name, (_, text) in GRAPH_EXAMPLES.items()))
-    graph_parser.add_argument("example", choices=list(GRAPH_EXAMPLES), metavar="EXAMPLE",
-                              help=f"one of: {', '.join(GRAPH_EXAMPLES)}")
-    graph_parser.add_argument("--format", default="svg", choices=["svg", "png", "pdf", "dot"])
-    graph_parser.add_argument("--out", help="output file (default minigrad-out/EXAMPLE.FORMAT)")
-    graph_parser.add_argument("--rankdir", default="LR", choices=["LR", "TB"],
-                              help="LR: inputs on the left (default); TB: inputs at the top")
-    graph_parser.add_argument("--collapse", action="append", default=[], metavar="MODULE",
-                              help="fold a module into one box, by name (bn1) or type "
-                                   "(BatchNorm1d); repeatable")
-    graph_parser.add_argument("--max-nodes", type=int, default=500,
-                              help="draw at most this many boxes (default 500)")
-    graph_parser.add_argument("--compact", action="store_true",
-                              help="smaller boxes: name, op, shape and gradient norm only")
-    graph_parser.add_argument("--hide-parameters", action="store_true")
-    graph_parser.add_argument("--hide-constants", action="store_true")
+    parser.add_argument("example", choices=list(GRAPH_EXAMPLES), metavar="EXAMPLE",
+                        help=f"one of: {', '.join(GRAPH_EXAMPLES)}")
+    parser.add_argument("--out", help="output file; its suffix (.svg, .png, .pdf, .dot) "
+                                      "gives the format (default minigrad-out/EXAMPLE.svg)")
+    parser.add_argument("--format", default=None, choices=list(FORMATS),
+                        help="output format, when --out has no suffix (default: from --out, "
+                             "else svg); must agree with the suffix of --out")
+    parser.add_argument("--rankdir", default="auto", choices=["auto", "LR", "TB"],
+                        help="LR: inputs on the left; TB: inputs at the top; auto (default): "
+                             "TB for deep graphs, else LR")
+    parser.add_argument("--collapse", action="append", default=[], metavar="MODULE",
+                        help="fold a module into one box, by name (bn1) or type "
+                             "(BatchNorm1d); repeatable. Default: only large graphs fold")
+    parser.add_argument("--max-nodes", type=_positive(int), default=500,
+                        help="draw at most this many boxes (default 500)")
+    parser.add_argument("--compact", action="store_true",
+                        help="smaller boxes: name, op, shape and gradient RMS only")
+    parser.add_argument("--hide-parameters", action="store_true",
+                        help="leave out the leaves that are trained (weights, biases)")
+    parser.add_argument("--hide-constants", action="store_true",
+                        help="leave out the leaves that take no gradient (inputs, constants)")
+    parser.add_argument("--timeout", type=_positive(float), default=60.0,
+                        help="seconds Graphviz may take before it is stopped (default 60)")
 
+
+def _add_explore(commands: Any) -> None:
     from minigrad.examples import EXPLORE_EXAMPLES
 
-    explore_parser = commands.add_parser(
+    parser = commands.add_parser(
         "explore", help="write the interactive gradient-flow page of a training run",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train a built-in example, record its gradient flow every K steps and "
@@ -270,36 +307,60 @@ def _parser() -> argparse.ArgumentParser:
                     "a step slider, panels side by side, per-layer heat maps.\n\nexamples:\n"
                     + "\n".join(f"  {name:<16} {text}"
                                 for name, (_, text) in EXPLORE_EXAMPLES.items()))
-    explore_parser.add_argument("example", nargs="?", default="deep-batchnorm",
-                                metavar="EXAMPLE", help="one of: " + ", ".join(EXPLORE_EXAMPLES)
-                                + " (default deep-batchnorm)")
-    explore_parser.add_argument("--out", default="flow.html",
-                                help="the page to write (default flow.html)")
-    explore_parser.add_argument("--steps", type=int, default=300,
-                                help="training steps (default 300)")
-    explore_parser.add_argument("--every", type=int, default=10,
-                                help="record every K-th step (default 10)")
+    parser.add_argument("example", nargs="?", default="deep-batchnorm", metavar="EXAMPLE",
+                        help="one of: " + ", ".join(EXPLORE_EXAMPLES)
+                        + " (default deep-batchnorm)")
+    parser.add_argument("--out", default="flow.html", help="the page to write (default flow.html)")
+    parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    parser.add_argument("--every", type=int, default=10,
+                        help="record every K-th step (default 10)")
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minigrad", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="minigrad: a small, readable autograd engine. Train a demo network or "
+                    "draw a computation graph with its gradient flow.",
+        epilog="examples:\n  minigrad demo\n  minigrad demo --steps 100 --out results\n"
+               "  minigrad graph mlp-batchnorm --out bn.png\n"
+               "  minigrad graph cnn-batchnorm --collapse bn1\n"
+               "  minigrad explore --out flow.html\n\n"
+               "Run `minigrad COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"minigrad {mg.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo(commands)
+    _add_graph(commands)
+    _add_explore(commands)
     return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.scalar:
+        scalar_demo(30 if args.steps is None else args.steps,
+                    seed=1337 if args.seed is None else args.seed)
+        return 0
+    try:
+        demo(300 if args.steps is None else args.steps, out=args.out,
+             seed=0 if args.seed is None else args.seed, lr=args.lr,
+             batch_size=args.batch_size, log_dir=args.log_dir)
+    except (ValueError, ImportError) as error:
+        print(f"minigrad demo: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+COMMANDS = {"demo": _demo, "graph": _graph, "explore": _explore}
 
 
 def main(argv: list[str] | None = None) -> int:
     mg.allocator.keep_freed_memory()  # a training process: opt in (see minigrad/allocator.py)
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.scalar:
-            scalar_demo(30 if args.steps is None else args.steps,
-                        seed=1337 if args.seed is None else args.seed)
-        else:
-            demo(300 if args.steps is None else args.steps, out=args.out,
-                 seed=0 if args.seed is None else args.seed, lr=args.lr)
-        return 0
-    if args.command == "graph":
-        return _graph(args)
-    if args.command == "explore":
-        return _explore(args)
-    parser.print_help()
-    return 0
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        print("minigrad: error: choose a command: " + ", ".join(COMMANDS)
+              + " (minigrad --help tells more)", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -101,3 +101,75 @@ def test_scalar_demo_is_kept(capsys):
     assert code == 0 and out.startswith("step   0")
     model = ScalarMLP(2, [4, 1])
     assert isinstance(model([mg.Value(1.0), mg.Value(-1.0)]), mg.Value)
+
+
+# -- options are checked and explained -----------------------------------------------------------
+
+@pytest.mark.parametrize("name,expected", [("x.png", b"\x89PNG"), ("x.pdf", b"%PDF"),
+                                           ("x.svg", b"<?xml"), ("x.dot", b"digraph")])
+def test_graph_format_comes_from_the_out_suffix(capsys, tmp_path, name, expected):
+    if name != "x.dot" and shutil.which("dot") is None:
+        pytest.skip("Graphviz 'dot' not installed")
+    code, out, err = run(capsys, "graph", "expression", "--out", str(tmp_path / name))
+    assert code == 0, err
+    assert (tmp_path / name).read_bytes().startswith(expected)
+    assert len(list(tmp_path.iterdir())) == 1  # no x.png.svg next to it
+
+
+def test_graph_format_and_suffix_must_agree_and_be_known(capsys, tmp_path):
+    code, _, err = run(capsys, "graph", "expression", "--out", str(tmp_path / "x.jpg"))
+    assert code == 2 and ".jpg is not one of .svg, .png, .pdf, .dot" in err
+    code, _, err = run(capsys, "graph", "expression", "--format", "svg",
+                       "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "ends in .png but the format is 'svg'" in err
+    assert not list(tmp_path.iterdir())
+    # an explicit --format decides when the name has no suffix
+    code, out, _ = run(capsys, "graph", "expression", "--format", "dot",
+                       "--out", str(tmp_path / "plain"))
+    assert code == 0 and (tmp_path / "plain.dot").read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("argv", [
+    ["demo", "--steps", "-3"], ["demo", "--steps", "0"], ["demo", "--lr", "-1"],
+    ["demo", "--lr", "nan"], ["demo", "--batch-size", "0"], ["demo", "--steps", "two"],
+    ["graph", "mlp", "--max-nodes", "0"], ["graph", "mlp", "--timeout", "-5"],
+])
+def test_numbers_must_be_positive(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {argv[-2]}" in err and ("greater than 0" in err or "positive" in err)
+
+
+def test_demo_batch_size_is_used_and_bounded(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--steps", "2", "--batch-size", "100",
+                       "--out", str(tmp_path))
+    assert code == 0 and "batch 100" in out
+    code, _, err = run(capsys, "demo", "--steps", "2", "--batch-size", "301",
+                       "--out", str(tmp_path))
+    assert code == 2 and "batch_size must be between 2" in err
+
+
+def test_unknown_collapse_names_list_the_modules(capsys, tmp_path):
+    code, _, err = run(capsys, "graph", "mlp-batchnorm", "--collapse", "nosuch",
+                       "--out", str(tmp_path / "g.dot"))
+    assert code == 2
+    assert "'nosuch' matches no module" in err and "bn1 (BatchNorm1d)" in err
+    assert "BatchNorm1d" in err and not (tmp_path / "g.dot").exists()
+
+
+def test_every_option_has_help(capsys):
+    from minigrad.__main__ import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, f"minigrad {name} {action.option_strings} has no help"
+
+
+def test_no_command_prints_usage_to_stderr_and_fails(capsys):
+    code, out, err = run(capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("usage: minigrad") and "choose a command: demo, graph" in err

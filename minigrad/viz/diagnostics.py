@@ -20,8 +20,13 @@ every layer of a network in training:
         loss.backward()
         with diagnostics.step():                    # snapshots parameters around the step
             optimiser.step()
-    print(diagnostics.table())
+    print(diagnostics.table())                      # or display it in Jupyter: an HTML table
     diagnostics.save_plots("out/")                  # needs matplotlib
+
+With ``TrainingDiagnostics(model, log_dir="runs/bn")`` every optimiser step also goes to
+TensorBoard (``tensorboard --logdir runs``): the statistics above as scalars, and per layer
+histograms of activations, output gradients, parameter gradients and update ratios
+(needs ``pip install 'minigrad[tensorboard]'``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from minigrad.viz.tensorboard import EventLog
 
 SATURATION = 0.97  # Karpathy's threshold for tanh: |y| > 0.97
 HEALTHY_UPDATE_RATIO = 1e-3  # std(update) / std(data) per step, ibid.
@@ -97,12 +104,14 @@ class TrainingDiagnostics:
 
     ``layers``: the modules to watch, as type names (``("Tanh", "BatchNorm1d")``) or None
     for every module without children. Only forward passes in training mode are recorded
-    (an evaluation pass does not overwrite them). Call `remove()` (or use ``with``) to
-    detach the hooks.
+    (an evaluation pass does not overwrite them). ``log_dir``: a folder for TensorBoard
+    event files (as PyTorch's ``SummaryWriter(log_dir)``), written at every optimiser
+    step; None writes none. Call `remove()` (or use ``with``) to detach the hooks and
+    close the files.
     """
 
     def __init__(self, model: Any, layers: tuple[str, ...] | None = None,
-                 threshold: float = SATURATION) -> None:
+                 threshold: float = SATURATION, log_dir: str | Path | None = None) -> None:
         self.model = model
         self.threshold = threshold
         self.layers: dict[str, LayerRecord] = {}
@@ -110,7 +119,10 @@ class TrainingDiagnostics:
             name: ParameterRecord(name, tuple(p.shape)) for name, p in model.named_parameters()}
         self.steps = 0
         self._before: dict[str, np.ndarray] = {}
-        self._removers = []
+        self._removers: list[Any] = []
+        self.log: EventLog | None = None
+        if log_dir is not None:
+            self.log = EventLog(log_dir, caller="TrainingDiagnostics")
         for name, module in model.named_modules():
             type_name = type(module).__name__
             leaf = not any(True for _ in module.children())
@@ -156,29 +168,61 @@ class TrainingDiagnostics:
                 record.grad_std = _std(grad)
                 record.grad_to_data = _ratio(record.grad_std, record.data_std)
 
-    def after_step(self) -> None:
-        """Call after ``optimiser.step()``: records update:data for every parameter."""
+    def after_step(self, **scalars: float) -> None:
+        """Call after ``optimiser.step()``: records update:data for every parameter, and
+        writes this step to TensorBoard when there is a ``log_dir`` (with any extra
+        `scalars`, e.g. ``loss=loss.item()``)."""
+        updates: dict[str, np.ndarray] = {}
         for name, parameter in self.model.named_parameters():
             before = self._before.pop(name, None)
             if before is not None:
                 update = parameter.data.astype(np.float64) - before
-                self.parameters[name].update_to_data.append(_ratio(_std(update), _std(before)))
+                data_std = _std(before)
+                self.parameters[name].update_to_data.append(_ratio(_std(update), data_std))
+                if data_std > 0:
+                    updates[name] = update / data_std  # its std is the update:data ratio
+        if self.log is not None:
+            self._write_step(updates, scalars)
         self.steps += 1
 
     @contextmanager
-    def step(self) -> Iterator[None]:
-        """``with diagnostics.step(): optimiser.step()`` — `before_step` and `after_step`."""
+    def step(self, **scalars: float) -> Iterator[None]:
+        """``with diagnostics.step(loss=loss.item()): optimiser.step()`` — `before_step`
+        and `after_step` (the keyword scalars go to TensorBoard only)."""
         self.before_step()
         yield
-        self.after_step()
+        self.after_step(**scalars)
+
+    def _write_step(self, updates: dict[str, np.ndarray], extra: dict[str, float]) -> None:
+        """This step's statistics and histograms as TensorBoard events (see the module doc)."""
+        assert self.log is not None
+        scalars = {name: float(value) for name, value in extra.items()}
+        histograms: dict[str, Any] = {}
+        for name, layer in self.layers.items():
+            scalars[f"activation_mean/{name}"] = layer.mean
+            scalars[f"activation_std/{name}"] = layer.std
+            scalars[f"gradient_std/{name}"] = layer.grad_std
+            if layer.saturated is not None:
+                scalars[f"saturated/{name}"] = layer.saturated
+            histograms[f"activations/{name}"] = layer.output
+            histograms[f"gradients/{name}"] = layer.grad
+        for name, parameter in self.parameters.items():
+            scalars[f"grad_to_data/{name}"] = parameter.grad_to_data
+            if parameter.update_to_data:
+                scalars[f"update_to_data/{name}"] = parameter.update_to_data[-1]
+            histograms[f"parameter_gradients/{name}"] = parameter.grad
+            histograms[f"update_ratios/{name}"] = updates.get(name)
+        self.log.step(self.steps, scalars, histograms)
 
     # -- hooks ------------------------------------------------------------------------------
 
     def remove(self) -> None:
-        """Detach the forward hooks."""
+        """Detach the forward hooks and close the TensorBoard files."""
         for remover in self._removers:
             remover()
         self._removers.clear()
+        if self.log is not None:
+            self.log.close()
 
     def __enter__(self) -> TrainingDiagnostics:
         return self
@@ -218,6 +262,17 @@ class TrainingDiagnostics:
 
     def __str__(self) -> str:
         return self.table()
+
+    def __repr__(self) -> str:
+        logging = f", log_dir={str(self.log.log_dir)!r}" if self.log is not None else ""
+        return (f"TrainingDiagnostics({type(self.model).__name__}: {len(self.layers)} layers, "
+                f"{len(self.parameters)} parameters, {self.steps} steps{logging})")
+
+    def _repr_html_(self) -> str:
+        """The tables for Jupyter."""
+        from minigrad.viz.report import diagnostics_html
+
+        return diagnostics_html(self, HEALTHY_UPDATE_RATIO)
 
     def save_plots(self, directory: str | Path) -> list[Path]:
         """Histograms of activations, output gradients and weight gradients, and the
