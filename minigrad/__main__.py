@@ -42,8 +42,8 @@ def scalar_demo(steps: int = 30, seed: int = 1337) -> float:
         start = time.perf_counter()
         scores = [model(list(map(mg.Value, row))) for row in x.tolist()]
         losses = [(1 + -int(t) * s).relu() for t, s in zip(targets, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        data_loss = sum(losses, mg.Value(0.0)) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum((p * p for p in model.parameters()), mg.Value(0.0))
         loss = data_loss + reg_loss
         accuracy = sum((s.data > 0) == (t > 0) for t, s in zip(targets, scores)) / len(targets)
         for p in model.parameters():

@@ -70,7 +70,10 @@ class Node(Protocol):
     data: Any
     grad: Any
     requires_grad: bool
-    _parents: tuple[Node, ...]
+
+    @property
+    def _parents(self) -> tuple[Node, ...]: ...  # read-only here, so subtypes may narrow it
+
     _seq: int
     _scope: Scope | None
     _hooks: Any

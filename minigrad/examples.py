@@ -46,7 +46,8 @@ class ScalarMLP:
         self.layers = [[_Neuron(widths[i], nonlinear=i != len(sizes) - 1)
                         for _ in range(widths[i + 1])] for i in range(len(sizes))]
 
-    def __call__(self, x: list) -> mg.Value:
+    def __call__(self, x: list) -> Any:
+        """A `Value` (a list of them when the last layer has several neurons)."""
         for layer in self.layers:
             x = [neuron(x) for neuron in layer]
         return x[0] if len(x) == 1 else x

@@ -104,11 +104,11 @@ def _numeric_and_analytic(fn: Callable[..., Any], inputs: list, x: Tensor | Valu
     # Index x.data itself: a reshaped "flat view" would silently be a copy for a
     # non-contiguous array, and perturbing the copy would leave f unchanged.
     for position in np.ndindex(x.shape):
-        original = x.data[position]
-        x.data[position] = original + eps
+        element = x.data[position]
+        x.data[position] = element + eps
         plus = _scalar_output(fn(*inputs), weights)
-        x.data[position] = original - eps
+        x.data[position] = element - eps
         minus = _scalar_output(fn(*inputs), weights)
-        x.data[position] = original
+        x.data[position] = element
         numeric[position] = (plus - minus) / (2 * eps)
     return numeric, analytic

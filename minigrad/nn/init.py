@@ -191,7 +191,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     p = cdf_alpha + uniform * (cdf_beta - cdf_alpha)
     tiny = np.finfo(np.float64).tiny
     p = np.clip(p, tiny, 1 - np.finfo(np.float64).eps)  # Φ⁻¹ is finite only inside (0, 1)
-    z = np.clip(_standard_normal_quantile(p).astype(np.float64), alpha, beta)
+    z = np.clip(np.asarray(_standard_normal_quantile(p), dtype=np.float64), alpha, beta)
     samples = mean + std * (-z if mirrored else z)
     # Rounding (to float32, say) must not step outside [a, b].
     return _write(tensor, np.clip(samples.astype(tensor.dtype), a, b))
@@ -219,7 +219,8 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"Only tensors with 2 dimensions are supported (eye_ got shape "
                          f"{tensor.shape}). Fix: pass a weight of shape (out, in).")
-    return _write(tensor, np.eye(*tensor.shape))
+    rows, columns = tensor.shape
+    return _write(tensor, np.eye(rows, columns))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,6 +60,9 @@ class Module:
         object.__setattr__(self, "_backward_hooks", [])
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_scope_name", "")
+
+    if TYPE_CHECKING:  # parameters, buffers and submodules are attributes set at run time
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- registration --------------------------------------------------------------------
 

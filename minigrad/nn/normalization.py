@@ -40,7 +40,7 @@ IMPLEMENTATIONS = {"fused": batch_norm_fused, "composed": batch_norm_composed}
 
 
 def _check_input(x: object, op: str, min_ndim: int = 1) -> Tensor:
-    expect_tensor(x, op)
+    x = expect_tensor(x, op)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}. Fix: "
                         "convert it with .float() (or .double()).")

@@ -218,9 +218,11 @@ def batch_norm_composed(x: Tensor, running_mean: Tensor | None, running_var: Ten
     if use_batch_stats:
         x_hat, mean, var = standardize(x, axes, eps)
         if running_mean is not None:
+            assert running_var is not None and momentum is not None  # F.batch_norm checked
             update_running_stats(running_mean.data, running_var.data, mean.data, var.data,
                                  x.numel() // x.shape[1], momentum)
     else:
+        assert running_mean is not None and running_var is not None  # F.batch_norm checked
         # Constants in x's dtype (copies: the buffers may change before backward runs).
         mean = Tensor(running_mean.data.reshape(shape).astype(x.dtype), name="running_mean")
         var = Tensor(running_var.data.reshape(shape).astype(x.dtype), name="running_var")
@@ -238,8 +240,10 @@ def batch_norm_fused(x: Tensor, running_mean: Tensor | None, running_var: Tensor
                              "eps": eps}
     if use_batch_stats:
         if running_mean is not None:
+            assert running_var is not None  # F.batch_norm checked they come together
             flags.update(running_mean=running_mean.data, running_var=running_var.data,
                          momentum=momentum)
         return BatchNormTrain.apply(x, *affine, **flags)
+    assert running_mean is not None and running_var is not None  # F.batch_norm checked
     return BatchNormEval.apply(x, *affine, running_mean=running_mean.data,
                                running_var=running_var.data, **flags)

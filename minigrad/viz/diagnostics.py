@@ -247,14 +247,14 @@ class TrainingDiagnostics:
                   f"  {'parameter':<16}{'shape':<10}{'data std':>10}{'grad std':>10}"
                   f"{'grad:data':>11}{'update:data':>13}{'(mean, last 10)':>17}"]
         low, high = HEALTHY_UPDATE_RATIO / 10, HEALTHY_UPDATE_RATIO * 10
-        for record in self.parameters.values():
-            ratios = record.update_to_data
+        for parameter in self.parameters.values():
+            ratios = parameter.update_to_data
             last = ratios[-1] if ratios else math.nan
             finite = [r for r in ratios[-10:] if r == r]
             recent = float(np.mean(finite)) if finite else math.nan
-            lines.append(f"  {record.name:<16.16}{str(record.shape):<10.10}"
-                         f"{_g(record.data_std):>10}{_g(record.grad_std):>10}"
-                         f"{_g(record.grad_to_data):>11}"
+            lines.append(f"  {parameter.name:<16.16}{str(parameter.shape):<10.10}"
+                         f"{_g(parameter.data_std):>10}{_g(parameter.grad_std):>10}"
+                         f"{_g(parameter.grad_to_data):>11}"
                          f"{_g(last):>13}{_g(recent):>17}{_flag(recent, low, high)}")
         lines.append("  update:data near 1e-3 is healthy; far above (>>): "
                      "learning rate too high for it, far below (<<): it barely trains.")

@@ -194,7 +194,7 @@ def _health(box: Box, look: _Look) -> str:
 def _label(box: Box, look: _Look) -> str:
     node = box.node
     lines = []
-    if box.kind == "module":
+    if box.module is not None:  # a collapsed module
         lines.append(f"<B>{escape(box.module.label())}</B>")
         lines.append(small(f"{plural(len(box.nodes), 'node')} collapsed"))
     else:

@@ -334,7 +334,9 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
                 boxes.append(Box([], "module", module.parent, module=module))
             box_of[i] = module_box[module]
             boxes[module_box[module]].nodes.append(node)
-    boxes[box_of[0]].is_root = True
+    root_box = box_of[0]  # the root is never hidden
+    assert root_box is not None
+    boxes[root_box].is_root = True
     kept = len(boxes) if max_nodes is None else min(max_nodes, len(boxes))
 
     flow = Flow(root) if show_grad else None
