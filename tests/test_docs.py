@@ -1,0 +1,26 @@
+"""The README and docs point only at files that are in the repository."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted(ROOT.glob("*/README.md"))]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_and_named_files_exist(doc):
+    text = doc.read_text(encoding="utf-8")
+    assert "../shared" not in text
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)  # [text](target)
+    local = [t for t in targets if not re.match(r"[a-z]+://|mailto:", t)]
+    missing = [t for t in local if not (doc.parent / t).exists()]
+    assert not missing, f"{doc.name} links to files not in the repository: {missing}"
+    # files named in backticks, such as `minigrad/viz/graph.py` or `API.md`
+    named = re.findall(r"`([\w./-]+\.(?:md|py|toml|png|svg))`", text)
+    named += re.findall(r"(?<![\w./-])([\w./-]+\.md)\b", text)  # bare mentions: "see API.md"
+    absent = [n for n in named if not ((doc.parent / n).exists() or (ROOT / n).exists())]
+    assert not absent, f"{doc.name} names files not in the repository: {absent}"
