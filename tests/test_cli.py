@@ -173,3 +173,13 @@ def test_no_command_prints_usage_to_stderr_and_fails(capsys):
     code, out, err = run(capsys)
     assert code == 2 and out == ""
     assert err.startswith("usage: minigrad") and "choose a command: demo, graph" in err
+
+
+def test_demo_log_dir_writes_tensorboard_events(capsys, tmp_path):
+    pytest.importorskip("tensorboardX", reason="the [tensorboard] extra is not installed: "
+                                               "pip install 'minigrad[tensorboard]'")
+    code, _, err = run(capsys, "demo", "--steps", "3", "--out", str(tmp_path / "out"),
+                       "--log-dir", str(tmp_path / "runs" / "demo"))
+    assert code == 0, err
+    events = list((tmp_path / "runs" / "demo").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 1000
