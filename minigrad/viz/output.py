@@ -52,6 +52,12 @@ class GradientGraph(graphviz.Digraph):
         super().__init__(*args, **kwargs)
         self.timeout, self.boxes, self.arrows = timeout, boxes, arrows
 
+    def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        """`copy()` keeps the time limit and the size."""
+        copied = dict(super()._copy_kwargs(**kwargs))
+        copied.update(timeout=self.timeout, boxes=self.boxes, arrows=self.arrows)
+        return copied
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **_: Any) -> dict[str, Any]:
         """SVG for Jupyter, or the reason there is none (as text, not a traceback)."""

@@ -193,3 +193,5 @@ def test_notebook_display_says_when_graphviz_takes_too_long():
     graph = viz.draw_graph(deep_loss(20), collapse=(), max_nodes=None, timeout=0.01)
     bundle = graph._repr_mimebundle_()
     assert "within 0.01 s" in bundle["text/plain"] and "image/svg+xml" not in bundle
+    copied = graph.copy()
+    assert (copied.timeout, copied.boxes, copied.arrows) == (0.01, graph.boxes, graph.arrows)
