@@ -18,7 +18,7 @@ from typing import Any
 import graphviz
 
 FORMATS = ("svg", "png", "pdf", "dot")
-DEFAULT_TIMEOUT = 60.0  # seconds; a 500-box picture takes about a second
+DEFAULT_TIMEOUT = 60.0  # seconds; 500 boxes took 2 s as SVG, 23 s as PNG (2 busy cores)
 
 INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew "
                 "install graphviz; conda: conda install -c conda-forge graphviz; others: "
