@@ -18,7 +18,6 @@ micrograd's op nodes by default, where they are small and familiar (``op_nodes=`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from minigrad.viz.output import (
     check_format,
     save,
 )
-from minigrad.viz.style import LogScale, escape, html_label, number, plural, small
+from minigrad.viz.style import LogScale, check_scale, escape, html_label, number, plural, small
 from minigrad.viz.walk import AUTO, Box, Picture, describe
 
 __all__ = ["FORMATS", "GradientGraph", "GraphvizNotFoundError", "GraphvizTimeoutError",
@@ -89,7 +88,7 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
     if not 0 < vanishing < exploding:
         raise ValueError(f"draw_graph: need 0 < vanishing < exploding, got vanishing="
                          f"{vanishing} and exploding={exploding}.")
-    low, high = _check_scale(scale, vanishing, exploding)
+    low, high = check_scale(scale, vanishing, exploding)
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got "
                         f"{type(root).__name__}. Fix: pass the output of a computation, "
@@ -124,20 +123,6 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
     if legend and picture.show_grad and any(box.grad is not None for box in picture.boxes):
         _emit_legend(graph, look)
     return graph
-
-
-def _check_scale(scale: Any, vanishing: float, exploding: float) -> tuple[float, float]:
-    if scale is None:
-        return vanishing, exploding
-    try:
-        low, high = (float(x) for x in scale)
-    except (TypeError, ValueError):
-        raise TypeError(f"draw_graph: scale must be a pair (low, high) of gradient sizes, "
-                        f"e.g. (1e-6, 1e2); got {scale!r}.") from None
-    if not (0 < low < high and math.isfinite(high)):
-        raise ValueError(f"draw_graph: scale needs 0 < low < high (finite), got "
-                         f"({low:g}, {high:g}). Fix: e.g. scale=(1e-6, 1e2).")
-    return low, high
 
 
 @dataclass

@@ -149,6 +149,22 @@ def _mix(first: str, second: str, t: float) -> str:
 PALETTE = [_mix(colour, "#ffffff", 0.25) for colour in _BREWER]
 
 
+def check_scale(scale: Any, vanishing: float, exploding: float) -> tuple[float, float]:
+    """draw_graph's ``scale``: ``(low, high)`` gradient sizes, by default the vanishing and
+    exploding thresholds, so every picture uses the same colours for the same sizes."""
+    if scale is None:
+        return vanishing, exploding
+    try:
+        low, high = (float(x) for x in scale)
+    except (TypeError, ValueError):
+        raise TypeError(f"draw_graph: scale must be a pair (low, high) of gradient sizes, "
+                        f"e.g. (1e-6, 1e2); got {scale!r}.") from None
+    if not (0 < low < high and math.isfinite(high)):
+        raise ValueError(f"draw_graph: scale needs 0 < low < high (finite), got "
+                         f"({low:g}, {high:g}). Fix: e.g. scale=(1e-6, 1e2).")
+    return low, high
+
+
 class LogScale:
     """Maps a positive magnitude to a colour on a log10 scale.
 

@@ -11,13 +11,23 @@ Nothing here knows about Graphviz; `graph.py` turns the result into DOT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from minigrad.autograd import Scope
+from minigrad.viz.modules import (
+    AUTO,
+    all_scopes,
+    auto_level,
+    check_patterns,
+    common_scope,
+    names_from,
+    owner_names,
+    user_label,
+)
 from minigrad.viz.style import GradStats, norm
 
 
@@ -170,102 +180,6 @@ def _kind(node: Any) -> str:
     return "parameter" if node.requires_grad else "constant"
 
 
-def _common_scope(scopes: list[Scope | None]) -> Scope | None:
-    """The innermost module that encloses all `scopes`."""
-    paths = [scope.path() if scope is not None else [] for scope in scopes]
-    prefix = paths[0]
-    for path in paths[1:]:
-        n = 0
-        while n < min(len(prefix), len(path)) and prefix[n] == path[n]:
-            n += 1
-        prefix = prefix[:n]
-    return prefix[-1] if prefix else None
-
-
-def _names(params: Any) -> dict[int, str]:
-    """``params`` as {id(node): name}: a mapping, (name, node) pairs or a module."""
-    if params is None:
-        return {}
-    if hasattr(params, "named_parameters"):
-        params = params.named_parameters()
-    items = params.items() if isinstance(params, Mapping) else params
-    return {id(node): str(name) for name, node in items}
-
-
-def _owner_names(scopes: Iterable[Scope], wanted: set[int]) -> dict[int, str]:
-    """Names for the parameters in `wanted` (ids), asked of the modules that own them.
-
-    A parameter knows nothing of its module, but every module call records its module in
-    the scope (`Scope.module`), so the modules of the drawn graph are at hand: the
-    outermost first (``fc1.weight`` rather than ``weight``), each prefixed with its
-    qualified name, until every wanted parameter is named.
-    """
-    names: dict[int, str] = {}
-    for scope in sorted(scopes, key=lambda scope: len(scope.path())):
-        if len(names) == len(wanted):
-            break
-        named_parameters = getattr(scope.module, "named_parameters", None)
-        if named_parameters is None:
-            continue
-        prefix = scope.qualified_name()
-        for name, parameter in named_parameters():
-            if id(parameter) in wanted:
-                names.setdefault(id(parameter), f"{prefix}.{name}" if prefix else name)
-    return names
-
-
-def _user_label(node: Any, names: dict[int, str]) -> str:
-    label = getattr(node, "name", None) or getattr(node, "label", None)
-    return str(label) if label else names.get(id(node), "")
-
-
-AUTO = "auto"
-AUTO_COLLAPSE_BOXES = 100  # collapse="auto" folds modules when a picture has more boxes
-
-
-def _all_scopes(scopes: list[Scope | None]) -> set[Scope]:
-    """Every scope in use, with its enclosing ones."""
-    found: set[Scope] = set()
-    for scope in set(scopes):
-        while scope is not None and scope not in found:
-            found.add(scope)
-            scope = scope.parent
-    return found
-
-
-def _check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
-    """Refuse collapse names that match no module of the graph, listing those that exist."""
-    known = {scope.qualified_name() for scope in in_use} | {s.type_name for s in in_use}
-    unknown = sorted(patterns - known)
-    if unknown:
-        modules = sorted({scope.label() if not scope.parent else
-                          f"{scope.qualified_name()} ({scope.type_name})" for scope in in_use
-                          if scope.qualified_name()})
-        raise ValueError(
-            f"draw_graph: collapse={', '.join(map(repr, unknown))} matches no module of this "
-            f"graph. Its modules: {', '.join(modules) or 'none'}; types: "
-            f"{', '.join(sorted({s.type_name for s in in_use})) or 'none'}. Fix: use one of "
-            "these names or types.")
-
-
-def _auto_level(scopes: list[Scope | None], shown: list[int]) -> int | None:
-    """The nesting depth at which to fold every module so the picture keeps at most
-    `AUTO_COLLAPSE_BOXES` boxes (the deepest level that suffices), or None."""
-    if len(shown) <= AUTO_COLLAPSE_BOXES:
-        return None
-    paths = [scope.path() if scope is not None else [] for scope in scopes]
-    deepest = max((len(path) for path in paths), default=0)
-    best = None
-    for level in range(deepest, 0, -1):
-        folded = {paths[i][level - 1] for i in shown if len(paths[i]) >= level}
-        if level == 1 and len(folded) < 2:
-            break  # folding the one outermost model into one box shows nothing
-        best = level
-        if sum(len(paths[i]) < level for i in shown) + len(folded) <= AUTO_COLLAPSE_BOXES:
-            break
-    return best  # when even this is too many, max_nodes caps the rest
-
-
 def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool = True,
              show_constants: bool = True, collapse: str | Iterable[str] = AUTO,
              max_nodes: int | None = 500, params: Any = None) -> Picture:
@@ -289,22 +203,22 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         for parent in found:
             consumers[parent].append(child)
     scopes = [node._scope for node in nodes]
-    names = _names(params)
-    in_use = _all_scopes(scopes)
+    names = names_from(params)
+    in_use = all_scopes(scopes)
     unnamed = {id(node) for node, kind in zip(nodes, kinds) if kind == "parameter"
                and isinstance(node, Parameter) and id(node) not in names}
-    names = {**_owner_names(in_use, unnamed), **names}  # params= wins over the modules
+    names = {**owner_names(in_use, unnamed), **names}  # params= wins over the modules
     for i, node in enumerate(nodes):
         if (scopes[i] is None and consumers[i] and kinds[i] == "parameter"
                 and (isinstance(node, Parameter) or id(node) in names)):
-            scopes[i] = _common_scope([nodes[c]._scope for c in consumers[i]])
-    _check_patterns(patterns, in_use)
+            scopes[i] = common_scope([nodes[c]._scope for c in consumers[i]])
+    check_patterns(patterns, in_use)
 
     hidden = {i for i, kind in enumerate(kinds) if i != 0 and (
         (kind == "parameter" and not show_parameters)
         or (kind == "constant" and not show_constants))}
 
-    level = _auto_level(scopes, [i for i in range(len(nodes)) if i not in hidden]
+    level = auto_level(scopes, [i for i in range(len(nodes)) if i not in hidden]
                         ) if automatic else None
 
     def folded_into(scope: Scope | None) -> Scope | None:
@@ -327,7 +241,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         module = folded_into(scopes[i])
         if module is None:
             box_of[i] = len(boxes)
-            boxes.append(Box([node], kinds[i], scopes[i], name=_user_label(node, names)))
+            boxes.append(Box([node], kinds[i], scopes[i], name=user_label(node, names)))
         else:
             if module not in module_box:
                 module_box[module] = len(boxes)
