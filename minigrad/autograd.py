@@ -123,6 +123,9 @@ class Scope(NamedTuple):
         """How the visualiser titles this scope: ``bn1 (BatchNorm1d)``."""
         return f"{self.name} ({self.type_name})" if self.name else self.type_name
 
+    def __repr__(self) -> str:  # short: the module's own repr would print its whole tree
+        return f"Scope({self.qualified_name()!r}, {self.type_name!r})"
+
 
 class EngineState:
     """The engine's switches as one immutable record: is the graph recorded, are NaN/Inf
