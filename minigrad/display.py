@@ -85,7 +85,7 @@ def _body(array: np.ndarray, indent: int, summarise: bool, element: _ElementForm
         per_line = max(1, (LINE_WIDTH - indent) // (element.width + 2))
         lines = [", ".join(texts[i:i + per_line]) for i in range(0, len(texts), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    rows = range(len(array))
+    rows: list[int | None] | range = range(len(array))
     if cut:
         rows = [*range(EDGE_ITEMS), None, *range(len(array) - EDGE_ITEMS, len(array))]
     parts = ["..." if i is None else _body(array[i], indent + 1, summarise, element)

@@ -185,10 +185,10 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
                              f"got {class_weight.shape}.")
         setup["class_weight"] = class_weight
     if weight is not None or ignored.any():
-        class_weight = setup["class_weight"]
+        given_weight = setup["class_weight"]
         safe = np.where(ignored, 0, indices)
-        per_row = np.ones(len(indices), input.dtype) if class_weight is None else \
-            class_weight[safe]
+        per_row = np.ones(len(indices), input.dtype) if given_weight is None else \
+            given_weight[safe]
         setup.update(target=safe, keep=~ignored,
                      row_weight=np.where(ignored, 0, per_row).astype(input.dtype))
     # Bring the class axis last and flatten everything else into rows: (M, C).

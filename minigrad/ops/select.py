@@ -90,7 +90,7 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False, *,
     return _arg_extreme(x, axis if dim is None else dim, keepdim, np.argmin, "argmin")
 
 
-def _extreme(x: Tensor, dim: Any, keepdim: bool, op_class: type, pick: Any,
+def _extreme(x: Tensor, dim: Any, keepdim: bool, op_class: type[Function], pick: Any,
              other_op: Any, op: str) -> Tensor | ValuesIndices:
     if dim is None:
         return (reduce.amax if op == "max" else reduce.amin)(x, keepdim=keepdim)

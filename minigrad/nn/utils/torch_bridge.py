@@ -147,7 +147,7 @@ def _from_minigrad_code(error: BaseException) -> bool:
     return False
 
 
-def _torch_class_for(torch: Any, cls: type) -> type:
+def _torch_class_for(torch: Any, cls: type) -> Any:
     """A torch.nn.Module subclass carrying the methods of the user's class `cls` (and of its
     user-defined bases), so their forward runs on the PyTorch module."""
     namespace: dict[str, Any] = {"__module__": cls.__module__, "__doc__": cls.__doc__}
@@ -209,7 +209,9 @@ def _convert(torch: Any, module: Module, path: str) -> Any:
 
 
 def _convert_custom(torch: Any, module: Module, path: str) -> Any:
-    torch_class = _torch_class_for(torch, _user_forward_class(module))
+    user_class = _user_forward_class(module)
+    assert user_class is not None  # _convert calls this only for such modules
+    torch_class = _torch_class_for(torch, user_class)
     converted = torch_class.__new__(torch_class)
     torch.nn.Module.__init__(converted)
     for name, child in module._modules.items():
