@@ -172,7 +172,7 @@ def test_every_option_has_help(capsys):
 def test_no_command_prints_usage_to_stderr_and_fails(capsys):
     code, out, err = run(capsys)
     assert code == 2 and out == ""
-    assert err.startswith("usage: minigrad") and "choose a command: demo, graph" in err
+    assert err.startswith("usage: minigrad") and "choose a command: demo, graph, explore" in err
 
 
 def test_demo_log_dir_writes_tensorboard_events(capsys, tmp_path):

@@ -159,6 +159,8 @@ def parse_svg(svg: str) -> Layout:
     view = _numbers(root.get("viewBox", "0 0 0 0"))
     layout = Layout(width=view[2], height=view[3])
     graph = root.find(_SVG + "g")
+    if graph is None:
+        raise ValueError("explore: Graphviz's SVG has no drawing group; cannot read the layout.")
     dx = dy = 0.0
     match = re.search(r"translate\(([-\d.]+)[ ,]+([-\d.]+)\)", graph.get("transform", ""))
     if match:

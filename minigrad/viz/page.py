@@ -83,7 +83,9 @@ class _PanelBuilder:
     def __init__(self, panel: Panel, collapse: Any, max_nodes: int | None, rankdir: str,
                  timeout: float | None, step_indices: list[int]) -> None:
         self.panel, self.recorder = panel, panel.recorder
-        self.structure = self.recorder.structure
+        structure = self.recorder.structure
+        assert structure is not None  # explore() refuses a recorder without records
+        self.structure = structure
         self.kept = step_indices
         self._group_boxes(collapse, max_nodes)
         self.rankdir, self.timeout = rankdir, timeout
@@ -283,9 +285,10 @@ class _PanelBuilder:
         """Rows of the update:data strip: one per parameter."""
         structure = self.structure
         names = [_text(structure.boxes[i].id) for i in structure.parameters]
-        ratios = np.stack([self.recorder.update_data[k] for k in self.kept]) if names else None
-        return {"names": names,
-                "ratio": [_rounded(ratios[:, p]) for p in range(len(names))] if names else []}
+        if not names:
+            return {"names": [], "ratio": []}
+        ratios = np.stack([self.recorder.update_data[k] for k in self.kept])
+        return {"names": names, "ratio": [_rounded(ratios[:, p]) for p in range(len(names))]}
 
 
 def thin(count: int, limit: int = MAX_PAGE_STEPS) -> list[int]:

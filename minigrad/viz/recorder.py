@@ -81,7 +81,8 @@ def _structure(root: Any, params: Any) -> Structure:
     nodes, parents = walk(root)
     _, signature = _signature(nodes, parents)
     position = {box.key: i for i, box in enumerate(picture.boxes)}
-    boxes, counters = [], {}
+    boxes: list[Any] = []
+    counters: dict[Any, int] = {}
     for box in picture.boxes:
         node = box.node
         scope = box.cluster
@@ -227,6 +228,11 @@ class GradientFlowRecorder:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def _recorded(self) -> Structure:
+        """The structure the first kept record stored (only called after it)."""
+        assert self.structure is not None
+        return self.structure
+
     def __repr__(self) -> str:
         boxes = len(self.structure.boxes) if self.structure else 0
         return (f"GradientFlowRecorder({len(self)} steps kept of {self.calls} calls, "
@@ -268,7 +274,7 @@ class GradientFlowRecorder:
     # -- one kept step -------------------------------------------------------------------
 
     def _keep(self, call: int, nodes: list[Any], flow: Flow) -> None:
-        structure = self.structure
+        structure = self._recorded()
         n = len(nodes)
         grads = [flow.of(node) for node in nodes]
         # One pass over values and gradients together.
@@ -279,8 +285,9 @@ class GradientFlowRecorder:
         stats[:, [2, 3, 7, 8]] = values[:, [2, 3, 4, 5]]
         for i, node in enumerate(nodes):
             kind = _SATURATING.get(node.op_name)
-            if kind is not None:
-                stats[i, _COLUMN["saturated"]] = saturation(kind, np.asarray(node.data))[0]
+            found = saturation(kind, np.asarray(node.data)) if kind is not None else None
+            if found is not None:
+                stats[i, _COLUMN["saturated"]] = found[0]
         self.steps.append(call)
         self.box_stats.append(stats)
         # Copies, not views: a view would keep the whole temporary array alive.
@@ -307,7 +314,7 @@ class GradientFlowRecorder:
                     continue
                 key = (position[id(parent)], target)
                 sent[key] = grad if key not in sent else sent[key] + grad
-        return [sent.get(key) for key in self.structure.arrows]
+        return [sent.get(key) for key in self._recorded().arrows]
 
     # -- update:data ratio -----------------------------------------------------------------
 
@@ -340,10 +347,10 @@ class GradientFlowRecorder:
         optimizer.step = step
 
     def _changed(self, call: int, signature: tuple) -> str:
-        old = self.structure.signature
+        old = self._recorded().signature
         first = next((i for i, (a, b) in enumerate(zip(old, signature)) if a != b),
                      min(len(old), len(signature)))
-        where = (f"box {first} ({self.structure.boxes[first].id})" if first < len(old)
+        where = (f"box {first} ({self._recorded().boxes[first].id})" if first < len(old)
                  else f"box {first}")
         return (f"GradientFlowRecorder.record: the graph of call {call} differs from the one "
                 f"recorded first ({len(old)} boxes, now {len(signature)}; first difference at "

@@ -181,9 +181,12 @@ def _kind(node: Any) -> str:
 
 
 def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool = True,
-             show_constants: bool = True, collapse: str | Iterable[str] = AUTO,
+             show_constants: bool = True, collapse: str | Iterable[str] = (),
              max_nodes: int | None = 500, params: Any = None) -> Picture:
-    """Decide what to draw for the graph ending at `root` (see `draw_graph` for the options)."""
+    """Decide what to draw for the graph ending at `root` (see `draw_graph` for the options).
+
+    Unlike `draw_graph`, nothing is folded unless asked (``collapse="auto"`` or names): the
+    recorder needs every node."""
     if max_nodes is not None and max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be a positive number or None, got "
                          f"{max_nodes}.")
