@@ -126,6 +126,17 @@ class Scope(NamedTuple):
     def __repr__(self) -> str:  # short: the module's own repr would print its whole tree
         return f"Scope({self.qualified_name()!r}, {self.type_name!r})"
 
+    # A scope *is* its path of names and types: two calls of equally named modules (a loss
+    # module made afresh each step) are the same scope, whichever object `module` holds.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scope) and self[:3] == other[:3]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:3])
+
 
 class EngineState:
     """The engine's switches as one immutable record: is the graph recorded, are NaN/Inf

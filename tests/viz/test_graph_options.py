@@ -195,3 +195,14 @@ def test_notebook_display_says_when_graphviz_takes_too_long():
     assert "within 0.01 s" in bundle["text/plain"] and "image/svg+xml" not in bundle
     copied = graph.copy()
     assert (copied.timeout, copied.boxes, copied.arrows) == (0.01, graph.boxes, graph.arrows)
+
+
+def test_scopes_compare_by_path_not_by_module_object():
+    from minigrad.autograd import Scope
+
+    first, second = nn.Linear(2, 2), nn.Linear(2, 2)
+    a = Scope("fc", "Linear", Scope("", "Net", None), first)
+    b = Scope("fc", "Linear", Scope("", "Net", None), second)
+    assert a == b and not (a != b) and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Scope("fc", "Linear", None, first)
+    assert repr(a) == "Scope('fc', 'Linear')"
