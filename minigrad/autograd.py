@@ -370,11 +370,11 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
     __slots__ = ()
 
     def __enter__(self) -> None:
-        self.previous = _retain_all_grads.get()
+        self.previous = _retain_all_grads.get()  # type: ignore[assignment]  # the slot is shared
         _retain_all_grads.set(True)
 
     def __exit__(self, *exc_info: Any) -> None:
-        _retain_all_grads.set(self.previous)
+        _retain_all_grads.set(self.previous)  # type: ignore[arg-type]
 
     def _fresh(self) -> retain_grads:
         return retain_grads()
@@ -420,4 +420,4 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
                 earlier = pending.get(parent)
                 pending[parent] = parent_grad if earlier is None else earlier + parent_grad
             if free_graph:
-                node._free_saved()
+                node._free_saved()  # type: ignore[attr-defined]  # Tensor nodes' method

@@ -82,6 +82,7 @@ class Tensor:
     __slots__ = ("_data", "grad", "requires_grad", "name", "_op", "_parents", "_seq", "_scope",
                  "_hooks", "_where", "_retains_grad", "_version", "__weakref__")
     __hash__ = object.__hash__  # nodes are dict keys by identity; == compares elementwise
+    _op: Any  # the Function that made it (None for a leaf)
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected method
 
     if TYPE_CHECKING:  # for type checkers only: minigrad/ops attaches these at import

@@ -73,6 +73,8 @@ class Value:
     __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_seq", "_scope", "_label",
                  "_where_created", "__weakref__")
     data: float
+    _a: Value | None  # the parents, when there are any (see above)
+    _b: Value | None
     requires_grad = True
     _hooks = ()
     _retains_grad = True  # micrograd's behaviour: every node keeps its gradient

@@ -51,7 +51,7 @@ class SharedTensor(Tensor):
     __slots__ = ("_array", "_fingerprint", "_written_at")
 
     @property
-    def _data(self) -> np.ndarray:  # type: ignore[override]
+    def _data(self) -> np.ndarray:
         self._notice_writes()
         return self._array
 
@@ -62,7 +62,7 @@ class SharedTensor(Tensor):
         self._written_at = next_seq()
 
     @property
-    def _version(self) -> int:  # type: ignore[override]
+    def _version(self) -> int:
         self._notice_writes()
         return self._written_at
 
