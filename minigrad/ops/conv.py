@@ -81,7 +81,8 @@ class Conv2d(Function):
         grad_weight = grad_weight.reshape(self.weight_shape)
         grad_x = None
         if self.needs_input_grad[0]:  # the first layer's input (the data) needs no gradient
-            channels, kernel_h, kernel_w = self.x_shape[1], *self.weight_shape[2:]
+            channels = self.x_shape[1]
+            kernel_h, kernel_w = self.weight_shape[2], self.weight_shape[3]
             grad_cols = np.matmul(self.weight_matrix.swapaxes(-1, -2), grad)  # (N, g, CK/g, P)
             grad_cols = grad_cols.reshape(n, channels, kernel_h, kernel_w, out_h, out_w)
             grad_padded = np.zeros(self.padded_shape, dtype=grad_cols.dtype)
@@ -155,13 +156,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if bias is not None and (not isinstance(bias, Tensor) or bias.shape != (out_channels,)):
         raise ShapeError(f"conv2d: bias must be a Tensor of shape ({out_channels},), got "
                          f"{getattr(bias, 'shape', type(bias).__name__)}.")
-    kernel = weight.shape[2:]
+    kernel = (weight.shape[2], weight.shape[3])
     stride, dilation = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     check_kernel_stride("conv2d", kernel, stride, dilation)
     padding = conv_padding(padding, kernel, stride, dilation, "conv2d")
     params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
-              "out_shape": output_size("conv2d", x.shape[-2:], kernel, stride, padding,
-                                       dilation)}
+              "out_shape": output_size("conv2d", (x.shape[-2], x.shape[-1]), kernel, stride,
+                                       padding, dilation)}
     tensors = (weight,) if bias is None else (weight, bias)
     if x.ndim == 4:
         return Conv2d.apply(x, *tensors, **params)

@@ -121,7 +121,7 @@ def pool_arguments(kernel_size: Any, stride: Any, padding: Any, op: str
 def _pool_parameters(x: Tensor, kernel_size: Any, stride: Any, padding: Any,
                      op: str) -> dict[str, Any]:
     kernel, stride, padding = pool_arguments(kernel_size, stride, padding, op)
-    out_shape = output_size(op, x.shape[-2:], kernel, stride, symmetric(padding))
+    out_shape = output_size(op, (x.shape[-2], x.shape[-1]), kernel, stride, symmetric(padding))
     return {"kernel_size": kernel, "stride": stride, "padding": padding, "out_shape": out_shape}
 
 

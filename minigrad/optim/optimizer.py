@@ -25,7 +25,8 @@ def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{optimizer}: {name} must be a number, got {value!r} "
                         f"({type(value).__name__}). Fix: pass a float, e.g. {name}=0.01.")
-    if not (value >= minimum and (below is None or value < below)):  # also refuses NaN
+    # `not (...)` also refuses NaN; Real has no comparisons in typeshed, hence the ignore.
+    if not (value >= minimum and (below is None or value < below)):  # type: ignore[operator]
         allowed = f">= {minimum}" if below is None else f"in [{minimum}, {below})"
         raise ValueError(f"{optimizer}: invalid {description}: {name}={value}, it must be "
                          f"{allowed}. Fix: pass {name} {allowed}.")
