@@ -196,7 +196,7 @@ def test_every_verdict_is_the_one_its_rule_chooses(lesson: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Lesson 4: BatchNorm from the ground up (claim B7 of CLAIMS.md)
+# Lesson 4: BatchNorm from the ground up (claim B7 of docs/claims.md)
 # --------------------------------------------------------------------------------------
 
 

@@ -8,12 +8,10 @@ ever reaches it, and changing the step re-colours the same layout (no re-layout)
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 
-from minigrad.viz.graph import GraphvizNotFoundError
+from minigrad.viz.output import GraphvizTimeoutError, run_dot_source
 
 DEFAULT_TIMEOUT = 60.0  # seconds; a few thousand boxes take dot a few seconds
 _SVG = "{http://www.w3.org/2000/svg}"
@@ -21,8 +19,9 @@ _NUMBERS = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 _PATH = re.compile(r"^[MCLZmclz0-9eE.,\- ]*$")  # what dot writes in an edge path
 
 
-class LayoutTimeoutError(TimeoutError):
-    """Graphviz took longer than the explorer's ``timeout``."""
+# The explorer's time-out is the drawings' own (one `dot` runner: output.run_dot_source).
+LayoutTimeoutError = GraphvizTimeoutError
+_SHRINK_HINT = ("fold modules (collapse='BatchNorm1d' or collapse='auto'), lower max_nodes=")
 
 
 @dataclass
@@ -93,29 +92,8 @@ def dot_source(nodes: list[LayoutNode], clusters: list[LayoutCluster],
 
 def run_dot(source: str, timeout: float | None, size: str) -> str:
     """The SVG that ``dot`` makes of `source`, stopped after `timeout` seconds."""
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"explore: timeout must be a positive number of seconds or None, "
-                         f"got {timeout!r}.")
-    program = shutil.which("dot")
-    if program is None:
-        raise GraphvizNotFoundError(
-            "explore: the Graphviz program 'dot' was not found on PATH; the explorer needs it "
-            "for its layout. Fix: install Graphviz (Debian/Ubuntu: sudo apt-get install "
-            "graphviz; macOS: brew install graphviz; conda: conda install -c conda-forge "
-            "graphviz).")
-    try:
-        done = subprocess.run([program, "-Tsvg"], input=source.encode("utf-8"),
-                              capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise LayoutTimeoutError(
-            f"explore: Graphviz did not lay out the graph ({size}) within {timeout:g} s and "
-            "was stopped. Fix: draw less of it — fold modules (collapse='BatchNorm1d' or "
-            "collapse='auto'), lower max_nodes — or allow longer with timeout= (None: no "
-            "limit).") from None
-    if done.returncode != 0:
-        raise RuntimeError(f"explore: Graphviz failed on the layout ({size}): "
-                           f"{done.stderr.decode('utf-8', 'replace').strip()[:500]}")
-    return done.stdout.decode("utf-8")
+    return run_dot_source(source, "svg", timeout, "explore", lambda: size,
+                          _SHRINK_HINT).decode("utf-8")
 
 
 def _numbers(text: str) -> list[float]:

@@ -12,6 +12,7 @@ import html
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,21 @@ def graph_size(graph: graphviz.Digraph) -> tuple[int, int]:
 
 def run_dot(graph: graphviz.Digraph, format: str, timeout: float | None, caller: str) -> bytes:
     """Lay out and draw `graph` with `dot`, as `format` bytes, within `timeout` seconds."""
+    def size() -> str:
+        boxes, arrows = graph_size(graph)
+        return f"{boxes:,} boxes, {arrows:,} arrows"
+
+    return run_dot_source(graph.source, format, timeout, caller, size, SHRINK_HINT)
+
+
+def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
+                   size: Callable[[], str], shrink_hint: str) -> bytes:
+    """Run ``dot -T<format>`` on DOT text, stopped after `timeout` seconds (None: no limit).
+
+    The one place minigrad starts Graphviz (the drawings and the explorer's layout): a
+    missing `dot` gives `GraphvizNotFoundError` with the install hint, a time-out
+    `GraphvizTimeoutError` naming the graph's `size()` and `shrink_hint`, the options that
+    make it smaller."""
     if timeout is not None and not timeout > 0:
         raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
                          f"got {timeout!r}.")
@@ -89,17 +105,16 @@ def run_dot(graph: graphviz.Digraph, format: str, timeout: float | None, caller:
         raise GraphvizNotFoundError(f"{caller}: the Graphviz program 'dot' was not found on "
                                     f"PATH, so the graph cannot be drawn. Fix: {INSTALL_HINT}.")
     try:
-        done = subprocess.run([dot, f"-T{format}"], input=graph.source.encode("utf-8"),
+        done = subprocess.run([dot, f"-T{format}"], input=source.encode("utf-8"),
                               capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        boxes, arrows = graph_size(graph)
         raise GraphvizTimeoutError(
-            f"{caller}: Graphviz did not finish drawing this graph ({boxes:,} boxes, "
-            f"{arrows:,} arrows) within {timeout:g} s, and was stopped. Fix: draw less of it "
-            f"— {SHRINK_HINT} — or allow longer with timeout= (None: no limit).") from None
+            f"{caller}: Graphviz did not finish drawing this graph ({size()}) within "
+            f"{timeout:g} s, and was stopped. Fix: draw less of it — {shrink_hint} — or allow "
+            "longer with timeout= (None: no limit).") from None
     if done.returncode != 0:
         raise RuntimeError(f"{caller}: Graphviz failed (exit {done.returncode}): "
-                           f"{done.stderr.decode('utf-8', 'replace').strip()}")
+                           f"{done.stderr.decode('utf-8', 'replace').strip()[:500]}")
     return done.stdout
 
 
