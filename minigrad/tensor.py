@@ -68,6 +68,19 @@ def expect_tensor(x: Any, op: str) -> Tensor:
     return x
 
 
+def dtype_mismatch(op: str, x: Tensor, weight: Tensor) -> str:
+    """The message for an input whose dtype differs from the layer's weight (PyTorch's
+    "mat1 and mat2 must have the same dtype"): promoting would silently turn the whole
+    model's computation to float64, or compute on integers."""
+    if x.dtype.kind == "f":
+        fix = (f"convert the input, x.astype(np.{weight.dtype}), or the model's parameters to "
+               f"{x.dtype}")
+    else:
+        fix = f"convert the input to floats, x.astype(np.{weight.dtype})"
+    return (f"{op}: the input has dtype {x.dtype} but the weight has dtype {weight.dtype} "
+            f"(mat1 and mat2 must have the same dtype). Fix: {fix}.")
+
+
 class Tensor:
     """An n-d array that records the operations applied to it, for automatic gradients.
 

@@ -16,12 +16,14 @@ from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
     nll_loss,
 )
 from minigrad.ops.neural import dropout, gelu, log_softmax, softmax  # noqa: F401 (F.gelu, ...)
-from minigrad.tensor import Tensor, expect_tensor
+from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``."""
     expect_tensor(x, "linear")
+    if x.dtype != weight.dtype:  # the one check on the hot path: no silent promotion
+        raise TypeError(dtype_mismatch("linear", x, weight))
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last axis must be in_features="
@@ -80,6 +82,9 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
     """
     expect_tensor(input, "mse_loss")
     check_reduction(reduction, "mse_loss")
+    if input.dtype.kind != "f":
+        raise TypeError(f"mse_loss: input must be floating point, got dtype {input.dtype}. Fix: "
+                        "convert it with .float() (predictions of a model are floats).")
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
         target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
                                    dtype=input.dtype))

@@ -199,6 +199,11 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill `tensor` (any shape) with the value `val`."""
+    if isinstance(val, Tensor) and val.data.size == 1:
+        val = val.item()
+    if not isinstance(val, int | float | np.number):  # None would fill NaN, a str would crash
+        raise TypeError(f"constant_: val must be a number, got {type(val).__name__} "
+                        f"{val!r:.40}. Fix: e.g. constant_(w, 0.0).")
     return _write(_check_tensor(tensor, "constant_"), val)
 
 

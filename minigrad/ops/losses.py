@@ -164,6 +164,9 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
     row weights and the mask of counted (not ignored) rows."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor of scores, got {type(input).__name__}.")
+    if input.dtype.kind != "f":  # PyTorch: "not implemented for 'Long'"
+        raise TypeError(f"{op}: the scores must be floating point, got dtype {input.dtype}. "
+                        "Fix: pass the model's raw float scores (convert with .float()).")
     if input.ndim == 0:
         raise ShapeError(f"{op}: input must have a class axis: (N, C) scores, or (C,) for one "
                          "sample; got a 0-d tensor.")

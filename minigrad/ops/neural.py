@@ -17,6 +17,8 @@ from minigrad.tensor import Tensor, default_generator, expect_tensor
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.size == 0:  # an empty result, as in PyTorch (the max of no values has no identity)
+        return np.empty_like(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
