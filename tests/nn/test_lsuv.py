@@ -49,7 +49,8 @@ class Conv(nn.Module):
 
     def __init__(self, in_channels, out_channels):
         super().__init__()
-        self.weight = nn.Parameter(rng(2).normal(size=(out_channels, in_channels, 3, 3)).astype(np.float32))
+        shape = (out_channels, in_channels, 3, 3)
+        self.weight = nn.Parameter(rng(2).normal(size=shape).astype(np.float32))
         self.bias = nn.Parameter(np.ones(out_channels, np.float32))
 
     def forward(self, x):
