@@ -141,3 +141,31 @@ def test_batchnorm_without_running_stats_in_eval_mode_does_not_say_call_eval():
         trained(mg.randn(1, 3))
     trained.eval()
     assert trained(mg.randn(1, 3)).shape == (1, 3)
+
+
+def test_what_the_bad_input_suite_found():
+    # NumPy computes exp of a bool array in float16 (2.719); PyTorch gives float32.
+    for dtype in (np.bool_, np.int8, np.int64):
+        out = mg.exp(mg.tensor(np.ones(3, dtype)))
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out.data, np.e, rtol=1e-7)
+    with pytest.raises(TypeError, match="abs: not defined for a bool tensor"):
+        mg.abs(mg.tensor([True, False]))
+    with pytest.raises(TypeError, match="cat: item 1 is a str"):
+        mg.cat([mg.zeros(2), "a"])
+    with pytest.raises(TypeError, match="softmax: expected floating-point scores, got dtype "
+                                        "int64"):
+        F.softmax(mg.tensor([1, 2]), dim=0)
+    with pytest.raises(ValueError, match="softmax: axis 1 is out of range"):
+        F.softmax(mg.tensor(1.5), dim=1)
+    with pytest.raises(TypeError, match="linear: weight and bias must be Tensors"):
+        F.linear(mg.zeros(2, 3), np.zeros((4, 3), np.float32))
+    with pytest.raises(TypeError, match="mse_loss: target must be numbers"):
+        F.mse_loss(mg.zeros(4), "abcd")
+    with pytest.raises(TypeError, match="maximum: cannot combine a Tensor with NoneType"):
+        mg.maximum(mg.zeros(2), None)
+    with pytest.raises(ValueError, match=r"zeros: expected a shape of non-negative integers, "
+                                         r"got \(True,\)"):
+        mg.zeros(True)
+    with pytest.raises(MemoryError, match="zeros: not enough memory for this tensor"):
+        mg.zeros(10**12, 10**6)

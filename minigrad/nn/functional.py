@@ -22,6 +22,10 @@ from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``."""
     expect_tensor(x, "linear")
+    if not isinstance(weight, Tensor) or not isinstance(bias, Tensor | None):
+        raise TypeError(f"linear: weight and bias must be Tensors (bias may be None), got "
+                        f"{type(weight).__name__} and {type(bias).__name__}. Fix: wrap them, "
+                        "nn.Parameter(array).")
     if x.dtype != weight.dtype:  # the one check on the hot path: no silent promotion
         raise TypeError(dtype_mismatch("linear", x, weight))
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
@@ -86,8 +90,12 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
         raise TypeError(f"mse_loss: input must be floating point, got dtype {input.dtype}. Fix: "
                         "convert it with .float() (predictions of a model are floats).")
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
-        target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
-                                   dtype=input.dtype))
+        try:
+            target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
+                                       dtype=input.dtype))
+        except (TypeError, ValueError):
+            raise TypeError(f"mse_loss: target must be numbers (a Tensor or an array), got "
+                            f"{type(target).__name__} {target!r:.40}.") from None
     if target.shape != input.shape:
         raise ValueError(
             f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ. "

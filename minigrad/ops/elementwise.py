@@ -12,7 +12,7 @@ from minigrad.ops.base import Function
 from minigrad.tensor import Tensor, expect_tensor
 
 
-def as_tensor(value: Any, like: Tensor) -> Tensor:
+def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
     """Turn a Python number or array into a constant tensor that does not change `like`'s
     dtype (a Python float next to a float32 tensor stays float32)."""
     if isinstance(value, Tensor):
@@ -24,7 +24,8 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
         return Tensor._make(np.asarray(value, dtype=dtype), None, ())
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
-    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}. "
+    prefix = f"{op}: " if op else ""
+    raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}. "
                     "Fix: use a number, a NumPy array or a Tensor.")
 
 
@@ -264,6 +265,14 @@ class Clone(Function):
 # -- user-facing functions -------------------------------------------------------------------
 
 
+def _floating(x: Tensor, op: str) -> Tensor:
+    """Integer and bool input to exp, log, ... gives float32, as in PyTorch (NumPy would give
+    float16 for bool and int8, float64 for int64)."""
+    if expect_tensor(x, op).data.dtype.kind != "f":
+        return Tensor._make(x.data.astype(np.float32), None, ())
+    return x
+
+
 def add(a: Tensor, b: Any) -> Tensor:
     return Add.apply(a, as_tensor(b, a))
 
@@ -294,23 +303,23 @@ def neg(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(expect_tensor(x, "exp"))
+    return Exp.apply(_floating(x, "exp"))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(expect_tensor(x, "log"))
+    return Log.apply(_floating(x, "log"))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(expect_tensor(x, "sqrt"))
+    return Sqrt.apply(_floating(x, "sqrt"))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(expect_tensor(x, "tanh"))
+    return Tanh.apply(_floating(x, "tanh"))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(expect_tensor(x, "sigmoid"))
+    return Sigmoid.apply(_floating(x, "sigmoid"))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -322,7 +331,10 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 (mirrors numpy.abs / torch.abs)
-    return Abs.apply(expect_tensor(x, "abs"))
+    if expect_tensor(x, "abs").dtype == np.bool_:  # as PyTorch: |True| is not a number
+        raise TypeError("abs: not defined for a bool tensor. Fix: convert it first, "
+                        "x.astype(np.float32).")
+    return Abs.apply(x)
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
@@ -338,12 +350,12 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
 
 def maximum(a: Tensor, b: Any) -> Tensor:
     """Element-wise larger of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Maximum.apply(expect_tensor(a, "maximum"), as_tensor(b, a))
+    return Maximum.apply(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum"))
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
     """Element-wise smaller of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Minimum.apply(expect_tensor(a, "minimum"), as_tensor(b, a))
+    return Minimum.apply(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum"))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from minigrad.ops.base import Function
-from minigrad.ops.reduce import normalize_axis
+from minigrad.ops.reduce import single_axis
 from minigrad.tensor import Tensor, default_generator, expect_tensor
 
 
@@ -99,14 +99,16 @@ class Dropout(Function):
 
 
 def _softmax_axis(x: Tensor, dim: int | None, op: str) -> int:
+    if expect_tensor(x, op).dtype.kind != "f":  # PyTorch: "not implemented for 'Long'"
+        raise TypeError(f"{op}: expected floating-point scores, got dtype {x.dtype}. Fix: "
+                        "convert with .float().")
     if dim is None:
         # PyTorch guesses an axis when dim is omitted (and warns that this is deprecated); a
         # guessed axis is a silent wrong answer for (C, N)-shaped data, so minigrad asks.
         raise TypeError(f"{op}: dim is required. Fix: pass the class axis, e.g. {op}(x, dim=1) "
                         "for (N, C) scores, or dim=-1 for the last axis.")
-    if x.ndim == 0:
-        return 0
-    return normalize_axis(dim, x.ndim, op)[0]
+    axis = single_axis(dim, x.ndim, op)  # a 0-d tensor takes dim 0 or -1, as in PyTorch
+    return 0 if x.ndim == 0 else axis
 
 
 def softmax(x: Tensor, dim: int | None = None) -> Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 
 from minigrad.ops.base import Function, ShapeError
 from minigrad.ops.reduce import normalize_axis, single_axis
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, expect_tensor
 
 
 class Reshape(Function):
@@ -225,7 +225,14 @@ def _tensors(tensors: Any, op: str) -> list[Tensor]:
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty sequence of tensors.")
-    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    for index, item in enumerate(tensors):
+        if not isinstance(item, Tensor):
+            try:
+                tensors[index] = Tensor(item)
+            except (TypeError, ValueError):
+                raise TypeError(f"{op}: item {index} is a {type(item).__name__}, not a Tensor "
+                                "or numbers. Fix: pass a list of tensors.") from None
+    return tensors
 
 
 def _join_axis(axis: Any, dim: Any, ndim: int, op: str) -> int:
@@ -252,6 +259,7 @@ def stack(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
 
 def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
     """Pad with a constant; `pad_width` follows `numpy.pad` (((before, after), ...) per axis)."""
+    expect_tensor(x, "pad")
     widths = np.asarray(pad_width)
     if widths.dtype.kind not in "iu" or widths.ndim > 2:
         raise TypeError(f"pad: pad_width must be whole numbers (an int, a (before, after) pair, "
