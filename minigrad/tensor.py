@@ -443,15 +443,21 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 @_names_memory_errors
 def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `shape` filled with the number `fill_value`."""
+    if not isinstance(fill_value, int | float | np.number | np.bool_):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
+                        f"{fill_value!r:.40}. Fix: e.g. full((2, 3), 0.5).")
     return Tensor(np.full(_shape((shape,), "full"), fill_value, _float_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    other = expect_tensor(other, "zeros_like")
     return Tensor(np.zeros(other.shape, dtype or other.dtype), requires_grad=requires_grad)
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    other = expect_tensor(other, "ones_like")
     return Tensor(np.ones(other.shape, dtype or other.dtype), requires_grad=requires_grad)
 
 

@@ -16,7 +16,7 @@ from minigrad.nn.module import Module, Parameter
 from minigrad.ops.conv import check_groups, conv_padding
 from minigrad.ops.pooling import pool_arguments
 from minigrad.ops.windows import check_kernel_stride, pair
-from minigrad.tensor import Tensor, default_generator
+from minigrad.tensor import Tensor, default_generator, expect_tensor
 
 
 def check_sizes(layer: str, **sizes: Any) -> None:
@@ -196,7 +196,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_dim, self.end_dim)
+        return expect_tensor(x, "Flatten").flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

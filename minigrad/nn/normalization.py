@@ -110,6 +110,9 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     _check_eps(eps, op)
     _check_momentum(momentum, op)
     channels = x.shape[1]
+    if x.numel() == 0:
+        raise ValueError(f"{op}: the input of shape {x.shape} is empty, so there are no "
+                         "statistics to normalise with. Fix: pass a non-empty batch.")
     _check_vectors(op, (channels,), x, running_mean=running_mean, running_var=running_var,
                    weight=weight, bias=bias)
     if (running_mean is None) != (running_var is None):

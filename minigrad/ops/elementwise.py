@@ -327,7 +327,10 @@ def relu(x: Tensor) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return LeakyReLU.apply(expect_tensor(x, "leaky_relu"), negative_slope=negative_slope)
+    if expect_tensor(x, "leaky_relu").dtype.kind != "f":  # 0.01 * -1 would round to 0
+        raise TypeError(f"leaky_relu: expected a floating-point input, got dtype {x.dtype}. "
+                        "Fix: convert it with .float().")
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 (mirrors numpy.abs / torch.abs)

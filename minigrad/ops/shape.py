@@ -149,9 +149,10 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes `start_dim`..`end_dim` into one (PyTorch's ``flatten``)."""
-    if x.ndim == 0:
-        return Flatten.apply(x, shape=(1,))
     start = single_axis(start_dim, x.ndim, "flatten", "start_dim")
+    if x.ndim == 0:  # dims 0 and -1 only, as in PyTorch
+        single_axis(end_dim, x.ndim, "flatten", "end_dim")
+        return Flatten.apply(x, shape=(1,))
     end = single_axis(end_dim, x.ndim, "flatten", "end_dim")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
