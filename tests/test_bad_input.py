@@ -201,6 +201,11 @@ def factory_reference(fill):
     return reference
 
 
+def values_of(result):
+    """max/min along a dim return (values, indices), as in PyTorch; compare the values."""
+    return getattr(result, "values", result)
+
+
 def layer_call(build, *layer_args):
     return lambda x: build(*layer_args)(x)
 
@@ -230,10 +235,10 @@ SPECS = [
     Spec("Tensor.mean", lambda x, a: x.mean(axis=a), [(T, lambda: mg.tensor(tensor_data(2, 3))),
                                                       ("axis", lambda: 0)],
          axis_reference(np.mean)),
-    Spec("Tensor.max", lambda x, a: x.max(axis=a), [(T, lambda: mg.tensor(tensor_data(2, 3))),
-                                                    ("axis", lambda: 1)], axis_reference(np.max)),
-    Spec("Tensor.min", lambda x, a: x.min(axis=a), [(T, lambda: mg.tensor(tensor_data(2, 3))),
-                                                    ("axis", lambda: 1)], axis_reference(np.min)),
+    Spec("Tensor.max", lambda x, a: values_of(x.max(axis=a)),
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("axis", lambda: 1)], axis_reference(np.max)),
+    Spec("Tensor.min", lambda x, a: values_of(x.min(axis=a)),
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("axis", lambda: 1)], axis_reference(np.min)),
     Spec("F.softmax", F.softmax, [(T, lambda: mg.tensor(tensor_data(2, 3))), ("axis", lambda: 1)],
          torch_or_numpy(lambda x, d: torch.softmax(x, d) if is_int(d) else
                         torch.softmax(x, 0 if x.ndim in (0, 1, 3) else 1) if d is None
@@ -409,6 +414,108 @@ SPECS += [
 ]
 
 
+
+def gelu_numpy(x):
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return x * 0.5 * (1 + erf(x / math.sqrt(2)))
+
+
+def nll_numpy(log_probs, target):
+    if not isinstance(log_probs, np.ndarray) or log_probs.dtype.kind != "f" or log_probs.ndim != 2:
+        refuse()
+    target = np.asarray(target)
+    if target.dtype.kind not in "iu" or target.shape != log_probs.shape[:1]:
+        refuse()
+    if ((target < 0) | (target >= log_probs.shape[1])).any():
+        raise ValueError("class")
+    return -log_probs[np.arange(len(target)), target].mean()
+
+
+def bce_numpy(logits):
+    if torch is not None:  # PyTorch's own NaN/Inf behaviour is the oracle
+        function = (torch.nn.functional.binary_cross_entropy_with_logits if logits
+                    else torch.nn.functional.binary_cross_entropy)
+
+        def torch_reference(x, target):
+            if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+                refuse()
+            target = np.asarray(target, dtype=x.dtype)
+            if target.shape != x.shape:
+                raise ValueError("shape")
+            return function(torch.from_numpy(x.copy()), torch.from_numpy(target)).numpy()
+        return torch_reference
+
+    def reference(x, target):
+        if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+            refuse()
+        target = np.asarray(target, dtype=np.float64)
+        if target.shape != x.shape:
+            raise ValueError("shape")
+        if not logits and ((x < 0) | (x > 1)).any():
+            raise ValueError("probabilities")
+        with np.errstate(all="ignore"):
+            p = 1 / (1 + np.exp(-x.astype(np.float64))) if logits else x
+            return -(target * np.maximum(np.log(p), -100)
+                     + (1 - target) * np.maximum(np.log(1 - p), -100)).mean()
+    return reference
+
+
+def one_hot_numpy(indices, classes):
+    indices = np.asarray(indices)
+    if classes == -1 and indices.size:  # PyTorch: one more than the largest index
+        classes = int(indices.max()) + 1
+    if indices.dtype.kind not in "iu" or not is_int(classes) or classes < 1:
+        refuse()
+    if (indices < 0).any() or (indices >= classes).any():
+        raise ValueError("class")
+    return np.eye(classes, dtype=np.int64)[indices]
+
+
+def embedding_numpy(indices, weight):
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu" or not isinstance(weight, np.ndarray) or weight.ndim != 2:
+        refuse()
+    if (indices < 0).any() or (indices >= len(weight)).any():
+        raise ValueError("index")
+    return weight[indices]
+
+
+PROBABILITIES = np.array([0.2, 0.9, 0.5, 0.1], np.float32)
+SPECS += [
+    Spec("F.gelu", F.gelu, [(T, lambda: mg.tensor(tensor_data(3, 4)))], strict_float(gelu_numpy),
+         ("gelu",)),
+    Spec("nn.GELU", layer_call(nn.GELU), [(T, lambda: mg.tensor(tensor_data(3, 4)))],
+         strict_float(gelu_numpy), ("gelu", "GELU")),
+    Spec("F.nll_loss", F.nll_loss, [(T, lambda: mg.tensor(tensor_data(4, 3))),
+                                    ("labels", lambda: np.array([0, 2, 1, 1]))],
+         nll_numpy, ("nll_loss",)),
+    Spec("nn.NLLLoss", lambda x, t: nn.NLLLoss()(x, t),
+         [(T, lambda: mg.tensor(tensor_data(4, 3))), ("labels", lambda: np.array([0, 2, 1, 1]))],
+         nll_numpy, ("nll_loss", "NLLLoss")),
+    Spec("F.binary_cross_entropy", F.binary_cross_entropy,
+         [(T, lambda: mg.tensor(PROBABILITIES)), ("target", lambda: np.array([0, 1, 1, 0.0]))],
+         bce_numpy(logits=False), ("binary_cross_entropy",)),
+    Spec("nn.BCELoss", lambda x, t: nn.BCELoss()(x, t),
+         [(T, lambda: mg.tensor(PROBABILITIES)), ("target", lambda: np.array([0, 1, 1, 0.0]))],
+         bce_numpy(logits=False), ("binary_cross_entropy", "BCELoss")),
+    Spec("F.binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
+         [(T, lambda: mg.tensor(tensor_data(4))), ("target", lambda: np.array([0, 1, 1, 0.0]))],
+         bce_numpy(logits=True), ("binary_cross_entropy_with_logits",)),
+    Spec("nn.BCEWithLogitsLoss", lambda x, t: nn.BCEWithLogitsLoss()(x, t),
+         [(T, lambda: mg.tensor(tensor_data(4))), ("target", lambda: np.array([0, 1, 1, 0.0]))],
+         bce_numpy(logits=True), ("binary_cross_entropy_with_logits", "BCEWithLogitsLoss")),
+    Spec("F.one_hot", F.one_hot, [("labels", lambda: np.array([0, 2, 1, 1])),
+                                  ("size", lambda: 3)], one_hot_numpy, ("one_hot",)),
+    Spec("F.embedding", F.embedding, [("labels", lambda: np.array([0, 2, 1, 1])),
+                                      ("weight", lambda: nn.Parameter(tensor_data(3, 2)))],
+         embedding_numpy, ("embedding",)),
+    Spec("nn.Embedding", lambda i: nn.Embedding(3, 2)(i),
+         [("labels", lambda: np.array([0, 2, 1, 1]))],
+         lambda i: np.zeros(np.shape(i) + (2,)) if embedding_numpy(i, np.zeros((3, 2)))
+         is not None else None, ("embedding", "Embedding"), shape_only=True),
+]
+
+
 # Public names tested elsewhere, each with where and why.
 SKIPPED = {
     # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
@@ -433,9 +540,12 @@ SKIPPED = {
     # for each; lsuv_ needs a model and a batch: tests/nn/test_lsuv.py.
     "init.calculate_gain", "init.uniform_", "init.normal_", "init.trunc_normal_", "init.dirac_",
     "init.sparse_", "init.lsuv_", "init.LSUVRecord",
-    # Optimisers: tests/test_optim.py; datasets: tests/test_data.py.
+    # Containers of modules: tests/nn/test_containers.py.
+    "nn.ModuleList", "nn.ModuleDict",
+    # Optimisers: tests/test_optim.py; datasets and loaders: tests/test_data.py.
     "optim.Optimizer", "optim.SGD", "optim.Adam",
-    "data.make_moons", "data.make_spirals", "data.batches",
+    "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
+    "data.TensorDataset", "data.default_collate", "data.from_numpy",
 }
 
 

@@ -74,7 +74,11 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: class values must be in [0, {num_classes - 1}], got values "
                          f"from {indices.min()} to {indices.max()}. Fix: check the labels or "
                          "num_classes.")
-    return Tensor(np.eye(num_classes, dtype=np.int64)[indices])
+    try:
+        return Tensor(np.eye(num_classes, dtype=np.int64)[indices])
+    except (ValueError, MemoryError):  # NumPy: "array is too big"
+        raise ValueError(f"one_hot: {num_classes} classes make a table too big for memory. "
+                         "Fix: check num_classes.") from None
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002

@@ -70,7 +70,8 @@ class GELU(Function):
             inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)
             self.tanh = np.tanh(inner)
             return 0.5 * x * (1 + self.tanh)
-        self.cdf = 0.5 * (1 + _erf(x / math.sqrt(2)).astype(x.dtype))
+        # np.asarray: frompyfunc returns a bare float, not an array, for a 0-d input.
+        self.cdf = 0.5 * (1 + np.asarray(_erf(x / math.sqrt(2)), dtype=x.dtype))
         return x * self.cdf
 
     def backward(self, grad_output):
@@ -125,7 +126,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """GELU, x·Φ(x), element-wise; ``approximate='tanh'`` for the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
-    return GELU.apply(expect_tensor(x, "gelu"), approximate=approximate)
+    if expect_tensor(x, "gelu").dtype.kind != "f":  # as PyTorch: not for integer tensors
+        raise TypeError(f"gelu: expected a floating-point input, got dtype {x.dtype}. Fix: "
+                        "convert it with .float().")
+    return GELU.apply(x, approximate=approximate)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True,
