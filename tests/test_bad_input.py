@@ -546,6 +546,10 @@ SKIPPED = {
     "optim.Optimizer", "optim.SGD", "optim.Adam",
     "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
     "data.TensorDataset", "data.default_collate", "data.from_numpy",
+    # The visualiser reads graphs and never computes: hostile labels, dtypes, roots and sizes
+    # are tested in tests/viz/ (test_graph.py, test_explorer.py, test_recorder.py).
+    "viz.Explorer", "viz.GradientFlowRecorder", "viz.GraphvizNotFoundError",
+    "viz.TrainingDiagnostics", "viz.draw_graph", "viz.explore", "viz.render", "viz.save",
 }
 
 
@@ -556,7 +560,7 @@ def public_names() -> set[str]:
     import minigrad.optim as optim
     names = set()
     for prefix, module in (("mg", mg), ("nn", nn), ("F", F), ("init", init),
-                           ("optim", optim), ("data", data)):
+                           ("optim", optim), ("data", data), ("viz", mg.viz)):
         listed = getattr(module, "__all__", None) or dir(module)
         for name in listed:
             value = getattr(module, name, None)
