@@ -524,7 +524,7 @@ SKIPPED = {
     # Containers of modules: tests/nn/test_containers.py.
     "nn.ModuleList", "nn.ModuleDict",
     # Optimisers: tests/test_optim.py; datasets and loaders: tests/test_data.py.
-    "optim.Optimizer", "optim.SGD", "optim.Adam",
+    "optim.Optimizer", "optim.SGD", "optim.Adam", "optim.AdamW", "optim.RMSprop",
     "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
     "data.TensorDataset", "data.default_collate", "data.from_numpy",
     # The visualiser reads graphs and never computes: hostile labels, dtypes, roots and sizes
