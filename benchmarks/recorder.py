@@ -89,7 +89,7 @@ def page(label: str, build) -> None:
 def big_graph(depth: int):
     mg.manual_seed(0)
     model = DeepMLP(depth=depth, batchnorm=True)
-    x = np.random.default_rng(0).normal(size=(16, 2))
+    x = np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32)
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), np.arange(16) % 3)
     loss.backward()
     return loss

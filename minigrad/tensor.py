@@ -16,6 +16,7 @@ Every op is a `minigrad.ops.Function`; the methods here only route to them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,19 @@ def expect_tensor(x: Any, op: str) -> Tensor:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}. Fix: wrap the data in "
                         "minigrad.tensor(...).")
     return x
+
+
+def dtype_mismatch(op: str, x: Tensor, weight: Tensor) -> str:
+    """The message for an input whose dtype differs from the layer's weight (PyTorch's
+    "mat1 and mat2 must have the same dtype"): promoting would silently turn the whole
+    model's computation to float64, or compute on integers."""
+    if x.dtype.kind == "f":
+        fix = (f"convert the input, x.astype(np.{weight.dtype}), or the model's parameters to "
+               f"{x.dtype}")
+    else:
+        fix = f"convert the input to floats, x.astype(np.{weight.dtype})"
+    return (f"{op}: the input has dtype {x.dtype} but the weight has dtype {weight.dtype} "
+            f"(mat1 and mat2 must have the same dtype). Fix: {fix}.")
 
 
 class Tensor:
@@ -416,49 +430,77 @@ def _float_dtype(dtype: Any) -> np.dtype:
     return np.dtype(np.float32 if dtype is None else dtype)
 
 
-def _shape(shape: tuple) -> tuple[int, ...]:
+def _shape(shape: tuple, op: str = "tensor") -> tuple[int, ...]:
     """Accept both ``zeros(2, 3)`` and ``zeros((2, 3))``."""
     if len(shape) == 1 and isinstance(shape[0], tuple | list):
         shape = tuple(shape[0])
-    if not all(isinstance(n, int | np.integer) and n >= 0 for n in shape):
-        raise ValueError(f"expected a shape of non-negative integers, got {shape}")
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0
+               for n in shape):
+        raise ValueError(f"{op}: expected a shape of non-negative integers, got {shape!r:.80}. "
+                         f"Fix: e.g. {op}(2, 3).")
     return tuple(int(n) for n in shape)
 
 
+def _names_memory_errors(factory: Any) -> Any:
+    """A shape too big for this machine raises MemoryError naming the factory and the size
+    (NumPy's own message names neither), as PyTorch's "not enough memory" does."""
+    @functools.wraps(factory)
+    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
+        try:
+            return factory(*args, **kwargs)
+        except MemoryError as error:
+            raise MemoryError(f"{factory.__name__}: not enough memory for this tensor: "
+                              f"{error}. Fix: use a smaller shape.") from None
+    return wrapper
+
+
+@_names_memory_errors
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad=requires_grad)
+    data = np.zeros(_shape(shape, "zeros"), _float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
 
 
+@_names_memory_errors
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape(shape, "ones"), _float_dtype(dtype)), requires_grad=requires_grad)
 
 
+@_names_memory_errors
 def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.full(_shape((shape,)), fill_value, _float_dtype(dtype)),
+    """A tensor of `shape` filled with the number `fill_value`."""
+    if not isinstance(fill_value, int | float | np.number | np.bool_):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
+                        f"{fill_value!r:.40}. Fix: e.g. full((2, 3), 0.5).")
+    return Tensor(np.full(_shape((shape,), "full"), fill_value, _float_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    other = expect_tensor(other, "zeros_like")
     return Tensor(np.zeros(other.shape, dtype or other.dtype), requires_grad=requires_grad)
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    other = expect_tensor(other, "ones_like")
     return Tensor(np.ones(other.shape, dtype or other.dtype), requires_grad=requires_grad)
 
 
+@_names_memory_errors
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from `generator` (default: the one `manual_seed` seeds)."""
     rng = generator or _default_generator
-    data = rng.standard_normal(_shape(shape), dtype=np.float64).astype(_float_dtype(dtype))
+    data = rng.standard_normal(_shape(shape, "randn"), dtype=np.float64)
+    data = data.astype(_float_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 
+@_names_memory_errors
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples on [0, 1) from `generator` (default: the one `manual_seed` seeds)."""
     rng = generator or _default_generator
-    data = rng.random(_shape(shape), dtype=np.float64).astype(_float_dtype(dtype))
+    data = rng.random(_shape(shape, "rand"), dtype=np.float64).astype(_float_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
 

@@ -1,5 +1,7 @@
 """minigrad.save / minigrad.load: round trips, atomic writes, refusals that change nothing."""
 
+import hashlib
+import json
 import os
 import pickle
 import zipfile
@@ -39,7 +41,9 @@ def test_state_dict_round_trips_through_save_and_load(tmp_path):
     np.testing.assert_array_equal(target(x).data, source(x).data)
     # A plain NumPy archive: readable without minigrad, and without pickle.
     with np.load(path, allow_pickle=False) as archive:
-        assert archive.files == list(source.state_dict())
+        assert archive.files == [*source.state_dict(), "minigrad-manifest.json"]
+        for name, array in source.state_dict().items():
+            np.testing.assert_array_equal(archive[name], array)
 
 
 def test_any_key_names_dtypes_and_tensors_are_stored(tmp_path):
@@ -48,7 +52,8 @@ def test_any_key_names_dtypes_and_tensors_are_stored(tmp_path):
     mg.save(state, str(tmp_path / "odd"))  # a str path, and no extension is added
     loaded = mg.load(tmp_path / "odd")
     assert list(loaded) == list(state)
-    assert loaded["step"] == 7 and loaded["x.y.z"].dtype == np.float64
+    assert loaded["step"] == 7 and type(loaded["step"]) is int  # a Python int stays one
+    assert type(loaded["x.y.z"]) is np.float64  # a NumPy scalar stays a NumPy scalar
     np.testing.assert_array_equal(loaded["allow_pickle"], np.array([1.5], np.float32))
     assert loaded["flags"].dtype == np.bool_
 
@@ -75,7 +80,7 @@ def test_save_refuses_what_it_cannot_store_without_pickle(tmp_path):
     with pytest.raises(TypeError, match="'names' has dtype"):
         mg.save({"names": np.array(["a", "b"])}, tmp_path / "x.npz")
     with pytest.raises(TypeError, match="keys must be strings"):
-        mg.save({0: np.zeros(1)}, tmp_path / "x.npz")
+        mg.save({0.5: np.zeros(1)}, tmp_path / "x.npz")
     with pytest.raises(TypeError, match="mapping"):
         mg.save([np.zeros(1)], tmp_path / "x.npz")
     assert not os.listdir(tmp_path)
@@ -130,4 +135,317 @@ def test_a_checkpoint_of_another_architecture_is_refused_naming_the_key(tmp_path
     mg.save(nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2)).state_dict(), path)
     with pytest.raises(ValueError, match=r"'0.weight' has shape \(5, 4\)"):
         model.load_state_dict(mg.load(path))
+    assert_unchanged(model, before)
+
+
+# -- nested checkpoints (#11.7) ------------------------------------------------------------
+
+def assert_same_tree(loaded, saved):
+    """Same structure, container kinds, key types, scalar types and array bytes."""
+    if isinstance(saved, dict):
+        assert isinstance(loaded, dict) and list(loaded) == list(saved)
+        for key in saved:
+            assert type(next(k for k in loaded if k == key)) is type(key)
+            assert_same_tree(loaded[key], saved[key])
+    elif isinstance(saved, list | tuple):
+        assert type(loaded) is type(saved) and len(loaded) == len(saved)
+        for a, b in zip(loaded, saved):
+            assert_same_tree(a, b)
+    elif isinstance(saved, np.ndarray | mg.Tensor):
+        array = saved.data if isinstance(saved, mg.Tensor) else saved
+        assert isinstance(loaded, np.ndarray) and loaded.dtype == array.dtype
+        np.testing.assert_array_equal(loaded, array)
+    elif isinstance(saved, float) and saved != saved:
+        assert type(loaded) is float and loaded != loaded
+    else:
+        assert type(loaded) is type(saved) and loaded == saved
+
+
+def test_a_nested_training_checkpoint_round_trips_and_resumes_identically(tmp_path):
+    model = make_model(0)
+    optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+    x = mg.randn(4, 1, 4, 4)
+    for _ in range(2):
+        optimizer.zero_grad()
+        (model(x) ** 2).mean().backward()
+        optimizer.step()
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": 2,
+                  "note": "run 7 \x00 ünïcode", "best": float("nan"), "done": False,
+                  "schedule": [1, 2.5, None, (True, "x")], "scale": np.float32(0.5)}
+    mg.save(checkpoint, tmp_path / "run.ckpt")
+    loaded = mg.load(tmp_path / "run.ckpt")
+    assert_same_tree(loaded, checkpoint)
+    assert type(loaded["scale"]) is np.float32
+    assert list(loaded["optimizer"]["state"]) == [0, 1, 2, 3]  # integer keys stay integers
+
+    resumed = make_model(1)
+    resumed_optimizer = mg.optim.Adam(resumed.parameters(), lr=0.5)
+    resumed.load_state_dict(loaded["model"])
+    resumed_optimizer.load_state_dict(loaded["optimizer"])
+    for net, opt in ((model, optimizer), (resumed, resumed_optimizer)):
+        opt.zero_grad()
+        (net(x) ** 2).mean().backward()
+        opt.step()
+    for (name, a), b in zip(model.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("value, message", [
+    ({1, 2}, "is a set"), (b"raw", "is a bytes"), (1 + 2j, "is a complex"),
+    (object(), "is a object"), (np.array([1 + 1j]), "dtype complex128"),
+    (np.array(["a"]), "dtype <U1"), ({True: 1.0}, "keys must be strings"),
+])
+def test_save_refuses_what_a_checkpoint_cannot_hold_and_writes_nothing(tmp_path, value,
+                                                                        message):
+    with pytest.raises(TypeError, match=message):
+        mg.save({"model": {"inner": value}}, tmp_path / "x.npz")
+    assert not os.listdir(tmp_path)
+
+
+def test_save_refuses_a_cyclic_checkpoint(tmp_path):
+    cyclic = {"a": []}
+    cyclic["a"].append(cyclic)
+    with pytest.raises(ValueError, match="nesting deeper than 64 levels.*cyclic"):
+        mg.save(cyclic, tmp_path / "x.npz")
+
+
+# -- key names (#11.5) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("state, message", [
+    ({"w\x00x": 0.0, "w\x00y": 1.0}, "zip cuts a name at a NUL byte"),
+    ({"a": np.zeros(1), "a.npy": np.ones(1)}, "collides .* 'a.npy'"),
+    ({"a.npy": np.zeros(1), "a": np.ones(1)}, "collides .* 'a.npy'"),
+    ({"x": {0: np.zeros(1), "0": np.ones(1)}}, "collides"),
+    ({"a/b": np.zeros(1)}, "'/' separates nesting levels"),
+    ({"a\\b": np.zeros(1)}, "turns '\\\\' into '/'"),
+    ({"\ud800": np.zeros(1)}, "lone surrogate"),
+])
+def test_keys_that_zip_would_change_or_mix_up_are_refused_before_writing(tmp_path, state,
+                                                                         message):
+    with pytest.raises(ValueError, match=message):
+        mg.save(state, tmp_path / "x.npz")
+    assert not os.listdir(tmp_path)
+
+
+def test_a_non_npy_or_unlisted_member_is_refused_never_returned_as_bytes(tmp_path):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.arange(3.0)}, path)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("notes.txt", b"hello")
+    with pytest.raises(ValueError, match=r"not listed: \['notes.txt'\]"):
+        mg.load(path)
+    legacy = tmp_path / "legacy.npz"
+    np.savez(legacy, w=np.arange(3.0))  # no manifest: an old minigrad file, or anyone's npz
+    with pytest.raises(ValueError, match="no minigrad-manifest.json.*numpy.load"):
+        mg.load(legacy)
+
+
+# -- sizes and compression (#11.4) ---------------------------------------------------------
+
+def test_compressed_members_are_refused_before_anything_is_decompressed(tmp_path):
+    path = tmp_path / "bomb.npz"
+    mg.save({"w": np.zeros(1)}, path)
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        # 40 MB of zeros deflate to ~40 kB; a real bomb would be gigabytes.
+        archive.writestr("big.npy", b"\x00" * 40_000_000)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ValueError, match="is compressed"):
+        mg.load(path)
+
+
+def test_max_bytes_bounds_the_data_read_and_is_checked_first(tmp_path):
+    path = tmp_path / "model.npz"
+    mg.save({"w": np.zeros(1000, np.float32)}, path)
+    with pytest.raises(ValueError, match="more than max_bytes=1000. If you trust the file"):
+        mg.load(path, max_bytes=1000)
+    assert mg.load(path, max_bytes=5000)["w"].shape == (1000,)
+    assert mg.serialization.DEFAULT_MAX_BYTES == 2**30
+    with pytest.raises(TypeError, match="max_bytes must be a non-negative int"):
+        mg.load(path, max_bytes="1GB")
+
+
+def rewrite_member(path, name, data, fix_manifest=True):
+    """Replace one member's bytes; optionally make the manifest agree (a consistent liar)."""
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    members[name] = data
+    if fix_manifest:
+        manifest = json.loads(members["minigrad-manifest.json"])
+        for entry in manifest["members"]:
+            if entry["name"] == name:
+                entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        members["minigrad-manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+
+
+def test_a_npy_header_that_lies_about_its_shape_is_refused_without_allocating(tmp_path):
+    path = tmp_path / "lie.npz"
+    mg.save({"w": np.zeros(4)}, path)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.read("w.npy")
+    lie = member.replace(b"(4,), }" + b" " * 8, b"(10000000000,)}")
+    assert len(lie) == len(member)
+    rewrite_member(path, "w.npy", lie)
+    with pytest.raises(ValueError, match=r"refused .*lie.npz.*holds a float64 array of shape "
+                                         r"\(10000000000,\), the manifest says"):
+        mg.load(path)  # would need 80 GB if the header were believed
+    rewrite_member(path, "w.npy", member[:-8])  # one element short, manifest made to agree
+    with pytest.raises(ValueError, match="bytes, the manifest says|bytes of data"):
+        mg.load(path)
+
+
+# -- foreign files (#11.7) -----------------------------------------------------------------
+
+def test_pytorch_checkpoints_are_recognised_synthetic(tmp_path):
+    zipped = tmp_path / "model.pt"
+    with zipfile.ZipFile(zipped, "w") as archive:  # torch.save's layout since PyTorch 1.6
+        archive.writestr("model/data.pkl", pickle.dumps({}))
+        archive.writestr("model/version", b"3\n")
+    legacy = tmp_path / "legacy.pt"  # before 1.6: a pickle starting with torch's magic number
+    legacy.write_bytes(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + pickle.dumps({}))
+    for path in (zipped, legacy):
+        with pytest.raises(ValueError, match="this is a PyTorch checkpoint; load it with torch "
+                                             "and convert"):
+            mg.load(path)
+
+
+def test_a_real_pytorch_checkpoint_is_recognised(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Linear(2, 3).state_dict(), path)
+    with pytest.raises(ValueError, match="this is a PyTorch checkpoint"):
+        mg.load(path)
+    torch.save(torch.nn.Linear(2, 3).state_dict(), tmp_path / "old.pt",
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match="this is a PyTorch checkpoint"):
+        mg.load(tmp_path / "old.pt")
+
+
+# -- saving: permissions, folders, fsync, stale temporary files (#11.7) --------------------
+
+def test_the_file_mode_follows_the_umask_like_open_and_keeps_an_existing_files_mode(tmp_path):
+    for umask, expected in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+        old = os.umask(umask)
+        try:
+            path = tmp_path / f"model-{umask:o}.npz"
+            mg.save({"w": np.zeros(1)}, path)
+            with open(tmp_path / f"reference-{umask:o}", "w"):
+                pass
+        finally:
+            os.umask(old)
+        assert path.stat().st_mode & 0o777 == expected
+        assert (tmp_path / f"reference-{umask:o}").stat().st_mode & 0o777 == expected
+    path = tmp_path / "model-22.npz"
+    os.chmod(path, 0o640)
+    mg.save({"w": np.ones(1)}, path)  # overwriting keeps the mode, as open(path, "w") does
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_missing_folder_is_named_as_the_user_wrote_it(tmp_path):
+    path = tmp_path / "no-such-folder" / "model.npz"
+    with pytest.raises(FileNotFoundError, match=r"save: cannot write '.*no-such-folder/model"
+                                                r"\.npz': the folder .* does not exist") as info:
+        mg.save({"w": np.zeros(1)}, path)
+    assert ".tmp" not in str(info.value)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        mg.save({"w": np.zeros(1)}, tmp_path)
+
+
+def test_the_folder_is_fsynced_after_the_rename(tmp_path, monkeypatch):
+    import stat
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(source, target):
+        events.append("rename")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    mg.save({"w": np.zeros(1)}, tmp_path / "model.npz")
+    assert events == ["fsync file", "rename", "fsync folder"]
+
+
+def dead_pid():
+    import subprocess
+    import sys
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid  # reaped: no process has this id (until the kernel reuses it)
+
+
+def test_stale_temporary_files_of_the_same_target_are_removed_and_nothing_else(tmp_path):
+    from minigrad.serialization import _host_tag
+    host = _host_tag()
+    dead, alive = dead_pid(), os.getppid()
+    names = {
+        f".model.npz.minigrad-{host}-{dead}-0123abcd.tmp": False,  # killed save: removed
+        f".model.npz.minigrad-{host}-{alive}-0123abcd.tmp": True,  # a live save: kept
+        f".model.npz.minigrad-0000beef-{dead}-0123abcd.tmp": True,  # other host: cannot tell
+        f".other.npz.minigrad-{host}-{dead}-0123abcd.tmp": True,  # another target
+        f".model.npz.minigrad-{host}-{dead}-0123abcd.tmp.keep": True,  # not our pattern
+        ".minigrad-abc.tmp": True,  # old minigrad's name: its target is unknown
+        "model.npz.bak": True,
+    }
+    an_hour_ago = os.path.getmtime(tmp_path) - 3600
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 10)
+        os.utime(tmp_path / name, (an_hour_ago, an_hour_ago))
+    ancient = f".model.npz.minigrad-{host}-{alive}-fedcba98.tmp"  # a live PID, but two days old
+    (tmp_path / ancient).write_bytes(b"x")
+    os.utime(tmp_path / ancient, (an_hour_ago - 2 * 86400,) * 2)
+    names[ancient] = False
+    fresh = f".model.npz.minigrad-{host}-{dead}-99999999.tmp"  # newer than the save: kept
+    (tmp_path / fresh).write_bytes(b"x")
+    os.utime(tmp_path / fresh, (an_hour_ago + 7200,) * 2)  # (its clock may be ahead)
+    names[fresh] = True
+
+    mg.save({"w": np.zeros(1)}, tmp_path / "model.npz")
+    for name, kept in names.items():
+        assert (tmp_path / name).exists() == kept, name
+    assert (tmp_path / "model.npz").exists()
+
+
+# -- corruption in the zip directory (#11.6) -----------------------------------------------
+
+def central_directory_range(data: bytes) -> range:
+    end = data.rindex(b"PK\x05\x06")  # end-of-central-directory record (ours has no comment)
+    start = int.from_bytes(data[end + 16:end + 20], "little")
+    return range(start, len(data))
+
+
+def test_every_single_byte_flip_in_the_zip_directory_is_refused_or_loads_exactly(tmp_path):
+    path = tmp_path / "model.npz"
+    state = make_model(1).state_dict()
+    mg.save(state, path)
+    data = path.read_bytes()
+    model = make_model(0)
+    before = snapshot(model)
+    outcomes = {"refused": 0, "exact": 0}
+    for position in central_directory_range(data):
+        for flip in (0x01, 0xFF):
+            damaged = bytearray(data)
+            damaged[position] ^= flip
+            path.write_bytes(bytes(damaged))
+            try:
+                loaded = mg.load(path)
+            except ValueError:
+                outcomes["refused"] += 1
+                continue
+            assert list(loaded) == list(state), position
+            for name, array in state.items():
+                assert loaded[name].dtype == array.dtype, (position, name)
+                np.testing.assert_array_equal(loaded[name], array, err_msg=str(position))
+            outcomes["exact"] += 1
+    assert outcomes["refused"] > 100 and outcomes["exact"] > 100  # both kinds occur
     assert_unchanged(model, before)

@@ -46,6 +46,10 @@ def _checked_indices(input: Any, num_embeddings: int) -> np.ndarray:  # noqa: A0
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:  # noqa: A002
     """Rows of `weight` ``(num_embeddings, embedding_dim)`` at integer indices of any shape
     ``(*)``: output ``(*, embedding_dim)``. The ``padding_idx`` row receives no gradient."""
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise TypeError(f"embedding: weight must be a 2-D Tensor (num_embeddings, "
+                        f"embedding_dim), got {type(weight).__name__} "
+                        f"{getattr(weight, 'shape', '')}. Fix: nn.Parameter(array).")
     indices = _checked_indices(input, weight.shape[0])
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]

@@ -16,12 +16,18 @@ from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
     nll_loss,
 )
 from minigrad.ops.neural import dropout, gelu, log_softmax, softmax  # noqa: F401 (F.gelu, ...)
-from minigrad.tensor import Tensor, expect_tensor
+from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``."""
     expect_tensor(x, "linear")
+    if not isinstance(weight, Tensor) or not isinstance(bias, Tensor | None):
+        raise TypeError(f"linear: weight and bias must be Tensors (bias may be None), got "
+                        f"{type(weight).__name__} and {type(bias).__name__}. Fix: wrap them, "
+                        "nn.Parameter(array).")
+    if x.dtype != weight.dtype:  # the one check on the hot path: no silent promotion
+        raise TypeError(dtype_mismatch("linear", x, weight))
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last axis must be in_features="
@@ -68,7 +74,11 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: class values must be in [0, {num_classes - 1}], got values "
                          f"from {indices.min()} to {indices.max()}. Fix: check the labels or "
                          "num_classes.")
-    return Tensor(np.eye(num_classes, dtype=np.int64)[indices])
+    try:
+        return Tensor(np.eye(num_classes, dtype=np.int64)[indices])
+    except (ValueError, MemoryError):  # NumPy: "array is too big"
+        raise ValueError(f"one_hot: {num_classes} classes make a table too big for memory. "
+                         "Fix: check num_classes.") from None
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
@@ -80,9 +90,16 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
     """
     expect_tensor(input, "mse_loss")
     check_reduction(reduction, "mse_loss")
+    if input.dtype.kind != "f":
+        raise TypeError(f"mse_loss: input must be floating point, got dtype {input.dtype}. Fix: "
+                        "convert it with .float() (predictions of a model are floats).")
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
-        target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
-                                   dtype=input.dtype))
+        try:
+            target = Tensor(np.asarray(target.data if isinstance(target, Tensor) else target,
+                                       dtype=input.dtype))
+        except (TypeError, ValueError):
+            raise TypeError(f"mse_loss: target must be numbers (a Tensor or an array), got "
+                            f"{type(target).__name__} {target!r:.40}.") from None
     if target.shape != input.shape:
         raise ValueError(
             f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ. "

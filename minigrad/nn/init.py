@@ -79,27 +79,28 @@ def _check_std(std: float, op: str) -> None:
 # -- fans and gains -------------------------------------------------------------------------
 
 
-def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(tensor: Tensor, op: str = "init") -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape ``(out, in, *kernel)``.
 
     fan_in = in · receptive field and fan_out = out · receptive field, where the receptive
     field is the product of the kernel sizes (1 for a Linear weight ``(out, in)``).
     """
-    _check_tensor(tensor, "_calculate_fan_in_and_fan_out")
+    _check_tensor(tensor, op)
     if tensor.ndim < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
-                         f"dimensions (got shape {tensor.shape}). Fix: use a weight of shape "
-                         "(out_features, in_features) or (out_channels, in_channels, *kernel).")
+        raise ValueError(f"{op}: Fan in and fan out can not be computed for tensor with fewer "
+                         f"than 2 dimensions (got shape {tensor.shape}). Fix: use a weight of "
+                         "shape (out_features, in_features) or (out_channels, in_channels, "
+                         "*kernel).")
     receptive_field = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
-def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+def _calculate_correct_fan(tensor: Tensor, mode: str, op: str = "init") -> int:
     mode = mode.lower()
     valid_modes = ["fan_in", "fan_out"]
     if mode not in valid_modes:
         raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, op)
     return fan_in if mode == "fan_in" else fan_out
 
 
@@ -199,6 +200,11 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill `tensor` (any shape) with the value `val`."""
+    if isinstance(val, Tensor) and val.data.size == 1:
+        val = val.item()
+    if not isinstance(val, int | float | np.number):  # None would fill NaN, a str would crash
+        raise TypeError(f"constant_: val must be a number, got {type(val).__name__} "
+                        f"{val!r:.40}. Fix: e.g. constant_(w, 0.0).")
     return _write(_check_tensor(tensor, "constant_"), val)
 
 
@@ -258,7 +264,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
     `tensor`: a weight ``(out, in)`` or ``(out, in, *kernel)``.
     """
     _check_tensor(tensor, "xavier_uniform_", random=True)
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_uniform_")
     if tensor.data.size == 0:
         return tensor
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -271,7 +277,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0,
     """Glorot & Bengio 2010 (variance of eq. 16): N(0, std²) with
     std = gain·√(2/(fan_in + fan_out)). `tensor`: ``(out, in)`` or ``(out, in, *kernel)``."""
     _check_tensor(tensor, "xavier_normal_", random=True)
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_normal_")
     if tensor.data.size == 0:
         return tensor
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -283,7 +289,7 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, op: str
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
-    fan = _calculate_correct_fan(tensor, mode)
+    fan = _calculate_correct_fan(tensor, mode, op)
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 

@@ -16,7 +16,17 @@ from minigrad.nn.module import Module, Parameter
 from minigrad.ops.conv import check_groups, conv_padding
 from minigrad.ops.pooling import pool_arguments
 from minigrad.ops.windows import check_kernel_stride, pair
-from minigrad.tensor import Tensor, default_generator
+from minigrad.tensor import Tensor, default_generator, expect_tensor
+
+
+def check_sizes(layer: str, **sizes: Any) -> None:
+    """Layer sizes are positive ints: Linear(2.5, 3) must not round, and bool is not a size."""
+    for name, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, int | np.integer):
+            raise TypeError(f"{layer}: {name} must be an int, got {type(size).__name__} "
+                            f"{size!r:.40}. Fix: pass a whole number, e.g. {layer}(2, 3).")
+        if size <= 0:
+            raise ValueError(f"{layer}: {name} must be positive, got {size}.")
 
 
 def _uniform(shape: tuple[int, ...], bound: float) -> np.ndarray:
@@ -32,9 +42,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: in_features and out_features must be positive, got "
-                             f"{in_features} and {out_features}.")
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), np.float32))
         self.register_parameter("bias", Parameter(np.empty(out_features, np.float32)) if bias
@@ -72,9 +80,7 @@ class Conv2d(Module):
                  padding: Any = 0, dilation: Any = 1, groups: int = 1,
                  bias: bool = True) -> None:
         super().__init__()
-        if in_channels <= 0 or out_channels <= 0:
-            raise ValueError(f"Conv2d: in_channels and out_channels must be positive, got "
-                             f"{in_channels} and {out_channels}.")
+        check_sizes("Conv2d", in_channels=in_channels, out_channels=out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups = check_groups("Conv2d", in_channels, out_channels, groups)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
@@ -190,7 +196,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_dim, self.end_dim)
+        return expect_tensor(x, "Flatten").flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -82,6 +82,8 @@ class Module:
                 registry[name] = value
                 object.__setattr__(self, name, value)
                 return
+        if isinstance(value, Parameter | Module):
+            self._check_name("parameter" if isinstance(value, Parameter) else "module", name)
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -93,8 +95,31 @@ class Module:
             object.__setattr__(value, "_scope_name", name)
         object.__setattr__(self, name, value)
 
+    def _check_name(self, kind: str, name: Any, registry: dict | None = None) -> None:
+        """PyTorch's rules for registered names: a state_dict key joins names with '.', so a
+        name with a '.' (or an empty one) would be ambiguous, e.g. child 'a.b' next to child
+        'a' with its own 'b'. A NUL would be cut by zip when saving. With `registry`, the name
+        must also not shadow another attribute (``add_module('forward', ...)``)."""
+        owner = type(self).__name__
+        if not isinstance(name, str):
+            raise TypeError(f"{owner}: {kind} name should be a string, got "
+                            f"{type(name).__name__} {name!r}.")
+        # Messages without double quotes: KeyError shows its message with repr().
+        for bad, shown in ((".", "'.'"), ("\x00", "a NUL character")):
+            if bad in name:
+                raise KeyError(f"{owner}: {kind} name cannot contain {shown}, got: {name!r} "
+                               "(state_dict keys join names with '.'). Fix: use '_' instead, "
+                               "or nest the modules.")
+        if name == "":
+            raise KeyError(f"{owner}: {kind} name cannot be an empty string. Fix: give it a "
+                           "name, e.g. 'layer1'.")
+        if registry is not None and name not in registry and hasattr(self, name):
+            raise KeyError(f"{owner}: attribute '{name}' already exists. Fix: choose another "
+                           f"name for the {kind}.")
+
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
         """Register state that is saved in `state_dict` but not trained."""
+        self._check_name("buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         object.__setattr__(self, name, tensor)
@@ -102,11 +127,17 @@ class Module:
 
     def register_parameter(self, name: str, parameter: Parameter | None) -> None:
         """Register a parameter; `None` records an absent one (e.g. ``bias=False``)."""
+        self._check_name("parameter", name, self._parameters)
         self.__setattr__(name, parameter)
         if parameter is None:
             self._parameters[name] = None
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` as a child called `name` (PyTorch's rules for the name)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {type(module).__name__} is not "
+                            "a Module subclass.")
+        self._check_name("module", name, self._modules)
         self.__setattr__(name, module)
 
     # -- calling ------------------------------------------------------------------------

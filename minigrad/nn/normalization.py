@@ -73,6 +73,10 @@ def _check_implementation(implementation: str, op: str) -> None:
 def _check_vectors(op: str, shape: tuple[int, ...], x: Tensor, **tensors: Tensor | None) -> None:
     """Each given tensor must have `shape`, the size its role needs for input `x`."""
     for name, tensor in tensors.items():
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}. Fix: wrap it, minigrad.tensor(array) "
+                            "(running statistics are updated in place, so keep that Tensor).")
         if tensor is not None and tensor.shape != shape:
             raise ValueError(f"{op}: {name} has shape {tensor.shape}, but an input of shape "
                              f"{x.shape} needs shape {shape}. Fix: build the layer for this "
@@ -106,16 +110,24 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     _check_eps(eps, op)
     _check_momentum(momentum, op)
     channels = x.shape[1]
+    if x.numel() == 0:
+        raise ValueError(f"{op}: the input of shape {x.shape} is empty, so there are no "
+                         "statistics to normalise with. Fix: pass a non-empty batch.")
     _check_vectors(op, (channels,), x, running_mean=running_mean, running_var=running_var,
                    weight=weight, bias=bias)
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{op}: pass both running_mean and running_var, or neither.")
     use_batch_stats = training or running_mean is None
     if use_batch_stats and x.numel() // channels <= 1:
+        if training:
+            fix = ("use a batch of more than one sample, or evaluate with running statistics "
+                   "(.eval())")
+        else:  # eval mode without running statistics (track_running_stats=False)
+            fix = ("there are no running statistics (track_running_stats=False), so even in "
+                   "eval mode the batch's own statistics are used. Use a batch of more than one "
+                   "sample, or build the layer with track_running_stats=True and train it")
         raise ValueError(f"{op}: Expected more than 1 value per channel when training, got input "
-                         f"size {x.shape}. A variance needs at least two values. Fix: use a "
-                         "batch of more than one sample, or evaluate with running statistics "
-                         "(.eval()).")
+                         f"size {x.shape}. A variance needs at least two values. Fix: {fix}.")
     updates = training and running_mean is not None
     if updates and momentum is None:
         raise ValueError(f"{op}: momentum=None means a cumulative average, which needs the "
@@ -253,6 +265,13 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x``; in training mode (with running statistics) update them."""
         self._check_input_dim(x)
+        if not self.training and not self.track_running_stats and x.numel() // x.shape[1] <= 1:
+            raise ValueError(
+                f"{type(self).__name__}: Expected more than 1 value per channel, got input "
+                f"size {x.shape}. This layer keeps no running statistics "
+                "(track_running_stats=False), so even in eval mode it normalises with the "
+                "batch's own mean and variance. Fix: use a batch of more than one sample, or "
+                "build the layer with track_running_stats=True (the default) and train it.")
         tracking = self.training and self.track_running_stats
         momentum = self.momentum
         if tracking and momentum is None:  # cumulative average: this batch's weight is 1/k

@@ -38,7 +38,7 @@ from minigrad.ops.windows import (
     squeeze_first,
     symmetric,
 )
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, dtype_mismatch
 
 
 class Conv2d(Function):
@@ -143,6 +143,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise ShapeError("conv2d: weight must be a 4-D Tensor (out_channels, in_channels / "
                          "groups, kh, kw), got "
                          f"{getattr(weight, 'shape', type(weight).__name__)}.")
+    if x.dtype != weight.dtype:  # no silent promotion of the model (PyTorch refuses too)
+        raise TypeError(dtype_mismatch("conv2d", x, weight))
     out_channels, group_channels = weight.shape[:2]
     groups = check_groups("conv2d", None, out_channels, groups)
     channels = x.shape[-3]

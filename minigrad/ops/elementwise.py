@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.base import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, expect_tensor
 
 
-def as_tensor(value: Any, like: Tensor) -> Tensor:
+def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
     """Turn a Python number or array into a constant tensor that does not change `like`'s
     dtype (a Python float next to a float32 tensor stays float32)."""
     if isinstance(value, Tensor):
@@ -24,7 +24,8 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
         return Tensor._make(np.asarray(value, dtype=dtype), None, ())
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
-    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}. "
+    prefix = f"{op}: " if op else ""
+    raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}. "
                     "Fix: use a number, a NumPy array or a Tensor.")
 
 
@@ -264,6 +265,14 @@ class Clone(Function):
 # -- user-facing functions -------------------------------------------------------------------
 
 
+def _floating(x: Tensor, op: str) -> Tensor:
+    """Integer and bool input to exp, log, ... gives float32, as in PyTorch (NumPy would give
+    float16 for bool and int8, float64 for int64)."""
+    if expect_tensor(x, op).data.dtype.kind != "f":
+        return Tensor._make(x.data.astype(np.float32), None, ())
+    return x
+
+
 def add(a: Tensor, b: Any) -> Tensor:
     return Add.apply(a, as_tensor(b, a))
 
@@ -294,34 +303,40 @@ def neg(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(_floating(x, "exp"))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(_floating(x, "log"))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x, "sqrt"))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x, "tanh"))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x, "sigmoid"))
 
 
 def relu(x: Tensor) -> Tensor:
-    return ReLU.apply(x)
+    return ReLU.apply(expect_tensor(x, "relu"))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    if expect_tensor(x, "leaky_relu").dtype.kind != "f":  # 0.01 * -1 would round to 0
+        raise TypeError(f"leaky_relu: expected a floating-point input, got dtype {x.dtype}. "
+                        "Fix: convert it with .float().")
     return LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 (mirrors numpy.abs / torch.abs)
+    if expect_tensor(x, "abs").dtype == np.bool_:  # as PyTorch: |True| is not a number
+        raise TypeError("abs: not defined for a bool tensor. Fix: convert it first, "
+                        "x.astype(np.float32).")
     return Abs.apply(x)
 
 
@@ -329,15 +344,21 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     """Clamp to [min, max] (either may be None), like ``torch.clamp``."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max.")
-    return Clip.apply(x, low=min, high=max)
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and not isinstance(bound, int | float | np.number | np.bool_):
+            raise TypeError(f"clip: {name} must be a number or None, got "
+                            f"{type(bound).__name__}. Fix: e.g. clip(x, min=0.0).")
+    return Clip.apply(expect_tensor(x, "clip"), low=min, high=max)
 
 
 def maximum(a: Tensor, b: Any) -> Tensor:
-    return Maximum.apply(a, as_tensor(b, a))
+    """Element-wise larger of `a` (a Tensor) and `b` (a Tensor or a number)."""
+    return Maximum.apply(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum"))
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
-    return Minimum.apply(a, as_tensor(b, a))
+    """Element-wise smaller of `a` (a Tensor) and `b` (a Tensor or a number)."""
+    return Minimum.apply(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum"))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -351,7 +372,16 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
-    dtype = np.dtype(dtype)
+    """A copy of `x` as `dtype` (``x.astype``, ``x.to``); a Tensor holds numbers only."""
+    requested = dtype
+    try:
+        dtype = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf" or dtype.fields is not None:
+        raise TypeError(f"astype: a Tensor holds numbers, so dtype {requested!r:.40} is not "
+                        "supported. Fix: use a float, int or bool dtype (np.float32, np.int64, "
+                        "...); for text, convert the array: x.numpy().astype(str).")
     if x.requires_grad and dtype.kind != "f":
         return Tensor._make(x.data.astype(dtype), None, ())  # integers carry no gradient
     return Cast.apply(x, dtype=dtype)

@@ -164,6 +164,9 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
     row weights and the mask of counted (not ignored) rows."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor of scores, got {type(input).__name__}.")
+    if input.dtype.kind != "f":  # PyTorch: "not implemented for 'Long'"
+        raise TypeError(f"{op}: the scores must be floating point, got dtype {input.dtype}. "
+                        "Fix: pass the model's raw float scores (convert with .float()).")
     if input.ndim == 0:
         raise ShapeError(f"{op}: input must have a class axis: (N, C) scores, or (C,) for one "
                          "sample; got a 0-d tensor.")
@@ -309,8 +312,12 @@ def _binary_setup(input: Tensor, target: Any, op: str) -> Tensor:  # noqa: A002
                         "Fix: convert it with .float().")
     if not isinstance(target, Tensor) or target.dtype != input.dtype:
         data = target.data if isinstance(target, Tensor) else target
-        target = Tensor(np.asarray(data, dtype=input.dtype),
-                        requires_grad=isinstance(target, Tensor) and target.requires_grad)
+        try:
+            array = np.asarray(data, dtype=input.dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"{op}: target must be numbers (a Tensor or an array), got "
+                            f"{type(data).__name__} {data!r:.40}.") from None
+        target = Tensor(array, requires_grad=isinstance(target, Tensor) and target.requires_grad)
     if target.shape != input.shape:
         raise ValueError(
             f"{op}: using a target of shape {target.shape} that is different from the input "
@@ -350,6 +357,9 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and "
                          "1. Fix: apply sigmoid first, or pass the raw scores to "
                          "binary_cross_entropy_with_logits.")
+    if target.data.size and not ((target.data >= 0) & (target.data <= 1)).all():
+        raise ValueError("binary_cross_entropy: all elements of target should be between 0 and "
+                         "1 (labels or probabilities), as in PyTorch. Fix: check the targets.")
     weight = _constant(weight, input, "weight", "binary_cross_entropy")
     return _reduce(BinaryCrossEntropy.apply(input, target, weight=weight), reduction)
 

@@ -12,11 +12,13 @@ import math
 import numpy as np
 
 from minigrad.ops.base import Function
-from minigrad.ops.reduce import normalize_axis
+from minigrad.ops.reduce import single_axis
 from minigrad.tensor import Tensor, default_generator, expect_tensor
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.size == 0:  # an empty result, as in PyTorch (the max of no values has no identity)
+        return np.empty_like(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -68,7 +70,8 @@ class GELU(Function):
             inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)
             self.tanh = np.tanh(inner)
             return 0.5 * x * (1 + self.tanh)
-        self.cdf = 0.5 * (1 + _erf(x / math.sqrt(2)).astype(x.dtype))
+        # np.asarray: frompyfunc returns a bare float, not an array, for a 0-d input.
+        self.cdf = 0.5 * (1 + np.asarray(_erf(x / math.sqrt(2)), dtype=x.dtype))
         return x * self.cdf
 
     def backward(self, grad_output):
@@ -97,14 +100,16 @@ class Dropout(Function):
 
 
 def _softmax_axis(x: Tensor, dim: int | None, op: str) -> int:
+    if expect_tensor(x, op).dtype.kind != "f":  # PyTorch: "not implemented for 'Long'"
+        raise TypeError(f"{op}: expected floating-point scores, got dtype {x.dtype}. Fix: "
+                        "convert with .float().")
     if dim is None:
         # PyTorch guesses an axis when dim is omitted (and warns that this is deprecated); a
         # guessed axis is a silent wrong answer for (C, N)-shaped data, so minigrad asks.
         raise TypeError(f"{op}: dim is required. Fix: pass the class axis, e.g. {op}(x, dim=1) "
                         "for (N, C) scores, or dim=-1 for the last axis.")
-    if x.ndim == 0:
-        return 0
-    return normalize_axis(dim, x.ndim, op)[0]
+    axis = single_axis(dim, x.ndim, op)  # a 0-d tensor takes dim 0 or -1, as in PyTorch
+    return 0 if x.ndim == 0 else axis
 
 
 def softmax(x: Tensor, dim: int | None = None) -> Tensor:
@@ -121,7 +126,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """GELU, x·Φ(x), element-wise; ``approximate='tanh'`` for the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}.")
-    return GELU.apply(expect_tensor(x, "gelu"), approximate=approximate)
+    if expect_tensor(x, "gelu").dtype.kind != "f":  # as PyTorch: not for integer tensors
+        raise TypeError(f"gelu: expected a floating-point input, got dtype {x.dtype}. Fix: "
+                        "convert it with .float().")
+    return GELU.apply(x, approximate=approximate)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True,

@@ -20,10 +20,13 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """`axis` (None, int or sequence, negative allowed) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    axes = (axis,) if isinstance(axis, int | np.integer) else _axis_sequence(axis, op)
     result = []
     bound = builtins.max(ndim, 1)  # a 0-d tensor accepts axis 0 and -1, as in PyTorch
     for a in axes:
+        if isinstance(a, bool) or not isinstance(a, int | np.integer):
+            raise TypeError(f"{op}: an axis must be an int, got {type(a).__name__} {a!r}. "
+                            "Fix: pass a whole number such as 0 or -1.")
         if not -bound <= a < bound:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} "
                              f"dimension(s). Fix: use an axis in [{-bound}, {bound - 1}].")
@@ -31,6 +34,21 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     if len(set(result)) != len(result):
         raise ShapeError(f"{op}: axis {axis} repeats an axis.")
     return tuple(sorted(result))
+
+
+def single_axis(axis: Any, ndim: int, op: str, argument: str = "dim") -> int:
+    """One axis (an int, negative allowed) as a non-negative int; None is refused."""
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"{op}: {argument} must be an int, got {type(axis).__name__} "
+                        f"{axis!r:.40}. Fix: pass a whole number such as 0 or -1.")
+    return normalize_axis(axis, ndim, op)[0]
+
+
+def _axis_sequence(axis: Any, op: str) -> tuple:
+    if isinstance(axis, list | tuple):
+        return tuple(axis)
+    raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {type(axis).__name__} "
+                    f"{axis!r:.40}. Fix: pass a whole number such as 0 or -1.")
 
 
 class _Reduction(Function):
@@ -110,8 +128,10 @@ class _Extreme(_Reduction):
 
     def forward(self, x, axis=None, keepdims=False):
         axes = self._setup(x, axis, keepdims)
-        if x.size == 0:
-            raise ShapeError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}.")
+        if x.size == 0 and (x.ndim == 0 or builtins.min(x.shape[a] for a in axes) == 0):
+            raise ShapeError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}: "
+                             f"the {self.name} of no values is undefined. Fix: check that the "
+                             "input (an empty batch?) has values along the reduced axes.")
         extreme = self.pick(x, axis=axes, keepdims=True)
         hits = (x == extreme).astype(x.dtype)
         self.share = hits / hits.sum(axis=axes, keepdims=True)

@@ -56,7 +56,7 @@ def _single_axis(x: Tensor, dim: Any, op: str) -> int:
     if not isinstance(dim, int | np.integer) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be one int, got {dim!r}. Fix: for several axes at once "
                         f"use {'amax' if 'max' in op else 'amin'}(dim=(...)) (values only).")
-    axis = reduce.normalize_axis(dim, x.ndim, op)[0] if x.ndim else 0
+    axis = reduce.normalize_axis(dim, x.ndim, op)[0]  # a 0-d tensor takes dim 0 or -1 only
     if x.ndim and x.shape[axis] == 0:
         raise ShapeError(f"{op}: cannot reduce axis {dim} of size 0 (input shape {x.shape}).")
     return axis

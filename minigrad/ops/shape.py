@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.base import Function, ShapeError
-from minigrad.ops.reduce import normalize_axis
-from minigrad.tensor import Tensor
+from minigrad.ops.reduce import normalize_axis, single_axis
+from minigrad.tensor import Tensor, expect_tensor
 
 
 class Reshape(Function):
@@ -90,6 +90,8 @@ class GetItem(Function):
 
 
 class Cat(Function):
+    fix_hint = "give the tensors the same size on every axis except the one they are joined on."
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
@@ -100,6 +102,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    fix_hint = "give every tensor the same shape."
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         return np.stack(arrays, axis=axis)
@@ -111,6 +115,9 @@ class Stack(Function):
 
 class Pad(Function):
     """Constant padding; `pad_width` as in `numpy.pad`: ((before, after), ...) per axis."""
+
+    fix_hint = ("pad_width is an int, a (before, after) pair for every axis, or one pair per "
+                "axis, as in numpy.pad.")
 
     def forward(self, x, pad_width, value=0.0):
         widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
@@ -126,8 +133,13 @@ class Pad(Function):
 # -- user-facing functions -------------------------------------------------------------------
 
 
-def _shape_arg(shape: tuple) -> tuple:
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+def _shape_arg(shape: tuple, op: str = "reshape") -> tuple:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+    for size in shape:
+        if isinstance(size, bool) or not isinstance(size, int | np.integer):
+            raise TypeError(f"{op}: sizes must be ints, got {type(size).__name__} {size!r:.40} "
+                            f"in {shape!r:.80}. Fix: pass whole numbers, e.g. x.{op}(2, -1).")
+    return shape
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
@@ -137,9 +149,15 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes `start_dim`..`end_dim` into one (PyTorch's ``flatten``)."""
-    if x.ndim == 0:
+    start = single_axis(start_dim, x.ndim, "flatten", "start_dim")
+    if x.ndim == 0:  # dims 0 and -1 only, as in PyTorch
+        single_axis(end_dim, x.ndim, "flatten", "end_dim")
         return Flatten.apply(x, shape=(1,))
-    start, end = (normalize_axis(a, x.ndim, "flatten")[0] for a in (start_dim, end_dim))
+    end = single_axis(end_dim, x.ndim, "flatten", "end_dim")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                         f"tensor of shape {x.shape}. Fix: pass start_dim <= end_dim, e.g. "
+                         "flatten(1) to keep the batch axis.")
     shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
     return Flatten.apply(x, shape=shape)
 
@@ -151,15 +169,15 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
     if dim0 is None or dim1 is None:
         raise TypeError("transpose: give both dim0 and dim1, or neither.")
     axes = list(range(x.ndim))
-    a = normalize_axis(dim0, x.ndim, "transpose")[0]
-    b = normalize_axis(dim1, x.ndim, "transpose")[0]
+    a = single_axis(dim0, x.ndim, "transpose", "dim0")
+    b = single_axis(dim1, x.ndim, "transpose", "dim1")
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose.apply(x, axes=tuple(axes))
 
 
 def permute(x: Tensor, *axes: Any) -> Tensor:
     """Reorder the axes: ``x.permute(0, 2, 1)``."""
-    axes = _shape_arg(axes)
+    axes = _shape_arg(axes, "permute")
     in_range = [a % x.ndim for a in axes if -x.ndim <= a < x.ndim]
     if len(axes) != x.ndim or sorted(in_range) != list(range(x.ndim)):
         raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of a tensor "
@@ -176,12 +194,17 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
 
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
     """Insert an axis of size 1 at position `axis`."""
-    position = normalize_axis(axis, x.ndim + 1, "unsqueeze")[0]
+    position = single_axis(axis, x.ndim + 1, "unsqueeze")
     return Unsqueeze.apply(x, shape=x.shape[:position] + (1,) + x.shape[position:])
 
 
 def broadcast_to(x: Tensor, shape: Any) -> Tensor:
-    return BroadcastTo.apply(x, shape=tuple(shape))
+    """Repeat `x` along axes of size 1 (NumPy's broadcasting) to `shape`; no copy."""
+    shape = (shape,) if isinstance(shape, int | np.integer) else shape
+    if not isinstance(shape, tuple | list):
+        raise TypeError(f"broadcast_to: shape must be a tuple of ints, got "
+                        f"{type(shape).__name__}. Fix: e.g. x.broadcast_to((4, 3)).")
+    return BroadcastTo.apply(x, shape=_shape_arg(tuple(shape), "broadcast_to"))
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
@@ -197,22 +220,52 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 
 def _tensors(tensors: Any, op: str) -> list[Tensor]:
+    if isinstance(tensors, Tensor | np.ndarray | str) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got a "
+                        f"{type(tensors).__name__}. Fix: {op}([a, b], dim=0).")
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty sequence of tensors.")
-    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    for index, item in enumerate(tensors):
+        if not isinstance(item, Tensor):
+            try:
+                tensors[index] = Tensor(item)
+            except (TypeError, ValueError):
+                raise TypeError(f"{op}: item {index} is a {type(item).__name__}, not a Tensor "
+                                "or numbers. Fix: pass a list of tensors.") from None
+    return tensors
+
+
+def _join_axis(axis: Any, dim: Any, ndim: int, op: str) -> int:
+    """`dim` (PyTorch's name) or `axis` (NumPy's); `ndim` is the result's."""
+    if dim is not None:
+        return single_axis(dim, ndim, op)
+    return single_axis(axis, ndim, op, "axis")
 
 
 def cat(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
-    """Join tensors along an existing axis."""
-    return Cat.apply(*_tensors(tensors, "cat"), axis=axis if dim is None else dim)
+    """Join tensors along an existing axis: shapes equal except along `dim`."""
+    tensors = _tensors(tensors, "cat")
+    if any(t.ndim == 0 for t in tensors):
+        raise ShapeError("cat: zero-dimensional tensors cannot be concatenated. Fix: use "
+                         "stack, or x.reshape(1) first.")
+    return Cat.apply(*tensors, axis=_join_axis(axis, dim, tensors[0].ndim, "cat"))
 
 
 def stack(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
-    """Join tensors along a new axis."""
-    return Stack.apply(*_tensors(tensors, "stack"), axis=axis if dim is None else dim)
+    """Join tensors of equal shape along a new axis."""
+    tensors = _tensors(tensors, "stack")
+    return Stack.apply(*tensors, axis=_join_axis(axis, dim, tensors[0].ndim + 1, "stack"))
 
 
 def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
     """Pad with a constant; `pad_width` follows `numpy.pad` (((before, after), ...) per axis)."""
+    expect_tensor(x, "pad")
+    widths = np.asarray(pad_width)
+    if widths.dtype.kind not in "iu" or widths.ndim > 2:
+        raise TypeError(f"pad: pad_width must be whole numbers (an int, a (before, after) pair, "
+                        f"or one pair per axis, as in numpy.pad), got {pad_width!r:.60}. Fix: "
+                        "e.g. pad(x, 1) or pad(x, ((0, 0), (1, 1))).")
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise TypeError(f"pad: value must be a number, got {type(value).__name__}.")
     return Pad.apply(x, pad_width=pad_width, value=value)

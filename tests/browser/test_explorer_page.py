@@ -179,7 +179,7 @@ def test_injected_labels_run_nothing(browser, artefacts):
 def test_a_page_before_backward_says_values_only(browser, artefacts):
     mg.manual_seed(0)
     model = BatchNormMLP(2, 4, 3, blocks=1)
-    loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2)))), np.arange(4) % 3)
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2), np.float32))), np.arange(4) % 3)
     path = explore(loss).save(artefacts / "values-only.html")
     _open(browser, path)
     assert "No gradient yet" in browser.find_element("css selector", ".panel .note").text

@@ -41,7 +41,7 @@ def output_variances(model, x, layer_type=nn.Linear):
 
 
 def batch(shape, std=3.0, seed=1):
-    return mg.tensor(rng(seed).normal(0.0, std, size=shape))
+    return mg.tensor(rng(seed).normal(0.0, std, size=shape), dtype=np.float32)
 
 
 class Conv(nn.Module):
@@ -49,8 +49,9 @@ class Conv(nn.Module):
 
     def __init__(self, in_channels, out_channels):
         super().__init__()
-        self.weight = nn.Parameter(rng(2).normal(size=(out_channels, in_channels, 3, 3)))
-        self.bias = nn.Parameter(np.ones(out_channels))
+        shape = (out_channels, in_channels, 3, 3)
+        self.weight = nn.Parameter(rng(2).normal(size=shape).astype(np.float32))
+        self.bias = nn.Parameter(np.ones(out_channels, np.float32))
 
     def forward(self, x):
         return mg.ops.conv2d(x, self.weight, self.bias, padding=1)
@@ -61,7 +62,7 @@ class ChannelScaleNorm(nn.Module):
 
     def __init__(self, width):
         super().__init__()
-        self.weight = nn.Parameter(np.ones((1, width)))
+        self.weight = nn.Parameter(np.ones((1, width), np.float32))
 
     def forward(self, x):
         return x * self.weight

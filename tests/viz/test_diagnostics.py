@@ -27,7 +27,7 @@ def train_steps(steps: int = 3, lr: float = 0.1):
     model = Net()
     diagnostics = TrainingDiagnostics(model)
     optimiser = mg.optim.SGD(model.parameters(), lr=lr)
-    x = mg.tensor(np.random.default_rng(0).normal(size=(16, 3)) * 3)
+    x = mg.tensor(np.random.default_rng(0).normal(size=(16, 3)) * 3, dtype=np.float32)
     captured = {}
     def capture(module, inputs, out):
         if out.requires_grad:  # an intermediate: backward keeps its .grad only when asked

@@ -120,7 +120,7 @@ def test_user_text_never_becomes_markup():
 def test_before_backward_the_page_shows_values_and_says_so():
     mg.manual_seed(0)
     model = BatchNormMLP(2, 4, 3, blocks=1)
-    loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2)))), np.arange(4) % 3)
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2), np.float32))), np.arange(4) % 3)
     data = _data(explore(loss))
     panel = data["panels"][0]
     assert "No gradient yet" in panel["note"] and "backward" in panel["note"]
@@ -177,7 +177,7 @@ def test_large_graphs_fold_their_innermost_modules(monkeypatch, small_recorder):
 def test_the_layout_is_stopped_after_timeout():
     mg.manual_seed(0)
     model = DeepMLP(depth=40, batchnorm=True)
-    x = np.random.default_rng(0).normal(size=(4, 2))
+    x = np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32)
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), np.arange(4) % 3)
     loss.backward()
     with pytest.raises(LayoutTimeoutError, match=r"boxes.*within 0.001 s.*collapse.*max_nodes"):
@@ -222,7 +222,8 @@ def test_the_creating_line_is_shown_when_the_engine_recorded_it():
     mg.manual_seed(0)
     model = BatchNormMLP(2, 4, 3, blocks=1)
     with mg.detect_anomaly():  # the engine notes each op's creating line in this mode
-        loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2)))), np.arange(4) % 3)
+        x = mg.tensor(np.ones((4, 2), np.float32))
+        loss = nn.CrossEntropyLoss()(model(x), np.arange(4) % 3)
     loss.backward()
     boxes = _data(explore(loss))["panels"][0]["boxes"]
     wheres = [box["where"] for box in boxes if box["kind"] == "op"]

@@ -195,7 +195,8 @@ class TwoLayers(nn.Module):
 def two_layer_loss(x_requires_grad: bool = True):
     mg.manual_seed(0)
     model = TwoLayers()
-    x = mg.tensor(np.linspace(-1, 1, 15).reshape(5, 3), requires_grad=x_requires_grad, name="x")
+    x = mg.tensor(np.linspace(-1, 1, 15).reshape(5, 3), dtype=np.float32,
+                  requires_grad=x_requires_grad, name="x")
     outputs = {}
     def keep(module, args, out):
         out.retain_grad()  # an intermediate: its .grad is kept only when asked (to compare)

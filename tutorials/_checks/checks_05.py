@@ -17,7 +17,7 @@ def check_ratios_of_a_real_network(student: ModuleType) -> None:
     mg.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 4),
                           nn.Sigmoid(), nn.Linear(4, 3))
-    x = mg.tensor(np.random.default_rng(0).normal(size=(10, 6)))
+    x = mg.tensor(np.random.default_rng(0).normal(size=(10, 6)), dtype=np.float32)
     F.cross_entropy(model(x), np.arange(10) % 3).backward()
     expected = [np.linalg.norm(m.weight.grad) / np.linalg.norm(m.weight.data)
                 for m in (model[0], model[3], model[5])]
