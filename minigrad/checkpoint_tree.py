@@ -120,7 +120,7 @@ class ManifestError(ValueError):
     """The manifest does not describe a valid checkpoint tree."""
 
 
-def unflatten(description: Any, arrays: list[np.ndarray | None]) -> Any:
+def unflatten(description: Any, arrays: list[np.ndarray]) -> Any:
     """Rebuild the tree; every array member must be used exactly once."""
     used = [False] * len(arrays)
 

@@ -46,7 +46,7 @@ import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -66,7 +66,7 @@ STALE_TEMPORARY_SECONDS = 24 * 3600  # a temp file this old is dead even if its 
 class _HashingWriter:
     """Counts and hashes what `np.lib.format.write_array` writes into a zip member."""
 
-    def __init__(self, member: io.BufferedIOBase) -> None:
+    def __init__(self, member: IO[bytes]) -> None:
         self.member, self.sha256, self.size = member, hashlib.sha256(), 0
 
     def write(self, data: bytes) -> int:
@@ -208,7 +208,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytearray:
     with archive.open(info) as member:  # checks the local header's name and, at EOF, the CRC
         view, filled = memoryview(buffer), 0
         while filled < len(buffer):
-            count = member.readinto(view[filled:])
+            count = member.readinto(view[filled:])  # type: ignore[attr-defined]  # ZipExtFile has it
             if not count:
                 raise _Refused(f"member '{info.filename}' is shorter than its declared size")
             filled += count

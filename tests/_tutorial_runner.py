@@ -89,17 +89,18 @@ def lesson_results(script: str) -> dict:
     ``<tmp>/NN_results.json``, plus ``_figures`` (PNG files written), ``_notebook`` (counts
     of inline outputs by type, or None when run as a script). Fails with the lesson's output
     if it crashes."""
-    out_dir = Path(tempfile.mkdtemp(prefix="minigrad_tutorial_"))
-    shown = None
-    if notebook_support():
-        shown = run_as_notebook(script, out_dir)
-    else:
-        run_as_script(script, out_dir)
-    number = script.split("_", 1)[0]
-    results = json.loads((out_dir / f"{number}_results.json").read_text())
-    results["_figures"] = sorted(p.name for p in out_dir.glob("*.png"))
-    results["_notebook"] = shown
-    return results
+    with tempfile.TemporaryDirectory(prefix="minigrad_tutorial_") as folder:
+        out_dir = Path(folder)
+        shown = None
+        if notebook_support():
+            shown = run_as_notebook(script, out_dir)
+        else:
+            run_as_script(script, out_dir)
+        number = script.split("_", 1)[0]
+        results = json.loads((out_dir / f"{number}_results.json").read_text())
+        results["_figures"] = sorted(p.name for p in out_dir.glob("*.png"))
+        results["_notebook"] = shown
+        return results
 
 
 def num(value: float | str) -> float:
