@@ -260,6 +260,14 @@ def test_06_gain_is_five_thirds() -> None:
     assert math.isclose(lesson_results(SCRIPTS["06"])["diagnostics"]["tanh_gain"], 5 / 3)
 
 
+def test_06_exercises_answer_from_the_run() -> None:
+    r = lesson_results(SCRIPTS["06"])
+    # One SGD step is lr x grad with grad independent of lr: 10x the rate is +1 in log10.
+    assert all(abs(change - 1.0) < 1e-5 for change in r["exercise_update_ratio_change"])
+    for numbers in r["exercise_saturation"].values():
+        assert 0.0 <= numbers["measured"] <= 1.0 and 0.0 < numbers["predicted"] < 1.0
+
+
 def test_09_folding_is_exact_at_inference() -> None:
     for name in ("MLP", "CNN"):
         assert lesson_results(SCRIPTS["09"])["B9"][name]["fold_max_abs_difference"] < 1e-4
