@@ -2,7 +2,7 @@
 
 Every lesson starts with
 
-    from _common import QUICK, Results, pick, print_verdict, save_figure, seed_everything, seeds
+    from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
     RESULTS = Results("03")     # the lesson's number: writes out/03_results.json
 
 (``python tutorials/NN_name.py`` puts ``tutorials/`` on the import path; so does a notebook
@@ -76,49 +76,6 @@ def seed_everything(seed: int) -> np.random.Generator:
     separate generator for the lesson's own sampling (data, shuffling)."""
     mg.manual_seed(seed)
     return np.random.default_rng(10_000 + seed)
-
-
-def load_digits_split(rng: np.random.Generator, n_validation: int = 497
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's bundled 8x8 digits (1,797 images, no download), shuffled by `rng` and
-    split into ``x_train (n, 64) float32, y_train (n,) int64, x_val, y_val``.
-
-    Pixels (0..16) are standardised with the training split's per-pixel mean and std, so
-    inputs have unit variance, as the initialisation formulas assume. The std is floored at
-    one grey level: a pixel that is (nearly) constant in the training split would otherwise
-    be divided by ~0 and explode in the validation split.
-    """
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    order = rng.permutation(len(digits.target))
-    x = digits.data[order].astype(np.float32)
-    y = digits.target[order].astype(np.int64)
-    x_train, y_train = x[n_validation:], y[n_validation:]
-    x_val, y_val = x[:n_validation], y[:n_validation]
-    mean = x_train.mean(axis=0)
-    std = np.maximum(x_train.std(axis=0), 1.0)
-    return (x_train - mean) / std, y_train, (x_val - mean) / std, y_val
-
-
-def steps_to_target(curve: list[float], target: float, every: int = 1) -> float:
-    """First step at which `curve` (a value recorded every `every` steps, starting at step
-    `every`) reaches `target`; ``inf`` if it never does."""
-    for index, value in enumerate(curve):
-        if value >= target:
-            return float((index + 1) * every)
-    return float("inf")
-
-
-def print_verdict(claim: str, measured: list[str], verdict: str, why: str) -> None:
-    """Print a claim's Verdict block: the claim, what was measured (one line each), and the
-    verdict (reproduced / reproduced in part / not reproduced / corrected) with its reason.
-    Call it from the code cell that follows a ``**Verdict**`` markdown heading, so every
-    number in the block comes from the run."""
-    print(f"VERDICT — {claim}")
-    for line in measured:
-        print(f"  measured: {line}")
-    print(f"  verdict:  {verdict.upper()} — {why}")
 
 
 def show_graph(graph: Any, name: str, display: bool = True) -> Path | None:

@@ -79,8 +79,9 @@ class Rule:
         print(f"  verdict:  {chosen.verdict.upper()} — {chosen.why}")
         if results is not None:
             verdicts = dict(results.get("verdicts", {}))
+            # `Results` turns NumPy values into JSON ones when it stores the dict.
             verdicts[self.claim] = {**asdict(chosen), "rule": self.statement,
-                                    "measured": _jsonable(measured)}
+                                    "measured": dict(measured)}
             results["verdicts"] = verdicts
         return chosen
 
@@ -110,15 +111,3 @@ def intervals_overlap(first: tuple[float, float, float], second: tuple[float, fl
     """True when two `mean_interval` results overlap (then "no difference" is the honest
     reading)."""
     return first[1] <= second[2] and second[1] <= first[2]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
