@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-from minigrad.data import batches, make_moons, make_spirals
+from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals
 from minigrad.examples import GRAPH_EXAMPLES, BatchNormMLP, ScalarMLP, build_graph
 from minigrad.viz.output import FORMATS
 
@@ -98,9 +98,11 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
           f"300 spiral points, SGD lr={lr} momentum=0.9, batch {batch_size}, {steps} steps")
     progress, step, start = _Progress(steps), 0, time.perf_counter()
     loss = mg.tensor(0.0)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+                        drop_last=True, generator=generator)
     while step < steps:
-        for xb, yb in batches(x, y, batch_size, drop_last=True, generator=generator):
-            loss = criterion(model(mg.tensor(xb)), yb)
+        for xb, yb in loader:
+            loss = criterion(model(xb), yb)
             optimiser.zero_grad()
             loss.backward()
             with diagnostics.step(loss=loss.item()):

@@ -234,7 +234,7 @@ def record_training(model: nn.Module, steps: int = 300, every: int = 10, seed: i
                     lr: float = 0.5, batch_size: int = 64) -> Any:
     """Train `model` on 300 spiral points with SGD (momentum 0.9) for `steps` steps,
     recording every `every`-th step; returns the `GradientFlowRecorder`."""
-    from minigrad.data import batches
+    from minigrad.data import DataLoader, TensorDataset
     from minigrad.viz.recorder import GradientFlowRecorder
 
     generator = np.random.default_rng(seed)
@@ -243,9 +243,12 @@ def record_training(model: nn.Module, steps: int = 300, every: int = 10, seed: i
     optimiser = mg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     recorder = GradientFlowRecorder(model, every=every)
     step = 0
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+                        drop_last=True, generator=generator)
     while step < steps:
-        for xb, yb in batches(x, y, batch_size, drop_last=True, generator=generator):
-            loss = criterion(model(mg.tensor(xb, name="x")), yb)
+        for xb, yb in loader:
+            xb.name = "x"
+            loss = criterion(model(xb), yb)
             loss.name = "loss"
             optimiser.zero_grad()
             loss.backward()
