@@ -530,5 +530,6 @@ SKIPPED = {
     # The visualiser reads graphs and never computes: hostile labels, dtypes, roots and sizes
     # are tested in tests/viz/ (test_graph.py, test_explorer.py, test_recorder.py).
     "viz.Explorer", "viz.GradientFlowRecorder", "viz.GraphvizNotFoundError",
+    "viz.GradientGraph", "viz.GraphvizTimeoutError",  # test_graph_options.py
     "viz.TrainingDiagnostics", "viz.draw_graph", "viz.explore", "viz.render", "viz.save",
 }

@@ -30,7 +30,7 @@ def train(steps: int, log_dir=None):
     mg.manual_seed(0)
     model = Net()
     optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
-    x = mg.tensor(np.random.default_rng(0).normal(size=(8, 3)))
+    x = mg.tensor(np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32))
     seen = []
     diagnostics = TrainingDiagnostics(model, log_dir=log_dir)
     outputs = {}
