@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     compare,
     measure_limits,
+    minigrad_step,
+    numpy_cross_entropy,
     parser,
     report,
     setup,
@@ -37,7 +39,6 @@ from tensor import torch_sgd_step  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
 
 BATCH, CLASSES, LR, EPS, MOMENTUM = 64, 10, 0.01, 1e-5, 0.1
 CHANNELS = (1, 16, 32)
@@ -148,15 +149,7 @@ class NumpyCNN:
             a = pooled
         flat = a.reshape(len(a), -1)
         logits = flat @ self.linear.T + self.linear_bias
-        shifted = logits - logits.max(1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(1, keepdims=True)
-        rows = np.arange(len(y))
-        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
-
-        grad_logits = exp / total
-        grad_logits[rows, y] -= 1
-        grad_logits /= len(y)
+        loss, grad_logits = numpy_cross_entropy(logits, y)
         grad_linear, grad_linear_bias = grad_logits.T @ flat, grad_logits.sum(0)
         grad = (grad_logits @ self.linear).reshape(a.shape)
         updates = [(self.linear, grad_linear), (self.linear_bias, grad_linear_bias)]
@@ -210,11 +203,7 @@ def run_size(size: int, rounds: int, limits) -> dict:
         cases["PyTorch CPU"] = lambda: step(x_torch, y_torch)
 
     def ours() -> float:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x_tensor), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        return minigrad_step(model, optimizer, x_tensor, y)
 
     cases = {"NumPy channels-last": lambda: reference.step(x_channels_last, y),
              "minigrad": ours, **cases}

@@ -27,6 +27,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -265,3 +266,28 @@ class Limits:
 def measure_limits() -> Limits:
     """The machine's limits, measured now (under the current thread setting)."""
     return Limits()
+
+
+def numpy_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The hand-written references' loss: mean softmax cross-entropy of `logits` (N, C)
+    against class indices `y` (N,), and its gradient with respect to the logits."""
+    shifted = logits - logits.max(1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
+    grad_logits = exp / total
+    grad_logits[rows, y] -= 1
+    grad_logits /= len(y)
+    return loss, grad_logits
+
+
+def minigrad_step(model: Any, optimizer: Any, x: Any, y: np.ndarray) -> float:
+    """One minigrad training step: cross-entropy, backward, optimiser step; the loss."""
+    from minigrad.nn import functional as F
+
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()

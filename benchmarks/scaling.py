@@ -18,12 +18,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import compare, parser, setup, thread_limit, thread_modes  # noqa: E402
+from common import (  # noqa: E402
+    compare,
+    minigrad_step,
+    numpy_cross_entropy,
+    parser,
+    setup,
+    thread_limit,
+    thread_modes,
+)
 from tensor import EPS, LR, MOMENTUM, torch_sgd_step  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
 
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
 DEPTHS = [2, 4, 8, 16, 32, 64]
@@ -70,14 +77,7 @@ class DeepNumpyNet:
             a = np.maximum(z, 0)
         w, b = self.params[-2:]
         logits = a @ w.T + b
-        shifted = logits - logits.max(1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(1, keepdims=True)
-        rows = np.arange(len(y))
-        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
-        grad = exp / total
-        grad[rows, y] -= 1
-        grad /= len(y)
+        loss, grad = numpy_cross_entropy(logits, y)
         grads = [grad.T @ a, grad.sum(0)]
         grad = grad @ w
         for block in reversed(range(self.depth)):
@@ -133,11 +133,7 @@ def cases_for(batch: int, n_in: int, width: int, depth: int, classes: int = 10):
     x_tensor = mg.tensor(x)
 
     def ours() -> float:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x_tensor), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        return minigrad_step(model, optimizer, x_tensor, y)
 
     cases = {"NumPy": lambda: reference.step(x, y), "minigrad": ours}
     try:

@@ -27,6 +27,8 @@ from common import (  # noqa: E402
     Limits,
     compare,
     measure_limits,
+    minigrad_step,
+    numpy_cross_entropy,
     parser,
     report,
     setup,
@@ -36,7 +38,6 @@ from common import (  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
 
 SIZES = {  # name: (batch, input, hidden, classes)
     "small": (32, 2, 16, 2),
@@ -97,15 +98,7 @@ class NumpyNet:
         z2, cache2 = self._bn_forward(h2, g2, be2, self.running[1])
         a2 = np.maximum(z2, 0)
         logits = a2 @ w3.T + b3
-        shifted = logits - logits.max(1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(1, keepdims=True)
-        rows = np.arange(len(y))
-        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
-
-        grad_logits = exp / total
-        grad_logits[rows, y] -= 1
-        grad_logits /= len(y)
+        loss, grad_logits = numpy_cross_entropy(logits, y)
         grads_w3, grad_b3 = grad_logits.T @ a2, grad_logits.sum(0)
         grad_z2 = (grad_logits @ w3) * (z2 > 0)
         grad_h2, grad_g2, grad_be2 = self._bn_backward(grad_z2, cache2)
@@ -129,14 +122,6 @@ def minigrad_net(params: list[np.ndarray]) -> tuple[nn.Module, mg.optim.SGD]:
     for parameter, value in zip(model.parameters(), params):
         parameter.data = value.copy()
     return model, mg.optim.SGD(model.parameters(), lr=LR)
-
-
-def minigrad_step(model: nn.Module, optimizer: mg.optim.SGD, x: mg.Tensor, y: np.ndarray) -> float:
-    optimizer.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
 
 
 def torch_sgd_step(model, lr: float):  # pragma: no cover - PyTorch is optional
