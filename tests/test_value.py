@@ -1,6 +1,8 @@
 """`Value`: micrograd's README example, a gradcheck for every op, IEEE results."""
 
 import math
+import sys
+import threading
 
 import hypothesis.strategies as st
 import numpy as np
@@ -9,6 +11,7 @@ from hypothesis import given
 
 import minigrad as mg
 from minigrad import Value
+from minigrad import value as value_module
 
 reals = st.floats(-3, 3)
 away_from_zero = st.floats(0.2, 3) | st.floats(-3, -0.2)
@@ -161,3 +164,90 @@ def test_power_zero_has_zero_gradient_and_overflow_keeps_its_sign():
         assert x.grad == 0.0
     assert (Value(-10.0) ** 401).data == -math.inf
     assert (Value(-10.0) ** 400).data == math.inf
+
+
+# -- the scalar backward's own topological order --------------------------------------------
+
+
+def _random_graph(seed, size=40):
+    """Leaves, then nodes that combine earlier nodes (often the same one twice, often a
+    node with one of its own descendants): the shapes a depth-first order can get wrong."""
+    rng = np.random.default_rng(seed)
+    nodes = [Value(float(x)) for x in rng.uniform(0.5, 1.5, size=3)]
+    for _ in range(size):
+        first, second = (nodes[int(i)] for i in rng.integers(0, len(nodes), size=2))
+        op = int(rng.integers(0, 4))
+        nodes.append([first + second, first * second, (first - second).tanh(),
+                      first.relu()][op])
+    return nodes
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_scalar_backward_order_puts_every_node_after_its_consumers(seed):
+    nodes = _random_graph(seed)
+    root = nodes[-1]
+    order, earlier = value_module._topological_order(root)
+    assert earlier == []  # nothing set aside: no earlier pass
+    position = {id(node): i for i, node in enumerate(order)}
+    assert len(position) == len(order)  # each node once
+    assert set(position) == {id(node) for node in mg.autograd.topological_order(root)}
+    for node in order:
+        for parent in node._parents:
+            assert position[id(parent)] > position[id(node)]
+
+
+def test_scalar_backward_gives_a_node_its_consumers_gradient_first():
+    # regression (a prototype that pushed both parents at once): x feeds y = x * w and
+    # x + y; x must send its gradient on only after y has added its share to it.
+    w = Value(3.0)
+    x = w * 2.0
+    y = x * w
+    out = x + y
+    out.backward()
+    assert (x.grad, w.grad) == (4.0, 14.0)  # 1 + w; d(2w + 2w^2)/dw = 2 + 4w
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_scalar_backward_matches_the_general_engine_and_accumulates(seed):
+    # Value.backward's fast path against the general engine (autograd.backward, which
+    # detect_anomaly uses), on a first pass and on a second one that accumulates
+    fast, general = _random_graph(seed), _random_graph(seed)
+    for _ in range(2):
+        fast[-1].backward()
+        mg.autograd.backward(general[-1], 1.0)
+        # the same sums, possibly added in another order (a node's consumers' shares)
+        assert [n.grad for n in fast] == pytest.approx([n.grad for n in general], rel=1e-12)
+    assert fast[-1].grad == 2.0  # the root's own gradient accumulates too
+
+
+def test_concurrent_scalar_backward_passes_on_shared_nodes():
+    # The threads' graphs share the weights and a node computed from them. Gradients live
+    # in the nodes, so passes through shared nodes at the same time would mix (and so would
+    # their marks): Value.backward runs one pass at a time.
+    weights = [Value(1.0) for _ in range(4)]
+    shared = weights[0] * weights[1]
+
+    def train(results, index):
+        for _ in range(40):
+            out = sum((w * w for w in weights), Value(0.0))
+            for _ in range(100):
+                out = out + shared * 1.0
+            out.backward()
+            results[index] = out.grad
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        results = [None] * 4
+        threads = [threading.Thread(target=train, args=(results, i)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+    assert results == [1.0] * 4
+    # 4 threads x 40 passes; each adds 2w = 2 to every weight, 100 to `shared`, and so
+    # 100 * w1 = 100 to w0 and 100 * w0 = 100 to w1
+    assert shared.grad == 160 * 100.0
+    assert [w.grad for w in weights] == [160 * 102.0] * 2 + [160 * 2.0] * 2
