@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from numbers import Real
 from typing import Any
 
@@ -71,7 +72,7 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_seq", "_scope", "_label",
-                 "_where_created", "_seen", "__weakref__")
+                 "_seen", "__weakref__")
     data: float
     _a: Value | None  # the parents, when there are any (see above)
     _b: Value | None
@@ -105,7 +106,7 @@ class Value:
         if label:
             self._label = label
         if engine.anomaly:
-            self._where_created = autograd.user_frame()
+            _where_created[self] = autograd.user_frame()
 
     def _set_children(self, children: tuple) -> None:
         """micrograd lets users build a node by hand, ``Value(x, (a, b), "op")``; such a
@@ -255,7 +256,7 @@ class Value:
     @property
     def _where(self) -> str | None:
         """Where the node was created, recorded only inside `detect_anomaly()`."""
-        return getattr(self, "_where_created", None)
+        return _where_created.get(self)
 
     @property
     def _parents(self) -> tuple[Value, ...]:
@@ -324,6 +325,10 @@ class Value:
 
 _new_value = object.__new__
 
+# Where each node was created, recorded only inside `detect_anomaly()`: kept beside the
+# nodes (weakly, so it goes with them) rather than in a slot that every node would carry.
+_where_created: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
+
 
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
     """A new node `data` = op(a[, b]), with its local derivatives d(data)/da and d(data)/db
@@ -350,7 +355,7 @@ def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str)
 
 def _record_and_check(node: Value) -> None:
     """Under `detect_anomaly()`: remember where `node` was created and check its value."""
-    node._where_created = autograd.user_frame()
+    _where_created[node] = autograd.user_frame()
     _check_anomaly(node, node.data, "forward")
 
 
