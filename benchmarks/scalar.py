@@ -133,10 +133,17 @@ def separate_processes(args, points: int, rounds: int) -> tuple[dict[str, Timing
     names = ["minigrad Value", "micrograd Value"]
     children = {name: subprocess.Popen(command + ["--child", name], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True) for name in names}
+
+    def answer(name: str) -> list[float]:
+        line = children[name].stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {name} worker process ended early (its error is above)")
+        return [float(field) for field in line.split()]
+
     try:
-        first_loss = {name: float(children[name].stdout.readline()) for name in names}
+        first_loss = {name: answer(name)[0] for name in names}
         assert abs(first_loss[names[0]] - first_loss[names[1]]) < 1e-9, first_loss
-        once = {name: float(children[name].stdout.readline()) for name in names}
+        once = {name: answer(name)[0] for name in names}
         calls = {name: max(1, round(PROCESS_SAMPLE_SECONDS / once[name])) for name in names}
         samples: dict[str, list[float]] = {name: [] for name in names}
         collections: dict[str, list[list[float]]] = {name: [] for name in names}
@@ -145,7 +152,7 @@ def separate_processes(args, points: int, rounds: int) -> tuple[dict[str, Timing
             for name in names[shift:] + names[:shift]:  # one child at a time
                 children[name].stdin.write(f"{calls[name]}\n")
                 children[name].stdin.flush()
-                seconds, *per_generation = map(float, children[name].stdout.readline().split())
+                seconds, *per_generation = answer(name)
                 samples[name].append(seconds)
                 collections[name].append(per_generation)
     finally:

@@ -300,7 +300,8 @@ class Value:
         all keep their gradient: each node adds local derivative x its gradient straight
         into its parents' ``.grad``, in reverse topological order (micrograd's loop), with
         no table of pending gradients. Under `detect_anomaly()` the general engine runs
-        instead: it checks every gradient.
+        instead: it checks every gradient. Passes run one at a time, also across threads:
+        gradients live in the nodes, so two passes through shared nodes would mix them.
         """
         if current_state().anomaly:
             autograd.backward(self, 1.0)
