@@ -32,6 +32,8 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   it saved right after its own backward, lowering the peak memory of the pass: the
   temporaries ops save, such as BatchNorm's centred input or ReLU's mask). A second
   backward through a freed graph then raises an error that names the fix.
+* A tool that needs every gradient of one pass (the gradient-flow recorder) asks for it
+  with `minigrad.observers.observe_next_backward` instead of keeping them in ``.grad``.
 * A leaf tensor's ``.grad`` is always an array of its own (never a read-only view, never
   shared with another tensor), so in-place edits such as gradient clipping are safe.
 """
@@ -46,6 +48,8 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
+
+from minigrad.observers import next_observer
 
 
 class Node(Protocol):
@@ -394,6 +398,9 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     so an intermediate gradient that is not kept is freed right there.
     """
     keep_all = _retain_all_grads.get()
+    observer = next_observer.get()  # a tool watching this pass (minigrad/observers.py)
+    if observer is not None:
+        next_observer.set(None)  # one pass only
     # Ids of this pass's gradient arrays that someone else may hold: the seed, arrays handed
     # to hooks, arrays already stored in a .grad. A leaf may adopt any other fresh array
     # instead of copying it (see Tensor._accumulate_grad).
@@ -410,6 +417,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
                 if replaced is not None:
                     grad = replaced
             exposed.add(id(grad))
+        if observer is not None:
+            observer(node, grad)
         parents = node._parents
         if keep_all or node._retains_grad or not parents or node is root:
             node._accumulate_grad(grad, exposed)

@@ -245,3 +245,80 @@ def test_memory_grows_with_steps_times_boxes_times_bins_only():
     held_large, _ = _recorded_bytes(batch=512, steps=200)
     held_small_200, _ = _recorded_bytes(batch=8, steps=200)
     assert held_large < held_small_200 * 1.1 + 50_000, (held_large, held_small_200)
+
+
+def _assert_same_step(recorder: GradientFlowRecorder, k: int, reference: GradientFlowRecorder
+                      ) -> None:
+    np.testing.assert_allclose(recorder.box_stats[k], reference.box_stats[0], rtol=1e-12,
+                               equal_nan=True)
+    np.testing.assert_array_equal(recorder.grad_hist[k], reference.grad_hist[0])
+    np.testing.assert_array_equal(recorder.value_hist[k], reference.value_hist[0])
+    np.testing.assert_allclose(recorder.arrow_norm[k], reference.arrow_norm[0], rtol=1e-12,
+                               equal_nan=True)
+    np.testing.assert_allclose(recorder.grad_data[k], reference.grad_data[0], rtol=1e-12,
+                               equal_nan=True)
+
+
+def test_gradients_handed_over_by_backward_give_the_recomputed_statistics(monkeypatch):
+    """After the first kept call, the recorder reads the gradients backward handed over
+    (minigrad.observers) instead of recomputing them: same numbers, no recomputation."""
+    import minigrad.viz.recorder as recorder_module
+
+    recomputed = []
+
+    class CountingFlow(recorder_module.Flow):
+        def __init__(self, root):
+            recomputed.append(root)
+            super().__init__(root)
+
+    monkeypatch.setattr(recorder_module, "Flow", CountingFlow)
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 8, 3, blocks=2)  # composed BatchNorm: arrows that share a source
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
+    recorder = GradientFlowRecorder(model, every=2)
+    for step in range(6):
+        loss = _forward(model, seed=step)
+        optimiser.zero_grad()
+        loss.backward()
+        if step % 2 == 0:  # a fresh recorder recomputes the same step from the root
+            reference = GradientFlowRecorder(model)
+            reference.record(loss)
+        recorder.record(loss)
+        if step % 2 == 0:
+            _assert_same_step(recorder, step // 2, reference)
+        optimiser.step()
+    mine = [root for root in recomputed if root is not None]
+    assert len(mine) == 3 + 1  # three references, and the recorder's first kept call only
+
+
+def test_interleaved_recorders_fall_back_to_recomputing_and_stay_right():
+    mg.manual_seed(0)
+    models = [BatchNormMLP(2, 6, 3, blocks=1), BatchNormMLP(2, 6, 3, blocks=1)]
+    recorders = [GradientFlowRecorder(model) for model in models]
+    for step in range(3):
+        for model, recorder in zip(models, recorders):  # one step of each, in turn
+            loss = _forward(model, seed=step)
+            loss.backward()
+            reference = GradientFlowRecorder(model)
+            reference.record(loss)
+            recorder.record(loss)
+            _assert_same_step(recorder, step, reference)
+
+
+def test_an_arrow_out_of_a_hooked_node_carries_what_was_sent_before_the_hook():
+    mg.manual_seed(1)
+    model = BatchNormMLP(2, 6, 3, blocks=1, implementation="fused")
+    recorder = GradientFlowRecorder(model)
+    for step in range(2):  # the second call reads the handed-over gradients
+        loss = _forward(model, seed=step)
+        fc1 = next(node for node in walk(loss)[0] if node.op_name == "linear"
+                   and node._scope.name == "fc1")
+        fc1.register_hook(lambda grad: grad * 3.0)
+        loss.backward()
+        recorder.record(loss)
+    boxes = recorder.structure.boxes
+    source = next(i for i, box in enumerate(boxes) if box.id == "fc1:linear#0")
+    (arrow,) = [k for k, (s, _) in enumerate(recorder.structure.arrows) if s == source]
+    # The box shows backward's gradient (after the hook: x3); the arrow what bn1 sent.
+    np.testing.assert_allclose(recorder.arrow_norm[1][arrow] * 3.0,
+                               recorder.box_stats[1][source, 1], rtol=1e-6)

@@ -1,0 +1,34 @@
+"""A backward observer: a read-only look at every gradient of one backward pass.
+
+The engine keeps ``.grad`` only on leaves (see `minigrad.autograd`). A tool that needs the
+gradient of *every* node of one pass (the gradient-flow recorder, `minigrad.viz`) asks for
+it before that pass with `observe_next_backward`, instead of recomputing the whole pass
+afterwards. A pass with no observer pays one context-variable read for this feature, and
+one test of a local variable per node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+# The observer the next backward pass of this context takes (and clears): per thread and per
+# asyncio task, like the engine's other switches.
+next_observer: ContextVar[Callable[[Any, Any], Any] | None] = ContextVar(
+    "minigrad_backward_observer", default=None)
+
+
+def observe_next_backward(observer: Callable[[Any, Any], Any] | None) -> None:
+    """Show the next `backward` pass run in this thread (or asyncio task) to `observer`.
+
+    That pass calls ``observer(node, grad)`` once for every node it reaches, in its own
+    order (the root first), with the node's complete gradient, after the node's hooks ran.
+    One pass only: the pass takes the observer and clears it, so an observer nobody
+    collects is dropped after one pass. ``None`` cancels a waiting observer.
+
+    The arrays are the engine's: read them, never change them (a leaf may keep one as its
+    ``.grad``). `Value.backward`'s scalar loop does not call observers; under
+    ``detect_anomaly()`` it runs the general pass, which does.
+    """
+    next_observer.set(observer)

@@ -1,0 +1,309 @@
+"""The recorder's statistics: rms, norm, mean, std, range and histogram of many arrays at once.
+
+A kept step summarises ~40 arrays (every box's value and gradient). One NumPy call per
+array per statistic would cost far more than the step itself, so both functions here lay
+the arrays end to end in one float64 buffer and reduce each array's segment with
+``ufunc.reduceat``, and count every histogram with one ``np.bincount``.
+
+`summarise` allocates its temporaries at every call. `Workspace` computes the same
+statistics in work arrays kept from one step to the next: with glibc's default settings a
+freshly allocated array of more than 128 KiB is new memory from the operating system, and
+its first touch costs a page fault per 4 KiB page (measured on the demo model: ~260
+faults, two thirds of the statistics' time). Its memory is bounded, whatever the tensor
+sizes: at most `WORKSPACE_ELEMENTS` elements, 48 bytes each; larger steps use `summarise`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+WORKSPACE_ELEMENTS = 1 << 16  # ~3 MiB of work arrays at most per recorder
+
+# Columns of the statistics both functions return.
+RMS, NORM, MEAN, STD, LOW, HIGH = range(6)
+
+
+def summarise(arrays: list[Any], bins: int, histograms: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Statistics of many arrays at once, with a few NumPy calls in all (not per array).
+
+    Returns ``stats`` of shape ``(len(arrays), 6)``: rms, norm, mean, std, low, high
+    (NaN where an array is None or empty) and ``counts`` of shape ``(len(arrays), bins)``:
+    each array's histogram on ``bins`` equal bins from its low to its high, as
+    ``np.histogram(a, bins, range=(low, high))`` counts them (all-equal values: one unit
+    wide around them), for the first `histograms` arrays (default all; zeros after).
+    Non-finite elements are left out of every statistic.
+    """
+    stats = np.full((len(arrays), 6), np.nan)
+    counts = np.zeros((len(arrays), bins), dtype=np.int32)
+    present = [i for i, a in enumerate(arrays) if a is not None and np.size(a) > 0]
+    if not present:
+        return stats, counts
+    flats = [np.ravel(arrays[i]) for i in present]
+    buffer = np.concatenate(flats, dtype=np.float64)
+    finite = np.isfinite(buffer)
+    if not finite.all():  # rare: keep each array's finite part (skip arrays left empty)
+        cut = np.cumsum([0] + [f.size for f in flats])
+        kept = [(i, buffer[a:b][finite[a:b]]) for i, a, b in zip(present, cut[:-1], cut[1:])]
+        kept = [(i, f) for i, f in kept if f.size]
+        if not kept:
+            return stats, counts
+        present, flats = [i for i, _ in kept], [f for _, f in kept]
+        buffer = np.concatenate(flats)
+    sizes = np.array([f.size for f in flats])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    squares = np.add.reduceat(buffer * buffer, starts)
+    mean = np.add.reduceat(buffer, starts) / sizes
+    centred = buffer - np.repeat(mean, sizes)
+    std = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
+    low = np.minimum.reduceat(buffer, starts)
+    high = np.maximum.reduceat(buffer, starts)
+    norm = np.sqrt(squares)
+    stats[present] = np.column_stack([norm / np.sqrt(sizes), norm, mean, std, low, high])
+    limit = len(arrays) if histograms is None else histograms
+    shown = int(np.searchsorted(present, limit))  # the present arrays that get a histogram
+    if shown == 0:
+        return stats, counts
+    end = int(starts[shown - 1] + sizes[shown - 1])
+    buffer, sizes, low, high = buffer[:end], sizes[:shown], low[:shown], high[:shown]
+    # np.histogram's rule: equal bins over [low, high]; the top edge belongs to the last bin.
+    first = np.where(high > low, low, low - 0.5)
+    width = np.where(high > low, high - low, 1.0)
+    index = ((buffer - np.repeat(first, sizes)) / np.repeat(width, sizes) * bins).astype(np.intp)
+    np.minimum(index, bins - 1, out=index)
+    index += np.repeat(np.arange(shown) * bins, sizes)
+    counts[present[:shown]] = np.bincount(index, minlength=shown * bins).reshape(shown, bins)
+    return stats, counts
+
+
+# Row lengths the workspace chooses from: short rows waste less padding, long rows cost
+# less per row in a broadcast operation (one call of NumPy's inner loop per row).
+ROWS = (32, 64, 128, 256, 512, 1024)
+
+
+class Workspace:
+    """`summarise` for a list of arrays whose sizes repeat from step to step, in work arrays
+    kept between calls (see the module docstring), and with less work:
+
+    ``compute(arrays, moments, squares_from)`` returns the same ``(stats, counts)`` as
+    ``summarise(arrays, bins)``, except that mean and std are computed only for
+    ``arrays[:moments]`` and rms and norm only for ``arrays[squares_from:]`` (NaN
+    elsewhere): the recorder needs the mean and std of values (and of the parameters'
+    gradients) and the size of gradients. It returns None, computing nothing, when the
+    step does not fit (more than `WORKSPACE_ELEMENTS` elements), an array is not a NumPy
+    array, or an element is not finite: the caller then uses `summarise`.
+
+    Layout: each array starts a new row of a ``(rows, width)`` buffer (the width chosen
+    from `ROWS` for these sizes) and is padded to whole
+    rows with copies of its first element, so that a per-array number (a mean, a bin
+    edge) reaches every element by broadcasting one value per row, not by expanding it to
+    one value per element. The padding changes neither minimum nor maximum; its share of
+    the sums and of the first element's histogram bin is subtracted exactly as added.
+    Histogram bins are ``(a - low) * (bins / (high - low))``; `summarise` (and
+    ``np.histogram``) divide first: the two can differ only for an element within a
+    rounding error of a bin edge.
+    """
+
+    def __init__(self, bins: int) -> None:
+        self.bins = bins
+        self._key: tuple | None = None
+
+    def _plan(self, key: tuple) -> bool:
+        """Lay out work arrays for these sizes; False when they would be too large."""
+        self._key = None
+        sizes, moments, squares_from = key
+        present = [i for i, size in enumerate(sizes) if size]
+        counts = np.array([sizes[i] for i in present], dtype=np.intp)
+        # ~12 passes at ~0.2 ns per element, 4 broadcasts at ~30 ns per row (demo model)
+        self.row = row = min(ROWS, key=lambda w: 0.2 * int((-(-counts // w)).sum()) * w * 12
+                             + 30 * int((-(-counts // w)).sum()) * 4)
+        rows = -(-counts // row)  # whole rows per array
+        total = int(rows.sum()) * row
+        if not present or total > WORKSPACE_ELEMENTS:
+            return False
+        row_starts = np.concatenate(([0], np.cumsum(rows)[:-1])).astype(np.intp)
+        self.present, self.sizes = present, counts.astype(np.float64)
+        self.pad_count = rows * row - counts
+        self.padding = self.pad_count.astype(np.float64)
+        self.starts = row_starts * row  # each array's first element
+        self.row_array = np.repeat(np.arange(len(present)), rows)  # which array, per row
+        self.base = np.arange(len(present)) * (self.bins + 2) + 1.0  # see _histograms
+        # np.concatenate fills the buffer: the arrays, each followed by a block of padding
+        # (zeros here, overwritten with the array's first element after each fill).
+        self.pieces: list[Any] = []
+        self.slot_of: list[int] = []  # where each present array goes in `pieces`
+        pad_index = []
+        for k, size in enumerate(counts):
+            self.slot_of.append(len(self.pieces))
+            self.pieces.append(None)
+            pad = int(rows[k] * row - size)
+            if pad:
+                self.pieces.append(np.zeros(pad))
+                pad_index.append(self.starts[k] + size + np.arange(pad))
+        self.pad_to = np.concatenate(pad_index) if pad_index else np.zeros(0, dtype=np.intp)
+        self.pad_from = np.repeat(self.starts, (rows * row - counts))
+        self.buffer = np.empty(total)
+        self.work = np.empty((total // row, row))
+        self.index = np.empty((total // row, row), dtype=np.intp)
+        # The present arrays (and their rows) that get mean/std, and rms/norm.
+        self.moment_arrays = m = sum(1 for i in present if i < moments)
+        self.moment_rows = int(rows[:m].sum())
+        self.square_arrays = s = sum(1 for i in present if i < squares_from)
+        self.square_row = int(rows[:s].sum())
+        self._key = key
+        return True
+
+    def compute(self, arrays: list[Any], moments: int, squares_from: int
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+        try:
+            key = (tuple([0 if a is None else a.size for a in arrays]), moments, squares_from)
+        except AttributeError:  # not arrays (a Value graph's floats)
+            return None
+        if key != self._key and not self._plan(key):
+            return None
+        pieces, present, buffer = self.pieces, self.present, self.buffer
+        for slot, i in zip(self.slot_of, present):
+            pieces[slot] = arrays[i]
+        try:
+            np.concatenate(pieces, axis=None, out=buffer)
+        except TypeError:  # a dtype that does not convert to float64 (complex)
+            return None
+        finally:
+            for slot in self.slot_of:  # hold no tensor between steps
+                pieces[slot] = None
+        buffer[self.pad_to] = buffer[self.pad_from]
+        starts, sizes, padding = self.starts, self.sizes, self.padding
+        low = np.minimum.reduceat(buffer, starts)
+        high = np.maximum.reduceat(buffer, starts)
+        if not math.isfinite(low.sum() - high.sum()):  # a NaN or an infinity somewhere
+            return None
+        first_element = buffer[starts]
+        n = len(present)
+        stats = np.full((n, 6), np.nan)
+        stats[:, LOW], stats[:, HIGH] = low, high
+        width = self.row
+        table = buffer.reshape(-1, width)
+        m, rows = self.moment_arrays, self.moment_rows
+        if m:  # mean, and std from the centred values (two passes: exact for constants)
+            mean = (np.add.reduceat(buffer[:rows * width], starts[:m])
+                    - padding[:m] * first_element[:m]) / sizes[:m]
+            centred = self.work[:rows]
+            np.subtract(table[:rows], mean[self.row_array[:rows], None], out=centred)
+            np.multiply(centred, centred, out=centred)
+            off = first_element[:m] - mean
+            spread = np.add.reduceat(centred.reshape(-1), starts[:m]) - padding[:m] * off * off
+            stats[:m, MEAN] = mean
+            stats[:m, STD] = np.sqrt(np.maximum(spread, 0.0) / sizes[:m])
+        s, row = self.square_arrays, self.square_row
+        if s < n:
+            squares = self.work[row:]
+            np.multiply(table[row:], table[row:], out=squares)
+            total = (np.add.reduceat(squares.reshape(-1), starts[s:] - row * width)
+                     - padding[s:] * first_element[s:] ** 2)
+            norm = np.sqrt(np.maximum(total, 0.0))
+            stats[s:, NORM] = norm
+            stats[s:, RMS] = norm / np.sqrt(sizes[s:])
+        counts = self._histograms(table, low, high, first_element)
+        every_stats = np.full((len(arrays), 6), np.nan)
+        every_counts = np.zeros((len(arrays), self.bins), dtype=np.int32)
+        every_stats[present], every_counts[present] = stats, counts
+        return every_stats, every_counts
+
+    def _histograms(self, table: np.ndarray, low: np.ndarray, high: np.ndarray,
+                    first_element: np.ndarray) -> np.ndarray:
+        """Every array's histogram, as `summarise` counts them, with one bincount.
+
+        Array k counts into bins ``k * (bins + 2) + 1 ...`` of one long histogram, between
+        a spare bin below and one above: an element on the lowest or the highest edge may
+        round just outside, and is counted back into the first or the last bin."""
+        bins = self.bins
+        wide = high > low
+        first = np.where(wide, low, low - 0.5)  # all-equal values: one unit around them
+        scale = bins / np.where(wide, high - low, 1.0)
+        # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
+        shifted = first - self.base / scale
+        work, index = self.work, self.index
+        np.subtract(table, shifted[self.row_array, None], out=work)
+        np.multiply(work, scale[self.row_array, None], out=work)
+        np.copyto(index, work, casting="unsafe")  # truncation: >= 0, so the bin
+        counts = np.bincount(index.reshape(-1), minlength=len(low) * (bins + 2))
+        # Take the padding out of its bin: computed as above, so the same bin exactly.
+        counts[((first_element - shifted) * scale).astype(np.intp)] -= self.pad_count
+        counts = counts.reshape(len(low), bins + 2)
+        counts[:, 1] += counts[:, 0]
+        counts[:, bins] += counts[:, bins + 1]
+        return counts[:, 1:bins + 1]
+
+
+def _flatten(arrays: list[Any]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The present (not None, not empty) arrays end to end in float64, each one's start,
+    and their positions in `arrays`."""
+    present = [i for i, a in enumerate(arrays) if a is not None and np.size(a) > 0]
+    if not present:
+        return np.zeros(0), np.zeros(0, dtype=np.intp), present
+    flats = [np.asarray(arrays[i], dtype=np.float64).reshape(-1) for i in present]
+    starts = np.cumsum([0] + [f.size for f in flats[:-1]])
+    return np.concatenate(flats), starts, present
+
+
+def norms(arrays: list[Any]) -> np.ndarray:
+    """The L2 norm of each array (NaN for None): one reduction for all of them."""
+    result = np.full(len(arrays), np.nan)
+    buffer, starts, present = _flatten(arrays)
+    if present:
+        result[present] = np.sqrt(np.add.reduceat(buffer * buffer, starts))
+    return result
+
+
+def spreads(arrays: list[Any]) -> np.ndarray:
+    """The standard deviation of each array (NaN for None), all at once."""
+    result = np.full(len(arrays), np.nan)
+    buffer, starts, present = _flatten(arrays)
+    if present:
+        sizes = np.diff(np.append(starts, buffer.size))
+        centred = buffer - np.repeat(np.add.reduceat(buffer, starts) / sizes, sizes)
+        result[present] = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
+    return result
+
+
+class Spreads:
+    """The standard deviation of each of a list of arrays, and of each one's change since
+    `keep`: the update:data ratio's two numbers, with a few NumPy calls. The layout is
+    kept while the sizes stay the same."""
+
+    def __init__(self) -> None:
+        self._sizes: tuple[int, ...] | None = None
+        self.before = np.zeros(0)
+
+    def keep(self, arrays: list[Any]) -> None:
+        """Note the arrays' values now (a copy)."""
+        sizes = tuple([np.size(a) for a in arrays])
+        if sizes != self._sizes:
+            counts = np.array(sizes, dtype=np.intp)
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+            self.starts = np.concatenate((starts, starts + counts.sum())).astype(np.intp)
+            self.sizes = np.concatenate((counts, counts)).astype(np.float64)
+            self.segment = np.repeat(np.arange(2 * len(counts)), np.concatenate((counts, counts)))
+            self.count, self._sizes = len(counts), sizes
+        self.before = np.concatenate(arrays, axis=None, dtype=np.float64)
+
+    def ratio(self, arrays: list[Any]) -> np.ndarray:
+        """std(now - before) / std(now) per array (NaN where std(now) is 0)."""
+        both = np.empty(2 * self.before.size)
+        total = self.before.size
+        np.concatenate(arrays, axis=None, out=both[total:])
+        np.subtract(both[total:], self.before, out=both[:total])
+        mean = np.add.reduceat(both, self.starts) / self.sizes
+        both -= mean[self.segment]
+        np.multiply(both, both, out=both)
+        spread = np.sqrt(np.add.reduceat(both, self.starts) / self.sizes)
+        return ratio(spread[:self.count], spread[self.count:])
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is not positive."""
+    return np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan),
+                     where=denominator > 0)

@@ -1,0 +1,158 @@
+"""What the gradient-flow recorder learns once, from its first kept step.
+
+`Structure` is the graph as drawn (boxes with stable identities, arrows), from
+`walk.describe`. `Plan` is how to read a later step of the same graph quickly: where each
+box's node sits in the walk, which arrows carry the whole gradient of their source (their
+norm is the source's gradient norm: nothing to compute), and a fingerprint of the graph
+that is checked at every kept step, so that a changed structure is reported, never mixed
+in silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import lt
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import Scope
+from minigrad.viz.statistics import HIGH, LOW, MEAN, NORM, RMS, STD
+from minigrad.viz.walk import describe, walk
+
+
+@dataclass
+class BoxInfo:
+    """What does not change from step to step: one box (one graph node) of the picture."""
+
+    id: str  # stable identity: module path + op + position inside the module call
+    kind: str  # "op", "parameter" or "constant"
+    op: str
+    name: str  # the user's label or parameter name ("" if none)
+    shape: tuple[int, ...]
+    dtype: str
+    cluster: Scope | None  # the module whose cluster it is drawn in
+    where: str | None  # "file:line in function" that created it, when the engine knew
+    is_root: bool = False
+
+
+@dataclass
+class Structure:
+    """The graph as drawn: boxes in creation order and arrows ``(source, target)`` between
+    box positions (data flows source -> target; gradient flows back)."""
+
+    boxes: list[BoxInfo]
+    arrows: list[tuple[int, int]]
+    parameters: list[int]  # positions of the boxes that are trained leaves
+    signature: tuple  # (op, scope, parents) per box, in creation order
+
+
+def signature(nodes: list[Any], parents: list[list[int]]) -> tuple[list[int], tuple]:
+    """The nodes' order by creation (how `describe` numbers its boxes) and a value that is
+    equal for two graphs exactly when they have the same ops, modules and edges, created
+    in the same order."""
+    order = sorted(range(len(nodes)), key=lambda i: nodes[i]._seq)
+    rank = [0] * len(nodes)
+    for position, i in enumerate(order):
+        rank[i] = position
+    return order, tuple((nodes[i].op_name, nodes[i]._scope,
+                         tuple(rank[j] for j in parents[i])) for i in order)
+
+
+def structure(root: Any, params: Any) -> Structure:
+    """Boxes, clusters and arrows as `draw_graph` sees them (no folding, no cap)."""
+    picture = describe(root, show_grad=False, max_nodes=None, params=params)
+    nodes, parents = walk(root)
+    _, created = signature(nodes, parents)
+    position = {box.key: i for i, box in enumerate(picture.boxes)}
+    boxes: list[Any] = []
+    counters: dict[Any, int] = {}
+    for box in picture.boxes:
+        node = box.node
+        scope = box.cluster
+        module = scope.qualified_name() if scope is not None else ""
+        count = counters.get((module, node.op_name or box.kind), 0)
+        counters[(module, node.op_name or box.kind)] = count + 1
+        identity = box.name if box.kind == "parameter" and box.name else (
+            f"{module or '.'}:{node.op_name or box.kind}#{count}")
+        data = np.asarray(node.data)
+        boxes.append(BoxInfo(identity, box.kind, node.op_name, box.name, tuple(data.shape),
+                             str(data.dtype), scope, getattr(node, "_where", None), box.is_root))
+    arrows = [(position[a.source], position[a.target]) for a in picture.arrows]
+    parameters = [i for i, box in enumerate(boxes) if box.kind == "parameter"]
+    return Structure(boxes, arrows, parameters, created)
+
+
+def _fingerprint(nodes: list[Any], parents: list[list[int]]) -> list[tuple]:
+    """(op, module, parents) per node in walk order: equal for two walks exactly when the
+    graphs have the same ops, modules and edges (the walk's order follows the edges)."""
+    return [(node.op_name, node._scope, tuple(found)) for node, found in zip(nodes, parents)]
+
+
+class Plan:
+    """How to read a step of the recorded graph: built from the first kept step's walk.
+
+    ``order[b]``: the walk position of box b's node (boxes are in creation order).
+    ``whole[k]``, ``whole_source[k]``: arrows that carry their source's whole gradient
+    (the source has no other consumer), and the source box of each; ``parts``: the other
+    arrows, each with the (target's walk position, parent slots) whose gradients it sums.
+    ``saturating``: (box, op) for tanh and sigmoid outputs.
+    """
+
+    def __init__(self, recorded: Structure, nodes: list[Any], parents: list[list[int]]
+                 ) -> None:
+        order, _ = signature(nodes, parents)
+        self.order = order
+        self.fingerprint = _fingerprint(nodes, parents)
+        consumers: list[list[int]] = [[] for _ in nodes]
+        for child, found in enumerate(parents):
+            for parent in found:
+                consumers[parent].append(child)
+        whole, whole_source = [], []
+        self.slots: list[tuple[int, list[int]]] = []  # per arrow: (target walk position, slots)
+        for k, (source, target) in enumerate(recorded.arrows):
+            source_walk, target_walk = order[source], order[target]
+            self.slots.append((target_walk, [slot for slot, parent in
+                                             enumerate(parents[target_walk])
+                                             if parent == source_walk]))
+            if all(child == target_walk for child in consumers[source_walk]):
+                whole.append(k)
+                whole_source.append(source)
+        self.whole = np.array(whole, dtype=np.intp)
+        self.whole_source = np.array(whole_source, dtype=np.intp)
+        self._whole_pairs = list(zip(whole, whole_source))
+        self.parts = [k for k in range(len(recorded.arrows)) if k not in set(whole)]
+        self.saturating = [(b, nodes[order[b]].op_name) for b in range(len(order))
+                           if nodes[order[b]].op_name in ("tanh", "sigmoid")]
+        parameters = recorded.parameters
+        others = [b for b in range(len(order)) if b not in set(parameters)]
+        # Rows of the statistics of [values..., parameters' grads..., other grads...].
+        self.grad_rows = np.empty(len(order), dtype=np.intp)
+        self.grad_rows[parameters] = len(order) + np.arange(len(parameters))
+        self.grad_rows[others] = len(order) + len(parameters) + np.arange(len(others))
+        self.grad_order = parameters + others
+        # Where each box's statistics come from in the flattened (arrays, 6) statistics
+        # (columns as in `statistics`); the "saturated" column is filled separately.
+        n = len(order)
+        value_at = np.arange(n)[:, None] * 6
+        grad_at = self.grad_rows[:, None] * 6
+        self.gather = np.hstack([grad_at + [RMS, NORM], value_at + [MEAN, STD],
+                                 value_at + [MEAN], grad_at + [LOW, HIGH],
+                                 value_at + [LOW, HIGH]])
+        self.parameter_grad_std = self.grad_rows[parameters] * 6 + STD
+        self.parameter_value_std = np.array(parameters, dtype=np.intp) * 6 + STD
+
+    def matches(self, nodes: list[Any], parents: list[list[int]]) -> bool:
+        """True when this walk is of the recorded graph: same ops, modules and edges, and
+        the boxes created in the same order (they are numbered by it)."""
+        if len(nodes) != len(self.order) or _fingerprint(nodes, parents) != self.fingerprint:
+            return False
+        created = [nodes[i]._seq for i in self.order]
+        return all(map(lt, created, created[1:]))
+
+    def arrows_with_parts(self, boxes: list[Any]) -> list[int]:
+        """The arrows whose gradient must be summed from what was sent along them: the
+        `parts` arrows, and any other whose source now has a hook (it may have changed the
+        source's gradient after receiving it). `boxes`: the nodes in box order."""
+        hooked = [k for k, b in self._whole_pairs if boxes[b]._hooks]
+        return self.parts + hooked if hooked else self.parts

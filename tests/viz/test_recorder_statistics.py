@@ -1,0 +1,124 @@
+"""The recorder's batched statistics (`minigrad.viz.statistics`) equal NumPy's, array by array,
+whatever the sizes, and the workspace's memory stays bounded."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from minigrad.viz.statistics import (
+    HIGH,
+    LOW,
+    MEAN,
+    NORM,
+    RMS,
+    STD,
+    WORKSPACE_ELEMENTS,
+    Spreads,
+    Workspace,
+    summarise,
+)
+
+BINS = 7
+
+
+def _arrays(rng: np.random.Generator) -> list[np.ndarray | None]:
+    """Sizes that need no padding, some, or a whole row of it; an all-equal array; arrays
+    whose first element is their minimum or maximum (the padding's bin is then an edge)."""
+    ramp = np.linspace(-1.0, 2.0, 45)
+    return [
+        rng.normal(size=(64, 32)).astype(np.float32),
+        rng.normal(size=(3,)).astype(np.float32),
+        None,
+        np.full((5, 2), 0.25, dtype=np.float32),
+        ramp,  # first element = the minimum
+        ramp[::-1].copy(),  # first element = the maximum
+        np.zeros(0),
+        rng.uniform(-3, 3, size=(7, 9, 2)),
+        np.array(4.5),  # a 0-d array (a scalar loss)
+        rng.integers(-5, 5, size=(33,)),
+        rng.normal(size=(1000,)).astype(np.float32) * 1e-6 + 1.0,  # |mean| >> std
+    ]
+
+
+@pytest.mark.parametrize("moments, squares_from", [(11, 0), (6, 4), (0, 11)])
+def test_workspace_equals_numpy_array_by_array(moments, squares_from):
+    rng = np.random.default_rng(0)
+    arrays = _arrays(rng)
+    workspace = Workspace(BINS)
+    for _ in range(2):  # the second call reuses the layout
+        found = workspace.compute(arrays, moments, squares_from)
+        assert found is not None
+        stats, counts = found
+        assert stats.shape == (len(arrays), 6) and counts.shape == (len(arrays), BINS)
+        for i, array in enumerate(arrays):
+            if array is None or array.size == 0:
+                assert np.isnan(stats[i]).all() and not counts[i].any()
+                continue
+            a = np.asarray(array, dtype=np.float64).ravel()
+            assert stats[i, LOW] == a.min() and stats[i, HIGH] == a.max()
+            low, high = a.min(), a.max()
+            expected, _ = np.histogram(a, BINS, range=(low, high))
+            np.testing.assert_array_equal(counts[i], expected, err_msg=f"array {i}")
+            if i < moments:
+                np.testing.assert_allclose(stats[i, MEAN], a.mean(), rtol=1e-9, atol=1e-12)
+                np.testing.assert_allclose(stats[i, STD], a.std(), rtol=1e-9, atol=1e-12)
+            else:
+                assert np.isnan(stats[i, [MEAN, STD]]).all()
+            if i >= squares_from:
+                np.testing.assert_allclose(stats[i, NORM], np.linalg.norm(a), rtol=1e-12)
+                np.testing.assert_allclose(stats[i, RMS], np.sqrt(np.mean(a * a)), rtol=1e-12)
+            else:
+                assert np.isnan(stats[i, [RMS, NORM]]).all()
+    if moments > 3:  # an all-equal array has std 0 exactly (grad:data divides by it)
+        assert stats[3, STD] == 0.0
+
+
+def test_workspace_and_summarise_agree():
+    arrays = _arrays(np.random.default_rng(1))
+    stats, counts = Workspace(BINS).compute(arrays, len(arrays), 0)
+    reference, reference_counts = summarise(arrays, BINS)
+    np.testing.assert_allclose(stats, reference, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(counts, reference_counts)
+
+
+def test_workspace_declines_what_it_cannot_do_and_summarise_does_it():
+    workspace = Workspace(BINS)
+    with_nan = [np.array([1.0, np.nan, 3.0])]
+    assert workspace.compute(with_nan, 1, 0) is None  # summarise skips non-finite elements
+    assert workspace.compute([np.ones(WORKSPACE_ELEMENTS + 1)], 1, 0) is None
+    assert workspace.compute([1.5, 2.5], 2, 0) is None  # a Value graph's floats
+    assert workspace.compute([np.ones(3, dtype=complex)], 1, 0) is None
+    # ... and a declined call leaves it ready for the next good one.
+    stats, _ = workspace.compute([np.arange(4.0)], 1, 0)
+    assert stats[0, MEAN] == 1.5
+
+
+def test_workspace_memory_is_bounded_whatever_the_tensor_sizes():
+    tracemalloc.start()
+    try:
+        workspace = Workspace(30)
+        for size in (10, 1000, WORKSPACE_ELEMENTS // 2, 10 * WORKSPACE_ELEMENTS):
+            workspace.compute([np.ones(size), np.ones(size)], 1, 1)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    # Three work arrays of at most WORKSPACE_ELEMENTS float64/intp, plus small layout arrays.
+    assert held < 3 * 8 * WORKSPACE_ELEMENTS * 1.1 + 100_000, held
+
+
+def test_spreads_give_the_update_ratio():
+    rng = np.random.default_rng(2)
+    before = [rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=5), np.ones(2)]
+    spreads = Spreads()
+    for _ in range(2):
+        spreads.keep(before)
+        after = [b + rng.normal(size=b.shape) * 0.1 for b in before]
+        after[2] = np.ones(2)  # std(after) = 0: no ratio
+        expected = [np.std(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+                    / np.std(np.asarray(a, np.float64)) for a, b in zip(after[:2], before[:2])]
+        ratios = spreads.ratio(after)
+        np.testing.assert_allclose(ratios[:2], expected, rtol=1e-9)
+        assert np.isnan(ratios[2])
