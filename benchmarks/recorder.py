@@ -4,14 +4,18 @@ how large and slow to build the page is.
 1. Overhead: a block of 10 training steps of the demo model (`BatchNormMLP` 2-32-32-3, fused
    BatchNorm, batch 64, SGD with momentum) with no recorder, recording every step, and
    recording every 10th step; the three blocks are timed in turn (interleaved) and each is
-   given as a ratio to the unrecorded one. Targets (issue #10): <= 1.3x every step,
-   <= 1.05x with every=10.
+   given as a ratio to the unrecorded one, under each thread setting of ``--threads``
+   (``--clock cpu`` with one thread is the steadiest on a shared machine). The unrecorded
+   block is the same training loop without the recorder. Targets (issue #10): <= 1.3x
+   every step, <= 1.05x with every=10. Also printed: one kept call's cost, from the
+   every-step block.
 2. Pages: build time and size of the demo's comparison page (two deep sigmoid networks,
    300 steps recorded every 10th, training not included) and of one step of a graph of
    about 10,000 boxes (a 625-layer BatchNorm network: its innermost modules are folded
    before layout, as explore's collapse="auto" does past 2,000 boxes).
 
     python benchmarks/recorder.py [--rounds 30] [--steps 300] [--depth 625] [--quick]
+                                  [--clock cpu] [--threads 1]
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import compare, parser, report, setup  # noqa: E402
+from common import compare, parser, report, setup, thread_limit, thread_modes  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
@@ -60,14 +64,17 @@ def training_block(every: int | None):
     return run, recorder
 
 
-def overhead(rounds: int) -> None:
+def overhead(rounds: int, threads: str) -> None:
     plain, _ = training_block(None)
     every_step, recorder = training_block(1)
     every_tenth, _ = training_block(10)
     timings = compare({"no recorder": plain, "record every step": every_step,
                        "record every 10th step": every_tenth}, "no recorder", rounds, warmup=2)
-    report(f"{BLOCK} training steps of the demo model ({rounds} interleaved rounds)",
-           timings, "no recorder")
+    report(f"{BLOCK} training steps of the demo model ({rounds} interleaved rounds, "
+           f"{threads})", timings, "no recorder")
+    kept = (timings["record every step"].seconds - timings["no recorder"].seconds) / BLOCK
+    print(f"  one kept call of record: {kept * 1e6:.0f} µs (an unrecorded step: "
+          f"{timings['no recorder'].seconds / BLOCK * 1e6:.0f} µs)")
     boxes = len(recorder.structure.boxes)
     held = sum(a.nbytes for series in (recorder.box_stats, recorder.grad_hist,
                                        recorder.value_hist, recorder.arrow_norm,
@@ -104,7 +111,9 @@ def main() -> None:
     setup(args)
     if args.quick:
         args.rounds, args.steps, args.depth = 3, 20, 20
-    overhead(args.rounds)
+    for label, threads in thread_modes(args.threads):
+        with thread_limit(threads):
+            overhead(args.rounds, label)
 
     print("\nexplorer pages (build = explore(...), layout included, training not)")
     recorders = record_example("deep-batchnorm", steps=args.steps, every=10)

@@ -121,11 +121,13 @@ class Plan:
         self.whole = np.array(whole, dtype=np.intp)
         self.whole_source = np.array(whole_source, dtype=np.intp)
         self._whole_pairs = list(zip(whole, whole_source))
-        self.parts = [k for k in range(len(recorded.arrows)) if k not in set(whole)]
+        carried_whole = set(whole)
+        self.parts = [k for k in range(len(recorded.arrows)) if k not in carried_whole]
         self.saturating = [(b, nodes[order[b]].op_name) for b in range(len(order))
                            if nodes[order[b]].op_name in ("tanh", "sigmoid")]
         parameters = recorded.parameters
-        others = [b for b in range(len(order)) if b not in set(parameters)]
+        trained = set(parameters)
+        others = [b for b in range(len(order)) if b not in trained]
         # Rows of the statistics of [values..., parameters' grads..., other grads...].
         self.grad_rows = np.empty(len(order), dtype=np.intp)
         self.grad_rows[parameters] = len(order) + np.arange(len(parameters))
