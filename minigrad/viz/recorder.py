@@ -15,8 +15,24 @@ the gradient's RMS and norm, the value's mean and std (and for tanh/sigmoid outp
 saturated share), a histogram of the value and one of the gradient; per arrow, the norm of
 the gradient sent back along it; per parameter, the grad:data and update:data ratios
 (std(grad) / std(data) and std(update) / std(data), as in `TrainingDiagnostics`).
-Gradients are recomputed from the root's ``.grad`` (`walk.Flow`): intermediate ``.grad``
-is never read. No tensor is kept: memory grows with steps × boxes × bins only.
+Intermediate ``.grad`` is never read (the engine keeps none). The call of `record` before
+a kept one asks the engine to hand over every gradient of the next backward pass as it
+computes them (`minigrad.observers.observe_next_backward`; after each node's hooks, as
+backward used them); the kept call reads them there.
+When nothing was handed over (the first kept call, a `Value` graph, two recorders whose
+training loops interleave, another backward pass in between) it recomputes them from the
+root's ``.grad`` (`walk.Flow`, a second backward pass; hooks are not run again). Handed-over
+gradients are held only until that kept call.
+
+Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
+(`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
+later kept call checks the graph against it (a changed structure raises), then summarises
+all values and gradients with a fixed number of NumPy calls, not one per box, in reused
+work arrays (`statistics.Workspace`: 1 MiB at most). A call that is not kept only
+counts. Measured on the demo model (benchmarks/recorder.py): a kept call costs about one
+unrecorded training step.
+
+No tensor is kept between steps: the records grow with steps × boxes × bins only.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ statistics in work arrays kept from one step to the next: with glibc's default s
 freshly allocated array of more than 128 KiB is new memory from the operating system, and
 its first touch costs a page fault per 4 KiB page (measured on the demo model: ~260
 faults, two thirds of the statistics' time). Its memory is bounded, whatever the tensor
-sizes: at most `WORKSPACE_ELEMENTS` elements, 48 bytes each; larger steps use `summarise`.
+sizes: two work arrays of at most `WORKSPACE_ELEMENTS` elements (8 bytes each, 1 MiB in
+all); a larger step uses `summarise`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-WORKSPACE_ELEMENTS = 1 << 16  # ~3 MiB of work arrays at most per recorder
+WORKSPACE_ELEMENTS = 1 << 16  # most elements (a step's values and gradients) per work array
 
 # Columns of the statistics both functions return.
 RMS, NORM, MEAN, STD, LOW, HIGH = range(6)
@@ -147,7 +148,6 @@ class Workspace:
         self.pad_from = np.repeat(self.starts, (rows * row - counts))
         self.buffer = np.empty(total)
         self.work = np.empty((total // row, row))
-        self.index = np.empty((total // row, row), dtype=np.intp)
         # The present arrays (and their rows) that get mean/std, and rms/norm.
         self.moment_arrays = m = sum(1 for i in present if i < moments)
         self.moment_rows = int(rows[:m].sum())
@@ -225,48 +225,20 @@ class Workspace:
         scale = bins / np.where(wide, high - low, 1.0)
         # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
         shifted = first - self.base / scale
-        work, index = self.work, self.index
+        work = self.work
         np.subtract(table, shifted[self.row_array, None], out=work)
         np.multiply(work, scale[self.row_array, None], out=work)
-        np.copyto(index, work, casting="unsafe")  # truncation: >= 0, so the bin
-        counts = np.bincount(index.reshape(-1), minlength=len(low) * (bins + 2))
+        # The values are read for the last time above: their memory takes the bin numbers
+        # (one work array less, so that both fit in a core's cache together).
+        index = self.buffer.view(np.intp)
+        np.copyto(index, work.reshape(-1), casting="unsafe")  # truncation: >= 0, the bin
+        counts = np.bincount(index, minlength=len(low) * (bins + 2))
         # Take the padding out of its bin: computed as above, so the same bin exactly.
         counts[((first_element - shifted) * scale).astype(np.intp)] -= self.pad_count
         counts = counts.reshape(len(low), bins + 2)
         counts[:, 1] += counts[:, 0]
         counts[:, bins] += counts[:, bins + 1]
         return counts[:, 1:bins + 1]
-
-
-def _flatten(arrays: list[Any]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """The present (not None, not empty) arrays end to end in float64, each one's start,
-    and their positions in `arrays`."""
-    present = [i for i, a in enumerate(arrays) if a is not None and np.size(a) > 0]
-    if not present:
-        return np.zeros(0), np.zeros(0, dtype=np.intp), present
-    flats = [np.asarray(arrays[i], dtype=np.float64).reshape(-1) for i in present]
-    starts = np.cumsum([0] + [f.size for f in flats[:-1]])
-    return np.concatenate(flats), starts, present
-
-
-def norms(arrays: list[Any]) -> np.ndarray:
-    """The L2 norm of each array (NaN for None): one reduction for all of them."""
-    result = np.full(len(arrays), np.nan)
-    buffer, starts, present = _flatten(arrays)
-    if present:
-        result[present] = np.sqrt(np.add.reduceat(buffer * buffer, starts))
-    return result
-
-
-def spreads(arrays: list[Any]) -> np.ndarray:
-    """The standard deviation of each array (NaN for None), all at once."""
-    result = np.full(len(arrays), np.nan)
-    buffer, starts, present = _flatten(arrays)
-    if present:
-        sizes = np.diff(np.append(starts, buffer.size))
-        centred = buffer - np.repeat(np.add.reduceat(buffer, starts) / sizes, sizes)
-        result[present] = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
-    return result
 
 
 class Spreads:

@@ -137,6 +137,8 @@ class Flow:
     are not run again, so a hook that *changes* a gradient is not reflected). ``of(node)``
     is d(root)/d(node) for this pass; ``sent(node)`` the gradients the node sent to each
     parent (None where it sent none). Drawing pays for this once; training never does.
+    (The gradient-flow recorder, which reads a pass at many steps, asks backward to hand
+    its gradients over instead, `minigrad.observers`, and falls back on this.)
     """
 
     def __init__(self, root: Any) -> None:
