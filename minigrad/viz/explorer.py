@@ -106,10 +106,11 @@ class Explorer:
 
 def _one_step(loss: Any, params: Any) -> Panel:
     recorder = GradientFlowRecorder(params)
+    # Not `record`: it would also ask for the gradients of the user's next backward pass.
+    recorder._keep_now(loss)  # values only before backward
+    recorder.calls = 1
     if has_gradient(loss) and loss.requires_grad:
-        recorder.record(loss)
         return Panel("", recorder)
-    recorder._keep_now(loss)  # values only
     return Panel("", recorder, _NO_GRADIENT)
 
 

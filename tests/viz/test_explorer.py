@@ -128,6 +128,25 @@ def test_before_backward_the_page_shows_values_and_says_so():
     assert any(box["mean"] != [None] for box in panel["boxes"])
 
 
+def test_exploring_one_step_leaves_the_next_backward_to_the_training_recorder():
+    """explore(loss) summarises that step only: it must not take over the gradients a
+    training recorder asked for (minigrad.observers)."""
+    from minigrad.observers import next_observer, observe_next_backward
+
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 4, 3, blocks=1)
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2), np.float32))), np.arange(4) % 3)
+    loss.backward()
+    waiting = {}
+    observe_next_backward(waiting.__setitem__)  # as a training recorder does
+    try:
+        panel = _data(explore(loss))["panels"][0]
+        assert next_observer.get() == waiting.__setitem__
+    finally:
+        observe_next_backward(None)
+    assert any(box["rms"] != [None] for box in panel["boxes"])
+
+
 def test_bad_input(tmp_path, small_recorder):
     with pytest.raises(ValueError, match="no records.*record\\(loss\\)"):
         explore(GradientFlowRecorder())
