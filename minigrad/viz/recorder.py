@@ -22,7 +22,7 @@ backward used them); the kept call reads them there.
 When nothing was handed over (the first kept call, a `Value` graph, two recorders whose
 training loops interleave, another backward pass in between) it recomputes them from the
 root's ``.grad`` (`walk.Flow`, a second backward pass; hooks are not run again). Handed-over
-gradients are held only until that kept call.
+gradients (never the graph) are held only until that kept call.
 
 Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
 (`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
@@ -37,6 +37,7 @@ No tensor is kept between steps: the records grow with steps × boxes × bins on
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,28 @@ __all__ = ["STAT_NAMES", "BoxInfo", "GradientFlowRecorder", "Structure", "summar
 STAT_NAMES = ("grad_rms", "grad_norm", "value_mean", "value_std", "saturated",
               "grad_low", "grad_high", "value_low", "value_high")
 _COLUMN = {name: i for i, name in enumerate(STAT_NAMES)}
+
+
+class _Catch:
+    """The gradients of one backward pass as the engine hands them over (the observer of
+    `observe_next_backward`): by node id, with a weak reference to the pass's root (its
+    first node). It holds gradients only, never the graph, so one left waiting by a
+    recorder that records no more costs one pass's gradients, not its activations."""
+
+    __slots__ = ("root", "grads")
+
+    def __init__(self) -> None:
+        self.root: weakref.ref | None = None
+        self.grads: dict[int, Any] = {}
+
+    def __call__(self, node: Any, grad: Any) -> None:
+        if self.root is None:
+            self.root = weakref.ref(node)
+        self.grads[id(node)] = grad
+
+    def of(self, root: Any) -> dict[int, Any] | None:
+        """The gradients by node id if the pass was `root`'s (alive, so ids are unique)."""
+        return self.grads if self.root is not None and self.root() is root else None
 
 
 class GradientFlowRecorder:
@@ -89,7 +112,7 @@ class GradientFlowRecorder:
         self._workspace = Workspace(bins)
         # Every node's gradient of the backward pass before the next kept call, handed over
         # by the engine as it computes them (`observe_next_backward`).
-        self._caught: dict[Any, Any] | None = None
+        self._caught: _Catch | None = None
         # The parameters and their values at the last kept step, until the update is measured.
         self._before: tuple[int, list[Any]] | None = None
         self._spreads = Spreads()
@@ -136,8 +159,8 @@ class GradientFlowRecorder:
             if optimizer is not None:
                 self._measure_after_step(optimizer)
         if (call + 1) % self.every == 0:  # the next call will be kept: watch its backward
-            self._caught = {}
-            observe_next_backward(self._caught.__setitem__)
+            self._caught = _Catch()
+            observe_next_backward(self._caught)
         return kept
 
     def _keep_now(self, loss: Any, call: int = 0) -> None:
@@ -150,8 +173,10 @@ class GradientFlowRecorder:
             raise ValueError(self._changed(call, signature(nodes, parents)[1]))
         caught, self._caught = self._caught, None
         ordered = [nodes[i] for i in self._plan.order]
-        if caught and next(iter(caught)) is loss:  # the engine handed this pass over
-            self._keep(call, ordered, caught.get, lambda node: node._vjp(caught[node]))
+        grads = caught.of(loss) if caught is not None else None
+        if grads is not None:  # the engine handed this pass over
+            self._keep(call, ordered, lambda node: grads.get(id(node)),
+                       lambda node: node._vjp(grads[id(node)]))
         else:
             flow = Flow(loss)
             self._keep(call, ordered, flow.of, flow.sent)

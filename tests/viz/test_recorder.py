@@ -322,3 +322,29 @@ def test_an_arrow_out_of_a_hooked_node_carries_what_was_sent_before_the_hook():
     # The box shows backward's gradient (after the hook: x3); the arrow what bn1 sent.
     np.testing.assert_allclose(recorder.arrow_norm[1][arrow] * 3.0,
                                recorder.box_stats[1][source, 1], rtol=1e-6)
+
+
+def test_a_recorder_left_waiting_keeps_no_graph_alive():
+    """A recorder asks for the next backward pass; if that pass is another model's (it
+    stopped recording), it may hold that pass's gradients, never its graph."""
+    import gc
+    import weakref
+
+    mg.manual_seed(0)
+    first, second = BatchNormMLP(2, 6, 3, blocks=1), BatchNormMLP(2, 6, 3, blocks=1)
+    recorder = GradientFlowRecorder(first)
+    loss = _forward(first)
+    loss.backward()
+    recorder.record(loss)  # asks for the next pass
+    other = _forward(second, seed=1)
+    other.backward()  # ...which is the other model's
+    gone = weakref.ref(other)
+    del other
+    gc.collect()
+    assert gone() is None
+    loss = _forward(first, seed=2)  # back to the first model: recomputed, still right
+    loss.backward()
+    reference = GradientFlowRecorder(first)
+    reference.record(loss)
+    recorder.record(loss)
+    _assert_same_step(recorder, 1, reference)
