@@ -8,6 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from minigrad.viz import statistics
 from minigrad.viz.statistics import (
     HIGH,
     LOW,
@@ -43,8 +44,11 @@ def _arrays(rng: np.random.Generator) -> list[np.ndarray | None]:
     ]
 
 
+@pytest.mark.parametrize("width", [None, 32, 1024])
 @pytest.mark.parametrize("moments, squares_from", [(11, 0), (6, 4), (0, 11)])
-def test_workspace_equals_numpy_array_by_array(moments, squares_from):
+def test_workspace_equals_numpy_array_by_array(moments, squares_from, width, monkeypatch):
+    if width is not None:  # rows of one width: more padding or less (see Workspace)
+        monkeypatch.setattr(statistics, "ROWS", (width,))
     rng = np.random.default_rng(0)
     arrays = _arrays(rng)
     workspace = Workspace(BINS)
