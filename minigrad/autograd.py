@@ -171,6 +171,9 @@ _engine_state: ContextVar[EngineState] = ContextVar(  # the record is never muta
 current_state: Callable[[], EngineState] = _engine_state.get
 """The calling thread's (or asyncio task's) `EngineState`."""
 
+set_state: Callable[[EngineState], Any] = _engine_state.set
+"""Make `state` the current `EngineState` (whoever sets one puts the previous one back)."""
+
 
 class _StateView:
     """Read-only view of the current `EngineState` under the old name ``autograd.state``

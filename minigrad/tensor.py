@@ -180,7 +180,7 @@ class Tensor:
         # changed in place. Ops saved that array for backward, so record the write (below).
         # Assigning a *different* array leaves the saved one intact: nothing to record.
         if array is self._data:
-            self._count_write()
+            self._version = next_seq()  # what _count_write does, one call less per update
         else:
             self._data = array
 
@@ -207,23 +207,24 @@ class Tensor:
 
     def _vjp(self, grad_output: np.ndarray) -> list[np.ndarray | None]:
         seq = self._seq
-        for parent in self._parents:
+        parents = self._parents
+        for parent in parents:
             if parent._version > seq:
                 self._check_versions()  # raises, naming the parent
-        grads = []
-        anomaly = current_state().anomaly
         op: Any = self._op  # never None here: the engine calls _vjp on computed nodes only
-        for parent, grad in zip(self._parents, op.backward(grad_output)):
+        grads = list(op.backward(grad_output))
+        for position, grad in enumerate(grads):
             if grad is not None:
-                parent_data = parent._data
+                parent_data = parents[position]._data
                 if grad.shape != parent_data.shape:
-                    grad = sum_to_shape(grad, parent_data.shape)
-                if grad.dtype != parent_data.dtype:
-                    grad = grad.astype(parent_data.dtype)
-                if anomaly:
-                    check_finite(grad, self.op_name, self._where, "backward",
-                                 scope=self._scope)
-            grads.append(grad)
+                    grad = grads[position] = sum_to_shape(grad, parent_data.shape)
+                # `is not` first: dtypes of one kind are one object, and `!=` costs a call
+                if grad.dtype is not parent_data.dtype and grad.dtype != parent_data.dtype:
+                    grads[position] = grad.astype(parent_data.dtype)
+        if current_state().anomaly:
+            for grad in grads:
+                if grad is not None:
+                    check_finite(grad, self.op_name, self._where, "backward", scope=self._scope)
         return grads
 
     def _free_saved(self) -> None:
@@ -232,19 +233,20 @@ class Tensor:
             self._op = FreedOp(self._op.name)
 
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
+        data = self._data
         if self.grad is not None:
             self.grad = self.grad + grad
         elif self._parents:  # an intermediate node (root, retained): may share the array
             self.grad = grad
             exposed.add(id(grad))
-        elif grad.flags.owndata and grad.flags.writeable and id(grad) not in exposed:
+        elif id(grad) not in exposed and grad.flags.owndata and grad.flags.writeable:
             # A fresh array nobody else holds (an op's backward just made it): adopt it. A
             # copy here would, for a large weight, briefly double its gradient's memory.
             # PyTorch's AccumulateGrad steals an unshared gradient the same way.
-            self.grad = grad if grad.dtype == self.data.dtype else grad.astype(self.data.dtype)
+            self.grad = grad if grad.dtype == data.dtype else grad.astype(data.dtype)
             exposed.add(id(grad))
         else:  # a leaf owns its .grad: never a view or an array shared with anyone
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
+            self.grad = np.array(grad, dtype=data.dtype, copy=True)
 
     # -- gradients -------------------------------------------------------------------
 
@@ -346,15 +348,15 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     def numel(self) -> int:
         return self.data.size

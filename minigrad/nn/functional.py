@@ -8,6 +8,8 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d, pair  # noqa: F401 (F.conv2d, ...)
+from minigrad.ops.elementwise import ReLU
+from minigrad.ops.linalg import Linear
 from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -26,20 +28,24 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise TypeError(f"linear: weight and bias must be Tensors (bias may be None), got "
                         f"{type(weight).__name__} and {type(bias).__name__}. Fix: wrap them, "
                         "nn.Parameter(array).")
-    if x.dtype != weight.dtype:  # the one check on the hot path: no silent promotion
+    # The arrays are read once: these checks run for every layer of every step.
+    data, weight_data = x._data, weight._data
+    if data.dtype != weight_data.dtype:  # no silent promotion
         raise TypeError(dtype_mismatch("linear", x, weight))
-    if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
+    if data.ndim == 0 or data.shape[-1] != weight_data.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last axis must be in_features="
                          f"{weight.shape[-1]}. Fix: reshape the input or change in_features.")
-    if bias is not None and bias.shape != (weight.shape[0],):
+    if bias is None:
+        return Linear.apply(x, weight)
+    if bias._data.shape != weight_data.shape[:1]:
         raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
                          f"{weight.shape}. Fix: give the bias shape ({weight.shape[0]},).")
-    return ops.linear(x, weight, bias)
+    return Linear.apply(x, weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:
-    return ops.relu(expect_tensor(x, "relu"))
+    return ReLU.apply(expect_tensor(x, "relu"))
 
 
 def tanh(x: Tensor) -> Tensor:

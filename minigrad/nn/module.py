@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad import autograd
+from minigrad.autograd import EngineState, Scope, current_state, set_state
 from minigrad.ops.base import Function
 from minigrad.tensor import Tensor, to_array
 
@@ -146,6 +147,20 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._backward_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        # The usual call, no hooks: the module's scope is entered inline, as
+        # `autograd.module_scope` does, without its context-manager object and three method
+        # calls: every module of every training step comes through here (~1 µs per call).
+        previous = current_state()
+        scope = Scope(self._scope_name, type(self).__name__, previous.scope, self)
+        set_state(EngineState(previous.grad_enabled, previous.anomaly, scope))
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            set_state(previous)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         if self._backward_hooks:
             # As PyTorch does, route each tensor input through an identity node: the gradient
             # that reaches it is then d(loss)/d(input) *through this module only* (not through

@@ -279,7 +279,7 @@ class _BatchNorm(Module):
         use_batch_stats = self.training or not self.track_running_stats
         implementation = IMPLEMENTATIONS.get(self.implementation)
         if (use_batch_stats and self.track_running_stats and implementation is not None
-                and x.data.size > x.shape[1]):
+                and x._data.size > x._data.shape[1]):
             # The hot path: the input was checked above and the layer's own settings and
             # buffers when it was built, so skip F.batch_norm's checks of them.
             out = implementation(x, self.running_mean, self.running_var, self.weight,

@@ -73,10 +73,12 @@ class Linear(Function):
         # The first layer's input is the data: computing its gradient would cost as much
         # as a whole layer's matrix product, for nothing.
         grad_x = grad_output @ self.weight if self.needs_input_grad[0] else None
-        flat_grad = grad_output.reshape(-1, grad_output.shape[-1])
-        grad_weight = flat_grad.T @ x.reshape(-1, x.shape[-1])
-        if self.has_bias:
-            return grad_x, grad_weight, flat_grad.sum(axis=0)
+        if x.ndim != 2:  # flatten the batch axes
+            grad_output = grad_output.reshape(-1, grad_output.shape[-1])
+            x = x.reshape(-1, x.shape[-1])
+        grad_weight = grad_output.T @ x
+        if self.has_bias:  # np.add.reduce: what .sum() calls, minus a Python wrapper (~1 µs)
+            return grad_x, grad_weight, np.add.reduce(grad_output, axis=0)
         return grad_x, grad_weight
 
 

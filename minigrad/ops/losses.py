@@ -41,6 +41,9 @@ class _ClassIndexLoss(Function):
             return losses
         if reduction == "sum":
             return np.asarray(losses.sum())
+        if row_weight is None and len(losses):  # never 0/0: no need for np.errstate (~2 µs)
+            self.total_weight = len(losses)
+            return np.asarray(losses.sum() / self.total_weight)
         self.total_weight = len(losses) if row_weight is None else row_weight.sum()
         with np.errstate(invalid="ignore", divide="ignore"):  # all rows ignored: NaN, as PyTorch
             return np.asarray(losses.sum() / self.total_weight)
@@ -172,6 +175,12 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
                          "sample; got a 0-d tensor.")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     indices = _class_indices(target, input.shape, op).reshape(-1)
+    if (weight is None and ignore_index < 0 and indices.size
+            and indices.min() >= 0 and indices.max() < classes):
+        # The usual case, checked with two reductions instead of the seven array operations
+        # below (~3 µs a step): every index is a valid class, so none is ignored or bad.
+        return {"target": indices, "row_weight": None, "class_weight": None, "keep": None,
+                "rows": _rows(input, classes)}
     ignored = indices == ignore_index
     bad = (~ignored) & ((indices < 0) | (indices >= classes))
     if bad.any():
@@ -194,15 +203,17 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
             given_weight[safe]
         setup.update(target=safe, keep=~ignored,
                      row_weight=np.where(ignored, 0, per_row).astype(input.dtype))
-    # Bring the class axis last and flatten everything else into rows: (M, C).
-    if input.ndim == 1:
-        rows = input.reshape(1, classes)
-    elif input.ndim == 2:
-        rows = input
-    else:
-        rows = input.permute(0, *range(2, input.ndim), 1).reshape(-1, classes)
-    setup["rows"] = rows
+    setup["rows"] = _rows(input, classes)
     return setup
+
+
+def _rows(input: Tensor, classes: int) -> Tensor:  # noqa: A002
+    """The scores with the class axis last and everything else flattened into rows: (M, C)."""
+    if input.ndim == 2:
+        return input
+    if input.ndim == 1:
+        return input.reshape(1, classes)
+    return input.permute(0, *range(2, input.ndim), 1).reshape(-1, classes)
 
 
 def _per_sample_shape(loss: Tensor, input: Tensor) -> Tensor:  # noqa: A002
