@@ -268,13 +268,13 @@ class Tensor:
                 "(and do not compute the loss inside no_grad())."
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise ValueError(
                     f"backward: gradient can be created implicitly only for a one-element "
                     f"output, but this tensor has shape {self.shape}. Fix: reduce it first "
                     f"(.sum() or .mean()), or pass gradient= an array of shape {self.shape}."
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self._data.shape, self._data.dtype)  # ones_like, minus ~2 µs
         else:
             if isinstance(gradient, Tensor):
                 gradient = gradient.data

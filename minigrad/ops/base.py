@@ -29,7 +29,9 @@ from minigrad.autograd import current_state, next_seq
 from minigrad.tensor import Tensor, check_finite, sum_to_shape  # noqa: F401 (re-exported)
 
 _new_tensor = object.__new__
-_array_of = attrgetter("_data")  # in C: `[t._data for t in inputs]` costs a Python frame
+# In C: a comprehension such as `[t._data for t in inputs]` costs a Python frame per op.
+_array_of = attrgetter("_data")
+_requires_grad_of = attrgetter("requires_grad")
 _ONE_INPUT_NEEDS_GRAD = (True,)
 
 
@@ -91,7 +93,7 @@ class Function:
             for tensor in inputs:  # a plain loop: `any(...)` costs a generator per op
                 if tensor.requires_grad:
                     op.needs_input_grad = (_ONE_INPUT_NEEDS_GRAD if len(inputs) == 1
-                                           else tuple([t.requires_grad for t in inputs]))
+                                           else tuple(map(_requires_grad_of, inputs)))
                     out.requires_grad = True
                     out._op = op
                     out._parents = inputs

@@ -43,7 +43,7 @@ class _ClassIndexLoss(Function):
             return np.asarray(losses.sum())
         if row_weight is None and len(losses):  # never 0/0: no need for np.errstate (~2 µs)
             self.total_weight = len(losses)
-            return np.asarray(losses.sum() / self.total_weight)
+            return np.asarray(np.add.reduce(losses) / self.total_weight)
         self.total_weight = len(losses) if row_weight is None else row_weight.sum()
         with np.errstate(invalid="ignore", divide="ignore"):  # all rows ignored: NaN, as PyTorch
             return np.asarray(losses.sum() / self.total_weight)
@@ -176,7 +176,7 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     indices = _class_indices(target, input.shape, op).reshape(-1)
     if (weight is None and ignore_index < 0 and indices.size
-            and indices.min() >= 0 and indices.max() < classes):
+            and np.minimum.reduce(indices) >= 0 and np.maximum.reduce(indices) < classes):
         # The usual case, checked with two reductions instead of the seven array operations
         # below (~3 µs a step): every index is a valid class, so none is ignored or bad.
         return {"target": indices, "row_weight": None, "class_weight": None, "keep": None,

@@ -19,8 +19,10 @@ from minigrad.tensor import Tensor, default_generator, expect_tensor
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     if x.size == 0:  # an empty result, as in PyTorch (the max of no values has no identity)
         return np.empty_like(x)
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    # np.maximum.reduce and np.add.reduce are what .max() and .sum() call, minus a Python
+    # wrapper each (~1 µs on the small arrays of a classifier head).
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 class Softmax(Function):

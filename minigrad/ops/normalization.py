@@ -130,7 +130,10 @@ class BatchNormTrain(_FusedBatchNorm):
     def backward(self, grad_output):
         inv_std, count = self.inv_std, self.count
         sum_dy = np.add.reduce(grad_output, axis=self.axes, keepdims=True)  # = .sum(), faster
-        grad_x = np.subtract(self.x, self.mean, dtype=np.result_type(self.x, grad_output))
+        dtype = self.x.dtype
+        if grad_output.dtype != dtype:  # rare (float64 γ on float32 data): promote
+            dtype = np.result_type(self.x, grad_output)
+        grad_x = np.subtract(self.x, self.mean, dtype=dtype)
         sum_dy_x_hat = _channel_dot(grad_output, grad_x).reshape(self.shape) * inv_std
         # dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = centred·invstd, built in
         # the array that holds the centred values: five passes over memory, one new array.
