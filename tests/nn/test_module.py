@@ -205,6 +205,27 @@ def test_nodes_record_the_module_they_were_created_in():
     assert mg.randn(1)._scope is None  # outside any module
 
 
+def test_a_module_whose_forward_raises_leaves_the_outer_scope_and_grad_mode_in_force():
+    # Module.__call__ enters the module's scope inline (no context manager): an error in
+    # forward must still put the caller's engine state back, with and without hooks.
+    from minigrad import autograd
+
+    class Failing(nn.Module):
+        def forward(self, x):
+            assert autograd.current_state().scope.label() == "0 (Failing)"
+            raise KeyError("inside forward")
+
+    model = nn.Sequential(Failing())
+    before = autograd.current_state()
+    with pytest.raises(KeyError):
+        model(mg.randn(2, 2))
+    assert autograd.current_state() is before
+    model[0].register_forward_hook(lambda module, inputs, output: None)
+    with mg.no_grad(), pytest.raises(KeyError):
+        model(mg.randn(2, 2))
+    assert autograd.current_state() is before and autograd.is_grad_enabled()
+
+
 # -- load_state_dict and its refusals ------------------------------------------------------------
 
 
