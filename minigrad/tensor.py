@@ -233,7 +233,6 @@ class Tensor:
             self._op = FreedOp(self._op.name)
 
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
-        data = self._data
         if self.grad is not None:
             self.grad = self.grad + grad
         elif self._parents:  # an intermediate node (root, retained): may share the array
@@ -243,10 +242,11 @@ class Tensor:
             # A fresh array nobody else holds (an op's backward just made it): adopt it. A
             # copy here would, for a large weight, briefly double its gradient's memory.
             # PyTorch's AccumulateGrad steals an unshared gradient the same way.
-            self.grad = grad if grad.dtype == data.dtype else grad.astype(data.dtype)
+            dtype = self._data.dtype
+            self.grad = grad if grad.dtype == dtype else grad.astype(dtype)
             exposed.add(id(grad))
         else:  # a leaf owns its .grad: never a view or an array shared with anyone
-            self.grad = np.array(grad, dtype=data.dtype, copy=True)
+            self.grad = np.array(grad, dtype=self._data.dtype, copy=True)
 
     # -- gradients -------------------------------------------------------------------
 

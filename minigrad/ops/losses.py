@@ -175,7 +175,7 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
                          "sample; got a 0-d tensor.")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     indices = _class_indices(target, input.shape, op).reshape(-1)
-    if (weight is None and ignore_index < 0 and indices.size
+    if (weight is None and type(ignore_index) is int and ignore_index < 0 and indices.size
             and np.minimum.reduce(indices) >= 0 and np.maximum.reduce(indices) < classes):
         # The usual case, checked with two reductions instead of the seven array operations
         # below (~3 µs a step): every index is a valid class, so none is ignored or bad.

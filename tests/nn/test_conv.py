@@ -251,3 +251,24 @@ def test_torch_oracle_conv2d_and_pools():
     theirs = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), (4, 5))
     np.testing.assert_allclose(F.adaptive_avg_pool2d(mg.tensor(x), (4, 5)).data, theirs.numpy(),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_last", [False, True])
+@pytest.mark.parametrize("stride, padding, dilation, groups", [
+    (1, 1, 1, 1), (2, (2, 1), 1, 2), ((1, 2), 0, 2, 1), (1, "same", (2, 1), 2)])
+def test_conv2d_both_column_layouts_match_naive_loops_and_gradcheck(
+        monkeypatch, batch_last, stride, padding, dilation, groups):
+    # Conv2d picks its columns' layout by shape (per image, or batch last): force each one.
+    from minigrad.ops.conv import Conv2d
+
+    monkeypatch.setattr(Conv2d, "batch_last_pays", staticmethod(lambda *shape: batch_last))
+    r = rng(7)
+    x, w, b = r.normal(size=(3, 4, 6, 7)), r.normal(size=(6, 4 // groups, 3, 2)), r.normal(size=6)
+    out = F.conv2d(leaf(x), leaf(w), leaf(b), stride, padding, dilation, groups)
+    assert out._op.batch_last is batch_last
+    if dilation == 1 and groups == 1:
+        pad = (padding, padding) if isinstance(padding, int) else padding
+        step = (stride, stride) if isinstance(stride, int) else stride
+        np.testing.assert_allclose(out.data, naive_conv2d(x, w, b, step, pad), atol=1e-12)
+    assert mg.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+                        [leaf(x), leaf(w), leaf(b)])
