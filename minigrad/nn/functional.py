@@ -8,8 +8,8 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d, pair  # noqa: F401 (F.conv2d, ...)
-from minigrad.ops.elementwise import ReLU
-from minigrad.ops.linalg import Linear
+from minigrad.ops.elementwise import ReLU as _ReLU  # the ops themselves: one call less
+from minigrad.ops.linalg import Linear as _Linear
 from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -37,15 +37,15 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"{weight.shape}: the input's last axis must be in_features="
                          f"{weight.shape[-1]}. Fix: reshape the input or change in_features.")
     if bias is None:
-        return Linear.apply(x, weight)
+        return _Linear.apply(x, weight)
     if bias._data.shape != weight_data.shape[:1]:
         raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
                          f"{weight.shape}. Fix: give the bias shape ({weight.shape[0]},).")
-    return Linear.apply(x, weight, bias)
+    return _Linear.apply(x, weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:
-    return ReLU.apply(expect_tensor(x, "relu"))
+    return _ReLU.apply(expect_tensor(x, "relu"))
 
 
 def tanh(x: Tensor) -> Tensor:

@@ -3,10 +3,15 @@
 Convolution is one matrix product (the "im2col" trick, Chellapilla et al. 2006): the
 windows of the padded input are copied into a matrix ``cols`` with one column per output
 pixel and one row per (channel, kernel row, kernel column), and then
-``out = W_matrix @ cols``. The copy is made one kernel offset at a time (windows.py), and
-``cols`` is laid out per image, (N, C·kh·kw, H_out·W_out), so the product comes out
-directly as (N, C_out, H_out·W_out): channels first, contiguous, with no transpose and no
-extra copy on the way in or out.
+``out = W_matrix @ cols``. The copy is made one kernel offset at a time (windows.py), in
+one of two layouts, chosen by shape (`Conv2d.batch_last_pays`):
+
+* **per image**, (N, C·kh·kw, H_out·W_out): the product comes out directly as
+  (N, C_out, H_out·W_out), channels first and contiguous, with no transpose on the way in
+  or out. Best when the columns are few (a first layer: one input channel);
+* **batch last**, (C·kh·kw, H_out·W_out·N): the input is transposed to (C, H, W, N) first
+  and the output back, but every copied run is N times longer and one matrix product
+  covers the batch. Best when the columns outnumber the output channels (the later layers).
 
 Groups (``groups=g``) split the channels into g independent convolutions: the same
 product, with a group axis — (N, g, C/g·kh·kw, P) columns against (g, C_out/g, C/g·kh·kw)
