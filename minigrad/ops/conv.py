@@ -62,7 +62,8 @@ class Conv2d(Function):
         self.x_shape, self.weight_shape, self.padding = x.shape, weight.shape, padding
         self.has_bias = bool(bias)
         self.weight_matrix = weight.reshape(groups, out_channels // groups, -1)
-        self.batch_last = self.batch_last_pays(channels * kernel_h * kernel_w, out_channels)
+        self.batch_last = self.batch_last_pays(channels * kernel_h * kernel_w, out_channels,
+                                               out_shape[1])
         if self.batch_last:
             out = self._forward_batch_last(x, dilation, stride, out_shape)
             if bias:
@@ -110,19 +111,22 @@ class Conv2d(Function):
     # -- Batch last ----------------------------------------------------------------------
 
     @staticmethod
-    def batch_last_pays(column_rows: int, out_channels: int) -> bool:
-        """Whether to lay the columns out with the batch last (below): when they have more
-        rows (C·kh·kw) than the output has channels, copying windows dominates the op."""
-        return column_rows > out_channels
+    def batch_last_pays(column_rows: int, out_channels: int, out_width: int) -> bool:
+        """Whether to lay the columns out with the batch last (below): when the output rows
+        are short (≤ 8 pixels) and the columns have more rows (C·kh·kw) than the output has
+        channels, so that copying windows dominates the op."""
+        return out_width <= 8 and column_rows > out_channels
 
     # Each kernel offset copies a window slice whose contiguous runs are as long as the
     # image's innermost axis: W_out values (4 in the second layer of an 8x8 CNN). When the
     # columns are large and the images small, numpy spends its time on those short runs.
     # Moving the batch axis last, (C, H, W, N), makes every run N·W_out long; one matrix
     # product then covers the whole batch, and the output is transposed back to (N, C, H, W).
-    # Measured (benchmarks/README.md): the 8x8 CNN's second conv 0.57x the time forward
-    # and 0.67x backward, the 28x28 one 1.06x and 0.68x; a first layer (1 channel in, 16
-    # out) is 1.6-5x *slower* this way, hence the choice by the shape of the columns.
+    # Measured on benchmarks/cnn.py's training step, second conv batch-last against per
+    # image (one process, interleaved, CPU time): the whole step 0.88x the time with 8x8
+    # images (4x4 output rows), 0.93x with 16x16 (8x8), but 1.07-1.12x with 28x28 (14x14:
+    # the two transposes cost more than the long runs save); a first layer (1 channel in,
+    # 16 out) was 1.6-5x slower this way at 8x8 and 28x28. Hence the choice by shape.
 
     def _forward_batch_last(self, x, dilation, stride, out_shape):
         n, channels, _, _ = x.shape
