@@ -8,10 +8,12 @@ one of two layouts, chosen by shape (`Conv2d.batch_last_pays`):
 
 * **per image**, (N, C·kh·kw, H_out·W_out): the product comes out directly as
   (N, C_out, H_out·W_out), channels first and contiguous, with no transpose on the way in
-  or out. Best when the columns are few (a first layer: one input channel);
+  or out. Best when the columns are few (a first layer: one input channel) or the
+  images large;
 * **batch last**, (C·kh·kw, H_out·W_out·N): the input is transposed to (C, H, W, N) first
   and the output back, but every copied run is N times longer and one matrix product
-  covers the batch. Best when the columns outnumber the output channels (the later layers).
+  covers the batch. Best for small images (output rows of a few pixels, whose copies are
+  dominated by per-run overhead) when the columns outnumber the output channels.
 
 Groups (``groups=g``) split the channels into g independent convolutions: the same
 product, with a group axis — (N, g, C/g·kh·kw, P) columns against (g, C_out/g, C/g·kh·kw)
