@@ -132,7 +132,8 @@ class Conv2d(Function):
 
     def _forward_batch_last(self, x, dilation, stride, out_shape):
         n, channels, _, _ = x.shape
-        groups, kernel_h, kernel_w = self.weight_matrix.shape[0], *self.weight_shape[2:]
+        groups = self.weight_matrix.shape[0]
+        kernel_h, kernel_w = self.weight_shape[2:]
         padded = pad_image(x, self.padding).transpose(1, 2, 3, 0)  # (C, H_pad, W_pad, N)
         cols = np.empty((channels, kernel_h, kernel_w, *out_shape, n), dtype=x.dtype)
         self.taps = []
@@ -155,7 +156,8 @@ class Conv2d(Function):
         grad_weight = np.matmul(grad, self.cols.swapaxes(-1, -2)).reshape(self.weight_shape)
         grad_x = None
         if self.needs_input_grad[0]:
-            channels, kernel_h, kernel_w = self.x_shape[1], *self.weight_shape[2:]
+            channels = self.x_shape[1]
+            kernel_h, kernel_w = self.weight_shape[2:]
             grad_cols = np.matmul(self.weight_matrix.swapaxes(-1, -2), grad)  # (g, CK/g, P·N)
             grad_cols = grad_cols.reshape(channels, kernel_h, kernel_w, out_h, out_w, n)
             grad_padded = np.zeros(self.padded_shape, dtype=grad_cols.dtype)  # (C, H, W, N)

@@ -188,7 +188,8 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
             f"{op}: target holds class {indices[bad][0]} but the input has {classes} "
             f"classes (valid indices 0..{classes - 1}). Fix: check the labels and the size of "
             "the last layer (out_features must be the number of classes).")
-    setup = {"target": indices, "row_weight": None, "class_weight": None, "keep": None}
+    setup: dict[str, Any] = {"target": indices, "row_weight": None, "class_weight": None,
+                             "keep": None}
     if weight is not None:
         class_weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight,
                                   dtype=input.dtype)
