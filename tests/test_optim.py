@@ -1,5 +1,7 @@
 """Optimisers: each update against the formula computed by hand, state, errors, training."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -323,3 +325,104 @@ def test_load_state_dict_of_the_wrong_kind_says_what_it_expected():
     model = nn.Linear(2, 1)
     with pytest.raises(ValueError, match=r"keys \['bias', 'weight'\].*not the model's"):
         optimizer.load_state_dict(model.state_dict())
+
+
+# -- large parameters: updated block by block, without parameter-sized temporaries (#12) ------
+
+BLOCKED_CASES = [
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("Adam", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01}),
+]
+
+
+def trajectory(name, options, dtype=np.float32, steps=3, shape=(5, 7)):
+    """Parameter values and optimiser state after each of `steps` steps, fixed gradients."""
+    rng = np.random.default_rng(1)
+    p = nn.Parameter(rng.standard_normal(shape).astype(dtype))
+    optimizer = getattr(mg.optim, name)([p], **options)
+    history = []
+    for _ in range(steps):
+        p.grad = rng.standard_normal(shape).astype(dtype)
+        optimizer.step()
+        history.append([p.data.copy(), *(np.copy(v) for v in optimizer.state.get(p, {}).values()
+                                          if isinstance(v, np.ndarray))])
+    return history
+
+
+@pytest.mark.parametrize("name, options", BLOCKED_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_update_in_blocks_gives_exactly_the_whole_array_update(monkeypatch, name, options,
+                                                                 dtype):
+    whole = trajectory(name, options, dtype)  # 35 elements: one block
+    from minigrad.optim import optimizer, sgd
+
+    monkeypatch.setattr(optimizer, "BLOCK_SIZE", 8)  # 35 elements: 5 blocks, the last of 3
+    monkeypatch.setattr(sgd, "BLOCK_SIZE", 8)
+    in_blocks = trajectory(name, options, dtype)
+    for step_whole, step_blocks in zip(whole, in_blocks):
+        assert len(step_whole) == len(step_blocks)
+        for expected, got in zip(step_whole, step_blocks):
+            np.testing.assert_array_equal(got, expected)  # bit for bit, not approximately
+
+
+def test_blocks_are_views_that_cover_the_arrays_or_the_arrays_whole():
+    from minigrad.optim.optimizer import BLOCK_SIZE, blocks
+
+    a = np.zeros((3, BLOCK_SIZE))  # three blocks
+    b = np.ones((3, BLOCK_SIZE))
+    views = blocks(a, b)
+    assert len(views) == 3 and all(x.size == BLOCK_SIZE for pair in views for x in pair)
+    for x, y in views:
+        x += y
+    assert (a == 1).all()
+    small = np.zeros(10)
+    assert blocks(small, small)[0][0] is small
+    fortran = np.asfortranarray(a)  # flat views of it would be copies: kept whole
+    assert blocks(fortran, b)[0][0] is fortran
+    assert blocks(a, b[:1])[0][1].shape == (1, BLOCK_SIZE)  # shapes differ: whole, as given
+
+
+def step_peak(optimizer):
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        optimizer.step()
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("name, options", BLOCKED_CASES)
+def test_a_step_on_a_large_parameter_makes_no_parameter_sized_temporary(name, options):
+    from minigrad.optim.optimizer import BLOCK_SIZE
+
+    rng = np.random.default_rng(0)
+    p = nn.Parameter(rng.standard_normal((1024, 1024)).astype(np.float32))  # 4 MiB
+    p.grad = rng.standard_normal(p.shape).astype(np.float32)
+    optimizer = getattr(mg.optim, name)([p], **options)
+    optimizer.step()  # the first step creates the state (moments, buffers): kept, not temporary
+    peak = step_peak(optimizer)
+    # `p -= lr * g` on the whole array needs a 4 MiB temporary (Adam's formula three at once);
+    # in blocks each temporary has BLOCK_SIZE elements, and at most a few are alive at once
+    # (plain SGD: one).
+    blocks_alive = 1 if options == {"lr": 0.1} and name == "SGD" else 5
+    assert peak <= blocks_alive * BLOCK_SIZE * p.data.itemsize + 16384 < p.data.nbytes / 4
+    assert p.data.flags.owndata  # updated in place, in the parameter's own array
+
+
+@pytest.mark.parametrize("name, options", BLOCKED_CASES[:4:3] + BLOCKED_CASES[5:7])
+def test_a_graph_built_before_a_blocked_update_refuses_to_backpropagate(name, options):
+    layer = nn.Linear(300, 200)  # a 60,000-element weight: updated in blocks
+    loss = layer(mg.randn(4, 300)).sum()
+    loss.backward()
+    getattr(mg.optim, name)(layer.parameters(), **options).step()
+    with pytest.raises(RuntimeError, match="modified"):
+        loss.backward()

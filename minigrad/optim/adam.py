@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, check_number
+from minigrad.optim.optimizer import Optimizer, blocks, check_number
 
 
 class Adam(Optimizer):
@@ -48,34 +48,40 @@ class Adam(Optimizer):
         lr, eps, weight_decay, amsgrad = (group["lr"], group["eps"], group["weight_decay"],
                                           group["amsgrad"])
         beta1, beta2 = group["betas"]
+        decoupled = self.decoupled_weight_decay
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:
                 continue
-            if weight_decay and self.decoupled_weight_decay:
-                parameter.data *= 1 - lr * weight_decay  # AdamW: decay the weight itself
-            elif weight_decay:
-                grad = grad + weight_decay * parameter.data
+            data = parameter.data
             state = self.state.get(parameter)
             if not state:
                 state = self.state[parameter] = {
-                    "step": 0, "exp_avg": np.zeros_like(parameter.data),
-                    "exp_avg_sq": np.zeros_like(parameter.data)}
+                    "step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
                 if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(parameter.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(data)
             state["step"] += 1
-            step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            exp_avg *= beta1
-            exp_avg += (1 - beta1) * grad
-            exp_avg_sq *= beta2
-            exp_avg_sq += (1 - beta2) * grad * grad
-            if amsgrad:
-                np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-                exp_avg_sq = state["max_exp_avg_sq"]
-            bias_correction1 = 1 - beta1**step
+            step = state["step"]
+            step_size = lr / (1 - beta1**step)  # lr over the first moment's bias correction
             bias_correction2 = 1 - beta2**step
-            denominator = np.sqrt(exp_avg_sq / bias_correction2) + eps
-            parameter.data -= (lr / bias_correction1) * exp_avg / denominator
+            moments = [state["exp_avg"], state["exp_avg_sq"]]
+            if amsgrad:
+                moments.append(state["max_exp_avg_sq"])
+            for values, gradient, exp_avg, exp_avg_sq, *maximum in blocks(data, grad, *moments):
+                if weight_decay and decoupled:
+                    values *= 1 - lr * weight_decay  # AdamW: decay the weight itself
+                elif weight_decay:
+                    gradient = gradient + weight_decay * values
+                exp_avg *= beta1
+                exp_avg += (1 - beta1) * gradient
+                exp_avg_sq *= beta2
+                exp_avg_sq += (1 - beta2) * gradient * gradient
+                if maximum:
+                    np.maximum(maximum[0], exp_avg_sq, out=maximum[0])
+                    exp_avg_sq = maximum[0]
+                denominator = np.sqrt(exp_avg_sq / bias_correction2) + eps
+                values -= step_size * exp_avg / denominator
+            parameter.data = data  # the same array back: records the in-place write
 
 
 class AdamW(Adam):

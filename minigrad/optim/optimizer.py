@@ -15,6 +15,33 @@ import numpy as np
 
 from minigrad.tensor import Tensor
 
+# Large parameters are updated block by block. NumPy evaluates ``p -= lr * g`` with a
+# temporary as large as p (0.77 MiB for a 256x784 weight, 4 MiB for 1024x1024), allocated
+# while the graph and every gradient are still alive: on the benchmark MLPs it was the peak
+# of the whole training step. PyTorch's in-place ``p.add_(g, alpha=-lr)`` allocates nothing.
+# Working on 32,768 elements at a time bounds each temporary at 128 KiB (float32), costs
+# about one NumPy call per block, and changes no number: every update is elementwise, so a
+# block gives exactly what the whole array would.
+BLOCK_SIZE = 32768
+
+
+def blocks(*arrays: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """Matching views of `arrays` (all of one shape), at most `BLOCK_SIZE` elements each, that
+    together cover the arrays; updating the views in place updates the arrays.
+
+    Small arrays come back whole, as one block. So do arrays that are not all C-contiguous
+    (rare for parameters: their flat views would be copies) or not all of one shape (a
+    ``.grad`` set by hand: NumPy then broadcasts or refuses, as without blocks); these
+    updates make full-size temporaries.
+    """
+    first = arrays[0]
+    if first.size <= BLOCK_SIZE or not all(
+            array.flags.c_contiguous and array.shape == first.shape for array in arrays):
+        return [arrays]
+    flat = [array.reshape(-1) for array in arrays]  # views: the arrays are C-contiguous
+    return [tuple(array[start:start + BLOCK_SIZE] for array in flat)
+            for start in range(0, first.size, BLOCK_SIZE)]
+
 
 def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
                  below: float | None = None, description: str | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, check_number
+from minigrad.optim.optimizer import Optimizer, blocks, check_number
 
 
 class RMSprop(Optimizer):
@@ -47,31 +47,35 @@ class RMSprop(Optimizer):
             grad = parameter.grad
             if grad is None:
                 continue
-            if weight_decay:
-                grad = grad + weight_decay * parameter.data
+            data = parameter.data
             state = self.state.get(parameter)
             if not state:
-                state = self.state[parameter] = {"step": 0,
-                                                 "square_avg": np.zeros_like(parameter.data)}
+                state = self.state[parameter] = {"step": 0, "square_avg": np.zeros_like(data)}
                 if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(parameter.data)
+                    state["momentum_buffer"] = np.zeros_like(data)
                 if centered:
-                    state["grad_avg"] = np.zeros_like(parameter.data)
+                    state["grad_avg"] = np.zeros_like(data)
             state["step"] += 1
-            square_avg = state["square_avg"]
-            square_avg *= alpha
-            square_avg += (1 - alpha) * grad * grad
-            if centered:
-                grad_avg = state["grad_avg"]
-                grad_avg *= alpha
-                grad_avg += (1 - alpha) * grad
-                denominator = np.sqrt(square_avg - grad_avg * grad_avg) + eps
-            else:
-                denominator = np.sqrt(square_avg) + eps
-            if momentum > 0:
-                buffer = state["momentum_buffer"]
-                buffer *= momentum
-                buffer += grad / denominator
-                parameter.data -= lr * buffer
-            else:
-                parameter.data -= lr * grad / denominator
+            extra = (([state["momentum_buffer"]] if momentum > 0 else [])
+                     + ([state["grad_avg"]] if centered else []))
+            for values, gradient, square_avg, *buffers in blocks(data, grad, state["square_avg"],
+                                                                  *extra):
+                if weight_decay:
+                    gradient = gradient + weight_decay * values
+                square_avg *= alpha
+                square_avg += (1 - alpha) * gradient * gradient
+                if centered:
+                    grad_avg = buffers[-1]
+                    grad_avg *= alpha
+                    grad_avg += (1 - alpha) * gradient
+                    denominator = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+                else:
+                    denominator = np.sqrt(square_avg) + eps
+                if momentum > 0:
+                    buffer = buffers[0]
+                    buffer *= momentum
+                    buffer += gradient / denominator
+                    values -= lr * buffer
+                else:
+                    values -= lr * gradient / denominator
+            parameter.data = data  # the same array back: records the in-place write

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, check_number
+from minigrad.optim.optimizer import BLOCK_SIZE, Optimizer, blocks, check_number
 
 
 class SGD(Optimizer):
@@ -42,22 +42,41 @@ class SGD(Optimizer):
             # Plain SGD keeps no state: the lean loop is most of the optimiser's cost on a
             # small model, so it skips the state look-ups below.
             for parameter in group["params"]:
-                if parameter.grad is not None:
-                    parameter.data -= lr * parameter.grad
+                grad = parameter.grad
+                if grad is None:
+                    continue
+                if grad.size <= BLOCK_SIZE:
+                    parameter.data -= lr * grad
+                    continue
+                data = parameter.data
+                for values, gradient in blocks(data, grad):  # no parameter-sized temporary
+                    values -= lr * gradient
+                parameter.data = data  # the same array back: records the in-place write
             return
+        dampening, nesterov = group["dampening"], group["nesterov"]
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:
                 continue
-            if weight_decay:
-                grad = grad + weight_decay * parameter.data
-            if momentum:
-                state = self.state.setdefault(parameter, {})
-                buffer = state.get("momentum_buffer")
-                if buffer is None:
-                    buffer = state["momentum_buffer"] = np.array(grad, dtype=parameter.dtype)
+            data = parameter.data
+            if not momentum:
+                for values, gradient in blocks(data, grad):
+                    values -= lr * (gradient + weight_decay * values)
+                parameter.data = data
+                continue
+            state = self.state.setdefault(parameter, {})
+            buffer = state.get("momentum_buffer")
+            first_step = buffer is None
+            if first_step:
+                buffer = state["momentum_buffer"] = np.empty(data.shape, parameter.dtype)
+            for values, gradient, buffered in blocks(data, grad, buffer):
+                if weight_decay:
+                    gradient = gradient + weight_decay * values
+                if first_step:
+                    buffered[...] = gradient
                 else:
-                    buffer *= momentum
-                    buffer += (1 - group["dampening"]) * grad
-                grad = grad + momentum * buffer if group["nesterov"] else buffer
-            parameter.data -= lr * grad
+                    buffered *= momentum
+                    buffered += (1 - dampening) * gradient
+                gradient = gradient + momentum * buffered if nesterov else buffered
+                values -= lr * gradient
+            parameter.data = data
