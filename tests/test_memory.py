@@ -130,3 +130,25 @@ def test_retain_graph_false_frees_what_the_ops_saved_and_a_second_pass_names_the
     loss = model(x).sum()
     loss.backward(retain_graph=True)
     loss.backward()  # kept: a second pass works
+
+
+def held_after(fn):
+    """Traced bytes still allocated after `fn()` (whose result is kept), and the result."""
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        return tracemalloc.get_traced_memory()[0] - start, result
+    finally:
+        tracemalloc.stop()
+
+
+def test_relu_keeps_its_output_and_no_mask_for_backward():
+    x = mg.tensor(np.random.default_rng(0).standard_normal((256, 1024)).astype(np.float32),
+                  requires_grad=True)
+    held, out = held_after(x.relu)
+    # The output is the only activation-sized array: backward uses out > 0. A saved x > 0
+    # mask would add a quarter of it (bool), for as long as the graph lives.
+    assert out.data.nbytes <= held < 1.05 * out.data.nbytes
+    out.backward(np.ones_like(out.data))
+    np.testing.assert_array_equal(x.grad, (x.data > 0).astype(np.float32))

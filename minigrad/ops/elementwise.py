@@ -163,11 +163,13 @@ class ReLU(Function):
     name = "relu"
 
     def forward(self, x):
-        self.positive = x > 0
-        return np.maximum(x, 0)
+        # Keep the output (the node's own data, held by the graph anyway), not an x > 0
+        # mask: a mask is a quarter of an activation more memory, kept until the graph dies.
+        self.out = np.maximum(x, 0)
+        return self.out
 
     def backward(self, grad_output):
-        return (grad_output * self.positive,)
+        return (grad_output * (self.out > 0),)  # out > 0 exactly where x > 0
 
 
 class LeakyReLU(Function):
