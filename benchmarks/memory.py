@@ -1,7 +1,8 @@
 """Memory of a training step: the peak a step adds over the memory held between steps,
-minigrad against hand-written NumPy and PyTorch CPU; and no growth over a long run.
+minigrad against hand-written NumPy and PyTorch CPU; where minigrad's peak comes from; and
+no growth over a long run.
 
-Two measurements, B=128 784-256-256-10 and B=512 1024-1024-1024-10 (tensor.py's MLP):
+B=128 784-256-256-10 and B=512 1024-1024-1024-10 (tensor.py's MLP, SGD):
 
 * **peak RSS per step**, each framework in a fresh process: after a warm-up step and
   ``zero_grad()`` (so that the parameters hold no gradient, as at the start of a step), the
@@ -12,9 +13,23 @@ Two measurements, B=128 784-256-256-10 and B=512 1024-1024-1024-10 (tensor.py's 
   told to map every block over 64 KiB separately and return it when freed
   (``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=0``);
   otherwise freed memory stays resident and the peak of a step is hidden in it.
-* **traced peak per window** (minigrad and NumPy only), with `tracemalloc` (NumPy reports
-  its buffers to it): the peak of each window of steps must stay flat, so nothing is kept
-  from step to step.
+  Two ways of writing the step: **a step function** (the loss is a local variable, dropped
+  when the step returns; the target is measured this way), and **a `for` loop**
+  (``for ...: loss = loss_fn(model(x), y); loss.backward(); ...``), where the previous
+  step's loss is still bound while the next forward pass runs. In minigrad the graph lives
+  as long as its loss (so that it can be drawn after backward): in a loop, the previous
+  step's graph then overlaps the next one. Here the memory before the loop is the
+  reference (no graph alive).
+* **where minigrad's peak is** (`tracemalloc`, one step phase by phase): what the forward
+  pass leaves alive (the graph: each node's data and what the ops saved), the peaks of
+  backward and of the optimiser step, and the parameters' gradients. The graph's data and
+  the gradients are alive together at the end of backward: while the graph is kept, a
+  step's peak cannot be lower than their sum, printed as the floor.
+* **traced memory per window** (minigrad and NumPy only, `tracemalloc`, which NumPy reports
+  its buffers to): the live memory after a full garbage collection at the end of each
+  window must not grow, so nothing is kept from step to step. (The peak within each window
+  is printed too; without the collection it creeps up by ~0.1 MiB and then stops: CPython's
+  free lists of small objects fill, which tracemalloc counts as allocated.)
 
     python benchmarks/memory.py [--steps 20] [--long-steps 300] [--quick]
 """
@@ -44,8 +59,10 @@ from tensor import (  # noqa: E402
 )
 
 import minigrad as mg  # noqa: E402
+from minigrad.nn import functional as F  # noqa: E402
 
 TARGET = 1.3  # minigrad's per-step peak over PyTorch's
+MiB = 2**20
 
 
 def _status_kib(field: str) -> int:
@@ -56,31 +73,56 @@ def _status_kib(field: str) -> int:
     raise KeyError(field)
 
 
-def _make_step(framework: str, sizes):
+def _data(sizes):
     rng = np.random.default_rng(0)
     params = make_params(sizes, rng)
     batch, n_in, _, classes = sizes
     x = rng.standard_normal((batch, n_in)).astype(np.float32)
-    y = rng.integers(0, classes, batch)
-    if framework == "minigrad":
-        model, optimizer = minigrad_net(params)
-        x_tensor = mg.tensor(x)
-        return lambda: minigrad_step(model, optimizer, x_tensor, y), optimizer.zero_grad
+    return params, x, rng.integers(0, classes, batch)
+
+
+def _make_step(framework: str, sizes, style: str = "function"):
+    """(step, forget): one training step, and what empties the state between steps (the
+    gradients; in the loop style also the loss kept from the previous step)."""
+    params, x, y = _data(sizes)
     if framework == "NumPy":
         reference = NumpyNet(params)
         return lambda: reference.step(x, y), lambda: None
-    import torch
+    if framework == "minigrad":
+        model, optimizer = minigrad_net(params)
+        x_tensor = mg.tensor(x)
+        if style == "function":
+            return lambda: minigrad_step(model, optimizer, x_tensor, y), optimizer.zero_grad
+        loss_fn = lambda: F.cross_entropy(model(x_tensor), y)  # noqa: E731
+    else:
+        import torch
 
-    step = torch_net(params)
-    x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
-    return lambda: step(x_torch, y_torch), step.optimizer.zero_grad
+        step = torch_net(params)
+        x_torch, y_torch = torch.from_numpy(x), torch.from_numpy(y)
+        if style == "function":
+            return lambda: step(x_torch, y_torch), step.optimizer.zero_grad
+        model, optimizer = step.model, step.optimizer
+        loss_fn = lambda: torch.nn.functional.cross_entropy(model(x_torch), y_torch)  # noqa: E731
+    kept: list = [None]  # the variable `loss` of a for loop, alive from step to step
+
+    def loop_step() -> None:
+        optimizer.zero_grad()
+        kept[0] = loss_fn()  # the previous step's loss (and graph) is released only here
+        kept[0].backward()
+        optimizer.step()
+
+    def forget() -> None:
+        optimizer.zero_grad()
+        kept[0] = None
+
+    return loop_step, forget
 
 
-def child(framework: str, size: str, steps: int) -> None:
+def child(framework: str, size: str, steps: int, style: str) -> None:
     """Run in a fresh process: print the step's peak RSS over the resting RSS, in MiB."""
-    step, zero_grad = _make_step(framework, SIZES[size])
+    step, forget = _make_step(framework, SIZES[size], style)
     step()
-    zero_grad()
+    forget()
     gc.collect()
     resting = _status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as clear:
@@ -91,8 +133,8 @@ def child(framework: str, size: str, steps: int) -> None:
     print(json.dumps({"resting": resting / 1024, "peak_over_resting": (peak - resting) / 1024}))
 
 
-def peak_rss(framework: str, size: str, steps: int) -> dict | None:
-    command = [sys.executable, __file__, "--child", framework, size, str(steps)]
+def peak_rss(framework: str, size: str, steps: int, style: str) -> dict | None:
+    command = [sys.executable, __file__, "--child", framework, size, str(steps), style]
     env = {**os.environ,
            "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=0"}
     result = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -102,23 +144,93 @@ def peak_rss(framework: str, size: str, steps: int) -> dict | None:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def window_peaks(step, steps: int, window: int) -> list[float]:
-    """Peak traced MiB in each window of `window` steps."""
+def graph_data_bytes(root) -> int:
+    """Bytes of the data arrays of the graph's computed nodes (leaves excluded: parameters
+    and inputs live between steps too), each array counted once."""
+    seen, stack, arrays = {id(root)}, [root], {}
+    while stack:
+        node = stack.pop()
+        if node._parents:
+            arrays[id(node.data)] = node.data.nbytes
+        for parent in node._parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return sum(arrays.values())
+
+
+def minigrad_phases(sizes) -> dict[str, float]:
+    """One minigrad step phase by phase under tracemalloc: MiB above the step's start."""
+    params, x, y = _data(sizes)
+    model, optimizer = minigrad_net(params)
+    x_tensor = mg.tensor(x)
+    for _ in range(2):
+        minigrad_step(model, optimizer, x_tensor, y)
+    optimizer.zero_grad()
     gc.collect()
     tracemalloc.start()
-    peaks = []
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+
+        def since_start() -> tuple[float, float]:
+            current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            return (current - start) / MiB, (peak - start) / MiB
+
+        loss = F.cross_entropy(model(x_tensor), y)
+        forward_end, forward_peak = since_start()
+        loss.backward()
+        backward_end, backward_peak = since_start()
+        optimizer.step()
+        _, step_peak = since_start()
+    finally:
+        tracemalloc.stop()
+    return {"forward end": forward_end, "forward peak": forward_peak,
+            "backward end": backward_end, "backward peak": backward_peak,
+            "step peak": step_peak, "graph data": graph_data_bytes(loss) / MiB,
+            "gradients": sum(p.grad.nbytes for p in model.parameters()) / MiB}
+
+
+def window_peaks(step, steps: int, window: int) -> tuple[list[float], list[float]]:
+    """Peak traced MiB in each window of `window` steps, and the live traced MiB after a
+    full collection at the end of each window."""
+    gc.collect()
+    tracemalloc.start()
+    peaks, live = [], []
     for start in range(0, steps, window):
         tracemalloc.reset_peak()
         for _ in range(min(window, steps - start)):
             step()
-        peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        peaks.append(tracemalloc.get_traced_memory()[1] / MiB)
+        gc.collect()  # also empties CPython's free lists (see the docstring)
+        live.append(tracemalloc.get_traced_memory()[0] / MiB)
     tracemalloc.stop()
+    return peaks, live
+
+
+def print_rss(frameworks: list[str], sizes: list[str], steps: int, style: str) -> dict:
+    title = {"function": "a step function (the loss dropped when it returns)",
+             "loop": "a for loop (the previous step's loss alive until the next is computed)"}
+    print(f"\npeak RSS a step adds over the resting RSS, MiB (fresh process each, {steps} "
+          f"steps), steps written as {title[style]}")
+    peaks = {}
+    for size in sizes:
+        results = {name: peak_rss(name, size, steps, style) for name in frameworks}
+        line = "  " + f"{size:<7}" + "".join(
+            f"  {name} {result['peak_over_resting']:7.2f}" for name, result in results.items()
+            if result)
+        if results.get("PyTorch") and results.get("minigrad"):
+            peaks[size] = results["PyTorch"]["peak_over_resting"]
+            ratio = results["minigrad"]["peak_over_resting"] / max(peaks[size], 1e-9)
+            target = f" (target <= {TARGET})" if style == "function" else ""
+            line += f"   minigrad / PyTorch {ratio:.2f}x{target}"
+        print(line)
     return peaks
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
         return
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--steps", type=int, default=20)
@@ -135,29 +247,34 @@ def main() -> None:
         frameworks.append("PyTorch")
     sizes = ["small"] if args.quick else ["medium", "large"]
     steps = 2 if args.quick else args.steps
-    print(f"\npeak RSS a step adds over the resting RSS, MiB (fresh process each, {steps} steps)")
+    torch_peaks = print_rss(frameworks, sizes, steps, "function")
+    print_rss([name for name in frameworks if name != "NumPy"], sizes, steps, "loop")
+
+    print("\nwhere minigrad's peak is (tracemalloc, one step, MiB above the step's start)")
     for size in sizes:
-        results = {name: peak_rss(name, size, steps) for name in frameworks}
-        line = "  " + f"{size:<7}" + "".join(
-            f"  {name} {result['peak_over_resting']:7.2f}" for name, result in results.items()
-            if result)
-        if results.get("PyTorch") and results.get("minigrad"):
-            ratio = (results["minigrad"]["peak_over_resting"]
-                     / max(results["PyTorch"]["peak_over_resting"], 1e-9))
-            line += f"   minigrad / PyTorch {ratio:.2f}x (target <= {TARGET})"
-        print(line)
+        phases = minigrad_phases(SIZES[size])
+        floor = phases["graph data"] + phases["gradients"]
+        print(f"  {size:<7} forward leaves {phases['forward end']:.2f} (the graph; its nodes' "
+              f"data: {phases['graph data']:.2f}); backward peak {phases['backward peak']:.2f}, "
+              f"end {phases['backward end']:.2f}; optimiser step peak {phases['step peak']:.2f}"
+              f"; parameter gradients {phases['gradients']:.2f}")
+        versus = (f" = {floor / torch_peaks[size]:.2f}x PyTorch's peak RSS"
+                  if torch_peaks.get(size) else "")
+        print(f"  {'':<7} floor while the graph is kept (nodes' data + gradients): "
+              f"{floor:.2f}{versus}")
 
     long_steps, window = (20, 10) if args.quick else (args.long_steps, args.window)
     sizes_medium = SIZES["small" if args.quick else "medium"]
-    ours = window_peaks(_make_step("minigrad", sizes_medium)[0], long_steps, window)
-    theirs = window_peaks(_make_step("NumPy", sizes_medium)[0], long_steps, window)
-    print(f"\npeak traced memory per {window}-step window, MiB ({long_steps} steps, "
+    ours, ours_live = window_peaks(_make_step("minigrad", sizes_medium)[0], long_steps, window)
+    theirs, _ = window_peaks(_make_step("NumPy", sizes_medium)[0], long_steps, window)
+    print(f"\ntraced memory per {window}-step window, MiB ({long_steps} steps, "
           f"B={sizes_medium[0]} {sizes_medium[1]}->{sizes_medium[2]}->{sizes_medium[2]}->"
           f"{sizes_medium[3]})")
-    print("  minigrad:           " + " ".join(f"{p:6.2f}" for p in ours))
-    print("  hand-written NumPy: " + " ".join(f"{p:6.2f}" for p in theirs))
-    growth = ours[-1] - ours[0]
-    print(f"  minigrad growth, last window - first: {growth:+.3f} MiB "
+    print("  minigrad peak:           " + " ".join(f"{p:6.2f}" for p in ours))
+    print("  minigrad live after gc:  " + " ".join(f"{p:6.2f}" for p in ours_live))
+    print("  hand-written NumPy peak: " + " ".join(f"{p:6.2f}" for p in theirs))
+    growth = ours_live[-1] - ours_live[0]
+    print(f"  minigrad growth of live memory, last window - first: {growth:+.3f} MiB "
           f"({'no growth' if abs(growth) < 0.01 * ours[0] else 'GROWS'}); "
           f"peak / NumPy's peak: {max(ours) / max(theirs):.2f}x")
 

@@ -137,7 +137,7 @@ def torch_sgd_step(model, lr: float):  # pragma: no cover - PyTorch is optional
         optimizer.step()
         return loss.item()
 
-    step.optimizer = optimizer
+    step.optimizer, step.model = optimizer, model
     return step
 
 
