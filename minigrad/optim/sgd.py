@@ -65,10 +65,10 @@ class SGD(Optimizer):
                 parameter.data = data
                 continue
             state = self.state.setdefault(parameter, {})
-            buffer = state.get("momentum_buffer")
-            first_step = buffer is None
+            first_step = state.get("momentum_buffer") is None
             if first_step:
-                buffer = state["momentum_buffer"] = np.empty(data.shape, parameter.dtype)
+                state["momentum_buffer"] = np.empty(data.shape, parameter.dtype)
+            buffer: np.ndarray = state["momentum_buffer"]
             for values, gradient, buffered in blocks(data, grad, buffer):
                 if weight_decay:
                     gradient = gradient + weight_decay * values
