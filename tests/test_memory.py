@@ -152,3 +152,52 @@ def test_relu_keeps_its_output_and_no_mask_for_backward():
     assert out.data.nbytes <= held < 1.05 * out.data.nbytes
     out.backward(np.ones_like(out.data))
     np.testing.assert_array_equal(x.grad, (x.data > 0).astype(np.float32))
+
+
+def graph_data_bytes(root):
+    """Bytes of the data of the graph's computed nodes (not the leaves), each array once."""
+    arrays, stack, seen = {}, [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node._parents:
+            arrays[id(node.data)] = node.data.nbytes
+        stack.extend(node._parents)
+    return sum(arrays.values())
+
+
+def test_a_training_step_peaks_at_its_graph_its_gradients_and_one_gradient_in_flight():
+    from minigrad.nn import functional as F
+    from minigrad.optim.optimizer import BLOCK_SIZE
+
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                          nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 10))
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.01)
+    x, y = mg.randn(64, 512), np.arange(64) % 10
+    kept = []
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        kept.append(loss)  # keep the graph, to measure it afterwards
+
+    step()
+    kept.clear()
+    optimizer.zero_grad()
+    gc.collect()
+    peak = peak_during(step)
+    gradients = sum(p.grad.nbytes for p in model.parameters())
+    activation = 64 * 256 * 4  # one hidden activation, float32
+    block = BLOCK_SIZE * 4  # one temporary of the optimiser's blocked update (128 KiB)
+    # While the graph is kept, its data and the parameters' gradients are alive together;
+    # on top of them only the gradient flowing into the first layer while its weight's
+    # gradient is computed (during backward) or one block of the update (during the
+    # optimiser's step), and small things. An optimiser temporary as large as the first
+    # weight (512 KiB) would exceed this.
+    small = 32768  # the nodes and ops themselves, BatchNorm's statistics, the logits, ...
+    assert peak <= graph_data_bytes(kept[0]) + gradients + max(activation, block) + small
