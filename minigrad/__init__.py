@@ -39,6 +39,18 @@ from minigrad.dtypes import (  # noqa: F401 (mg.float, mg.int, mg.bool: see __al
     short,
     uint8,
 )
+from minigrad.factories import (
+    arange,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import (
     abs,
@@ -58,21 +70,7 @@ from minigrad.ops import (
     where,
 )
 from minigrad.serialization import load, save  # noqa: E402
-from minigrad.tensor import (
-    Tensor,
-    arange,
-    default_generator,
-    from_numpy,
-    full,
-    manual_seed,
-    ones,
-    ones_like,
-    rand,
-    randn,
-    tensor,
-    zeros,
-    zeros_like,
-)
+from minigrad.tensor import Tensor, default_generator, manual_seed
 from minigrad.value import Value
 
 __version__ = "0.1.0"

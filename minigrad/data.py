@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.tensor import Tensor, default_generator, from_numpy
+from minigrad.factories import from_numpy
+from minigrad.tensor import Tensor, default_generator
 
 
 def _rng(generator: np.random.Generator | None) -> np.random.Generator:
