@@ -401,9 +401,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     so an intermediate gradient that is not kept is freed right there.
     """
     keep_all = _retain_all_grads.get()
-    observer = next_observer.get()  # a tool watching this pass (minigrad/observers.py)
-    if observer is not None:
-        next_observer.set(None)  # one pass only
+    waiting = next_observer.get()  # a tool watching one pass (minigrad/observers.py)
+    observer = waiting.pop() if waiting else None  # taken: no other pass, in any context, sees it
     # Ids of this pass's gradient arrays that someone else may hold: the seed, arrays handed
     # to hooks, arrays already stored in a .grad. A leaf may adopt any other fresh array
     # instead of copying it (see Tensor._accumulate_grad).

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-# The observer the next backward pass of this context takes (and clears): per thread and per
-# asyncio task, like the engine's other switches.
-next_observer: ContextVar[Callable[[Any, Any], Any] | None] = ContextVar(
+# The observer the next backward pass of this context takes: per thread and per asyncio task,
+# like the engine's other switches. It waits in a one-element list that the pass empties
+# (`list.pop`): a context copied while it waits (a new asyncio task, `copy_context().run`)
+# shares that list, so however many contexts see it, exactly one pass takes it.
+next_observer: ContextVar[list[Callable[[Any, Any], Any]] | None] = ContextVar(
     "minigrad_backward_observer", default=None)
 
 
@@ -24,11 +26,15 @@ def observe_next_backward(observer: Callable[[Any, Any], Any] | None) -> None:
 
     That pass calls ``observer(node, grad)`` once for every node it reaches, in its own
     order (the root first), with the node's complete gradient, after the node's hooks ran.
-    One pass only: the pass takes the observer and clears it, so an observer nobody
-    collects is dropped after one pass. ``None`` cancels a waiting observer.
+    One pass only: the first pass to start takes the observer, also when the context was
+    copied in between (asyncio tasks), so an observer nobody collects is dropped after one
+    pass. ``None`` cancels a waiting observer.
 
     The arrays are the engine's: read them, never change them (a leaf may keep one as its
     ``.grad``). `Value.backward`'s scalar loop does not call observers; under
     ``detect_anomaly()`` it runs the general pass, which does.
     """
-    next_observer.set(observer)
+    waiting = next_observer.get()
+    if waiting:
+        waiting.clear()  # replaced or cancelled, in every context that shares it
+    next_observer.set(None if observer is None else [observer])

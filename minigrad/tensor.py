@@ -7,7 +7,7 @@ Integer and bool tensors (class targets, masks) cannot require grad. Binary
 ops follow NumPy's promotion rules, and a Python number never changes a tensor's dtype.
 
 In-place edits between the forward pass and backward are refused at backward (PyTorch's
-version counters): ``t.data -= x`` records a write (`Tensor._count_write`), and a
+version counters): ``t.data -= x`` records a write (the `Tensor.data` setter), and a
 `from_numpy` tensor fingerprints the caller's array (`SharedTensor`). What this does not
 see is listed in the README ("In-place edits between forward and backward").
 
@@ -179,16 +179,13 @@ class Tensor:
         # changed in place. Ops saved that array for backward, so record the write (below).
         # Assigning a *different* array leaves the saved one intact: nothing to record.
         if array is self._data:
-            self._version = next_seq()  # what _count_write does, one call less per update
+            # ``_version`` is the creation number (`next_seq`) current at the last write, 0
+            # if never written: a node created *before* it used the old values, and its
+            # backward refuses (`_check_versions`). Comparing against each node's own
+            # ``_seq`` costs the forward pass nothing.
+            self._version = next_seq()
         else:
             self._data = array
-
-    def _count_write(self) -> None:
-        """Record an in-place write. ``_version`` is the creation number (`next_seq`) current
-        at the last write, 0 if never written: a node created *before* that number used
-        the old values, and its backward refuses (`_check_versions`). Comparing against the
-        node's own ``_seq`` costs the forward pass nothing."""
-        self._version = next_seq()
 
     def _check_versions(self) -> None:
         """Before this node's backward: refuse if a parent's data was written in place
@@ -211,7 +208,13 @@ class Tensor:
             if parent._version > seq:
                 self._check_versions()  # raises, naming the parent
         op: Any = self._op  # never None here: the engine calls _vjp on computed nodes only
+        if self._version > seq and op.saves_output:  # its backward would read changed values
+            raise modified_in_place_error(self, self, None)
         grads = list(op.backward(grad_output))
+        if len(grads) != len(parents):
+            raise TypeError(f"{self.op_name}: backward returned {len(grads)} gradient(s) for "
+                            f"{len(parents)} input(s). Fix: return one gradient (or None) per "
+                            "input of forward, in order.")
         for position, grad in enumerate(grads):
             if grad is not None:
                 parent_data = parents[position]._data

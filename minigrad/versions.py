@@ -88,16 +88,23 @@ def _fingerprint(array: np.ndarray) -> bytes:
     return flat[:: flat.size // _SAMPLES].tobytes()
 
 
-def modified_in_place_error(node: Tensor, parent: Tensor, position: int) -> RuntimeError:
-    """The error backward raises when `parent`'s data changed after `node`'s op saved it."""
-    if parent.name:
-        what = f"'{parent.name}'"
-    elif isinstance(parent, SharedTensor):
-        what = "a tensor made by from_numpy"
-    elif not parent._parents:
-        what = f"a {'Parameter' if type(parent).__name__ == 'Parameter' else 'leaf tensor'}"
+def modified_in_place_error(node: Tensor, parent: Tensor, position: int | None) -> RuntimeError:
+    """The error backward raises when `parent`'s data changed after `node`'s op saved it;
+    `position` None means `node`'s own output (``parent is node``), which its op's backward
+    reads (ReLU, exp, tanh, sigmoid, softmax, ...)."""
+    if position is None:
+        what = f"'{node.name}'" if node.name else "a tensor"
+        role = f"the output of '{node.op_name}', which its backward reads"
     else:
-        what = f"the result of {parent.op_name}"
+        role = f"input {position} of '{node.op_name}'"
+        if parent.name:
+            what = f"'{parent.name}'"
+        elif isinstance(parent, SharedTensor):
+            what = "a tensor made by from_numpy"
+        elif not parent._parents:
+            what = f"a {'Parameter' if type(parent).__name__ == 'Parameter' else 'leaf tensor'}"
+        else:
+            what = f"the result of {parent.op_name}"
     where = f", created at {node._where}" if node._where else ""
     scope = node._scope
     module = f" in module {scope.qualified_name() or '(root)'} ({scope.type_name})" if scope else ""
@@ -105,13 +112,15 @@ def modified_in_place_error(node: Tensor, parent: Tensor, position: int) -> Runt
         how = "its NumPy array was changed after the forward pass"
         fix = ("fill the array only after backward(), or give minigrad a copy "
                "(minigrad.tensor(array) copies)")
+    elif position is None:
+        how = "its data was modified in place (e.g. `.data *= ...`) after the forward pass"
+        fix = "change a copy (`y.clone()`), or change it only after backward()"
     else:
         how = "its data was modified in place (e.g. `.data -= ...`) after the forward pass"
         fix = ("change parameters only after backward() (optimizer.step() does), or run the "
                "forward pass again after the change")
     return RuntimeError(
         f"backward: one of the tensors needed for gradient computation has been modified: "
-        f"{what} of shape {parent.shape} ({parent.dtype}), input {position} of "
-        f"'{node.op_name}'{module}{where}; {how}, so its gradient would be computed from the "
-        f"new values. Fix: {fix}."
+        f"{what} of shape {parent.shape} ({parent.dtype}), {role}{module}{where}; {how}, so "
+        f"the gradient would be computed from the new values. Fix: {fix}."
     )

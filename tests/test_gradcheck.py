@@ -105,3 +105,16 @@ def test_tolerances_are_used():
     assert mg.gradcheck(WrongSquare.apply, [x], rtol=0.6)
     with pytest.raises(mg.GradcheckError, match=r"element \(4,\)"):
         mg.gradcheck(WrongSquare.apply, [x], rtol=0.1)
+
+
+def test_a_custom_backward_with_the_wrong_number_of_gradients_is_refused():
+    class TwoForOne(Function):
+        def forward(self, a):
+            return a * 2
+
+        def backward(self, grad_output):
+            return grad_output * 2, grad_output
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="twoforone: backward returned 2 gradient.*1 input.*Fix"):
+        TwoForOne.apply(x).sum().backward()

@@ -88,3 +88,31 @@ def test_an_edit_of_a_tensor_the_graph_does_not_use_is_fine():
     other.weight.data -= 1
     y.backward()
     assert model[0].weight.grad is not None
+
+
+# Ops whose backward reads their own output (ReLU keeps its output instead of a mask): an
+# in-place edit of that output must be refused, not turned into a silently wrong gradient.
+# (A consumer of the output already refuses, since it checks its inputs; the output's own
+# op must refuse too, when nothing consumed it: here the output is the root.)
+@pytest.mark.parametrize("make", [
+    lambda x: mg.nn.functional.relu(x),
+    lambda x: x.exp(),
+    lambda x: x.tanh(),
+    lambda x: x.sigmoid(),
+    lambda x: mg.nn.functional.softmax(x, dim=0),
+])
+def test_editing_an_output_its_op_reads_in_backward_is_refused(make):
+    x = mg.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+    y = make(x)
+    y.data *= -1
+    with pytest.raises(RuntimeError, match="output of '.*', which its backward reads.*Fix"):
+        y.backward(mg.ones(3))
+    assert x.grad is None
+
+
+def test_editing_the_output_of_an_op_that_does_not_read_it_is_fine():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3  # mul's backward reads its inputs, never its output
+    y.data += 1
+    y.backward(mg.ones(2))
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])

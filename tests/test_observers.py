@@ -71,3 +71,38 @@ def test_hooks_run_before_the_observer_sees_the_gradient():
     observe_next_backward(lambda node, grad: seen.__setitem__(id(node), grad))
     loss.backward()
     assert not np.any(seen[id(hidden)])
+
+
+def test_contexts_copied_while_an_observer_waits_share_it_and_one_pass_takes_it():
+    """asyncio tasks copy the context: before, each copy's first pass fired the observer and
+    the original context still had it waiting, so one request watched several passes."""
+    import asyncio
+
+    passes: list = []
+    roots = [_graph(seed)[0] for seed in range(3)]
+
+    def observer(node, grad):
+        if any(node is root for root in roots) and all(node is not p for p in passes):
+            passes.append(node)
+
+    async def main():
+        observe_next_backward(observer)
+        await asyncio.gather(*(asyncio.to_thread(root.backward) for root in roots[:2]),
+                             asyncio.create_task(asyncio.sleep(0)))
+        roots[2].backward()  # the original context: nothing waits any more
+
+    asyncio.run(main())
+    assert len(passes) == 1
+
+
+def test_a_replaced_observer_is_cancelled_in_copied_contexts_too():
+    import contextvars
+
+    seen: list = []
+    observe_next_backward(lambda node, grad: seen.append("first"))
+    copied = contextvars.copy_context()
+    observe_next_backward(lambda node, grad: seen.append("second"))
+    copied.run(_graph()[0].backward)
+    assert seen == []
+    _graph()[0].backward()
+    assert seen and set(seen) == {"second"}

@@ -426,3 +426,19 @@ def test_a_graph_built_before_a_blocked_update_refuses_to_backpropagate(name, op
     getattr(mg.optim, name)(layer.parameters(), **options).step()
     with pytest.raises(RuntimeError, match="modified"):
         loss.backward()
+
+
+def test_a_failed_first_momentum_step_leaves_no_half_filled_buffer():
+    """The first momentum step used to store an uninitialised buffer before filling it: a
+    step that failed part-way left garbage that the next step used as momentum."""
+    p = mg.nn.Parameter(mg.tensor(np.ones((3, 4), np.float32)))
+    optimizer = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.ones((5,), np.float32)  # wrong shape: the update fails
+    with pytest.raises(ValueError):
+        optimizer.step()
+    assert optimizer.state.get(p, {}).get("momentum_buffer") is None
+    p.data = np.ones((3, 4), np.float32)
+    p.grad = np.full((3, 4), 2.0, np.float32)
+    optimizer.step()
+    np.testing.assert_array_equal(optimizer.state[p]["momentum_buffer"], p.grad)
+    np.testing.assert_allclose(p.data, 1 - 0.1 * 2.0)

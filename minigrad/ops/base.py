@@ -50,6 +50,9 @@ class Function:
     # One bool per input, set before backward runs: an op may skip (return None for) the
     # gradient of an input that does not require one, e.g. a network's input data.
     needs_input_grad: tuple[bool, ...] = ()
+    # True when backward reads the op's own output array (the node's data): an in-place
+    # write to that output before backward must then be refused, as for a saved input.
+    saves_output: bool = False
     # Appended to NumPy's shape errors; ops whose errors mean something else override it.
     fix_hint: str = ("make the shapes compatible (NumPy broadcasting: trailing axes equal or "
                      "1), e.g. with reshape or unsqueeze.")

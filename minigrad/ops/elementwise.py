@@ -70,6 +70,7 @@ class Div(Function):
 
 class Pow(Function):
     """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b ln a (0 where a <= 0)."""
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -111,6 +112,7 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saves_output = True
     def forward(self, x):
         self.out = np.exp(x)
         return self.out
@@ -130,6 +132,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_output = True
     def forward(self, x):
         with np.errstate(invalid="ignore"):
             self.out = np.sqrt(x)
@@ -140,6 +143,7 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
+    saves_output = True
     def forward(self, x):
         self.out = np.tanh(x)
         return self.out
@@ -149,6 +153,7 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    saves_output = True
     def forward(self, x):
         # 1/(1+e^-x) overflows for very negative x; (1 + tanh(x/2))/2 is the same function
         # and finite everywhere.
@@ -161,6 +166,7 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     name = "relu"
+    saves_output = True
 
     def forward(self, x):
         # Keep the output (the node's own data, held by the graph anyway), not an x > 0

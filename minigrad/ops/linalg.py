@@ -104,6 +104,7 @@ class Norm(Function):
     0/0 and, as in PyTorch, the gradient is 0 — the same subgradient choice as relu at 0.
     For p = ±inf the gradient is split equally among the elements that attain the norm.
     """
+    saves_output = True
 
     def forward(self, x, p, axes, keepdims):
         self.x, self.p, self.axes, self.keepdims = x, p, axes, keepdims

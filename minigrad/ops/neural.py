@@ -28,6 +28,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 class Softmax(Function):
     """s = exp(z) / Σ exp(z). Its Jacobian is diag(s) - s sᵀ, so the vector-Jacobian
     product is s ⊙ (g - Σ g ⊙ s)."""
+    saves_output = True
 
     def forward(self, x, axis):
         self.axis = axis
@@ -41,6 +42,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """log s = z - log Σ exp(z); d/dz of Σ g ⊙ log s is g - s Σ g."""
+    saves_output = True
 
     name = "log_softmax"
 

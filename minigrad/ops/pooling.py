@@ -34,6 +34,7 @@ class MaxPool2d(Function):
     """
 
     name = "max_pool2d"
+    saves_output = True
 
     def forward(self, x, kernel_size, stride, padding, out_shape):
         padded = pad_image(x, symmetric(padding), value=-np.inf)  # padding never wins

@@ -110,6 +110,7 @@ class Var(_Reduction):
 class Std(Var):
     """Standard deviation, sqrt(var). d std / d x_i = (x_i - mean) / (divisor · std); where the
     std is 0 (all values equal) that is 0/0, and the gradient is 0, as in PyTorch."""
+    saves_output = True
 
     def forward(self, x, axis=None, keepdims=False, correction=1):
         self.out = np.sqrt(super().forward(x, axis, keepdims, correction))

@@ -66,9 +66,10 @@ class SGD(Optimizer):
                 continue
             state = self.state.setdefault(parameter, {})
             first_step = state.get("momentum_buffer") is None
-            if first_step:
-                state["momentum_buffer"] = np.empty(data.shape, parameter.dtype)
-            buffer: np.ndarray = state["momentum_buffer"]
+            # The first step fills a new buffer; it joins the state only once the whole
+            # update has run, so a step that fails part-way never leaves it half-filled.
+            buffer: np.ndarray = (np.empty(data.shape, parameter.dtype) if first_step
+                                  else state["momentum_buffer"])
             for values, gradient, buffered in blocks(data, grad, buffer):
                 if weight_decay:
                     gradient = gradient + weight_decay * values
@@ -79,4 +80,5 @@ class SGD(Optimizer):
                     buffered += (1 - dampening) * gradient
                 gradient = gradient + momentum * buffered if nesterov else buffered
                 values -= lr * gradient
+            state["momentum_buffer"] = buffer
             parameter.data = data

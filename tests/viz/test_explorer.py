@@ -141,7 +141,7 @@ def test_exploring_one_step_leaves_the_next_backward_to_the_training_recorder():
     observe_next_backward(waiting.__setitem__)  # as a training recorder does
     try:
         panel = _data(explore(loss))["panels"][0]
-        assert next_observer.get() == waiting.__setitem__
+        assert next_observer.get() == [waiting.__setitem__]
     finally:
         observe_next_backward(None)
     assert any(box["rms"] != [None] for box in panel["boxes"])
