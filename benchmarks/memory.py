@@ -20,6 +20,8 @@ B=128 784-256-256-10 and B=512 1024-1024-1024-10 (tensor.py's MLP, SGD):
   as long as its loss (so that it can be drawn after backward): in a loop, the previous
   step's graph then overlaps the next one. Here the memory before the loop is the
   reference (no graph alive).
+  The step function is also measured with ``loss.backward(retain_graph=False)``, which
+  frees the graph during backward (no drawing it afterwards).
 * **where minigrad's peak is** (`tracemalloc`, one step phase by phase): what the forward
   pass leaves alive (the graph: each node's data and what the ops saved), the peaks of
   backward and of the optimiser step, and the parameters' gradients. The graph's data and
@@ -63,6 +65,7 @@ import minigrad as mg  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
 
 TARGET = 1.3  # minigrad's per-step peak over PyTorch's
+FREEING = "minigrad retain_graph=False"  # the same step, with backward(retain_graph=False)
 MiB = 2**20
 
 
@@ -89,6 +92,17 @@ def _make_step(framework: str, sizes, style: str = "function"):
     if framework == "NumPy":
         reference = NumpyNet(params)
         return lambda: reference.step(x, y), lambda: None
+    if framework == FREEING:
+        model, optimizer = minigrad_net(params)
+        x_tensor = mg.tensor(x)
+
+        def freeing_step() -> None:  # minigrad_step, with backward(retain_graph=False)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x_tensor), y)
+            loss.backward(retain_graph=False)
+            optimizer.step()
+
+        return freeing_step, optimizer.zero_grad
     if framework == "minigrad":
         model, optimizer = minigrad_net(params)
         x_tensor = mg.tensor(x)
@@ -160,8 +174,9 @@ def graph_data_bytes(root) -> int:
     return sum(arrays.values())
 
 
-def minigrad_phases(sizes) -> dict[str, float]:
-    """One minigrad step phase by phase under tracemalloc: MiB above the step's start."""
+def minigrad_phases(sizes, retain_graph: bool | None = None) -> dict[str, float]:
+    """One minigrad step phase by phase under tracemalloc: MiB above the step's start
+    (`retain_graph` is passed to ``loss.backward``)."""
     params, x, y = _data(sizes)
     model, optimizer = minigrad_net(params)
     x_tensor = mg.tensor(x)
@@ -180,7 +195,8 @@ def minigrad_phases(sizes) -> dict[str, float]:
 
         loss = F.cross_entropy(model(x_tensor), y)
         forward_end, forward_peak = since_start()
-        loss.backward()
+        graph_data = graph_data_bytes(loss)  # before backward, which may free the graph
+        loss.backward(retain_graph=retain_graph)
         backward_end, backward_peak = since_start()
         optimizer.step()
         _, step_peak = since_start()
@@ -188,7 +204,7 @@ def minigrad_phases(sizes) -> dict[str, float]:
         tracemalloc.stop()
     return {"forward end": forward_end, "forward peak": forward_peak,
             "backward end": backward_end, "backward peak": backward_peak,
-            "step peak": step_peak, "graph data": graph_data_bytes(loss) / MiB,
+            "step peak": step_peak, "graph data": graph_data / MiB,
             "gradients": sum(p.grad.nbytes for p in model.parameters()) / MiB}
 
 
@@ -220,11 +236,13 @@ def print_rss(frameworks: list[str], sizes: list[str], steps: int, style: str) -
         line = "  " + f"{size:<7}" + "".join(
             f"  {name} {result['peak_over_resting']:7.2f}" for name, result in results.items()
             if result)
-        if results.get("PyTorch") and results.get("minigrad"):
+        if results.get("PyTorch"):
             peaks[size] = results["PyTorch"]["peak_over_resting"]
-            ratio = results["minigrad"]["peak_over_resting"] / max(peaks[size], 1e-9)
             target = f" (target <= {TARGET})" if style == "function" else ""
-            line += f"   minigrad / PyTorch {ratio:.2f}x{target}"
+            for name in ("minigrad", FREEING):
+                if results.get(name):
+                    ratio = results[name]["peak_over_resting"] / max(peaks[size], 1e-9)
+                    line += f"   {name} / PyTorch {ratio:.2f}x{target}"
         print(line)
     return peaks
 
@@ -248,7 +266,7 @@ def main() -> None:
         frameworks.append("PyTorch")
     sizes = ["small"] if args.quick else ["medium", "large"]
     steps = 2 if args.quick else args.steps
-    torch_peaks = print_rss(frameworks, sizes, steps, "function")
+    torch_peaks = print_rss([FREEING, *frameworks], sizes, steps, "function")
     print_rss([name for name in frameworks if name != "NumPy"], sizes, steps, "loop")
 
     print("\nwhere minigrad's peak is (tracemalloc, one step, MiB above the step's start)")
@@ -263,6 +281,10 @@ def main() -> None:
                   f"({TARGET} x PyTorch's peak RSS)" if torch_peaks.get(size) else "")
         print(f"  {'':<7} floor while the graph is kept (nodes' data + gradients): "
               f"{floor:.2f}, {floor / phases['backward peak']:.0%} of the traced peak{target}")
+        freeing = minigrad_phases(SIZES[size], retain_graph=False)
+        print(f"  {'':<7} with backward(retain_graph=False): backward peak "
+              f"{freeing['backward peak']:.2f}, end {freeing['backward end']:.2f}; optimiser "
+              f"step peak {freeing['step peak']:.2f}")
 
     long_steps, window = (20, 10) if args.quick else (args.long_steps, args.window)
     sizes_medium = SIZES["small" if args.quick else "medium"]

@@ -28,10 +28,13 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   needs until the output is dropped, so a second ``backward()`` works, and the visualiser
   can recompute every intermediate gradient from the root's ``.grad`` when it draws.
   This differs from PyTorch, which frees unless ``retain_graph=True``: in minigrad,
-  ``backward(retain_graph=False)`` *explicitly* asks for that freeing (each op drops what
-  it saved right after its own backward, lowering the peak memory of the pass: the
-  temporaries ops save, such as BatchNorm's centred input or ReLU's mask). A second
-  backward through a freed graph then raises an error that names the fix.
+  ``backward(retain_graph=False)`` *explicitly* asks for that freeing. Right after its own
+  backward, each node's op drops what it saved (BatchNorm's centred input, ReLU's mask)
+  and the node drops its links to its parents (the root keeps its own), so every
+  intermediate result the user does not hold is freed during the pass, as in PyTorch.
+  A freed node still says which op made it (``grad_fn``, ``is_leaf`` False); a second
+  backward through it, from any tensor, raises an error that names the fix, and the
+  visualiser and the recorder refuse such a graph.
 * A tool that needs every gradient of one pass (the gradient-flow recorder) asks for it
   with `minigrad.observers.observe_next_backward` instead of keeping them in ``.grad``.
 * A leaf tensor's ``.grad`` is always an array of its own (never a read-only view, never
@@ -44,7 +47,7 @@ import functools
 import itertools
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
@@ -390,9 +393,11 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
 def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
-    With `free_graph`, each op drops what it saved for backward as soon as its own backward
-    has run (``retain_graph=False`` in `Tensor.backward`): less memory during the pass, but
-    no second backward and no gradients on the visualiser's arrows for this graph.
+    With `free_graph` (``retain_graph=False`` in `Tensor.backward`), as soon as a node's
+    own backward has run, its op drops what it saved and the node drops its links to its
+    parents (all but the root, whose op still refuses a second pass): a node no longer
+    needed, and not held by the user, is then freed with its data during the pass. No
+    second backward through this graph, and the visualiser refuses to draw it.
 
     The gradient of a node is complete once all its consumers have been processed; the
     topological order guarantees that. Its hooks then run (and may replace it), it is
@@ -408,7 +413,10 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     # instead of copying it (see Tensor._accumulate_grad).
     exposed = {id(gradient)}
     pending: dict[Node, Any] = {root: gradient}
-    for node in topological_order(root):
+    order = topological_order(root)
+    # Freeing: the order must not keep a processed node (and its data) alive, so it is
+    # consumed as the pass goes; the default pass just iterates the list (no per-node cost).
+    for node in _consume(order) if free_graph else order:
         grad = pending.pop(node, None)
         if grad is None:  # reachable only through branches that carried no gradient
             continue
@@ -430,5 +438,13 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
                     continue
                 earlier = pending.get(parent)
                 pending[parent] = parent_grad if earlier is None else earlier + parent_grad
-            if free_graph:
-                node._free_saved()  # type: ignore[attr-defined]  # Tensor nodes' method
+            if free_graph:  # what it saved, and (but for the root) its links to its parents
+                node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
+
+
+def _consume(order: list[Node]) -> Iterator[Node]:
+    """The nodes of `order`, first to last, each removed from the list as it is handed out
+    (so that, once processed, nothing here refers to it)."""
+    order.reverse()
+    while order:
+        yield order.pop()

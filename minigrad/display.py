@@ -111,7 +111,8 @@ def tensor_repr(data: np.ndarray, op: Any, requires_grad: bool) -> str:
         element = _ElementFormat(_edges(data) if summarise else data)
         body = _body(data, len(prefix), summarise, element)
     if op is not None:
-        suffixes.append(f"grad_fn=<{type(op).__name__}Backward>")
+        # a FreedOp (the graph was freed by backward) keeps the name of the op it replaced
+        suffixes.append(f"grad_fn=<{getattr(op, 'class_name', type(op).__name__)}Backward>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
     text = prefix + body

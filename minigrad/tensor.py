@@ -229,10 +229,15 @@ class Tensor:
                     check_finite(grad, self.op_name, self._where, "backward", scope=self._scope)
         return grads
 
-    def _free_saved(self) -> None:
-        """Drop what the op saved for backward (``backward(retain_graph=False)``)."""
-        if self._op is not None and not isinstance(self._op, FreedOp):
-            self._op = FreedOp(self._op.name)
+    def _free_saved(self, cut: bool = True) -> None:
+        """After this node's backward under ``backward(retain_graph=False)``: replace its op
+        by a `FreedOp` (dropping what the op saved) and, with `cut`, its parents by the
+        `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`)."""
+        op = self._op
+        if op is not None and type(op) is not FreedOp:
+            self._op = FreedOp(op)
+        if cut:
+            self._parents = FREED_GRAPH
 
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
         if self.grad is not None:
@@ -419,6 +424,7 @@ class Tensor:
 # What backward relies on besides the graph (freed ops, shared buffers, the in-place error)
 # lives in versions.py; it subclasses Tensor, hence the import at the end.
 from minigrad.versions import (  # noqa: E402
+    FREED_GRAPH,
     FreedOp,
     modified_in_place_error,
 )

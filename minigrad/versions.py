@@ -5,7 +5,8 @@ it has freed.
   op was written in place after the op saved it (PyTorch's version counters).
 * `SharedTensor`: what `from_numpy` returns; it notices writes to the caller's array by
   fingerprinting it.
-* `FreedOp`: stands in for an op whose saved arrays ``backward(retain_graph=False)`` freed.
+* `FreedOp`, `FREED_GRAPH`: what an op and a node's parents become once
+  ``backward(retain_graph=False)`` has run the node's backward (a freed graph).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from minigrad.tensor import Tensor
 
 
 class FreedOp:
-    """What replaces an op whose saved arrays `backward(retain_graph=False)` freed: it keeps
-    the op's name (for the visualiser) and refuses a second backward clearly."""
+    """What replaces an op once `backward(retain_graph=False)` has run its backward: it
+    drops what the op saved, keeps the op's names (``op_name``, and ``grad_fn=<...>`` in
+    the tensor's repr: the tensor was still made by that op) and refuses a second backward
+    clearly."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "class_name")
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, op: Any) -> None:
+        self.name = op.name
+        self.class_name = type(op).__name__  # display.py shows it as grad_fn=<...Backward>
 
     def backward(self, grad_output: np.ndarray) -> Any:
         raise RuntimeError(
@@ -34,6 +38,25 @@ class FreedOp:
             "backward() without retain_graph=False (or with retain_graph=True), or run the "
             "forward pass again."
         )
+
+
+# What a node's parents become once `backward(retain_graph=False)` has run its backward: one
+# marker parent, which needs no gradient, in place of the real ones (so that they, and their
+# data, can be freed). A freed node therefore stays a non-leaf (``is_leaf`` is False): a
+# later backward that reaches it calls its `FreedOp`, which raises, instead of taking it for
+# a leaf and silently stopping there. One shared tuple: a freed node costs no new object.
+FREED_GRAPH: tuple[Tensor] = (Tensor(0.0, name="freed graph"),)
+
+
+def freed_graph_error(tool: str) -> RuntimeError:
+    """The error the visualiser and the recorder raise for a graph that
+    `backward(retain_graph=False)` freed: its links and saved arrays are gone."""
+    return RuntimeError(
+        f"{tool}: this graph was freed by backward(retain_graph=False), which drops each "
+        "node's links and saved arrays during the pass, so it can no longer be drawn or its "
+        "gradients recomputed. Fix: call backward() without retain_graph=False (the default "
+        "keeps the graph) on the steps you want to draw or record."
+    )
 
 
 class SharedTensor(Tensor):

@@ -107,7 +107,7 @@ class Explorer:
 def _one_step(loss: Any, params: Any) -> Panel:
     recorder = GradientFlowRecorder(params)
     # Not `record`: it would also ask for the gradients of the user's next backward pass.
-    recorder._keep_now(loss)  # values only before backward
+    recorder._keep_now(loss, tool="explore")  # values only before backward
     recorder.calls = 1
     if has_gradient(loss) and loss.requires_grad:
         return Panel("", recorder)

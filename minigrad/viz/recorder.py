@@ -163,9 +163,10 @@ class GradientFlowRecorder:
             observe_next_backward(self._caught)
         return kept
 
-    def _keep_now(self, loss: Any, call: int = 0) -> None:
+    def _keep_now(self, loss: Any, call: int = 0,
+                  tool: str = "GradientFlowRecorder.record") -> None:
         """Store this graph's statistics as step `call` (values only before backward)."""
-        nodes, parents = walk(loss)
+        nodes, parents = walk(loss, tool)
         if self._plan is None:
             self.structure = structure(loss, self.model)
             self._plan = Plan(self.structure, nodes, parents)

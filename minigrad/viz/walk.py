@@ -99,16 +99,24 @@ class Picture:
         return max(rank.values(), default=0)
 
 
-def walk(root: Any) -> tuple[list[Any], list[list[int]]]:
+def walk(root: Any, tool: str = "draw_graph") -> tuple[list[Any], list[list[int]]]:
     """Every node reachable from `root`, breadth-first (root first), and each node's parents
-    as positions in that list. An explicit queue: no recursion, whatever the depth."""
+    as positions in that list. An explicit queue: no recursion, whatever the depth.
+
+    A graph freed by ``backward(retain_graph=False)`` has lost its links: `tool` (the
+    function asking) raises an error that names the fix rather than draw a part of it."""
+    from minigrad.versions import FREED_GRAPH, freed_graph_error
+
     position = {id(root): 0}
     order = [root]
     parents: list[list[int]] = []
     i = 0
     while i < len(order):
         found = []
-        for parent in order[i]._parents:
+        links = order[i]._parents
+        if links is FREED_GRAPH:
+            raise freed_graph_error(tool)
+        for parent in links:
             j = position.get(id(parent))
             if j is None:
                 j = position[id(parent)] = len(order)
@@ -184,7 +192,8 @@ def _kind(node: Any) -> str:
 
 def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool = True,
              show_constants: bool = True, collapse: str | Iterable[str] = (),
-             max_nodes: int | None = 500, params: Any = None) -> Picture:
+             max_nodes: int | None = 500, params: Any = None,
+             tool: str = "draw_graph") -> Picture:
     """Decide what to draw for the graph ending at `root` (see `draw_graph` for the options).
 
     Unlike `draw_graph`, nothing is folded unless asked (``collapse="auto"`` or names): the
@@ -196,7 +205,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
     patterns = set() if automatic else {collapse} if isinstance(collapse, str) else set(collapse)
     if show_grad is None:
         show_grad = has_gradient(root)
-    nodes, parents = walk(root)
+    nodes, parents = walk(root, tool)
     kinds = [_kind(node) for node in nodes]
 
     # A module's parameters are made in its __init__, outside any scope; draw each inside
