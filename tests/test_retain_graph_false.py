@@ -113,7 +113,8 @@ def test_the_visualiser_and_the_recorder_refuse_a_freed_graph():
     x = mg.randn(8, 6)
     loss = model(x).sum()
     loss.backward(retain_graph=False)
-    message = r"this graph was freed by backward\(retain_graph=False\).*Fix: call backward\(\) without"
+    message = (r"this graph was freed by backward\(retain_graph=False\).*"
+               r"Fix: call backward\(\) without")
     with pytest.raises(RuntimeError, match="draw_graph: " + message):
         mg.viz.draw_graph(loss)
     with pytest.raises(RuntimeError, match="explore: " + message):
