@@ -26,6 +26,7 @@ class FreedOp:
     clearly."""
 
     __slots__ = ("name", "class_name")
+    saves_output = False  # it saved nothing: its backward raises whatever the data holds
 
     def __init__(self, op: Any) -> None:
         self.name = op.name

@@ -75,6 +75,9 @@ def test_a_second_backward_through_a_freed_graph_raises_from_any_tensor():
         h.backward(np.ones(h.shape))  # an intermediate the user held: not taken for a leaf
     with pytest.raises(RuntimeError, match=freed):
         (h * h).sum().backward()  # a new graph built on a freed node
+    h.data += 1  # an in-place edit of a freed node's output: still the same clear error
+    with pytest.raises(RuntimeError, match=freed):
+        h.backward(np.ones(h.shape))
     np.testing.assert_array_equal(x.grad, first)  # nothing silently added to the leaf
 
 
