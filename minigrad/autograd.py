@@ -29,7 +29,7 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   can recompute every intermediate gradient from the root's ``.grad`` when it draws.
   This differs from PyTorch, which frees unless ``retain_graph=True``: in minigrad,
   ``backward(retain_graph=False)`` *explicitly* asks for that freeing. Right after its own
-  backward, each node's op drops what it saved (BatchNorm's centred input, ReLU's mask)
+  backward, each node's op drops what it saved (inputs, statistics, outputs it reads)
   and the node drops its links to its parents (the root keeps its own), so every
   intermediate result the user does not hold is freed during the pass, as in PyTorch.
   A freed node still says which op made it (``grad_fn``, ``is_leaf`` False); a second

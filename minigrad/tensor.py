@@ -264,9 +264,10 @@ class Tensor:
         `gradient` is d(loss)/d(self), of this tensor's shape; it may be omitted only for a
         one-element tensor. `retain_graph`: by default (None) and with True, the ops keep
         what they saved until the graph is dropped, so a second backward works and the
-        visualiser can recompute every node's gradient; with False, each op frees it as
-        soon as its backward has run (less peak memory, PyTorch's default; see
-        `minigrad.autograd`).
+        visualiser can recompute every node's gradient; with False (PyTorch's default), each
+        node drops what its op saved and its links to its parents as soon as its backward
+        has run, so intermediate results nobody holds are freed during the pass (a lower
+        peak; no second backward, nothing to draw; see `minigrad.autograd`).
         """
         if not self.requires_grad:
             raise RuntimeError(
