@@ -21,6 +21,7 @@ how large and slow to build the page is.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ def training_block(every: int | None):
     recorder = GradientFlowRecorder(model, every=every) if every else None
     batches = [(mg.tensor(x[i:i + 64]), y[i:i + 64]) for i in range(0, 256, 64)]
 
-    def run() -> None:
+    def steps() -> None:
         for step in range(BLOCK):
             xb, yb = batches[step % len(batches)]
             loss = criterion(model(xb), yb)
@@ -61,6 +62,17 @@ def training_block(every: int | None):
             if recorder is not None:
                 recorder.record(loss, optimizer=optimiser)
             optimiser.step()
+
+    # Each case trains in a context of its own, as a training loop alone in its thread
+    # would: the call before a kept one asks for the *next* backward pass of its context
+    # (minigrad.observers), and in one shared context the next case's first backward took
+    # that request whenever a kept call fell on the first step of a block (every kept call
+    # with every=10), so the recorder recomputed those gradients and the other case paid
+    # for handing them over.
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        context.run(steps)
 
     return run, recorder
 
