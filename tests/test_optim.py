@@ -433,8 +433,8 @@ def test_a_failed_first_momentum_step_leaves_no_half_filled_buffer():
     step that failed part-way left garbage that the next step used as momentum."""
     p = mg.nn.Parameter(mg.tensor(np.ones((3, 4), np.float32)))
     optimizer = SGD([p], lr=0.1, momentum=0.9)
-    p.grad = np.ones((5,), np.float32)  # wrong shape: the update fails
-    with pytest.raises(ValueError):
+    p.grad = np.full((3, 4), "x", dtype=object)  # right shape, not numbers: fails mid-update
+    with pytest.raises((TypeError, ValueError)):
         optimizer.step()
     assert optimizer.state.get(p, {}).get("momentum_buffer") is None
     p.data = np.ones((3, 4), np.float32)
@@ -442,3 +442,22 @@ def test_a_failed_first_momentum_step_leaves_no_half_filled_buffer():
     optimizer.step()
     np.testing.assert_array_equal(optimizer.state[p]["momentum_buffer"], p.grad)
     np.testing.assert_allclose(p.data, 1 - 0.1 * 2.0)
+
+
+@pytest.mark.parametrize("make", [lambda p: SGD([p], lr=0.1),
+                                  lambda p: SGD([p], lr=0.1, momentum=0.9),
+                                  lambda p: Adam([p], lr=0.1)])
+def test_a_hand_set_grad_of_another_shape_is_refused_before_anything_changes(make):
+    """A (4,) gradient for a (3, 4) parameter used to broadcast into every row: a silently
+    wrong update. Now step() refuses before it changes any parameter."""
+    first = mg.nn.Parameter(mg.tensor(np.ones((2,), np.float32)))
+    p = mg.nn.Parameter(mg.tensor(np.ones((3, 4), np.float32)))
+    optimizer = make(p)
+    optimizer.add_param_group({"params": [first]})
+    first.grad = np.ones((2,), np.float32)
+    p.grad = np.ones((4,), np.float32)
+    with pytest.raises(ValueError, match=r"step: a parameter of shape \(3, 4\) has a .grad of "
+                                         r"shape \(4,\)\. Fix"):
+        optimizer.step()
+    np.testing.assert_array_equal(p.data, np.ones((3, 4)))
+    np.testing.assert_array_equal(first.data, np.ones(2))

@@ -30,8 +30,8 @@ def blocks(*arrays: np.ndarray) -> list[tuple[np.ndarray, ...]]:
     together cover the arrays; updating the views in place updates the arrays.
 
     Small arrays come back whole, as one block. So do arrays that are not all C-contiguous
-    (rare for parameters: their flat views would be copies) or not all of one shape (a
-    ``.grad`` set by hand: NumPy then broadcasts or refuses, as without blocks); these
+    (rare for parameters: their flat views would be copies) or not all of one shape (not
+    through `Optimizer.step`, which refuses a ``.grad`` of another shape first); these
     updates make full-size temporaries.
     """
     first = arrays[0]
@@ -119,7 +119,19 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient (parameters without one are skipped,
         and get no state, as in PyTorch)."""
-        for group in self.param_groups:
+        groups = self.param_groups
+        # A .grad set by hand with another shape would broadcast into a silently wrong update
+        # (or fail half-way, some parameters updated): check them all before changing any.
+        for group in groups:
+            for parameter in group["params"]:
+                grad = parameter.grad
+                if grad is not None and getattr(grad, "shape", None) != parameter._data.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.step: a parameter of shape {parameter.shape} "
+                        f"has a .grad of shape {np.shape(grad)}. Fix: a gradient must have its "
+                        "parameter's shape (backward() makes it so; set .grad by hand only "
+                        "with an array of that shape).")
+        for group in groups:
             self._update_group(group)
 
     def _update_group(self, group: dict[str, Any]) -> None:
