@@ -435,9 +435,13 @@ def bce_numpy(logits):
         if not logits and ((x < 0) | (x > 1)).any():
             raise ValueError("probabilities")
         with np.errstate(all="ignore"):
-            p = 1 / (1 + np.exp(-x.astype(np.float64))) if logits else x
-            return -(target * np.maximum(np.log(p), -100)
-                     + (1 - target) * np.maximum(np.log(1 - p), -100)).mean()
+            x = x.astype(np.float64)
+            if logits:  # PyTorch's stable form, so that +-inf logits give what torch gives
+                shift = np.maximum(-x, 0)
+                return ((1 - target) * x + shift
+                        + np.log(np.exp(-shift) + np.exp(-x - shift))).mean()
+            return -(target * np.maximum(np.log(x), -100)
+                     + (1 - target) * np.maximum(np.log(1 - x), -100)).mean()
     return reference
 
 
