@@ -61,6 +61,7 @@ class Module:
         object.__setattr__(self, "_backward_hooks", [])
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_scope_name", "")
+        object.__setattr__(self, "_call_state", None)  # see __call__
 
     if TYPE_CHECKING:  # parameters, buffers and submodules are attributes set at run time
         def __getattr__(self, name: str) -> Any: ...
@@ -153,12 +154,34 @@ class Module:
         # `autograd.module_scope` does, without its context-manager object and three method
         # calls: every module of every training step comes through here (~1 µs per call).
         previous = current_state()
-        scope = Scope(self._scope_name, type(self).__name__, previous.scope, self)
-        set_state(EngineState(previous.grad_enabled, previous.anomaly, scope))
+        # The state inside this module depends only on the state it is called in (and on
+        # its name), and engine states are never mutated: the one made at the last call is
+        # reused while the caller's state is that same object — in a training loop, every
+        # call after the first (a Scope and an EngineState less per module per step).
+        cached = self._call_state
+        if cached is not None and cached[0] is previous and cached[1] is self._scope_name:
+            state = cached[2]
+        else:
+            state = self._enter_state(previous)
+        set_state(state)
         try:
             return self.forward(*args, **kwargs)
         finally:
             set_state(previous)
+
+    def _enter_state(self, previous: EngineState) -> EngineState:
+        """The engine state inside this module when called in `previous`; remembered for
+        the next call (one tuple, replaced whole: threads never see half of it)."""
+        name = self._scope_name
+        scope = Scope(name, type(self).__name__, previous.scope, self)
+        state = EngineState(previous.grad_enabled, previous.anomaly, scope)
+        object.__setattr__(self, "_call_state", (previous, name, state))
+        return state
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Copies (copy.deepcopy, pickle) leave out the remembered call state: it refers to
+        # the caller's scope, i.e. to the modules around this one.
+        return {**self.__dict__, "_call_state": None}
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         if self._backward_hooks:
