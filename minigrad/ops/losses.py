@@ -140,6 +140,11 @@ class NLLLoss(_ClassIndexLoss):
         return (grad,)
 
 
+# Each native integer dtype -> the unsigned dtype of the same size (for `_class_index_setup`).
+_UNSIGNED = {np.dtype(f"{kind}{size}"): np.dtype(f"u{size}")
+             for kind in "iu" for size in (1, 2, 4, 8)}
+
+
 def _class_indices(target: Any, input_shape: tuple[int, ...], op: str) -> np.ndarray:
     """Validate the target: integer class indices of the right shape."""
     array = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -175,10 +180,13 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
                          "sample; got a 0-d tensor.")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     indices = _class_indices(target, input.shape, op).reshape(-1)
+    unsigned = _UNSIGNED.get(indices.dtype)
     if (weight is None and type(ignore_index) is int and ignore_index < 0 and indices.size
-            and np.minimum.reduce(indices) >= 0 and np.maximum.reduce(indices) < classes):
-        # The usual case, checked with two reductions instead of the seven array operations
-        # below (~3 µs a step): every index is a valid class, so none is ignored or bad.
+            and unsigned is not None and np.maximum.reduce(indices.view(unsigned)) < classes):
+        # The usual case, checked with one reduction instead of the seven array operations
+        # below (~4 µs a step): every index is a valid class, so none is ignored or bad.
+        # Seen as unsigned integers of the same size, negative indices are ≥ 2**(bits-1),
+        # above any class count, so "max < classes" alone says "all in [0, classes)".
         return {"target": indices, "row_weight": None, "class_weight": None, "keep": None,
                 "rows": _rows(input, classes)}
     ignored = indices == ignore_index
