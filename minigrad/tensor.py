@@ -215,14 +215,16 @@ class Tensor:
             raise TypeError(f"{self.op_name}: backward returned {len(grads)} gradient(s) for "
                             f"{len(parents)} input(s). Fix: return one gradient (or None) per "
                             "input of forward, in order.")
-        for position, grad in enumerate(grads):
+        position = 0
+        for grad, parent in zip(grads, parents):
             if grad is not None:
-                parent_data = parents[position]._data
+                parent_data = parent._data
                 if grad.shape != parent_data.shape:
                     grad = grads[position] = sum_to_shape(grad, parent_data.shape)
                 # `is not` first: dtypes of one kind are one object, and `!=` costs a call
                 if grad.dtype is not parent_data.dtype and grad.dtype != parent_data.dtype:
                     grads[position] = grad.astype(parent_data.dtype)
+            position += 1
         if current_state().anomaly:
             for grad in grads:
                 if grad is not None:
@@ -245,7 +247,7 @@ class Tensor:
         elif self._parents:  # an intermediate node (root, retained): may share the array
             self.grad = grad
             exposed.add(id(grad))
-        elif id(grad) not in exposed and grad.flags.owndata and grad.flags.writeable:
+        elif id(grad) not in exposed and (flags := grad.flags).owndata and flags.writeable:
             # A fresh array nobody else holds (an op's backward just made it): adopt it. A
             # copy here would, for a large weight, briefly double its gradient's memory.
             # PyTorch's AccumulateGrad steals an unshared gradient the same way.

@@ -23,7 +23,8 @@ from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``."""
-    expect_tensor(x, "linear")
+    if not isinstance(x, Tensor):
+        expect_tensor(x, "linear")  # raises the usual TypeError
     if not isinstance(weight, Tensor) or not isinstance(bias, Tensor | None):
         raise TypeError(f"linear: weight and bias must be Tensors (bias may be None), got "
                         f"{type(weight).__name__} and {type(bias).__name__}. Fix: wrap them, "
@@ -45,7 +46,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    return _ReLU.apply(expect_tensor(x, "relu"))
+    if not isinstance(x, Tensor):
+        expect_tensor(x, "relu")  # raises the usual TypeError
+    return _ReLU.apply(x)
 
 
 def tanh(x: Tensor) -> Tensor:

@@ -108,7 +108,7 @@ class CrossEntropy(_ClassIndexLoss):
                 uniform *= self.keep[:, None]
             grad = (1 - self.smoothing) * grad + (self.smoothing / classes) * uniform
         scale = self._row_scale(grad_output)
-        if np.ndim(scale) == 0:
+        if scale.ndim == 0:  # an array: the engine's gradients are (np.ndim costs a call)
             grad *= scale
             return (grad,)
         return (grad * scale[:, None],)
