@@ -461,3 +461,42 @@ def test_a_hand_set_grad_of_another_shape_is_refused_before_anything_changes(mak
         optimizer.step()
     np.testing.assert_array_equal(p.data, np.ones((3, 4)))
     np.testing.assert_array_equal(first.data, np.ones(2))
+
+
+@pytest.mark.parametrize("dtype, grad_dtype", [(np.float32, np.float32), (np.float64, np.float64),
+                                               (np.float32, np.float64)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_plain_sgd_on_a_large_parameter_gives_exactly_the_whole_array_update(dtype, grad_dtype,
+                                                                            layout):
+    # Plain SGD updates a parameter above BLOCK_SIZE block by block, with lr*grad written into
+    # one scratch array; a hand-set .grad of another dtype, or a non-contiguous parameter
+    # (kept whole by `blocks`), takes the plain formula.
+    from minigrad.optim.optimizer import BLOCK_SIZE
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3, BLOCK_SIZE + 5)).astype(dtype)
+    if layout == "transposed":
+        data = data.T
+    p = nn.Parameter(data)
+    p.data = data  # the array itself, whatever its layout (Parameter copies)
+    p.grad = rng.standard_normal(data.shape).astype(grad_dtype)
+    expected = data - np.asarray(0.1 * p.grad, dtype=grad_dtype)
+    SGD([p], lr=0.1).step()
+    assert p.data is data  # in place
+    np.testing.assert_array_equal(p.data, expected.astype(dtype))  # bit for bit
+
+
+def test_one_plain_sgd_step_marks_every_parameter_written():
+    # The plain update writes through Tensor._data and stamps the write itself (one creation
+    # number for the step): a graph built before it refuses to backpropagate, a graph built
+    # after it does not.
+    layer = nn.Linear(3, 2)
+    before = layer(mg.randn(4, 3)).sum()
+    before.backward()
+    SGD(layer.parameters(), lr=0.1).step()
+    with pytest.raises(RuntimeError, match="modified"):
+        before.backward()
+    after = layer(mg.randn(4, 3)).sum()
+    after.backward()  # no error
+    assert all(p._version > before._seq for p in layer.parameters())
+    assert all(p._version < after._seq for p in layer.parameters())

@@ -252,3 +252,16 @@ def test_class_index_losses_on_spatial_input_against_pytorch():
             ours.sum().backward()
             theirs.sum().backward()
             np.testing.assert_allclose(x.grad, tz.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64", "uint64", ">i8"])
+def test_cross_entropy_checks_class_indices_of_every_integer_dtype(dtype):
+    # The usual case checks all indices with one reduction over their unsigned view (negative
+    # values become huge); every dtype must give the same loss and the same refusals.
+    logits = mg.tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32))
+    expected = F.cross_entropy(logits, np.array([0, 2, 1, 2])).item()
+    assert F.cross_entropy(logits, np.array([0, 2, 1, 2], dtype=dtype)).item() == expected
+    for bad in ([0, 3, 1, 2], [0, 2, 1, 127]) + (([0, -1, 1, 2], [-128, 0, 0, 0])
+                                                 if np.dtype(dtype).kind == "i" else ()):
+        with pytest.raises(ValueError, match="target holds class"):
+            F.cross_entropy(logits, np.array(bad, dtype=dtype))

@@ -1,5 +1,7 @@
 """Module API: registration, tree walks, modes, hooks, scopes, state_dict and its refusals."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -224,6 +226,41 @@ def test_a_module_whose_forward_raises_leaves_the_outer_scope_and_grad_mode_in_f
     with mg.no_grad(), pytest.raises(KeyError):
         model(mg.randn(2, 2))
     assert autograd.current_state() is before and autograd.is_grad_enabled()
+
+
+def test_a_module_called_again_in_another_context_records_that_context():
+    # Module.__call__ reuses the engine state of its previous call when the caller's state is
+    # the same object: every other call must build the right one (parent, name, grad mode).
+    from minigrad import autograd
+
+    shared = nn.Linear(2, 2)
+    first, second = nn.Sequential(shared), nn.Sequential(nn.ReLU(), shared)  # '0', then '1'
+    x = mg.randn(3, 2)
+    assert first(x)._scope.qualified_name() == "1"  # registered last under '1'
+    assert second(x)._scope.path()[0].module is second
+    assert first(x)._scope.path()[0].module is first  # same name, other parent: rebuilt
+    with mg.no_grad():
+        assert not shared(x).requires_grad
+    assert shared(x).requires_grad  # grad mode back: not the state cached under no_grad()
+    with autograd.detect_anomaly():
+        assert shared(x)._where is not None
+    assert shared(x)._where is None
+    nn.Sequential(OrderedDict(fc=shared))  # registered again, under a new name
+    assert shared(x)._scope.label() == "fc (Linear)"
+    outer = autograd.current_state()
+    assert shared(x)._scope.parent is None and autograd.current_state() is outer
+
+
+def test_a_copy_of_a_called_module_does_not_copy_the_modules_around_it():
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    model(mg.randn(3, 2))  # each child now remembers the state it was called in
+    assert model[0]._call_state is not None
+    for clone in (copy.deepcopy(model[0]), pickle.loads(pickle.dumps(model[0]))):
+        assert clone._call_state is None  # the caller's scope (and model) left behind
+        assert clone(mg.randn(3, 2))._scope.label() == "0 (Linear)"
 
 
 # -- load_state_dict and its refusals ------------------------------------------------------------

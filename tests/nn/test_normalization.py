@@ -344,3 +344,20 @@ def test_bad_eps_momentum_and_implementation():
         bn(mg.randn(4, 3))
     with pytest.raises(ValueError, match="num_features must be a positive integer"):
         nn.BatchNorm1d(0)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 7), (2, 3, 4, 5)])
+def test_the_per_channel_dot_is_numpys_einsum(shape):
+    # _channel_dot calls NumPy's C einsum directly (no Python wrapper): same numbers.
+    from minigrad.ops.normalization import _channel_dot, _einsum
+
+    assert _einsum is np.einsum or _einsum.__name__ == "c_einsum"
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    flat = (shape[0], shape[1], -1)
+    expected = np.einsum("ncl,ncl->c", a.reshape(flat), b.reshape(flat))
+    if len(shape) == 2:
+        expected = np.einsum("nc,nc->c", a, b)
+    np.testing.assert_array_equal(_channel_dot(a, b), expected)
+    np.testing.assert_allclose(_channel_dot(a, b), (a * b).sum(axis=(0, *range(2, len(shape)))),
+                               rtol=1e-5)
