@@ -289,7 +289,12 @@ class _BatchNorm(Module):
                              training=use_batch_stats, momentum=momentum, eps=self.eps,
                              implementation=self.implementation)
         if tracking:  # counted only once the batch was accepted
-            self.num_batches_tracked.data += 1
+            # In place, as PyTorch's add_(1), through a Python int: `+= 1` on a 0-d array is
+            # a ufunc call with scalar conversions (~2.5 µs, 0.2 µs this way).
+            tracked = self.num_batches_tracked
+            count = tracked.data
+            count[()] = count.item() + 1
+            tracked.data = count  # the same array back: records the in-place write
         return out
 
     def extra_repr(self) -> str:

@@ -361,3 +361,13 @@ def test_the_per_channel_dot_is_numpys_einsum(shape):
     np.testing.assert_array_equal(_channel_dot(a, b), expected)
     np.testing.assert_allclose(_channel_dot(a, b), (a * b).sum(axis=(0, *range(2, len(shape)))),
                                rtol=1e-5)
+
+
+def test_num_batches_tracked_is_counted_in_place_in_its_int64_array():
+    bn = nn.BatchNorm1d(3)
+    counter = bn.num_batches_tracked.data
+    for _ in range(3):
+        bn(mg.randn(4, 3))
+    assert bn.num_batches_tracked.data is counter  # in place, as PyTorch's add_(1)
+    assert counter.dtype == np.int64 and counter.shape == () and counter == 3
+    assert bn.num_batches_tracked._version > 0  # the write was recorded
