@@ -102,6 +102,8 @@ class _FusedBatchNorm(Function):
 
     def _grads(self, grad_x, grad_weight, grad_bias):
         """(dx, dγ, dβ), leaving out the parameters that were not given."""
+        if self.has_weight and self.has_bias:  # the usual layer
+            return grad_x, grad_weight, grad_bias
         return (grad_x, *([grad_weight] if self.has_weight else []),
                 *([grad_bias] if self.has_bias else []))
 
@@ -150,10 +152,11 @@ class BatchNormTrain(_FusedBatchNorm):
     def backward(self, grad_output):
         inv_std, count = self.inv_std, self.count
         sum_dy = np.add.reduce(grad_output, axis=self.axes, keepdims=True)  # = .sum(), faster
-        dtype = self.x.dtype
-        if grad_output.dtype != dtype:  # rare (float64 γ on float32 data): promote
-            dtype = np.result_type(self.x, grad_output)
-        grad_x = np.subtract(self.x, self.mean, dtype=dtype)
+        x = self.x
+        if grad_output.dtype is x.dtype or grad_output.dtype == x.dtype:
+            grad_x = x - self.mean  # the centred input again (the mean has x's dtype)
+        else:  # rare (float64 γ on float32 data): promote
+            grad_x = np.subtract(x, self.mean, dtype=np.result_type(x, grad_output))
         sum_dy_x_hat = _channel_dot(grad_output, grad_x).reshape(self.shape) * inv_std
         # dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = centred·invstd, built in
         # the array that holds the centred values: five passes over memory, one new array.

@@ -265,3 +265,23 @@ def test_cross_entropy_checks_class_indices_of_every_integer_dtype(dtype):
                                                  if np.dtype(dtype).kind == "i" else ()):
         with pytest.raises(ValueError, match="target holds class"):
             F.cross_entropy(logits, np.array(bad, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [3, 10, 128])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_gradient_of_a_reduced_loss_is_exactly_the_array_formula(dtype, rows,
+                                                                              reduction):
+    # The backward of 'mean'/'sum' scales by a Python float (no ufunc call on a 0-d array):
+    # the numbers must be those of (softmax - onehot) * (grad_output / rows) in NumPy.
+    rng = np.random.default_rng(rows)
+    z = rng.standard_normal((rows, 5)).astype(dtype)
+    target = rng.integers(0, 5, rows)
+    logits = mg.tensor(z, requires_grad=True)
+    seed = np.asarray(0.37, dtype)
+    F.cross_entropy(logits, target, reduction=reduction).backward(seed)
+    shifted = z - z.max(axis=1, keepdims=True)
+    expected = np.exp(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+    expected[np.arange(rows), target] -= 1
+    expected *= seed / rows if reduction == "mean" else seed
+    np.testing.assert_array_equal(logits.grad, expected)
