@@ -35,7 +35,7 @@ from minigrad.tensor import Tensor
 _MINIGRAD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # minigrad's own bookkeeping on every Module; not copied to the PyTorch module
 _MODULE_INTERNALS = {"_parameters", "_buffers", "_modules", "_forward_hooks", "_backward_hooks",
-                     "training", "_scope_name", "_call_state"}
+                     "training", "_scope_name"}
 
 
 def _import_torch() -> Any:
