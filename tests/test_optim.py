@@ -500,3 +500,59 @@ def test_one_plain_sgd_step_marks_every_parameter_written():
     after.backward()  # no error
     assert all(p._version > before._seq for p in layer.parameters())
     assert all(p._version < after._seq for p in layer.parameters())
+
+
+@pytest.mark.parametrize("optimizer", [
+    lambda p: SGD(p, lr=0.1), lambda p: SGD(p, lr=0.1, momentum=0.9),
+    lambda p: mg.optim.Adam(p, lr=0.1), lambda p: mg.optim.RMSprop(p, lr=0.1)])
+@pytest.mark.parametrize("size", [10, 40_000])  # one array, or block by block
+def test_step_refuses_what_it_cannot_update_before_changing_anything(optimizer, size):
+    # Data made integer or read-only after the optimiser was built, or a Tensor put in .grad
+    # by hand, ended in a NumPy error from deep inside the update; step now names the
+    # problem and the fix, and changes nothing.
+    def read_only(array):
+        array.flags.writeable = False
+        return array
+
+    breakages = [
+        (lambda p: setattr(p, "data", np.ones(size, np.int64)), TypeError,
+         rf"step: a parameter of shape \({size},\) holds int64 values.*astype"),
+        (lambda p: setattr(p, "data", read_only(np.ones(size, np.float32))), ValueError,
+         rf"step: a parameter of shape \({size},\) holds a read-only array.*copy"),
+        (lambda p: setattr(p, "grad", mg.tensor(np.ones(size, np.float32))), TypeError,
+         r"grad of type Tensor.*p.grad = t.data"),
+    ]
+    for breakage, error, message in breakages:
+        good = nn.Parameter(np.ones(3, np.float32))
+        bad = nn.Parameter(np.ones(size, np.float32))
+        opt = optimizer([good, bad])
+        good.grad, bad.grad = np.ones(3, np.float32), np.ones(size, np.float32)
+        breakage(bad)
+        with pytest.raises(error, match=message):
+            opt.step()
+        np.testing.assert_array_equal(good.data, 1.0)  # nothing changed
+
+
+def test_batchnorm_counts_batches_when_the_counter_was_set_to_a_scalar():
+    # num_batches_tracked is counted in place in its array; set by hand to a NumPy or Python
+    # scalar (the data setter accepts them) it must still count, not fail half-way through
+    # the call after the running statistics were updated.
+    for value in (np.int64(4), 4):
+        bn = nn.BatchNorm1d(3)
+        bn.num_batches_tracked.data = value
+        bn(mg.randn(8, 3))
+        assert int(bn.num_batches_tracked.data) == 5
+
+
+def test_plain_sgd_of_a_large_float16_parameter_is_the_whole_array_formula():
+    from minigrad.optim.optimizer import BLOCK_SIZE
+    data = np.full(BLOCK_SIZE + 3, 1.0, np.float16)
+    p = nn.Parameter(data)
+    p.grad = np.full(data.shape, 0.25, np.float16)
+    # lr is beyond float16's range: NumPy 1.x computes lr * grad in float32 (17,500, then
+    # rounded once), NumPy 2 in float16 (inf); block by block must give what NumPy gives for
+    # the whole array (a float16 scratch array for lr * grad rounded it on NumPy 1.x).
+    with np.errstate(over="ignore"):
+        expected = p.data - 70000.0 * p.grad
+        SGD([p], lr=70000.0).step()
+    np.testing.assert_array_equal(p.data, expected)

@@ -293,8 +293,11 @@ class _BatchNorm(Module):
             # a ufunc call with scalar conversions (~2.5 µs, 0.2 µs this way).
             tracked = self.num_batches_tracked
             count = tracked.data
-            count[()] = count.item() + 1
-            tracked.data = count  # the same array back: records the in-place write
+            if type(count) is np.ndarray and count.shape == () and count.flags.writeable:
+                count[()] = count.item() + 1
+                tracked.data = count  # the same array back: records the in-place write
+            else:  # set by hand to a NumPy or Python scalar, or a read-only array
+                tracked.data = np.asarray(count) + 1
         return out
 
     def extra_repr(self) -> str:

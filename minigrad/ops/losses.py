@@ -145,8 +145,12 @@ class NLLLoss(_ClassIndexLoss):
         return (grad,)
 
 
-# Each native integer dtype -> the unsigned dtype of the same size (for `_class_index_setup`).
-_UNSIGNED = {np.dtype(f"{kind}{size}"): np.dtype(f"u{size}")
+# Each native integer dtype -> the unsigned dtype of the same size, and the largest class
+# count for which `_class_index_setup`'s one-reduction check holds: seen as unsigned, a
+# negative index of a signed type is >= 2**(bits-1), so it exceeds the class count only when
+# there are at most that many classes (int8 targets with 200 classes: -100 reads as 156).
+_UNSIGNED = {np.dtype(f"{kind}{size}"): (np.dtype(f"u{size}"),
+                                         2 ** (8 * size - 1) if kind == "i" else 2 ** (8 * size))
              for kind in "iu" for size in (1, 2, 4, 8)}
 
 
@@ -185,13 +189,15 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
                          "sample; got a 0-d tensor.")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     indices = _class_indices(target, input.shape, op).reshape(-1)
-    unsigned = _UNSIGNED.get(indices.dtype)
+    unsigned, most_classes = _UNSIGNED.get(indices.dtype, (None, 0))
     if (weight is None and type(ignore_index) is int and ignore_index < 0 and indices.size
-            and unsigned is not None and np.maximum.reduce(indices.view(unsigned)) < classes):
+            and classes <= most_classes
+            and np.maximum.reduce(indices.view(unsigned)) < classes):
         # The usual case, checked with one reduction instead of the seven array operations
         # below (~4 µs a step): every index is a valid class, so none is ignored or bad.
-        # Seen as unsigned integers of the same size, negative indices are ≥ 2**(bits-1),
-        # above any class count, so "max < classes" alone says "all in [0, classes)".
+        # Seen as unsigned integers of the same size, negative indices are >= 2**(bits-1),
+        # at least the class count here (see _UNSIGNED), so "max < classes" alone says
+        # "all in [0, classes)".
         return {"target": indices, "row_weight": None, "class_weight": None, "keep": None,
                 "rows": _rows(input, classes)}
     ignored = indices == ignore_index

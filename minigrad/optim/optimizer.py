@@ -125,17 +125,43 @@ class Optimizer:
         groups = self.param_groups
         # A .grad set by hand with another shape would broadcast into a silently wrong update
         # (or fail half-way, some parameters updated): check them all before changing any.
+        # The same for what the update cannot write into: data made integer or read-only,
+        # or a .grad that is not an array (each a NumPy error from deep inside otherwise).
         for group in groups:
             for parameter in group["params"]:
                 grad = parameter.grad
-                if grad is not None and getattr(grad, "shape", None) != parameter._data.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.step: a parameter of shape {parameter.shape} "
-                        f"has a .grad of shape {np.shape(grad)}. Fix: a gradient must have its "
-                        "parameter's shape (backward() makes it so; set .grad by hand only "
-                        "with an array of that shape).")
+                if grad is None:
+                    continue
+                data = parameter._data
+                if (type(grad) is not np.ndarray or grad.shape != data.shape
+                        or data.dtype.kind != "f" or not data.flags.writeable):
+                    self._refuse(parameter, grad)
         for group in groups:
             self._update_group(group)
+
+    def _refuse(self, parameter: Any, grad: Any) -> None:
+        """The error for a parameter `step` cannot update (see `step`)."""
+        name, data = f"{type(self).__name__}.step", parameter._data
+        if not isinstance(grad, np.ndarray):
+            raise TypeError(
+                f"{name}: a parameter of shape {parameter.shape} has a .grad of type "
+                f"{type(grad).__name__}. Fix: .grad holds a NumPy array of the parameter's "
+                "shape (backward() makes it so; to set it by hand use an array, e.g. "
+                "p.grad = t.data for a Tensor t).")
+        if grad.shape != data.shape:
+            raise ValueError(
+                f"{name}: a parameter of shape {parameter.shape} has a .grad of shape "
+                f"{grad.shape}. Fix: a gradient must have its parameter's shape (backward() "
+                "makes it so; set .grad by hand only with an array of that shape).")
+        if data.dtype.kind != "f":
+            raise TypeError(
+                f"{name}: a parameter of shape {parameter.shape} holds {data.dtype} values, "
+                "which a gradient step cannot change in place. Fix: keep parameters floating "
+                "point, e.g. p.data = p.data.astype(np.float32).")
+        raise ValueError(
+            f"{name}: a parameter of shape {parameter.shape} holds a read-only array, so it "
+            "cannot be updated in place. Fix: give it a writeable copy, p.data = "
+            "p.data.copy().")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -98,8 +98,10 @@ def _plain_update(params: list[Any], lr: float) -> None:
         size = grad.size
         if size <= BLOCK_SIZE:
             data -= lr * grad
-        elif (grad.dtype is data.dtype and data.flags.c_contiguous
+        elif (grad.dtype is data.dtype and data.dtype.itemsize >= 4 and data.flags.c_contiguous
               and grad.flags.c_contiguous):  # the usual case (Optimizer.step checked shapes)
+            # (float16 goes below: under NumPy 1.x, `lr * grad` is computed in float32, and
+            # a float16 scratch array would round it first.)
             if scratch is None or scratch.dtype is not grad.dtype:
                 scratch = np.empty(BLOCK_SIZE, grad.dtype)
             flat_data, flat_grad = data.reshape(-1), grad.reshape(-1)  # views: contiguous

@@ -285,3 +285,23 @@ def test_cross_entropy_gradient_of_a_reduced_loss_is_exactly_the_array_formula(d
     expected[np.arange(rows), target] -= 1
     expected *= seed / rows if reduction == "mean" else seed
     np.testing.assert_array_equal(logits.grad, expected)
+
+
+@pytest.mark.parametrize("dtype, classes, bad", [(np.int8, 300, -1), (np.int16, 40_000, -30_000)])
+def test_small_signed_targets_with_more_classes_than_their_positive_range(dtype, classes, bad):
+    # Seen as unsigned, int8's -100 is 156 and -1 is 255: below 300 classes. The one-reduction
+    # check must not take such targets for valid classes (it did: -100 was read as a real
+    # class and a bad -1 passed): ignore_index and refusals work as with int64 targets.
+    rng = np.random.default_rng(1)
+    logits = mg.tensor(rng.standard_normal((4, classes)).astype(np.float32), requires_grad=True)
+    labels = [1, 2, -100, 3]
+    F.cross_entropy(logits, np.array(labels, dtype=dtype)).backward()
+    reference = mg.tensor(logits.data, requires_grad=True)
+    expected = F.cross_entropy(reference, np.array(labels, dtype=np.int64))
+    expected.backward()
+    assert F.cross_entropy(logits, np.array(labels, dtype=dtype)).item() == expected.item()
+    assert not logits.grad[2].any()  # the ignored row sends no gradient
+    np.testing.assert_array_equal(logits.grad, reference.grad)
+    for loss in (F.cross_entropy, lambda z, t: F.nll_loss(F.log_softmax(z, dim=1), t)):
+        with pytest.raises(ValueError, match=f"target holds class {bad} "):
+            loss(logits, np.array([1, bad, 3, 4], dtype=dtype))

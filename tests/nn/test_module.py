@@ -241,7 +241,7 @@ def test_a_module_called_again_in_another_context_records_that_context():
     assert first(x)._scope.path()[0].module is first  # same name, other parent: rebuilt
     with mg.no_grad():
         assert not shared(x).requires_grad
-    assert shared(x).requires_grad  # grad mode back: not the state cached under no_grad()
+    assert shared(x).requires_grad  # grad mode back after no_grad()
     with autograd.detect_anomaly():
         assert shared(x)._where is not None
     assert shared(x)._where is None
