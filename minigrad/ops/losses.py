@@ -189,7 +189,7 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
                          "sample; got a 0-d tensor.")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     indices = _class_indices(target, input.shape, op).reshape(-1)
-    unsigned, most_classes = _UNSIGNED.get(indices.dtype, (None, 0))
+    unsigned, most_classes = _UNSIGNED.get(indices.dtype, (indices.dtype, 0))
     if (weight is None and type(ignore_index) is int and ignore_index < 0 and indices.size
             and classes <= most_classes
             and np.maximum.reduce(indices.view(unsigned)) < classes):
