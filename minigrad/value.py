@@ -12,11 +12,16 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections.abc import Iterator
 from numbers import Real
 from typing import Any
 
 from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
+
+# The `itertools.count` behind `next_seq`: ``next(counter)`` is a cheaper call than its
+# bound ``__next__`` (a method-wrapper), and a scalar graph makes tens of thousands of nodes.
+_creation_counter: Iterator[int] = next_seq.__self__  # type: ignore[attr-defined]
 
 _INF = math.inf
 _NAN = math.nan
@@ -101,7 +106,7 @@ class Value:
             self._a = self._b = None  # a leaf (its _da, _db are never read)
         self._op = _op
         self._seen = None
-        self._seq = next_seq()
+        self._seq = next(_creation_counter)
         self._scope = engine.scope
         if label:
             self._label = label
@@ -148,7 +153,7 @@ class Value:
             out._a = out._b = None
         out._op = "+"
         out._seen = None
-        out._seq = next_seq()
+        out._seq = next(_creation_counter)
         out._scope = engine.scope
         if engine.anomaly:
             _record_and_check(out)
@@ -169,7 +174,7 @@ class Value:
             out._a = out._b = None
         out._op = "*"
         out._seen = None
-        out._seq = next_seq()
+        out._seq = next(_creation_counter)
         out._scope = engine.scope
         if engine.anomaly:
             _record_and_check(out)
@@ -205,11 +210,10 @@ class Value:
         other = other if type(other) is Value else Value(other)
         return _node(self.data - other.data, self, 1.0, other, -1.0, "-")
 
-    def __radd__(self, other: float) -> Value:
-        return self + other
-
-    def __rmul__(self, other: float) -> Value:
-        return self * other
+    # ``2 + v`` makes the node ``v + 2`` would (the same parents, in the same order), as
+    # micrograd's ``self + other`` does, without a second call.
+    __radd__ = __add__
+    __rmul__ = __mul__
 
     def __rsub__(self, other: float) -> Value:
         return Value(other) - self
@@ -347,7 +351,7 @@ def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str)
         out._a = out._b = None
     out._op = op
     out._seen = None
-    out._seq = next_seq()
+    out._seq = next(_creation_counter)
     out._scope = engine.scope
     if engine.anomaly:
         _record_and_check(out)
@@ -368,40 +372,66 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
     the time of a backward pass through tens of thousands of nodes): an iterative
     depth-first search, whose order is the reverse of the order in which nodes finish.
     * A node is marked seen by storing this pass's token in its ``_seen`` slot.
-    * The node on top of the stack pushes its first parent not yet seen; once it finds
-      both seen, it leaves the stack: it is finished. The stack is always one path from
-      the root down, so a parent seen but not finished would be its own descendant
-      (impossible without cycles): every node finishes after its parents.
+    * `node` looks at its parents in turn. A parent not yet seen whose own parents are all
+      seen (or a leaf) is finished at once; any other one becomes `node`, with the old
+      `node` waiting on the stack below it. Once both parents are seen, `node` is finished
+      and the node waiting on top comes back. The stack and `node` are always one path
+      from the root down, so a parent seen but not finished would be on that path, its
+      own descendant (impossible without cycles): every node finishes after its parents.
+    * Finishing a parent at once saves it a trip through the stack. Its check costs a few
+      reads, worth it for ``_b`` (the new term of a sum chain such as ``sum(w * x for
+      ...)``: a product of nodes already finished), not for ``_a`` (the running sum, not
+      yet finished): for ``_a``, only leaves are finished at once.
     No recursion, so any depth works. Two passes writing marks into the same nodes at once
     would spoil each other's walk: `Value.backward` holds a lock around it.
 
     Only this pass's gradient may flow: what earlier passes left in ``.grad`` (micrograd
-    would push it on again) goes into `earlier`, to be added back at the end.
+    would push it on again) goes into `earlier` when the node is first seen, to be added
+    back at the end.
     """
     token = object()
-    root._seen = token
-    stack = [root]
-    finished: list[Value] = []
     earlier: list[tuple[Value, float]] = []
-    push, pop, finish = stack.append, stack.pop, finished.append
-    while stack:
-        node = stack[-1]
+    set_aside = earlier.append
+    root._seen = token
+    if root.grad:
+        set_aside((root, root.grad))
+        root.grad = 0.0
+    waiting: list[Value] = []  # the consumers of `node` on the path from the root
+    finished: list[Value] = []
+    push, pop, finish = waiting.append, waiting.pop, finished.append
+    node = root
+    while True:
         a = node._a
         if a is not None:
             if a._seen is not token:
                 a._seen = token
-                push(a)
-                continue
+                if a.grad:
+                    set_aside((a, a.grad))
+                    a.grad = 0.0
+                if a._a is None:
+                    finish(a)
+                else:
+                    push(node)
+                    node = a
+                    continue
             b = node._b
             if b is not None and b._seen is not token:
                 b._seen = token
-                push(b)
-                continue
-        pop()
-        if node.grad:
-            earlier.append((node, node.grad))
-            node.grad = 0.0
+                if b.grad:
+                    set_aside((b, b.grad))
+                    b.grad = 0.0
+                pb = b._a
+                if pb is None or (pb._seen is token and (b._b is None or b._b._seen is token)):
+                    finish(b)
+                else:
+                    push(node)
+                    node = b
+                    continue
         finish(node)
+        try:
+            node = pop()
+        except IndexError:
+            break
     finished.reverse()
     return finished, earlier
 
