@@ -10,6 +10,7 @@ exception); `minigrad.detect_anomaly()` stops at the first such result.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -76,12 +77,10 @@ class Value:
     parents and their local derivatives live in four slots: ``_a, _da`` and ``_b, _db``.
     """
 
-    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_seq", "_scope", "_label",
-                 "_seen", "__weakref__")
+    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_seq", "_scope", "__weakref__")
     data: float
     _a: Value | None  # the parents, when there are any (see above)
     _b: Value | None
-    _seen: object  # the token of the last backward pass that reached the node
     requires_grad = True
     _hooks = ()
     _retains_grad = True  # micrograd's behaviour: every node keeps its gradient
@@ -105,11 +104,10 @@ class Value:
         else:
             self._a = self._b = None  # a leaf (its _da, _db are never read)
         self._op = _op
-        self._seen = None
         self._seq = next(_creation_counter)
         self._scope = engine.scope
         if label:
-            self._label = label
+            _labels[self] = label
         if engine.anomaly:
             _where_created[self] = autograd.user_frame()
 
@@ -152,7 +150,6 @@ class Value:
         else:
             out._a = out._b = None
         out._op = "+"
-        out._seen = None
         out._seq = next(_creation_counter)
         out._scope = engine.scope
         if engine.anomaly:
@@ -173,7 +170,6 @@ class Value:
         else:
             out._a = out._b = None
         out._op = "*"
-        out._seen = None
         out._seq = next(_creation_counter)
         out._scope = engine.scope
         if engine.anomaly:
@@ -251,11 +247,11 @@ class Value:
 
     @property
     def label(self) -> str:
-        return getattr(self, "_label", "")
+        return _labels.get(self, "")
 
     @label.setter
     def label(self, label: str) -> None:
-        self._label = label
+        _labels[self] = label
 
     @property
     def _where(self) -> str | None:
@@ -304,10 +300,11 @@ class Value:
         all keep their gradient: each node adds local derivative x its gradient straight
         into its parents' ``.grad``, in reverse topological order (micrograd's loop), with
         no table of pending gradients. Under `detect_anomaly()` the general engine runs
-        instead: it checks every gradient. Passes run one at a time, also across threads:
+        instead: it checks every gradient (and outside CPython too: see
+        `_topological_order`). Passes run one at a time, also across threads:
         gradients live in the nodes, so two passes through shared nodes would mix them.
         """
-        if current_state().anomaly:
+        if current_state().anomaly or not _FLOAT_IDENTITY:
             autograd.backward(self, 1.0)
             return
         with _backward_lock:  # see _topological_order
@@ -333,6 +330,8 @@ _new_value = object.__new__
 # Where each node was created, recorded only inside `detect_anomaly()`: kept beside the
 # nodes (weakly, so it goes with them) rather than in a slot that every node would carry.
 _where_created: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
+# The labels users give nodes, kept beside them for the same reason: few nodes have one.
+_labels: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
 
 
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
@@ -350,7 +349,6 @@ def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str)
     else:
         out._a = out._b = None
     out._op = op
-    out._seen = None
     out._seq = next(_creation_counter)
     out._scope = engine.scope
     if engine.anomaly:
@@ -371,7 +369,13 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
     `autograd.topological_order` for scalar nodes, without its set and its sort (most of
     the time of a backward pass through tens of thousands of nodes): an iterative
     depth-first search, whose order is the reverse of the order in which nodes finish.
-    * A node is marked seen by storing this pass's token in its ``_seen`` slot.
+    * A node is marked seen by storing this pass's mark in its ``.grad``: a float 0.0 made
+      for the pass (``float("0")`` is a new object), recognised by identity, which sets
+      the node's gradient to zero for the pass as well. A slot for the mark would make
+      every node 16 bytes bigger (the allocator rounds to 16), which costs more time in
+      the forward pass, through memory, than the walk saves. Identity of floats is
+      CPython's: elsewhere (PyPy compares floats by value) `Value.backward` uses the
+      general engine.
     * `node` looks at its parents in turn. A parent not yet seen whose own parents are all
       seen (or a leaf) is finished at once; any other one becomes `node`, with the old
       `node` waiting on the stack below it. Once both parents are seen, `node` is finished
@@ -389,13 +393,12 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
     would push it on again) goes into `earlier` when the node is first seen, to be added
     back at the end.
     """
-    token = object()
+    seen = float("0")  # this pass's mark: a zero gradient, and a new object (see above)
     earlier: list[tuple[Value, float]] = []
     set_aside = earlier.append
-    root._seen = token
     if root.grad:
         set_aside((root, root.grad))
-        root.grad = 0.0
+    root.grad = seen
     waiting: list[Value] = []  # the consumers of `node` on the path from the root
     finished: list[Value] = []
     push, pop, finish = waiting.append, waiting.pop, finished.append
@@ -403,11 +406,11 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
     while True:
         a = node._a
         if a is not None:
-            if a._seen is not token:
-                a._seen = token
-                if a.grad:
-                    set_aside((a, a.grad))
-                    a.grad = 0.0
+            grad = a.grad
+            if grad is not seen:
+                if grad:
+                    set_aside((a, grad))
+                a.grad = seen
                 if a._a is None:
                     finish(a)
                 else:
@@ -415,18 +418,19 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
                     node = a
                     continue
             b = node._b
-            if b is not None and b._seen is not token:
-                b._seen = token
-                if b.grad:
-                    set_aside((b, b.grad))
-                    b.grad = 0.0
-                pb = b._a
-                if pb is None or (pb._seen is token and (b._b is None or b._b._seen is token)):
-                    finish(b)
-                else:
-                    push(node)
-                    node = b
-                    continue
+            if b is not None:
+                grad = b.grad
+                if grad is not seen:
+                    if grad:
+                        set_aside((b, grad))
+                    b.grad = seen
+                    pb = b._a
+                    if pb is None or (pb.grad is seen and (b._b is None or b._b.grad is seen)):
+                        finish(b)
+                    else:
+                        push(node)
+                        node = b
+                        continue
         finish(node)
         try:
             node = pop()
@@ -437,6 +441,10 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
 
 
 _backward_lock = threading.Lock()
+
+# Whether a float made with float("0") is an object of its own, told apart by `is` from
+# every other zero (CPython); PyPy's `is` compares floats by value.
+_FLOAT_IDENTITY = sys.implementation.name == "cpython"
 
 
 def _check_anomaly(node: Value, result: float, phase: str, grad_finite: bool = True) -> None:

@@ -265,6 +265,44 @@ def test_values_share_the_creation_order_of_tensors():
     assert mg.autograd.next_seq() > after._seq
 
 
+def test_scalar_backward_walks_nodes_holding_any_kind_of_zero():
+    # the walk marks a node seen by putting its own zero float into .grad: zeros that are
+    # other objects (another 0.0, -0.0, an int 0) must still be walked, and left as zeros
+    fast, general = _random_graph(3), _random_graph(3)
+    zeros = [float("0"), -0.0, 0, 0.0]
+    for i, (a, b) in enumerate(zip(fast, general)):
+        a.grad = b.grad = zeros[i % len(zeros)]
+    fast[-1].backward()
+    mg.autograd.backward(general[-1], 1.0)
+    assert [n.grad for n in fast] == pytest.approx([n.grad for n in general], rel=1e-12)
+
+
+def test_scalar_backward_without_float_identity_uses_the_general_engine(monkeypatch):
+    # outside CPython (PyPy compares floats by value with `is`) the walk's mark would not
+    # work: backward takes the general engine
+    monkeypatch.setattr(value_module, "_FLOAT_IDENTITY", False)
+    monkeypatch.setattr(value_module, "_topological_order", None)  # would fail if called
+    w = Value(3.0)
+    x = w * 2.0
+    (x + x * w).backward()
+    assert (x.grad, w.grad) == (4.0, 14.0)
+
+
+def test_labels_live_beside_the_nodes_and_go_with_them():
+    import gc
+    import weakref
+
+    a = Value(1.0, label="a")
+    b = a * 2.0
+    assert (a.label, b.label) == ("a", "")
+    b.label = "b"
+    assert b.label == "b" and not hasattr(b, "__dict__")
+    gone = weakref.ref(b)
+    del b
+    gc.collect()
+    assert gone() is None and len(value_module._labels) >= 1  # `a` keeps its own
+
+
 def test_concurrent_scalar_backward_passes_on_shared_nodes():
     # The threads' graphs share the weights and a node computed from them. Gradients live
     # in the nodes, so passes through shared nodes at the same time would mix (and so would
