@@ -117,6 +117,11 @@ class Value:
         if len(children) > 2:
             raise ValueError(f"Value: at most two parents (_children), got {len(children)}. "
                              "Fix: combine them with binary operations.")
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value: a parent (_children) must be a Value, got "
+                                f"{type(child).__name__} {child!r}. Fix: wrap numbers as "
+                                "Value(x) before building a node by hand.")
         self._a = children[0]
         self._b = children[1] if len(children) == 2 else None
         self._da = self._db = 0.0
@@ -247,7 +252,7 @@ class Value:
 
     @property
     def label(self) -> str:
-        return _labels.get(self, "")
+        return _labels.get(self, "") or ""
 
     @label.setter
     def label(self, label: str) -> None:
@@ -304,10 +309,10 @@ class Value:
         `_topological_order`). Passes run one at a time, also across threads:
         gradients live in the nodes, so two passes through shared nodes would mix them.
         """
-        if current_state().anomaly or not _FLOAT_IDENTITY:
-            autograd.backward(self, 1.0)
-            return
         with _backward_lock:  # see _topological_order
+            if current_state().anomaly or not _FLOAT_IDENTITY:
+                autograd.backward(self, 1.0)
+                return
             order, earlier = _topological_order(self)
             self.grad = 1.0
             for node in order:
@@ -324,14 +329,60 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    # copy, deepcopy and pickle: the slots, and the label, which lives beside the node.
+    def __getstate__(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in _STATE_SLOTS if hasattr(self, name)}
+        label = _labels.get(self)
+        if label:
+            state["label"] = label
+        return state
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # (None, slots): how earlier versions were pickled
+            state = state[1] or {}
+        for name, value in state.items():
+            if name in ("label", "_label"):  # "_label": an earlier version's slot
+                _labels[self] = value
+            elif name in _STATE_SLOTS:  # skips slots of earlier versions ("_seen")
+                setattr(self, name, value)
+
 
 _new_value = object.__new__
 
-# Where each node was created, recorded only inside `detect_anomaly()`: kept beside the
-# nodes (weakly, so it goes with them) rather than in a slot that every node would carry.
-_where_created: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
-# The labels users give nodes, kept beside them for the same reason: few nodes have one.
-_labels: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
+
+# What `__getstate__` saves: the slots (not the weak-reference one).
+_STATE_SLOTS = tuple(name for name in Value.__slots__ if name != "__weakref__")
+
+
+class _Beside:
+    """Something a few nodes carry, kept beside them rather than in a slot every node would
+    pay for: by the node's identity (a subclass of `Value` may define ``==`` and hash by
+    value), and weakly, so that an entry goes with its node."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref, str]] = {}
+
+    def get(self, node: Value, default: str | None = None) -> str | None:
+        entry = self._entries.get(id(node))
+        return entry[1] if entry is not None and entry[0]() is node else default
+
+    def __setitem__(self, node: Value, text: str) -> None:
+        key, entries = id(node), self._entries
+
+        def drop(reference: weakref.ref) -> None:  # the node is gone (not a later one)
+            if entries.get(key, (None,))[0] is reference:
+                del entries[key]
+
+        entries[key] = (weakref.ref(node, drop), text)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Where each node was created, recorded only inside `detect_anomaly()`.
+_where_created = _Beside()
+# The labels users give nodes: few nodes have one.
+_labels = _Beside()
 
 
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
@@ -403,44 +454,50 @@ def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, floa
     finished: list[Value] = []
     push, pop, finish = waiting.append, waiting.pop, finished.append
     node = root
-    while True:
-        a = node._a
-        if a is not None:
-            grad = a.grad
-            if grad is not seen:
-                if grad:
-                    set_aside((a, grad))
-                a.grad = seen
-                if a._a is None:
-                    finish(a)
-                else:
-                    push(node)
-                    node = a
-                    continue
-            b = node._b
-            if b is not None:
-                grad = b.grad
+    try:
+        while True:
+            a = node._a
+            if a is not None:
+                grad = a.grad
                 if grad is not seen:
                     if grad:
-                        set_aside((b, grad))
-                    b.grad = seen
-                    pb = b._a
-                    if pb is None or (pb.grad is seen and (b._b is None or b._b.grad is seen)):
-                        finish(b)
+                        set_aside((a, grad))
+                    a.grad = seen
+                    if a._a is None:
+                        finish(a)
                     else:
                         push(node)
-                        node = b
+                        node = a
                         continue
-        finish(node)
-        try:
-            node = pop()
-        except IndexError:
-            break
+                b = node._b
+                if b is not None:
+                    grad = b.grad
+                    if grad is not seen:
+                        if grad:
+                            set_aside((b, grad))
+                        b.grad = seen
+                        pb = b._a
+                        if pb is None or (pb.grad is seen and (b._b is None or b._b.grad is seen)):
+                            finish(b)
+                        else:
+                            push(node)
+                            node = b
+                            continue
+            finish(node)
+            try:
+                node = pop()
+            except IndexError:
+                break
+    except BaseException:  # e.g. a hand-built node with a parent that is not a Value
+        for node, grad in earlier:  # give back what earlier passes left (marks are zeros)
+            node.grad = grad
+        raise
     finished.reverse()
     return finished, earlier
 
 
-_backward_lock = threading.Lock()
+# Re-entrant: a hook or observer of the general engine's pass may start another pass.
+_backward_lock = threading.RLock()
 
 # Whether a float made with float("0") is an object of its own, told apart by `is` from
 # every other zero (CPython); PyPy's `is` compares floats by value.

@@ -3,6 +3,7 @@
 import math
 import sys
 import threading
+from contextlib import nullcontext
 
 import hypothesis.strategies as st
 import numpy as np
@@ -303,20 +304,23 @@ def test_labels_live_beside_the_nodes_and_go_with_them():
     assert gone() is None and len(value_module._labels) >= 1  # `a` keeps its own
 
 
-def test_concurrent_scalar_backward_passes_on_shared_nodes():
+@pytest.mark.parametrize("anomaly_in_odd_threads", [False, True])
+def test_concurrent_scalar_backward_passes_on_shared_nodes(anomaly_in_odd_threads):
     # The threads' graphs share the weights and a node computed from them. Gradients live
     # in the nodes, so passes through shared nodes at the same time would mix (and so would
-    # their marks): Value.backward runs one pass at a time.
+    # their marks): Value.backward runs one pass at a time, also when some threads run the
+    # general engine (detect_anomaly is per thread; that path once ran outside the lock).
     weights = [Value(1.0) for _ in range(4)]
     shared = weights[0] * weights[1]
 
     def train(results, index):
-        for _ in range(40):
-            out = sum((w * w for w in weights), Value(0.0))
-            for _ in range(100):
-                out = out + shared * 1.0
-            out.backward()
-            results[index] = out.grad
+        with mg.detect_anomaly() if anomaly_in_odd_threads and index % 2 else nullcontext():
+            for _ in range(40):
+                out = sum((w * w for w in weights), Value(0.0))
+                for _ in range(100):
+                    out = out + shared * 1.0
+                out.backward()
+                results[index] = out.grad
 
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
@@ -334,3 +338,65 @@ def test_concurrent_scalar_backward_passes_on_shared_nodes():
     # 100 * w1 = 100 to w0 and 100 * w0 = 100 to w1
     assert shared.grad == 160 * 100.0
     assert [w.grad for w in weights] == [160 * 102.0] * 2 + [160 * 2.0] * 2
+
+
+def test_copies_and_pickles_keep_labels():
+    # Labels live beside the nodes (no slot): copy, deepcopy and pickle must carry them,
+    # through the parents too (they were lost when the label slot went).
+    import copy
+    import pickle
+
+    x = Value(1.0, label="x")
+    w = x * 2.0
+    w.label = "w"
+    for clone in (copy.copy(w), copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
+        assert (clone.label, clone.data, clone._op) == ("w", 2.0, "*")
+    assert copy.deepcopy(w)._a.label == "x"
+    deep = pickle.loads(pickle.dumps(w))
+    deep.backward()
+    assert deep._a.grad == 2.0 and deep._a.label == "x"
+    # A Value pickled by an earlier version (slots `_label` and `_seen`) still loads.
+    old = Value.__new__(Value)
+    old.__setstate__((None, {"data": 3.0, "grad": 0.0, "_a": None, "_b": None, "_op": "",
+                             "_seq": 1, "_scope": None, "_seen": None, "_label": "old"}))
+    assert (old.data, old.label) == (3.0, "old")
+
+
+def test_labels_belong_to_the_node_not_to_equal_values():
+    # A subclass may compare and hash by value; labels are kept by identity.
+    class ByValue(Value):
+        __slots__ = ()
+
+        def __eq__(self, other):
+            return isinstance(other, Value) and self.data == other.data
+
+        def __hash__(self):
+            return hash(self.data)
+
+    u, w = ByValue(1.0, label="u"), ByValue(1.0, label="w")
+    assert (u.label, w.label) == ("u", "w")
+
+    class Unhashable(Value):
+        __slots__ = ()
+
+        def __eq__(self, other):
+            return self is other
+
+    assert Unhashable(1.0, label="v").label == "v"
+
+
+def test_an_error_during_the_walk_gives_back_earlier_gradients():
+    # A hand-built node whose parent is not a Value is refused when built; and whatever
+    # stops a walk, the gradients earlier passes left are put back, not lost as zeros.
+    c = Value(2.0)
+    with pytest.raises(TypeError, match="parent .* must be a Value, got float"):
+        Value(1.0, (c, 2.0), "h")
+    a, b = Value(1.0), Value(2.0)
+    top = a * b
+    a.grad, b.grad, top.grad = 7.0, 5.0, 4.0
+    broken = Value(0.0, (top,), "h")
+    broken._a = top
+    top._b = "not a node"  # what a buggy hand-made node could hold
+    with pytest.raises(AttributeError):
+        broken.backward()
+    assert (a.grad, top.grad) == (7.0, 4.0)
