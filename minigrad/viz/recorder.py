@@ -166,17 +166,22 @@ class GradientFlowRecorder:
     def _keep_now(self, loss: Any, call: int = 0,
                   tool: str = "GradientFlowRecorder.record") -> None:
         """Store this graph's statistics as step `call` (values only before backward)."""
-        nodes, parents = walk(loss, tool)
-        if self._plan is None:
-            self.structure = structure(loss, self.model)
-            self._plan = Plan(self.structure, nodes, parents)
-        elif not self._plan.matches(nodes, parents):
-            raise ValueError(self._changed(call, signature(nodes, parents)[1]))
+        found = self._plan.read(loss) if self._plan is not None else None
+        if found is not None:  # the recorded graph again: walked and checked in one pass
+            nodes = found
+        else:
+            nodes, parents = walk(loss, tool)
+            if self._plan is None:
+                self.structure = structure(loss, self.model)
+                self._plan = Plan(self.structure, nodes, parents)
+            elif not self._plan.matches(nodes, parents):
+                raise ValueError(self._changed(call, signature(nodes, parents)[1]))
         caught, self._caught = self._caught, None
         ordered = [nodes[i] for i in self._plan.order]
         grads = caught.of(loss) if caught is not None else None
         if grads is not None:  # the engine handed this pass over
-            self._keep(call, ordered, lambda node: grads.get(id(node)),
+            get = grads.get
+            self._keep(call, ordered, lambda node: get(id(node)),
                        lambda node: node._vjp(grads[id(node)]))
         else:
             flow = Flow(loss)

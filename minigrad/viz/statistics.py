@@ -83,6 +83,9 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
 # Row lengths the workspace chooses from: short rows waste less padding, long rows cost
 # less per row in a broadcast operation (one call of NumPy's inner loop per row).
 ROWS = (32, 64, 128, 256, 512, 1024)
+# Elements centred at a time for the standard deviations: the work array they go through
+# (64 KiB) stays in a core's cache, and evicts less of the training loop's data.
+CENTRED_ELEMENTS = 1 << 13
 
 
 class Workspace:
@@ -103,9 +106,18 @@ class Workspace:
     broadcasting one value per row, not by expanding it to one value per element. The
     padding changes neither minimum nor maximum; its share of the sums and of the first
     element's histogram bin is subtracted exactly as added.
-    Histogram bin numbers are ``(a - low) * bins / (high - low)``, computed as one shifted
-    product (`_histograms`); `summarise` and ``np.histogram`` divide first: the two can
-    differ only for an element within a rounding error of a bin edge.
+
+    Passes over the elements: one copy into the buffer (float64), minimum, maximum; for
+    ``arrays[:moments]`` the sum, then the centred values (`CENTRED_ELEMENTS` at a time,
+    in a small work array) and their squares summed per row (``np.vecdot``: the mean and
+    the exact two-pass std); for the other arrays of ``arrays[squares_from:]`` the squares
+    summed per row. An array in both gets its norm from the same sums, as
+    ``sum((a - mean)**2) + size * mean**2`` (both terms positive: no cancellation).
+    The histograms reuse the buffer in place (bin numbers, then their integer cast) and
+    count with one ``np.bincount``. Bin numbers are ``(a - low) * bins / (high - low)``,
+    computed as one shifted product (`_histograms`); `summarise` and ``np.histogram``
+    divide first: the two can differ only for an element within a rounding error of a
+    bin edge.
     """
 
     def __init__(self, bins: int) -> None:
@@ -122,37 +134,53 @@ class Workspace:
         # passes together, and ~15 ns per row, all broadcasts together.
         self.row = row = min(ROWS, key=lambda w: (6 * w + 15) * int((-(-counts // w)).sum()))
         rows = -(-counts // row)  # whole rows per array
-        total = int(rows.sum()) * row
-        if not present or total > WORKSPACE_ELEMENTS:
+        total_rows = int(rows.sum())
+        if not present or total_rows * row > WORKSPACE_ELEMENTS:
             return False
         row_starts = np.concatenate(([0], np.cumsum(rows)[:-1])).astype(np.intp)
-        self.present, self.sizes = present, counts.astype(np.float64)
+        self.present = np.array(present, dtype=np.intp)
+        self.all_present = len(present) == len(sizes)
+        self.sizes = counts.astype(np.float64)
         self.pad_count = rows * row - counts
         self.padding = self.pad_count.astype(np.float64)
+        self.row_starts = row_starts
         self.starts = row_starts * row  # each array's first element
         self.row_array = np.repeat(np.arange(len(present)), rows)  # which array, per row
         self.base = np.arange(len(present)) * (self.bins + 2) + 1.0  # see _histograms
-        # np.concatenate fills the buffer: the arrays, each followed by a block of padding
-        # (zeros here, overwritten with the array's first element after each fill).
-        self.pieces: list[Any] = []
-        self.slot_of: list[int] = []  # where each present array goes in `pieces`
-        pad_index = []
-        for k, size in enumerate(counts):
-            self.slot_of.append(len(self.pieces))
-            self.pieces.append(None)
-            pad = int(rows[k] * row - size)
+        # np.concatenate fills the buffer from `template`: the arrays (by their index in
+        # `arrays`), each followed by a block of padding (zeros here, overwritten with the
+        # array's first element after each fill).
+        zeros = np.zeros(row)
+        self.template: list[Any] = []
+        pad_to, pad_from = [], []
+        for k, i in enumerate(present):
+            self.template.append(i)
+            pad = int(self.pad_count[k])
             if pad:
-                self.pieces.append(np.zeros(pad))
-                pad_index.append(self.starts[k] + size + np.arange(pad))
-        self.pad_to = np.concatenate(pad_index) if pad_index else np.zeros(0, dtype=np.intp)
-        self.pad_from = np.repeat(self.starts, (rows * row - counts))
-        self.buffer = np.empty(total)
-        self.work = np.empty((total // row, row))
-        # The present arrays (and their rows) that get mean/std, and rms/norm.
-        self.moment_arrays = m = sum(1 for i in present if i < moments)
+                self.template.append(zeros[:pad])
+                pad_to.append(self.starts[k] + counts[k] + np.arange(pad))
+                pad_from.append(np.full(pad, self.starts[k]))
+        self.pad_to = np.concatenate(pad_to) if pad_to else np.zeros(0, dtype=np.intp)
+        self.pad_from = np.concatenate(pad_from) if pad_from else np.zeros(0, dtype=np.intp)
+        self.buffer = np.empty(total_rows * row)
+        # The present arrays (and their rows) that get mean/std: the first m; those that
+        # get rms/norm: `normed`, the last ones (from array q on, only rms/norm).
+        self.m = m = sum(1 for i in present if i < moments)
+        q = sum(1 for i in present if i < max(moments, squares_from))
         self.moment_rows = int(rows[:m].sum())
-        self.square_arrays = s = sum(1 for i in present if i < squares_from)
-        self.square_row = int(rows[:s].sum())
+        self.square_row = int(rows[:q].sum())
+        self.normed = np.array([k for k, i in enumerate(present) if i >= squares_from],
+                               dtype=np.intp)
+        self.both = sum(1 for i in present if squares_from <= i < moments)
+        self.chunk = max(1, CENTRED_ELEMENTS // row)  # rows centred at a time
+        self.work = np.empty((min(self.moment_rows, self.chunk), row))
+        self.row_squares = np.zeros(total_rows)  # rows of neither kind stay 0
+        # Where each computed number goes in the flattened (arrays, 6) statistics.
+        at = self.present * 6
+        normed_at = at[self.normed]
+        self.destination = np.concatenate((at + LOW, at + HIGH, at[:m] + MEAN, at[:m] + STD,
+                                           normed_at + NORM, normed_at + RMS))
+        self.inverse_root_size = 1.0 / np.sqrt(self.sizes[self.normed])
         self._key = key
         return True
 
@@ -164,74 +192,74 @@ class Workspace:
             return None
         if key != self._key and not self._plan(key):
             return None
-        pieces, present, buffer = self.pieces, self.present, self.buffer
-        for slot, i in zip(self.slot_of, present):
-            pieces[slot] = arrays[i]
-        try:
-            np.concatenate(pieces, axis=None, out=buffer)
+        buffer, starts, width = self.buffer, self.starts, self.row
+        try:  # (the list is dropped right after: no tensor is held between steps)
+            np.concatenate([arrays[i] if type(i) is int else i for i in self.template],
+                           axis=None, out=buffer)
         except TypeError:  # a dtype that does not convert to float64 (complex)
             return None
-        finally:
-            for slot in self.slot_of:  # hold no tensor between steps
-                pieces[slot] = None
         buffer[self.pad_to] = buffer[self.pad_from]
-        starts, sizes, padding = self.starts, self.sizes, self.padding
         low = np.minimum.reduceat(buffer, starts)
         high = np.maximum.reduceat(buffer, starts)
-        if not math.isfinite(low.sum() - high.sum()):  # a NaN or an infinity somewhere
+        span = high - low
+        if not math.isfinite(span.sum()):  # a NaN or an infinity somewhere
             return None
         first_element = buffer[starts]
-        n = len(present)
-        stats = np.full((n, 6), np.nan)
-        stats[:, LOW], stats[:, HIGH] = low, high
-        width = self.row
         table = buffer.reshape(-1, width)
-        m, rows = self.moment_arrays, self.moment_rows
-        if m:  # mean, and std from the centred values (two passes: exact for constants)
-            mean = (np.add.reduceat(buffer[:rows * width], starts[:m])
-                    - padding[:m] * first_element[:m]) / sizes[:m]
-            centred = self.work[:rows]
-            np.subtract(table[:rows], mean[self.row_array[:rows], None], out=centred)
-            np.multiply(centred, centred, out=centred)
-            off = first_element[:m] - mean
-            spread = np.add.reduceat(centred.reshape(-1), starts[:m]) - padding[:m] * off * off
-            stats[:m, MEAN] = mean
-            stats[:m, STD] = np.sqrt(np.maximum(spread, 0.0) / sizes[:m])
-        s, row = self.square_arrays, self.square_row
-        if s < n:
-            squares = self.work[row:]
-            np.multiply(table[row:], table[row:], out=squares)
-            total = (np.add.reduceat(squares.reshape(-1), starts[s:] - row * width)
-                     - padding[s:] * first_element[s:] ** 2)
-            norm = np.sqrt(np.maximum(total, 0.0))
-            stats[s:, NORM] = norm
-            stats[s:, RMS] = norm / np.sqrt(sizes[s:])
-        counts = self._histograms(table, low, high, first_element)
-        every_stats = np.full((len(arrays), 6), np.nan)
+        m, padding, sizes = self.m, self.padding, self.sizes
+        row_squares = self.row_squares
+        # Mean, then std from the centred values (two passes: exact for constants).
+        rows = self.moment_rows
+        mean = (np.add.reduceat(buffer[:rows * width], starts[:m])
+                - padding[:m] * first_element[:m]) / sizes[:m]
+        row_mean = mean[self.row_array[:rows], None]
+        for begin in range(0, rows, self.chunk):
+            end = min(begin + self.chunk, rows)
+            centred = self.work[:end - begin]
+            np.subtract(table[begin:end], row_mean[begin:end], out=centred)
+            np.vecdot(centred, centred, out=row_squares[begin:end])
+        rows = self.square_row
+        np.vecdot(table[rows:], table[rows:], out=row_squares[rows:])
+        offset = first_element.copy()  # the padding's value, centred where it was
+        offset[:m] -= mean
+        total = np.add.reduceat(row_squares, self.row_starts)
+        total -= padding * offset * offset
+        np.maximum(total, 0.0, out=total)
+        std = np.sqrt(total[:m] / sizes[:m])
+        squares = total[self.normed]
+        both = self.both  # the last arrays of the first m: sum of squares = centred + size*mean²
+        if both:
+            squares[:both] += sizes[m - both:m] * mean[m - both:] ** 2
+        norm = np.sqrt(squares)
+        counts = self._histograms(table, low, span, first_element)
+        stats = np.full((len(arrays), 6), np.nan)
+        stats.reshape(-1)[self.destination] = np.concatenate(
+            (low, high, mean, std, norm, norm * self.inverse_root_size))
+        if self.all_present:
+            return stats, counts.astype(np.int32)
         every_counts = np.zeros((len(arrays), self.bins), dtype=np.int32)
-        every_stats[present], every_counts[present] = stats, counts
-        return every_stats, every_counts
+        every_counts[self.present] = counts
+        return stats, every_counts
 
-    def _histograms(self, table: np.ndarray, low: np.ndarray, high: np.ndarray,
+    def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray,
                     first_element: np.ndarray) -> np.ndarray:
-        """Every array's histogram, as `summarise` counts them, with one bincount.
+        """Every array's histogram, as `summarise` counts them, with one bincount (the
+        buffer's values are overwritten: read them before).
 
         Array k counts into bins ``k * (bins + 2) + 1 ...`` of one long histogram, between
         a spare bin below and one above: an element on the lowest or the highest edge may
         round just outside, and is counted back into the first or the last bin."""
         bins = self.bins
-        wide = high > low
-        first = np.where(wide, low, low - 0.5)  # all-equal values: one unit around them
-        scale = bins / np.where(wide, high - low, 1.0)
+        equal = span == 0  # all-equal values: one unit around them
+        first = low - 0.5 * equal
+        span += equal
+        scale = bins / span
         # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
         shifted = first - self.base / scale
-        work = self.work
-        np.subtract(table, shifted[self.row_array, None], out=work)
-        np.multiply(work, scale[self.row_array, None], out=work)
-        # The values are read for the last time above: their memory takes the bin numbers
-        # (one work array less, so that both fit in a core's cache together).
-        index = self.buffer.view(np.intp)
-        np.copyto(index, work.reshape(-1), casting="unsafe")  # truncation: >= 0, the bin
+        np.subtract(table, shifted[self.row_array, None], out=table)
+        np.multiply(table, scale[self.row_array, None], out=table)
+        index = self.buffer.view(np.intp)  # in place: truncation, >= 0, the bin
+        np.copyto(index, self.buffer, casting="unsafe")
         counts = np.bincount(index, minlength=len(low) * (bins + 2))
         # Take the padding out of its bin: computed as above, so the same bin exactly.
         counts[((first_element - shifted) * scale).astype(np.intp)] -= self.pad_count

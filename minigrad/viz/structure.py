@@ -152,6 +152,29 @@ class Plan:
         created = [nodes[i]._seq for i in self.order]
         return all(map(lt, created, created[1:]))
 
+    def read(self, root: Any) -> list[Any] | None:
+        """The nodes of `root`'s graph in walk order when it is the recorded graph (what
+        `matches` says of ``walk(root)``), else None. One pass that walks and compares
+        together, stopping at the first difference (a freed graph differs: its nodes' links
+        are gone)."""
+        order = [root]
+        position = {id(root): 0}
+        # The list iterator sees the nodes appended while it runs (breadth-first, as walk).
+        for node, (op, scope, parents) in zip(order, self.fingerprint):
+            links = node._parents
+            if node.op_name != op or node._scope != scope or len(links) != len(parents):
+                return None
+            for parent, expected in zip(links, parents):
+                found = position.setdefault(id(parent), len(order))
+                if found == len(order):
+                    order.append(parent)
+                if found != expected:
+                    return None
+        if len(order) != len(self.fingerprint):
+            return None
+        created = [order[i]._seq for i in self.order]
+        return order if all(map(lt, created, created[1:])) else None
+
     def arrows_with_parts(self, boxes: list[Any]) -> list[int]:
         """The arrows whose gradient must be summed from what was sent along them: the
         `parts` arrows, and any other whose source now has a hook (it may have changed the

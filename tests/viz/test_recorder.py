@@ -348,3 +348,38 @@ def test_a_recorder_left_waiting_keeps_no_graph_alive():
     reference.record(loss)
     recorder.record(loss)
     _assert_same_step(recorder, 1, reference)
+
+
+def test_the_plan_reads_the_recorded_graph_in_one_pass_and_refuses_any_other():
+    """`Plan.read` (walk and check together) says what `walk` + `Plan.matches` say: the same
+    nodes for the recorded graph, None for another edge, op, length or creation order."""
+    from minigrad.viz.structure import Plan, structure
+
+    def graph(variant: str) -> mg.Tensor:
+        a = mg.tensor([1.0, -2.0], requires_grad=True)
+        b = mg.tensor([3.0, 0.5], requires_grad=True)
+        if variant == "order":  # the same ops and edges, created in the other order
+            added = a + b
+            product = a * b
+            return (product * added).sum()
+        product, added = a * b, a + b
+        if variant == "rewired":
+            return (product * a).sum()
+        if variant == "other op":
+            return (product - added).sum()
+        if variant == "longer":
+            return (product * added * 2.0).sum()
+        return (product * added).sum()
+
+    recorded = graph("same")
+    nodes, parents = walk(recorded)
+    plan = Plan(structure(recorded, None), nodes, parents)
+    again = graph("same")
+    assert plan.read(again) == walk(again)[0]
+    for variant in ("order", "rewired", "other op", "longer"):
+        root = graph(variant)
+        assert not plan.matches(*walk(root)), variant
+        assert plan.read(root) is None, variant
+    freed = graph("same")
+    freed.backward(retain_graph=False)  # its nodes' links are gone
+    assert plan.read(freed) is None
