@@ -9,7 +9,12 @@ how large and slow to build the page is.
    one, under each thread setting of ``--threads`` (``--clock cpu`` with one thread is the
    steadiest on a shared machine). The unrecorded block is the same training loop without
    the recorder. Targets (issue #10): <= 1.3x every step, <= 1.05x with every=10. Also
-   printed: one kept call's cost, from the every-step block.
+   printed: one kept call's cost, from the every-step block, and a floor: the NumPy passes
+   that exact statistics of one kept step need (copy into float64, minimum, maximum, the
+   values' sum, centred values and their squares, the gradients' squares, the histogram's
+   bin numbers and their integer cast, np.bincount), run over the demo's arrays laid end to
+   end as one contiguous array, warm, with no per-array work at all (timed in the same
+   rounds, BLOCK passes per sample: its ratio is the floor's share of a training step).
 2. Pages: build time and size of the demo's comparison page (two deep sigmoid networks,
    300 steps recorded every 10th, training not included) and of one step of a graph of
    about 10,000 boxes (a 625-layer BatchNorm network: its innermost modules are folded
@@ -37,6 +42,7 @@ from minigrad import nn  # noqa: E402
 from minigrad.data import make_spirals  # noqa: E402
 from minigrad.examples import BatchNormMLP, DeepMLP, record_example  # noqa: E402
 from minigrad.viz import GradientFlowRecorder, explore  # noqa: E402
+from minigrad.viz.walk import Flow, walk  # noqa: E402
 
 BLOCK = 10  # training steps per timed call
 
@@ -77,19 +83,68 @@ def training_block(every: int | None):
     return run, recorder
 
 
+def statistics_floor():
+    """BLOCK times the NumPy passes exact statistics of one kept step need (module
+    docstring), over the values and gradients of one step of the demo model laid end to end
+    as one contiguous array: a lower bound for any implementation that makes these passes
+    (a real one also works per array: row layout, broadcasts, per-array results)."""
+    mg.manual_seed(0)
+    x, y = make_spirals(300, n_classes=3, noise=0.2, generator=np.random.default_rng(0))
+    model = BatchNormMLP(2, 32, 3, implementation="fused")
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(x[:64])), y[:64])
+    loss.backward()
+    nodes, _ = walk(loss)
+    flow = Flow(loss)
+    values = [np.asarray(node.data) for node in nodes]
+    grads = [grad for grad in map(flow.of, nodes) if grad is not None]
+    sizes = np.array([a.size for a in values + grads])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    split = int(sizes[:len(values)].sum())  # values, then gradients
+    buffer = np.empty(int(sizes.sum()))
+    work = np.empty(split)
+    index = buffer.view(np.intp)
+    bins = GradientFlowRecorder().bins
+
+    def passes() -> None:
+        np.concatenate(values + grads, axis=None, out=buffer)
+        low = np.minimum.reduceat(buffer, starts)
+        high = np.maximum.reduceat(buffer, starts)
+        np.subtract(buffer[:split], np.add.reduce(buffer[:split]) / split, out=work)
+        np.dot(work, work)
+        np.dot(buffer[split:], buffer[split:])
+        first = low.min()
+        np.subtract(buffer, first, out=buffer)
+        np.multiply(buffer, bins / (high.max() - first), out=buffer)
+        np.copyto(index, buffer, casting="unsafe")
+        np.bincount(index, minlength=bins + 1)
+
+    def block() -> None:
+        for _ in range(BLOCK):
+            passes()
+
+    return block
+
+
 def overhead(rounds: int, threads: str) -> None:
     plain, _ = training_block(None)
     every_step, recorder = training_block(1)
     every_tenth, _ = training_block(10)
     never, _ = training_block(10**9)  # the cost of calls that are not kept
+    floor = "floor: the passes alone"
     timings = compare({"no recorder": plain, "record every step": every_step,
-                       "record every 10th step": every_tenth, "calls never kept": never},
+                       "record every 10th step": every_tenth, "calls never kept": never,
+                       floor: statistics_floor()},
                       "no recorder", rounds, warmup=2)
     report(f"{BLOCK} training steps of the demo model ({rounds} interleaved rounds, "
-           f"{threads})", timings, "no recorder")
+           f"{threads}; the floor: {BLOCK} times the passes of one kept step)", timings,
+           "no recorder")
     kept = (timings["record every step"].seconds - timings["no recorder"].seconds) / BLOCK
     print(f"  one kept call of record: {kept * 1e6:.0f} µs (an unrecorded step: "
           f"{timings['no recorder'].seconds / BLOCK * 1e6:.0f} µs)")
+    share = timings[floor].ratio
+    print(f"  exact statistics' passes alone: {timings[floor].seconds / BLOCK * 1e6:.0f} µs "
+          f"per kept step, {share:.2f} of an unrecorded step: recording every step cannot "
+          f"cost less than {1 + share:.2f}x, every 10th step {1 + share / 10:.3f}x")
     boxes = len(recorder.structure.boxes)
     held = sum(a.nbytes for series in (recorder.box_stats, recorder.grad_hist,
                                        recorder.value_hist, recorder.arrow_norm,
