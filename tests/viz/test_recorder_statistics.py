@@ -126,3 +126,26 @@ def test_spreads_give_the_update_ratio():
         ratios = spreads.ratio(after)
         np.testing.assert_allclose(ratios[:2], expected, rtol=1e-9)
         assert np.isnan(ratios[2])
+
+
+@pytest.mark.parametrize("centred", [32, 100, 4096])
+def test_workspace_centres_a_few_rows_at_a_time_and_still_equals_numpy(centred, monkeypatch):
+    """The centred values go through a small work array, a few rows at a time (chunks that
+    end inside an array or between two): the std is the same, and the work array is small."""
+    monkeypatch.setattr(statistics, "CENTRED_ELEMENTS", centred)
+    monkeypatch.setattr(statistics, "ROWS", (32,))
+    rng = np.random.default_rng(3)
+    arrays = _arrays(rng) + [rng.normal(size=(40, 50)) * 3 + 7]
+    workspace = Workspace(BINS)
+    stats, counts = workspace.compute(arrays, len(arrays), 2)
+    assert workspace.work.size <= max(centred, 32)
+    for i, array in enumerate(arrays):
+        if array is None or array.size == 0:
+            continue
+        a = np.asarray(array, dtype=np.float64).ravel()
+        np.testing.assert_allclose(stats[i, MEAN], a.mean(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(stats[i, STD], a.std(), rtol=1e-9, atol=1e-12)
+        if i >= 2:
+            np.testing.assert_allclose(stats[i, NORM], np.linalg.norm(a), rtol=1e-12)
+        expected, _ = np.histogram(a, BINS, range=(a.min(), a.max()))
+        np.testing.assert_array_equal(counts[i], expected, err_msg=f"array {i}")
