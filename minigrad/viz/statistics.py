@@ -10,8 +10,8 @@ statistics in work arrays kept from one step to the next: with glibc's default s
 freshly allocated array of more than 128 KiB is new memory from the operating system, and
 its first touch costs a page fault per 4 KiB page (measured on the demo model: ~260
 faults, two thirds of the statistics' time). Its memory is bounded, whatever the tensor
-sizes: two work arrays of at most `WORKSPACE_ELEMENTS` elements (8 bytes each, 1 MiB in
-all); a larger step uses `summarise`.
+sizes: one buffer of at most `WORKSPACE_ELEMENTS` elements (8 bytes each, 512 KiB) and a
+work array of `CENTRED_ELEMENTS` (64 KiB); a larger step uses `summarise`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-WORKSPACE_ELEMENTS = 1 << 16  # most elements (a step's values and gradients) per work array
+WORKSPACE_ELEMENTS = 1 << 16  # most elements (a step's values and gradients, padded)
 
 # Columns of the statistics both functions return.
 RMS, NORM, MEAN, STD, LOW, HIGH = range(6)
@@ -288,19 +288,22 @@ class Spreads:
             self.sizes = np.concatenate((counts, counts)).astype(np.float64)
             self.segment = np.repeat(np.arange(2 * len(counts)), np.concatenate((counts, counts)))
             self.count, self._sizes = len(counts), sizes
-        self.before = np.concatenate(arrays, axis=None, dtype=np.float64)
+            self.both = np.empty(2 * int(counts.sum()))  # [now - before, now]
+            self.before = np.empty(int(counts.sum()))
+        np.concatenate(arrays, axis=None, out=self.before)
 
     def ratio(self, arrays: list[Any]) -> np.ndarray:
         """std(now - before) / std(now) per array (NaN where std(now) is 0)."""
-        both = np.empty(2 * self.before.size)
-        total = self.before.size
+        both, total = self.both, self.before.size
         np.concatenate(arrays, axis=None, out=both[total:])
         np.subtract(both[total:], self.before, out=both[:total])
         mean = np.add.reduceat(both, self.starts) / self.sizes
         both -= mean[self.segment]
         np.multiply(both, both, out=both)
-        spread = np.sqrt(np.add.reduceat(both, self.starts) / self.sizes)
-        return ratio(spread[:self.count], spread[self.count:])
+        squares = np.add.reduceat(both, self.starts)  # sizes * variance
+        # The two variances of an array share its size: the ratio of stds is the root of
+        # the ratio of summed squares.
+        return np.sqrt(ratio(squares[:self.count], squares[self.count:]))
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
