@@ -98,14 +98,17 @@ class Workspace:
     elsewhere): the recorder needs the mean and std of values (and of the parameters'
     gradients) and the size of gradients. It returns None, computing nothing, when the
     step does not fit (more than `WORKSPACE_ELEMENTS` elements), an array is not a NumPy
-    array, or an element is not finite: the caller then uses `summarise`.
+    array, or an element is not finite: the caller then uses `summarise`. The arrays it
+    returns are its own: valid until the next call.
 
     Layout: each array starts a new row of a ``(rows, width)`` buffer (the width chosen
-    from `ROWS` for these sizes) and is padded to whole rows with copies of its first
-    element, so that a per-array number (a mean, a bin edge) reaches every element by
-    broadcasting one value per row, not by expanding it to one value per element. The
-    padding changes neither minimum nor maximum; its share of the sums and of the first
-    element's histogram bin is subtracted exactly as added.
+    from `ROWS` for these sizes) and is padded to whole rows with zeros, so that a
+    per-array number (a mean, a bin edge) reaches every element by broadcasting one value
+    per row, not by expanding it to one value per element. Zeros add nothing to a sum;
+    minimum and maximum skip them (``reduceat`` over each array's own elements: the
+    indices alternate between the starts and the ends of the arrays); the centred values
+    are set back to zero where the padding is; and the padding is counted in a bin of its
+    own, which is dropped.
 
     Passes over the elements: one copy into the buffer (float64), minimum, maximum; for
     ``arrays[:moments]`` the sum, then the centred values (`CENTRED_ELEMENTS` at a time,
@@ -138,42 +141,51 @@ class Workspace:
         if not present or total_rows * row > WORKSPACE_ELEMENTS:
             return False
         row_starts = np.concatenate(([0], np.cumsum(rows)[:-1])).astype(np.intp)
+        starts = row_starts * row  # each array's first element
+        ends = starts + counts
         self.present = np.array(present, dtype=np.intp)
         self.all_present = len(present) == len(sizes)
         self.sizes = counts.astype(np.float64)
-        self.pad_count = rows * row - counts
-        self.padding = self.pad_count.astype(np.float64)
-        self.row_starts = row_starts
-        self.starts = row_starts * row  # each array's first element
+        self.row_starts, self.starts = row_starts, starts
+        # minimum/maximum.reduceat over [start, end, start, end, ...]: every other result is
+        # an array's own (the last end is left out when it is the buffer's end).
+        bounds = np.stack((starts, ends), axis=1).reshape(-1)
+        self.bounds = bounds[:-1] if ends[-1] == total_rows * row else bounds
         self.row_array = np.repeat(np.arange(len(present)), rows)  # which array, per row
-        self.base = np.arange(len(present)) * (self.bins + 2) + 1.0  # see _histograms
+        # Array k's bins start at (k + 1) * stride, a whole number of times `bins`, between
+        # two spare bins (see _histograms); bin 0 takes the padding.
+        self.stride = self.bins * -(-(self.bins + 2) // self.bins)
+        self.base = (np.arange(len(present)) + 1.0) * self.stride
         # np.concatenate fills the buffer from `template`: the arrays (by their index in
-        # `arrays`), each followed by a block of padding (zeros here, overwritten with the
-        # array's first element after each fill).
+        # `arrays`), each followed by its padding (a block of zeros).
         zeros = np.zeros(row)
         self.template: list[Any] = []
-        pad_to, pad_from = [], []
         for k, i in enumerate(present):
             self.template.append(i)
-            pad = int(self.pad_count[k])
-            if pad:
-                self.template.append(zeros[:pad])
-                pad_to.append(self.starts[k] + counts[k] + np.arange(pad))
-                pad_from.append(np.full(pad, self.starts[k]))
-        self.pad_to = np.concatenate(pad_to) if pad_to else np.zeros(0, dtype=np.intp)
-        self.pad_from = np.concatenate(pad_from) if pad_from else np.zeros(0, dtype=np.intp)
+            if ends[k] < starts[k] + rows[k] * row:
+                self.template.append(zeros[:int(starts[k] + rows[k] * row - ends[k])])
+        padding = np.concatenate([np.arange(e, s + r * row) for s, e, r in
+                                  zip(starts, ends, rows)]).astype(np.intp)
+        self.padding = padding
+        self.padding_array = np.repeat(np.arange(len(present)), rows * row - counts)
         self.buffer = np.empty(total_rows * row)
         # The present arrays (and their rows) that get mean/std: the first m; those that
-        # get rms/norm: `normed`, the last ones (from array q on, only rms/norm).
+        # get rms/norm: `normed` (from array q on, only rms/norm).
         self.m = m = sum(1 for i in present if i < moments)
         q = sum(1 for i in present if i < max(moments, squares_from))
-        self.moment_rows = int(rows[:m].sum())
+        self.moment_rows = moment_rows = int(rows[:m].sum())
         self.square_row = int(rows[:q].sum())
         self.normed = np.array([k for k, i in enumerate(present) if i >= squares_from],
                                dtype=np.intp)
         self.both = sum(1 for i in present if squares_from <= i < moments)
-        self.chunk = max(1, CENTRED_ELEMENTS // row)  # rows centred at a time
-        self.work = np.empty((min(self.moment_rows, self.chunk), row))
+        # Centred a chunk of rows at a time; in each chunk, where its padding is.
+        chunk = max(1, CENTRED_ELEMENTS // row)
+        self.chunks = []
+        for begin in range(0, moment_rows, chunk):
+            finish = min(begin + chunk, moment_rows)
+            inside = padding[(padding >= begin * row) & (padding < finish * row)] - begin * row
+            self.chunks.append((begin, finish, inside if inside.size else None))
+        self.work = np.empty((min(moment_rows, chunk), row))
         self.row_squares = np.zeros(total_rows)  # rows of neither kind stay 0
         # Where each computed number goes in the flattened (arrays, 6) statistics.
         at = self.present * 6
@@ -181,6 +193,7 @@ class Workspace:
         self.destination = np.concatenate((at + LOW, at + HIGH, at[:m] + MEAN, at[:m] + STD,
                                            normed_at + NORM, normed_at + RMS))
         self.inverse_root_size = 1.0 / np.sqrt(self.sizes[self.normed])
+        self.stats = np.full((len(sizes), 6), np.nan)
         self._key = key
         return True
 
@@ -192,63 +205,58 @@ class Workspace:
             return None
         if key != self._key and not self._plan(key):
             return None
-        buffer, starts, width = self.buffer, self.starts, self.row
+        buffer, width = self.buffer, self.row
         try:  # (the list is dropped right after: no tensor is held between steps)
             np.concatenate([arrays[i] if type(i) is int else i for i in self.template],
                            axis=None, out=buffer)
         except TypeError:  # a dtype that does not convert to float64 (complex)
             return None
-        buffer[self.pad_to] = buffer[self.pad_from]
-        low = np.minimum.reduceat(buffer, starts)
-        high = np.maximum.reduceat(buffer, starts)
+        low = np.minimum.reduceat(buffer, self.bounds)[::2]
+        high = np.maximum.reduceat(buffer, self.bounds)[::2]
         span = high - low
         if not math.isfinite(span.sum()):  # a NaN or an infinity somewhere
             return None
-        first_element = buffer[starts]
         table = buffer.reshape(-1, width)
-        m, padding, sizes = self.m, self.padding, self.sizes
-        row_squares = self.row_squares
+        m, sizes, row_squares = self.m, self.sizes, self.row_squares
         # Mean, then std from the centred values (two passes: exact for constants).
         rows = self.moment_rows
-        mean = (np.add.reduceat(buffer[:rows * width], starts[:m])
-                - padding[:m] * first_element[:m]) / sizes[:m]
+        mean = np.add.reduceat(buffer[:rows * width], self.starts[:m]) / sizes[:m]
         row_mean = mean[self.row_array[:rows], None]
-        for begin in range(0, rows, self.chunk):
-            end = min(begin + self.chunk, rows)
+        for begin, end, padding in self.chunks:
             centred = self.work[:end - begin]
             np.subtract(table[begin:end], row_mean[begin:end], out=centred)
+            if padding is not None:
+                centred.reshape(-1)[padding] = 0.0
             np.vecdot(centred, centred, out=row_squares[begin:end])
         rows = self.square_row
         np.vecdot(table[rows:], table[rows:], out=row_squares[rows:])
-        offset = first_element.copy()  # the padding's value, centred where it was
-        offset[:m] -= mean
         total = np.add.reduceat(row_squares, self.row_starts)
-        total -= padding * offset * offset
-        np.maximum(total, 0.0, out=total)
         std = np.sqrt(total[:m] / sizes[:m])
         squares = total[self.normed]
         both = self.both  # the last arrays of the first m: sum of squares = centred + size*mean²
         if both:
             squares[:both] += sizes[m - both:m] * mean[m - both:] ** 2
         norm = np.sqrt(squares)
-        counts = self._histograms(table, low, span, first_element)
-        stats = np.full((len(arrays), 6), np.nan)
-        stats.reshape(-1)[self.destination] = np.concatenate(
+        counts = self._histograms(table, low, span)
+        self.stats.reshape(-1)[self.destination] = np.concatenate(
             (low, high, mean, std, norm, norm * self.inverse_root_size))
         if self.all_present:
-            return stats, counts.astype(np.int32)
+            return self.stats, counts.astype(np.int32)
         every_counts = np.zeros((len(arrays), self.bins), dtype=np.int32)
         every_counts[self.present] = counts
-        return stats, every_counts
+        return self.stats, every_counts
 
-    def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray,
-                    first_element: np.ndarray) -> np.ndarray:
+    def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray
+                    ) -> np.ndarray:
         """Every array's histogram, as `summarise` counts them, with one bincount (the
         buffer's values are overwritten: read them before).
 
-        Array k counts into bins ``k * (bins + 2) + 1 ...`` of one long histogram, between
-        a spare bin below and one above: an element on the lowest or the highest edge may
-        round just outside, and is counted back into the first or the last bin."""
+        Array k counts into bins ``base[k] ...`` of one long histogram, between a spare bin
+        below and one above: an element on the lowest or the highest edge may round just
+        outside, and is counted back into the first or the last bin. ``base[k]`` is a whole
+        multiple of `bins`, so that for all-equal values (scale = bins) the shift is exact
+        and they land in the middle bin as in `summarise`, whatever k. The padding is set to
+        its array's `shifted` first: its bin number is 0 exactly."""
         bins = self.bins
         equal = span == 0  # all-equal values: one unit around them
         first = low - 0.5 * equal
@@ -256,17 +264,18 @@ class Workspace:
         scale = bins / span
         # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
         shifted = first - self.base / scale
+        self.buffer[self.padding] = shifted[self.padding_array]
         np.subtract(table, shifted[self.row_array, None], out=table)
         np.multiply(table, scale[self.row_array, None], out=table)
         index = self.buffer.view(np.intp)  # in place: truncation, >= 0, the bin
         np.copyto(index, self.buffer, casting="unsafe")
-        counts = np.bincount(index, minlength=len(low) * (bins + 2))
-        # Take the padding out of its bin: computed as above, so the same bin exactly.
-        counts[((first_element - shifted) * scale).astype(np.intp)] -= self.pad_count
-        counts = counts.reshape(len(low), bins + 2)
-        counts[:, 1] += counts[:, 0]
-        counts[:, bins] += counts[:, bins + 1]
-        return counts[:, 1:bins + 1]
+        stride = self.stride  # row k + 1: array k's bins, its spare bin above, ... and
+        # (last column) array k + 1's spare bin below
+        counts = np.bincount(index, minlength=(len(low) + 1) * stride).reshape(-1, stride)
+        result = counts[1:, :bins]
+        result[:, 0] += counts[:-1, -1]
+        result[:, -1] += counts[1:, bins]
+        return result
 
 
 class Spreads:

@@ -149,3 +149,19 @@ def test_workspace_centres_a_few_rows_at_a_time_and_still_equals_numpy(centred, 
             np.testing.assert_allclose(stats[i, NORM], np.linalg.norm(a), rtol=1e-12)
         expected, _ = np.histogram(a, BINS, range=(a.min(), a.max()))
         np.testing.assert_array_equal(counts[i], expected, err_msg=f"array {i}")
+
+
+@pytest.mark.parametrize("bins", [1, 2, 12, 30])
+def test_all_equal_arrays_land_in_numpys_bin_wherever_they_are_in_the_list(bins):
+    """All-equal values sit on a bin edge when `bins` is even (np.histogram's range is one
+    unit around them): the shifted product of the bin numbers must not round them into the
+    bin below, for any position of the array in the list."""
+    rng = np.random.default_rng(4)
+    arrays = [np.full(int(rng.integers(1, 40)), value, dtype=np.float32)
+              for value in np.round(rng.normal(size=60) * 4, 2)]
+    arrays[::7] = [rng.normal(size=50) for _ in arrays[::7]]
+    _, counts = Workspace(bins).compute(arrays, len(arrays), 0)
+    for i, array in enumerate(arrays):
+        a = np.asarray(array, dtype=np.float64)
+        expected, _ = np.histogram(a, bins, range=(a.min(), a.max()))
+        np.testing.assert_array_equal(counts[i], expected, err_msg=f"array {i}")
