@@ -289,7 +289,7 @@ class Spreads:
 
     def keep(self, arrays: list[Any]) -> None:
         """Note the arrays' values now (a copy)."""
-        sizes = tuple([np.size(a) for a in arrays])
+        sizes = tuple([getattr(a, "size", 1) for a in arrays])  # (a float: one value)
         if sizes != self._sizes:
             counts = np.array(sizes, dtype=np.intp)
             starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
