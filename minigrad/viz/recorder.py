@@ -26,10 +26,11 @@ gradients (never the graph) are held only until that kept call.
 
 Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
 (`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
-later kept call checks the graph against it (a changed structure raises), then summarises
-all values and gradients with a fixed number of NumPy calls, not one per box, in reused
-work arrays (`statistics.Workspace`: 1 MiB at most). A call that is not kept only
-counts. Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.1–1.4
+later kept call walks the graph and checks it against the plan in one pass
+(`Plan.read`: a changed structure raises), then summarises all values and gradients with
+a fixed number of NumPy calls, not one per box, in reused work arrays
+(`statistics.Workspace`: 576 KiB at most). A call that is not kept only counts.
+Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.1–1.4
 unrecorded training steps of that small model.
 
 No tensor is kept between steps: the records grow with steps × boxes × bins only.
@@ -166,18 +167,20 @@ class GradientFlowRecorder:
     def _keep_now(self, loss: Any, call: int = 0,
                   tool: str = "GradientFlowRecorder.record") -> None:
         """Store this graph's statistics as step `call` (values only before backward)."""
-        found = self._plan.read(loss) if self._plan is not None else None
+        plan = self._plan
+        found = plan.read(loss) if plan is not None else None
         if found is not None:  # the recorded graph again: walked and checked in one pass
             nodes = found
         else:
             nodes, parents = walk(loss, tool)
-            if self._plan is None:
+            if plan is None:
                 self.structure = structure(loss, self.model)
-                self._plan = Plan(self.structure, nodes, parents)
-            elif not self._plan.matches(nodes, parents):
+                plan = self._plan = Plan(self.structure, nodes, parents)
+            elif not plan.matches(nodes, parents):
                 raise ValueError(self._changed(call, signature(nodes, parents)[1]))
+        assert plan is not None  # (read found nodes only with a plan)
         caught, self._caught = self._caught, None
-        ordered = [nodes[i] for i in self._plan.order]
+        ordered = [nodes[i] for i in plan.order]
         grads = caught.of(loss) if caught is not None else None
         if grads is not None:  # the engine handed this pass over
             get = grads.get
