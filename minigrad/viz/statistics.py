@@ -11,7 +11,7 @@ freshly allocated array of more than 128 KiB is new memory from the operating sy
 its first touch costs a page fault per 4 KiB page (measured on the demo model: ~260
 faults, two thirds of the statistics' time). Its memory is bounded, whatever the tensor
 sizes: one buffer of at most `WORKSPACE_ELEMENTS` elements (8 bytes each, 512 KiB) and a
-work array of `CENTRED_ELEMENTS` (64 KiB); a larger step uses `summarise`.
+work array of `CENTRED_ELEMENTS` (128 KiB); a larger step uses `summarise`.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
 # less per row in a broadcast operation (one call of NumPy's inner loop per row).
 ROWS = (32, 64, 128, 256, 512, 1024)
 # Elements centred at a time for the standard deviations: the work array they go through
-# (64 KiB) stays in a core's cache, and evicts less of the training loop's data.
-CENTRED_ELEMENTS = 1 << 13
+# (128 KiB at most) stays in a core's cache, and evicts less of the training loop's data.
+CENTRED_ELEMENTS = 1 << 14
 
 
 class Workspace:
@@ -178,15 +178,26 @@ class Workspace:
         self.normed = np.array([k for k, i in enumerate(present) if i >= squares_from],
                                dtype=np.intp)
         self.both = sum(1 for i in present if squares_from <= i < moments)
-        # Centred a chunk of rows at a time; in each chunk, where its padding is.
+        # Views of the work arrays, made once (a view costs about as much as a small call).
+        self.table = self.buffer.reshape(-1, row)
+        self.row_squares = np.zeros(total_rows)  # rows of neither kind stay 0
+        self.moment_values = self.buffer[:moment_rows * row]
+        self.moment_starts, self.moment_sizes = starts[:m], self.sizes[:m]
+        self.moment_row_array = self.row_array[:moment_rows, None]
+        self.square_table = self.table[self.square_row:]
+        self.square_sums = self.row_squares[self.square_row:]
+        self.both_sizes = self.sizes[m - self.both:m]
+        self.row_array_column = self.row_array[:, None]
+        # Centred a chunk of rows at a time: (rows begin:end, work array, its padding).
         chunk = max(1, CENTRED_ELEMENTS // row)
+        self.work = np.empty((min(moment_rows, chunk), row))
         self.chunks = []
         for begin in range(0, moment_rows, chunk):
-            finish = min(begin + chunk, moment_rows)
-            inside = padding[(padding >= begin * row) & (padding < finish * row)] - begin * row
-            self.chunks.append((begin, finish, inside if inside.size else None))
-        self.work = np.empty((min(moment_rows, chunk), row))
-        self.row_squares = np.zeros(total_rows)  # rows of neither kind stay 0
+            end = min(begin + chunk, moment_rows)
+            inside = padding[(padding >= begin * row) & (padding < end * row)] - begin * row
+            centred = self.work[:end - begin]
+            self.chunks.append((begin, end, self.table[begin:end], centred, centred.reshape(-1),
+                                inside if inside.size else None, self.row_squares[begin:end]))
         # Where each computed number goes in the flattened (arrays, 6) statistics.
         at = self.present * 6
         normed_at = at[self.normed]
@@ -205,7 +216,7 @@ class Workspace:
             return None
         if key != self._key and not self._plan(key):
             return None
-        buffer, width = self.buffer, self.row
+        buffer = self.buffer
         try:  # (the list is dropped right after: no tensor is held between steps)
             np.concatenate([arrays[i] if type(i) is int else i for i in self.template],
                            axis=None, out=buffer)
@@ -216,28 +227,24 @@ class Workspace:
         span = high - low
         if not math.isfinite(span.sum()):  # a NaN or an infinity somewhere
             return None
-        table = buffer.reshape(-1, width)
-        m, sizes, row_squares = self.m, self.sizes, self.row_squares
         # Mean, then std from the centred values (two passes: exact for constants).
-        rows = self.moment_rows
-        mean = np.add.reduceat(buffer[:rows * width], self.starts[:m]) / sizes[:m]
-        row_mean = mean[self.row_array[:rows], None]
-        for begin, end, padding in self.chunks:
-            centred = self.work[:end - begin]
-            np.subtract(table[begin:end], row_mean[begin:end], out=centred)
+        m = self.m
+        mean = np.add.reduceat(self.moment_values, self.moment_starts) / self.moment_sizes
+        row_mean = mean[self.moment_row_array]  # (rows, 1)
+        for begin, end, values, centred, flat, padding, sums in self.chunks:
+            np.subtract(values, row_mean[begin:end], out=centred)
             if padding is not None:
-                centred.reshape(-1)[padding] = 0.0
-            np.vecdot(centred, centred, out=row_squares[begin:end])
-        rows = self.square_row
-        np.vecdot(table[rows:], table[rows:], out=row_squares[rows:])
-        total = np.add.reduceat(row_squares, self.row_starts)
-        std = np.sqrt(total[:m] / sizes[:m])
+                flat[padding] = 0.0
+            np.vecdot(centred, centred, out=sums)
+        np.vecdot(self.square_table, self.square_table, out=self.square_sums)
+        total = np.add.reduceat(self.row_squares, self.row_starts)
+        std = np.sqrt(total[:m] / self.moment_sizes)
         squares = total[self.normed]
         both = self.both  # the last arrays of the first m: sum of squares = centred + size*mean²
         if both:
-            squares[:both] += sizes[m - both:m] * mean[m - both:] ** 2
+            squares[:both] += self.both_sizes * mean[m - both:] ** 2
         norm = np.sqrt(squares)
-        counts = self._histograms(table, low, span)
+        counts = self._histograms(self.table, low, span)
         self.stats.reshape(-1)[self.destination] = np.concatenate(
             (low, high, mean, std, norm, norm * self.inverse_root_size))
         if self.all_present:
@@ -265,8 +272,8 @@ class Workspace:
         # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
         shifted = first - self.base / scale
         self.buffer[self.padding] = shifted[self.padding_array]
-        np.subtract(table, shifted[self.row_array, None], out=table)
-        np.multiply(table, scale[self.row_array, None], out=table)
+        np.subtract(table, shifted[self.row_array_column], out=table)
+        np.multiply(table, scale[self.row_array_column], out=table)
         index = self.buffer.view(np.intp)  # in place: truncation, >= 0, the bin
         np.copyto(index, self.buffer, casting="unsafe")
         stride = self.stride  # row k + 1: array k's bins, its spare bin above, ... and
