@@ -191,6 +191,12 @@ class Workspace:
         # Centred a chunk of rows at a time: (rows begin:end, work array, its padding).
         chunk = max(1, CENTRED_ELEMENTS // row)
         self.work = np.empty((min(moment_rows, chunk), row))
+        # The bin numbers go through int32 when the work array holds them (float64 to int32
+        # is one vector instruction per few elements, float64 to int64 is not, on x86), and
+        # are then widened into the buffer for np.bincount.
+        narrow = self.work.reshape(-1).view(np.int32)
+        fits = (len(present) + 1) * self.stride < 2**31 and narrow.size >= self.buffer.size
+        self.narrow = narrow[:self.buffer.size] if fits else None
         self.chunks = []
         for begin in range(0, moment_rows, chunk):
             end = min(begin + chunk, moment_rows)
@@ -274,8 +280,12 @@ class Workspace:
         self.buffer[self.padding] = shifted[self.padding_array]
         np.subtract(table, shifted[self.row_array_column], out=table)
         np.multiply(table, scale[self.row_array_column], out=table)
-        index = self.buffer.view(np.intp)  # in place: truncation, >= 0, the bin
-        np.copyto(index, self.buffer, casting="unsafe")
+        index = self.buffer.view(np.intp)  # truncation (>= 0): the bin
+        if self.narrow is not None:
+            np.copyto(self.narrow, self.buffer, casting="unsafe")
+            np.copyto(index, self.narrow)
+        else:
+            np.copyto(index, self.buffer, casting="unsafe")
         stride = self.stride  # row k + 1: array k's bins, its spare bin above, ... and
         # (last column) array k + 1's spare bin below
         counts = np.bincount(index, minlength=(len(low) + 1) * stride).reshape(-1, stride)
