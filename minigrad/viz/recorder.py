@@ -30,9 +30,9 @@ later kept call walks the graph and checks it against the plan in one pass
 (`Plan.read`: a changed structure raises), then summarises all values and gradients with
 a fixed number of NumPy calls, not one per box, in reused work arrays
 (`statistics.Workspace`: 640 KiB at most). A call that is not kept only counts.
-Measured on the demo model (benchmarks/recorder.py): a kept call costs about 1.2
+Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.1–1.5
 unrecorded training steps of that small model (its statistics' NumPy passes alone, about
-a quarter of one).
+0.3 of one).
 
 No tensor is kept between steps: the records grow with steps × boxes × bins only.
 """
