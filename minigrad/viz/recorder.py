@@ -29,8 +29,8 @@ Cost: the first kept call walks the graph as `draw_graph` does and plans the lat
 later kept call walks the graph and checks it against the plan in one pass
 (`Plan.read`: a changed structure raises), then summarises all values and gradients with
 a fixed number of NumPy calls, not one per box, in reused work arrays
-(`statistics.Workspace`: 640 KiB at most). A call that is not kept only counts.
-Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.1–1.5
+(`statistics.Workspace`: 640 KiB of work arrays at most). A call that is not kept only counts.
+Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.1–1.3
 unrecorded training steps of that small model (its statistics' NumPy passes alone, about
 0.3 of one).
 

@@ -17,6 +17,7 @@ work array of `CENTRED_ELEMENTS` (128 KiB); a larger step uses `summarise`.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,9 @@ ROWS = (32, 64, 128, 256, 512, 1024)
 # Elements centred at a time for the standard deviations: the work array they go through
 # (128 KiB at most) stays in a core's cache, and evicts less of the training loop's data.
 CENTRED_ELEMENTS = 1 << 14
+
+
+_ONE_AT_A_TIME = threading.Lock()  # see Workspace.compute
 
 
 class Workspace:
@@ -216,6 +220,15 @@ class Workspace:
 
     def compute(self, arrays: list[Any], moments: int, squares_from: int
                 ) -> tuple[np.ndarray, np.ndarray] | None:
+        # One call at a time: the work arrays are shared, and two threads filling them at
+        # once (one recorder used from two threads) gave np.bincount bin numbers changing
+        # under it: a crash of the interpreter, not an exception.
+        with _ONE_AT_A_TIME:
+            found = self._compute(arrays, moments, squares_from)
+            return None if found is None else (found[0].copy(), found[1])
+
+    def _compute(self, arrays: list[Any], moments: int, squares_from: int
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
         try:
             key = (tuple([0 if a is None else a.size for a in arrays]), moments, squares_from)
         except AttributeError:  # not arrays (a Value graph's floats)
@@ -251,6 +264,8 @@ class Workspace:
             squares[:both] += self.both_sizes * mean[m - both:] ** 2
         norm = np.sqrt(squares)
         counts = self._histograms(self.table, low, span)
+        if counts is None:  # magnitudes the shifted product cannot bin exactly: see there
+            return None
         self.stats.reshape(-1)[self.destination] = np.concatenate(
             (low, high, mean, std, norm, norm * self.inverse_root_size))
         if self.all_present:
@@ -260,23 +275,33 @@ class Workspace:
         return self.stats, every_counts
 
     def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray
-                    ) -> np.ndarray:
+                    ) -> np.ndarray | None:
         """Every array's histogram, as `summarise` counts them, with one bincount (the
         buffer's values are overwritten: read them before).
 
         Array k counts into bins ``base[k] ...`` of one long histogram, between a spare bin
         below and one above: an element on the lowest or the highest edge may round just
         outside, and is counted back into the first or the last bin. ``base[k]`` is a whole
-        multiple of `bins`, so that for all-equal values (scale = bins) the shift is exact
-        and they land in the middle bin as in `summarise`, whatever k. The padding is set to
-        its array's `shifted` first: its bin number is 0 exactly."""
+        multiple of `bins`, so that for all-equal float32 or float16 values (scale = bins) the
+        shift is exact and they land in the middle bin as in `summarise`, whatever k
+        (float64 ones may round as `summarise`'s own ``low - 0.5`` does). The padding is set to
+        its array's `shifted` first: its bin number is 0 exactly.
+
+        None (the caller then uses `summarise`) when the magnitudes defeat that product: a
+        span so wide or so narrow (subnormal) that the scale or the shift is not finite,
+        or values so large (all-equal ones beyond ~1e16) that the shift rounds them into
+        another bin, another array's bins or none: every array's counts must add up to
+        its size, in its own bins."""
         bins = self.bins
         equal = span == 0  # all-equal values: one unit around them
         first = low - 0.5 * equal
         span += equal
-        scale = bins / span
-        # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
-        shifted = first - self.base / scale
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scale = bins / span
+            # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
+            shifted = first - self.base / scale
+        if not (np.isfinite(scale).all() and np.isfinite(shifted).all()):
+            return None
         self.buffer[self.padding] = shifted[self.padding_array]
         np.subtract(table, shifted[self.row_array_column], out=table)
         np.multiply(table, scale[self.row_array_column], out=table)
@@ -288,10 +313,19 @@ class Workspace:
             np.copyto(index, self.buffer, casting="unsafe")
         stride = self.stride  # row k + 1: array k's bins, its spare bin above, ... and
         # (last column) array k + 1's spare bin below
-        counts = np.bincount(index, minlength=(len(low) + 1) * stride).reshape(-1, stride)
+        expected = (len(low) + 1) * stride
+        try:
+            counts = np.bincount(index, minlength=expected)
+        except ValueError:  # a negative bin number
+            return None
+        if counts.size != expected:  # a bin number past the last array's bins
+            return None
+        counts = counts.reshape(-1, stride)
         result = counts[1:, :bins]
         result[:, 0] += counts[:-1, -1]
         result[:, -1] += counts[1:, bins]
+        if not np.array_equal(result.sum(axis=1), self.sizes):  # counted in another array's
+            return None
         return result
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Scope
+from minigrad.versions import FREED_GRAPH
 from minigrad.viz.statistics import HIGH, LOW, MEAN, NORM, RMS, STD
 from minigrad.viz.walk import describe, walk
 
@@ -162,6 +163,8 @@ class Plan:
         # The list iterator sees the nodes appended while it runs (breadth-first, as walk).
         for node, (op, scope, parents) in zip(order, self.fingerprint):
             links = node._parents
+            if links is FREED_GRAPH:  # its marker could pass for a recorded leaf
+                return None
             if node.op_name != op or node._scope != scope or len(links) != len(parents):
                 return None
             for parent, expected in zip(links, parents):

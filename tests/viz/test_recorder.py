@@ -383,3 +383,21 @@ def test_the_plan_reads_the_recorded_graph_in_one_pass_and_refuses_any_other():
     freed = graph("same")
     freed.backward(retain_graph=False)  # its nodes' links are gone
     assert plan.read(freed) is None
+
+
+@pytest.mark.parametrize("make_loss", [lambda w: w.tanh().sum(), lambda w: (w ** 2).sum(),
+                                       lambda w: w.sum().exp()])
+def test_a_freed_graph_shaped_like_the_recorded_one_is_refused(make_loss):
+    # After backward(retain_graph=False) a node's parents are one shared marker, a leaf:
+    # under a one-parent op above one leaf it passed for the recorded leaf, and the marker's
+    # 0.0 was recorded as the parameter (no error). It must raise as a freed graph does.
+    w = nn.Parameter(mg.tensor([-2.0, 1.0, 3.0]))
+    recorder = GradientFlowRecorder(every=1)
+    loss = make_loss(w)
+    loss.backward()
+    recorder.record(loss)
+    loss = make_loss(w)
+    loss.backward(retain_graph=False)
+    with pytest.raises(RuntimeError, match="freed by backward"):
+        recorder.record(loss)
+    assert len(recorder) == 1

@@ -179,3 +179,63 @@ def test_bin_numbers_through_int32_or_straight_to_int64_count_the_same():
     second = straight.compute(arrays, len(arrays), 0)
     np.testing.assert_array_equal(first[1], second[1])
     np.testing.assert_array_equal(first[0], second[0])
+
+
+@pytest.mark.parametrize("arrays", [
+    [np.ones(2)] * 4 + [np.array([1e17])],  # huge all-equal: the shift rounds it away
+    [np.ones(2)] * 4 + [np.array([3e19, 3e19])],
+    [np.array([-5e307, 5e307])],  # a span whose scale and shift overflow
+    [np.ones(3)] * 20 + [np.array([-2e306, 2e306])],
+    [np.array([0.0, 1e-310]), np.ones(4)],  # a subnormal span: an infinite scale
+])
+def test_extreme_magnitudes_never_mix_or_lose_counts(arrays):
+    # The workspace's shifted product cannot bin such values exactly: it must hand over to
+    # summarise (None) rather than count them in the padding's bin, in another array's
+    # bins or past the end (a ValueError from NumPy), as it did.
+    found = Workspace(30).compute(arrays, len(arrays), 0)
+    reference = summarise(arrays, 30)
+    if found is not None:
+        np.testing.assert_array_equal(found[1], reference[1])
+    counts = (found or reference)[1]
+    assert [int(c.sum()) for c in counts] == [a.size for a in arrays]
+
+
+def test_one_workspace_used_from_two_threads_gives_each_its_own_answer():
+    # The work arrays are shared: two threads filling them at once crashed the interpreter
+    # (np.bincount's bin numbers changed under it). Run in a child process so that a crash
+    # fails this test instead of ending the suite.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys, threading
+        import numpy as np
+        from minigrad.viz.statistics import Workspace
+        rng = np.random.default_rng(0)
+        sizes = [int(s) for s in rng.integers(100, 3000, 20)]
+        a = [rng.normal(size=s) for s in sizes]
+        b = [rng.normal(size=s) * 100 + 50 for s in sizes]
+        expected = [Workspace(30).compute(x, 20, 10) for x in (a, b)]
+        shared, wrong = Workspace(30), [0, 0]
+        expected = [(stats.copy(), counts.copy()) for stats, counts in expected]
+        def run(k, arrays):
+            for _ in range(300):
+                try:
+                    stats, counts = shared.compute(arrays, 20, 10)
+                    stats, counts = stats.copy(), counts.copy()
+                except Exception:
+                    wrong[k] += 1
+                    continue
+                if not (np.allclose(stats, expected[k][0], equal_nan=True)
+                        and np.array_equal(counts, expected[k][1])):
+                    wrong[k] += 1
+        threads = [threading.Thread(target=run, args=(k, x)) for k, x in enumerate((a, b))]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(wrong)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[0, 0]"
