@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import sys
 import threading
-import weakref
 from collections.abc import Iterator
 from numbers import Real
 from typing import Any
 
 from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
+from minigrad.scalar_walk import SideTable
+from minigrad.scalar_walk import topological_order as _topological_order
 
 # The `itertools.count` behind `next_seq`: ``next(counter)`` is a cheaper call than its
 # bound ``__next__`` (a method-wrapper), and a scalar graph makes tens of thousands of nodes.
@@ -306,10 +307,10 @@ class Value:
         into its parents' ``.grad``, in reverse topological order (micrograd's loop), with
         no table of pending gradients. Under `detect_anomaly()` the general engine runs
         instead: it checks every gradient (and outside CPython too: see
-        `_topological_order`). Passes run one at a time, also across threads:
+        `minigrad.scalar_walk`). Passes run one at a time, also across threads:
         gradients live in the nodes, so two passes through shared nodes would mix them.
         """
-        with _backward_lock:  # see _topological_order
+        with _backward_lock:  # see minigrad.scalar_walk.topological_order
             if current_state().anomaly or not _FLOAT_IDENTITY:
                 autograd.backward(self, 1.0)
                 return
@@ -354,35 +355,10 @@ _new_value = object.__new__
 _STATE_SLOTS = tuple(name for name in Value.__slots__ if name != "__weakref__")
 
 
-class _Beside:
-    """Something a few nodes carry, kept beside them rather than in a slot every node would
-    pay for: by the node's identity (a subclass of `Value` may define ``==`` and hash by
-    value), and weakly, so that an entry goes with its node."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref, str]] = {}
-
-    def get(self, node: Value, default: str | None = None) -> str | None:
-        entry = self._entries.get(id(node))
-        return entry[1] if entry is not None and entry[0]() is node else default
-
-    def __setitem__(self, node: Value, text: str) -> None:
-        key, entries = id(node), self._entries
-
-        def drop(reference: weakref.ref) -> None:  # the node is gone (not a later one)
-            if entries.get(key, (None,))[0] is reference:
-                del entries[key]
-
-        entries[key] = (weakref.ref(node, drop), text)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 # Where each node was created, recorded only inside `detect_anomaly()`.
-_where_created = _Beside()
+_where_created = SideTable()
 # The labels users give nodes: few nodes have one.
-_labels = _Beside()
+_labels = SideTable()
 
 
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
@@ -411,89 +387,6 @@ def _record_and_check(node: Value) -> None:
     """Under `detect_anomaly()`: remember where `node` was created and check its value."""
     _where_created[node] = autograd.user_frame()
     _check_anomaly(node, node.data, "forward")
-
-
-def _topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
-    """Every node reachable from `root`, each after all its consumers, and the gradients
-    that earlier passes left in them, which it sets aside (zeroed in the nodes).
-
-    `autograd.topological_order` for scalar nodes, without its set and its sort (most of
-    the time of a backward pass through tens of thousands of nodes): an iterative
-    depth-first search, whose order is the reverse of the order in which nodes finish.
-    * A node is marked seen by storing this pass's mark in its ``.grad``: a float 0.0 made
-      for the pass (``float("0")`` is a new object), recognised by identity, which sets
-      the node's gradient to zero for the pass as well. A slot for the mark would make
-      every node 16 bytes bigger (the allocator rounds to 16), which costs more time in
-      the forward pass, through memory, than the walk saves. Identity of floats is
-      CPython's: elsewhere (PyPy compares floats by value) `Value.backward` uses the
-      general engine.
-    * `node` looks at its parents in turn. A parent not yet seen whose own parents are all
-      seen (or a leaf) is finished at once; any other one becomes `node`, with the old
-      `node` waiting on the stack below it. Once both parents are seen, `node` is finished
-      and the node waiting on top comes back. The stack and `node` are always one path
-      from the root down, so a parent seen but not finished would be on that path, its
-      own descendant (impossible without cycles): every node finishes after its parents.
-    * Finishing a parent at once saves it a trip through the stack. Its check costs a few
-      reads, worth it for ``_b`` (the new term of a sum chain such as ``sum(w * x for
-      ...)``: a product of nodes already finished), not for ``_a`` (the running sum, not
-      yet finished): for ``_a``, only leaves are finished at once.
-    No recursion, so any depth works. Two passes writing marks into the same nodes at once
-    would spoil each other's walk: `Value.backward` holds a lock around it.
-
-    Only this pass's gradient may flow: what earlier passes left in ``.grad`` (micrograd
-    would push it on again) goes into `earlier` when the node is first seen, to be added
-    back at the end.
-    """
-    seen = float("0")  # this pass's mark: a zero gradient, and a new object (see above)
-    earlier: list[tuple[Value, float]] = []
-    set_aside = earlier.append
-    if root.grad:
-        set_aside((root, root.grad))
-    root.grad = seen
-    waiting: list[Value] = []  # the consumers of `node` on the path from the root
-    finished: list[Value] = []
-    push, pop, finish = waiting.append, waiting.pop, finished.append
-    node = root
-    try:
-        while True:
-            a = node._a
-            if a is not None:
-                grad = a.grad
-                if grad is not seen:
-                    if grad:
-                        set_aside((a, grad))
-                    a.grad = seen
-                    if a._a is None:
-                        finish(a)
-                    else:
-                        push(node)
-                        node = a
-                        continue
-                b = node._b
-                if b is not None:
-                    grad = b.grad
-                    if grad is not seen:
-                        if grad:
-                            set_aside((b, grad))
-                        b.grad = seen
-                        pb = b._a
-                        if pb is None or (pb.grad is seen and (b._b is None or b._b.grad is seen)):
-                            finish(b)
-                        else:
-                            push(node)
-                            node = b
-                            continue
-            finish(node)
-            try:
-                node = pop()
-            except IndexError:
-                break
-    except BaseException:  # e.g. a hand-built node with a parent that is not a Value
-        for node, grad in earlier:  # give back what earlier passes left (marks are zeros)
-            node.grad = grad
-        raise
-    finished.reverse()
-    return finished, earlier
 
 
 # Re-entrant: a hook or observer of the general engine's pass may start another pass.
