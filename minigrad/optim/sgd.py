@@ -85,8 +85,9 @@ def _plain_update(params: list[Any], lr: float) -> None:
     temporary: see `minigrad.optim.optimizer`), and lr·grad goes into one block-sized
     scratch array made once per step: a fresh temporary per block cost a malloc/free and a
     cold cache line each time (the B=128 benchmark step was ~1.5% slower for it). The
-    blocks are sliced here rather than by `blocks`, whose generator frames cost more than
-    the NumPy calls in a training step.
+    blocks are sliced here rather than by `blocks`, which checks the layouts again and
+    builds a tuple per block: through it, the optimiser step of the B=128 benchmark MLP
+    took 8-12% longer (~6-10 µs of a ~90 µs step).
     """
     written_at = next_seq()
     scratch: np.ndarray | None = None
