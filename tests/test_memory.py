@@ -156,15 +156,9 @@ def test_relu_keeps_its_output_and_no_mask_for_backward():
 
 def graph_data_bytes(root):
     """Bytes of the data of the graph's computed nodes (not the leaves), each array once."""
-    arrays, stack, seen = {}, [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node._parents:
-            arrays[id(node.data)] = node.data.nbytes
-        stack.extend(node._parents)
+    from minigrad.viz.walk import walk
+
+    arrays = {id(node.data): node.data.nbytes for node in walk(root)[0] if node._parents}
     return sum(arrays.values())
 
 
