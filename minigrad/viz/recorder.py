@@ -40,6 +40,8 @@ No tensor is kept between steps: the records grow with steps × boxes × bins on
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -59,25 +61,29 @@ _COLUMN = {name: i for i, name in enumerate(STAT_NAMES)}
 
 
 class _Catch:
-    """The gradients of one backward pass as the engine hands them over (the observer of
-    `observe_next_backward`): by node id, with a weak reference to the pass's root (its
+    """The gradients of one backward pass as the engine hands them over (`observer`, given
+    to `observe_next_backward`): by node id, with a weak reference to the pass's root (its
     first node). It holds gradients only, never the graph, so one left waiting by a
     recorder that records no more costs one pass's gradients, not its activations."""
 
-    __slots__ = ("root", "grads")
+    __slots__ = ("root", "grads", "observer")
 
     def __init__(self) -> None:
-        self.root: weakref.ref | None = None
-        self.grads: dict[int, Any] = {}
+        grads: dict[int, Any] = {}
+        root: list[weakref.ref] = []
+        ref = weakref.ref
 
-    def __call__(self, node: Any, grad: Any) -> None:
-        if self.root is None:
-            self.root = weakref.ref(node)
-        self.grads[id(node)] = grad
+        # A plain function (no method or __call__ look-up: the engine calls it per node).
+        def observer(node: Any, grad: Any) -> None:
+            if not grads:
+                root.append(ref(node))
+            grads[id(node)] = grad
+
+        self.root, self.grads, self.observer = root, grads, observer
 
     def of(self, root: Any) -> dict[int, Any] | None:
         """The gradients by node id if the pass was `root`'s (alive, so ids are unique)."""
-        return self.grads if self.root is not None and self.root() is root else None
+        return self.grads if self.root and self.root[0]() is root else None
 
 
 class GradientFlowRecorder:
@@ -162,7 +168,7 @@ class GradientFlowRecorder:
                 self._measure_after_step(optimizer)
         if (call + 1) % self.every == 0:  # the next call will be kept: watch its backward
             self._caught = _Catch()
-            observe_next_backward(self._caught)
+            observe_next_backward(self._caught.observer)
         return kept
 
     def _keep_now(self, loss: Any, call: int = 0,
@@ -181,63 +187,66 @@ class GradientFlowRecorder:
                 raise ValueError(self._changed(call, signature(nodes, parents)[1]))
         assert plan is not None  # (read found nodes only with a plan)
         caught, self._caught = self._caught, None
-        ordered = [nodes[i] for i in plan.order]
+        boxes = plan.boxes(nodes)
         grads = caught.of(loss) if caught is not None else None
         if grads is not None:  # the engine handed this pass over
             get = grads.get
-            self._keep(call, ordered, lambda node: get(id(node)),
-                       lambda node: node._vjp(grads[id(node)]))
+            self._keep(call, boxes, list(map(get, map(id, plan.grad_nodes(boxes)))),
+                       lambda node: get(id(node)), lambda node: node._vjp(grads[id(node)]))
         else:
             flow = Flow(loss)
-            self._keep(call, ordered, flow.of, flow.sent)
+            self._keep(call, boxes, list(map(flow.of, plan.grad_nodes(boxes))), flow.of,
+                       flow.sent)
 
     # -- one kept step -------------------------------------------------------------------
 
-    def _keep(self, call: int, nodes: list[Any], grad_of: Any, sent_by: Any) -> None:
-        """Statistics of one step: `nodes` in box order, `grad_of(node)` its gradient
-        (None if none reached it), `sent_by(node)` the gradients it sent to its parents."""
+    def _keep(self, call: int, nodes: Sequence[Any], grads: list[Any], grad_of: Any,
+              sent_by: Any) -> None:
+        """Statistics of one step: `nodes` in box order, `grads` their gradients in the
+        plan's `grad_order` (None where none reached the node), `grad_of(node)` one node's,
+        `sent_by(node)` the gradients it sent to its parents."""
         plan, parameters = self._plan, self._recorded().parameters
         assert plan is not None
         n = len(nodes)
         values = [node.data for node in nodes]
-        grads = [grad_of(nodes[b]) for b in plan.grad_order]  # parameters' first
-        arrays = values + grads
+        arrays = values + grads  # parameters' gradients first
         # mean and std of values and parameters' gradients; rms and norm of gradients.
-        found = self._workspace.compute(arrays, n + len(parameters), n)
-        every, counts = found if found is not None else summarise(arrays, self.bins)
-        flat = every.reshape(-1)
-        stats = flat[plan.gather]  # (boxes, STAT_NAMES) in one gather
-        stats[:, _COLUMN["saturated"]] = np.nan
-        for b, op in plan.saturating:  # diagnostics' rules: |y| > 0.97, |2y - 1| > 0.97
-            value = np.asarray(values[b])
-            if value.size:
-                away = np.abs(value) if op == "tanh" else np.abs(2 * value - 1)
-                stats[b, _COLUMN["saturated"]] = np.count_nonzero(away > SATURATION) / value.size
+        taken = self._workspace.take(arrays, n + len(parameters), n, plan.statistics,
+                                     plan.histogram_rows)
+        if taken is None:
+            every, counts = summarise(arrays, self.bins)
+            flat = np.append(every.reshape(-1), np.nan)  # position -1: NaN
+            taken = ([flat.take(i) for i in plan.statistics],
+                     counts.take(plan.histogram_rows, axis=0))
+        (numbers, spreads), histograms = taken
+        # One array per step holds the boxes' statistics and the arrows' norms (two views).
+        stats = numbers[:n * len(STAT_NAMES)].reshape(n, len(STAT_NAMES))
+        arrows = numbers[n * len(STAT_NAMES):]
+        if plan.saturating:
+            _saturation(plan.saturating, values, stats[:, _COLUMN["saturated"]])
+        parts = plan.arrows_with_parts(nodes)
+        if parts:
+            self._arrow_parts(parts, nodes, arrows, grad_of, sent_by)
         self.steps.append(call)
         self.box_stats.append(stats)
-        self.value_hist.append(counts[:n].copy())  # a view would keep all of `counts` alive
-        self.grad_hist.append(counts[plan.grad_rows])
-        self.arrow_norm.append(self._arrow_norms(nodes, stats, grad_of, sent_by))
-        self.grad_data.append(ratio(flat[plan.parameter_grad_std],
-                                    flat[plan.parameter_value_std]))
+        self.value_hist.append(histograms[:n])  # (two views of one array of this step)
+        self.grad_hist.append(histograms[n:])
+        self.arrow_norm.append(arrows)
+        self.grad_data.append(ratio(spreads[0], spreads[1]))
         self.update_data.append(np.full(len(parameters), np.nan))
         if parameters:
             params = [nodes[b] for b in parameters]
             self._spreads.keep([p.data for p in params])
             self._before = (len(self.steps) - 1, params)
 
-    def _arrow_norms(self, nodes: list[Any], stats: np.ndarray, grad_of: Any,
-                     sent_by: Any) -> np.ndarray:
-        """The norm of the gradient each arrow carries back: its source's gradient norm
-        when it is the source's only way back, else the norm of what the target sent to
-        the source (summed first when it uses the source more than once, as in x * x)."""
+    def _arrow_parts(self, parts: list[int], nodes: Sequence[Any], result: np.ndarray,
+                     grad_of: Any, sent_by: Any) -> None:
+        """Into `result`, the norm of the gradient each arrow of `parts` carries back (an
+        arrow whose source has other consumers, or a hook): the norm of what the target
+        sent to the source (summed first when it uses the source more than once, as in
+        x * x). The other arrows carry their source's whole gradient: its norm."""
         plan = self._plan
         assert plan is not None
-        result = np.full(len(plan.slots), np.nan)
-        result[plan.whole] = stats[plan.whole_source, 1]
-        parts = plan.arrows_with_parts(nodes)
-        if not parts:
-            return result
         in_walk = {plan.order[b]: nodes[b] for b in range(len(nodes))}
         sent: dict[int, Any] = {}
         for k in parts:
@@ -257,7 +266,6 @@ class GradientFlowRecorder:
             total = sum(carried[1:], carried[0]) if carried else None
             result[k] = np.nan if total is None else np.sqrt(np.sum(
                 np.square(total, dtype=np.float64)))
-        return result
 
     # -- update:data ratio -----------------------------------------------------------------
 
@@ -313,3 +321,24 @@ class GradientFlowRecorder:
             raise ValueError(f"{caller}: the recorder has no records ({self.calls} calls of "
                              f"record, every={self.every}). Fix: call recorder.record(loss) "
                              "after loss.backward() in the training loop first.")
+
+
+def _saturation(groups: list[tuple[str, list[int]]], values: list[Any],
+                column: np.ndarray) -> None:
+    """Into `column` (per box), the saturated share of each tanh or sigmoid output, by
+    diagnostics' rules (|y| > 0.97, |2y - 1| > 0.97): a few NumPy calls per op, not per box
+    (per box when the outputs' dtypes differ, as the rule is applied in each one's own)."""
+    for op, boxes in groups:
+        chosen = [np.asarray(values[b]) for b in boxes]
+        if len({a.dtype for a in chosen}) > 1 or not all(a.size for a in chosen):
+            for b, a in zip(boxes, chosen):
+                if a.size:
+                    away = np.abs(a) if op == "tanh" else np.abs(2 * a - 1)
+                    column[b] = np.count_nonzero(away > SATURATION) / a.size
+            continue
+        sizes = [a.size for a in chosen]
+        joined = np.concatenate(chosen, axis=None)
+        away = np.abs(joined) if op == "tanh" else np.abs(2 * joined - 1)
+        counts = np.add.reduceat(away > SATURATION, [0, *accumulate(sizes[:-1])],
+                                 dtype=np.intp)
+        column[boxes] = counts / sizes

@@ -208,13 +208,24 @@ class Workspace:
             centred = self.work[:end - begin]
             self.chunks.append((begin, end, self.table[begin:end], centred, centred.reshape(-1),
                                 inside if inside.size else None, self.row_squares[begin:end]))
-        # Where each computed number goes in the flattened (arrays, 6) statistics.
-        at = self.present * 6
-        normed_at = at[self.normed]
-        self.destination = np.concatenate((at + LOW, at + HIGH, at[:m] + MEAN, at[:m] + STD,
-                                           normed_at + NORM, normed_at + RMS))
+        # The results of a call: one vector [low, high, mean, std, norm, rms, NaN] (each
+        # over the arrays that get it), and the histograms of the present arrays with a row
+        # of zeros after them. `where[i, column]` and `histogram_row[i]` say where array i's
+        # numbers are (the NaN, the zeros: not computed, or a missing array).
+        p, normed = len(present), len(self.normed)
+        where = np.full((len(sizes), 6), 2 * p + 2 * m + 2 * normed, dtype=np.intp)
+        where[self.present, LOW] = np.arange(p)
+        where[self.present, HIGH] = p + np.arange(p)
+        where[self.present[:m], MEAN] = 2 * p + np.arange(m)
+        where[self.present[:m], STD] = 2 * p + m + np.arange(m)
+        where[self.present[self.normed], NORM] = 2 * p + 2 * m + np.arange(normed)
+        where[self.present[self.normed], RMS] = 2 * p + 2 * m + normed + np.arange(normed)
+        self.where = where
+        self.histogram_row = np.full(len(sizes), p, dtype=np.intp)
+        self.histogram_row[self.present] = np.arange(p)
+        self.size_list = counts.tolist()  # each array's histogram must add up to its size
         self.inverse_root_size = 1.0 / np.sqrt(self.sizes[self.normed])
-        self.stats = np.full((len(sizes), 6), np.nan)
+        self._composed: tuple = ()  # see take
         self._key = key
         return True
 
@@ -224,28 +235,51 @@ class Workspace:
         # once (one recorder used from two threads) gave np.bincount bin numbers changing
         # under it: a crash of the interpreter, not an exception.
         with _ONE_AT_A_TIME:
-            found = self._compute(arrays, moments, squares_from)
-            return None if found is None else (found[0].copy(), found[1])
+            if not self._compute(arrays, moments, squares_from):
+                return None
+            return (self.results[self.where],
+                    self.histograms[self.histogram_row].astype(np.int32))
 
-    def _compute(self, arrays: list[Any], moments: int, squares_from: int
-                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    def take(self, arrays: list[Any], moments: int, squares_from: int,
+             statistics: tuple[np.ndarray, ...], rows: np.ndarray
+             ) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """`compute`, but only the numbers asked for, gathered in one call each (fresh
+        arrays): ``statistics[j]`` holds positions in the flattened ``(arrays, 6)``
+        statistics (-1: NaN), `rows` array positions; returns the statistics at each
+        ``statistics[j]`` and the histograms of `rows` (int32). Gives what ``compute``'s
+        results would at those positions, without making them (the recorder's path)."""
+        with _ONE_AT_A_TIME:
+            if not self._compute(arrays, moments, squares_from):
+                return None
+            composed = self._composed
+            if not composed or composed[0] is not statistics or composed[1] is not rows:
+                at = np.append(self.where.reshape(-1), len(self.results) - 1)  # -1: NaN
+                composed = self._composed = (statistics, rows, [at[i] for i in statistics],
+                                             self.histogram_row[rows])
+            results = self.results
+            return ([results.take(i) for i in composed[2]],
+                    self.histograms.take(composed[3], axis=0).astype(np.int32))
+
+    def _compute(self, arrays: list[Any], moments: int, squares_from: int) -> bool:
+        """Fill `results` and `histograms` (see `_plan`); False when it cannot."""
         try:
             key = (tuple([0 if a is None else a.size for a in arrays]), moments, squares_from)
         except AttributeError:  # not arrays (a Value graph's floats)
-            return None
+            return False
         if key != self._key and not self._plan(key):
-            return None
+            return False
         buffer = self.buffer
         try:  # (the list is dropped right after: no tensor is held between steps)
             np.concatenate([arrays[i] if type(i) is int else i for i in self.template],
                            axis=None, out=buffer)
         except TypeError:  # a dtype that does not convert to float64 (complex)
-            return None
+            return False
         low = np.minimum.reduceat(buffer, self.bounds)[::2]
         high = np.maximum.reduceat(buffer, self.bounds)[::2]
         span = high - low
-        if not math.isfinite(span.sum()):  # a NaN or an infinity somewhere
-            return None
+        widest = np.add.reduce(span)  # (>= every span: none is negative)
+        if not math.isfinite(widest):  # a NaN or an infinity somewhere
+            return False
         # Mean, then std from the centred values (two passes: exact for constants).
         m = self.m
         mean = np.add.reduceat(self.moment_values, self.moment_starts) / self.moment_sizes
@@ -261,23 +295,21 @@ class Workspace:
         squares = total[self.normed]
         both = self.both  # the last arrays of the first m: sum of squares = centred + size*mean²
         if both:
-            squares[:both] += self.both_sizes * mean[m - both:] ** 2
+            squares[:both] += self.both_sizes * np.square(mean[m - both:])
         norm = np.sqrt(squares)
-        counts = self._histograms(self.table, low, span)
-        if counts is None:  # magnitudes the shifted product cannot bin exactly: see there
-            return None
-        self.stats.reshape(-1)[self.destination] = np.concatenate(
-            (low, high, mean, std, norm, norm * self.inverse_root_size))
-        if self.all_present:
-            return self.stats, counts.astype(np.int32)
-        every_counts = np.zeros((len(arrays), self.bins), dtype=np.int32)
-        every_counts[self.present] = counts
-        return self.stats, every_counts
+        histograms = self._histograms(self.table, low, span, widest)
+        if histograms is None:  # magnitudes the shifted product cannot bin exactly: see there
+            return False
+        self.histograms = histograms
+        self.results = np.concatenate((low, high, mean, std, norm, norm * self.inverse_root_size,
+                                       _NAN))
+        return True
 
-    def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray
-                    ) -> np.ndarray | None:
+    def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray,
+                    widest: float) -> np.ndarray | None:
         """Every array's histogram, as `summarise` counts them, with one bincount (the
-        buffer's values are overwritten: read them before).
+        buffer's values are overwritten: read them before): ``(arrays + 1, bins)``, the
+        last row zeros (for arrays with no histogram).
 
         Array k counts into bins ``base[k] ...`` of one long histogram, between a spare bin
         below and one above: an element on the lowest or the highest edge may round just
@@ -288,20 +320,22 @@ class Workspace:
         its array's `shifted` first: its bin number is 0 exactly.
 
         None (the caller then uses `summarise`) when the magnitudes defeat that product: a
-        span so wide or so narrow (subnormal) that the scale or the shift is not finite,
-        or values so large (all-equal ones beyond ~1e16) that the shift rounds them into
-        another bin, another array's bins or none: every array's counts must add up to
-        its size, in its own bins."""
+        span so narrow or so wide (`widest`: the sum of all spans) that the scale or the
+        shift could overflow (nothing here then overflows: no warning to silence), or values
+        so large (all-equal ones beyond ~1e16) that the shift rounds them into another bin,
+        another array's bins or none: every array's counts must add up to its size, in its
+        own bins."""
         bins = self.bins
         equal = span == 0  # all-equal values: one unit around them
         first = low - 0.5 * equal
         span += equal
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            scale = bins / span
-            # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
-            shifted = first - self.base / scale
-        if not (np.isfinite(scale).all() and np.isfinite(shifted).all()):
+        # bins / span <= bins * 2**900, base / scale <= base * 2**900: both far from
+        # overflowing, and so are the shifted products of the elements (see the docstring).
+        if not (np.minimum.reduce(span) >= _NARROWEST and widest <= _WIDEST):
             return None
+        scale = bins / span
+        # (a - first) * scale + base, as (a - shifted) * scale: one pass less.
+        shifted = first - self.base / scale
         self.buffer[self.padding] = shifted[self.padding_array]
         np.subtract(table, shifted[self.row_array_column], out=table)
         np.multiply(table, scale[self.row_array_column], out=table)
@@ -312,8 +346,8 @@ class Workspace:
         else:
             np.copyto(index, self.buffer, casting="unsafe")
         stride = self.stride  # row k + 1: array k's bins, its spare bin above, ... and
-        # (last column) array k + 1's spare bin below
-        expected = (len(low) + 1) * stride
+        # (last column) array k + 1's spare bin below; one row more, of zeros
+        expected = (len(low) + 2) * stride
         try:
             counts = np.bincount(index, minlength=expected)
         except ValueError:  # a negative bin number
@@ -324,9 +358,15 @@ class Workspace:
         result = counts[1:, :bins]
         result[:, 0] += counts[:-1, -1]
         result[:, -1] += counts[1:, bins]
-        if not np.array_equal(result.sum(axis=1), self.sizes):  # counted in another array's
+        # Counted in its own array's bins (then the row of zeros got nothing: no element is
+        # counted twice).
+        if np.add.reduce(result[:-1], axis=1).tolist() != self.size_list:
             return None
         return result
+
+
+_NAN = np.array([np.nan])
+_NARROWEST, _WIDEST = 2.0**-900, 2.0**900
 
 
 class Spreads:
@@ -346,7 +386,7 @@ class Spreads:
             starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
             self.starts = np.concatenate((starts, starts + counts.sum())).astype(np.intp)
             self.sizes = np.concatenate((counts, counts)).astype(np.float64)
-            self.segment = np.repeat(np.arange(2 * len(counts)), np.concatenate((counts, counts)))
+            self.repeats = np.concatenate((counts, counts))
             self.count, self._sizes = len(counts), sizes
             self.both = np.empty(2 * int(counts.sum()))  # [now - before, now]
             self.before = np.empty(int(counts.sum()))
@@ -355,12 +395,13 @@ class Spreads:
     def ratio(self, arrays: list[Any]) -> np.ndarray:
         """std(now - before) / std(now) per array (NaN where std(now) is 0)."""
         both, total = self.both, self.before.size
-        np.concatenate(arrays, axis=None, out=both[total:])
-        np.subtract(both[total:], self.before, out=both[:total])
-        mean = np.add.reduceat(both, self.starts) / self.sizes
-        both -= mean[self.segment]
-        np.multiply(both, both, out=both)
-        squares = np.add.reduceat(both, self.starts)  # sizes * variance
+        now = both[total:]
+        np.concatenate(arrays, axis=None, out=now)
+        np.subtract(now, self.before, out=both[:total])
+        mean = np.add.reduceat(both, self.starts)
+        mean /= self.sizes
+        both -= np.repeat(mean, self.repeats)  # (a C fill per array: cheaper than a gather)
+        squares = np.add.reduceat(np.square(both, out=both), self.starts)  # sizes * variance
         # The two variances of an array share its size: the ratio of stds is the root of
         # the ratio of summed squares.
         return np.sqrt(ratio(squares[:self.count], squares[self.count:]))
@@ -368,5 +409,5 @@ class Spreads:
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where the denominator is not positive."""
-    return np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan),
-                     where=denominator > 0)
+    # x / NaN is NaN, without the warning a division by zero gives.
+    return numerator / np.where(denominator > 0, denominator, np.nan)

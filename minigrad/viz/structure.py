@@ -10,8 +10,9 @@ in silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import lt
+from operator import itemgetter, lt
 from typing import Any
 
 import numpy as np
@@ -124,8 +125,11 @@ class Plan:
         self._whole_pairs = list(zip(whole, whole_source))
         carried_whole = set(whole)
         self.parts = [k for k in range(len(recorded.arrows)) if k not in carried_whole]
-        self.saturating = [(b, nodes[order[b]].op_name) for b in range(len(order))
-                           if nodes[order[b]].op_name in ("tanh", "sigmoid")]
+        saturating: dict[str, list[int]] = {}
+        for b in range(len(order)):
+            if nodes[order[b]].op_name in ("tanh", "sigmoid"):
+                saturating.setdefault(nodes[order[b]].op_name, []).append(b)
+        self.saturating = list(saturating.items())  # (op, its boxes), tanh or sigmoid outputs
         parameters = recorded.parameters
         trained = set(parameters)
         others = [b for b in range(len(order)) if b not in trained]
@@ -134,23 +138,35 @@ class Plan:
         self.grad_rows[parameters] = len(order) + np.arange(len(parameters))
         self.grad_rows[others] = len(order) + len(parameters) + np.arange(len(others))
         self.grad_order = parameters + others
-        # Where each box's statistics come from in the flattened (arrays, 6) statistics
-        # (columns as in `statistics`); the "saturated" column is filled separately.
+        # The boxes' nodes from the walk's, and their gradients' nodes from those, in one
+        # C call each (itemgetter of one position gives the item itself, not a tuple).
+        self.boxes = _picker(order)
+        self.grad_nodes = _picker(self.grad_order)
+        # What a kept step stores, as positions in the flattened (arrays, 6) statistics
+        # (columns as in `statistics`; -1: NaN), gathered in one call each:
+        # ``statistics[0]``: each box's row of STAT_NAMES (the "saturated" column is filled
+        # separately), then each arrow's norm where it carries its source's whole gradient
+        # (the source's gradient norm; the others are filled separately);
+        # ``statistics[1]``: the parameters' gradient std and value std (grad:data).
         n = len(order)
         value_at = np.arange(n)[:, None] * 6
         grad_at = self.grad_rows[:, None] * 6
-        self.gather = np.hstack([grad_at + [RMS, NORM], value_at + [MEAN, STD],
-                                 value_at + [MEAN], grad_at + [LOW, HIGH],
-                                 value_at + [LOW, HIGH]])
-        self.parameter_grad_std = self.grad_rows[parameters] * 6 + STD
-        self.parameter_value_std = np.array(parameters, dtype=np.intp) * 6 + STD
+        boxes = np.hstack([grad_at + [RMS, NORM], value_at + [MEAN, STD],
+                           np.full((n, 1), -1), grad_at + [LOW, HIGH], value_at + [LOW, HIGH]])
+        arrows = np.full(len(recorded.arrows), -1, dtype=np.intp)
+        arrows[self.whole] = self.grad_rows[self.whole_source] * 6 + NORM
+        self.statistics = (np.concatenate((boxes.reshape(-1), arrows)),
+                           np.stack((self.grad_rows[parameters] * 6 + STD,
+                                     np.array(parameters, dtype=np.intp) * 6 + STD)))
+        # Histogram rows: the values' (boxes in order), then the gradients'.
+        self.histogram_rows = np.concatenate((np.arange(n), self.grad_rows))
 
     def matches(self, nodes: list[Any], parents: list[list[int]]) -> bool:
         """True when this walk is of the recorded graph: same ops, modules and edges, and
         the boxes created in the same order (they are numbered by it)."""
         if len(nodes) != len(self.order) or _fingerprint(nodes, parents) != self.fingerprint:
             return False
-        created = [nodes[i]._seq for i in self.order]
+        created = [node._seq for node in self.boxes(nodes)]
         return all(map(lt, created, created[1:]))
 
     def read(self, root: Any) -> list[Any] | None:
@@ -175,12 +191,20 @@ class Plan:
                     return None
         if len(order) != len(self.fingerprint):
             return None
-        created = [order[i]._seq for i in self.order]
+        created = [node._seq for node in self.boxes(order)]
         return order if all(map(lt, created, created[1:])) else None
 
-    def arrows_with_parts(self, boxes: list[Any]) -> list[int]:
+    def arrows_with_parts(self, boxes: Sequence[Any]) -> list[int]:
         """The arrows whose gradient must be summed from what was sent along them: the
         `parts` arrows, and any other whose source now has a hook (it may have changed the
         source's gradient after receiving it). `boxes`: the nodes in box order."""
         hooked = [k for k, b in self._whole_pairs if boxes[b]._hooks]
         return self.parts + hooked if hooked else self.parts
+
+
+def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """A function giving ``[items[i] for i in positions]`` (as a tuple), in one C call."""
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda items: (items[only],)
+    return itemgetter(*positions) if positions else (lambda items: ())
