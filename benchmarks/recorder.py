@@ -9,7 +9,8 @@ how large and slow to build the page is.
    one, under each thread setting of ``--threads`` (``--clock cpu`` with one thread is the
    steadiest on a shared machine). The unrecorded block is the same training loop without
    the recorder. Targets (issue #10): <= 1.3x every step, <= 1.05x with every=10. Also
-   printed: one kept call's cost, from the every-step block, and a floor: the NumPy passes
+   printed: one kept call's cost, from the every-step block, the extra time of an every=10
+   block against the 5% the target allows, and a floor: the NumPy passes
    that exact statistics of one kept step need (copy into float64, minimum, maximum, the
    values' sum, centred values and their squares, the gradients' squares, the histogram's
    bin numbers and their integer cast, np.bincount), run over the demo's arrays laid end to
@@ -141,6 +142,12 @@ def overhead(rounds: int, threads: str) -> None:
     kept = (timings["record every step"].seconds - timings["no recorder"].seconds) / BLOCK
     print(f"  one kept call of record: {kept * 1e6:.0f} µs (an unrecorded step: "
           f"{timings['no recorder'].seconds / BLOCK * 1e6:.0f} µs)")
+    # With every=10 a block holds one kept call and nine that only count: the block's extra
+    # time is what one kept call costs inside such training (cold after nine steps), with
+    # everything it brings along (the hand-over in backward, update:data, slower steps).
+    tenth = timings["record every 10th step"].seconds - timings["no recorder"].seconds
+    print(f"  every 10th step: {tenth * 1e6:.0f} µs more per block of {BLOCK} steps (the "
+          f"target, 1.05x, allows {0.05 * timings['no recorder'].seconds * 1e6:.0f} µs)")
     share = timings[floor].ratio
     print(f"  exact statistics' passes alone: {timings[floor].seconds / BLOCK * 1e6:.0f} µs "
           f"per kept step, {share:.2f} of an unrecorded step: recording every step cannot "

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -326,19 +325,11 @@ class GradientFlowRecorder:
 def _saturation(groups: list[tuple[str, list[int]]], values: list[Any],
                 column: np.ndarray) -> None:
     """Into `column` (per box), the saturated share of each tanh or sigmoid output, by
-    diagnostics' rules (|y| > 0.97, |2y - 1| > 0.97): a few NumPy calls per op, not per box
-    (per box when the outputs' dtypes differ, as the rule is applied in each one's own)."""
+    diagnostics' rules: |y| > 0.97, |2y - 1| > 0.97. (One box at a time: joining them
+    first measured twice as slow for the demo's two 64x32 outputs.)"""
     for op, boxes in groups:
-        chosen = [np.asarray(values[b]) for b in boxes]
-        if len({a.dtype for a in chosen}) > 1 or not all(a.size for a in chosen):
-            for b, a in zip(boxes, chosen):
-                if a.size:
-                    away = np.abs(a) if op == "tanh" else np.abs(2 * a - 1)
-                    column[b] = np.count_nonzero(away > SATURATION) / a.size
-            continue
-        sizes = [a.size for a in chosen]
-        joined = np.concatenate(chosen, axis=None)
-        away = np.abs(joined) if op == "tanh" else np.abs(2 * joined - 1)
-        counts = np.add.reduceat(away > SATURATION, [0, *accumulate(sizes[:-1])],
-                                 dtype=np.intp)
-        column[boxes] = counts / sizes
+        for b in boxes:
+            value = np.asarray(values[b])
+            if value.size:
+                away = np.abs(value) if op == "tanh" else np.abs(2 * value - 1)
+                column[b] = np.count_nonzero(away > SATURATION) / value.size
