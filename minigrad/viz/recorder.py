@@ -29,10 +29,12 @@ Cost: the first kept call walks the graph as `draw_graph` does and plans the lat
 later kept call walks the graph and checks it against the plan in one pass
 (`Plan.read`: a changed structure raises), then summarises all values and gradients with
 a fixed number of NumPy calls, not one per box, in reused work arrays
-(`statistics.Workspace`: 640 KiB of work arrays at most). A call that is not kept only counts.
-Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.1–1.3
+(`statistics.Workspace`: 640 KiB of work arrays at most), and gathers what it stores (box
+statistics and arrow norms, the grad:data stds, the histograms) with one call each
+(`Workspace.take`, indices planned once). A call that is not kept only counts.
+Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.0–1.4
 unrecorded training steps of that small model (its statistics' NumPy passes alone, about
-0.3 of one).
+0.25 of one).
 
 No tensor is kept between steps: the records grow with steps × boxes × bins only.
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter, lt
+from operator import attrgetter, itemgetter, lt
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,12 @@ class Plan:
         order, _ = signature(nodes, parents)
         self.order = order
         self.fingerprint = _fingerprint(nodes, parents)
+        # A tree (every node but the root used once: most training graphs with fused ops)
+        # is read by `_read_tree`, with no dictionary of positions.
+        self.tree = sum(map(len, parents)) == len(nodes) - 1
+        self._parent_counts = [len(found) for found in parents]
+        self._ops = [op for op, _, _ in self.fingerprint]
+        self._scopes = [scope for _, scope, _ in self.fingerprint]
         consumers: list[list[int]] = [[] for _ in nodes]
         for child, found in enumerate(parents):
             for parent in found:
@@ -174,6 +180,8 @@ class Plan:
         `matches` says of ``walk(root)``), else None. One pass that walks and compares
         together, stopping at the first difference (a freed graph differs: its nodes' links
         are gone)."""
+        if self.tree:
+            return self._read_tree(root)
         order = [root]
         position = {id(root): 0}
         # The list iterator sees the nodes appended while it runs (breadth-first, as walk).
@@ -194,12 +202,42 @@ class Plan:
         created = [node._seq for node in self.boxes(order)]
         return order if all(map(lt, created, created[1:])) else None
 
+    def _read_tree(self, root: Any) -> list[Any] | None:
+        """`read` for a recorded tree, with C-level comparisons of whole lists: each node's
+        parents appended as they are met give the walk's order exactly when the graph is a
+        tree too (no node twice), and then the same parent counts mean the same edges."""
+        size = len(self._ops)
+        order = [root]
+        extend = order.extend
+        for node in order:  # (the iterator sees the nodes appended while it runs)
+            extend(node._parents)
+            if len(order) > size:  # another graph: stop walking it
+                return None
+        if len(order) != size:
+            return None
+        seen = set(map(id, order))
+        # A node met twice (also caught below: its two places cannot both be in creation
+        # order), or a freed graph (its nodes' parents are one shared marker).
+        if len(seen) != size or id(_FREED_MARKER) in seen:
+            return None
+        if (list(map(len, map(_parents_of, order))) != self._parent_counts
+                or list(map(_op_of, order)) != self._ops
+                or list(map(_scope_of, order)) != self._scopes):
+            return None
+        created = list(map(_seq_of, self.boxes(order)))
+        return order if all(map(lt, created, created[1:])) else None
+
     def arrows_with_parts(self, boxes: Sequence[Any]) -> list[int]:
         """The arrows whose gradient must be summed from what was sent along them: the
         `parts` arrows, and any other whose source now has a hook (it may have changed the
         source's gradient after receiving it). `boxes`: the nodes in box order."""
         hooked = [k for k, b in self._whole_pairs if boxes[b]._hooks]
         return self.parts + hooked if hooked else self.parts
+
+
+_FREED_MARKER = FREED_GRAPH[0]  # what a freed node's parents hold instead of its parents
+_parents_of, _op_of = attrgetter("_parents"), attrgetter("op_name")
+_scope_of, _seq_of = attrgetter("_scope"), attrgetter("_seq")
 
 
 def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

@@ -401,3 +401,42 @@ def test_a_freed_graph_shaped_like_the_recorded_one_is_refused(make_loss):
     with pytest.raises(RuntimeError, match="freed by backward"):
         recorder.record(loss)
     assert len(recorder) == 1
+
+
+def test_a_tree_shaped_graph_is_read_by_whole_lists_and_any_other_is_refused():
+    """A recorded tree (every node used once) is read by appending parents (`_read_tree`):
+    it gives what `walk` gives, and refuses a graph that uses a node twice even when the
+    appended parents have the recorded length, counts and ops, and a freed graph."""
+    from minigrad.viz.structure import Plan, structure
+
+    def graph(variant: str) -> mg.Tensor:
+        a = mg.tensor([1.0, -2.0], requires_grad=True)
+        b = mg.tensor([3.0, 0.5], requires_grad=True)
+        c = mg.tensor([0.25, 4.0], requires_grad=True)
+        if variant == "shared":  # [sum, add, mul, a, a, b]: six entries, a node twice
+            return (a * b + a).sum()
+        if variant == "other op":
+            return (a * b - c).sum()
+        if variant == "order":  # c made last: the same tree, created in another order
+            product = a * b
+            c = mg.tensor([0.25, 4.0], requires_grad=True)
+            return (c + product).sum()
+        return (a * b + c).sum()
+
+    recorded = graph("same")
+    nodes, parents = walk(recorded)
+    plan = Plan(structure(recorded, None), nodes, parents)
+    assert plan.tree
+    again = graph("same")
+    assert plan.read(again) == walk(again)[0]
+    for variant in ("shared", "other op", "order"):
+        root = graph(variant)
+        assert not plan.matches(*walk(root)), variant
+        assert plan.read(root) is None, variant
+    freed = graph("same")
+    freed.backward(retain_graph=False)
+    assert plan.read(freed) is None
+    # The demo model's graph (fused BatchNorm) is a tree: its kept steps take this path.
+    model = BatchNormMLP(2, 8, 3, implementation="fused")
+    loss = _forward(model)
+    assert Plan(structure(loss, model), *walk(loss)).tree
