@@ -32,7 +32,7 @@ a fixed number of NumPy calls, not one per box, in reused work arrays
 (`statistics.Workspace`: 640 KiB of work arrays at most), and gathers what it stores (box
 statistics and arrow norms, the grad:data stds, the histograms) with one call each
 (`Workspace.take`, indices planned once). A call that is not kept only counts.
-Measured on the demo model (benchmarks/recorder.py): a kept call costs 1.0–1.4
+Measured on the demo model (benchmarks/recorder.py): a kept call costs 0.9–1.4
 unrecorded training steps of that small model (its statistics' NumPy passes alone, about
 0.25 of one).
 
