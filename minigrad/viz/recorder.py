@@ -49,7 +49,8 @@ import numpy as np
 
 from minigrad.observers import observe_next_backward
 from minigrad.viz.diagnostics import SATURATION
-from minigrad.viz.statistics import Spreads, Workspace, ratio, summarise
+from minigrad.viz.spreads import Spreads, ratio
+from minigrad.viz.statistics import Workspace, summarise
 from minigrad.viz.structure import BoxInfo, Plan, Structure, signature, structure
 from minigrad.viz.walk import Flow, has_gradient, walk
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from minigrad.viz import statistics
+from minigrad.viz.spreads import Spreads
 from minigrad.viz.statistics import (
     HIGH,
     LOW,
@@ -17,7 +18,6 @@ from minigrad.viz.statistics import (
     RMS,
     STD,
     WORKSPACE_ELEMENTS,
-    Spreads,
     Workspace,
     summarise,
 )
