@@ -440,3 +440,25 @@ def test_a_tree_shaped_graph_is_read_by_whole_lists_and_any_other_is_refused():
     model = BatchNormMLP(2, 8, 3, implementation="fused")
     loss = _forward(model)
     assert Plan(structure(loss, model), *walk(loss)).tree
+
+
+def test_a_value_graph_is_recorded_through_summarise_and_equals_its_numbers():
+    """A `Value` graph (floats, not arrays) takes `summarise`, not the workspace: the same
+    stored numbers, gathered the same way (and its second step is read by the plan)."""
+    w, b = mg.Value(0.5), mg.Value(-1.0)
+    recorder = GradientFlowRecorder(every=1, bins=BINS)
+    for step in range(2):
+        x = mg.Value(2.0 + step)
+        loss = ((w * x + b).tanh() - 1.0) ** 2
+        loss.backward()
+        assert recorder.record(loss)
+        nodes = sorted(walk(loss)[0], key=lambda node: node._seq)
+        stats = recorder.box_stats[step]
+        for i, node in enumerate(nodes):
+            assert stats[i, _column("value_mean")] == node.data
+            assert stats[i, _column("value_std")] == 0.0
+            np.testing.assert_allclose(stats[i, _column("grad_norm")], abs(node.grad))
+            assert recorder.value_hist[step][i].sum() == recorder.grad_hist[step][i].sum() == 1
+        tanh = next(i for i, node in enumerate(nodes) if node.op_name == "tanh")
+        assert stats[tanh, _column("saturated")] == float(abs(nodes[tanh].data) > 0.97)
+        w.grad = b.grad = 0.0
