@@ -47,8 +47,9 @@ import functools
 import itertools
 import os
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from heapq import heappop, heappush
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
@@ -399,11 +400,17 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     needed, and not held by the user, is then freed with its data during the pass. No
     second backward through this graph, and the visualiser refuses to draw it.
 
-    The gradient of a node is complete once all its consumers have been processed; the
-    topological order guarantees that. Its hooks then run (and may replace it), it is
-    stored in ``.grad`` if the gradient policy (module docstring) keeps it, and it is sent
-    on to the parents through the node's `_vjp`. After that nothing refers to it any more,
-    so an intermediate gradient that is not kept is freed right there.
+    The nodes are visited in `topological_order`'s order (newest first), but without
+    walking the graph beforehand: the nodes that have received a gradient wait in a heap
+    keyed by their creation number, and the newest of them comes next. Every consumer of
+    a node is newer than the node, and each was either processed already or is waiting
+    (its own consumer, newer still, sent it a gradient), so when a node leaves the heap
+    its gradient is complete. A node no gradient reaches is never visited.
+
+    Once complete, the node's hooks run (and may replace the gradient), it is stored in
+    ``.grad`` if the gradient policy (module docstring) keeps it, and it is sent on to the
+    parents through the node's `_vjp`. After that nothing refers to it any more, so an
+    intermediate gradient that is not kept is freed right there.
     """
     keep_all = _retain_all_grads.get()
     waiting = next_observer.get()  # a tool watching one pass (minigrad/observers.py)
@@ -413,13 +420,13 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     # instead of copying it (see Tensor._accumulate_grad).
     exposed = {id(gradient)}
     pending: dict[Node, Any] = {root: gradient}
-    order = topological_order(root)
-    # Freeing: the order must not keep a processed node (and its data) alive, so it is
-    # consumed as the pass goes; the default pass just iterates the list (no per-node cost).
-    for node in _consume(order) if free_graph else order:
-        grad = pending.pop(node, None)
-        if grad is None:  # reachable only through branches that carried no gradient
-            continue
+    # (-creation number, id, node): the newest node pops first. The id breaks ties between
+    # copies of one node (copy.deepcopy keeps the number), so nodes are never compared.
+    # Nothing else refers to a node once it is popped (freeing relies on that).
+    waiting_nodes = [(-root._seq, id(root), root)]
+    while waiting_nodes:
+        node = heappop(waiting_nodes)[2]
+        grad = pending.pop(node)
         if node._hooks:
             for hook in node._hooks:
                 exposed.add(id(grad))
@@ -437,14 +444,10 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 earlier = pending.get(parent)
-                pending[parent] = parent_grad if earlier is None else earlier + parent_grad
+                if earlier is None:
+                    pending[parent] = parent_grad
+                    heappush(waiting_nodes, (-parent._seq, id(parent), parent))
+                else:
+                    pending[parent] = earlier + parent_grad
             if free_graph:  # what it saved, and (but for the root) its links to its parents
                 node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
-
-
-def _consume(order: list[Node]) -> Iterator[Node]:
-    """The nodes of `order`, first to last, each removed from the list as it is handed out
-    (so that, once processed, nothing here refers to it)."""
-    order.reverse()
-    while order:
-        yield order.pop()

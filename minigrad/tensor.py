@@ -16,7 +16,7 @@ Every op is a `minigrad.ops.Function`; the methods here only route to them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -201,7 +201,7 @@ class Tensor:
     def op_name(self) -> str:
         return self._op.name if self._op is not None else ""
 
-    def _vjp(self, grad_output: np.ndarray) -> list[np.ndarray | None]:
+    def _vjp(self, grad_output: np.ndarray) -> Sequence[np.ndarray | None]:
         seq = self._seq
         parents = self._parents
         for parent in parents:
@@ -210,21 +210,22 @@ class Tensor:
         op: Any = self._op  # never None here: the engine calls _vjp on computed nodes only
         if self._version > seq and op.saves_output:  # its backward would read changed values
             raise modified_in_place_error(self, self, None)
-        grads = list(op.backward(grad_output))
+        grads = op.backward(grad_output)
+        if type(grads) is not tuple:  # a list, or anything else an op returned
+            grads = tuple(grads)
         if len(grads) != len(parents):
             raise TypeError(f"{self.op_name}: backward returned {len(grads)} gradient(s) for "
                             f"{len(parents)} input(s). Fix: return one gradient (or None) per "
                             "input of forward, in order.")
-        position = 0
         for grad, parent in zip(grads, parents):
+            # Usually each gradient already has its input's shape and dtype: one check each
+            # (`is` first: dtypes of one kind are one object, and `!=` costs a call).
             if grad is not None:
                 parent_data = parent._data
-                if grad.shape != parent_data.shape:
-                    grad = grads[position] = sum_to_shape(grad, parent_data.shape)
-                # `is not` first: dtypes of one kind are one object, and `!=` costs a call
-                if grad.dtype is not parent_data.dtype and grad.dtype != parent_data.dtype:
-                    grads[position] = grad.astype(parent_data.dtype)
-            position += 1
+                if grad.shape != parent_data.shape or (grad.dtype is not parent_data.dtype
+                                                       and grad.dtype != parent_data.dtype):
+                    grads = _fit_to_inputs(grads, parents)
+                    break
         if current_state().anomaly:
             for grad in grads:
                 if grad is not None:
@@ -462,3 +463,19 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
+
+
+def _fit_to_inputs(grads: tuple[np.ndarray | None, ...],
+                   parents: tuple[Tensor, ...]) -> tuple[np.ndarray | None, ...]:
+    """The gradients an op's backward returned, each summed over the axes broadcasting
+    added (`sum_to_shape`) and cast to its input's dtype where it differs."""
+    fitted = []
+    for grad, parent in zip(grads, parents):
+        if grad is not None:
+            parent_data = parent._data
+            if grad.shape != parent_data.shape:
+                grad = sum_to_shape(grad, parent_data.shape)
+            if grad.dtype != parent_data.dtype:
+                grad = grad.astype(parent_data.dtype)
+        fitted.append(grad)
+    return tuple(fitted)

@@ -424,3 +424,79 @@ def test_detect_anomaly_explains_an_unknown_creation_line():
     root = v**0.5
     with mg.detect_anomaly(), pytest.raises(mg.AnomalyError, match="built before"):
         root.backward()
+
+
+def test_backward_order_never_compares_nodes_with_equal_creation_numbers():
+    # copy.deepcopy keeps a node's creation number: a graph that uses a parameter and its
+    # copy has two nodes with one number, which the engine's queue must tell apart by id
+    # (comparing two tensors would be elementwise).
+    import copy
+
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w_copy = copy.deepcopy(w)
+    assert w_copy._seq == w._seq
+    loss = (w * 3.0 + w_copy * 5.0).sum()
+    loss.backward()
+    assert np.array_equal(w.grad, [3.0, 3.0]) and np.array_equal(w_copy.grad, [5.0, 5.0])
+
+
+def test_nodes_are_visited_newest_first_exactly_once_each():
+    # The order of topological_order (newest first), without the nodes no gradient reaches.
+    from minigrad.observers import observe_next_backward
+
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    frozen = mg.tensor(np.array([3.0, 4.0]))
+    a = x * 2.0
+    b = a * a + (a * frozen)
+    unused = x.sum().detach() * 0  # not in the graph of the loss
+    loss = (b + a).sum()
+    seen = []
+    observe_next_backward(lambda node, grad: seen.append(node))
+    loss.backward()
+    expected = [n for n in autograd.topological_order(loss) if n is not frozen]
+    assert [id(n) for n in seen] == [id(n) for n in expected]
+    assert len({id(n) for n in seen}) == len(seen) and unused.grad is None
+
+
+class _ReturnsList(mg.ops.Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad_output):
+        return [grad_output, None]  # a list, not a tuple
+
+
+class _ReturnsGenerator(mg.ops.Function):
+    def forward(self, a):
+        return a + 1.0
+
+    def backward(self, grad_output):
+        return (g for g in (grad_output,))
+
+
+class _ReturnsBroadcastFloat64(mg.ops.Function):
+    def forward(self, a):
+        return np.broadcast_to(a, (3,) + a.shape).copy()
+
+    def backward(self, grad_output):
+        return (grad_output.astype(np.float64),)  # (3, 2): summed to (2,), cast to float32
+
+
+def test_custom_backward_may_return_a_list_a_generator_or_unfitted_gradients():
+    x = mg.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    _ReturnsList.apply(x, mg.tensor(np.array([5.0, 7.0], np.float32))).sum().backward()
+    assert np.array_equal(x.grad, [1.0, 1.0])
+    x.grad = None
+    _ReturnsGenerator.apply(x).sum().backward()
+    assert np.array_equal(x.grad, [1.0, 1.0])
+    x.grad = None
+    _ReturnsBroadcastFloat64.apply(x).sum().backward()
+    assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [3.0, 3.0])
+
+
+def test_backward_returning_the_wrong_number_of_gradients_is_refused():
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = _ReturnsGenerator.apply(x)
+    y._op.backward = lambda grad_output: (grad_output, grad_output)
+    with pytest.raises(TypeError, match="returned 2 gradient"):
+        y.sum().backward()

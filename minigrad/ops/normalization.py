@@ -150,22 +150,24 @@ class BatchNormTrain(_FusedBatchNorm):
         return out
 
     def backward(self, grad_output):
-        inv_std, count = self.inv_std, self.count
-        sum_dy = np.add.reduce(grad_output, axis=self.axes, keepdims=True)  # = .sum(), faster
+        inv_std, count, shape = self.inv_std, self.count, self.shape
+        # dγ and dβ as (C,) arrays of their own, not views of (1, C, ...) ones: the engine
+        # hands a parameter an array it owns as its .grad, and copies a view.
+        sum_dy = np.add.reduce(grad_output, axis=self.axes)  # = .sum(), faster
         x = self.x
         if grad_output.dtype is x.dtype or grad_output.dtype == x.dtype:
             grad_x = x - self.mean  # the centred input again (the mean has x's dtype)
         else:  # rare (float64 γ on float32 data): promote
             grad_x = np.subtract(x, self.mean, dtype=np.result_type(x, grad_output))
-        sum_dy_x_hat = _channel_dot(grad_output, grad_x).reshape(self.shape) * inv_std
+        sum_dy_x_hat = _channel_dot(grad_output, grad_x) * inv_std.reshape(-1)
         # dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = centred·invstd, built in
         # the array that holds the centred values: five passes over memory, one new array.
-        grad_x *= sum_dy_x_hat * inv_std / -count
+        grad_x *= sum_dy_x_hat.reshape(shape) * inv_std / -count
         grad_x += grad_output
-        grad_x -= sum_dy / count
+        grad_x -= sum_dy.reshape(shape) / count
         grad_x *= self.scale
         # The two sums dx needs are exactly dγ = Σ dy·x̂ and dβ = Σ dy.
-        return self._grads(grad_x, sum_dy_x_hat.reshape(-1), sum_dy.reshape(-1))
+        return self._grads(grad_x, sum_dy_x_hat, sum_dy)
 
 
 class BatchNormEval(_FusedBatchNorm):

@@ -371,3 +371,29 @@ def test_num_batches_tracked_is_counted_in_place_in_its_int64_array():
     assert bn.num_batches_tracked.data is counter  # in place, as PyTorch's add_(1)
     assert counter.dtype == np.int64 and counter.shape == () and counter == 3
     assert bn.num_batches_tracked._version > 0  # the write was recorded
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fused_parameter_gradients_are_arrays_of_their_own(shape):
+    # The fused backward returns dγ and dβ as (C,) arrays it made (not views of (1, C, ...)
+    # ones), so the parameters adopt them as .grad without a copy; same numbers as the sums
+    # written out (reduced with keepdims, as before the change).
+    from minigrad.ops.normalization import _channel_dot  # tested against einsum above
+
+    bn = nn.BatchNorm1d(3) if len(shape) < 4 else nn.BatchNorm2d(3)
+    x = mg.tensor(rng(3).standard_normal(shape).astype(np.float32))
+    dy = rng(4).standard_normal(shape).astype(np.float32)
+    out = bn(x)
+    _, sent_weight, sent_bias = out._op.backward(dy)
+    assert sent_weight.flags.owndata and sent_bias.flags.owndata
+    out.backward(dy)
+    axes = channel_axes(len(shape))
+    mean = np.add.reduce(x.data, axis=axes, keepdims=True) / (x.data.size // 3)
+    centred = x.data - mean
+    var = _channel_dot(centred, centred).reshape(mean.shape) / (x.data.size // 3)
+    inv_std = 1 / np.sqrt(var + bn.eps)
+    expected_bias = np.add.reduce(dy, axis=axes, keepdims=True).reshape(-1)
+    expected_weight = (_channel_dot(dy, centred).reshape(mean.shape) * inv_std).reshape(-1)
+    for parameter, expected in ((bn.weight, expected_weight), (bn.bias, expected_bias)):
+        assert parameter.grad.shape == (3,)
+        np.testing.assert_array_equal(parameter.grad, expected)
