@@ -168,7 +168,8 @@ class Module:
                                          self))
         set_state(state)
         try:
-            return self.forward(*args, **kwargs)
+            # Without `**kwargs` when there are none: passing them costs a new dict per call.
+            return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
         finally:
             set_state(previous)
 

@@ -317,3 +317,16 @@ def test_strict_false_loads_the_matching_keys_and_reports_the_rest():
     missing, unexpected = model.load_state_dict(partial, strict=False)
     assert missing == ["0.bias", "2.weight", "2.bias"] and unexpected == ["extra"]
     assert (model[0].weight.data == 1).all() and model[0].weight.dtype == np.float32
+
+
+def test_forward_gets_keyword_arguments_and_runs_in_the_module_scope():
+    class Scaled(nn.Module):
+        def forward(self, x, scale=1.0, *, shift=0.0):
+            return x * scale + shift
+
+    module = Scaled()
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    out = module(x, scale=3.0, shift=1.0)
+    assert np.array_equal(out.data, [4.0, 7.0]) and out._scope.module is module
+    assert np.array_equal(module(x).data, [1.0, 2.0])
+    assert np.array_equal(module(x, 2.0).data, [2.0, 4.0])
