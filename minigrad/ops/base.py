@@ -107,8 +107,15 @@ class Function:
         if engine.grad_enabled:
             for tensor in inputs:  # a plain loop: `any(...)` costs a generator per op
                 if tensor.requires_grad:
-                    op.needs_input_grad = (_ONE_INPUT_NEEDS_GRAD if len(inputs) == 1
-                                           else tuple(map(_requires_grad_of, inputs)))
+                    if len(inputs) == 1:
+                        op.needs_input_grad = _ONE_INPUT_NEEDS_GRAD
+                    elif len(inputs) == 2:  # by hand, as the arrays above
+                        op.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+                    elif len(inputs) == 3:
+                        op.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad,
+                                               inputs[2].requires_grad)
+                    else:
+                        op.needs_input_grad = tuple(map(_requires_grad_of, inputs))
                     out.requires_grad = True
                     out._op = op
                     out._parents = inputs
