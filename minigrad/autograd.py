@@ -437,7 +437,7 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
         if observer is not None:
             observer(node, grad)
         parents = node._parents
-        if keep_all or node._retains_grad or not parents or node is root:
+        if not parents or keep_all or node._retains_grad or node is root:  # leaves first
             node._accumulate_grad(grad, exposed)
         if parents:
             for parent, parent_grad in zip(parents, node._vjp(grad)):

@@ -253,7 +253,7 @@ class Tensor:
             # copy here would, for a large weight, briefly double its gradient's memory.
             # PyTorch's AccumulateGrad steals an unshared gradient the same way.
             dtype = self._data.dtype
-            self.grad = grad if grad.dtype == dtype else grad.astype(dtype)
+            self.grad = grad if grad.dtype is dtype or grad.dtype == dtype else grad.astype(dtype)
             exposed.add(id(grad))
         else:  # a leaf owns its .grad: never a view or an array shared with anyone
             self.grad = np.array(grad, dtype=self._data.dtype, copy=True)
