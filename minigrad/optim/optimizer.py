@@ -116,10 +116,11 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``None``, or zeros with ``set_to_none=False``)."""
         for group in self.param_groups:
-            for parameter in group["params"]:
-                if set_to_none:  # Tensor.zero_grad inlined: one call less per parameter
+            if set_to_none:  # Tensor.zero_grad inlined: one call less per parameter
+                for parameter in group["params"]:
                     parameter.grad = None
-                else:
+            else:
+                for parameter in group["params"]:
                     parameter.zero_grad(False)
 
     def step(self) -> None:
