@@ -351,6 +351,8 @@ def topological_order(root: Node) -> list[Node]:
     gradient back. Because a node is always created after its parents, sorting the
     reachable nodes by creation number, newest first, gives exactly such an order.
     The walk that finds the reachable nodes uses an explicit stack, never recursion.
+    (`backward` visits its nodes in this order without building the list first; the
+    visualiser, which recomputes a pass's gradients, walks this list.)
     """
     seen = {root}
     stack = [root]
