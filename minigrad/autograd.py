@@ -47,6 +47,7 @@ import functools
 import itertools
 import os
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from heapq import heappop, heappush
@@ -195,6 +196,44 @@ state = _StateView()
 # "sort by creation number, newest first" a valid topological order (see below). Taking
 # the next number is one C call, atomic under the GIL, so threads never share a number.
 next_seq: Callable[[], int] = itertools.count().__next__
+
+# Write numbers (a tensor's ``_version``) that `renumber_loaded` replaced, by the node's
+# identity (``==`` on tensors is elementwise), held weakly: a node loaded after such a
+# parent checks the parent's old number against its own old one.
+_replaced_writes: dict[int, tuple[weakref.ref, int]] = {}
+
+
+def renumber_loaded(node: Any, parents: Sequence[Any]) -> None:
+    """Give a node just restored by pickle, copy or deepcopy (from its ``__setstate__``)
+    fresh creation and write numbers if its own are *ahead* of this process's counter.
+
+    The numbers only mean something in the process that made them. A node pickled by a
+    process that had already made a million nodes, loaded into a fresh one, would look
+    newer than every node built from it: backward (newest first) would then visit it before
+    its consumers, with only part of its gradient. Loading restores a node's parents before
+    the node itself, so fresh numbers keep every node newer than its parents, and a write
+    made to a parent after a node used it stays one (the node's backward still refuses).
+    Numbers from the past (a deepcopy in this process, a pickle of a shorter run) are kept.
+    """
+    now = next_seq()
+    old_seq = node._seq
+    if old_seq >= now:
+        node._seq = next_seq()
+        for parent in parents:
+            entry = _replaced_writes.get(id(parent))
+            if entry is not None and entry[0]() is parent and entry[1] > old_seq:
+                # it was written after this node used it
+                parent._version = next_seq()  # type: ignore[union-attr]
+    written = getattr(node, "_version", 0)
+    if written >= now:
+        key = id(node)
+
+        def forget(reference: weakref.ref) -> None:  # the node is gone (not a later one)
+            if _replaced_writes.get(key, (None,))[0] is reference:
+                del _replaced_writes[key]
+
+        _replaced_writes[key] = (weakref.ref(node, forget), written)
+        node._version = next_seq()
 
 
 def is_grad_enabled() -> bool:

@@ -165,6 +165,14 @@ class Tensor:
         out._retains_grad = False
         return out
 
+    def __setstate__(self, state: tuple[Any, dict[str, Any]]) -> None:
+        """pickle, copy and deepcopy: Python's default state of a class with slots, (None,
+        {slot: value}), with creation numbers from another process made fresh (see
+        `minigrad.autograd.renumber_loaded`)."""
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        autograd.renumber_loaded(self, self._parents)
+
     # -- data and its version ----------------------------------------------------------
 
     @property

@@ -500,3 +500,84 @@ def test_backward_returning_the_wrong_number_of_gradients_is_refused():
     y._op.backward = lambda grad_output: (grad_output, grad_output)
     with pytest.raises(TypeError, match="returned 2 gradient"):
         y.sum().backward()
+
+
+# A pickle made by a process whose creation counter was ahead of this one's. The child
+# consumes that many numbers first, so every number in its pickle is in our future.
+_PICKLING_CHILD = """
+import pickle, sys
+import numpy as np
+import minigrad as mg
+from minigrad import autograd, nn
+for _ in range(int(sys.argv[1])):
+    autograd.next_seq()
+mg.manual_seed(0)
+model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+opt = mg.optim.SGD(model.parameters(), lr=0.1)
+x = mg.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+model(x).sum().backward()
+opt.step()  # writes every parameter in place: their write numbers are ahead too
+w = mg.tensor(np.array([0.5, 1.0, 1.5]), requires_grad=True)
+y = (w * 2.0).exp()  # an intermediate node, pickled with its graph
+v = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+z = v * 3.0  # a node whose parent is written after it used it: its backward must refuse
+v.data += 1.0
+sys.stdout.buffer.write(pickle.dumps((model, w, y, v, z)))
+"""
+
+
+def _loaded_from_a_longer_run():
+    import pickle
+    import subprocess
+    import sys
+
+    ahead = autograd.next_seq() + 10_000
+    done = subprocess.run([sys.executable, "-c", _PICKLING_CHILD, str(ahead)],
+                          capture_output=True, check=True)
+    return pickle.loads(done.stdout)
+
+
+def test_nodes_pickled_by_a_longer_run_get_fresh_numbers_and_full_gradients():
+    # Regression: pickled numbers ahead of this process's counter made a loaded parameter
+    # look newer than the nodes built from it. Backward (newest first) then visited it
+    # first: its gradient was lost (the sorted order), or it was visited twice, its hooks
+    # called with partial gradients (the heap).
+    model, w, y, v, z = _loaded_from_a_longer_run()
+    now = autograd.next_seq()
+    parameters = list(model.parameters())
+    assert all(p._seq < now and p._version < now for p in parameters)
+    assert w._seq < y._seq < now
+    fresh = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.ReLU(), mg.nn.Linear(4, 2))
+    for p, q in zip(fresh.parameters(), parameters):
+        p.data = q.data.copy()
+        q.grad = None  # the child's own step left its gradients in the pickle
+    hook_calls = []
+    parameters[0].register_hook(lambda grad: hook_calls.append(grad.copy()))
+    x = mg.tensor(np.array([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]], dtype=np.float32))
+    (model(x) ** 2).sum().backward()
+    (fresh(x) ** 2).sum().backward()
+    for p, q in zip(fresh.parameters(), parameters):
+        assert q.grad is not None and np.array_equal(p.grad, q.grad)
+    assert len(hook_calls) == 1 and np.array_equal(hook_calls[0], parameters[0].grad)
+
+    seen = []  # the loaded intermediate node, used twice: one visit, with the whole gradient
+    y.register_hook(lambda grad: seen.append(grad.copy()))
+    (y * 5.0 + y * 3.0).sum().backward()
+    assert len(seen) == 1 and np.array_equal(seen[0], np.full(3, 8.0))
+    assert np.allclose(w.grad, 8.0 * 2.0 * np.exp(2.0 * w.data))
+    # the write made to v after z used it is still seen as one
+    with pytest.raises(RuntimeError, match="modified"):
+        z.sum().backward()
+
+
+def test_deepcopy_in_this_process_keeps_creation_numbers():
+    # Numbers from the past keep their order as they are: a copy of a graph is drawn and
+    # recorded like the original.
+    import copy
+
+    w = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = mg.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y = b * w
+    y_copy = copy.deepcopy(y)
+    b_copy, w_copy = y_copy._parents
+    assert (w_copy._seq, b_copy._seq, y_copy._seq) == (w._seq, b._seq, y._seq)
