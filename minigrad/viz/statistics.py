@@ -78,7 +78,24 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     np.minimum(index, bins - 1, out=index)
     index += np.repeat(np.arange(shown) * bins, sizes)
     counts[present[:shown]] = np.bincount(index, minlength=shown * bins).reshape(shown, bins)
+    equal = np.flatnonzero(high == low)
+    if equal.size:  # on a bin edge or next to one: np.histogram's own edges decide
+        rows = np.asarray(present[:shown])[equal]
+        counts[rows] = 0
+        counts[rows, equal_value_bins(low[equal], bins)] = sizes[equal]
     return stats, counts
+
+
+def equal_value_bins(values: np.ndarray, bins: int) -> np.ndarray:
+    """The bin ``np.histogram(a, bins, range=(v, v))`` counts an array of values all equal
+    to v in, for each v of `values`: its range is v ± 0.5 and its edges are
+    ``np.linspace``'s over it (``i * step + first``), so v is on an edge or a rounding error
+    away from one, and only those edges decide (a division, as in `summarise`'s other bins,
+    can land on the other side: ``[-5.98]`` with 30 bins)."""
+    first = values - 0.5
+    step = ((values + 0.5) - first) / bins
+    edges = np.arange(1, bins) * step[:, None] + first[:, None]  # the inner edges
+    return np.count_nonzero(edges <= values[:, None], axis=1)
 
 
 # Row lengths the workspace chooses from: short rows waste less padding, long rows cost
@@ -227,7 +244,8 @@ class Workspace:
         self.where = where
         self.histogram_row = np.full(len(sizes), p, dtype=np.intp)
         self.histogram_row[self.present] = np.arange(p)
-        self.size_list = counts.tolist()  # each array's histogram must add up to its size
+        # Each array's histogram must add up to its size, and the row of zeros to 0.
+        self.size_list_and_zero = counts.tolist() + [0]
         self.inverse_root_size = 1.0 / np.sqrt(self.sizes[self.normed])
         self._composed: tuple = ()  # see take
         self._key = key
@@ -286,20 +304,23 @@ class Workspace:
             return False
         # Mean, then std from the centred values (two passes: exact for constants).
         m = self.m
-        mean = np.add.reduceat(self.moment_values, self.moment_starts) / self.moment_sizes
-        row_mean = mean[self.moment_row_array]  # (rows, 1)
-        for begin, end, values, centred, flat, padding, sums in self.chunks:
-            np.subtract(values, row_mean[begin:end], out=centred)
-            if padding is not None:
-                flat[padding] = 0.0
-            np.vecdot(centred, centred, out=sums)
-        np.vecdot(self.square_table, self.square_table, out=self.square_sums)
-        total = np.add.reduceat(self.row_squares, self.row_starts)
-        std = np.sqrt(total[:m] / self.moment_sizes)
-        squares = total[self.normed]
-        both = self.both  # the last arrays of the first m: sum of squares = centred + size*mean²
-        if both:
-            squares[:both] += self.both_sizes * np.square(mean[m - both:])
+        # Values beyond ~1e154 (finite) have squares that overflow to inf: the right norm
+        # and std, so the warning is silenced, once for all the passes that square (~1 µs).
+        with np.errstate(over="ignore"):
+            mean = np.add.reduceat(self.moment_values, self.moment_starts) / self.moment_sizes
+            row_mean = mean[self.moment_row_array]  # (rows, 1)
+            for begin, end, values, centred, flat, padding, sums in self.chunks:
+                np.subtract(values, row_mean[begin:end], out=centred)
+                if padding is not None:
+                    flat[padding] = 0.0
+                np.vecdot(centred, centred, out=sums)
+            np.vecdot(self.square_table, self.square_table, out=self.square_sums)
+            total = np.add.reduceat(self.row_squares, self.row_starts)
+            std = np.sqrt(total[:m] / self.moment_sizes)
+            squares = total[self.normed]
+            both = self.both  # the last of the first m: sum of squares = centred + size*mean²
+            if both:
+                squares[:both] += self.both_sizes * np.square(mean[m - both:])
         norm = np.sqrt(squares)
         histograms = self._histograms(self.table, low, span, widest)
         if histograms is None:  # magnitudes the shifted product cannot bin exactly: see there
@@ -325,7 +346,8 @@ class Workspace:
 
         None (the caller then uses `summarise`) when the magnitudes defeat that product: a
         span so narrow or so wide (`widest`: the sum of all spans) that the scale or the
-        shift could overflow (nothing here then overflows: no warning to silence), or values
+        shift could overflow (nothing here then overflows: no warning to silence here; the
+        squares of `_compute` may, see there), or values
         so large (all-equal ones beyond ~1e16) that the shift rounds them into another bin,
         another array's bins or none: every array's counts must add up to its size, in its
         own bins."""
@@ -362,9 +384,17 @@ class Workspace:
         result = counts[1:, :bins]
         result[:, 0] += counts[:-1, -1]
         result[:, -1] += counts[1:, bins]
+        if equal.any():  # (a scalar loss, its gradient: most steps have one)
+            # All-equal values sit on or next to a bin edge (np.histogram's range is one
+            # unit around them): the shifted product may round them into the bin below
+            # (float64: a few in a hundred of them), so their bin is set straight.
+            k = np.flatnonzero(equal)
+            result[k] = 0
+            result[k, equal_value_bins(low[k], bins)] = self.sizes[k]
         # Counted in its own array's bins (then the row of zeros got nothing: no element is
-        # counted twice).
-        if np.add.reduce(result[:-1], axis=1).tolist() != self.size_list:
+        # counted twice; an all-equal array set above: its elements, wherever they went,
+        # counted in no other array's row).
+        if np.add.reduce(result, axis=1).tolist() != self.size_list_and_zero:
             return None
         return result
 

@@ -4,6 +4,7 @@ whatever the sizes, and the workspace's memory stays bounded."""
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -165,6 +166,38 @@ def test_all_equal_arrays_land_in_numpys_bin_wherever_they_are_in_the_list(bins)
         a = np.asarray(array, dtype=np.float64)
         expected, _ = np.histogram(a, bins, range=(a.min(), a.max()))
         np.testing.assert_array_equal(counts[i], expected, err_msg=f"array {i}")
+
+
+@pytest.mark.parametrize("bins", [1, 2, 12, 30])
+def test_all_equal_float64_arrays_get_numpys_bin_in_workspace_and_summarise(bins):
+    """float64 single values (a scalar loss box) and all-equal arrays: np.histogram's bin,
+    which its own edges decide (the shifted product, and a division, put a few in a hundred
+    of them in the bin below: [-5.980099459541756] with 30 bins)."""
+    rng = np.random.default_rng(6)
+    values = np.concatenate(([-5.980099459541756, 0.0, 1.0, 99999999.84854567],
+                             rng.normal(size=200) * 10.0 ** rng.integers(-6, 9, 200)))
+    for position in (0, 3):  # alone, or after arrays that spread (other bases)
+        arrays = [rng.normal(size=8) for _ in range(position)]
+        arrays += [np.full(1 + k % 3, value) for k, value in enumerate(values)]
+        found = Workspace(bins).compute(arrays, len(arrays), 0)
+        assert found is not None
+        reference = summarise(arrays, bins)[1]
+        for i, array in enumerate(arrays):
+            expected, _ = np.histogram(array, bins, range=(array.min(), array.max()))
+            np.testing.assert_array_equal(found[1][i], expected, err_msg=f"array {i}")
+            np.testing.assert_array_equal(reference[i], expected, err_msg=f"array {i}")
+
+
+def test_squares_that_overflow_give_inf_without_a_warning():
+    """Gradients around 1e200 (finite) have squares beyond float64: their norm is inf, as
+    NumPy's, and the workspace says nothing at each step."""
+    arrays = [np.array([1e200, -3e200, 2e200]), np.array([1.0, 2.0]), np.full(4, 1e250)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats, _ = Workspace(BINS).compute(arrays, 3, 0)
+    assert np.isinf(stats[[0, 2], NORM]).all() and np.isinf(stats[0, STD])
+    np.testing.assert_allclose(stats[1, NORM], np.sqrt(5.0), rtol=1e-12)
+    assert stats[2, STD] == 0.0
 
 
 def test_bin_numbers_through_int32_or_straight_to_int64_count_the_same():
