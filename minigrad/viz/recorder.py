@@ -211,6 +211,10 @@ class GradientFlowRecorder:
         assert plan is not None
         n = len(nodes)
         values = [node.data for node in nodes]
+        if self.steps:  # (the first kept step made the plan: nothing to compare yet)
+            difference = plan.holds_the_recorded(nodes, values)
+            if difference is not None:
+                raise ValueError(self._changed(call, None, *difference))
         arrays = values + grads  # parameters' gradients first
         # mean and std of values and parameters' gradients; rms and norm of gradients.
         taken = self._workspace.take(arrays, n + len(parameters), n, plan.statistics,
@@ -295,15 +299,21 @@ class GradientFlowRecorder:
 
         optimizer.step = step
 
-    def _changed(self, call: int, signature: tuple) -> str:
-        old = self._recorded().signature
-        first = next((i for i, (a, b) in enumerate(zip(old, signature)) if a != b),
-                     min(len(old), len(signature)))
-        where = (f"box {first} ({self._recorded().boxes[first].id})" if first < len(old)
-                 else f"box {first}")
+    def _changed(self, call: int, signature: tuple | None, box: int = 0, held: str = "") -> str:
+        """The error for a graph that is not the recorded one: another `signature` (ops,
+        modules, edges), or the same but `box` holds something else (`held`: what)."""
+        old, boxes = self._recorded().signature, self._recorded().boxes
+        if signature is None:
+            difference = (f"the same ops and arrows, but box {box} ({boxes[box].id}) holds "
+                          f"{held}")
+        else:
+            first = next((i for i, (a, b) in enumerate(zip(old, signature)) if a != b),
+                         min(len(old), len(signature)))
+            where = f"box {first} ({boxes[first].id})" if first < len(old) else f"box {first}"
+            difference = f"{len(old)} boxes, now {len(signature)}; first difference at {where}"
         return (f"GradientFlowRecorder.record: the graph of call {call} differs from the one "
-                f"recorded first ({len(old)} boxes, now {len(signature)}; first difference at "
-                f"{where}). One recording draws one structure on one layout. Fix: use a new "
+                f"recorded first ({difference}). One recording draws one structure on one "
+                f"layout. Fix: use a new "
                 "recorder for each structure (e.g. one in train mode and one in eval mode), "
                 "or keep the model's forward the same at every step.")
 

@@ -10,9 +10,10 @@ in silently.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter, lt
+from operator import attrgetter, is_, itemgetter, lt
 from typing import Any
 
 import numpy as np
@@ -166,6 +167,60 @@ class Plan:
                                      np.array(parameters, dtype=np.intp) * 6 + STD)))
         # Histogram rows: the values' (boxes in order), then the gradients'.
         self.histogram_rows = np.concatenate((np.arange(n), self.grad_rows))
+        # What each box holds, checked at every kept step (`holds_the_recorded`): its dtype
+        # and shape, and for a module's parameter (`nn.Parameter`) the parameter itself
+        # (weakly: the recorder keeps no parameter alive). Other leaves that require grad
+        # (inputs, a Value graph's leaves, tensors made anew each step) may change from
+        # step to step. A Value graph's data are floats: no dtype or shape to check.
+        from minigrad.nn.module import Parameter  # viz sits above nn
+
+        values = [nodes[i].data for i in order]
+        self.arrays = all(type(value) is np.ndarray for value in values)
+        self.dtypes = [getattr(value, "dtype", None) for value in values]
+        self.shapes = [getattr(value, "shape", ()) for value in values]
+        self.parameters = parameters
+        self.module_parameters = [b for b in parameters
+                                  if isinstance(nodes[order[b]], Parameter)]
+        self.module_parameter_nodes = _picker(self.module_parameters)
+        self.parameter_refs = [weakref.ref(nodes[order[b]]) for b in self.module_parameters]
+
+    def holds_the_recorded(self, boxes: Sequence[Any], values: list[Any]
+                           ) -> tuple[int, str] | None:
+        """None when this step's boxes hold what the first step's did, else the first
+        difference: (box, what it holds now). `boxes`: the nodes in box order, `values`
+        their data.
+
+        A box of a module's parameter holds the recorded parameter; if that one no longer
+        exists (replaced in its module), whichever takes its place is held from then on.
+        Every box keeps its dtype and shape, except that the first dimension of a box that
+        is not a module's parameter may change (the batch size: a last smaller batch, or a
+        reshape that folds the batch into it). Cheap when nothing changed: a few C-level
+        comparisons of whole lists."""
+        refs = self.parameter_refs
+        parameters = self.module_parameter_nodes(boxes)
+        if all(map(is_, [ref() for ref in refs], parameters)):
+            parameters = ()  # (all the recorded ones)
+        for k, node in enumerate(parameters):
+            recorded = refs[k]()
+            if recorded is not node:
+                if recorded is not None:
+                    return self.module_parameters[k], (f"another parameter (shape "
+                                                f"{getattr(node.data, 'shape', ())})")
+                refs[k] = weakref.ref(node)
+        if not self.arrays:
+            return None
+        if list(map(_dtype_of, values)) != self.dtypes:
+            b = next(b for b, value in enumerate(values) if value.dtype != self.dtypes[b])
+            return b, f"dtype {values[b].dtype}, recorded {self.dtypes[b]}"
+        shapes = list(map(_shape_of, values))
+        if shapes == self.shapes:
+            return None
+        trained = set(self.module_parameters)
+        for b, (shape, recorded) in enumerate(zip(shapes, self.shapes)):
+            if shape != recorded and (b in trained or len(shape) != len(recorded)
+                                      or not shape or shape[1:] != recorded[1:]):
+                return b, f"shape {shape}, recorded {recorded}"
+        return None
 
     def matches(self, nodes: list[Any], parents: list[list[int]]) -> bool:
         """True when this walk is of the recorded graph: same ops, modules and edges, and
@@ -238,6 +293,7 @@ class Plan:
 _FREED_MARKER = FREED_GRAPH[0]  # what a freed node's parents hold instead of its parents
 _parents_of, _op_of = attrgetter("_parents"), attrgetter("op_name")
 _scope_of, _seq_of = attrgetter("_scope"), attrgetter("_seq")
+_dtype_of, _shape_of = attrgetter("dtype"), attrgetter("shape")
 
 
 def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

@@ -442,9 +442,20 @@ def test_a_tree_shaped_graph_is_read_by_whole_lists_and_any_other_is_refused():
     assert Plan(structure(loss, model), *walk(loss)).tree
 
 
-def test_a_value_graph_is_recorded_through_summarise_and_equals_its_numbers():
+def test_a_value_graph_is_recorded_through_summarise_and_equals_its_numbers(monkeypatch):
     """A `Value` graph (floats, not arrays) takes `summarise`, not the workspace: the same
     stored numbers, gathered the same way (and its second step is read by the plan)."""
+    from minigrad.viz.structure import Plan
+
+    reads: list[bool] = []
+    original = Plan.read
+
+    def read(plan: Plan, root: object) -> list | None:
+        found = original(plan, root)
+        reads.append(found is not None)
+        return found
+
+    monkeypatch.setattr(Plan, "read", read)
     w, b = mg.Value(0.5), mg.Value(-1.0)
     recorder = GradientFlowRecorder(every=1, bins=BINS)
     for step in range(2):
@@ -462,3 +473,4 @@ def test_a_value_graph_is_recorded_through_summarise_and_equals_its_numbers():
         tanh = next(i for i, node in enumerate(nodes) if node.op_name == "tanh")
         assert stats[tanh, _column("saturated")] == float(abs(nodes[tanh].data) > 0.97)
         w.grad = b.grad = 0.0
+    assert reads == [True]  # the second step: read by the plan, not walked again
