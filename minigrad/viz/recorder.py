@@ -14,7 +14,8 @@ The first kept call stores the graph's structure, exactly as `draw_graph` sees i
 the gradient's RMS and norm, the value's mean and std (and for tanh/sigmoid outputs the
 saturated share), a histogram of the value and one of the gradient; per arrow, the norm of
 the gradient sent back along it; per parameter, the grad:data and update:data ratios
-(std(grad) / std(data) and std(update) / std(data), as in `TrainingDiagnostics`).
+(std(grad) / std(data) and std(update) / std(data), as in `TrainingDiagnostics`; NaN for
+an empty parameter, and update:data NaN for one resized between the step and its update).
 Intermediate ``.grad`` is never read (the engine keeps none). The call of `record` before
 a kept one asks the engine to hand over every gradient of the next backward pass as it
 computes them (`minigrad.observers.observe_next_backward`; after each node's hooks, as
@@ -27,7 +28,9 @@ gradients (never the graph) are held only until that kept call.
 Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
 (`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
 later kept call walks the graph and checks it against the plan in one pass
-(`Plan.read`: a changed structure raises), then summarises all values and gradients with
+(`Plan.read`: a changed structure raises; so does a box that holds another module
+parameter, dtype or shape than at the first kept step, but for the batch dimension:
+`Plan.holds_the_recorded`), then summarises all values and gradients with
 a fixed number of NumPy calls, not one per box, in reused work arrays
 (`statistics.Workspace`: 640 KiB of work arrays at most), and gathers what it stores (box
 statistics and arrow norms, the grad:data stds, the histograms) with one call each

@@ -340,9 +340,9 @@ class Workspace:
         below and one above: an element on the lowest or the highest edge may round just
         outside, and is counted back into the first or the last bin. ``base[k]`` is a whole
         multiple of `bins`, so that for all-equal float32 or float16 values (scale = bins) the
-        shift is exact and they land in the middle bin as in `summarise`, whatever k
-        (float64 ones may round as `summarise`'s own ``low - 0.5`` does). The padding is set to
-        its array's `shifted` first: its bin number is 0 exactly.
+        shift is exact, whatever k; float64 ones may round into the bin below, so every
+        all-equal array's bin is then set straight (`equal_value_bins`, np.histogram's).
+        The padding is set to its array's `shifted` first: its bin number is 0 exactly.
 
         None (the caller then uses `summarise`) when the magnitudes defeat that product: a
         span so narrow or so wide (`widest`: the sum of all spans) that the scale or the
