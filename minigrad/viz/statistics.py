@@ -78,24 +78,28 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     np.minimum(index, bins - 1, out=index)
     index += np.repeat(np.arange(shown) * bins, sizes)
     counts[present[:shown]] = np.bincount(index, minlength=shown * bins).reshape(shown, bins)
-    equal = np.flatnonzero(high == low)
-    if equal.size:  # on a bin edge or next to one: np.histogram's own edges decide
-        rows = np.asarray(present[:shown])[equal]
-        counts[rows] = 0
-        counts[rows, equal_value_bins(low[equal], bins)] = sizes[equal]
+    for k in np.flatnonzero(high == low).tolist():  # on a bin edge or next to one
+        counts[present[k]] = 0
+        counts[present[k], equal_value_bin(float(low[k]), bins)] = sizes[k]
     return stats, counts
 
 
-def equal_value_bins(values: np.ndarray, bins: int) -> np.ndarray:
-    """The bin ``np.histogram(a, bins, range=(v, v))`` counts an array of values all equal
-    to v in, for each v of `values`: its range is v ± 0.5 and its edges are
-    ``np.linspace``'s over it (``i * step + first``), so v is on an edge or a rounding error
-    away from one, and only those edges decide (a division, as in `summarise`'s other bins,
-    can land on the other side: ``[-5.98]`` with 30 bins)."""
-    first = values - 0.5
-    step = ((values + 0.5) - first) / bins
-    edges = np.arange(1, bins) * step[:, None] + first[:, None]  # the inner edges
-    return np.count_nonzero(edges <= values[:, None], axis=1)
+def equal_value_bin(value: float, bins: int) -> int:
+    """The bin ``np.histogram(a, bins, range=(value, value))`` counts an array of values
+    all equal to `value` in: its range is value ± 0.5 and its edges are ``np.linspace``'s
+    over it (``i * step + first``), so the value is on an edge or a rounding error away
+    from one, and those edges decide, as np.histogram's own correction of its division
+    does (a division alone can land on the other side: ``[-5.98...]`` with 30 bins)."""
+    first = value - 0.5
+    step = ((value + 0.5) - first) / bins
+    if not step > 0:  # beyond ~1e16 the range rounds to nothing (np.histogram refuses)
+        return min(int((value - first) * bins), bins - 1)
+    found = min(int((value - first) / step), bins - 1)  # the right bin, or one off
+    if found > 0 and value < found * step + first:
+        return found - 1
+    if found < bins - 1 and value >= (found + 1) * step + first:
+        return found + 1
+    return found
 
 
 # Row lengths the workspace chooses from: short rows waste less padding, long rows cost
@@ -341,7 +345,7 @@ class Workspace:
         outside, and is counted back into the first or the last bin. ``base[k]`` is a whole
         multiple of `bins`, so that for all-equal float32 or float16 values (scale = bins) the
         shift is exact, whatever k; float64 ones may round into the bin below, so every
-        all-equal array's bin is then set straight (`equal_value_bins`, np.histogram's).
+        all-equal array's bin is then set straight (`equal_value_bin`, np.histogram's).
         The padding is set to its array's `shifted` first: its bin number is 0 exactly.
 
         None (the caller then uses `summarise`) when the magnitudes defeat that product: a
@@ -388,9 +392,9 @@ class Workspace:
             # All-equal values sit on or next to a bin edge (np.histogram's range is one
             # unit around them): the shifted product may round them into the bin below
             # (float64: a few in a hundred of them), so their bin is set straight.
-            k = np.flatnonzero(equal)
-            result[k] = 0
-            result[k, equal_value_bins(low[k], bins)] = self.sizes[k]
+            for k in np.flatnonzero(equal).tolist():  # (a few: Python floats are cheaper)
+                result[k] = 0
+                result[k, equal_value_bin(float(low[k]), bins)] = self.size_list_and_zero[k]
         # Counted in its own array's bins (then the row of zeros got nothing: no element is
         # counted twice; an all-equal array set above: its elements, wherever they went,
         # counted in no other array's row).
