@@ -13,7 +13,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, is_, itemgetter, lt
+from operator import attrgetter, itemgetter, lt
 from typing import Any
 
 import numpy as np
@@ -183,6 +183,7 @@ class Plan:
                                   if isinstance(nodes[order[b]], Parameter)]
         self.module_parameter_nodes = _picker(self.module_parameters)
         self.parameter_refs = [weakref.ref(nodes[order[b]]) for b in self.module_parameters]
+        self.parameter_ids = [id(nodes[order[b]]) for b in self.module_parameters]
 
     def holds_the_recorded(self, boxes: Sequence[Any], values: list[Any]
                            ) -> tuple[int, str] | None:
@@ -196,17 +197,18 @@ class Plan:
         is not a module's parameter may change (the batch size: a last smaller batch, or a
         reshape that folds the batch into it). Cheap when nothing changed: a few C-level
         comparisons of whole lists."""
-        refs = self.parameter_refs
         parameters = self.module_parameter_nodes(boxes)
-        if all(map(is_, [ref() for ref in refs], parameters)):
-            parameters = ()  # (all the recorded ones)
-        for k, node in enumerate(parameters):
-            recorded = refs[k]()
-            if recorded is not node:
-                if recorded is not None:
-                    return self.module_parameters[k], (f"another parameter (shape "
-                                                f"{getattr(node.data, 'shape', ())})")
-                refs[k] = weakref.ref(node)
+        # The same ids: each is the recorded parameter, or took the address of a recorded
+        # one that no longer exists (then it took its place: allowed).
+        if list(map(id, parameters)) != self.parameter_ids:
+            refs = self.parameter_refs
+            for k, node in enumerate(parameters):
+                recorded = refs[k]()
+                if recorded is not node:
+                    if recorded is not None:
+                        return self.module_parameters[k], (f"another parameter (shape "
+                                                    f"{getattr(node.data, 'shape', ())})")
+                    refs[k], self.parameter_ids[k] = weakref.ref(node), id(node)
         if not self.arrays:
             return None
         if list(map(_dtype_of, values)) != self.dtypes:
