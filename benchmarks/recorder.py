@@ -23,11 +23,13 @@ how large and slow to build the page is.
 
     python benchmarks/recorder.py [--rounds 30] [--steps 300] [--depth 625] [--quick]
                                   [--clock cpu] [--threads 1]
+    python benchmarks/recorder.py --kept-calls N   (under valgrind: one kept call's cost)
 """
 
 from __future__ import annotations
 
 import contextvars
+import gc
 import sys
 import time
 from pathlib import Path
@@ -179,12 +181,37 @@ def big_graph(depth: int):
     return loss
 
 
+def kept_calls(calls: int) -> None:
+    """`calls` kept calls of `record` alone (every=1) on one graph of the demo model after
+    backward (no backward in between: each recomputes the gradients from the root), GC
+    off: for an instruction count, the difference of two runs over the difference of
+    their `calls` (see benchmarks/README.md, round 6)."""
+    mg.manual_seed(0)
+    x, y = make_spirals(300, n_classes=3, noise=0.2, generator=np.random.default_rng(0))
+    model = BatchNormMLP(2, 32, 3, implementation="fused")
+    recorder = GradientFlowRecorder(model)
+    loss = nn.CrossEntropyLoss()(model(mg.tensor(x[:64])), y[:64])
+    loss.backward()
+    recorder.record(loss)  # the first kept call plans; the second warms the work arrays
+    recorder.record(loss)
+    gc.collect()
+    gc.disable()
+    for _ in range(calls):
+        recorder.record(loss)
+    gc.enable()
+
+
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--rounds", type=int, default=30)
     arguments.add_argument("--steps", type=int, default=300, help="demo page: training steps")
     arguments.add_argument("--depth", type=int, default=625, help="layers of the big graph")
+    arguments.add_argument("--kept-calls", type=int, default=None,
+                           help="only run this many kept calls (for valgrind), then stop")
     args = arguments.parse_args()
+    if args.kept_calls is not None:
+        kept_calls(args.kept_calls)
+        return
     setup(args)
     if args.quick:
         args.rounds, args.steps, args.depth = 3, 20, 20
