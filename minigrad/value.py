@@ -9,15 +9,21 @@ exception); `minigrad.detect_anomaly()` stops at the first such result.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import sys
 import threading
 from collections.abc import Iterator
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
+from minigrad.scalar_class import ValueType, bare_constructor
+from minigrad.scalar_math import divide as _divide
+from minigrad.scalar_math import exp as _exp
+from minigrad.scalar_math import log as _log
+from minigrad.scalar_math import power as _power
 from minigrad.scalar_walk import SideTable
 from minigrad.scalar_walk import topological_order as _topological_order
 
@@ -25,46 +31,7 @@ from minigrad.scalar_walk import topological_order as _topological_order
 # bound ``__next__`` (a method-wrapper), and a scalar graph makes tens of thousands of nodes.
 _creation_counter: Iterator[int] = next_seq.__self__  # type: ignore[attr-defined]
 
-_INF = math.inf
-_NAN = math.nan
-
-
-def _divide(a: float, b: float) -> float:
-    try:
-        return a / b
-    except ZeroDivisionError:  # IEEE: x/0 is +-inf, 0/0 is nan
-        if a == 0 or a != a:
-            return _NAN
-        return math.copysign(_INF, a) * math.copysign(1.0, b)
-
-
-def _power(a: float, b: float) -> float:
-    try:
-        result = a**b
-    except ZeroDivisionError:  # 0 ** negative
-        return _INF
-    except OverflowError:  # keeps the sign: (-10) ** 401 is -inf
-        odd_power = a < 0 and b == int(b) and int(b) % 2 == 1
-        return -_INF if odd_power else _INF
-    if isinstance(result, complex):  # negative base, fractional exponent
-        return _NAN
-    return result
-
-
-def _log(x: float) -> float:
-    if x > 0:
-        return math.log(x)
-    return -_INF if x == 0 else _NAN
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return _INF
-
-
-class Value:
+class Value(metaclass=ValueType):
     """A scalar that remembers how it was computed, so its gradient can flow back.
 
     ``Value(data, label="")``; ``.data`` and ``.grad`` are Python floats. Supports
@@ -86,7 +53,12 @@ class Value:
     _hooks = ()
     _retains_grad = True  # micrograd's behaviour: every node keeps its gradient
 
-    def __init__(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
+    if TYPE_CHECKING:  # what ``Value(...)`` takes, for type checkers: see ValueType
+        def __init__(self, data: Any, _children: tuple = (), _op: str = "",
+                     label: str = "") -> None: ...
+
+    def _initialise(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
+        """What ``Value(data, _children, _op, label)`` does to a new node (see ValueType)."""
         if type(data) is not float:  # the common cases first: isinstance(x, Real) is slow
             if type(data) is not int:
                 if isinstance(data, Value):
@@ -140,50 +112,46 @@ class Value:
 
     # + and * make almost every node of a scalar network (a neuron is a sum of products),
     # so they build their node inline, as `_node` does: a function call per node would
-    # cost a fifth of the time of the whole operation.
+    # cost a fifth of the time of the whole operation. An operand of a subclass of Value
+    # is used as it is (the exact type is tested first, as it is the common case).
 
     def __add__(self, other: Value | float) -> Value:
-        other = other if type(other) is Value else Value(other)
-        out = _new_value(Value)
+        if type(other) is not Value and not isinstance(other, Value):
+            other = Value(other)
+        out = _new_node()
         out.data = self.data + other.data
         out.grad = 0.0
-        engine = current_state()
-        if engine.grad_enabled:
-            out._a = self  # d(a + b)/da = d(a + b)/db = 1
-            out._da = 1.0
-            out._b = other
-            out._db = 1.0
-        else:
-            out._a = out._b = None
+        out._a = self  # d(a + b)/da = d(a + b)/db = 1
+        out._da = 1.0
+        out._b = other
+        out._db = 1.0
         out._op = "+"
         out._seq = next(_creation_counter)
-        out._scope = engine.scope
-        if engine.anomaly:
-            _record_and_check(out)
+        out._scope = None
+        if current_state() is not _DEFAULT_STATE:  # no_grad, a module scope, anomaly mode
+            _apply_engine_state(out)
         return out
 
     def __mul__(self, other: Value | float) -> Value:
-        other = other if type(other) is Value else Value(other)
-        out = _new_value(Value)
+        if type(other) is not Value and not isinstance(other, Value):
+            other = Value(other)
+        out = _new_node()
         out.data = self.data * other.data
         out.grad = 0.0
-        engine = current_state()
-        if engine.grad_enabled:
-            out._a = self  # d(ab)/da = b, d(ab)/db = a
-            out._da = other.data
-            out._b = other
-            out._db = self.data
-        else:
-            out._a = out._b = None
+        out._a = self  # d(ab)/da = b, d(ab)/db = a
+        out._da = other.data
+        out._b = other
+        out._db = self.data
         out._op = "*"
         out._seq = next(_creation_counter)
-        out._scope = engine.scope
-        if engine.anomaly:
-            _record_and_check(out)
+        out._scope = None
+        if current_state() is not _DEFAULT_STATE:  # no_grad, a module scope, anomaly mode
+            _apply_engine_state(out)
         return out
 
     def __truediv__(self, other: Value | float) -> Value:
-        other = other if type(other) is Value else Value(other)
+        if type(other) is not Value and not isinstance(other, Value):
+            other = Value(other)
         a, b = self.data, other.data
         inv_b = _divide(1.0, b)
         return _node(_divide(a, b), self, inv_b, other, -a * inv_b * inv_b, "/")
@@ -209,7 +177,8 @@ class Value:
         return _node(-self.data, self, -1.0, None, 0.0, "neg")
 
     def __sub__(self, other: Value | float) -> Value:
-        other = other if type(other) is Value else Value(other)
+        if type(other) is not Value and not isinstance(other, Value):
+            other = Value(other)
         return _node(self.data - other.data, self, 1.0, other, -1.0, "-")
 
     # ``2 + v`` makes the node ``v + 2`` would (the same parents, in the same order), as
@@ -348,8 +317,7 @@ class Value:
                 setattr(self, name, value)
 
 
-_new_value = object.__new__
-
+_new_node = bare_constructor(Value)  # a node with no slot set: see ValueType
 
 # What `__getstate__` saves: the slots (not the weak-reference one).
 _STATE_SLOTS = tuple(name for name in Value.__slots__ if name != "__weakref__")
@@ -364,23 +332,40 @@ _labels = SideTable()
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
     """A new node `data` = op(a[, b]), with its local derivatives d(data)/da and d(data)/db
     (`b` is None for a unary op)."""
-    out = _new_value(Value)
+    out = _new_node()
     out.data = data
     out.grad = 0.0
-    engine = current_state()
-    if engine.grad_enabled:
-        out._a = a
-        out._da = da
-        out._b = b
-        out._db = db
-    else:
-        out._a = out._b = None
+    out._a = a
+    out._da = da
+    out._b = b
+    out._db = db
     out._op = op
     out._seq = next(_creation_counter)
-    out._scope = engine.scope
-    if engine.anomaly:
-        _record_and_check(out)
+    out._scope = None
+    if current_state() is not _DEFAULT_STATE:
+        _apply_engine_state(out)
     return out
+
+
+# The engine's state where nothing changed it (the ContextVar's default, read in an empty
+# context): graph recorded, no anomaly checks, no module scope. The ops build every node
+# for it and compare the current state with it by identity, one C call and no attribute
+# reads; any other state goes through `_apply_engine_state`.
+_DEFAULT_STATE = contextvars.Context().run(current_state)
+assert _DEFAULT_STATE.grad_enabled and not _DEFAULT_STATE.anomaly
+assert _DEFAULT_STATE.scope is None
+
+
+def _apply_engine_state(node: Value) -> None:
+    """Make `node`, built as in the default state, what the current state says: no parents
+    under `no_grad()`, the module scope, and the checks of `detect_anomaly()`."""
+    engine = current_state()
+    if not engine.grad_enabled:
+        node._a = node._b = None  # a leaf, as Value(x) makes under no_grad()
+        del node._da, node._db
+    node._scope = engine.scope
+    if engine.anomaly:
+        _record_and_check(node)
 
 
 def _record_and_check(node: Value) -> None:
