@@ -289,10 +289,13 @@ class Value(metaclass=ValueType):
                 a = node._a
                 if a is not None:
                     grad = node.grad
-                    a.grad += node._da * grad
-                    b = node._b
-                    if b is not None:
-                        b.grad += node._db * grad
+                    # A zero gradient adds ±0.0 to the parents, which changes no sum that
+                    # starts at +0.0, unless a local derivative is inf or nan (x - x != 0).
+                    if grad or node._da - node._da or node._db - node._db:
+                        a.grad += node._da * grad
+                        b = node._b
+                        if b is not None:
+                            b.grad += node._db * grad
             for node, grad in earlier:
                 node.grad += grad
 
