@@ -6,7 +6,9 @@ C constructor bound to `Value`, which allocates a node and, for a class without 
 skip ``__init__``, builds and slices an argument tuple on every call: ~290 instructions more
 per node, 5% of a scalar training step (cachegrind; benchmarks/README.md, "Scalar engine").
 So ``Value(data, ...)`` runs `ValueType.__call__`, which does ``type.__call__``'s steps with
-``Value._initialise`` where ``Value.__init__`` would run.
+``Value._initialise`` where ``Value.__init__`` would run. A subclass may define ``__init__``
+and call ``super().__init__(data, ...)`` as usual; ``Value.__init__`` itself is
+``object.__init__``.
 """
 
 from __future__ import annotations
