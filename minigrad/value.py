@@ -318,6 +318,10 @@ class Value(metaclass=ValueType):
                 _labels[self] = value
             elif name in _STATE_SLOTS:  # skips slots of earlier versions ("_seen")
                 setattr(self, name, value)
+        if hasattr(self, "_seq"):  # numbers ahead of this process's counter are made fresh
+            parents = [p for p in (getattr(self, "_a", None), getattr(self, "_b", None))
+                       if p is not None]
+            autograd.renumber_loaded(self, parents)
 
 
 _new_node = bare_constructor(Value)  # a node with no slot set: see ValueType

@@ -400,3 +400,38 @@ def test_an_error_during_the_walk_gives_back_earlier_gradients():
     with pytest.raises(AttributeError):
         broken.backward()
     assert (a.grad, top.grad) == (7.0, 4.0)
+
+
+_PICKLING_CHILD = """
+import pickle, sys
+from minigrad import Value, autograd
+for _ in range(int(sys.argv[1])):
+    autograd.next_seq()
+a = Value(2.0, label="a")
+b = a * 3.0
+sys.stdout.buffer.write(pickle.dumps((a, b)))
+"""
+
+
+def test_values_pickled_by_a_longer_run_get_fresh_creation_numbers():
+    # Regression: a pickle keeps creation numbers, and those of a process that had made
+    # more nodes than this one are ahead of its counter: a loaded node then looked newer
+    # than the nodes built from it, which the general engine's order (newest first) and
+    # the visualiser's numbering rely on.
+    import pickle
+    import subprocess
+    import sys
+
+    from minigrad import autograd
+
+    ahead = autograd.next_seq() + 10_000
+    done = subprocess.run([sys.executable, "-c", _PICKLING_CHILD, str(ahead)],
+                          capture_output=True, check=True)
+    a, b = pickle.loads(done.stdout)
+    c = b * a
+    assert a._seq < b._seq < c._seq
+    order = [id(node) for node in autograd.topological_order(c)]
+    assert order.index(id(c)) < order.index(id(b)) < order.index(id(a))
+    assert a.label == "a"
+    c.backward()
+    assert (a.grad, b.grad) == (2 * 3.0 * 2.0, 2.0)
