@@ -232,7 +232,7 @@ class Tensor:
                 parent_data = parent._data
                 if grad.shape != parent_data.shape or (grad.dtype is not parent_data.dtype
                                                        and grad.dtype != parent_data.dtype):
-                    grads = _fit_to_inputs(grads, parents)
+                    grads = _fit_to_inputs(grads, parents, self.op_name)
                     break
         if current_state().anomaly:
             for grad in grads:
@@ -473,16 +473,26 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
-def _fit_to_inputs(grads: tuple[np.ndarray | None, ...],
-                   parents: tuple[Tensor, ...]) -> tuple[np.ndarray | None, ...]:
+def _fit_to_inputs(grads: tuple[np.ndarray | None, ...], parents: tuple[Tensor, ...],
+                   op_name: str) -> tuple[np.ndarray | None, ...]:
     """The gradients an op's backward returned, each summed over the axes broadcasting
-    added (`sum_to_shape`) and cast to its input's dtype where it differs."""
+    added (`sum_to_shape`) and cast to its input's dtype where it differs. A gradient that
+    no broadcast of the input explains is a bug in the op's backward: refused."""
     fitted = []
-    for grad, parent in zip(grads, parents):
+    for position, (grad, parent) in enumerate(zip(grads, parents)):
         if grad is not None:
             parent_data = parent._data
             if grad.shape != parent_data.shape:
-                grad = sum_to_shape(grad, parent_data.shape)
+                broadcast = grad.shape
+                if grad.ndim >= parent_data.ndim:
+                    grad = sum_to_shape(grad, parent_data.shape)
+                if grad.shape != parent_data.shape:
+                    raise ValueError(
+                        f"{op_name}: backward returned a gradient of shape {broadcast} for "
+                        f"input {position}, of shape {parent_data.shape}; no broadcast of "
+                        "the input has that shape. Fix: return one gradient per input, of "
+                        "the input's shape (or of the shape it was broadcast to in forward)."
+                    )
             if grad.dtype != parent_data.dtype:
                 grad = grad.astype(parent_data.dtype)
         fitted.append(grad)

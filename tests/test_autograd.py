@@ -3,6 +3,7 @@ mode, anomaly mode and the errors of backward."""
 
 import gc
 import inspect
+import re
 import weakref
 
 import hypothesis.strategies as st
@@ -445,17 +446,20 @@ def test_nodes_are_visited_newest_first_exactly_once_each():
     from minigrad.observers import observe_next_backward
 
     x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
-    frozen = mg.tensor(np.array([3.0, 4.0]))
+    cut = mg.tensor(np.array([3.0, 4.0]), requires_grad=True)
     a = x * 2.0
-    b = a * a + (a * frozen)
-    unused = x.sum().detach() * 0  # not in the graph of the loss
+    unreached = cut * 5.0  # requires grad, but _ReturnsList sends it None
+    b = a * a + _ReturnsList.apply(a, unreached)
     loss = (b + a).sum()
     seen = []
     observe_next_backward(lambda node, grad: seen.append(node))
     loss.backward()
-    expected = [n for n in autograd.topological_order(loss) if n is not frozen]
+    order = autograd.topological_order(loss)
+    assert any(n is unreached for n in order) and any(n is cut for n in order)
+    expected = [n for n in order if n is not unreached and n is not cut]
     assert [id(n) for n in seen] == [id(n) for n in expected]
-    assert len({id(n) for n in seen}) == len(seen) and unused.grad is None
+    assert len({id(n) for n in seen}) == len(seen)
+    assert unreached.grad is None and cut.grad is None
 
 
 class _ReturnsList(mg.ops.Function):
@@ -492,6 +496,36 @@ def test_custom_backward_may_return_a_list_a_generator_or_unfitted_gradients():
     x.grad = None
     _ReturnsBroadcastFloat64.apply(x).sum().backward()
     assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [3.0, 3.0])
+
+
+class _ReturnsShape(mg.ops.Function):
+    """Identity whose backward returns a gradient of the shape it is told (a buggy op)."""
+
+    def forward(self, x, *, shape):
+        self.shape = shape
+        return x.copy()
+
+    def backward(self, grad_output):
+        return (np.ones(self.shape),)
+
+
+@pytest.mark.parametrize("input_shape, grad_shape", [((2,), (3,)), ((1, 3), (3,)),
+                                                     ((3, 1), (3,)), ((2, 3), (4, 3))])
+def test_a_gradient_no_broadcast_explains_is_refused_naming_the_op(input_shape, grad_shape):
+    # Regression: a (3,) gradient for a (2,) input was stored as x.grad of shape (3,);
+    # (3,) for a (3, 1) input failed inside the un-broadcasting with an IndexError.
+    x = mg.tensor(np.ones(input_shape), requires_grad=True)
+    y = _ReturnsShape.apply(x, shape=grad_shape)
+    expected = f"_returnsshape: backward returned a gradient of shape {grad_shape}"
+    with pytest.raises(ValueError, match=re.escape(expected)) as error:
+        y.sum().backward()
+    assert str(input_shape) in str(error.value) and x.grad is None
+
+
+def test_broadcast_gradients_are_still_summed_to_the_input_shape():
+    x = mg.tensor(np.ones((3, 1)), requires_grad=True)
+    _ReturnsShape.apply(x, shape=(2, 3, 4)).sum().backward()
+    assert x.grad.shape == (3, 1) and np.array_equal(x.grad, np.full((3, 1), 8.0))
 
 
 def test_backward_returning_the_wrong_number_of_gradients_is_refused():
