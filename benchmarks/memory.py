@@ -208,6 +208,54 @@ def minigrad_phases(sizes, retain_graph: bool | None = None) -> dict[str, float]
             "gradients": sum(p.grad.nbytes for p in model.parameters()) / MiB}
 
 
+def _function_classes(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_function_classes(sub)]
+    return found
+
+
+def backward_peaks(sizes, retain_graph: bool | None = None) -> list[tuple[str, float, float]]:
+    """One minigrad step's backward op by op under tracemalloc: for each op's backward, in
+    the order they run, its name, the MiB held (above the step's start) when it begins, and
+    the peak while it runs. Each op class's `backward` is wrapped for the pass only."""
+    from minigrad.ops import Function
+
+    params, x, y = _data(sizes)
+    model, optimizer = minigrad_net(params)
+    x_tensor = mg.tensor(x)
+    for _ in range(2):
+        minigrad_step(model, optimizer, x_tensor, y)
+    optimizer.zero_grad()
+    gc.collect()
+    log: list[tuple[str, float, float]] = []
+    originals = {cls: cls.__dict__["backward"] for cls in set(_function_classes(Function))
+                 if "backward" in cls.__dict__}
+
+    def traced(cls, backward):
+        def wrapper(self, grad_output):
+            held, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            grads = backward(self, grad_output)
+            log.append((cls.__name__, (held - start) / MiB,
+                        (tracemalloc.get_traced_memory()[1] - start) / MiB))
+            return grads
+        return wrapper
+
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        loss = F.cross_entropy(model(x_tensor), y)
+        for cls, backward in originals.items():
+            cls.backward = traced(cls, backward)
+        loss.backward(retain_graph=retain_graph)
+    finally:
+        for cls, backward in originals.items():
+            cls.backward = backward
+        tracemalloc.stop()
+    return log
+
+
 def window_peaks(step, steps: int, window: int) -> tuple[list[float], list[float]]:
     """Peak traced MiB in each window of `window` steps, and the live traced MiB after a
     full collection at the end of each window."""
@@ -285,6 +333,10 @@ def main() -> None:
         print(f"  {'':<7} with backward(retain_graph=False): backward peak "
               f"{freeing['backward peak']:.2f}, end {freeing['backward end']:.2f}; optimiser "
               f"step peak {freeing['step peak']:.2f}")
+        print(f"  {'':<7} its backward op by op (held when the op's backward starts -> peak "
+              "while it runs):")
+        print(f"  {'':<9}" + ", ".join(f"{name} {held:.2f} -> {peak:.2f}" for name, held, peak
+                                       in backward_peaks(SIZES[size], retain_graph=False)))
 
     long_steps, window = (20, 10) if args.quick else (args.long_steps, args.window)
     sizes_medium = SIZES["small" if args.quick else "medium"]
