@@ -15,11 +15,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from numbers import Real
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
-from minigrad.scalar_class import ValueType, bare_constructor
 from minigrad.scalar_math import divide as _divide
 from minigrad.scalar_math import exp as _exp
 from minigrad.scalar_math import log as _log
@@ -31,7 +30,7 @@ from minigrad.scalar_walk import topological_order as _topological_order
 # bound ``__next__`` (a method-wrapper), and a scalar graph makes tens of thousands of nodes.
 _creation_counter: Iterator[int] = next_seq.__self__  # type: ignore[attr-defined]
 
-class Value(metaclass=ValueType):
+class Value:
     """A scalar that remembers how it was computed, so its gradient can flow back.
 
     ``Value(data, label="")``; ``.data`` and ``.grad`` are Python floats. Supports
@@ -53,12 +52,7 @@ class Value(metaclass=ValueType):
     _hooks = ()
     _retains_grad = True  # micrograd's behaviour: every node keeps its gradient
 
-    if TYPE_CHECKING:  # what ``Value(...)`` takes, for type checkers: see ValueType
-        def __init__(self, data: Any, _children: tuple = (), _op: str = "",
-                     label: str = "") -> None: ...
-
-    def _initialise(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
-        """What ``Value(data, _children, _op, label)`` does to a new node (see ValueType)."""
+    def __init__(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if type(data) is not float:  # the common cases first: isinstance(x, Real) is slow
             if type(data) is not int:
                 if isinstance(data, Value):
@@ -118,7 +112,7 @@ class Value(metaclass=ValueType):
     def __add__(self, other: Value | float) -> Value:
         if type(other) is not Value and not isinstance(other, Value):
             other = Value(other)
-        out = _new_node()
+        out = _new_node(Value)
         out.data = self.data + other.data
         out.grad = 0.0
         out._a = self  # d(a + b)/da = d(a + b)/db = 1
@@ -135,7 +129,7 @@ class Value(metaclass=ValueType):
     def __mul__(self, other: Value | float) -> Value:
         if type(other) is not Value and not isinstance(other, Value):
             other = Value(other)
-        out = _new_node()
+        out = _new_node(Value)
         out.data = self.data * other.data
         out.grad = 0.0
         out._a = self  # d(ab)/da = b, d(ab)/db = a
@@ -324,7 +318,9 @@ class Value(metaclass=ValueType):
             autograd.renumber_loaded(self, parents)
 
 
-_new_node = bare_constructor(Value)  # a node with no slot set: see ValueType
+# The ops build their nodes with ``object.__new__(Value)`` and set every slot themselves:
+# ``Value.__init__`` would convert and check data they have already made.
+_new_node = object.__new__
 
 # What `__getstate__` saves: the slots (not the weak-reference one).
 _STATE_SLOTS = tuple(name for name in Value.__slots__ if name != "__weakref__")
@@ -339,7 +335,7 @@ _labels = SideTable()
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
     """A new node `data` = op(a[, b]), with its local derivatives d(data)/da and d(data)/db
     (`b` is None for a unary op)."""
-    out = _new_node()
+    out = _new_node(Value)
     out.data = data
     out.grad = 0.0
     out._a = a

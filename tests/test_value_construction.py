@@ -1,6 +1,6 @@
-"""How `Value` nodes are built: the class (`minigrad.scalar_class.ValueType`: no ``__init__``,
-subclasses still work as with one) and the engine state every op records (the ops build
-each node for the default state and fix it up otherwise: `minigrad.value._apply_engine_state`)."""
+"""How `Value` nodes are built: by users through ``Value(...)`` and subclasses (micrograd's
+usual idioms), and by the ops, which build each node for the default engine state and fix
+it up otherwise (`minigrad.value._apply_engine_state`)."""
 
 import asyncio
 import contextvars
@@ -102,18 +102,62 @@ def test_the_default_state_is_the_context_variables_default():
     assert (fresh.grad_enabled, fresh.anomaly, fresh.scope) == (True, False, None)
 
 
-def test_value_has_no_init_but_its_signature_and_construction_are_the_usual_ones():
-    assert Value.__init__ is object.__init__  # what lets the ops skip Python code
+def test_value_construction_signature_and_errors_are_the_usual_ones():
     assert list(inspect.signature(Value).parameters) == ["data", "_children", "_op", "label"]
     v = Value(2, label="v")
     assert (v.data, v.label, v._parents, v._op) == (2.0, "v", (), "")
     hand_made = Value(3.0, (v, v), "h")
     assert hand_made._parents == (v, v) and hand_made._op == "h"
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"Value.__init__\(\) missing 1 required positional "
+                       "argument: 'data'"):
         Value()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"Value.__init__\(\) got an unexpected keyword "
+                       "argument 'extra'"):
         Value(1.0, extra=1)
     assert type(pickle.loads(pickle.dumps(v))) is Value
+
+
+def test_subclasses_combine_with_other_classes_and_call_value_init_by_name():
+    # micrograd-style subclasses: with abc.ABC or a class of their own metaclass, with a
+    # mixin (cooperative or not), and the pre-super() idiom Value.__init__(self, ...).
+    import abc
+
+    class Abstract(Value, abc.ABC):
+        __slots__ = ()
+
+    class Meta(type):
+        pass
+
+    class WithMeta(Value, metaclass=Meta):
+        __slots__ = ()
+
+    assert Abstract(2.0).data == 2.0 and WithMeta(3.0).data == 3.0
+
+    class Mixin:
+        def __init__(self, *args, **kwargs):
+            self.extra = "mixin"
+
+    class ValueFirst(Value, Mixin):  # Value.__init__ comes first in the order, and runs
+        pass
+
+    assert ValueFirst(2.0).data == 2.0 and not hasattr(ValueFirst(2.0), "extra")
+
+    class Tagged:
+        def __init__(self, *args, tag="", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.tag = tag
+
+    class TaggedValue(Tagged, Value):  # a cooperative mixin first
+        pass
+
+    t = TaggedValue(2.0, tag="w", label="L")
+    assert (t.data, t.tag, t.label) == (2.0, "w", "L")
+
+    class ByName(Value):
+        def __init__(self, data):
+            Value.__init__(self, data, label="t")
+
+    assert (ByName(2.0).data, ByName(2.0).label) == (2.0, "t")
 
 
 def test_subclasses_with_their_own_init_and_new_work_as_with_value_init():
