@@ -174,9 +174,9 @@ def graph_data_bytes(root) -> int:
     return sum(arrays.values())
 
 
-def minigrad_phases(sizes, retain_graph: bool | None = None) -> dict[str, float]:
-    """One minigrad step phase by phase under tracemalloc: MiB above the step's start
-    (`retain_graph` is passed to ``loss.backward``)."""
+def _warm_model(sizes):
+    """The benchmark's minigrad model after two training steps, its gradients set to None
+    (as at the start of a step), and its batch: (model, optimizer, x, y)."""
     params, x, y = _data(sizes)
     model, optimizer = minigrad_net(params)
     x_tensor = mg.tensor(x)
@@ -184,6 +184,13 @@ def minigrad_phases(sizes, retain_graph: bool | None = None) -> dict[str, float]
         minigrad_step(model, optimizer, x_tensor, y)
     optimizer.zero_grad()
     gc.collect()
+    return model, optimizer, x_tensor, y
+
+
+def minigrad_phases(sizes, retain_graph: bool | None = None) -> dict[str, float]:
+    """One minigrad step phase by phase under tracemalloc: MiB above the step's start
+    (`retain_graph` is passed to ``loss.backward``)."""
+    model, optimizer, x_tensor, y = _warm_model(sizes)
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
@@ -221,13 +228,7 @@ def backward_peaks(sizes, retain_graph: bool | None = None) -> list[tuple[str, f
     the peak while it runs. Each op class's `backward` is wrapped for the pass only."""
     from minigrad.ops import Function
 
-    params, x, y = _data(sizes)
-    model, optimizer = minigrad_net(params)
-    x_tensor = mg.tensor(x)
-    for _ in range(2):
-        minigrad_step(model, optimizer, x_tensor, y)
-    optimizer.zero_grad()
-    gc.collect()
+    model, optimizer, x_tensor, y = _warm_model(sizes)
     log: list[tuple[str, float, float]] = []
     originals = {cls: cls.__dict__["backward"] for cls in set(_function_classes(Function))
                  if "backward" in cls.__dict__}
