@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted(ROOT.glob("*/README.md")), *sorted(ROOT.glob("docs/*.md"))]
+# The project's own pages: not those of tools' hidden folders (.pytest_cache has a README).
+DOCS = [ROOT / "README.md",
+        *sorted(p for p in ROOT.glob("*/README.md") if not p.parent.name.startswith(".")),
+        *sorted(ROOT.glob("docs/*.md"))]
 
 
 def _repository_files() -> list[str]:
