@@ -165,11 +165,14 @@ class Tensor:
         out._retains_grad = False
         return out
 
-    def __setstate__(self, state: tuple[Any, dict[str, Any]]) -> None:
-        """pickle, copy and deepcopy: Python's default state of a class with slots, (None,
-        {slot: value}), with creation numbers from another process made fresh (see
-        `minigrad.autograd.renumber_loaded`)."""
-        for name, value in state[1].items():
+    def __setstate__(self, state: Any) -> None:
+        """pickle, copy and deepcopy: Python's default state, restored as Python restores it
+        (a subclass's own attributes in its ``__dict__``, then the slots), with creation
+        numbers from another process made fresh (see `minigrad.autograd.renumber_loaded`)."""
+        attributes, slots = state if isinstance(state, tuple) else (state, None)
+        if attributes:
+            self.__dict__.update(attributes)
+        for name, value in (slots or {}).items():
             setattr(self, name, value)
         autograd.renumber_loaded(self, self._parents)
 

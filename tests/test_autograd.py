@@ -615,3 +615,20 @@ def test_deepcopy_in_this_process_keeps_creation_numbers():
     y_copy = copy.deepcopy(y)
     b_copy, w_copy = y_copy._parents
     assert (w_copy._seq, b_copy._seq, y_copy._seq) == (w._seq, b._seq, y._seq)
+
+
+class _Tagged(mg.Tensor):
+    """A subclass without __slots__: its own attributes live in a __dict__."""
+
+
+def test_a_tensor_subclass_keeps_its_own_attributes_through_pickle_and_copies():
+    # Regression: Tensor.__setstate__ restored the slots only, and dropped the __dict__ of
+    # a subclass without __slots__ (Python's default restores both).
+    import copy
+    import pickle
+
+    t = _Tagged(np.array([1.0, 2.0]), requires_grad=True)
+    t.tag = "input"
+    for restored in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t), copy.copy(t)):
+        assert type(restored) is _Tagged and restored.tag == "input"
+        assert np.array_equal(restored.data, t.data) and restored.requires_grad
