@@ -296,21 +296,26 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
-    # copy, deepcopy and pickle: the slots, and the label, which lives beside the node.
-    def __getstate__(self) -> dict[str, Any]:
-        state = {name: getattr(self, name) for name in _STATE_SLOTS if hasattr(self, name)}
+    # copy, deepcopy and pickle: as Python's default state, (a subclass's own attributes,
+    # {slot: value}) over the slots of every class, with the label, which lives beside it.
+    def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        slots = {name: getattr(self, name) for name in _slot_names(type(self))
+                 if hasattr(self, name)}
         label = _labels.get(self)
         if label:
-            state["label"] = label
-        return state
+            slots["label"] = label
+        return getattr(self, "__dict__", None) or None, slots
 
     def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple):  # (None, slots): how earlier versions were pickled
-            state = state[1] or {}
-        for name, value in state.items():
+        # A dict: the slots as an earlier version pickled them.
+        attributes, slots = state if isinstance(state, tuple) else (None, state)
+        if attributes:
+            self.__dict__.update(attributes)
+        known = _slot_names(type(self))
+        for name, value in (slots or {}).items():
             if name in ("label", "_label"):  # "_label": an earlier version's slot
                 _labels[self] = value
-            elif name in _STATE_SLOTS:  # skips slots of earlier versions ("_seen")
+            elif name in known:  # skips slots of earlier versions ("_seen")
                 setattr(self, name, value)
         if hasattr(self, "_seq"):  # numbers ahead of this process's counter are made fresh
             parents = [p for p in (getattr(self, "_a", None), getattr(self, "_b", None))
@@ -322,8 +327,16 @@ class Value:
 # ``Value.__init__`` would convert and check data they have already made.
 _new_node = object.__new__
 
-# What `__getstate__` saves: the slots (not the weak-reference one).
-_STATE_SLOTS = tuple(name for name in Value.__slots__ if name != "__weakref__")
+def _slot_names(cls: type) -> tuple[str, ...]:
+    """The slots `__getstate__` saves for instances of `cls`: those of every class in its
+    order (a subclass may add its own), but not ``__weakref__`` and ``__dict__``."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        declared = klass.__dict__.get("__slots__", ())
+        for name in (declared,) if isinstance(declared, str) else declared:
+            if name not in ("__weakref__", "__dict__") and name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 # Where each node was created, recorded only inside `detect_anomaly()`.

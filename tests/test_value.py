@@ -435,3 +435,29 @@ def test_values_pickled_by_a_longer_run_get_fresh_creation_numbers():
     assert a.label == "a"
     c.backward()
     assert (a.grad, b.grad) == (2 * 3.0 * 2.0, 2.0)
+
+
+class _ValueWithAttributes(Value):
+    """A subclass without __slots__: its own attributes live in a __dict__."""
+
+
+class _ValueWithSlot(Value):
+    __slots__ = ("name",)
+
+
+def test_value_subclasses_keep_their_own_attributes_and_slots_through_pickle_and_copies():
+    # Regression: Value.__getstate__ saved Value's own slots only, so a subclass's
+    # attributes and slots were lost on pickle, copy and deepcopy.
+    import copy
+    import pickle
+
+    tagged = _ValueWithAttributes(2.0, label="a")
+    tagged.tag = "t"
+    named = _ValueWithSlot(3.0)
+    named.name = "n"
+    for original, attribute, expected in ((tagged, "tag", "t"), (named, "name", "n")):
+        for restored in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original),
+                         copy.copy(original)):
+            assert type(restored) is type(original)
+            assert getattr(restored, attribute) == expected
+            assert (restored.data, restored.label) == (original.data, original.label)
