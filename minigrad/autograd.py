@@ -197,10 +197,35 @@ state = _StateView()
 # the next number is one C call, atomic under the GIL, so threads never share a number.
 next_seq: Callable[[], int] = itertools.count().__next__
 
-# Write numbers (a tensor's ``_version``) that `renumber_loaded` replaced, by the node's
-# identity (``==`` on tensors is elementwise), held weakly: a node loaded after such a
-# parent checks the parent's old number against its own old one.
-_replaced_writes: dict[int, tuple[weakref.ref, int]] = {}
+class SideTable:
+    """Something a few nodes carry, kept beside them rather than in a slot every node would
+    pay for (a `Value`'s label, where it was created, a loaded tensor's old write number):
+    by the node's identity (``==`` on tensors is elementwise, and a subclass of `Value` may
+    define ``==`` and hash by value), and weakly, so that an entry goes with its node."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref, Any]] = {}
+
+    def get(self, node: Any, default: Any = None) -> Any:
+        entry = self._entries.get(id(node))
+        return entry[1] if entry is not None and entry[0]() is node else default
+
+    def __setitem__(self, node: Any, value: Any) -> None:
+        key, entries = id(node), self._entries
+
+        def drop(reference: weakref.ref) -> None:  # the node is gone (not a later one)
+            if entries.get(key, (None,))[0] is reference:
+                del entries[key]
+
+        entries[key] = (weakref.ref(node, drop), value)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Write numbers (a tensor's ``_version``) that `renumber_loaded` replaced: a node loaded
+# after such a parent checks the parent's old number against its own old one.
+_replaced_writes = SideTable()
 
 
 def renumber_loaded(node: Any, parents: Sequence[Any]) -> None:
@@ -220,19 +245,11 @@ def renumber_loaded(node: Any, parents: Sequence[Any]) -> None:
     if old_seq >= now:
         node._seq = next_seq()
         for parent in parents:
-            entry = _replaced_writes.get(id(parent))
-            if entry is not None and entry[0]() is parent and entry[1] > old_seq:
-                # it was written after this node used it
-                parent._version = next_seq()  # type: ignore[union-attr]
+            if _replaced_writes.get(parent, 0) > old_seq:  # written after this node used it
+                parent._version = next_seq()
     written = getattr(node, "_version", 0)
     if written >= now:
-        key = id(node)
-
-        def forget(reference: weakref.ref) -> None:  # the node is gone (not a later one)
-            if _replaced_writes.get(key, (None,))[0] is reference:
-                del _replaced_writes[key]
-
-        _replaced_writes[key] = (weakref.ref(node, forget), written)
+        _replaced_writes[node] = written
         node._version = next_seq()
 
 

@@ -1,9 +1,6 @@
-"""The scalar `Value`'s backward walk, and the tables beside its nodes.
-
-* `topological_order`: the order of `Value.backward`'s fast pass, an iterative depth-first
-  walk that marks nodes in their ``.grad`` (see its docstring).
-* `SideTable`: what a few nodes carry (a label, where they were created) kept beside them
-  by identity, so that every node does not pay a slot for it.
+"""The scalar `Value`'s backward walk: `topological_order`, the order of `Value.backward`'s
+fast pass, an iterative depth-first walk that marks nodes in their ``.grad`` (see its
+docstring).
 
 Kept apart from `minigrad.value` so that each file reads on its own; `Value` is only named
 in the type hints here.
@@ -11,36 +8,10 @@ in the type hints here.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from minigrad.value import Value
-
-
-class SideTable:
-    """Something a few nodes carry, kept beside them rather than in a slot every node would
-    pay for: by the node's identity (a subclass of `Value` may define ``==`` and hash by
-    value), and weakly, so that an entry goes with its node."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref, str]] = {}
-
-    def get(self, node: Value, default: str | None = None) -> str | None:
-        entry = self._entries.get(id(node))
-        return entry[1] if entry is not None and entry[0]() is node else default
-
-    def __setitem__(self, node: Value, text: str) -> None:
-        key, entries = id(node), self._entries
-
-        def drop(reference: weakref.ref) -> None:  # the node is gone (not a later one)
-            if entries.get(key, (None,))[0] is reference:
-                del entries[key]
-
-        entries[key] = (weakref.ref(node, drop), text)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def topological_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:

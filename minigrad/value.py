@@ -18,12 +18,11 @@ from numbers import Real
 from typing import Any
 
 from minigrad import autograd
-from minigrad.autograd import current_state, next_seq
+from minigrad.autograd import SideTable, current_state, next_seq
 from minigrad.scalar_math import divide as _divide
 from minigrad.scalar_math import exp as _exp
 from minigrad.scalar_math import log as _log
 from minigrad.scalar_math import power as _power
-from minigrad.scalar_walk import SideTable
 from minigrad.scalar_walk import topological_order as _topological_order
 
 # The `itertools.count` behind `next_seq`: ``next(counter)`` is a cheaper call than its
