@@ -57,3 +57,42 @@ def test_check_command_exit_status_and_advice(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "99"],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "no exercises" in missing.stderr
+
+
+# Plausible wrong answers, each made from the reference solution by one edit: the checks must
+# reject every one of them (a checker that accepts a wrong answer teaches it).
+WRONG_ANSWERS = [
+    # the running mean's old term dropped: right after one batch from zeros, wrong after two
+    (4, "04_batchnorm.py", "new_mean = (1 - momentum) * running_mean + momentum *",
+     "new_mean = momentum *"),
+    # the biased batch variance in the running variance
+    (4, "04_batchnorm.py", "x.var(axis=0, ddof=1)", "x.var(axis=0)"),
+    # Value's own sigmoid instead of building it from Value operations
+    (1, "01_autograd.py", "return (1 + (-v).exp()) ** -1", "return v.sigmoid()"),
+    # the topological order not reversed (parents before their consumers)
+    (1, "01_autograd.py", "return order[::-1]", "return order"),
+    # the orthogonal matrix without QR's sign fix: orthogonal, not uniform
+    (7, "07_deep.py", "return q * np.sign(np.diag(r))", "return q"),
+    # the Jacobians multiplied in the wrong order
+    (10, "10_recurrent.py", "product = product @ ((1 - h**2)[:, None] * w_h)",
+     "product = ((1 - h**2)[:, None] * w_h) @ product"),
+    # GroupNorm with the unbiased variance
+    (8, "08_groupnorm.py", "(centred * centred).mean(axis=2, keepdims=True)",
+     "(centred * centred).sum(axis=2, keepdims=True) / (grouped.shape[2] - 1)"),
+    # the broken layer judged on a linear scale (the hot layer wins, the cold one is missed)
+    (5, "05_gradient_flow.py", "logs = np.log10(np.maximum(np.asarray(ratios, float), 1e-30))",
+     "logs = np.asarray(ratios, float)"),
+]
+
+
+@pytest.mark.parametrize("number, name, right, wrong", WRONG_ANSWERS,
+                         ids=[f"{n}:{w[:40]}" for n, _, _, w in WRONG_ANSWERS])
+def test_a_wrong_answer_fails_a_check(number: int, name: str, right: str, wrong: str,
+                                      tmp_path: Path) -> None:
+    source = (TUTORIALS / "solutions" / name).read_text(encoding="utf-8")
+    assert right in source, f"the solution no longer contains {right!r}"
+    answer = tmp_path / name
+    answer.write_text(source.replace(right, wrong), encoding="utf-8")
+    out = io.StringIO()
+    passed, total = check.run_checks(number, answer, out)
+    assert passed < total, f"a wrong answer passes every check:\n{out.getvalue()}"

@@ -41,14 +41,20 @@ def _random_graph(rng: random.Random, size: int) -> Value:
     return root
 
 
-def _reachable(root: Value) -> set[int]:
-    seen, stack = set(), [root]
+def _nodes(root: Value) -> list[Value]:
+    """Every node reachable from `root`, each once."""
+    seen: dict[int, Value] = {}
+    stack = [root]
     while stack:
         node = stack.pop()
         if id(node) not in seen:
-            seen.add(id(node))
+            seen[id(node)] = node
             stack.extend(node._parents)
-    return seen
+    return list(seen.values())
+
+
+def _reachable(root: Value) -> set[int]:
+    return {id(node) for node in _nodes(root)}
 
 
 def check_topological_order(student: ModuleType) -> None:
@@ -86,6 +92,9 @@ def check_sigmoid(student: ModuleType) -> None:
         out = student.sigmoid(v)
         expect(isinstance(out, Value), f"sigmoid returned {type(out).__name__}, not a Value",
                "build it from Value operations, e.g. (-v).exp()")
+        built_in = [node for node in _nodes(out) if node._op == "sigmoid"]
+        expect(not built_in, "sigmoid calls Value's own .sigmoid(): the exercise is to build it",
+               "write 1 / (1 + exp(−v)) with Value operations (exp, +, *, **, /)")
         expected = 1 / (1 + math.exp(-value))
         expect(math.isclose(out.data, expected, rel_tol=1e-9),
                f"sigmoid({value}) = {out.data!r}, expected {expected:.6f}",

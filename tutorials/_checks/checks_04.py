@@ -62,15 +62,23 @@ def check_matches_the_fused_op(student: ModuleType) -> None:
 
 
 def check_running_stats(student: ModuleType) -> None:
-    """update_running_stats gives nn.BatchNorm1d's buffers after one training batch"""
-    x = np.random.default_rng(5).normal(3.0, 2.0, (8, 5)).astype(np.float32)
+    """update_running_stats gives nn.BatchNorm1d's buffers after each of two training batches"""
+    rng = np.random.default_rng(5)
     layer = nn.BatchNorm1d(5, momentum=0.3)
-    layer(mg.tensor(x))
-    mean, var = student.update_running_stats(x.astype(np.float64), np.zeros(5), np.ones(5), 0.3)
-    expect(np.allclose(mean, layer.running_mean.data, atol=1e-5),
-           f"running mean {np.round(mean, 4)}, BatchNorm1d has "
-           f"{np.round(layer.running_mean.data, 4)}", "(1 − momentum)·old + momentum·batch mean")
-    expect(np.allclose(var, layer.running_var.data, atol=1e-5),
-           f"running var {np.round(var, 4)}, BatchNorm1d has "
-           f"{np.round(layer.running_var.data, 4)}",
-           "the running variance uses the UNBIASED batch variance (ddof=1), Algorithm 2")
+    mean, var = np.zeros(5), np.ones(5)  # a fresh layer's buffers
+    # Two batches: after the first the old statistics are no longer 0 and 1, so an update
+    # that drops or mistreats the old term shows.
+    for batch, centre in enumerate((3.0, -1.0), start=1):
+        x = rng.normal(centre, 2.0, (8, 5)).astype(np.float32)
+        layer(mg.tensor(x))
+        mean, var = student.update_running_stats(x.astype(np.float64), np.asarray(mean),
+                                                 np.asarray(var), 0.3)
+        expect(np.allclose(mean, layer.running_mean.data, atol=1e-5),
+               f"after batch {batch}: running mean {np.round(mean, 4)}, BatchNorm1d has "
+               f"{np.round(layer.running_mean.data, 4)}",
+               "(1 − momentum)·old + momentum·batch mean")
+        expect(np.allclose(var, layer.running_var.data, atol=1e-5),
+               f"after batch {batch}: running var {np.round(var, 4)}, BatchNorm1d has "
+               f"{np.round(layer.running_var.data, 4)}",
+               "(1 − momentum)·old + momentum·batch variance, the UNBIASED one (ddof=1), "
+               "Algorithm 2")
