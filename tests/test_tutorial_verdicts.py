@@ -41,3 +41,67 @@ def test_mean_interval_and_overlap():
     assert intervals_overlap((1, 0, 2), (2.5, 1.5, 3.5))
     assert not intervals_overlap((1, 0, 2), (5, 4, 6))
     assert mean_interval([1.0, math.inf])[2] == math.inf
+
+
+# --------------------------------------------------------------------------------------
+# The rule printed before an experiment names every verdict its decide function can choose
+# --------------------------------------------------------------------------------------
+
+def _all_rules() -> list[tuple[str, str, object]]:
+    """(claim, statement, decide) of every lesson's rule."""
+    import _rules_03
+    import _rules_04
+    import _rules_05
+    import _rules_06
+    import _rules_07
+    import _rules_08
+    import _rules_09
+    import _rules_10
+
+    rules = [(rule.claim, rule.statement, rule.decide) for module in
+             (_rules_04, _rules_05, _rules_06, _rules_08, _rules_09)
+             for rule in vars(module).values() if isinstance(rule, Rule)]
+    for module, claims in ((_rules_03, ("I7", "I9", "I1", "I2")),
+                           (_rules_07, ("I5", "I6", "I3", "I8")), (_rules_10, ("B6", "I4"))):
+        rules += [(claim, getattr(module, f"{claim}_STATEMENT"),
+                   getattr(module, f"decide_{claim.lower()}")) for claim in claims]
+    return rules
+
+
+def _verdicts_returned(function) -> set[str]:
+    """The verdict words `function` can return: the first item of every returned tuple
+    (a string, or either branch of a conditional expression)."""
+    import ast
+    import inspect
+    import textwrap
+
+    from _verdict import VERDICTS
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
+            first = node.value.elts[0]
+            options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+            for option in options:
+                assert isinstance(option, ast.Constant) and option.value in VERDICTS, \
+                    f"{function.__name__}: a returned verdict that is not a literal word"
+                found.add(option.value)
+    return found
+
+
+@pytest.mark.parametrize("claim, statement, decide", _all_rules(),
+                         ids=[claim for claim, _, _ in _all_rules()])
+def test_the_stated_rule_names_every_verdict_it_can_choose(claim, statement, decide):
+    returned = _verdicts_returned(decide)
+    assert returned, f"{claim}: no verdict found in {decide.__name__}"
+    text = statement.lower()
+    # "reproduced" inside "not reproduced" or "reproduced in part" does not count for it.
+    plain = text.replace("not reproduced", "").replace("reproduced in part", "")
+    named = {word for word in returned
+             if (word == "reproduced" and "reproduced" in plain)
+             or (word == "reproduced in part" and ("reproduced in part" in text
+                                                   or "in part" in text))
+             or (word not in ("reproduced", "reproduced in part") and word in text)}
+    assert named == returned, (f"{claim}: the rule stated before the experiment never names "
+                               f"{sorted(returned - named)}, which {decide.__name__} can choose")

@@ -38,7 +38,9 @@ B1_LR = Rule(
     "per seed, the highest stable lr is the largest rate of the grid at which the net reaches "
     "the target accuracy without NaN; reproduced if the median BN/plain ratio is >= 10 and "
     "BN's is higher in every seed; corrected (the factor is what we measured, not 14) if BN's "
-    "is higher in every seed with a median < 10; not reproduced otherwise",
+    "is higher in every seed with a median < 10, but reproduced in part instead if BN trained at "
+    "the top of the grid in some seed (its ratio is then only a lower bound); not reproduced "
+    "otherwise (also when the plain net trained at no rate of the grid in some seed)",
     decide_b1_lr)
 
 
@@ -64,7 +66,8 @@ B1_STEPS = Rule(
     "B1-steps", "(the paper's 14x) BN reaches the same accuracy in 14x fewer steps",
     "steps to the target, each net at its own best rate of the grid; reproduced if the plain "
     "net needs >= 10x BN's steps in every seed; reproduced in part if BN needs fewer steps in "
-    "every seed; not reproduced if the plain net is faster in some seed",
+    "every seed; no difference if BN needs no more steps in any seed and as many in some; not "
+    "reproduced if the plain net is faster in some seed or BN misses the target in some seed",
     decide_b1_steps)
 
 

@@ -96,5 +96,6 @@ B11 = Rule(
     "paired over seeds, on the log of each measure: reproduced if both the loss range and the "
     "gradient change per distance moved (effective β-smoothness) along the gradient are "
     "smaller with BN (95% interval below 0); "
-    "reproduced in part if one is; not reproduced if either is larger; otherwise no difference",
+    "not reproduced if either is larger (even when the other is smaller); reproduced in part "
+    "if one is smaller and the other not distinguishable; otherwise no difference",
     decide_b11)

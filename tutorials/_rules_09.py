@@ -63,5 +63,6 @@ B9 = Rule(
     "step is not measurably slower; reproduced if slower by at most 1.25x ('slightly') and the "
     "folded net's inference is within 1.1x of the plain net's (its interval reaches 1.1 or "
     "below); reproduced in part if slightly "
-    "slower but folding does not remove it; corrected if slower by more than 1.25x",
+    "slower but folding does not remove it; corrected if slower by more than 1.25x (its mean "
+    "ratio); not reproduced if BN's training step is measurably faster",
     decide_b9)

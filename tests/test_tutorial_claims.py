@@ -1,0 +1,112 @@
+"""docs/claims.md against the committed results of the last full runs
+(tutorials/figures/NN_results.json): every claim B1–B11, I1–I9 is stated, names the lesson
+that tests it, and quotes the verdict that lesson recorded — which is the verdict today's
+rule chooses from the recorded numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TUTORIALS = ROOT / "tutorials"
+sys.path.insert(0, str(TUTORIALS))
+
+from _verdict import VERDICTS  # noqa: E402
+
+CLAIMS = [f"B{n}" for n in range(1, 12)] + [f"I{n}" for n in range(1, 10)]
+
+
+def _sections() -> dict[str, str]:
+    """claims.md's text under each "### B1 — ..." heading."""
+    text = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
+    parts = re.split(r"^### ([BI]\d+) — ", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def _recorded() -> dict[str, tuple[str, dict]]:
+    """{claim as recorded (B1, B1-steps, B9-MLP, ...): (lesson number, its record)}."""
+    found = {}
+    for path in sorted((TUTORIALS / "figures").glob("[0-9][0-9]_results.json")):
+        for claim, record in json.loads(path.read_text()).get("verdicts", {}).items():
+            found[claim] = (path.name[:2], record)
+    return found
+
+
+def _base(claim: str) -> str:
+    return claim.split("-")[0]
+
+
+def test_every_claim_has_a_section_and_a_recorded_verdict() -> None:
+    sections, recorded = _sections(), _recorded()
+    assert sorted(sections) == sorted(CLAIMS)
+    missing = [c for c in CLAIMS if not any(_base(r) == c for r in recorded)]
+    assert not missing, f"no committed results file records {missing}"
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_claims_md_names_the_lesson_and_quotes_its_verdict(claim: str) -> None:
+    section = _sections()[claim]
+    records = {name: value for name, value in _recorded().items() if _base(name) == claim}
+    lessons = {int(lesson) for lesson, _ in records.values()}
+    named = {int(n) for n in re.findall(r"\*\*Experiment\.\*\* Lesson (\d+)", section)}
+    assert named == lessons, (f"{claim}: claims.md names lesson {named}, the results are of "
+                              f"{lessons}")
+    verdict_line = section[section.index("- **Verdict"):].split("\n- ")[0]
+    quoted = {word for word in re.findall(r"\*\*([a-z ]+)\*\*", verdict_line) if word in VERDICTS}
+    recorded = {record["verdict"] for _, record in records.values()}
+    assert quoted == recorded, (f"{claim}: claims.md quotes {quoted}, the committed run "
+                                f"recorded {recorded}")
+
+
+def _restore(value):
+    """JSON gave back "inf"/"nan" as strings and integer keys as strings."""
+    if isinstance(value, dict):
+        return {(int(k) if isinstance(k, str) and k.isdigit() else k): _restore(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    return value
+
+
+def _decide(claim: str):
+    import _rules_03
+    import _rules_04
+    import _rules_05
+    import _rules_06
+    import _rules_07
+    import _rules_08
+    import _rules_09
+    import _rules_10
+
+    by_claim = {"B1": _rules_05.decide_b1_lr, "B1-steps": _rules_05.decide_b1_steps,
+                "B9-MLP": _rules_09.decide_b9, "B9-CNN": _rules_09.decide_b9,
+                "update-ratio": _rules_06.decide_update_ratio,
+                "diagnostics": _rules_06.decide_diagnostics}
+    if claim in by_claim:
+        return by_claim[claim]
+    name = f"decide_{claim.lower()}"
+    for module in (_rules_03, _rules_04, _rules_05, _rules_07, _rules_08, _rules_09, _rules_10):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise KeyError(claim)
+
+
+@pytest.mark.parametrize("claim", sorted(_recorded()))
+def test_the_committed_verdict_is_what_the_rule_chooses_today(claim: str) -> None:
+    pytest.importorskip("scipy")  # the rules' confidence intervals (the tutorials extra)
+    _, record = _recorded()[claim]
+    measured = _restore(record["measured"])
+    if claim == "B5":  # its decide function reads the batch sizes as strings, as recorded
+        measured["bn_minus_gn_increase"] = {str(k): v for k, v in
+                                            measured["bn_minus_gn_increase"].items()}
+    if claim == "B7":  # momenta are keys such as "0.001"
+        measured["accuracy"] = record["measured"]["accuracy"]
+    verdict, why = _decide(claim)(**measured)
+    assert verdict == record["verdict"], (claim, why, record["why"])
