@@ -13,7 +13,7 @@ Parameters can be split into groups with their own settings, as in PyTorch:
 ``SGD([{"params": model[0].parameters(), "lr": 0.01}, {"params": model[2].parameters()}], lr=0.1)``.
 Updates are made in place on each parameter's array, outside the graph; a large parameter is
 updated block by block, so a step never allocates a temporary as large as a parameter
-(``optimizer.blocks``).
+(``minigrad.optim.optimizer.blocks``).
 """
 
 from minigrad.optim import lr_scheduler

@@ -36,8 +36,8 @@ a fixed number of NumPy calls, not one per box, in reused work arrays
 statistics and arrow norms, the grad:data stds, the histograms) with one call each
 (`Workspace.take`, indices planned once). A call that is not kept only counts.
 Measured on the demo model (benchmarks/recorder.py): a kept call costs 0.9–1.4
-unrecorded training steps of that small model (its statistics' NumPy passes alone, about
-0.25 of one).
+unrecorded training steps of that small model (its statistics' NumPy passes alone,
+0.24–0.32 of one).
 
 No tensor is kept between steps: the records grow with steps × boxes × bins only.
 """
