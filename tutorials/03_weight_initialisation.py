@@ -310,11 +310,11 @@ fig.tight_layout()
 save_figure(fig, "03_glorot_statistics.png")
 
 # %% [markdown]
-# With the standard init the activations narrow layer after layer and the gradients with
-# respect to the lower layers get smaller: each layer multiplies both by roughly
-# $n\,\mathrm{Var}(W) = 1/3$. With the normalised init both stay similar across layers.
-#
-# The three checks of the rule, for each seed: (a) the standard init's mean Jacobian
+# What Glorot & Bengio expect: with the standard init the activations narrow layer after
+# layer and the gradients with respect to the lower layers get smaller, since each layer
+# multiplies both by roughly $n\,\mathrm{Var}(W) = 1/3$; with the normalised init both should
+# stay similar across layers. Whether they do here is for the three checks of the rule to
+# say, for each seed: (a) the standard init's mean Jacobian
 # singular value is below the normalised init's by more than 0.1; (b) the spread of dL/ds
 # across layers (largest std / smallest) is more than 1.5 times larger with the standard
 # init; (c) the standard init's activation std shrinks by more than 25% from layer 1 to
@@ -360,8 +360,9 @@ RESULTS["I1"] = {"seeds": seeds(), "per_seed": i1_rows, "checks_per_seed": check
                  "xavier_variance_64_256": xavier_variance}
 
 # %% [markdown]
-# About check (c): the normalised init's activations *also* shrink from layer 1 to 5 (ratio in
-# the verdict): tanh is contractive, and the first layer's fan-in is 64, not 256.
+# When check (c) fails, read the activation line of the verdict: if the normalised init's
+# activations *also* shrink by more than 25% from layer 1 to 5, that is tanh being
+# contractive (and the first layer's fan-in is 64, not 256), not the variance rule failing.
 #
 # ## 4. He initialisation for ReLU (I2)
 #
