@@ -96,3 +96,11 @@ def test_a_wrong_answer_fails_a_check(number: int, name: str, right: str, wrong:
     out = io.StringIO()
     passed, total = check.run_checks(number, answer, out)
     assert passed < total, f"a wrong answer passes every check:\n{out.getvalue()}"
+
+
+def test_make_figures_quick_never_writes_over_the_committed_figures() -> None:
+    import make_figures
+
+    assert make_figures.output_folder(False, None) == TUTORIALS / "figures"
+    assert make_figures.output_folder(True, None) == TUTORIALS / "out"  # git-ignored
+    assert make_figures.output_folder(True, "elsewhere") == Path("elsewhere")

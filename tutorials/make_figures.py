@@ -5,7 +5,8 @@ output folder set to ``tutorials/figures/`` — the only way a lesson writes the
 run (``python tutorials/03_weight_initialisation.py``) writes to the git-ignored
 ``tutorials/out/`` instead, so running a lesson never modifies a tracked file.
 
-Options: ``--quick`` runs in quick mode (a check, not for committing); ``--out DIR`` writes
+Options: ``--quick`` runs in quick mode (a check, not for committing: it writes to the
+git-ignored ``tutorials/out/``, never over the committed figures); ``--out DIR`` writes
 elsewhere.
 """
 
@@ -36,13 +37,24 @@ def lessons(numbers: list[str]) -> list[Path]:
     return chosen
 
 
+def output_folder(quick: bool, out: str | None) -> Path:
+    """Where a run writes: `out` when given; else the committed ``figures/`` for a full run
+    and the git-ignored ``out/`` for a quick one (quick figures are not for committing)."""
+    if out is not None:
+        return Path(out)
+    return TUTORIALS / ("out" if quick else "figures")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("numbers", nargs="*", help="lesson numbers (default: all)")
     parser.add_argument("--quick", action="store_true", help="quick mode (not for committing)")
-    parser.add_argument("--out", default=str(TUTORIALS / "figures"), help="output folder")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: tutorials/figures, or tutorials/out with "
+                             "--quick)")
     args = parser.parse_args(argv)
-    env = dict(os.environ, MINIGRAD_TUTORIAL_OUT=args.out, MPLBACKEND="Agg")
+    env = dict(os.environ, MINIGRAD_TUTORIAL_OUT=str(output_folder(args.quick, args.out)),
+               MPLBACKEND="Agg")
     env["MINIGRAD_TUTORIAL_QUICK"] = "1" if args.quick else ""
     env.pop("MINIGRAD_TUTORIAL_SEEDS", None)
     failed = []
