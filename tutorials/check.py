@@ -63,8 +63,8 @@ def run_checks(number: int, path: Path, stream=sys.stdout) -> tuple[int, int]:
         try:
             check(module)
         except NotImplementedError as error:
-            print(f"  TODO  {title}\n        not written yet ({error or 'NotImplementedError'})",
-                  file=stream)
+            what = str(error) or "NotImplementedError"
+            print(f"  TODO  {title}\n        not written yet ({what})", file=stream)
         except CheckFailed as failure:
             print(f"  FAIL  {title}\n        {failure.what}\n        how to look: {failure.hint}",
                   file=stream)
