@@ -135,8 +135,11 @@ RESULTS["matmul_engine_vs_numeric"] = numeric_error
 # %% [markdown]
 # ## 3. gradcheck: central differences for every op
 #
-# `mg.gradcheck(fn, inputs)` automates what we just did: it runs `backward` on the sum of
-# `fn(*inputs)`, perturbs every element of every input by $\pm\varepsilon$ and compares.
+# `mg.gradcheck(fn, inputs)` automates what we just did: it reduces `fn(*inputs)` to
+# $\sum w \cdot \text{output}$ with fixed random weights $w$ (an arbitrary upstream gradient,
+# as our $G$ above: a plain sum would let a backward that ignores its incoming gradient
+# pass), runs `backward` on that, perturbs every element of every input by $\pm\varepsilon$
+# and compares.
 # It insists on float64 inputs. Why? A central difference subtracts two nearly equal
 # numbers: its *rounding* error grows like $\epsilon_{\text{machine}}/\varepsilon$ while its
 # *truncation* error shrinks like $\varepsilon^2$. Let's measure both for $\tanh$ at 0.5:
