@@ -174,11 +174,12 @@ print("node by node equals by hand:",
 # ## 5. Let the engine do it
 #
 # `L.backward()` does exactly this: it finds the nodes, orders them, and applies each
-# node's rule. (minigrad's engine gets its order even more cheaply: a node is always
-# *created* after its parents, so sorting by creation number, newest first, is already a
-# topological order — see `minigrad/autograd.py`.) We compare with central differences
-# $\big(L(x+\varepsilon) - L(x-\varepsilon)\big)/2\varepsilon$, which need nothing but the
-# forward computation.
+# node's rule. (For `Value` it is an iterative depth-first walk like ours,
+# `minigrad/scalar_walk.py`. The tensor engine gets its order even more cheaply: a node is
+# always *created* after its parents, so taking the newest node that has received a gradient
+# next is already a topological order — see `minigrad/autograd.py`.) We compare with
+# central differences $\big(L(x+\varepsilon) - L(x-\varepsilon)\big)/2\varepsilon$, which need
+# nothing but the forward computation.
 
 # %%
 reset_grads(L)
