@@ -28,7 +28,9 @@ def lsuv(weights: list[np.ndarray], x: np.ndarray, tol: float = 0.1,
 
     Layer by layer, from the first: compute that layer's output on the batch (through the
     layers before it, already rescaled), and while |Var(output) − 1| >= tol and fewer than
-    `max_iter` rescales were made, divide its weight by √Var(output). Return the new weights
-    (new arrays; do not modify the inputs).
+    `max_iter` rescales were made, divide its weight by √Var(output). Var(output) is the
+    variance of all the output's elements together (``out.var()``, as ``nn.init.lsuv_`` and
+    the paper's blob variance), not a per-unit variance. Return the new weights (new arrays;
+    do not modify the inputs).
     """
     raise NotImplementedError("lsuv")
