@@ -59,7 +59,8 @@ def check_lsuv_unit_variance(student: ModuleType) -> None:
     expect(worst < 0.1, "output variances per layer: "
            + ", ".join(f"{v:.3f}" for v in variances),
            "rescale layer k using the output of layers 0…k-1 AFTER their own rescaling; "
-           "ReLU between layers, not after the last")
+           "ReLU between layers, not after the last; Var over all the output's elements "
+           "(out.var())")
     for w, o in zip(new, originals):  # LSUV only rescales: each new W is a multiple of the old
         scale = float(np.sum(w * o) / np.sum(o * o))
         expect(np.allclose(w, scale * o, atol=1e-9), "a weight changed direction, not just scale",
