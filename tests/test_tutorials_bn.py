@@ -58,6 +58,7 @@ def test_rule_b1_steps_flips() -> None:
     assert _rules_05.decide_b1_steps([60, 70], [15, 20])[0] == "reproduced in part"
     assert _rules_05.decide_b1_steps([60, 10], [15, 20])[0] == "not reproduced"
     assert _rules_05.decide_b1_steps([60, 70], [15, INF])[0] == "not reproduced"
+    assert _rules_05.decide_b1_steps([60, 20], [15, 20])[0] == "no difference"
 
 
 def test_rule_b2_flips() -> None:
