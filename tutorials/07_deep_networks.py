@@ -219,10 +219,21 @@ i6 = I6_RULE.report(RESULTS, [
 RESULTS["I6"] = {"seeds": lsuv_seeds, "per_seed": lsuv_rows}
 
 # %% [markdown]
-# Why Glorot/Xavier is the odd one out here: 2/(64+64) = 1/64 is LeCun's 1/n_in, half of
-# what ReLU needs, so at init the signal's variance halves at every layer (2⁻¹⁹ after 20
-# layers); LSUV, He and orthogonal-√2 keep it. Compare its accuracy with theirs above.
-#
+# A prediction from arithmetic alone: Glorot/Xavier's variance 2/(64+64) = 1/64 is LeCun's
+# 1/n_in, half of what ReLU needs, so at init the signal's variance halves at every layer
+# (2⁻¹⁹ after 20 layers), while LSUV, He and orthogonal-√2 keep it. **Rule:** the prediction
+# holds if Glorot/Xavier's median accuracy over the seeds is below the lowest median of the
+# three others; otherwise it does not.
+
+# %%
+medians = {k: float(np.median([r["accuracy"][k] for r in lsuv_rows])) for k in SCHEMES}
+others = min(v for k, v in medians.items() if k != "xavier")
+print(f"median accuracy: Glorot/Xavier {medians['xavier']:.3f}, lowest of the others "
+      f"{others:.3f} -> the prediction "
+      + ("holds: Xavier trains worst here" if medians["xavier"] < others
+         else "does not hold in this run"))
+
+# %% [markdown]
 # ## 3. He vs Glorot/Xavier on a small CNN: "30 % faster"? (I3)
 #
 # He et al. (2015) give no such figure. To state the claim unambiguously: **"30 % fewer
