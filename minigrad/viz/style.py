@@ -187,9 +187,11 @@ class LogScale:
         bottom, top = math.floor(math.log10(floor)), math.ceil(math.log10(ceiling))
         if not logs:
             return cls(bottom, top)
-        low = max(bottom, math.floor(min(logs)))
-        high = min(top, math.ceil(max(logs)))
-        return cls(min(low, high - 1), high)
+        # Both ends stay inside [floor, ceiling], so every colour keeps its meaning: sizes
+        # all below the floor are the bluest, all above the ceiling the reddest.
+        low = min(max(bottom, math.floor(min(logs))), top - 1)
+        high = max(min(top, math.ceil(max(logs))), low + 1)
+        return cls(low, high)
 
     def position(self, magnitude: float) -> float:
         """0 at the bottom of the scale, 1 at the top."""

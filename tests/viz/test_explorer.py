@@ -248,3 +248,19 @@ def test_the_creating_line_is_shown_when_the_engine_recorded_it():
     wheres = [box["where"] for box in boxes if box["kind"] == "op"]
     assert wheres and all(where and "test_explorer.py" in where for where in wheres)
     assert all(box["where"] is None for box in boxes if box["kind"] == "parameter")
+
+
+@pytest.mark.parametrize("magnitudes", [[1e-9], [2e-9, 9e-9], [1e-12, 3e-7]])
+def test_gradients_all_below_the_vanishing_floor_are_coloured_blue(magnitudes):
+    # A network whose every gradient vanished must not be painted in the colours of large
+    # gradients: the fitted scale stays within [vanishing, exploding].
+    scale = LogScale.fit(magnitudes, 1e-6, 1e2)
+    assert -6 <= scale.low < scale.high <= 2
+    assert all(scale.position(m) == 0.0 for m in magnitudes)
+
+
+def test_gradients_all_above_the_exploding_ceiling_are_coloured_red():
+    scale = LogScale.fit([1e5, 3e7], 1e-6, 1e2)
+    assert -6 <= scale.low < scale.high <= 2
+    assert scale.position(1e5) == 1.0 and scale.position(3e7) == 1.0
+
