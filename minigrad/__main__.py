@@ -87,6 +87,10 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
         raise ValueError(f"demo: batch_size must be between 2 (BatchNorm needs two examples "
                          f"to normalise over) and {DEMO_POINTS} (the training points), got "
                          f"{batch_size}.")
+    out = Path(out)
+    if out.exists() and not out.is_dir():  # found now, not after the training
+        raise ValueError(f"demo: the output folder {str(out)!r} is a file. Fix: choose another "
+                         "--out (a folder, made if missing).")
     mg.manual_seed(seed)
     generator = np.random.default_rng(seed)
     x, y = make_spirals(DEMO_POINTS, n_classes=3, noise=0.2, generator=generator)
@@ -122,7 +126,6 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
 
     # Draw one more forward and backward pass (no step), with the composed BatchNorm so
     # every step of it shows; the parameters are shared, only the op graph differs.
-    out = Path(out)
     for bn in model.batchnorms():
         bn.implementation = "composed"
     xb, yb = x[:batch_size], y[:batch_size]
@@ -159,6 +162,24 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
             "files": written}
 
 
+def _fail(command: str, error: Exception) -> None:
+    """Print `error` for `command` on stderr, prefixed with the command's name once (the
+    library's messages may start with it, or with the function's: ``demo: ...``)."""
+    text = str(error)
+    for prefix in (f"minigrad {command}: ", f"{command}: "):
+        text = text.removeprefix(prefix)
+    print(f"minigrad {command}: {text}", file=sys.stderr)
+
+
+def _cannot_write(command: str, error: OSError) -> int:
+    """The message for a file that could not be written (a folder in the way, no
+    permission, a full disk): what and where, instead of a traceback. Exit code 1."""
+    where = f" {error.filename}" if error.filename else ""
+    print(f"minigrad {command}: cannot write{where}: {error.strerror or error}. Fix: choose "
+          "another --out.", file=sys.stderr)
+    return 1
+
+
 def _graph(args: argparse.Namespace) -> int:
     from minigrad import viz
     from minigrad.viz.output import check_format
@@ -174,11 +195,13 @@ def _graph(args: argparse.Namespace) -> int:
                           compact=args.compact, show_parameters=not args.hide_parameters,
                           show_constants=not args.hide_constants, timeout=args.timeout)
     except (viz.GraphvizNotFoundError, viz.GraphvizTimeoutError) as error:
-        print(f"minigrad graph: {error}", file=sys.stderr)
+        _fail("graph", error)
         return 1
     except ValueError as error:
-        print(f"minigrad graph: {error}", file=sys.stderr)
+        _fail("graph", error)
         return 2
+    except OSError as error:
+        return _cannot_write("graph", error)
     print(f"wrote {path}")
     return 0
 
@@ -195,6 +218,9 @@ def _explorer_page(path: Path, steps: int = 300, every: int | None = None,
     if not path.parent.is_dir():
         raise ValueError(f"the output folder {str(path.parent)!r} does not exist. Fix: create "
                          "it first or choose another --out.")
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder, not a file. Fix: name the page, e.g. "
+                         f"--out {str(path / 'flow.html')!r}.")
     every = max(1, steps // 30) if every is None else every
     recorders = record_example(example, steps=steps, every=every)
     title = f"{EXPLORE_EXAMPLES[example][1]}: {steps} steps"
@@ -214,8 +240,10 @@ def _explore(args: argparse.Namespace) -> int:
     try:
         path = _explorer_page(Path(args.out), args.steps, args.every, args.example)
     except (ValueError, TimeoutError, viz.GraphvizNotFoundError) as error:
-        print(f"minigrad explore: {error}", file=sys.stderr)
+        _fail("explore", error)
         return 2
+    except OSError as error:
+        return _cannot_write("explore", error)
     print(f"wrote {path} (open it in a browser; it works offline)")
     return 0
 
@@ -345,8 +373,10 @@ def _demo(args: argparse.Namespace) -> int:
              seed=0 if args.seed is None else args.seed, lr=args.lr,
              batch_size=args.batch_size, log_dir=args.log_dir)
     except (ValueError, ImportError) as error:
-        print(f"minigrad demo: {error}", file=sys.stderr)
+        _fail("demo", error)
         return 2
+    except OSError as error:
+        return _cannot_write("demo", error)
     return 0
 
 

@@ -183,3 +183,29 @@ def test_demo_log_dir_writes_tensorboard_events(capsys, tmp_path):
     assert code == 0, err
     events = list((tmp_path / "runs" / "demo").glob("events.out.tfevents.*"))
     assert len(events) == 1 and events[0].stat().st_size > 1000
+
+
+def test_an_output_path_that_cannot_be_written_is_a_message_not_a_traceback(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    # demo: --out names a file, found before any training step.
+    code, out, err = run(capsys, "demo", "--steps", "2", "--out", str(blocker))
+    assert code == 2 and "is a file" in err and "Traceback" not in err
+    assert "step" not in out and blocker.read_text() == "keep me"
+    # graph: a file is in the way of the folder to create.
+    code, _, err = run(capsys, "graph", "mlp", "--out", str(blocker / "g.dot"))
+    assert code == 1 and "cannot write" in err and str(blocker) in err
+    assert err.count("minigrad graph:") == 1
+
+
+def test_explore_into_a_folder_names_the_fix(capsys, tmp_path):
+    code, _, err = run(capsys, "explore", "--out", str(tmp_path), "--steps", "1")
+    assert code == 2 and "is a folder" in err and str(tmp_path / "flow.html") in err
+
+
+def test_messages_name_the_command_once(capsys, tmp_path):
+    code, _, err = run(capsys, "graph", "mlp", "--out", str(tmp_path / "g.txt"))
+    assert code == 2 and err.count("minigrad graph:") == 1 and "cannot tell a format" in err
+    code, _, err = run(capsys, "demo", "--steps", "2", "--batch-size", "301",
+                       "--out", str(tmp_path))
+    assert code == 2 and err.startswith("minigrad demo: batch_size must be between 2")
