@@ -105,7 +105,7 @@ class Explorer:
 
 
 def _one_step(loss: Any, params: Any) -> Panel:
-    recorder = GradientFlowRecorder(params)
+    recorder = GradientFlowRecorder._unwatched(params)
     # Not `record`: it would also ask for the gradients of the user's next backward pass.
     recorder._keep_now(loss, tool="explore")  # values only before backward
     recorder.calls = 1

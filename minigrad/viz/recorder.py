@@ -16,14 +16,15 @@ saturated share), a histogram of the value and one of the gradient; per arrow, t
 the gradient sent back along it; per parameter, the grad:data and update:data ratios
 (std(grad) / std(data) and std(update) / std(data), as in `TrainingDiagnostics`; NaN for
 an empty parameter, and update:data NaN for one resized between the step and its update).
-Intermediate ``.grad`` is never read (the engine keeps none). The call of `record` before
-a kept one asks the engine to hand over every gradient of the next backward pass as it
-computes them (`minigrad.observers.observe_next_backward`; after each node's hooks, as
-backward used them); the kept call reads them there.
-When nothing was handed over (the first kept call, a `Value` graph, two recorders whose
-training loops interleave, another backward pass in between) it recomputes them from the
-root's ``.grad`` (`walk.Flow`, a second backward pass; hooks are not run again). Handed-over
-gradients (never the graph) are held only until that kept call.
+Intermediate ``.grad`` is never read (the engine keeps none). The recorder when it is
+made (its first call is kept), and the call of `record` before a kept one, ask the engine
+to hand over every gradient of the next backward pass as it computes them
+(`minigrad.observers.observe_next_backward`; after each node's hooks, as backward used
+them); the kept call reads them there. When nothing was handed over (a recorder made
+after its first step's backward, a `Value` graph, two recorders whose training loops
+interleave, another backward pass in between) it recomputes them from the root's ``.grad``
+(`walk.Flow`, a second backward pass; hooks are not run again). Handed-over gradients
+(never the graph) are held only until that kept call.
 
 Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
 (`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
@@ -111,6 +112,13 @@ class GradientFlowRecorder:
         if not isinstance(bins, int) or bins < 1:
             raise ValueError(f"GradientFlowRecorder: bins must be a whole number >= 1, got "
                              f"{bins!r}. Fix: e.g. bins=30.")
+        self._set_up(model, every, bins)
+        # The first call is kept: watch the first backward pass after this, so that step
+        # too reads the gradients backward used (after the hooks: a hook that scales or
+        # clips one would otherwise be missing from the first step only).
+        self._watch_next_backward()
+
+    def _set_up(self, model: Any, every: int, bins: int) -> None:
         self.model, self.every, self.bins = model, every, bins
         self.calls = 0
         self.structure: Structure | None = None
@@ -129,6 +137,19 @@ class GradientFlowRecorder:
         # The parameters and their values at the last kept step, until the update is measured.
         self._before: tuple[int, list[Any]] | None = None
         self._spreads = Spreads()
+
+    @classmethod
+    def _unwatched(cls, model: Any = None) -> GradientFlowRecorder:
+        """A recorder that asks the engine for nothing (`explore` of one loss): it must
+        not take the next backward pass from a training recorder that waits for it."""
+        recorder = cls.__new__(cls)
+        recorder._set_up(model, 1, 30)
+        return recorder
+
+    def _watch_next_backward(self) -> None:
+        """Ask the engine for every gradient of the next backward pass (`_Catch`)."""
+        self._caught = _Catch()
+        observe_next_backward(self._caught.observer)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -154,7 +175,8 @@ class GradientFlowRecorder:
         the engine to hand over the gradients of the next backward pass as it computes
         them (`minigrad.observers`), so that the kept call reads them instead of
         recomputing them from the root (`walk.Flow`, used when nothing was handed over:
-        the first kept call, a `Value` graph, another backward in between).
+        a `Value` graph, a recorder made after the first backward, another backward in
+        between; hooks are not run again then).
         """
         if self._before is not None:
             self._measure_update()
@@ -172,8 +194,7 @@ class GradientFlowRecorder:
             if optimizer is not None:
                 self._measure_after_step(optimizer)
         if (call + 1) % self.every == 0:  # the next call will be kept: watch its backward
-            self._caught = _Catch()
-            observe_next_backward(self._caught.observer)
+            self._watch_next_backward()
         return kept
 
     def _keep_now(self, loss: Any, call: int = 0,

@@ -260,7 +260,7 @@ def _assert_same_step(recorder: GradientFlowRecorder, k: int, reference: Gradien
 
 
 def test_gradients_handed_over_by_backward_give_the_recomputed_statistics(monkeypatch):
-    """After the first kept call, the recorder reads the gradients backward handed over
+    """The recorder reads the gradients backward handed over
     (minigrad.observers) instead of recomputing them: same numbers, no recomputation."""
     import minigrad.viz.recorder as recorder_module
 
@@ -288,7 +288,9 @@ def test_gradients_handed_over_by_backward_give_the_recomputed_statistics(monkey
             _assert_same_step(recorder, step // 2, reference)
         optimiser.step()
     mine = [root for root in recomputed if root is not None]
-    assert len(mine) == 3 + 1  # three references, and the recorder's first kept call only
+    # The three references only: the recorder, made before the loop, reads every kept step
+    # (the first too) from what backward handed over.
+    assert len(mine) == 3
 
 
 def test_interleaved_recorders_fall_back_to_recomputing_and_stay_right():
@@ -474,3 +476,28 @@ def test_a_value_graph_is_recorded_through_summarise_and_equals_its_numbers(monk
         assert stats[tanh, _column("saturated")] == float(abs(nodes[tanh].data) > 0.97)
         w.grad = b.grad = 0.0
     assert reads == [True]  # the second step: read by the plan, not walked again
+
+
+def test_the_first_step_shows_the_gradients_backward_used_after_a_hook():
+    """A hook that scales a gradient changes what every earlier box receives. The first
+    kept step must show that too (it once recomputed the pass without hooks: the first
+    layer's weight showed a tenth of its .grad at step 0 and its .grad from step 1 on)."""
+    mg.manual_seed(2)
+    model = BatchNormMLP(2, 6, 3, blocks=1, implementation="fused")
+    recorder = GradientFlowRecorder(model)  # made before the loop, as in the docs
+    weight_norms = []
+    for _ in range(2):
+        loss = _forward(model, seed=0)  # the same batch: the same gradients each step
+        output = next(node for node in walk(loss)[0] if node.op_name == "linear"
+                      and node._scope.name == "fc1")
+        output.register_hook(lambda grad: grad * 10.0)
+        model.zero_grad()
+        loss.backward()
+        weight_norms.append(float(np.linalg.norm(model.fc1.weight.grad)))
+        recorder.record(loss)
+    weight = [box.id for box in recorder.structure.boxes].index("fc1.weight")
+    for k in range(2):
+        np.testing.assert_allclose(recorder.box_stats[k][weight, STAT_NAMES.index("grad_norm")],
+                                   weight_norms[k], rtol=1e-5)
+    np.testing.assert_allclose(recorder.box_stats[0], recorder.box_stats[1], rtol=1e-5,
+                               equal_nan=True)
