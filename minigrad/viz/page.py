@@ -36,9 +36,11 @@ class Panel:
     note: str = ""
 
 
-def _rounded(values: np.ndarray) -> list[float | None]:
-    """Numbers to 4 significant digits for the page (None for NaN)."""
-    return [None if not math.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
+def _rounded(values: np.ndarray) -> list[float | str | None]:
+    """Numbers to 4 significant digits for the page: None for NaN (nothing to show), "inf"
+    and "-inf" for infinities (JSON has none; the page reads them back as numbers)."""
+    return [float(f"{v:.4g}") if math.isfinite(v) else None if v != v
+            else "inf" if v > 0 else "-inf" for v in values.tolist()]
 
 
 def _histogram(counts: np.ndarray, low: float, high: float) -> list | None:

@@ -12,10 +12,12 @@
 The first kept call stores the graph's structure, exactly as `draw_graph` sees it
 (`walk.describe`: boxes, module clusters, arrows). Every kept call then stores, per box,
 the gradient's RMS and norm, the value's mean and std (and for tanh/sigmoid outputs the
-saturated share), a histogram of the value and one of the gradient; per arrow, the norm of
-the gradient sent back along it; per parameter, the grad:data and update:data ratios
-(std(grad) / std(data) and std(update) / std(data), as in `TrainingDiagnostics`; NaN for
-an empty parameter, and update:data NaN for one resized between the step and its update).
+saturated share), a histogram of the value and one of the gradient (of the finite
+elements; a gradient with a NaN or inf has RMS and norm inf, shown as exploding); per
+arrow, the norm of the gradient sent back along it; per parameter, the grad:data and
+update:data ratios (std(grad) / std(data) and std(update) / std(data), as in
+`TrainingDiagnostics`; NaN for an empty parameter, and update:data NaN for one resized
+between the step and its update).
 Intermediate ``.grad`` is never read (the engine keeps none). The recorder when it is
 made (its first call is kept), and the call of `record` before a kept one, ask the engine
 to hand over every gradient of the next backward pass as it computes them

@@ -37,7 +37,9 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     each array's histogram on ``bins`` equal bins from its low to its high, as
     ``np.histogram(a, bins, range=(low, high))`` counts them (all-equal values: one unit
     wide around them), for the first `histograms` arrays (default all; zeros after).
-    Non-finite elements are left out of every statistic.
+    Non-finite elements are left out of every statistic but two: the rms and norm of an
+    array with a NaN or infinite element are inf (its size is not finite; a diverging
+    gradient must not pass for the size of its finite part, or for no gradient at all).
     """
     stats = np.full((len(arrays), 6), np.nan)
     counts = np.zeros((len(arrays), bins), dtype=np.int32)
@@ -47,9 +49,13 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     flats = [np.ravel(arrays[i]) for i in present]
     buffer = np.concatenate(flats, dtype=np.float64)
     finite = np.isfinite(buffer)
+    not_finite: list[int] = []
     if not finite.all():  # rare: keep each array's finite part (skip arrays left empty)
         cut = np.cumsum([0] + [f.size for f in flats])
         kept = [(i, buffer[a:b][finite[a:b]]) for i, a, b in zip(present, cut[:-1], cut[1:])]
+        not_finite = [i for (i, part), a, b in zip(kept, cut[:-1], cut[1:])
+                      if part.size < b - a]
+        stats[not_finite, RMS] = stats[not_finite, NORM] = np.inf
         kept = [(i, f) for i, f in kept if f.size]
         if not kept:
             return stats, counts
@@ -65,6 +71,7 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     high = np.maximum.reduceat(buffer, starts)
     norm = np.sqrt(squares)
     stats[present] = np.column_stack([norm / np.sqrt(sizes), norm, mean, std, low, high])
+    stats[not_finite, RMS] = stats[not_finite, NORM] = np.inf
     limit = len(arrays) if histograms is None else histograms
     shown = int(np.searchsorted(present, limit))  # the present arrays that get a histogram
     if shown == 0:

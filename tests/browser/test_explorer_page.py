@@ -206,3 +206,30 @@ def test_readme_screenshot(browser, comparison, artefacts):
     assert target.stat().st_size > 10_000
     if os.environ.get("MINIGRAD_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(target, DOCS_SCREENSHOT)
+
+
+def test_a_gradient_that_is_not_finite_is_drawn_exploding(browser, artefacts):
+    """JSON has no inf: the page reads "inf" back as a number, paints the box in the top
+    colour with the exploding border, and its panel and sparkline draw without an error."""
+    x = mg.tensor(np.array([0.0, 1.0, 4.0]), requires_grad=True, name="x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = (x.sqrt() * mg.tensor(np.array([1.0, np.nan, 2.0]))).sum()
+        loss.backward()
+        recorder = mg.viz.GradientFlowRecorder()
+        recorder.record(loss)
+    explorer = explore(recorder)
+    path = explorer.save(artefacts / "not-finite.html")
+    _open(browser, path)
+    box = browser.find_element("css selector", 'g.box[data-id="x"]')
+    rect = box.find_element("css selector", "rect")
+    palette = explorer.document["scale"]["palette"]
+    assert np.abs(_rgb(rect.get_attribute("fill")) - _rgb(palette[-1])).max() <= 2
+    assert rect.get_attribute("stroke") == "#b2001f"  # EXPLODING, as draw_graph's border
+    assert "grad rms inf" in box.text
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+                           box)
+    info = browser.find_element("id", "info").text
+    assert "grad RMS\ninf" in info or "grad RMS inf" in info
+    assert browser.execute_script("return document.querySelectorAll('#info polyline').length") == 1
+    assert _errors(browser) == []
+    browser.save_screenshot(str(artefacts / "not-finite.png"))

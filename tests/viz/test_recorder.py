@@ -3,6 +3,7 @@ hold across steps, a changed structure is reported, memory does not grow with te
 
 from __future__ import annotations
 
+import shutil
 import tracemalloc
 
 import numpy as np
@@ -203,10 +204,14 @@ def test_bad_input():
 
 
 def test_summarise_skips_non_finite_values_and_missing_arrays():
-    arrays = [np.array([1.0, np.nan, 3.0, np.inf]), None, np.array([2.0, 2.0]), np.zeros(0)]
+    arrays = [np.array([1.0, np.nan, 3.0, np.inf]), None, np.array([2.0, 2.0]), np.zeros(0),
+              np.full(3, np.nan)]
     stats, counts = summarise(arrays, 4)
-    np.testing.assert_allclose(stats[0], [np.sqrt(5), np.sqrt(10), 2.0, 1.0, 1.0, 3.0])
+    # The size of an array with a NaN or inf is not finite (not that of its finite part);
+    # the other statistics and the histogram are its finite part's.
+    np.testing.assert_allclose(stats[0], [np.inf, np.inf, 2.0, 1.0, 1.0, 3.0])
     assert np.isnan(stats[1]).all() and np.isnan(stats[3]).all()
+    assert (stats[4, :2] == np.inf).all() and np.isnan(stats[4, 2:]).all() and not counts[4].any()
     np.testing.assert_array_equal(counts[0], np.histogram([1.0, 3.0], 4, range=(1, 3))[0])
     np.testing.assert_array_equal(counts[2], np.histogram([2.0, 2.0], 4, range=(2, 2))[0])
 
@@ -501,3 +506,33 @@ def test_the_first_step_shows_the_gradients_backward_used_after_a_hook():
                                    weight_norms[k], rtol=1e-5)
     np.testing.assert_allclose(recorder.box_stats[0], recorder.box_stats[1], rtol=1e-5,
                                equal_nan=True)
+
+
+def test_a_gradient_that_is_not_finite_never_passes_for_a_small_one():
+    """A box whose gradient holds an inf or NaN (training diverging) shows an infinite RMS
+    and norm, as its arrows do, and the page carries it (JSON has no inf): it once showed
+    the RMS of the finite part (0.5 for [inf, nan, 0.5]), or no gradient at all."""
+    from minigrad.viz.explorer import explore
+    from minigrad.viz.page import _rounded
+
+    x = mg.tensor(np.array([0.0, 1.0, 4.0]), requires_grad=True, name="x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = (x.sqrt() * mg.tensor(np.array([1.0, np.nan, 2.0]))).sum()
+        loss.backward()
+    assert not np.isfinite(x.grad).all()
+    recorder = GradientFlowRecorder()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recorder.record(loss)
+    ids = [box.id for box in recorder.structure.boxes]
+    column = STAT_NAMES.index
+    for box in ("x", ".:sqrt#0"):
+        assert (recorder.box_stats[0][ids.index(box), [column("grad_rms"),
+                                                       column("grad_norm")]] == np.inf).all()
+    x_arrow = next(k for k, (s, _) in enumerate(recorder.structure.arrows) if s == ids.index("x"))
+    assert recorder.arrow_norm[0][x_arrow] == np.inf
+    assert _rounded(np.array([np.inf, -np.inf, np.nan, 0.123456])) == ["inf", "-inf", None,
+                                                                       0.1235]
+    if shutil.which("dot"):
+        panel = explore(recorder).document["panels"][0]
+        x_box = next(box for box in panel["boxes"] if box["name"] == "x")
+        assert x_box["rms"] == ["inf"] and x_box["norm"] == ["inf"]

@@ -5,6 +5,19 @@
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("minigrad-data").textContent);
+  // JSON has no infinity: the data writes an infinite number (the RMS of a gradient that is
+  // not finite) as the string "inf"; these series hold numbers or null only.
+  function numbers(list) {
+    return list.map(function (v) { return v === "inf" ? Infinity : v === "-inf" ? -Infinity : v; });
+  }
+  data.panels.forEach(function (spec) {
+    spec.boxes.forEach(function (box) {
+      ["rms", "norm", "mean", "std", "saturated"].forEach(function (key) { box[key] = numbers(box[key]); });
+    });
+    spec.arrows.forEach(function (arrow) { arrow.norm = numbers(arrow.norm); });
+    spec.layers.rms = spec.layers.rms.map(numbers);
+    spec.updates.ratio = spec.updates.ratio.map(numbers);
+  });
   var SVG = "http://www.w3.org/2000/svg";
   var LEVELS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   var NO_GRAD_FILL = "#f2f2f2", PLAIN_FILL = "#ffffff";
@@ -299,11 +312,12 @@
   function sparkline(parent, values, at) {
     html("div", null, "gradient RMS over the recorded steps (log scale)", parent);
     var width = 260, height = 50;
-    var logs = values.map(function (v) { return v > 0 ? Math.log10(v) : null; });
+    var logs = values.map(function (v) { return v > 0 && isFinite(v) ? Math.log10(v) : null; });
     var known = logs.filter(function (v) { return v !== null; });
-    if (!known.length) { html("div", "hint", "(no gradient)", parent); return; }
-    var low = Math.min.apply(null, known), high = Math.max.apply(null, known);
+    if (!known.length && values.indexOf(Infinity) < 0) { html("div", "hint", "(no gradient)", parent); return; }
+    var low = known.length ? Math.min.apply(null, known) : 0, high = known.length ? Math.max.apply(null, known) : 0;
     if (high - low < 1e-9) { low -= 0.5; high += 0.5; }
+    values.forEach(function (v, i) { if (v === Infinity) logs[i] = high; });  // not finite: the top
     var chart = svg("svg", { width: width, height: height + 14, "class": "chart" }, parent);
     var x = function (i) { return values.length > 1 ? i / (values.length - 1) * (width - 6) + 3 : width / 2; };
     var y = function (v) { return 3 + (high - v) / (high - low) * (height - 6); };
