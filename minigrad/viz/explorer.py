@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,24 @@ def _panels(source: Any, params: Any) -> list[Panel]:
                     f"dict {{label: recorder}}, got {type(source).__name__}.")
 
 
+def _check_collapse(collapse: str | Iterable[str], panels: list[Panel]) -> None:
+    """Refuse module names or types that match no module of any panel (as `draw_graph`
+    does), listing those there are: a typo would otherwise fold nothing, silently."""
+    patterns = {collapse} if isinstance(collapse, str) else set(collapse)
+    scopes = {s for panel in panels for box in panel.recorder._recorded().boxes
+              if box.cluster is not None for s in box.cluster.path()}
+    known = ({s.qualified_name() for s in scopes} | {s.name for s in scopes}
+             | {s.type_name for s in scopes})
+    unknown = sorted(str(pattern) for pattern in patterns if pattern not in known)
+    if unknown:
+        modules = sorted({s.label() if not s.parent else f"{s.qualified_name()} ({s.type_name})"
+                          for s in scopes if s.qualified_name()})
+        raise ValueError(
+            f"explore: collapse={', '.join(map(repr, unknown))} matches no module of the "
+            f"recorded graph(s). Their modules: {', '.join(modules) or 'none'}. Fix: use one "
+            "of these names or types, or collapse='auto'.")
+
+
 def explore(source: Any, *, title: str | None = None,
             collapse: str | bool | Iterable[str] = "auto", max_nodes: int | None = 2000,
             timeout: float | None = DEFAULT_TIMEOUT, rankdir: str = "TB", params: Any = None,
@@ -153,7 +172,8 @@ def explore(source: Any, *, title: str | None = None,
     collapse: "auto" (graphs of more than 40 boxes open with their innermost modules
         closed; more than 2,000 boxes: those are folded before layout), True / False (open
         with every module closed / open), or module names or types (``"bn1"``,
-        ``"BatchNorm1d"``) to fold into one box before layout, as in `draw_graph`.
+        ``"BatchNorm1d"``) to fold into one box before layout, as in `draw_graph` (a name
+        that matches no module of any panel is refused, with the modules there are).
     max_nodes: lay out at most this many boxes (those nearest the loss) and one marker for
         the rest; None: no limit.
     timeout: seconds Graphviz may take for the layout (None: no limit).
@@ -163,13 +183,17 @@ def explore(source: Any, *, title: str | None = None,
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"explore: rankdir must be 'TB' or 'LR', got {rankdir!r}.")
-    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
+    if max_nodes is not None and (not isinstance(max_nodes, int) or isinstance(max_nodes, bool)
+                                  or max_nodes < 1):
         raise ValueError(f"explore: max_nodes must be a positive whole number or None, got "
                          f"{max_nodes!r}.")
-    if not 0 < vanishing < exploding:
-        raise ValueError(f"explore: need 0 < vanishing < exploding, got {vanishing} and "
-                         f"{exploding}.")
+    if not all(isinstance(x, Real) and not isinstance(x, bool)
+               for x in (vanishing, exploding)) or not 0 < vanishing < exploding:
+        raise ValueError(f"explore: need numbers 0 < vanishing < exploding, got {vanishing!r} "
+                         f"and {exploding!r}. Fix: e.g. vanishing=1e-6, exploding=1e2.")
     panels = _panels(source, params)
+    if not isinstance(collapse, bool) and collapse not in ("auto", None):
+        _check_collapse(collapse, panels)
     start = collapse if isinstance(collapse, bool) else None
     fold = "auto" if isinstance(collapse, bool) else collapse
     document = build_document(panels, title=title or "minigrad: gradient flow",

@@ -264,3 +264,24 @@ def test_gradients_all_above_the_exploding_ceiling_are_coloured_red():
     assert -6 <= scale.low < scale.high <= 2
     assert scale.position(1e5) == 1.0 and scale.position(3e7) == 1.0
 
+
+
+def test_a_collapse_name_that_matches_no_module_is_refused_with_the_modules(small_recorder):
+    # draw_graph refuses it; explore folded nothing and said nothing.
+    with pytest.raises(ValueError, match=r"collapse='bn_typo' matches no module.*bn1 "
+                                         r"\(BatchNorm1d\)"):
+        explore(small_recorder, collapse="bn_typo")
+    mg.manual_seed(3)
+    plain = record_training(DeepMLP(2, 4, 3, depth=2, batchnorm=False), steps=2, every=1)
+    # A name found in one panel of a comparison is fine (the other has no BatchNorm).
+    data = _data(explore({"bn": small_recorder, "plain": plain}, collapse=["bn1"]))
+    assert data["panels"][0]["folded"] == 1 and data["panels"][1]["folded"] == 0
+    for collapse in ("auto", (), True, False, "BatchNorm1d"):
+        explore(small_recorder, collapse=collapse)
+
+
+@pytest.mark.parametrize("options", [{"max_nodes": True}, {"vanishing": "1e-6"},
+                                     {"exploding": None}])
+def test_options_of_the_wrong_type_are_refused_clearly(small_recorder, options):
+    with pytest.raises(ValueError, match="explore: "):
+        explore(small_recorder, **options)
