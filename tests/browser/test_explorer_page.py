@@ -230,6 +230,7 @@ def test_a_gradient_that_is_not_finite_is_drawn_exploding(browser, artefacts):
                            box)
     info = browser.find_element("id", "info").text
     assert "grad RMS\ninf" in info or "grad RMS inf" in info
+    assert "(3,)" in info  # the shape as the box and Python write it (it said "(3)")
     assert browser.execute_script("return document.querySelectorAll('#info polyline').length") == 1
     assert _errors(browser) == []
     browser.save_screenshot(str(artefacts / "not-finite.png"))

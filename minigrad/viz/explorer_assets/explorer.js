@@ -346,7 +346,7 @@
     row("box", box.id);
     row("op", box.op || box.kind);
     if (box.name) row("name", box.name);
-    row("shape", "(" + box.shape.join(", ") + ")");
+    row("shape", "(" + box.shape.join(", ") + (box.shape.length === 1 ? ",)" : ")"));  // as Python
     row("dtype", box.dtype);
     row("created at", box.where || "not recorded (run the forward pass under mg.detect_anomaly() to record it)");
     if (box.nodes > 1) row("nodes", String(box.nodes));
