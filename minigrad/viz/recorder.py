@@ -209,7 +209,11 @@ class GradientFlowRecorder:
         else:
             nodes, parents = walk(loss, tool)
             if plan is None:
-                self.structure = structure(loss, self.model)
+                if self.structure is None:
+                    self.structure = structure(loss, self.model)
+                elif signature(nodes, parents)[1] != self.structure.signature:
+                    # (a recorder loaded by pickle or copied: it has records but no plan)
+                    raise ValueError(self._changed(call, signature(nodes, parents)[1]))
                 plan = self._plan = Plan(self.structure, nodes, parents)
             elif not plan.matches(nodes, parents):
                 raise ValueError(self._changed(call, signature(nodes, parents)[1]))
@@ -342,6 +346,23 @@ class GradientFlowRecorder:
                 f"layout. Fix: use a new "
                 "recorder for each structure (e.g. one in train mode and one in eval mode), "
                 "or keep the model's forward the same at every step.")
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle and `copy` keep: the settings, the structure and the records (and
+        `model`), not the working state: the reading plan, the work arrays, a backward
+        observer waiting (the copy does not watch the next pass; it recomputes), and the
+        parameters' values before an update not yet measured (its update:data stays NaN)."""
+        state = self.__dict__.copy()
+        for working in ("_plan", "_workspace", "_caught", "_before", "_spreads"):
+            state.pop(working, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._plan, self._caught, self._before = None, None, None
+        self._workspace, self._spreads = Workspace(self.bins), Spreads()
 
     # -- reading -------------------------------------------------------------------------
 

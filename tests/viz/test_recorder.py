@@ -536,3 +536,40 @@ def test_a_gradient_that_is_not_finite_never_passes_for_a_small_one():
         panel = explore(recorder).document["panels"][0]
         x_box = next(box for box in panel["boxes"] if box["name"] == "x")
         assert x_box["rms"] == ["inf"] and x_box["norm"] == ["inf"]
+
+
+def test_a_recording_can_be_pickled_copied_and_continued():
+    """A long recording is worth keeping: pickle and copy keep the records (they failed on
+    the reading plan's local functions); a loaded recorder records the same graph on and
+    refuses another."""
+    import copy
+    import pickle
+
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    recorder = GradientFlowRecorder(model, every=2)
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(4):
+        loss = _forward(model, seed=step)
+        optimiser.zero_grad()
+        loss.backward()
+        recorder.record(loss, optimizer=optimiser)
+        optimiser.step()
+    for loaded in (pickle.loads(pickle.dumps(recorder)), copy.deepcopy(recorder)):
+        assert loaded.steps == recorder.steps and loaded.calls == recorder.calls
+        assert [box.id for box in loaded.structure.boxes] == [
+            box.id for box in recorder.structure.boxes]
+        for name in ("box_stats", "grad_hist", "value_hist", "arrow_norm", "update_data"):
+            for mine, theirs in zip(getattr(loaded, name), getattr(recorder, name)):
+                np.testing.assert_array_equal(mine, theirs)
+        deeper = _forward(BatchNormMLP(2, 6, 3, blocks=2), seed=0)
+        deeper.backward()
+        with pytest.raises(ValueError, match="differs from the one recorded first"):
+            loaded.record(deeper)  # call 4: kept, and not the recorded graph
+        loss = _forward(loaded.model, seed=9)
+        loss.backward()
+        loaded.calls = 6
+        assert loaded.record(loss)  # call 6: kept, on the recorded structure
+        reference = GradientFlowRecorder(loaded.model)
+        reference.record(loss)
+        _assert_same_step(loaded, 2, reference)
