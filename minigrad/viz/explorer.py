@@ -168,7 +168,8 @@ def explore(source: Any, *, title: str | None = None,
 
     source: a loss after ``backward()`` (one step; before backward: values only, and the
         page says so), a `GradientFlowRecorder`, or ``{"label": recorder, ...}`` for panels
-        side by side on one colour scale with one step slider.
+        side by side on one colour scale with one step slider (over every recorded step:
+        a panel recorded at other steps shows its latest record at or before it).
     collapse: "auto" (graphs of more than 40 boxes open with their innermost modules
         closed; more than 2,000 boxes: those are folded before layout), True / False (open
         with every module closed / open), or module names or types (``"bn1"``,

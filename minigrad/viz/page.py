@@ -300,6 +300,17 @@ def thin(count: int, limit: int = MAX_PAGE_STEPS) -> list[int]:
     return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
 
 
+def timeline(steps: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+    """One slider for panels recorded at different steps (another `every`, another length):
+    the slider's steps (all the panels' step numbers, at most MAX_PAGE_STEPS of them), and
+    for each panel, at each slider position, its latest record at or before that step (its
+    first before it has one), so that side-by-side panels show the same moment of training."""
+    every = sorted(set().union(*steps))
+    slider = [every[i] for i in thin(len(every))]
+    return slider, [[max(0, int(np.searchsorted(mine, step, side="right")) - 1)
+                     for step in slider] for mine in steps]
+
+
 def build_document(panels: list[Panel], *, title: str, collapse: Any, max_nodes: int | None,
                    rankdir: str, timeout: float | None, vanishing: float = 1e-6,
                    exploding: float = 1e2) -> dict:
@@ -323,6 +334,9 @@ def build_document(panels: list[Panel], *, title: str, collapse: Any, max_nodes:
     widest = max(all_norms, default=0.0)
     built = [_PanelBuilder(panel, collapse, max_nodes, rankdir, timeout, kept).build(scale)
              for panel, kept in zip(panels, thinned)]
+    slider, positions = timeline([page_panel["steps"] for page_panel in built])
+    for page_panel, at in zip(built, positions):
+        page_panel["at"] = at  # the panel's record shown at each slider position
     for panel, page_panel in zip(panels, built):
         if page_panel["folded"]:
             where = f"{panel.label}: " if panel.label else ""
@@ -338,6 +352,7 @@ def build_document(panels: list[Panel], *, title: str, collapse: Any, max_nodes:
         "update_scale": {"low": UPDATE_SCALE[0], "high": UPDATE_SCALE[1],
                          "bar": LogScale(*UPDATE_SCALE).bar()},
         "panels": built,
+        "timeline": slider,  # the step of each slider position
         "caption": f"colour: gradient RMS per box, log scale 1e{scale.low} … 1e{scale.high}; "
                    f"arrow width: gradient norm carried (widest {number(widest)})",
     }

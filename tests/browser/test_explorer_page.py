@@ -234,3 +234,36 @@ def test_a_gradient_that_is_not_finite_is_drawn_exploding(browser, artefacts):
     assert browser.execute_script("return document.querySelectorAll('#info polyline').length") == 1
     assert _errors(browser) == []
     browser.save_screenshot(str(artefacts / "not-finite.png"))
+
+
+def test_one_slider_shows_panels_recorded_every_other_step_at_the_same_step(browser,
+                                                                             artefacts):
+    from minigrad.examples import record_training
+
+    mg.manual_seed(0)
+    sparse = record_training(BatchNormMLP(2, 8, 3, blocks=1), steps=8, every=4)
+    mg.manual_seed(0)
+    dense = record_training(BatchNormMLP(2, 8, 3, blocks=1), steps=8, every=1)
+    explorer = explore({"every 4": sparse, "every 1": dense})
+    path = explorer.save(artefacts / "timeline.html")
+    scale = LogScale(explorer.document["scale"]["low"], explorer.document["scale"]["high"])
+    weight = [box.id for box in dense.structure.boxes].index("fc1.weight")
+    _open(browser, path)
+    slider = browser.find_element("id", "step")
+    assert slider.get_attribute("max") == "7"  # steps 0..7, not the sparse panel's 2 records
+    shown_steps = ("return window.minigradExplorer.panels.map(p => "
+                   "p.spec.steps[p.stepIndex(arguments[0])])")
+    for k in (0, 3, 5, 7):
+        browser.execute_script(
+            "const s = document.getElementById('step'); s.value = arguments[0];"
+            "s.dispatchEvent(new Event('input'));", k)
+        assert browser.execute_script(shown_steps, k) == [k - k % 4, k]
+        label = browser.find_element("id", "step-label").text
+        assert f"every 4: step {k - k % 4}" in label and f"every 1: step {k}" in label
+        # The dense panel's box has the colour of its record at step k.
+        fill = browser.execute_script(
+            "return document.querySelector('.panel[data-panel=\"1\"] "
+            "g.box[data-id=\"fc1.weight\"] rect').getAttribute('fill')")
+        rms = dense.series("grad_rms")[k, weight]
+        assert np.abs(_rgb(fill) - _rgb(scale.colour(rms))).max() <= 2, (k, fill)
+    assert _errors(browser) == []

@@ -285,3 +285,27 @@ def test_a_collapse_name_that_matches_no_module_is_refused_with_the_modules(smal
 def test_options_of_the_wrong_type_are_refused_clearly(small_recorder, options):
     with pytest.raises(ValueError, match="explore: "):
         explore(small_recorder, **options)
+
+
+def test_panels_recorded_at_other_steps_are_compared_at_the_same_step(small_recorder):
+    # small_recorder kept steps 0, 2, 4; this one every step. The slider once moved both
+    # by record number: position 4 showed step 4 beside step 8 (or the other's last).
+    mg.manual_seed(1)
+    dense = record_training(BatchNormMLP(2, 8, 3, blocks=2), steps=6, every=1)
+    data = _data(explore({"every 2": small_recorder, "every 1": dense}))
+    assert data["timeline"] == [0, 1, 2, 3, 4, 5]
+    sparse_panel, dense_panel = data["panels"]
+    for k, step in enumerate(data["timeline"]):
+        assert dense_panel["steps"][dense_panel["at"][k]] == step
+        shown = sparse_panel["steps"][sparse_panel["at"][k]]
+        assert shown == max(s for s in sparse_panel["steps"] if s <= step)
+    # Equal recordings: the slider is each panel's records, one by one.
+    data = _data(explore({"a": small_recorder, "b": small_recorder}))
+    assert data["timeline"] == [0, 2, 4]
+    assert all(panel["at"] == [0, 1, 2] for panel in data["panels"])
+
+
+def test_the_timeline_starts_each_panel_at_its_first_record():
+    slider, positions = page_module.timeline([[3, 6], [0, 10]])
+    assert slider == [0, 3, 6, 10]
+    assert positions == [[0, 0, 1, 1], [0, 0, 0, 1]]

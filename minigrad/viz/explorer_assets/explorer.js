@@ -113,7 +113,10 @@
     "gradient; blue dashed border: vanishing (RMS < " + number(data.scale.vanishing) +
     "); red border: exploding (RMS > " + number(data.scale.exploding) + ")", legend);
 
-  var maxSteps = Math.max.apply(null, data.panels.map(function (p) { return p.steps.length; }));
+  // One slider for all panels: position k is training step data.timeline[k]; each panel
+  // shows its latest record at or before it (spec.at[k]), so panels recorded at other
+  // steps (another `every`) are still compared at the same moment.
+  var maxSteps = data.timeline.length;
   var slider = document.getElementById("step");
   slider.max = String(Math.max(0, maxSteps - 1));
   var stepLabel = document.getElementById("step-label");
@@ -263,7 +266,13 @@
     });
     this.setStep(current);
   };
-  Panel.prototype.stepIndex = function (k) { return Math.min(k, this.spec.steps.length - 1); };
+  Panel.prototype.stepIndex = function (k) { return this.spec.at[Math.min(k, this.spec.at.length - 1)]; };
+  // The first slider position that shows the panel's record i (a click on its strip).
+  Panel.prototype.position = function (i) {
+    var at = this.spec.at;
+    for (var k = 0; k < at.length; k++) if (at[k] >= i) return k;
+    return at.length - 1;
+  };
   Panel.prototype.setStep = function (k) {
     var self = this, spec = this.spec, i = this.stepIndex(k);
     spec.boxes.forEach(function (box, b) {
@@ -394,7 +403,7 @@
     }
     canvas.addEventListener("click", function (event) {
       var box = canvas.getBoundingClientRect();
-      setStep(Math.floor((event.clientX - box.left) / box.width * columns));
+      setStep(panel.position(Math.floor((event.clientX - box.left) / box.width * columns)));
     });
     draw();
     return draw;
@@ -425,7 +434,7 @@
   function setStep(k) {
     current = Math.max(0, Math.min(maxSteps - 1, k));
     slider.value = String(current);
-    stepLabel.textContent = "record " + (current + 1) + " of " + maxSteps + " — " + panels.map(function (panel) {
+    stepLabel.textContent = "step " + data.timeline[current] + " (" + (current + 1) + " of " + maxSteps + ") — " + panels.map(function (panel) {
       var step = panel.spec.steps[panel.stepIndex(current)];
       return (panel.spec.label ? panel.spec.label + ": " : "") + "step " + step;
     }).join(", ");
