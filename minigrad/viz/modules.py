@@ -25,13 +25,27 @@ def common_scope(scopes: list[Scope | None]) -> Scope | None:
     return prefix[-1] if prefix else None
 
 
-def names_from(params: Any) -> dict[int, str]:
-    """``params`` as {id(node): name}: a mapping, (name, node) pairs or a module."""
+def names_from(params: Any, caller: str = "draw_graph") -> dict[int, str]:
+    """``params`` as {id(node): name}: a mapping, (name, node) pairs or a module; anything
+    else is a TypeError naming `caller` (a list of tensors would pass for pairs: a tensor
+    of two rows unpacks into two)."""
     if params is None:
         return {}
     if hasattr(params, "named_parameters"):
         params = params.named_parameters()
     items = params.items() if isinstance(params, Mapping) else params
+    wanted = (f"{caller}: the names (params=, model=) must be a module, a dict {{name: "
+              f"tensor}} or (name, tensor) pairs; got {type(params).__name__}")
+    fix = ". Fix: pass the model, or dict(model.named_parameters())."
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(wanted + fix) from None
+    for item in items:
+        if (not isinstance(item, tuple) or len(item) != 2 or hasattr(item[0], "_parents")
+                or not hasattr(item[1], "_parents")):
+            shape = f" of shape {item.shape}" if hasattr(item, "shape") else ""
+            raise TypeError(f"{wanted} holding a {type(item).__name__}{shape}{fix}")
     return {id(node): str(name) for name, node in items}
 
 

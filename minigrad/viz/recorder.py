@@ -55,6 +55,7 @@ import numpy as np
 
 from minigrad.observers import observe_next_backward
 from minigrad.viz.diagnostics import SATURATION
+from minigrad.viz.modules import names_from
 from minigrad.viz.spreads import Spreads, ratio
 from minigrad.viz.statistics import Workspace, summarise
 from minigrad.viz.structure import BoxInfo, Plan, Structure, signature, structure
@@ -114,6 +115,7 @@ class GradientFlowRecorder:
         if not isinstance(bins, int) or bins < 1:
             raise ValueError(f"GradientFlowRecorder: bins must be a whole number >= 1, got "
                              f"{bins!r}. Fix: e.g. bins=30.")
+        names_from(model, "GradientFlowRecorder")  # a wrong `model` is refused now, not later
         self._set_up(model, every, bins)
         # The first call is kept: watch the first backward pass after this, so that step
         # too reads the gradients backward used (after the hooks: a hook that scales or
@@ -210,7 +212,7 @@ class GradientFlowRecorder:
             nodes, parents = walk(loss, tool)
             if plan is None:
                 if self.structure is None:
-                    self.structure = structure(loss, self.model)
+                    self.structure = structure(loss, self.model, tool.split(".")[0])
                 elif signature(nodes, parents)[1] != self.structure.signature:
                     # (a recorder loaded by pickle or copied: it has records but no plan)
                     raise ValueError(self._changed(call, signature(nodes, parents)[1]))

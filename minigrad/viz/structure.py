@@ -62,9 +62,9 @@ def signature(nodes: list[Any], parents: list[list[int]]) -> tuple[list[int], tu
                          tuple(rank[j] for j in parents[i])) for i in order)
 
 
-def structure(root: Any, params: Any) -> Structure:
+def structure(root: Any, params: Any, tool: str = "GradientFlowRecorder") -> Structure:
     """Boxes, clusters and arrows as `draw_graph` sees them (no folding, no cap)."""
-    picture = describe(root, show_grad=False, max_nodes=None, params=params)
+    picture = describe(root, show_grad=False, max_nodes=None, params=params, tool=tool)
     nodes, parents = walk(root)
     _, created = signature(nodes, parents)
     position = {box.key: i for i, box in enumerate(picture.boxes)}

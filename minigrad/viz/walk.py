@@ -217,7 +217,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         for parent in found:
             consumers[parent].append(child)
     scopes = [node._scope for node in nodes]
-    names = names_from(params)
+    names = names_from(params, tool)
     in_use = all_scopes(scopes)
     unnamed = {id(node) for node, kind in zip(nodes, kinds) if kind == "parameter"
                and isinstance(node, Parameter) and id(node) not in names}

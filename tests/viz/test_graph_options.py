@@ -206,3 +206,26 @@ def test_scopes_compare_by_path_not_by_module_object():
     assert a == b and not (a != b) and hash(a) == hash(b) and len({a, b}) == 1
     assert a != Scope("fc", "Linear", None, first)
     assert repr(a) == "Scope('fc', 'Linear')"
+
+
+def test_names_that_are_not_pairs_are_refused_not_unpacked():
+    """params=model.parameters() is an easy slip: a tensor of two rows unpacked into a
+    (name, node) "pair" and was silently ignored; a Value raised a bare unpacking error."""
+    mg.manual_seed(0)
+    layer = mg.nn.Linear(2, 2)
+    loss = layer(mg.tensor(np.ones((3, 2), np.float32))).sum()
+    loss.backward()
+    for params in (list(layer.parameters()), layer.parameters(), 3):
+        with pytest.raises(TypeError, match=r"draw_graph: the names .*Fix: pass the model"):
+            viz.draw_graph(loss, params=params)
+    with pytest.raises(TypeError, match=r"GradientFlowRecorder: the names .*holding a "
+                                        r"Parameter of shape \(2, 2\)"):
+        mg.viz.GradientFlowRecorder(list(layer.parameters()))
+    value = mg.Value(2.0)
+    square = value * value
+    square.backward()
+    with pytest.raises(TypeError, match="draw_graph: the names .*holding a Value"):
+        viz.draw_graph(square, params=[value])
+    # What is meant works: a module, a dict, pairs.
+    for params in (layer, dict(layer.named_parameters()), list(layer.named_parameters())):
+        assert "weight" in viz.draw_graph(loss, params=params).source
