@@ -167,6 +167,9 @@ class TrainingDiagnostics:
                 record.grad_mean = float(np.mean(grad, dtype=np.float64))
                 record.grad_std = _std(grad)
                 record.grad_to_data = _ratio(record.grad_std, record.data_std)
+            else:  # no gradient this step (unused, frozen): not the last step's numbers
+                record.grad = None
+                record.grad_mean = record.grad_std = record.grad_to_data = math.nan
 
     def after_step(self, **scalars: float) -> None:
         """Call after ``optimiser.step()``: records update:data for every parameter, and

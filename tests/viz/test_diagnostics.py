@@ -128,3 +128,29 @@ def test_missing_matplotlib_gives_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         diagnostics.save_plots(tmp_path)
+
+
+def test_a_parameter_without_a_gradient_this_step_shows_none_not_the_last_steps():
+    class Skipping(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first, self.last = nn.Linear(2, 2), nn.Linear(2, 1)
+
+        def forward(self, x: mg.Tensor, use_first: bool) -> mg.Tensor:
+            return self.last(self.first(x) if use_first else x)
+
+    mg.manual_seed(0)
+    model = Skipping()
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
+    diagnostics = TrainingDiagnostics(model)
+    x = mg.tensor(np.ones((4, 2), np.float32))
+    for use_first in (True, False):
+        loss = model(x, use_first).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        with diagnostics.step():
+            optimiser.step()
+    assert model.first.weight.grad is None
+    record = diagnostics.parameters["first.weight"]
+    assert record.grad is None and np.isnan(record.grad_std) and np.isnan(record.grad_to_data)
+    assert np.isfinite(diagnostics.parameters["last.weight"].grad_std)
