@@ -229,7 +229,12 @@ def _explorer_page(path: Path, steps: int = 300, every: int | None = None,
 
 def _explore(args: argparse.Namespace) -> int:
     from minigrad import viz
+    from minigrad.examples import EXPLORE_EXAMPLES
 
+    if args.example not in EXPLORE_EXAMPLES:  # before saying it trains
+        print(f"minigrad explore: unknown example {args.example!r}. Fix: use one of "
+              f"{', '.join(EXPLORE_EXAMPLES)}.", file=sys.stderr)
+        return 2
     for option, value in (("--steps", args.steps), ("--every", args.every)):
         if value < 1:
             print(f"minigrad explore: {option} must be a whole number >= 1, got {value}. Fix: "

@@ -217,7 +217,9 @@ def test_cli_writes_the_comparison_page(tmp_path, capsys):
     data = json.loads(re.search(r'id="minigrad-data">(.*?)</script>', text, re.S).group(1))
     assert [p["label"] for p in data["panels"]] == ["without BatchNorm", "with BatchNorm"]
     assert main(["explore", "nope", "--out", str(out)]) == 2
-    assert "unknown example 'nope'" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "unknown example 'nope'" in printed.err
+    assert "training" not in printed.out  # refused before it says it trains
     assert main(["explore", "--out", str(tmp_path / "no" / "f.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["explore", "--every", "0", "--out", str(out)]) == 2
