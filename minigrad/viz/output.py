@@ -43,9 +43,11 @@ class GraphvizTimeoutError(TimeoutError):
 class GradientGraph(graphviz.Digraph):
     """The `graphviz.Digraph` that `draw_graph` returns.
 
-    It behaves as any Digraph (``.source``, ``.render``, ...), and knows its size, so that
-    its inline display in Jupyter and `save` stop `dot` after ``timeout`` seconds with a
-    message naming the size, and show minigrad's install hint when `dot` is missing.
+    It behaves as any Digraph (``.source``, ``.render``, ``.pipe``, ...), and knows its
+    size, so that its inline display in Jupyter, `save`, and Digraph's own ``render(...)``
+    and ``pipe(...)`` stop `dot` after ``timeout`` seconds with a message naming the size
+    (graphviz's runner has no time limit: they use ours unless given its other options:
+    renderer, formatter, another engine, view).
     """
 
     def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, boxes: int = 0,
@@ -58,6 +60,34 @@ class GradientGraph(graphviz.Digraph):
         copied = dict(super()._copy_kwargs(**kwargs))
         copied.update(timeout=self.timeout, boxes=self.boxes, arrows=self.arrows)
         return copied
+
+    def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None,
+             **options: Any) -> bytes | str:
+        """The drawing as bytes (as str with `encoding`), `dot` stopped after the timeout."""
+        options.pop("quiet", None)  # (ours prints nothing either way)
+        if args or any(options.values()) or self.engine != "dot":
+            return super().pipe(format, *args, encoding=encoding, **options)
+        drawn = run_dot(self, format or self.format, self.timeout, "draw_graph")
+        return drawn.decode(encoding) if encoding else drawn
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None, *args: Any,
+               **options: Any) -> str:
+        """As Digraph.render: the DOT source to `filename` (removed with `cleanup`) and
+        the drawing beside it (``filename.format``); its path. `dot` is stopped after the
+        timeout."""
+        options.pop("quiet", None)
+        if view or args or any(options.values()) or self.engine != "dot":
+            return super().render(filename, directory, view, cleanup, format, *args,
+                                  **options)
+        format = format or self.format
+        drawn = run_dot(self, format, self.timeout, "draw_graph")  # before any file
+        source = Path(self.save(filename, directory))
+        output = source.with_name(f"{source.name}.{format}")
+        output.write_bytes(drawn)
+        if cleanup:
+            source.unlink()
+        return str(output)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **_: Any) -> dict[str, Any]:

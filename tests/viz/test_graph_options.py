@@ -229,3 +229,25 @@ def test_names_that_are_not_pairs_are_refused_not_unpacked():
     # What is meant works: a module, a dict, pairs.
     for params in (layer, dict(layer.named_parameters()), list(layer.named_parameters())):
         assert "weight" in viz.draw_graph(loss, params=params).source
+
+
+@needs_dot
+def test_digraph_render_and_pipe_stop_graphviz_after_the_timeout(tmp_path):
+    """draw_graph's result is a Digraph; its own render() and pipe() (as in torchviz's
+    examples and the tutorials' helper) ran `dot` with no time limit at all."""
+    graph = viz.draw_graph(deep_loss(20), collapse=(), max_nodes=None, timeout=0.01)
+    with pytest.raises(viz.GraphvizTimeoutError, match=r"boxes.*within 0\.01 s"):
+        graph.render(str(tmp_path / "big"), format="svg")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    with pytest.raises(viz.GraphvizTimeoutError, match=r"within 0\.01 s"):
+        graph.pipe(format="svg")
+    # Within the time limit they do what graphviz's do: source file, drawing beside it.
+    small = viz.draw_graph(two_layer_loss()[2])
+    written = small.render(str(tmp_path / "small"), format="svg")
+    assert written == str(tmp_path / "small.svg") and (tmp_path / "small").is_file()
+    assert (tmp_path / "small.svg").read_text().lstrip().startswith("<?xml")
+    assert small.render(str(tmp_path / "tidy"), format="png", cleanup=True) == str(
+        tmp_path / "tidy.png")
+    assert not (tmp_path / "tidy").exists() and (tmp_path / "tidy.png").stat().st_size > 0
+    assert small.pipe(format="svg", encoding="utf-8").lstrip().startswith("<?xml")
+    assert isinstance(small.pipe(format="svg"), bytes)
