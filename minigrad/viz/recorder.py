@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -109,14 +110,14 @@ class GradientFlowRecorder:
     """
 
     def __init__(self, model: Any = None, every: int = 1, bins: int = 30) -> None:
-        if not isinstance(every, int) or every < 1:
+        if not _whole(every) or every < 1:
             raise ValueError(f"GradientFlowRecorder: every must be a whole number >= 1, got "
                              f"{every!r}. Fix: every=1 keeps every step, every=10 every tenth.")
-        if not isinstance(bins, int) or bins < 1:
+        if not _whole(bins) or bins < 1:
             raise ValueError(f"GradientFlowRecorder: bins must be a whole number >= 1, got "
                              f"{bins!r}. Fix: e.g. bins=30.")
         names_from(model, "GradientFlowRecorder")  # a wrong `model` is refused now, not later
-        self._set_up(model, every, bins)
+        self._set_up(model, int(every), int(bins))
         # The first call is kept: watch the first backward pass after this, so that step
         # too reads the gradients backward used (after the hooks: a hook that scales or
         # clips one would otherwise be missing from the first step only).
@@ -382,6 +383,11 @@ class GradientFlowRecorder:
             raise ValueError(f"{caller}: the recorder has no records ({self.calls} calls of "
                              f"record, every={self.every}). Fix: call recorder.record(loss) "
                              "after loss.backward() in the training loop first.")
+
+
+def _whole(number: Any) -> bool:
+    """A whole number, Python's or NumPy's (``steps // 30`` of a NumPy int), not a bool."""
+    return isinstance(number, Integral) and not isinstance(number, bool)
 
 
 def _saturation(groups: list[tuple[str, list[int]]], values: list[Any],

@@ -188,6 +188,12 @@ def test_bad_input():
         GradientFlowRecorder(every=0)
     with pytest.raises(ValueError, match="bins"):
         GradientFlowRecorder(bins=0)
+    for wrong in (True, 2.5, "10"):
+        with pytest.raises(ValueError, match="every must be a whole number"):
+            GradientFlowRecorder(every=wrong)
+    # A NumPy whole number (steps // 30 of one) is a whole number.
+    counted = GradientFlowRecorder(every=np.int64(3), bins=np.int32(5))
+    assert (counted.every, counted.bins) == (3, 5) and type(counted.every) is int
     recorder = GradientFlowRecorder()
     mg.manual_seed(0)
     loss = _forward(BatchNormMLP(2, 4, 3, blocks=1))
