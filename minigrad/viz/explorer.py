@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -184,8 +184,8 @@ def explore(source: Any, *, title: str | None = None,
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"explore: rankdir must be 'TB' or 'LR', got {rankdir!r}.")
-    if max_nodes is not None and (not isinstance(max_nodes, int) or isinstance(max_nodes, bool)
-                                  or max_nodes < 1):
+    if max_nodes is not None and (not isinstance(max_nodes, Integral)
+                                  or isinstance(max_nodes, bool) or max_nodes < 1):
         raise ValueError(f"explore: max_nodes must be a positive whole number or None, got "
                          f"{max_nodes!r}.")
     if not all(isinstance(x, Real) and not isinstance(x, bool)

@@ -287,6 +287,7 @@ def test_a_collapse_name_that_matches_no_module_is_refused_with_the_modules(smal
 def test_options_of_the_wrong_type_are_refused_clearly(small_recorder, options):
     with pytest.raises(ValueError, match="explore: "):
         explore(small_recorder, **options)
+    assert len(_data(explore(small_recorder, max_nodes=np.int64(5)))["panels"][0]["boxes"]) == 5
 
 
 def test_panels_recorded_at_other_steps_are_compared_at_the_same_step(small_recorder):
