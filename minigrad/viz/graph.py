@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,10 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
     if rankdir not in ("auto", "LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'auto', 'LR' or 'TB' (or 'RL', 'BT'), "
                          f"got {rankdir!r}.")
-    if not 0 < vanishing < exploding:
-        raise ValueError(f"draw_graph: need 0 < vanishing < exploding, got vanishing="
-                         f"{vanishing} and exploding={exploding}.")
+    if not all(isinstance(x, Real) and not isinstance(x, bool) for x in (vanishing, exploding)
+               ) or not 0 < vanishing < exploding:
+        raise ValueError(f"draw_graph: need numbers 0 < vanishing < exploding, got vanishing="
+                         f"{vanishing!r} and exploding={exploding!r}.")
     low, high = check_scale(scale, vanishing, exploding)
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got "

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,8 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
     missing `dot` gives `GraphvizNotFoundError` with the install hint, a time-out
     `GraphvizTimeoutError` naming the graph's `size()` and `shrink_hint`, the options that
     make it smaller."""
-    if timeout is not None and not timeout > 0:
+    if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
+                                or not timeout > 0):
         raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
                          f"got {timeout!r}.")
     dot = shutil.which("dot")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -198,9 +199,10 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
 
     Unlike `draw_graph`, nothing is folded unless asked (``collapse="auto"`` or names): the
     recorder needs every node."""
-    if max_nodes is not None and max_nodes < 1:
-        raise ValueError(f"draw_graph: max_nodes must be a positive number or None, got "
-                         f"{max_nodes}.")
+    if max_nodes is not None and (not isinstance(max_nodes, Integral)
+                                  or isinstance(max_nodes, bool) or max_nodes < 1):
+        raise ValueError(f"{tool}: max_nodes must be a positive whole number or None, got "
+                         f"{max_nodes!r}.")
     automatic = collapse == AUTO
     patterns = set() if automatic else {collapse} if isinstance(collapse, str) else set(collapse)
     if show_grad is None:

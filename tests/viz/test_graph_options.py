@@ -251,3 +251,19 @@ def test_digraph_render_and_pipe_stop_graphviz_after_the_timeout(tmp_path):
     assert not (tmp_path / "tidy").exists() and (tmp_path / "tidy.png").stat().st_size > 0
     assert small.pipe(format="svg", encoding="utf-8").lstrip().startswith("<?xml")
     assert isinstance(small.pipe(format="svg"), bytes)
+
+
+@pytest.mark.parametrize("options", [{"max_nodes": 1.5}, {"max_nodes": "10"},
+                                     {"max_nodes": True}, {"vanishing": "1e-6"},
+                                     {"exploding": None}])
+def test_options_of_the_wrong_type_are_a_clear_error_not_a_comparison_traceback(options):
+    loss = two_layer_loss()[2]
+    with pytest.raises(ValueError, match=r"^draw_graph: "):
+        viz.draw_graph(loss, **options)
+
+
+def test_a_timeout_of_the_wrong_type_is_a_clear_error(tmp_path):
+    loss = two_layer_loss()[2]
+    with pytest.raises(ValueError, match=r"^render: timeout must be a positive number"):
+        viz.render(loss, tmp_path / "g.svg", timeout="5")
+    assert viz.draw_graph(loss, max_nodes=np.int64(3)).boxes == 3  # NumPy numbers are numbers
