@@ -48,7 +48,7 @@ No tensor is kept between steps: the records grow with steps × boxes × bins on
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -116,6 +116,8 @@ class GradientFlowRecorder:
         if not _whole(bins) or bins < 1:
             raise ValueError(f"GradientFlowRecorder: bins must be a whole number >= 1, got "
                              f"{bins!r}. Fix: e.g. bins=30.")
+        if isinstance(model, Iterator):  # (name, tensor) pairs that can be read once
+            model = list(model)
         names_from(model, "GradientFlowRecorder")  # a wrong `model` is refused now, not later
         self._set_up(model, int(every), int(bins))
         # The first call is kept: watch the first backward pass after this, so that step

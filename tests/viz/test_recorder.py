@@ -194,6 +194,14 @@ def test_bad_input():
     # A NumPy whole number (steps // 30 of one) is a whole number.
     counted = GradientFlowRecorder(every=np.int64(3), bins=np.int32(5))
     assert (counted.every, counted.bins) == (3, 5) and type(counted.every) is int
+    # Names given as a generator of pairs are read once, when the recorder is made.
+    mg.manual_seed(0)
+    named = BatchNormMLP(2, 4, 3, blocks=1)
+    by_pairs = GradientFlowRecorder((f"p{i}", p) for i, p in enumerate(named.parameters()))
+    pairs_loss = _forward(named)
+    pairs_loss.backward()
+    by_pairs.record(pairs_loss)
+    assert "p0" in [box.id for box in by_pairs.structure.boxes]
     recorder = GradientFlowRecorder()
     mg.manual_seed(0)
     loss = _forward(BatchNormMLP(2, 4, 3, blocks=1))
