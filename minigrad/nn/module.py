@@ -99,6 +99,13 @@ class Module:
             object.__setattr__(value, "_scope_name", name)
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        # ``del model.fc`` unregisters too, as in PyTorch: otherwise the deleted layer would
+        # still be trained, saved in state_dict() and printed.
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
     def _check_name(self, kind: str, name: Any, registry: dict | None = None) -> None:
         """PyTorch's rules for registered names: a state_dict key joins names with '.', so a
         name with a '.' (or an empty one) would be ambiguous, e.g. child 'a.b' next to child
@@ -241,8 +248,18 @@ class Module:
 
     # -- walking the tree ---------------------------------------------------------------
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every descendant, with dotted names ('' for the root)."""
+    def named_modules(self, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and every descendant, with dotted names ('' for the root).
+
+        A module registered at several places is listed once, under its first name; with
+        ``remove_duplicate=False`` it is listed at every place (PyTorch's option: a
+        ``state_dict`` has the keys of every place, as PyTorch's does). A module that
+        contains itself is never entered again below itself, so the walk always ends.
+        """
+        if not remove_duplicate:
+            yield from self._named_modules_every_place(prefix)
+            return
         stack = [(prefix, self)]
         seen = set()
         while stack:
@@ -254,6 +271,20 @@ class Module:
             children = [(f"{name}.{child_name}" if name else child_name, child)
                         for child_name, child in module._modules.items() if child is not None]
             stack.extend(reversed(children))
+
+    def _named_modules_every_place(self, prefix: str) -> Iterator[tuple[str, Module]]:
+        """`named_modules(remove_duplicate=False)`: the same pre-order, shared modules at each
+        place; a module is skipped only below itself (a cycle), where the walk would not end."""
+        stack: list[tuple[str, Module, frozenset[int]]] = [(prefix, self, frozenset())]
+        while stack:
+            name, module, ancestors = stack.pop()
+            if id(module) in ancestors:
+                continue
+            yield name, module
+            below = ancestors | {id(module)}
+            stack.extend(reversed([(f"{name}.{child_name}" if name else child_name, child, below)
+                                   for child_name, child in module._modules.items()
+                                   if child is not None]))
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -367,7 +398,9 @@ class Module:
 
             return state_dict_to_torch(self.state_dict())
         state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for module_name, module in self.named_modules():
+        # Every place of a module used twice (Sequential(block, block)) has its keys, as in
+        # PyTorch: a checkpoint must load into the PyTorch twin, and a PyTorch one into this.
+        for module_name, module in self.named_modules(remove_duplicate=False):
             prefix = f"{module_name}." if module_name else ""
             for name, parameter in module._parameters.items():
                 if parameter is not None:
@@ -385,7 +418,7 @@ class Module:
         with ``strict=False``).
         """
         targets: dict[str, Tensor] = {}
-        for module_name, module in self.named_modules():
+        for module_name, module in self.named_modules(remove_duplicate=False):  # as state_dict
             prefix = f"{module_name}." if module_name else ""
             for registry in (module._parameters, module._buffers):
                 for name, tensor in registry.items():

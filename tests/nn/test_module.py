@@ -68,6 +68,52 @@ def test_parameter_sharing_is_counted_once():
     assert len(list(model.parameters())) == 2
 
 
+def test_a_module_used_twice_has_the_keys_of_every_place_in_state_dict():
+    # PyTorch lists a shared module under each of its names in state_dict (named_modules
+    # lists it once): a checkpoint must load into the PyTorch twin and a PyTorch one into this.
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1"]
+    assert [name for name, _ in model.named_modules(remove_duplicate=False)] == [
+        "", "0", "1", "2"]
+    state = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2)).state_dict()
+    state = {key: np.full_like(value, 3.0) for key, value in state.items()}
+    assert model.load_state_dict(state) == ([], [])  # strict: every key has its place
+    assert (shared.weight.data == 3).all()
+
+
+def test_a_module_that_contains_itself_is_not_entered_below_itself_so_the_walk_ends():
+    model = nn.Sequential(nn.Linear(1, 1))
+    model.add_module("again", model)
+    assert list(model.state_dict()) == ["0.weight", "0.bias"]
+    assert [name for name, _ in model.named_modules(remove_duplicate=False)] == ["", "0"]
+
+
+def test_state_dict_of_a_shared_module_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    shared, torch_shared = nn.Linear(2, 3), torch.nn.Linear(2, 3)
+    model = nn.Sequential(OrderedDict(a=shared, b=nn.Sequential(nn.Tanh(), shared)))
+    twin = torch.nn.Sequential(OrderedDict(a=torch_shared,
+                                           b=torch.nn.Sequential(torch.nn.Tanh(), torch_shared)))
+    assert list(model.state_dict()) == list(twin.state_dict())
+    twin.load_state_dict(model.state_dict(as_torch=True))  # strict in PyTorch too
+    model.load_state_dict(twin.state_dict())
+
+
+def test_del_unregisters_a_child_parameter_or_buffer():
+    model = Block()
+    del model.head, model.scale, model.count
+    assert list(model.state_dict()) == ["body.0.weight", "body.0.bias", "body.2.weight",
+                                        "body.2.bias"]
+    assert len(list(model.parameters())) == 4 and "head" not in repr(model)
+    assert not hasattr(model, "head")
+    model.head = nn.Linear(3, 2)  # the name is free again
+    assert list(model.state_dict())[-2:] == ["head.weight", "head.bias"]
+    with pytest.raises(AttributeError):
+        del model.not_an_attribute
+
+
 def test_train_eval_propagate_to_every_module():
     model = Block()
     assert model.training and model.body[1].training
