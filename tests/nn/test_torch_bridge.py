@@ -137,6 +137,42 @@ def test_state_dict_as_torch_loads_into_pytorch_and_back():
     assert_same_state(model, torch_model)
 
 
+class TiedLanguageModel(nn.Module):
+    """An output layer sharing the embedding's table (weight tying), and a block used twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(5, 3)
+        self.block = nn.Linear(3, 3)
+        self.body = nn.Sequential(self.block, nn.Tanh(), self.block)
+        self.out = nn.Linear(3, 5, bias=False)
+        self.out.weight = self.embed.weight
+
+    def forward(self, tokens):
+        return self.out(self.body(self.embed(tokens)))
+
+
+def test_shared_modules_and_tied_parameters_stay_shared():
+    torch = torch_or_skip()
+    mg.manual_seed(5)
+    model = TiedLanguageModel()
+    torch_model = nn.utils.to_torch(model)
+    assert torch_model.out.weight is torch_model.embed.weight
+    assert torch_model.body[0] is torch_model.body[2] is torch_model.block
+    assert len(list(torch_model.parameters())) == len(list(model.parameters())) == 3
+    assert_same_state(model, torch_model)
+    # one training step in each: the tied table gets both gradients and stays one table
+    tokens = np.array([[0, 1, 4], [2, 2, 3]])
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.5)
+    torch_optimizer = torch.optim.SGD(torch_model.parameters(), lr=0.5)
+    F.cross_entropy(model(tokens).reshape(-1, 5), tokens.reshape(-1)).backward()
+    torch.nn.functional.cross_entropy(torch_model(torch.from_numpy(tokens)).reshape(-1, 5),
+                                      torch.from_numpy(tokens).reshape(-1)).backward()
+    optimizer.step()
+    torch_optimizer.step()
+    assert_same_state(model, torch_model, rtol=1e-5)
+
+
 def test_clear_errors():
     torch_or_skip()
     odd = type("Odd", (nn.Module,), {"__module__": "minigrad.nn.odd"})  # a layer with no twin

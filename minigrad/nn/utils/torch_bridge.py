@@ -1,6 +1,7 @@
 """One call to PyTorch: ``torch_model = mg.nn.utils.to_torch(model)``.
 
-The PyTorch model has the same structure (child names, so the same ``state_dict`` keys),
+The PyTorch model has the same structure (child names, so the same ``state_dict`` keys;
+a module or parameter used at several places is one PyTorch object there too, so it stays tied),
 the same weights and buffers (``num_batches_tracked`` included), the same dtype and the same
 train/eval mode. PyTorch is optional: it is imported only when one of these is called.
 
@@ -176,20 +177,43 @@ def _torch_class_for(torch: Any, cls: type) -> Any:
     return type(cls.__name__, (torch.nn.Module,), namespace)
 
 
-def _convert(torch: Any, module: Module, path: str) -> Any:
+class _Shared:
+    """What was converted already, by the id of the minigrad object: a module or parameter
+    used at several places (``Sequential(block, block)``, an output layer tied to the
+    embedding) becomes ONE PyTorch object used at those places, so it stays tied."""
+
+    def __init__(self) -> None:
+        self.modules: dict[int, Any] = {}
+        self.parameters: dict[int, Any] = {}
+
+    def tie(self, module: Module, converted: Any) -> None:
+        """Give `converted` the PyTorch parameter of every parameter of `module` that was
+        converted before; remember the others."""
+        for name, parameter in module._parameters.items():
+            if parameter is None:
+                continue
+            if id(parameter) in self.parameters:
+                setattr(converted, name, self.parameters[id(parameter)])
+            else:
+                self.parameters[id(parameter)] = getattr(converted, name)
+
+
+def _convert(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
+    if id(module) in shared.modules:
+        return shared.modules[id(module)]
     if isinstance(module, Sequential) and type(module).forward is Sequential.forward:
         converted = torch.nn.Sequential(OrderedDict(
-            (name, _convert(torch, child, f"{path}.{name}")) for name, child in
+            (name, _convert(torch, child, f"{path}.{name}", shared)) for name, child in
             module.named_children()))
     elif type(module) is containers.ModuleList:
-        converted = torch.nn.ModuleList([_convert(torch, child, f"{path}.{name}")
+        converted = torch.nn.ModuleList([_convert(torch, child, f"{path}.{name}", shared)
                                          for name, child in module.named_children()])
     elif type(module) is containers.ModuleDict:
         converted = torch.nn.ModuleDict(OrderedDict(
-            (name, _convert(torch, child, f"{path}.{name}"))
+            (name, _convert(torch, child, f"{path}.{name}", shared))
             for name, child in module.named_children()))
     elif _user_forward_class(module) is not None:
-        converted = _convert_custom(torch, module, path)
+        converted = _convert_custom(torch, module, path, shared)
     else:
         library_class = next((cls for cls in type(module).__mro__ if cls in _CONVERTERS), None)
         if library_class is None:
@@ -204,11 +228,13 @@ def _convert(torch: Any, module: Module, path: str) -> Any:
         if floating:
             converted = converted.to(torch.from_numpy(np.zeros(0, floating[0])).dtype)
         converted.load_state_dict(state_dict_to_torch(state))
+        shared.tie(module, converted)
     converted.training = module.training  # each node's own mode: a mixed tree stays mixed
+    shared.modules[id(module)] = converted
     return converted
 
 
-def _convert_custom(torch: Any, module: Module, path: str) -> Any:
+def _convert_custom(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
     user_class = _user_forward_class(module)
     assert user_class is not None  # _convert calls this only for such modules
     torch_class = _torch_class_for(torch, user_class)
@@ -216,10 +242,11 @@ def _convert_custom(torch: Any, module: Module, path: str) -> Any:
     torch.nn.Module.__init__(converted)
     for name, child in module._modules.items():
         converted.add_module(name, None if child is None else
-                             _convert(torch, child, f"{path}.{name}"))
+                             _convert(torch, child, f"{path}.{name}", shared))
     for name, parameter in module._parameters.items():
         converted.register_parameter(name, None if parameter is None else torch.nn.Parameter(
             torch.from_numpy(parameter.data.copy()), requires_grad=parameter.requires_grad))
+    shared.tie(module, converted)
     for name, buffer in module._buffers.items():
         converted.register_buffer(name, None if buffer is None else
                                   torch.from_numpy(buffer.data.copy()))
@@ -241,7 +268,7 @@ def to_torch(model: Module) -> Any:
     torch = _import_torch()
     if not isinstance(model, Module):
         raise TypeError(f"to_torch: expected a minigrad nn.Module, got {type(model).__name__}.")
-    return _convert(torch, model, type(model).__name__)
+    return _convert(torch, model, type(model).__name__, _Shared())
 
 
 __all__ = ["state_dict_to_torch", "to_torch"]
