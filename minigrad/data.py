@@ -128,15 +128,33 @@ class TensorDataset:
 
 def default_collate(samples: Sequence[Any]) -> Any:
     """Stack a list of samples into one batch, as PyTorch's default collate does: tuples
-    of fields become a tuple of stacked Tensors; numbers and arrays become one Tensor."""
+    and lists of fields become a list with one batch per field (a named tuple stays a named
+    tuple), dicts a dict; numbers and arrays become one stacked Tensor; strings (a file name,
+    a label's text) stay a list of strings, since no tensor holds text."""
     first = samples[0]
+    if isinstance(first, str | bytes):
+        return list(samples)
+    if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple
+        return type(first)(*(default_collate([sample[k] for sample in samples])
+                             for k in range(len(first))))
     if isinstance(first, tuple | list):
         return [default_collate([sample[k] for sample in samples]) for k in range(len(first))]
     if isinstance(first, dict):
         return {key: default_collate([sample[key] for sample in samples]) for key in first}
     arrays = [sample.data if isinstance(sample, Tensor) else np.asarray(sample)
               for sample in samples]
-    return from_numpy(np.stack(arrays))
+    shapes = {array.shape for array in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"default_collate: the samples of a batch must have one shape to be "
+                         f"stacked, got shapes {sorted(shapes)[:4]}. Fix: pad or crop them to "
+                         "one size in the data set, or pass DataLoader(..., collate_fn=...).")
+    batch = np.stack(arrays)
+    if batch.dtype.kind not in "biuf":
+        raise TypeError(f"default_collate: a batch holds Tensors, arrays, numbers, strings, "
+                        f"and dicts/tuples/lists of them; got {type(first).__name__} "
+                        f"{first!r:.40}. Fix: return those from the data set's __getitem__, or "
+                        "pass DataLoader(..., collate_fn=your_function).")
+    return from_numpy(batch)
 
 
 class DataLoader:

@@ -166,6 +166,45 @@ def test_a_plain_dataset_is_collated_like_pytorch():
     assert custom == [2, 2, 1]
 
 
+def test_strings_named_tuples_and_dicts_are_collated_like_pytorch():
+    from collections import namedtuple
+
+    Sample = namedtuple("Sample", "image label")
+
+    class Files:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return {"pixels": np.full(2, i, np.float32), "path": f"img{i}.png",
+                    "pair": Sample(np.float32(i), i)}
+
+    batch = next(iter(DataLoader(Files(), batch_size=2)))
+    assert batch["path"] == ["img0.png", "img1.png"]  # text stays text, a list per batch
+    np.testing.assert_array_equal(batch["pixels"].data, [[0, 0], [1, 1]])
+    assert isinstance(batch["pair"], Sample)
+    np.testing.assert_array_equal(batch["pair"].label.data, [0, 1])
+
+
+def test_samples_that_cannot_be_stacked_get_a_clear_error():
+    class Ragged:
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.zeros(i + 1)
+
+    with pytest.raises(ValueError, match=r"default_collate: .*one shape.*\(1,\), \(2,\)"):
+        list(DataLoader(Ragged(), batch_size=2))
+
+    class Nothing(Ragged):
+        def __getitem__(self, i):
+            return None
+
+    with pytest.raises(TypeError, match="default_collate: .*NoneType.*collate_fn"):
+        list(DataLoader(Nothing(), batch_size=2))
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])
 def test_loader_refuses_a_bad_batch_size(bad):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
