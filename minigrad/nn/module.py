@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -34,6 +34,14 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `Module.load_state_dict` returns, as PyTorch's: a pair that also has names,
+    ``result.missing_keys`` and ``result.unexpected_keys`` (both empty when strict)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class _HookPoint(Function):
@@ -410,12 +418,13 @@ class Module:
                     state[prefix + name] = buffer.data.copy()
         return state
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True) -> tuple[list[str], list[str]]:
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers of the same names.
 
         Everything is checked before anything is written, so a refused state dict leaves the
-        model exactly as it was. Returns ``(missing_keys, unexpected_keys)`` (only non-empty
-        with ``strict=False``).
+        model exactly as it was. Returns ``(missing_keys, unexpected_keys)``, a named pair as
+        in PyTorch (``.missing_keys``, ``.unexpected_keys``; only non-empty with
+        ``strict=False``).
         """
         targets: dict[str, Tensor] = {}
         for module_name, module in self.named_modules(remove_duplicate=False):  # as state_dict
@@ -453,7 +462,7 @@ class Module:
             new_values[key] = array.astype(target.dtype, copy=True)
         for key, array in new_values.items():
             targets[key].data = array
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # -- display ------------------------------------------------------------------------
 
@@ -492,10 +501,11 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, index: int | slice) -> Module:
-        modules = list(self._modules.values())
         if isinstance(index, slice):
-            return Sequential(*modules[index])
-        return modules[index]
+            # The children keep their names, as in PyTorch: model[2:]'s state_dict keys are
+            # the model's ('2.weight'), and the children's scope labels in drawings stay.
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[index]
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -114,6 +114,16 @@ def test_del_unregisters_a_child_parameter_or_buffer():
         del model.not_an_attribute
 
 
+def test_a_slice_of_a_sequential_keeps_the_children_names_as_in_pytorch():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    tail = model[1:]
+    assert list(tail.state_dict()) == ["2.weight", "2.bias"]
+    assert tail[-1] is model[2] and len(tail) == 2
+    # slicing does not rename the children: the model is still drawn with its own names
+    assert model[2](mg.randn(1, 3))._scope.label() == "2 (Linear)"
+    assert [type(m).__name__ for m in model[::-1]] == ["Linear", "ReLU", "Linear"]
+
+
 def test_train_eval_propagate_to_every_module():
     model = Block()
     assert model.training and model.body[1].training
@@ -362,6 +372,8 @@ def test_strict_false_loads_the_matching_keys_and_reports_the_rest():
     partial = {"0.weight": np.ones((4, 3)), "extra": np.zeros(1)}
     missing, unexpected = model.load_state_dict(partial, strict=False)
     assert missing == ["0.bias", "2.weight", "2.bias"] and unexpected == ["extra"]
+    result = model.load_state_dict(partial, strict=False)  # PyTorch's named fields too
+    assert result.missing_keys == missing and result.unexpected_keys == unexpected
     assert (model[0].weight.data == 1).all() and model[0].weight.dtype == np.float32
 
 
