@@ -44,6 +44,22 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+class RemovableHandle:
+    """What the ``register_*_hook`` methods return: ``handle.remove()`` (PyTorch's spelling)
+    or ``handle()`` takes the hook away; removing twice does nothing."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    __call__ = remove
+
+
 class _HookPoint(Function):
     """The identity, as a node of its own: where a module's backward hooks listen."""
 
@@ -242,17 +258,18 @@ class Module:
             if tensor.requires_grad:
                 tensor.register_hook(make_input_hook(position))
 
-    def register_forward_hook(self, hook: Callable) -> Callable[[], None]:
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, inputs, output)`` after every forward; a returned value replaces
-        the output. Returns a function that removes the hook."""
+        the output. Returns a handle: ``handle.remove()`` (or ``handle()``) removes the hook."""
         self._forward_hooks.append(hook)
-        return lambda: self._forward_hooks.remove(hook) if hook in self._forward_hooks else None
+        return RemovableHandle(self._forward_hooks, hook)
 
-    def register_full_backward_hook(self, hook: Callable) -> Callable[[], None]:
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
-        module's inputs are computed. Returns a function that removes the hook."""
+        module's inputs are computed. Returns a handle: ``handle.remove()`` (or ``handle()``)
+        removes the hook."""
         self._backward_hooks.append(hook)
-        return lambda: self._backward_hooks.remove(hook) if hook in self._backward_hooks else None
+        return RemovableHandle(self._backward_hooks, hook)
 
     # -- walking the tree ---------------------------------------------------------------
 

@@ -183,6 +183,20 @@ def test_forward_hooks_see_inputs_and_outputs_and_can_replace_or_be_removed():
     assert (layer(x).data == 0).all()
 
 
+def test_hook_handles_have_pytorchs_remove_method():
+    layer = nn.Linear(3, 2)
+    calls = []
+    forward = layer.register_forward_hook(lambda *args: calls.append("forward"))
+    backward = layer.register_full_backward_hook(lambda *args: calls.append("backward"))
+    layer(mg.randn(4, 3, requires_grad=True)).sum().backward()
+    assert calls == ["forward", "backward"]
+    forward.remove()
+    backward.remove()
+    backward.remove()  # a second removal does nothing, as in PyTorch
+    layer(mg.randn(4, 3, requires_grad=True)).sum().backward()
+    assert calls == ["forward", "backward"]
+
+
 def numeric_input_gradient(fn, x, eps=1e-6):
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
