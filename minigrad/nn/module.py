@@ -103,6 +103,18 @@ class Module:
                 f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter "
                 f"'{name}' (a Parameter or None is expected). Fix: wrap it, "
                 f"{name} = nn.Parameter(...), or assign to .{name}.data to change the values.")
+        # As in PyTorch, a registered buffer or child is not silently replaced by another kind
+        # of value: `bn.running_mean = np.zeros(3)` would drop the buffer from state_dict().
+        if name in self._buffers and not isinstance(value, Tensor | None):
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
+                f"'{name}' (a Tensor or None is expected). Fix: assign to .{name}.data to change "
+                f"the values, or wrap it, {name} = minigrad.tensor(...).")
+        if name in self._modules and not isinstance(value, Module | None):
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to child module "
+                f"'{name}' (a Module or None is expected). Fix: use another attribute name, or "
+                f"del {name} first.")
         # Reassigning a buffer keeps it a buffer (running statistics), and a parameter set to
         # None stays a known, absent parameter, as in PyTorch.
         for registry, kind in ((self._buffers, Tensor), (self._parameters, Parameter)):

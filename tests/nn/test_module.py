@@ -124,6 +124,21 @@ def test_a_slice_of_a_sequential_keeps_the_children_names_as_in_pytorch():
     assert [type(m).__name__ for m in model[::-1]] == ["Linear", "ReLU", "Linear"]
 
 
+def test_a_buffer_or_child_is_not_silently_replaced_by_another_kind_of_value():
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(TypeError, match=r"buffer 'running_mean'.*\.running_mean\.data"):
+        bn.running_mean = np.zeros(3, np.float32)  # would have dropped it from state_dict()
+    assert "running_mean" in bn.state_dict() and isinstance(bn.running_mean, mg.Tensor)
+    bn.running_mean = mg.tensor(np.ones(3, np.float32))  # a Tensor stays the buffer
+    assert (bn.state_dict()["running_mean"] == 1).all()
+    model = Block()
+    with pytest.raises(TypeError, match="child module 'head'"):
+        model.head = mg.randn(3)
+    assert "head.weight" in model.state_dict()
+    model.head = None  # None is allowed, as in PyTorch
+    assert "head.weight" not in model.state_dict()
+
+
 def test_train_eval_propagate_to_every_module():
     model = Block()
     assert model.training and model.body[1].training
