@@ -30,11 +30,14 @@ are refused before anything is written. The archive is written to a temporary fi
 `os.replace` (atomic), and the folder is fsynced so the rename survives a power cut. A failure
 removes the temporary file; one left by a killed save of the same target (its process gone,
 or older than a day) is removed by the next save. The file gets the permissions `open()`
-would give it: those of the file it replaces, else 0o666 minus the umask.
+would give it: those of the file it replaces, else 0o666 minus the umask. A file that
+`open(path, "w")` could not write (read-only to this user) is refused with
+`PermissionError`, not replaced.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -126,6 +129,13 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _writable(path: str) -> bool:
+    """Could open(path, "w") write it? Asked for the effective user, as open() does."""
+    if os.access in os.supports_effective_ids:
+        return os.access(path, os.W_OK, effective_ids=True)
+    return os.access(path, os.W_OK)
+
+
 def _fsync_directory(directory: str) -> None:
     if os.name == "nt":  # Windows cannot open a folder for fsync; NTFS journals renames
         return
@@ -169,6 +179,12 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
     if os.path.isdir(absolute):
         raise IsADirectoryError(f"save: '{path}' is a folder. Fix: give a file name, "
                                 f"e.g. '{os.path.join(path, 'checkpoint.npz')}'.")
+    if os.path.exists(absolute) and not _writable(absolute):
+        # A rename would replace a file its owner protected from writing; open(path, "w")
+        # and torch.save refuse it, and so does save.
+        raise PermissionError(errno.EACCES, f"save: cannot write '{path}': the file is "
+                              "read-only, so it is left as it is. Fix: save under another name, "
+                              "or make the file writable first (chmod u+w) if it may be replaced.")
     started = time.time()
     _remove_stale_temporaries(directory, target_name, started)
     temporary = os.path.join(directory, f".{target_name}.minigrad-{_host_tag()}-{os.getpid()}-"

@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
+import tempfile
 import zipfile
 
 import numpy as np
@@ -345,6 +347,31 @@ def test_the_file_mode_follows_the_umask_like_open_and_keeps_an_existing_files_m
     os.chmod(path, 0o640)
     mg.save({"w": np.ones(1)}, path)  # overwriting keeps the mode, as open(path, "w") does
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path):
+    # A rename does not need write permission on the file it replaces: without the check,
+    # a checkpoint its owner made read-only was silently overwritten. open(path, "w") and
+    # torch.save refuse; so must save. (As root, permission checks pass: act as 'nobody'.)
+    folder = tempfile.mkdtemp()  # under /tmp, which every user may traverse
+    try:
+        os.chmod(folder, 0o777)
+        path = os.path.join(folder, "best.npz")
+        mg.save({"w": np.ones(2)}, path)
+        os.chmod(path, 0o444)
+        act_as_nobody = hasattr(os, "geteuid") and os.geteuid() == 0
+        if act_as_nobody:
+            os.seteuid(65534)
+        try:
+            with pytest.raises(PermissionError, match="save: cannot write .*best.npz.* read-only"):
+                mg.save({"w": np.zeros(2)}, path)
+            assert sorted(os.listdir(folder)) == ["best.npz"]  # no temporary file either
+        finally:
+            if act_as_nobody:
+                os.seteuid(0)
+        np.testing.assert_array_equal(mg.load(path)["w"], np.ones(2))
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_a_missing_folder_is_named_as_the_user_wrote_it(tmp_path):
