@@ -25,6 +25,17 @@ def _replace_in_place(container: Module, key: str, module: Module) -> None:
             container._modules.move_to_end(later)
 
 
+def _view(modules: list[Module]) -> ModuleList:
+    """A new ModuleList of `modules` (a slice, a sum) that leaves their scope labels as they
+    are: registering a module names it after its new key, so ``self.layers[1:]`` inside a
+    forward would otherwise relabel layers 1, 2 as '0', '1' in every drawing afterwards."""
+    labels = [module._scope_name for module in modules]
+    view = ModuleList(modules)
+    for module, label in zip(modules, labels):
+        object.__setattr__(module, "_scope_name", label)
+    return view
+
+
 def _expect_module(module: Any, where: str) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{where}: expected a Module, got {type(module).__name__}. Fix: wrap "
@@ -63,7 +74,7 @@ class ModuleList(Module):
     def __getitem__(self, index: int | slice) -> Any:
         modules = list(self._modules.values())
         if isinstance(index, slice):
-            return ModuleList(modules[index])
+            return _view(modules[index])
         return modules[self._index(index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
@@ -87,7 +98,7 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def __add__(self, other: Iterable[Module]) -> ModuleList:
-        return ModuleList([*self, *other])
+        return _view([*self, *other])
 
     def append(self, module: Module) -> ModuleList:
         """Add `module` at the end; returns self."""

@@ -33,6 +33,26 @@ def test_children_are_registered_with_pytorchs_names():
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_slicing_a_module_list_in_forward_keeps_the_layers_labels_in_drawings():
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+
+        def forward(self, x):
+            x = self.layers[0](x)
+            for layer in self.layers[1:] + nn.ModuleList([]):  # a slice and a sum
+                x = layer(x)
+            return x
+
+    model = Stack()
+    model(mg.randn(1, 2))
+    assert [layer._scope_name for layer in model.layers] == ["0", "1", "2"]
+    assert list(model.layers[1:]._modules) == ["0", "1"]  # the new list's keys, as in PyTorch
+    out = model(mg.randn(1, 2))
+    assert out._scope.label() == "2 (Linear)"  # the last layer still drawn as itself, not '1'
+
+
 def test_module_list_behaves_like_a_list():
     a, b, c, d = nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Identity()
     layers = nn.ModuleList([a, b])
