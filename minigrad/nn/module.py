@@ -364,8 +364,21 @@ class Module:
         """Training mode (batch statistics, dropout on) or, with False, evaluation mode."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
-        for module in self.modules():
+        # PyTorch calls child.train(mode) for every child, so a child that overrides train
+        # (say, to keep its BatchNorm in eval mode) is obeyed. The same here, without
+        # recursion: a child with its own train() is called and looks after its subtree.
+        object.__setattr__(self, "training", mode)
+        stack, seen = list(self.children()), {id(self)}
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:  # shared, or containing itself: once is enough
+                continue
+            seen.add(id(module))
+            if type(module).train is not Module.train:
+                module.train(mode)
+                continue
             object.__setattr__(module, "training", mode)
+            stack.extend(module.children())
         return self
 
     def eval(self) -> Module:

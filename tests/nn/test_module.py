@@ -139,6 +139,30 @@ def test_a_buffer_or_child_is_not_silently_replaced_by_another_kind_of_value():
     assert "head.weight" not in model.state_dict()
 
 
+def test_train_and_eval_call_a_childs_own_train_as_pytorch_does():
+    class FrozenNorm(nn.Module):  # a common pattern: keep a pretrained BatchNorm in eval
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(3)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.bn.eval()
+            return self
+
+        def forward(self, x):
+            return self.bn(x)
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(FrozenNorm()))
+    model.eval()
+    assert model.train() is model
+    assert model.training and model[1].training and model[1][0].training
+    assert not model[1][0].bn.training  # obeyed: the running statistics stay put
+    model[1].add_module("again", model)  # a cycle still ends
+    model.eval()
+    assert not any(module.training for module in model.modules())
+
+
 def test_train_eval_propagate_to_every_module():
     model = Block()
     assert model.training and model.body[1].training
