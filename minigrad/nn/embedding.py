@@ -50,9 +50,16 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
         raise TypeError(f"embedding: weight must be a 2-D Tensor (num_embeddings, "
                         f"embedding_dim), got {type(weight).__name__} "
                         f"{getattr(weight, 'shape', '')}. Fix: nn.Parameter(array).")
-    indices = _checked_indices(input, weight.shape[0])
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += weight.shape[0]
+    rows = weight.shape[0]
+    indices = _checked_indices(input, rows)
+    if padding_idx is not None:
+        # Checked here, not only in the module: -10 on 5 rows wrapped to -5 and froze row 0,
+        # and 7 failed inside backward with NumPy's IndexError.
+        if (isinstance(padding_idx, bool) or not isinstance(padding_idx, int | np.integer)
+                or not -rows <= padding_idx < rows):
+            raise ValueError(f"embedding: padding_idx must be an int within num_embeddings "
+                             f"(-{rows}..{rows - 1}), got {padding_idx!r}.")
+        padding_idx = int(padding_idx) % rows
     return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
@@ -72,10 +79,11 @@ class Embedding(Module):
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Embedding: {name} must be a positive int, got {value!r}.")
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
+            if (isinstance(padding_idx, bool) or not isinstance(padding_idx, int | np.integer)
+                    or not -num_embeddings <= padding_idx < num_embeddings):
                 raise ValueError(f"Embedding: padding_idx must be within num_embeddings "
                                  f"(-{num_embeddings}..{num_embeddings - 1}), got {padding_idx}.")
-            padding_idx = padding_idx % num_embeddings  # PyTorch stores it non-negative
+            padding_idx = int(padding_idx) % num_embeddings  # PyTorch stores it non-negative
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         self.padding_idx = padding_idx
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), np.float32))

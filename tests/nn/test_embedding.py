@@ -57,6 +57,19 @@ def test_errors():
         nn.Embedding(3, 2, padding_idx=3)
     with pytest.raises(ValueError, match="Embedding: embedding_dim must be a positive int"):
         nn.Embedding(3, 0)
+    with pytest.raises(ValueError, match="Embedding: padding_idx must be within"):
+        nn.Embedding(3, 2, padding_idx=1.5)
+
+
+@pytest.mark.parametrize("padding_idx", [-10, 7, 1.5, True])
+def test_the_functional_form_checks_padding_idx_before_anything_is_computed(padding_idx):
+    # -10 on 5 rows used to wrap to -5 and silently freeze row 0; 7 failed in backward.
+    weight = mg.tensor(np.ones((5, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"embedding: padding_idx must be an int within "
+                                         r"num_embeddings \(-5\.\.4\)"):
+        F.embedding(np.array([0, 1]), weight, padding_idx=padding_idx)
+    F.embedding(np.array([0, 1]), weight, padding_idx=-5).sum().backward()
+    np.testing.assert_array_equal(weight.grad[:2], [[0, 0], [1, 1]])  # -5 is row 0
 
 
 def test_against_pytorch():
