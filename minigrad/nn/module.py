@@ -349,9 +349,12 @@ class Module:
             yield parameter
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every buffer once, under its first name (as `named_parameters`, and PyTorch)."""
+        seen = set()
         for module_name, module in self.named_modules(prefix):
             for name, buffer in module._buffers.items():
-                if buffer is not None:
+                if buffer is not None and id(buffer) not in seen:
+                    seen.add(id(buffer))
                     yield (f"{module_name}.{name}" if module_name else name), buffer
 
     def buffers(self) -> Iterator[Tensor]:

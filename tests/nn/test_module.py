@@ -83,6 +83,13 @@ def test_a_module_used_twice_has_the_keys_of_every_place_in_state_dict():
     assert (shared.weight.data == 3).all()
 
 
+def test_a_buffer_registered_twice_is_listed_once_as_in_pytorch():
+    model = Block()
+    model.register_buffer("same_count", model.count)
+    assert [name for name, _ in model.named_buffers()] == ["count"]
+    assert list(model.state_dict())[:3] == ["scale", "count", "same_count"]  # saved under both
+
+
 def test_a_module_that_contains_itself_is_not_entered_below_itself_so_the_walk_ends():
     model = nn.Sequential(nn.Linear(1, 1))
     model.add_module("again", model)
