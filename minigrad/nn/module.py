@@ -175,6 +175,11 @@ class Module:
     def register_parameter(self, name: str, parameter: Parameter | None) -> None:
         """Register a parameter; `None` records an absent one (e.g. ``bias=False``)."""
         self._check_name("parameter", name, self._parameters)
+        if not isinstance(parameter, Parameter | None):  # it would become a plain attribute
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter: '{name}' must be an nn.Parameter or "
+                f"None, got {type(parameter).__name__}. Fix: wrap it, nn.Parameter(values) "
+                "(a Tensor's values: nn.Parameter(tensor.data)).")
         self.__setattr__(name, parameter)
         if parameter is None:
             self._parameters[name] = None

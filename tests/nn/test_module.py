@@ -83,6 +83,17 @@ def test_a_module_used_twice_has_the_keys_of_every_place_in_state_dict():
     assert (shared.weight.data == 3).all()
 
 
+@pytest.mark.parametrize("value", [mg.tensor(np.ones(2), requires_grad=True), np.ones(2)])
+def test_register_parameter_refuses_what_is_not_a_parameter(value):
+    # It became a plain attribute: not trained, not saved, no error.
+    model = nn.Module()
+    with pytest.raises(TypeError, match=r"register_parameter: 'w' must be an nn.Parameter"):
+        model.register_parameter("w", value)
+    assert list(model.state_dict()) == [] and not hasattr(model, "w")
+    model.register_parameter("w", nn.Parameter(np.ones(2)))
+    assert list(model.state_dict()) == ["w"]
+
+
 def test_a_buffer_registered_twice_is_listed_once_as_in_pytorch():
     model = Block()
     model.register_buffer("same_count", model.count)
