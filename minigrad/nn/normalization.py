@@ -275,7 +275,9 @@ class _BatchNorm(Module):
         tracking = self.training and self.track_running_stats
         momentum = self.momentum
         if tracking and momentum is None:  # cumulative average: this batch's weight is 1/k
-            momentum = 1.0 / (int(self.num_batches_tracked.data) + 1)
+            # (buffers set to None by hand, as PyTorch allows: no count, so no update)
+            count = self.num_batches_tracked
+            momentum = 0.0 if count is None else 1.0 / (int(count.data) + 1)
         use_batch_stats = self.training or not self.track_running_stats
         implementation = IMPLEMENTATIONS.get(self.implementation)
         if (use_batch_stats and self.track_running_stats and implementation is not None
@@ -288,10 +290,10 @@ class _BatchNorm(Module):
             out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                              training=use_batch_stats, momentum=momentum, eps=self.eps,
                              implementation=self.implementation)
-        if tracking:  # counted only once the batch was accepted
+        tracked = self.num_batches_tracked
+        if tracking and tracked is not None:  # counted only once the batch was accepted
             # In place, as PyTorch's add_(1), through a Python int: `+= 1` on a 0-d array is
             # a ufunc call with scalar conversions (~2.5 µs, 0.2 µs this way).
-            tracked = self.num_batches_tracked
             count = tracked.data
             if type(count) is np.ndarray and count.shape == () and count.flags.writeable:
                 count[()] = count.item() + 1

@@ -253,6 +253,27 @@ def test_without_running_statistics_batch_statistics_are_used_in_eval_too(implem
         bn(mg.randn(1, 3, 1, 1))  # batch statistics in eval too, so one value is refused
 
 
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_buffers_set_to_none_by_hand_work_as_in_pytorch(implementation, momentum):
+    # PyTorch allows bn.num_batches_tracked = None (no count: momentum=None then updates
+    # nothing) and all three buffers None (batch statistics always); training crashed with
+    # a raw AttributeError.
+    x = mg.tensor(rng().normal(2, 3, (6, 3)))
+    uncounted = nn.BatchNorm1d(3, momentum=momentum, implementation=implementation)
+    uncounted.num_batches_tracked = None
+    uncounted(x)
+    expected_mean = np.zeros(3) if momentum is None else 0.1 * x.data.mean(0)
+    np.testing.assert_allclose(uncounted.running_mean.data, expected_mean, rtol=1e-5)
+    stateless = nn.BatchNorm1d(3, momentum=momentum, implementation=implementation)
+    for buffer in ("running_mean", "running_var", "num_batches_tracked"):
+        setattr(stateless, buffer, None)
+    batch_statistics = numpy_normalise(x.data, x.data.mean(0), x.data.var(0), None, None, 1e-5)
+    for mode in (True, False):
+        np.testing.assert_allclose(stateless.train(mode)(x).data, batch_statistics, rtol=1e-5,
+                                   atol=1e-6)
+
+
 def test_state_dict_keys_are_pytorchs_and_round_trip():
     bn = nn.BatchNorm1d(4)
     assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
