@@ -4,11 +4,12 @@ A plain Python list of layers hides them from ``parameters()``, ``state_dict()``
 and the optimiser; these containers register every element as a child, under its index
 (``"layers.0.weight"``) or its key (``"heads.cls.weight"``) — PyTorch's state_dict names.
 They have no ``forward``: the parent module decides how to call the elements.
-(`Sequential`, which does have a forward, lives in `module.py`.)
+`Sequential` is the container that does have one: it calls its elements in order.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -34,6 +35,15 @@ def _view(modules: list[Module]) -> ModuleList:
     for module, label in zip(modules, labels):
         object.__setattr__(module, "_scope_name", label)
     return view
+
+
+def _renumber(container: Module, modules: list[Module]) -> None:
+    """Re-register `modules` under the keys '0', '1', ... (after an insert or delete)."""
+    for key in list(container._modules):
+        container._modules.pop(key)
+        container.__dict__.pop(key, None)
+    for position, module in enumerate(modules):
+        container.add_module(str(position), module)
 
 
 def _expect_module(module: Any, where: str) -> Module:
@@ -64,12 +74,7 @@ class ModuleList(Module):
         return index % len(self)
 
     def _renumber(self, modules: list[Module]) -> None:
-        """Re-register `modules` under the keys '0', '1', ... (after an insert or delete)."""
-        for key in list(self._modules):
-            self._modules.pop(key)
-            self.__dict__.pop(key, None)
-        for position, module in enumerate(modules):
-            self.add_module(str(position), module)
+        _renumber(self, modules)
 
     def __getitem__(self, index: int | slice) -> Any:
         modules = list(self._modules.values())
@@ -212,3 +217,78 @@ class ModuleDict(Module):
     def clear(self) -> None:
         for key in self.keys():
             del self[key]
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(nn.Linear(2, 3), nn.ReLU())`` (keys
+    '0', '1', ...) or ``Sequential(OrderedDict(fc=..., act=...))``. Like a list, as in
+    PyTorch: ``model[0]``, ``model[1:]`` (a Sequential keeping the keys), ``len``,
+    iteration, ``model[-1] = nn.Identity()``, ``del model[0]`` (renumbers), ``append``,
+    ``extend``, ``insert``, ``pop``."""
+
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+        super().__init__()
+        items: list[tuple[str, Any]]
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict | dict):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, module in items:
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: item {name} is a {type(module).__name__}, not a "
+                                "Module. Fix: wrap functions in a Module subclass.")
+            self.add_module(name, module)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __getitem__(self, index: int | slice) -> Module:
+        if isinstance(index, slice):
+            # The children keep their names, as in PyTorch: model[2:]'s state_dict keys are
+            # the model's ('2.weight'), and the children's scope labels in drawings stay.
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the module at `index`, under the same key (``model[-1] = new_head``)."""
+        key = list(self._modules)[index]
+        _replace_in_place(self, key, _expect_module(module, "Sequential"))
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the module(s) at `index`; the rest are renumbered '0', '1', ... as in
+        PyTorch."""
+        modules = list(self._modules.values())
+        del modules[index]
+        _renumber(self, modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        """Add `module` at the end; returns self."""
+        self.add_module(str(len(self)), _expect_module(module, "Sequential.append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each module of `modules`; returns self."""
+        for module in list(modules):
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert `module` before position `index`; the modules are renumbered."""
+        modules = list(self._modules.values())
+        modules.insert(index, _expect_module(module, "Sequential.insert"))
+        _renumber(self, modules)
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at `index` (the last by default)."""
+        module = self[index]
+        del self[index]
+        return module

@@ -1,6 +1,8 @@
 """nn.ModuleList and nn.ModuleDict: registered children, list/dict behaviour, PyTorch's
 state_dict names and repr."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -51,6 +53,27 @@ def test_slicing_a_module_list_in_forward_keeps_the_layers_labels_in_drawings():
     assert list(model.layers[1:]._modules) == ["0", "1"]  # the new list's keys, as in PyTorch
     out = model(mg.randn(1, 2))
     assert out._scope.label() == "2 (Linear)"  # the last layer still drawn as itself, not '1'
+
+
+def test_sequential_is_edited_like_pytorchs():
+    # Replacing a head (model[-1] = ...) and deleting a layer raised "does not support item
+    # assignment/deletion"; keys follow PyTorch (kept on assignment, renumbered on deletion).
+    a, b, c, d = nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 3), nn.Tanh()
+    model = nn.Sequential(OrderedDict(fc=a, act=b, head=c))
+    model[-1] = d
+    assert list(model._modules.items()) == [("fc", a), ("act", b), ("head", d)]
+    assert model(mg.randn(4, 2)).shape == (4, 2)
+    del model[1]
+    assert list(model._modules.items()) == [("0", a), ("1", d)]
+    assert model.insert(1, b) is model and list(model) == [a, b, d]
+    assert model.extend([c]) is model and list(model._modules) == ["0", "1", "2", "3"]
+    assert model.pop() is c and model.pop(0) is a and list(model._modules.items()) == [
+        ("0", b), ("1", d)]
+    with pytest.raises(TypeError, match="Sequential: expected a Module, got function"):
+        model[0] = lambda x: x
+    with pytest.raises(IndexError):
+        model[5] = a
+    assert nn.Sequential is nn.module.Sequential  # its old home still imports it
 
 
 def test_module_list_behaves_like_a_list():
