@@ -116,9 +116,11 @@ class Module:
                 f"'{name}' (a Module or None is expected). Fix: use another attribute name, or "
                 f"del {name} first.")
         # Reassigning a buffer keeps it a buffer (running statistics), and a parameter set to
-        # None stays a known, absent parameter, as in PyTorch.
+        # None stays a known, absent parameter, as in PyTorch; a Parameter assigned to a
+        # buffer's name makes it a parameter (trained), as in PyTorch.
         for registry, kind in ((self._buffers, Tensor), (self._parameters, Parameter)):
-            if name in registry and (value is None or isinstance(value, kind)):
+            if (name in registry and (value is None or isinstance(value, kind))
+                    and not (registry is self._buffers and isinstance(value, Parameter))):
                 registry[name] = value
                 object.__setattr__(self, name, value)
                 return

@@ -155,6 +155,9 @@ def test_a_buffer_or_child_is_not_silently_replaced_by_another_kind_of_value():
     assert "head.weight" in model.state_dict()
     model.head = None  # None is allowed, as in PyTorch
     assert "head.weight" not in model.state_dict()
+    bn.running_var = nn.Parameter(np.ones(3, np.float32))  # a Parameter: now trained
+    assert [name for name, _ in bn.named_parameters()] == ["weight", "bias", "running_var"]
+    assert [name for name, _ in bn.named_buffers()] == ["running_mean", "num_batches_tracked"]
 
 
 def test_train_and_eval_call_a_childs_own_train_as_pytorch_does():
