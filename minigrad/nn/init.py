@@ -66,6 +66,10 @@ def _write(tensor: Tensor, values: Any) -> Tensor:
     """Copy `values` into the tensor's own array, converted to its dtype."""
     if tensor.data.flags.writeable:
         tensor.data[...] = values
+        # The same array back records the in-place write (as PyTorch's version counter):
+        # a graph that saved the old values then refuses its backward instead of silently
+        # using the new ones.
+        tensor.data = tensor.data
     else:  # e.g. a broadcast view: give the tensor an array of its own
         tensor.data = np.array(np.broadcast_to(values, tensor.shape), dtype=tensor.dtype)
     return tensor

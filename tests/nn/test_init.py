@@ -289,6 +289,19 @@ def test_in_place_keeps_dtype_and_records_no_graph(name, dtype):
     assert parameter.requires_grad and parameter._op is None and parameter.grad is None
 
 
+@pytest.mark.parametrize("name", ALL_INITS)
+def test_a_graph_that_saved_the_old_values_refuses_its_backward(name):
+    # As PyTorch's version counter: initialising between forward and backward used to give
+    # gradients computed from the new values, silently.
+    shape = (4, 3, 1, 1) if name == "dirac_" else (4, 3)
+    weight = nn.Parameter(np.full(shape, 9.0, np.float32))
+    x = mg.randn(2, 4, requires_grad=True)
+    out = (x @ weight.reshape(4, 3)).sum()
+    ALL_INITS[name](weight, rng(17))
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()
+
+
 @pytest.mark.parametrize("name", RANDOM_INITS)
 def test_generator_reproducibility(name):
     first = RANDOM_INITS[name](mg.zeros(8, 6), rng(16)).data
