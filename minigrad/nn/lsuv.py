@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,7 +31,9 @@ class LSUVRecord(NamedTuple):
 def _is_normalisation(module: Module) -> bool:
     # BatchNorm/LayerNorm/GroupNorm scale a normalised signal; their weight is not a map
     # between layers (LayerNorm's can still have 2+ dims), so LSUV must leave it alone.
-    return any("Norm" in cls.__name__ for cls in type(module).__mro__)
+    # "Norm" as a word ('BatchNorm1d', 'RMSNorm'), not inside one: a 'NormalizedLinear'
+    # is a Linear and gets LSUV.
+    return any(re.search(r"Norm(?![a-z])", cls.__name__) for cls in type(module).__mro__)
 
 
 def _layer_outputs(model: Module, x: Tensor, layers: dict[str, Module]) -> dict[str, np.ndarray]:

@@ -157,6 +157,15 @@ def test_lsuv_skips_normalisation_layers():
     assert (model[1].weight.data == 1).all()
 
 
+def test_lsuv_initialises_a_layer_whose_name_only_starts_with_norm():
+    class NormalizedLinear(nn.Linear):  # a Linear, not a normalisation layer
+        pass
+
+    model = nn.Sequential(NormalizedLinear(32, 16), nn.ReLU(), nn.Linear(16, 4))
+    records = init.lsuv_(model, batch((128, 32)), generator=rng(12))
+    assert [r.name for r in records] == ["0", "2"]  # it was skipped, silently
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_lsuv_runs_in_eval_mode_and_restores_modes(training):
     seen = []
