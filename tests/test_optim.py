@@ -275,6 +275,20 @@ def test_rmsprop_two_steps_by_hand(options):
     assert optimizer.state[p]["step"] == 2
 
 
+def test_centered_rmsprop_with_a_steady_gradient_never_makes_nan():
+    # E[g²] − E[g]² is 0 for a constant gradient; computed as α·a + (1−α)·g, E[g] hovered
+    # around g, the difference went below 0 and √ made the weights NaN (float32, g = 0.1,
+    # within 3000 steps). PyTorch's lerp form approaches g from below, never past it, and
+    # a negative rounding error is clipped to 0.
+    p = mg.tensor(np.zeros(3, np.float32), requires_grad=True)
+    optimizer = mg.optim.RMSprop([p], lr=1e-3, centered=True)
+    for _ in range(3000):
+        p.grad = np.full(3, 0.1, np.float32)
+        optimizer.step()
+    assert np.isfinite(p.data).all() and (p.data < 0).all()
+    assert (optimizer.state[p]["grad_avg"] <= np.float32(0.1)).all()
+
+
 @pytest.mark.parametrize("name, options", [
     ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
     ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),

@@ -66,9 +66,19 @@ class RMSprop(Optimizer):
                 square_avg += (1 - alpha) * gradient * gradient
                 if centered:
                     grad_avg = buffers[-1]
-                    grad_avg *= alpha
-                    grad_avg += (1 - alpha) * gradient
-                    denominator = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+                    # PyTorch's lerp, a + (1 - α)(g − a): it approaches a constant gradient
+                    # from one side, where α·a + (1 − α)·g can step past it
+                    step_to_gradient = gradient - grad_avg
+                    step_to_gradient *= 1 - alpha
+                    grad_avg += step_to_gradient
+                    # Var = E[g²] − E[g]² >= 0, but rounding can take it just below 0 when the
+                    # gradient barely varies, and √ of that is NaN, which poisons the weight.
+                    # (One temporary array, updated in place: see BLOCK_SIZE.)
+                    denominator = np.multiply(grad_avg, grad_avg, out=step_to_gradient)
+                    np.subtract(square_avg, denominator, out=denominator)
+                    np.maximum(denominator, 0, out=denominator)
+                    np.sqrt(denominator, out=denominator)
+                    denominator += eps
                 else:
                     denominator = np.sqrt(square_avg) + eps
                 if momentum > 0:
