@@ -485,7 +485,11 @@ class Module:
                 for name, tensor in registry.items():
                     if tensor is not None:
                         targets[prefix + name] = tensor
-        missing = [key for key in targets if key not in state_dict]
+        # A tensor shared by several places is loaded once any of its keys is given: a
+        # checkpoint saved before state_dict listed every place (only the first) still loads.
+        given = {id(tensor) for key, tensor in targets.items() if key in state_dict}
+        missing = [key for key, tensor in targets.items()
+                   if key not in state_dict and id(tensor) not in given]
         unexpected = [key for key in state_dict if key not in targets]
         if strict and (missing or unexpected):
             raise KeyError(
