@@ -197,6 +197,20 @@ def test_invalid_arguments_are_refused():
         SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
 
 
+def test_a_set_of_parameters_is_refused_as_in_pytorch():
+    # state_dict numbers parameters in order, and a set's order changes between runs: the
+    # saved momentum of one parameter would be loaded into another.
+    p, q = parameter([1.0]), parameter([2.0])
+    with pytest.raises(TypeError, match="SGD: .*ordered collection.*pass a list"):
+        SGD({p, q}, lr=0.1)
+    with pytest.raises(TypeError, match="Adam: .*ordered collection"):
+        Adam([{"params": {p, q}}])
+    optimizer = SGD([p], lr=0.1)
+    with pytest.raises(TypeError, match="ordered collection"):
+        optimizer.add_param_group({"params": frozenset([q])})
+    assert len(optimizer.param_groups) == 1
+
+
 # -- training --------------------------------------------------------------------------------------
 
 

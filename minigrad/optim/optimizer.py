@@ -62,6 +62,15 @@ def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
                          f"{allowed}. Fix: pass {name} {allowed}.")
 
 
+def _refuse_a_set(params: Any, optimizer: str) -> None:
+    """A set's order changes between runs, and `state_dict` numbers the parameters in order:
+    a checkpoint would give one parameter's momentum to another. PyTorch refuses it too."""
+    if isinstance(params, set | frozenset):
+        raise TypeError(f"{optimizer}: optimizer parameters need to be in an ordered "
+                        "collection, but the order of tensors in a set changes between runs. "
+                        "Fix: pass a list, e.g. list(model.parameters()).")
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (lists of parameters with their hyper-parameters)
     and per-parameter ``state`` (momentum buffers, moment estimates, step counts).
@@ -78,6 +87,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or "
                             "dicts, got a single Tensor. Fix: pass [tensor] or model.parameters().")
+        _refuse_a_set(params, type(self).__name__)
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list. "
@@ -96,6 +106,7 @@ class Optimizer:
             raise TypeError(f"{name}: a parameter group must be a dict with a 'params' key, got "
                             f"{group!r}. Fix: {{'params': model.parameters(), 'lr': 0.01}}.")
         params = group["params"]
+        _refuse_a_set(params, name)
         params = [params] if isinstance(params, Tensor) else list(params)
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         for parameter in params:
