@@ -8,8 +8,9 @@ it, which is how the visualiser groups the graph by layer.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -478,6 +479,13 @@ class Module:
         in PyTorch (``.missing_keys``, ``.unexpected_keys``; only non-empty with
         ``strict=False``).
         """
+        if not isinstance(state_dict, Mapping):
+            is_path = isinstance(state_dict, str | os.PathLike)
+            fix = ("model.load_state_dict(minigrad.load(path))" if is_path
+                   else "pass model.state_dict() of a model of the same architecture")
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays (what "
+                            f"state_dict() returns), got {type(state_dict).__name__} "
+                            f"{state_dict!r:.60}. Fix: {fix}.")
         targets: dict[str, Tensor] = {}
         for module_name, module in self.named_modules(remove_duplicate=False):  # as state_dict
             prefix = f"{module_name}." if module_name else ""

@@ -445,6 +445,19 @@ def test_a_tensor_of_the_wrong_shape_is_refused_naming_the_key_and_nothing_chang
     assert_unchanged(model, before)
 
 
+@pytest.mark.parametrize("bad, fix", [("model.npz", r"minigrad\.load\(path\)"),
+                                      (None, "same architecture"),
+                                      ([("0.weight", 1)], "same architecture")])
+def test_what_is_not_a_state_dict_is_refused_before_anything_changes(bad, fix):
+    # A path string was searched as text: its characters were reported as unexpected keys.
+    model = nn.Sequential(nn.Linear(3, 4))
+    before = snapshot(model)
+    with pytest.raises(TypeError, match="load_state_dict: expected a mapping of names to "
+                                        f"arrays.*{fix}"):
+        model.load_state_dict(bad)
+    assert_unchanged(model, before)
+
+
 def test_strict_false_loads_the_matching_keys_and_reports_the_rest():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     partial = {"0.weight": np.ones((4, 3)), "extra": np.zeros(1)}
