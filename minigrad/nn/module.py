@@ -500,11 +500,13 @@ class Module:
                    if key not in state_dict and id(tensor) not in given]
         unexpected = [key for key in state_dict if key not in targets]
         if strict and (missing or unexpected):
+            nested = [key for key in unexpected if isinstance(state_dict[key], Mapping)]
+            fix = (f"pass the model's part of the checkpoint, e.g. checkpoint[{nested[0]!r}]"
+                   if nested else "load a checkpoint of the same architecture, or pass "
+                   "strict=False to load the keys that match")
             raise KeyError(
                 f"load_state_dict: the state dict does not match {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}. Fix: load a checkpoint "
-                "of the same architecture, or pass strict=False to load the keys that match."
-            )
+                f"missing keys {missing}, unexpected keys {unexpected}. Fix: {fix}.")
         new_values: dict[str, np.ndarray] = {}
         for key, target in targets.items():
             if key not in state_dict:

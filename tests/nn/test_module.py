@@ -458,6 +458,15 @@ def test_what_is_not_a_state_dict_is_refused_before_anything_changes(bad, fix):
     assert_unchanged(model, before)
 
 
+def test_a_whole_training_checkpoint_gets_a_hint_to_its_model_part():
+    model = nn.Sequential(nn.Linear(3, 4))
+    checkpoint = {"model": model.state_dict(), "step": 3}
+    with pytest.raises(KeyError, match=r"Fix: pass the model's part of the checkpoint, e\.g\. "
+                                       r"checkpoint\['model'\]"):
+        model.load_state_dict(checkpoint)
+    model.load_state_dict(checkpoint["model"])
+
+
 def test_strict_false_loads_the_matching_keys_and_reports_the_rest():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     partial = {"0.weight": np.ones((4, 3)), "extra": np.zeros(1)}
