@@ -423,7 +423,10 @@ class Module:
         for tensor in (*self.parameters(), *self.buffers()):
             if tensor.dtype.kind == "f":
                 tensor.data = tensor.data.astype(dtype)
-                tensor.grad = None
+                # converted, not dropped, as in PyTorch: model.double() between backward()
+                # and step() must not turn the step into a silent no-op
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad.astype(dtype)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:

@@ -230,6 +230,17 @@ def test_apply_visits_children_first_and_double_converts_in_place():
     assert model[0].weight is weight and weight.dtype == np.float64
 
 
+def test_converting_the_dtype_converts_the_gradients_too_as_in_pytorch():
+    model = nn.Linear(2, 1)
+    model(mg.randn(3, 2)).sum().backward()
+    grad = model.weight.grad.copy()
+    model.double()  # between backward() and step(): the step must still happen
+    assert model.weight.grad.dtype == np.float64
+    np.testing.assert_array_equal(model.weight.grad, grad)
+    model.float()
+    assert model.bias.grad.dtype == np.float32
+
+
 # -- hooks ----------------------------------------------------------------------------------
 
 
