@@ -256,7 +256,9 @@ class Tensor:
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
         if self.grad is not None:
             self.grad = self.grad + grad
-        elif self._parents:  # an intermediate node (root, retained): may share the array
+        elif self._parents:  # an intermediate node (root, retained): may share the array...
+            if id(grad) in exposed:  # ...but not with a leaf: one newer than this node may
+                grad = grad.copy()  # have adopted it already (add sends one array to both)
             self.grad = grad
             exposed.add(id(grad))
         elif id(grad) not in exposed and (flags := grad.flags).owndata and flags.writeable:

@@ -220,6 +220,21 @@ def test_leaf_grads_are_writeable_and_never_shared():
     assert leaf.grad.flags.writeable and leaf.grad == 1.0
 
 
+def test_a_leaf_grad_is_not_shared_with_an_older_retained_intermediate():
+    # add hands one array to both parents; the leaf `a`, newer than `h`, is visited first
+    # and adopts it. `h.retain_grad()` must then keep a copy: editing either gradient in
+    # place (gradient clipping) must leave the other alone, as in PyTorch.
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    a = mg.tensor([3.0, 4.0], requires_grad=True)
+    ((h + a) * 3).sum().backward()
+    assert not np.shares_memory(a.grad, h.grad)
+    a.grad *= 0
+    np.testing.assert_array_equal(h.grad, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
 def test_same_input_twice_gets_both_contributions():
     x = mg.tensor([3.0], requires_grad=True)
     (x * x + x).backward()
