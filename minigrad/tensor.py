@@ -356,7 +356,14 @@ class Tensor:
         return Tensor._make(self.data, None, ())
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set `requires_grad` of a leaf in place; returns self."""
+        """Set `requires_grad` of a leaf in place; returns self. A tensor computed by an op
+        cannot stop requiring grad (its graph would silently stop passing gradient back to
+        its inputs), as in PyTorch: use ``detach()`` for a copy outside the graph."""
+        if not requires_grad and self._parents:
+            raise RuntimeError(
+                f"requires_grad_: you can only change requires_grad flags of leaf tensors, and "
+                f"this one was computed by {self.op_name}. Fix: use y.detach() for a tensor "
+                "outside the graph.")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: dtype {self.data.dtype} cannot require grad. "
                             "Fix: convert to float first.")

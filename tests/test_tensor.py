@@ -222,6 +222,20 @@ def test_integer_and_bool_tensors_cannot_require_grad(dtype):
         mg.tensor(np.zeros(2, dtype)).requires_grad_()
 
 
+def test_requires_grad_false_is_refused_on_a_computed_tensor():
+    # Switching it off would make backward skip y, so x silently got no gradient at all;
+    # PyTorch refuses ("you can only change requires_grad flags of leaf variables").
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    loss = (y * y).sum()
+    with pytest.raises(RuntimeError, match="requires_grad_.*leaf.*mul.*detach"):
+        y.requires_grad_(False)
+    assert y.requires_grad_() is y  # switching it on is harmless, as in PyTorch
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [8.0, 16.0])
+    assert not x.detach().requires_grad_(False).requires_grad  # leaves may switch it off
+
+
 @pytest.mark.parametrize("data", [["a", "b"], np.array([1, None], dtype=object), [1 + 2j],
                                   {"a": 1}])
 def test_string_object_and_complex_data_raise_type_error(data):
