@@ -420,6 +420,19 @@ class Tensor:
                              f"number, this one has shape {self.shape}.")
         return self.data.item()
 
+    # float(loss), int(t), range(t), as in PyTorch: for one-element tensors only (item()).
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index; this one has dtype {self.dtype} and shape {self.shape}.")
+        return int(self.item())
+
     def tolist(self) -> Any:
         return self.data.tolist()
 

@@ -329,6 +329,17 @@ def test_factories_and_manual_seed():
         mg.zeros(-1)
 
 
+def test_float_int_and_index_of_one_element_tensors_as_in_pytorch():
+    loss = (mg.tensor([1.5, 2.0], requires_grad=True) ** 2).sum()
+    assert float(loss) == 6.25 and isinstance(float(loss), float)  # float(loss) in a log line
+    assert int(mg.tensor([2.7])) == 2 and int(mg.tensor(True)) == 1
+    assert [10, 20, 30][mg.tensor(1)] == 20 and list(range(mg.tensor(3))) == [0, 1, 2]
+    with pytest.raises(ValueError, match="one-element"):
+        float(mg.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        [1, 2][mg.tensor(0.0)]
+
+
 def test_small_array_api():
     x = mg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     assert x.shape == (1, 3) and x.ndim == 2 and x.size() == (1, 3) and x.size(1) == 3
