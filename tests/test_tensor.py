@@ -135,6 +135,13 @@ def test_repeated_index_gradient_is_the_count():
     np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0])
 
 
+def test_an_empty_index_list_selects_nothing_as_in_numpy():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    assert x[[]].shape == (0, 2) and x[:, []].shape == (2, 0)  # np.asarray([]) is float
+    (x[[]].sum() + x[[1]].sum()).backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.0], [1.0, 1.0]])
+
+
 @given(seed=seeds, shape=nonscalar_shapes)
 def test_boolean_mask_indexing(seed, shape):
     rng = np.random.default_rng(seed)

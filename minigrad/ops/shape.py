@@ -212,7 +212,8 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         if isinstance(i, Tensor):
             return i.data
         if isinstance(i, list):
-            return np.asarray(i)
+            array = np.asarray(i)  # an empty list selects nothing (NumPy reads [] as float)
+            return array.astype(np.intp) if array.size == 0 else array
         return i
 
     index = tuple(to_index(i) for i in index) if isinstance(index, tuple) else to_index(index)
