@@ -116,6 +116,8 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     """Like `numpy.arange`; integer arguments give an int64 tensor, as in PyTorch."""
     if end is None:
         start, end = 0, start
+    if step == 0:  # NumPy raises a bare ZeroDivisionError
+        raise ValueError("arange: step must be nonzero, got 0. Fix: e.g. arange(0, 5, 1).")
     data = np.arange(start, end, step)
     if dtype is not None:
         data = data.astype(dtype)

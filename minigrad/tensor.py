@@ -48,8 +48,14 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
         if dtype.kind not in "biuf":
             raise TypeError(f"{op}: dtype {dtype} is not supported. "
                             "Fix: use a float, int or bool dtype.")
-        return np.array(data, dtype=dtype)  # always a copy, like torch.tensor
-    array = np.array(data)  # a copy: training never writes through to the caller's array
+    try:  # always a copy, like torch.tensor: training never writes to the caller's array
+        array = np.array(data, dtype=dtype)
+    except ValueError as error:  # ragged rows, text for a number dtype: NumPy names no fix
+        raise ValueError(f"{op}: cannot make a tensor from this {type(data).__name__}: {error} "
+                         "Fix: pass numbers, or a nested list whose rows all have the same "
+                         "length.") from None
+    if dtype is not None:
+        return array
     if array.dtype.kind in "biuf":
         if array.dtype.kind == "f" and not isinstance(data, np.ndarray | np.generic):
             array = array.astype(np.float32)  # Python floats -> float32, as in PyTorch

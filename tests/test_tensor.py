@@ -336,6 +336,25 @@ def test_factories_and_manual_seed():
         mg.zeros(-1)
 
 
+def test_ragged_data_step_zero_and_bad_comparisons_are_clear_errors():
+    # Each was NumPy's bare error, naming neither the function nor the fix.
+    with pytest.raises(ValueError, match="tensor: .*inhomogeneous.*Fix: .*same length"):
+        mg.tensor([[1.0, 2.0], [3.0]])
+    with pytest.raises(ValueError, match="tensor: .*Fix"):
+        mg.tensor([[1.0, 2.0], [3.0]], dtype=np.float64)
+    with pytest.raises(ValueError, match="arange: step must be nonzero"):
+        mg.arange(0, 5, 0)
+    x = mg.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"<: cannot compare a tensor of shape \(2,\) with "
+                                         r"shape \(3,\).*Fix"):
+        _ = x < mg.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"==: .*shape \(3,\)"):
+        _ = x == np.ones(3)
+    with pytest.raises(TypeError, match=">=: cannot compare a tensor of shape .* with str"):
+        _ = x >= "1"
+    np.testing.assert_array_equal((x > 1.5).data, [False, True])  # and valid ones still work
+
+
 def test_float_int_and_index_of_one_element_tensors_as_in_pytorch():
     loss = (mg.tensor([1.5, 2.0], requires_grad=True) ** 2).sum()
     assert float(loss) == 6.25 and isinstance(float(loss), float)  # float(loss) in a log line

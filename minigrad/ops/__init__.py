@@ -61,11 +61,19 @@ def _reflected(op: Any) -> Any:
     return lambda self, other: op(as_tensor(other, self), self)
 
 
-def _comparison(compare: Any) -> Any:
+def _comparison(compare: Any, symbol: str) -> Any:
     """Element-wise comparison: a bool tensor, outside the graph (it has no gradient)."""
     def method(self: Tensor, other: Any) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(compare(self.data, other_data), None, ())
+        try:
+            return Tensor._make(compare(self.data, other_data), None, ())
+        except (TypeError, ValueError) as error:  # NumPy's message names neither op nor fix
+            shape = getattr(other_data, "shape", None)
+            what = f"shape {shape}" if shape is not None else type(other_data).__name__
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(
+                f"{symbol}: cannot compare a tensor of shape {self.shape} with {what}: {error}. "
+                "Fix: compare with a number or a tensor whose shape broadcasts against it."
+            ) from None
     return method
 
 
@@ -84,12 +92,12 @@ Tensor.__neg__ = neg
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
 Tensor.__getitem__ = getitem
-Tensor.__lt__ = _comparison(lambda a, b: a < b)
-Tensor.__le__ = _comparison(lambda a, b: a <= b)
-Tensor.__gt__ = _comparison(lambda a, b: a > b)
-Tensor.__ge__ = _comparison(lambda a, b: a >= b)
-Tensor.__eq__ = _comparison(lambda a, b: a == b)
-Tensor.__ne__ = _comparison(lambda a, b: a != b)
+Tensor.__lt__ = _comparison(lambda a, b: a < b, "<")
+Tensor.__le__ = _comparison(lambda a, b: a <= b, "<=")
+Tensor.__gt__ = _comparison(lambda a, b: a > b, ">")
+Tensor.__ge__ = _comparison(lambda a, b: a >= b, ">=")
+Tensor.__eq__ = _comparison(lambda a, b: a == b, "==")
+Tensor.__ne__ = _comparison(lambda a, b: a != b, "!=")
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt
