@@ -24,8 +24,9 @@ def divide(a: float, b: float) -> float:
 def power(a: float, b: float) -> float:
     try:
         result = a**b
-    except ZeroDivisionError:  # 0 ** negative
-        return _INF
+    except ZeroDivisionError:  # 0 ** negative: inf, -inf for -0.0 to an odd power (IEEE)
+        odd_power = b == int(b) and int(b) % 2 == 1
+        return -_INF if odd_power and math.copysign(1.0, a) < 0 else _INF
     except OverflowError:  # keeps the sign: (-10) ** 401 is -inf
         odd_power = a < 0 and b == int(b) and int(b) % 2 == 1
         return -_INF if odd_power else _INF

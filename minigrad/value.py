@@ -186,8 +186,10 @@ class Value:
         return Value(other) / self
 
     def relu(self) -> Value:
-        positive = self.data > 0
-        return _node(self.data if positive else 0.0, self, 1.0 if positive else 0.0, None, 0.0,
+        x = self.data
+        positive = x > 0
+        # NaN stays NaN (x != x), as in micrograd, PyTorch and Tensor.relu: a 0 would hide it.
+        return _node(x if positive or x != x else 0.0, self, 1.0 if positive else 0.0, None, 0.0,
                      "ReLU")
 
     def tanh(self) -> Value:

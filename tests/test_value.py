@@ -118,10 +118,15 @@ def test_ieee_results_instead_of_python_exceptions():
     assert Value(1000.0).exp().data == math.inf
     assert math.isnan((Value(-8.0) ** (1 / 3)).data)  # no complex numbers
     assert (Value(0.0) ** -1).data == math.inf
+    assert (Value(-0.0) ** -1).data == -math.inf and (Value(-0.0) ** -2).data == math.inf
+    assert math.isnan(Value(math.nan).relu().data)  # a NaN is not hidden as 0 (micrograd too)
+    assert Value(-1.0).relu().data == 0.0 and Value(2.0).relu().data == 2.0
     # the same results as NumPy's float64 arithmetic
     with np.errstate(all="ignore"):
         assert Value(0.0).log().data == np.log(np.float64(0.0))
         assert (Value(1.0) / 0).data == np.float64(1.0) / np.float64(0.0)
+        for base, exponent in [(0.0, -1), (-0.0, -1), (-0.0, -3.0), (-0.0, -2), (-0.0, -0.5)]:
+            assert (Value(base) ** exponent).data == np.float64(base) ** np.float64(exponent)
 
 
 def test_value_rejects_non_numbers():
