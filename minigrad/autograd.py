@@ -490,7 +490,7 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
                 exposed.add(id(grad))
                 replaced = hook(grad)
                 if replaced is not None:
-                    grad = replaced
+                    grad = _checked_hook_result(node, hook, grad, replaced)
             exposed.add(id(grad))
         if observer is not None:
             observer(node, grad)
@@ -509,3 +509,19 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
                     pending[parent] = earlier + parent_grad
             if free_graph:  # what it saved, and (but for the root) its links to its parents
                 node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
+
+
+def _checked_hook_result(node: Node, hook: Callable, grad: Any, replaced: Any) -> Any:
+    """What a hook returned, if it can stand in for `grad`: an array of the same shape (as
+    PyTorch checks). Another shape would be stored in a leaf's ``.grad`` as it is, or be
+    blamed on the next op's backward; a Tensor would start recording a graph."""
+    shape = getattr(grad, "shape", None)
+    if getattr(replaced, "shape", None) != shape or hasattr(replaced, "_parents"):
+        kind = type(replaced).__name__
+        got = f"{kind} of shape {replaced.shape}" if hasattr(replaced, "shape") else kind
+        raise ValueError(
+            f"register_hook: the hook {getattr(hook, '__name__', hook)!r} on a tensor of shape "
+            f"{shape} (made by {node.op_name or 'the user: a leaf'}) returned {got}. Fix: return "
+            f"an array of shape {shape} (a NumPy array, like the gradient it was given), or "
+            "None to keep the gradient.")
+    return replaced

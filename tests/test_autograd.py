@@ -264,6 +264,29 @@ def test_hook_sees_the_gradient_and_can_replace_it():
     assert len(seen) == 2
 
 
+@pytest.mark.parametrize("leaf", [True, False])
+def test_a_hook_returning_another_shape_or_a_tensor_is_refused(leaf):
+    # On a leaf the (1,) array was stored as .grad of a (3,) parameter; on an intermediate
+    # the error blamed the next op's backward. PyTorch refuses both.
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    node = x if leaf else x * 2
+    node.register_hook(lambda grad: grad[:1])
+    with pytest.raises(ValueError, match=r"register_hook: .*shape \(3,\).*returned ndarray of "
+                                         r"shape \(1,\).*Fix"):
+        (node * node).sum().backward()
+    assert x.grad is None
+    y = mg.tensor([1.0, 2.0], requires_grad=True)
+    z = y * 3
+    z.register_hook(lambda grad: mg.tensor(grad))  # a Tensor would record a graph
+    with pytest.raises(ValueError, match="returned Tensor"):
+        z.sum().backward()
+    w = mg.tensor(2.0, requires_grad=True)
+    h = w * 2
+    h.register_hook(lambda grad: grad * 10)  # a 0-d product is a NumPy scalar: accepted
+    h.backward()
+    assert w.grad == 20.0
+
+
 def test_hook_on_a_leaf_changes_what_accumulates():
     x = mg.tensor([1.0], requires_grad=True)
     x.register_hook(lambda grad: grad * 0)
