@@ -253,6 +253,23 @@ def renumber_loaded(node: Any, parents: Sequence[Any]) -> None:
         node._version = next_seq()
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook away, as in
+    PyTorch (calling the handle itself, ``handle()``, does the same). Removing twice is
+    harmless."""
+
+    __slots__ = ("_remove",)
+
+    def __init__(self, remove: Callable[[], None]) -> None:
+        self._remove = remove
+
+    def remove(self) -> None:
+        self._remove()
+
+    def __call__(self) -> None:
+        self._remove()
+
+
 def is_grad_enabled() -> bool:
     """True unless inside `no_grad()` (in the calling thread or asyncio task)."""
     return _engine_state.get().grad_enabled

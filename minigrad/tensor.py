@@ -344,9 +344,11 @@ class Tensor:
         ``.grad`` is kept after backward when it requires grad."""
         return not self._parents
 
-    def register_hook(self, hook: Callable[[np.ndarray], np.ndarray | None]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array
-        replaces the gradient. Returns a function that removes the hook."""
+    def register_hook(self, hook: Callable[[np.ndarray], np.ndarray | None]
+                      ) -> autograd.RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array (of
+        the gradient's shape) replaces the gradient. Returns a handle: ``handle.remove()``
+        removes the hook, as in PyTorch (``handle()`` does too)."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
                                "require grad. Fix: create it with requires_grad=True.")
@@ -355,7 +357,7 @@ class Tensor:
         def remove() -> None:
             self._hooks = tuple(h for h in self._hooks if h is not hook)
 
-        return remove
+        return autograd.RemovableHandle(remove)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""

@@ -262,6 +262,10 @@ def test_hook_sees_the_gradient_and_can_replace_it():
     h.sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 3.0])
     assert len(seen) == 2
+    handle = h.register_hook(lambda grad: grad * 0)
+    handle.remove()  # PyTorch's spelling (it raised AttributeError: a plain function)
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
 
 
 @pytest.mark.parametrize("leaf", [True, False])
