@@ -280,6 +280,18 @@ def test_power_zero_has_zero_gradient_at_zero():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
+def test_integer_to_a_negative_integer_power_names_the_real_fix():
+    # The message was NumPy's, followed by "Fix: make the shapes compatible".
+    ints = mg.tensor([1, 2])
+    for power in (lambda: ints ** -1, lambda: ints ** mg.tensor([-1, 2]), lambda: 2 ** -ints):
+        with pytest.raises(ValueError, match=r"pow: integers to negative integer powers.*"
+                                             r"Fix: convert the base to floats") as caught:
+            power()
+        assert "shapes compatible" not in str(caught.value)
+    np.testing.assert_array_equal((ints ** 2).data, [1, 4])
+    np.testing.assert_array_equal((ints.float() ** -1).data, [1.0, 0.5])
+
+
 @pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin"])
 def test_zero_d_tensors_accept_axis_0_and_minus_1(name):
     # regression: axis=-1 was rejected for 0-d tensors (PyTorch accepts dim 0 and -1)

@@ -299,11 +299,18 @@ def div(a: Tensor, b: Any) -> Tensor:
 
 def pow(base: Tensor, exponent: Any) -> Tensor:
     """``base ** exponent``; a number exponent is a constant of the op, not a graph node."""
-    if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool):
-        if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
-            exponent = exponent.item()
-        return PowScalar.apply(base, exponent=exponent)
-    return Pow.apply(base, as_tensor(exponent, base))
+    try:
+        if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool):
+            if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
+                exponent = exponent.item()
+            return PowScalar.apply(base, exponent=exponent)
+        return Pow.apply(base, as_tensor(exponent, base))
+    except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint
+        if "negative integer powers" not in str(error):
+            raise
+        raise ValueError(f"pow: integers to negative integer powers are not allowed (as in "
+                         f"PyTorch; base dtype {base.dtype}). Fix: convert the base to floats "
+                         "first, e.g. x.float() ** -1.") from None
 
 
 def neg(x: Tensor) -> Tensor:
