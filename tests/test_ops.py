@@ -413,3 +413,16 @@ def test_clone_is_a_differentiable_copy():
     y.data[0] = 5.0
     assert x.data[0] == 1.0
     assert mg.gradcheck(lambda t: t.clone() * t, [x])
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_binary_loss_target_of_another_float_dtype_still_gets_its_gradient(name):
+    # The target was converted into a new leaf, so its own .grad silently stayed None.
+    loss_function = getattr(mg.nn.functional, name)
+    x = mg.tensor([0.2, 0.7, 0.4], requires_grad=True)  # float32
+    target64 = mg.tensor(np.array([0.1, 0.5, 0.9]), requires_grad=True)
+    target32 = mg.tensor([0.1, 0.5, 0.9], requires_grad=True)
+    loss_function(x, target64).backward()
+    loss_function(x, target32).backward()
+    assert target64.grad is not None and target64.grad.dtype == np.float64
+    np.testing.assert_allclose(target64.grad, target32.grad, rtol=1e-6)

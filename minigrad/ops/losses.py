@@ -341,14 +341,16 @@ def _binary_setup(input: Tensor, target: Any, op: str) -> Tensor:  # noqa: A002
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {input.dtype}. "
                         "Fix: convert it with .float().")
-    if not isinstance(target, Tensor) or target.dtype != input.dtype:
+    if isinstance(target, Tensor) and target.requires_grad and target.dtype != input.dtype:
+        target = target.astype(input.dtype)  # a cast in the graph: the gradient reaches it
+    elif not isinstance(target, Tensor) or target.dtype != input.dtype:
         data = target.data if isinstance(target, Tensor) else target
         try:
             array = np.asarray(data, dtype=input.dtype)
         except (TypeError, ValueError):
             raise TypeError(f"{op}: target must be numbers (a Tensor or an array), got "
                             f"{type(data).__name__} {data!r:.40}.") from None
-        target = Tensor(array, requires_grad=isinstance(target, Tensor) and target.requires_grad)
+        target = Tensor(array)
     if target.shape != input.shape:
         raise ValueError(
             f"{op}: using a target of shape {target.shape} that is different from the input "
