@@ -426,3 +426,14 @@ def test_binary_loss_target_of_another_float_dtype_still_gets_its_gradient(name)
     loss_function(x, target32).backward()
     assert target64.grad is not None and target64.grad.dtype == np.float64
     np.testing.assert_allclose(target64.grad, target32.grad, rtol=1e-6)
+
+
+def test_nll_loss_with_zero_total_weight_puts_nan_only_at_the_targets_as_pytorch():
+    # 'mean' over rows whose class weights are all 0 is 0/0. PyTorch's nll_loss gradient is
+    # -w/0 = NaN at each counted row's target and 0 elsewhere; it was NaN on whole rows.
+    z = mg.tensor(np.zeros((3, 3)), requires_grad=True)
+    mg.nn.functional.nll_loss(z, np.array([2, 0, 2]), weight=np.array([1.0, 1.0, 0.0]),
+                              ignore_index=0).backward()
+    expected = np.zeros((3, 3))
+    expected[[0, 2], 2] = np.nan
+    np.testing.assert_array_equal(z.grad, expected)  # equal_nan: NaN where expected has it

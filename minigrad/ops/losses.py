@@ -136,7 +136,11 @@ class NLLLoss(_ClassIndexLoss):
     def backward(self, grad_output):
         dtype = grad_output.dtype
         if self.reduction == "mean" and self.total_weight == 0:
-            return (self._all_weight_zero_gradient(self.shape, dtype),)
+            # -w/0 at each counted row's target (NaN: w is 0 there), 0 everywhere else
+            counted = np.ones(len(self.rows), bool) if self.keep is None else self.keep
+            grad = np.zeros(self.shape, dtype)
+            grad[self.rows, self.target] = np.where(counted, np.nan, 0)
+            return (grad,)
         row_grad = -np.broadcast_to(self._row_scale(grad_output), self.rows.shape)
         if self.row_weight is not None:
             row_grad = row_grad * self.row_weight
