@@ -116,3 +116,59 @@ def test_editing_the_output_of_an_op_that_does_not_read_it_is_fine():
     y.data += 1
     y.backward(mg.ones(2))
     np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+# -- in-place operators on tensors (t += x, p -= lr * p.grad) -----------------------------------
+
+
+def test_pytorchs_manual_sgd_step_updates_the_parameters_in_place():
+    # `p -= lr * p.grad` under no_grad() rebound the loop variable to a new tensor: the
+    # model's parameters were silently never updated.
+    model = make_layer()
+    model(mg.randn(4, 3)).sum().backward()
+    weight = model[0].weight
+    before = weight.data.copy()
+    with mg.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    assert model[0].weight is weight and isinstance(weight, nn.Parameter)
+    np.testing.assert_allclose(weight.data, before - 0.1 * weight.grad)
+    x = mg.tensor([1.0, 2.0])
+    alias = x
+    x *= 3
+    x /= 2
+    x += mg.tensor([1.0, 1.0])
+    assert x is alias  # the same tensor, as in PyTorch
+    np.testing.assert_array_equal(alias.data, [2.5, 4.0])
+
+
+def test_an_in_place_operator_on_a_leaf_that_requires_grad_is_refused_while_recording():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\+=: a leaf tensor that requires grad.*in-place.*"
+                                           r"Fix: .*no_grad"):
+        w += 1
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    h = w * 2
+    h -= 1  # a computed tensor: the out-of-place result, and the gradient flows through it
+    h.sum().backward()
+    np.testing.assert_array_equal(h.data, [1.0, 3.0])
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+
+
+def test_an_in_place_write_to_a_saved_input_is_refused_at_backward():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([3.0, 4.0])
+    y = (w * x).sum()
+    x += 1  # x was saved by mul for w's gradient
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+
+
+def test_an_in_place_operator_keeps_shape_and_dtype_or_says_why():
+    counts = mg.tensor([1, 2])
+    with pytest.raises(TypeError, match=r"\+=: cannot update a tensor of shape \(2,\) \(int64\) "
+                                        r"in place.*Fix"):
+        counts += 0.5
+    x = mg.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"\*=: .*shape \(2, 1\).*Fix"):
+        x *= np.ones((2, 1))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.convert import bool_, double, float_, int_, long, to
@@ -77,6 +80,39 @@ def _comparison(compare: Any, symbol: str) -> Any:
     return method
 
 
+def _in_place(ufunc: Any, symbol: str) -> Any:
+    """``t += x``, ``t -= x``, ``t *= x``, ``t /= x`` as in PyTorch: outside the graph (under
+    ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the tensor's own
+    array is changed and the write recorded (a graph that saved it refuses backward, as for
+    ``t.data -= x``); a leaf that requires grad is refused while the graph is recorded. A
+    tensor computed in the graph gets the out-of-place result instead (``t = t + x``), the
+    one difference from PyTorch, which would rewrite its graph: other names for the old
+    tensor keep the old value. Without this, Python made ``p -= lr * p.grad`` rebind the
+    name to a new tensor, and the parameter was silently never updated."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        if autograd.is_grad_enabled() and (
+                self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and not self._parents:
+                raise RuntimeError(
+                    f"{symbol}: a leaf tensor that requires grad is being used in an in-place "
+                    "operation (PyTorch refuses it too). Fix: update it inside `with "
+                    "mg.no_grad():` (p -= lr * p.grad), or write a new tensor (p = p - x).")
+            return NotImplemented  # Python then computes self <op> other: a new node
+        other_data = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, other_data, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as error:  # dtype or shape: NumPy's message, no fix
+            other_shape = getattr(other_data, "shape", ())
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(
+                f"{symbol}: cannot update a tensor of shape {self.shape} ({self.dtype}) in place "
+                f"with {type(other_data).__name__} of shape {other_shape}: {error}. Fix: the "
+                "result must keep the tensor's shape and dtype (as in PyTorch); otherwise write "
+                "a new tensor (t = t + x).") from None
+        self.data = self.data  # the same array assigned back: records the write
+        return self
+    return method
+
+
 # -- the Tensor API ------------------------------------------------------------------------
 Tensor.__add__ = add
 Tensor.__radd__ = _reflected(add)
@@ -89,6 +125,10 @@ Tensor.__rtruediv__ = _reflected(div)
 Tensor.__pow__ = pow
 Tensor.__rpow__ = _reflected(pow)
 Tensor.__neg__ = neg
+Tensor.__iadd__ = _in_place(np.add, "+=")
+Tensor.__isub__ = _in_place(np.subtract, "-=")
+Tensor.__imul__ = _in_place(np.multiply, "*=")
+Tensor.__itruediv__ = _in_place(np.true_divide, "/=")
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
 Tensor.__getitem__ = getitem
