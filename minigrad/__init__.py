@@ -21,6 +21,7 @@ from minigrad.autograd import (
     is_grad_enabled,
     no_grad,
     retain_grads,
+    set_grad_enabled,
 )
 from minigrad.dtypes import (  # noqa: F401 (mg.float, mg.int, mg.bool: see __all__)
     bool,
@@ -83,7 +84,8 @@ __all__ = [
     "clip",
     "default_generator", "detect_anomaly", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
-    "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "retain_grads", "sigmoid", "sqrt",
+    "nn", "ones_like", "ops", "pad", "rand", "randn", "relu", "retain_grads", "set_grad_enabled",
+    "sigmoid", "sqrt",
     "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
     "data",

@@ -332,6 +332,38 @@ def enable_grad() -> _GradMode:
     return _GradMode(True)
 
 
+class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name; used like a function)
+    """Turn graph recording on or off, as PyTorch's ``set_grad_enabled(mode)``: called
+    alone it switches the mode at once (for the calling thread or asyncio task, until
+    changed again); as ``with set_grad_enabled(is_training):`` (or a decorator) it also puts
+    the previous mode back at the end of the block."""
+
+    __slots__ = ()
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool | int):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__} "
+                            f"{mode!r:.40}. Fix: e.g. set_grad_enabled(False).")
+        super().__init__(bool(mode))
+        self.previous = previous = _engine_state.get()  # in force at once, as in PyTorch
+        _engine_state.set(EngineState(self.enabled, previous.anomaly, previous.scope))
+
+    def __enter__(self) -> None:
+        # The mode was switched by the constructor; `previous` is what it replaced (the
+        # state is read again in case something changed it in between).
+        current = _engine_state.get()
+        _engine_state.set(EngineState(self.enabled, current.anomaly, current.scope))
+
+    def __call__(self, function: Callable) -> Callable:
+        """As a decorator, the mode is the function's only: decorating puts the previous
+        mode back (as PyTorch does), and each call switches and restores it."""
+        _engine_state.set(self.previous)
+        return super().__call__(function)
+
+    def _fresh(self) -> _GradMode:
+        return _GradMode(self.enabled)
+
+
 class module_scope:  # noqa: N801 (used like a function: `with module_scope(...)`)
     """Context manager: enter a module's scope; every node created inside records it (for
     the visualiser). A small class rather than `@contextmanager`: every module call of

@@ -505,7 +505,7 @@ SPECS += [
 SKIPPED = {
     # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
     "mg.AnomalyError", "mg.GradcheckError", "mg.no_grad", "mg.enable_grad", "mg.detect_anomaly",
-    "mg.is_grad_enabled", "mg.retain_grads",
+    "mg.is_grad_enabled", "mg.retain_grads", "mg.set_grad_enabled",
     # Checkpoints: tests/test_serialization.py, test_checkpoint_fuzz.py, test_checkpoint_crash.py.
     "mg.save", "mg.load",
     # Construction and seeding: tests/test_tensor.py (dtype rules, refusals of non-numbers).

@@ -319,6 +319,38 @@ def test_no_grad_and_enable_grad():
     assert mg.is_grad_enabled() and (x * 2).requires_grad
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_set_grad_enabled_as_pytorch_training_loops_use_it(training):
+    x = mg.tensor([1.0], requires_grad=True)
+    with mg.set_grad_enabled(training):  # torchvision's fine-tuning loop
+        assert mg.is_grad_enabled() is training
+        assert (x * 2).requires_grad is training
+        with mg.no_grad():
+            assert not mg.is_grad_enabled()
+        assert mg.is_grad_enabled() is training
+    assert mg.is_grad_enabled()
+    with mg.no_grad():
+        with mg.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not mg.is_grad_enabled()
+    try:
+        mg.set_grad_enabled(False)  # a plain call switches at once, until switched back
+        assert not mg.is_grad_enabled() and not (x * 2).requires_grad
+        mg.set_grad_enabled(True)
+        assert mg.is_grad_enabled()
+    finally:
+        mg.set_grad_enabled(True)
+
+    @mg.set_grad_enabled(False)
+    def evaluate(t):
+        return t * 2
+
+    assert mg.is_grad_enabled()  # decorating leaves the mode as it was, as in PyTorch
+    assert not evaluate(x).requires_grad and mg.is_grad_enabled()
+    with pytest.raises(TypeError, match="set_grad_enabled: mode must be a bool"):
+        mg.set_grad_enabled("no")
+
+
 def test_grad_mode_is_restored_after_an_exception_and_works_as_decorator():
     with pytest.raises(ZeroDivisionError):
         with mg.no_grad():
