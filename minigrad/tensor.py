@@ -271,6 +271,11 @@ class Tensor:
                 grad = grad.copy()  # have adopted it already (add sends one array to both)
             self.grad = grad
             exposed.add(id(grad))
+        elif self._data.dtype.kind != "f":  # `t.requires_grad = True` set by hand (one check
+            # per leaf, not per op): its gradient would be rounded to integers, silently
+            raise TypeError(f"backward: a tensor of dtype {self.dtype} (shape {self.shape}) "
+                            "requires grad, but only floating-point tensors can. Fix: create "
+                            "it as floats (dtype=np.float32) or convert it, t.float().")
         elif id(grad) not in exposed and (flags := grad.flags).owndata and flags.writeable:
             # A fresh array nobody else holds (an op's backward just made it): adopt it. A
             # copy here would, for a large weight, briefly double its gradient's memory.

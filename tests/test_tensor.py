@@ -229,6 +229,17 @@ def test_integer_and_bool_tensors_cannot_require_grad(dtype):
         mg.tensor(np.zeros(2, dtype)).requires_grad_()
 
 
+def test_an_integer_tensor_made_to_require_grad_by_hand_is_refused_at_backward():
+    # `t.requires_grad = True` skips the constructor's check; its gradient, 2.5, was
+    # silently rounded to 2 (PyTorch refuses integer tensors that require grad).
+    t = mg.tensor([1, 2])
+    t.requires_grad = True
+    with pytest.raises(TypeError, match=r"backward: a tensor of dtype int64 .*requires grad.*"
+                                        r"floating-point.*Fix"):
+        (t * 2.5).sum().backward()
+    assert t.grad is None
+
+
 def test_requires_grad_false_is_refused_on_a_computed_tensor():
     # Switching it off would make backward skip y, so x silently got no gradient at all;
     # PyTorch refuses ("you can only change requires_grad flags of leaf variables").
