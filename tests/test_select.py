@@ -42,6 +42,21 @@ def test_plain_max_is_still_the_scalar_maximum():
                                   np.maximum(TIES, 2.5))  # torch.max(a, b)
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_a_nan_maximum_sends_the_gradient_to_the_nans_as_pytorch(name):
+    # NaN == NaN is False, so no element "hit" the NaN result and every element of the
+    # input got 0/0 = NaN; PyTorch's x.max() gives the NaN(s) the gradient, 0 elsewhere.
+    # (amax keeps PyTorch's amax gradient, NaN where the result is NaN.)
+    x = leaf([[1.0, np.nan, 3.0], [np.nan, 2.0, -1.0]])
+    result = getattr(x, name)()
+    assert np.isnan(result.item())
+    result.backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.0], [0.5, 0.0, 0.0]])
+    y = leaf([1.0, 3.0, 3.0])
+    y.max().backward()
+    np.testing.assert_array_equal(y.grad, [0.0, 0.5, 0.5])  # ties still share it
+
+
 def test_keepdim_negative_dim_and_zero_d():
     x = leaf(np.arange(24.0).reshape(2, 3, 4))
     values, indices = x.max(-2, keepdim=True)

@@ -127,14 +127,19 @@ class _Extreme(_Reduction):
 
     pick = staticmethod(np.max)
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x, axis=None, keepdims=False, nan_takes_gradient=False):
         axes = self._setup(x, axis, keepdims)
         if x.size == 0 and (x.ndim == 0 or builtins.min(x.shape[a] for a in axes) == 0):
             raise ShapeError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}: "
                              f"the {self.name} of no values is undefined. Fix: check that the "
                              "input (an empty batch?) has values along the reduced axes.")
         extreme = self.pick(x, axis=axes, keepdims=True)
-        hits = (x == extreme).astype(x.dtype)
+        hits = x == extreme
+        if nan_takes_gradient and extreme.dtype.kind == "f" and np.isnan(extreme).any():
+            # PyTorch's x.max() (all elements): a NaN is the result, so the NaNs share the
+            # gradient (NaN == NaN is False, which gave every element 0/0 = NaN)
+            hits = np.isnan(x)
+        hits = hits.astype(x.dtype)
         self.share = hits / hits.sum(axis=axes, keepdims=True)
         return extreme if keepdims else np.squeeze(extreme, axis=axes)
 

@@ -92,8 +92,9 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False, *,
 
 def _extreme(x: Tensor, dim: Any, keepdim: bool, op_class: type[Function], pick: Any,
              other_op: Any, op: str) -> Tensor | ValuesIndices:
-    if dim is None:
-        return (reduce.amax if op == "max" else reduce.amin)(x, keepdim=keepdim)
+    if dim is None:  # amax's gradient, but a NaN result sends it to the NaNs, as in PyTorch
+        extreme = reduce.Max if op == "max" else reduce.Min
+        return extreme.apply(x, axis=None, keepdims=keepdim, nan_takes_gradient=True)
     if isinstance(dim, Tensor):  # torch.max(a, b): the element-wise maximum
         return other_op(x, dim)
     axis = _single_axis(x, dim, op)
