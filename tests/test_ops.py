@@ -437,3 +437,12 @@ def test_nll_loss_with_zero_total_weight_puts_nan_only_at_the_targets_as_pytorch
     expected = np.zeros((3, 3))
     expected[[0, 2], 2] = np.nan
     np.testing.assert_array_equal(z.grad, expected)  # equal_nan: NaN where expected has it
+
+
+def test_clamp_of_integers_with_a_float_bound_gives_floats_within_the_bounds():
+    # The result was cast back to int64: clamp(min=0.5) left 0, below its own bound.
+    counts = mg.tensor([0, 1, 2])
+    np.testing.assert_array_equal(counts.clamp(min=0.5).data, [0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(counts.clamp(max=1.5).data, [0.0, 1.0, 1.5])
+    assert counts.clamp(0, 1).dtype == np.int64  # integer bounds keep integers
+    assert mg.tensor([0.0, 2.0]).clamp(np.float64(0.5)).dtype == np.float32

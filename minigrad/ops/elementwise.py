@@ -207,7 +207,10 @@ class Clip(Function):
             self.inside &= x >= low
         if high is not None:
             self.inside &= x <= high
-        return np.clip(x, low, high).astype(x.dtype, copy=False)  # np.float64 bounds: keep dtype
+        out = np.clip(x, low, high)
+        if x.dtype.kind != "f":  # integers with a float bound become floats, as in PyTorch
+            return out  # (cast back, clamp(min=0.5) would leave 0 below the bound)
+        return out.astype(x.dtype, copy=False)  # np.float64 bounds: keep the float dtype
 
     def backward(self, grad_output):
         return (grad_output * self.inside,)
