@@ -257,10 +257,26 @@ class Value:
         """micrograd's name for the set of parents."""
         return set(self._parents)
 
-    def _backward(self) -> None:
+    def _one_node_step(self) -> None:
         """micrograd's one-node step: push this node's ``.grad`` into its parents."""
         for parent, local in zip(self._parents, self._local_grads):
             parent.grad += local * self.grad
+
+    @property
+    def _backward(self) -> Any:
+        """micrograd's name for the one-node step (``node._backward()``)."""
+        return self._one_node_step
+
+    @_backward.setter
+    def _backward(self, function: Any) -> None:
+        # micrograd's way to add an op: assign a closure that pushes the gradient. Here a
+        # node keeps local derivatives instead (the engine multiplies them in); without
+        # this, Python said only "'Value' object attribute '_backward' is read-only".
+        raise AttributeError(
+            "Value._backward: minigrad's Value does not take a backward closure, as "
+            "micrograd's does: each node stores d(node)/d(parent) for its parents. Fix: build "
+            "the node with its local derivatives, Value._result(data, (a,), (d_data_d_a,), "
+            "'op name') (two parents: (a, b) and (d_a, d_b)).")
 
     def backward(self, retain_graph: bool | None = None) -> None:
         """Compute d(self)/d(node) for every node of the graph, into each ``.grad``

@@ -154,6 +154,16 @@ def test_micrograd_compatible_attributes():
     assert "data=6.0" in repr(c)
 
 
+def test_a_micrograd_style_backward_closure_is_refused_with_the_way_to_add_an_op():
+    a = Value(2.0)
+    out = Value(a.data**3, (a,), "cube")  # micrograd: then out._backward = closure
+    with pytest.raises(AttributeError, match=r"Value._backward: .*Fix: .*Value._result"):
+        out._backward = lambda: None
+    cube = Value._result(a.data**3, (a,), (3 * a.data**2,), "cube")  # the way it names
+    cube.backward()
+    assert a.grad == 12.0
+
+
 def test_backward_twice_accumulates():
     x = Value(3.0)
     y = x * x
