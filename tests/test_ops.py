@@ -446,3 +446,13 @@ def test_clamp_of_integers_with_a_float_bound_gives_floats_within_the_bounds():
     np.testing.assert_array_equal(counts.clamp(max=1.5).data, [0.0, 1.0, 1.5])
     assert counts.clamp(0, 1).dtype == np.int64  # integer bounds keep integers
     assert mg.tensor([0.0, 2.0]).clamp(np.float64(0.5)).dtype == np.float32
+
+
+def test_a_number_that_does_not_fit_an_integer_tensor_is_a_clear_error():
+    # NumPy 2 raised a bare OverflowError, neither a ValueError nor naming the op.
+    small = mg.tensor(np.array([5], dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"add: the number 300 does not fit .* uint8.*Fix"):
+        small + 300
+    with pytest.raises(ValueError, match=r"mul: the number .* does not fit .* int64"):
+        mg.tensor([1, 2]) * 2**70
+    assert (small + 3).dtype == np.uint8 and (small + 3).item() == 8

@@ -20,8 +20,14 @@ def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
     if isinstance(value, int | float | bool | np.number | np.bool_):
         if isinstance(value, np.generic):  # NumPy scalars count as Python numbers, as in PyTorch
             value = value.item()
-        dtype = np.result_type(like.data.dtype, value)
-        return Tensor._make(np.asarray(value, dtype=dtype), None, ())
+        try:
+            dtype = np.result_type(like.data.dtype, value)
+            return Tensor._make(np.asarray(value, dtype=dtype), None, ())
+        except OverflowError:  # NumPy 2 refuses 300 for uint8; Python's error names no op
+            prefix = f"{op}: " if op else ""
+            raise ValueError(f"{prefix}the number {value!r:.40} does not fit the tensor's dtype "
+                             f"{like.dtype}. Fix: convert the tensor first, e.g. x.long() or "
+                             "x.double().") from None
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
     prefix = f"{op}: " if op else ""
@@ -285,19 +291,19 @@ def _floating(x: Tensor, op: str) -> Tensor:
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    return Add.apply(a, as_tensor(b, a))
+    return Add.apply(a, as_tensor(b, a, "add"))
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    return Sub.apply(a, as_tensor(b, a))
+    return Sub.apply(a, as_tensor(b, a, "sub"))
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    return Mul.apply(a, as_tensor(b, a))
+    return Mul.apply(a, as_tensor(b, a, "mul"))
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    return Div.apply(a, as_tensor(b, a))
+    return Div.apply(a, as_tensor(b, a, "div"))
 
 
 def pow(base: Tensor, exponent: Any) -> Tensor:
