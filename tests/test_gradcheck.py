@@ -118,3 +118,31 @@ def test_a_custom_backward_with_the_wrong_number_of_gradients_is_refused():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match="twoforone: backward returned 2 gradient.*1 input.*Fix"):
         TwoForOne.apply(x).sum().backward()
+
+
+def test_a_custom_backward_may_return_pytorchs_shapes_of_answer_but_not_a_tensor():
+    # A bare array for a one-input op (PyTorch's Function allows it), a float for a 0-d input
+    # or a nested list ended in a raw AttributeError inside the engine; a Tensor as well.
+    class Cube(Function):
+        answer = staticmethod(lambda gradient: gradient)
+
+        def forward(self, x):
+            self.x = x
+            return x**3
+
+        def backward(self, grad_output):
+            return self.answer(3 * self.x**2 * grad_output)
+
+    for answer in (lambda g: g, lambda g: [g.tolist()]):  # a list holds one per input
+        Cube.answer = staticmethod(answer)
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        Cube.apply(x).sum().backward()
+        np.testing.assert_array_equal(x.grad, [3.0, 12.0])
+        assert type(x.grad) is np.ndarray and x.grad.dtype == np.float32
+    Cube.answer = staticmethod(float)
+    scalar = mg.tensor(2.0, requires_grad=True)
+    Cube.apply(scalar).backward()
+    assert scalar.grad == 12.0
+    Cube.answer = staticmethod(lambda g: (mg.tensor(g),))
+    with pytest.raises(TypeError, match="cube: backward returned a Tensor.*Fix: return arrays"):
+        Cube.apply(mg.tensor([1.0], requires_grad=True)).sum().backward()

@@ -19,6 +19,7 @@ broadcast gradients back to each input's shape — so no op ever un-broadcasts b
 
 from __future__ import annotations
 
+import functools
 from operator import attrgetter
 from typing import Any
 
@@ -61,6 +62,11 @@ class Function:
         super().__init_subclass__(**kwargs)
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__.lower()
+        # A user's own op gets its backward's results checked (minigrad's ops are trusted:
+        # no cost on their hot path). PyTorch habits, a bare array for one input, a float,
+        # a Tensor, otherwise end in a raw AttributeError deep inside the engine.
+        if "backward" in cls.__dict__ and not cls.__module__.startswith("minigrad."):
+            cls.backward = _checked_backward(cls.__dict__["backward"])  # type: ignore[method-assign]
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -131,3 +137,34 @@ class Function:
             out._where = autograd.user_frame()
             check_finite(out._data, cls.name, out._where, "forward", inputs, engine.scope)
         return out
+
+
+def _checked_backward(backward: Any) -> Any:
+    """`backward` of a user-defined op, with its results made a tuple of arrays (or None),
+    one per input: a single result for a one-input op is wrapped, numbers and nested lists
+    become arrays, and a Tensor is refused with the fix."""
+    @functools.wraps(backward)
+    def checked(self: Function, grad_output: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        grads = backward(self, grad_output)
+        if isinstance(grads, np.ndarray | np.generic | Tensor | int | float):
+            grads = (grads,)  # one input: PyTorch's Function may return its gradient bare
+        checked_grads = []
+        for position, grad in enumerate(grads):
+            if isinstance(grad, Tensor):
+                raise TypeError(
+                    f"{self.name}: backward returned a Tensor for input {position}; an op's "
+                    "backward works on NumPy arrays. Fix: return arrays (grad.data), computed "
+                    "from grad_output and what forward saved.")
+            if grad is not None and type(grad) is not np.ndarray:
+                try:  # the engine casts it to the input's dtype
+                    grad = np.asarray(grad)
+                    if grad.dtype.kind not in "biuf":
+                        raise TypeError
+                except (TypeError, ValueError):
+                    raise TypeError(f"{self.name}: backward returned {type(grad).__name__} "
+                                    f"{grad!r:.40} for input {position}. Fix: return one NumPy "
+                                    "array (or None) per input of forward.") from None
+            checked_grads.append(grad)
+        return tuple(checked_grads)
+
+    return checked
