@@ -140,6 +140,9 @@ def test_pytorchs_manual_sgd_step_updates_the_parameters_in_place():
     x += mg.tensor([1.0, 1.0])
     assert x is alias  # the same tensor, as in PyTorch
     np.testing.assert_array_equal(alias.data, [2.5, 4.0])
+    x **= 2
+    assert x is alias
+    np.testing.assert_array_equal(alias.data, [6.25, 16.0])
 
 
 def test_an_in_place_operator_on_a_leaf_that_requires_grad_is_refused_while_recording():

@@ -81,7 +81,7 @@ def _comparison(compare: Any, symbol: str) -> Any:
 
 
 def _in_place(ufunc: Any, symbol: str) -> Any:
-    """``t += x``, ``t -= x``, ``t *= x``, ``t /= x`` as in PyTorch: outside the graph (under
+    """``t += x``, ``t -= x``, ``t *= x``, ``t /= x``, ``t **= x`` as in PyTorch: outside the graph (under
     ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the tensor's own
     array is changed and the write recorded (a graph that saved it refuses backward, as for
     ``t.data -= x``); a leaf that requires grad is refused while the graph is recorded. A
@@ -129,6 +129,7 @@ Tensor.__iadd__ = _in_place(np.add, "+=")
 Tensor.__isub__ = _in_place(np.subtract, "-=")
 Tensor.__imul__ = _in_place(np.multiply, "*=")
 Tensor.__itruediv__ = _in_place(np.true_divide, "/=")
+Tensor.__ipow__ = _in_place(np.power, "**=")
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
 Tensor.__getitem__ = getitem
