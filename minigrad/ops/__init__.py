@@ -81,12 +81,12 @@ def _comparison(compare: Any, symbol: str) -> Any:
 
 
 def _in_place(ufunc: Any, symbol: str) -> Any:
-    """``t += x``, ``t -= x``, ``t *= x``, ``t /= x``, ``t **= x`` as in PyTorch: outside the graph (under
-    ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the tensor's own
-    array is changed and the write recorded (a graph that saved it refuses backward, as for
-    ``t.data -= x``); a leaf that requires grad is refused while the graph is recorded. A
-    tensor computed in the graph gets the out-of-place result instead (``t = t + x``), the
-    one difference from PyTorch, which would rewrite its graph: other names for the old
+    """``t += x`` (and ``-=``, ``*=``, ``/=``, ``**=``) as in PyTorch. Outside the graph
+    (under ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the
+    tensor's own array changes and the write is recorded (a graph that saved it refuses
+    backward, as for ``t.data -= x``). A leaf that requires grad is refused while the graph
+    is recorded. A tensor computed in the graph gets the out-of-place result (``t = t + x``),
+    the one difference from PyTorch, which would rewrite its graph: other names for the old
     tensor keep the old value. Without this, Python made ``p -= lr * p.grad`` rebind the
     name to a new tensor, and the parameter was silently never updated."""
     def method(self: Tensor, other: Any) -> Tensor:
