@@ -16,6 +16,7 @@ Every op is a `minigrad.ops.Function`; the methods here only route to them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
 
 _default_generator = np.random.default_rng()
+_accumulation_lock = threading.Lock()  # see Tensor._accumulate_grad
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -265,27 +267,34 @@ class Tensor:
             self._parents = FREED_GRAPH
 
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
-        if self.grad is not None:
-            self.grad = self.grad + grad
-        elif self._parents:  # an intermediate node (root, retained): may share the array...
-            if id(grad) in exposed:  # ...but not with a leaf: one newer than this node may
-                grad = grad.copy()  # have adopted it already (add sends one array to both)
-            self.grad = grad
-            exposed.add(id(grad))
-        elif self._data.dtype.kind != "f":  # `t.requires_grad = True` set by hand (one check
-            # per leaf, not per op): its gradient would be rounded to integers, silently
-            raise TypeError(f"backward: a tensor of dtype {self.dtype} (shape {self.shape}) "
-                            "requires grad, but only floating-point tensors can. Fix: create "
-                            "it as floats (dtype=np.float32) or convert it, t.float().")
-        elif id(grad) not in exposed and (flags := grad.flags).owndata and flags.writeable:
-            # A fresh array nobody else holds (an op's backward just made it): adopt it. A
-            # copy here would, for a large weight, briefly double its gradient's memory.
-            # PyTorch's AccumulateGrad steals an unshared gradient the same way.
-            dtype = self._data.dtype
-            self.grad = grad if grad.dtype is dtype or grad.dtype == dtype else grad.astype(dtype)
-            exposed.add(id(grad))
-        else:  # a leaf owns its .grad: never a view or an array shared with anyone
-            self.grad = np.array(grad, dtype=self._data.dtype, copy=True)
+        # One lock for all tensors: backward passes in several threads that share leaves (one
+        # model, batches split over threads) would otherwise lose contributions, as two
+        # read-add-store sequences interleave (PyTorch locks each leaf's accumulation too).
+        with _accumulation_lock:
+            if self.grad is not None:
+                self.grad = self.grad + grad
+            elif self._parents:  # an intermediate node (root, retained): may share the
+                # array, but not with a leaf: one newer than this node may have adopted it
+                if id(grad) in exposed:  # already (add sends one array to both parents)
+                    grad = grad.copy()
+                self.grad = grad
+                exposed.add(id(grad))
+            elif self._data.dtype.kind != "f":  # `t.requires_grad = True` set by hand (one
+                # check per leaf, not per op): its gradient would be rounded to integers
+                raise TypeError(f"backward: a tensor of dtype {self.dtype} (shape {self.shape})"
+                                " requires grad, but only floating-point tensors can. Fix: "
+                                "create it as floats (dtype=np.float32) or convert it, "
+                                "t.float().")
+            elif id(grad) not in exposed and (flags := grad.flags).owndata and flags.writeable:
+                # A fresh array nobody else holds (an op's backward just made it): adopt it.
+                # A copy here would, for a large weight, briefly double its gradient's
+                # memory. PyTorch's AccumulateGrad steals an unshared gradient the same way.
+                dtype = self._data.dtype
+                same = grad.dtype is dtype or grad.dtype == dtype
+                self.grad = grad if same else grad.astype(dtype)
+                exposed.add(id(grad))
+            else:  # a leaf owns its .grad: never a view or an array shared with anyone
+                self.grad = np.array(grad, dtype=self._data.dtype, copy=True)
 
     # -- gradients -------------------------------------------------------------------
 

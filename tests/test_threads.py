@@ -207,3 +207,19 @@ def test_no_grad_decorator_is_safe_when_called_from_two_threads_at_once():
                    lambda: results.append(evaluate_once()))
     assert results == [False, False]
     assert mg.is_grad_enabled()
+
+
+def test_backward_passes_in_several_threads_add_up_in_shared_leaves():
+    # Two read-add-store sequences interleaved and lost contributions (140 of 200 seen);
+    # PyTorch locks each leaf's accumulation, so concurrent passes add up exactly.
+    weight = mg.tensor(np.ones(200_000), requires_grad=True)
+    fresh = mg.tensor(np.ones(3), requires_grad=True)  # first stores race as well
+
+    def passes():
+        for _ in range(25):
+            (weight * 1.0).sum().backward()
+            (fresh * 2.0).sum().backward()
+
+    run_in_threads(passes, passes, passes, passes)
+    np.testing.assert_array_equal(weight.grad[:3], [100.0, 100.0, 100.0])
+    np.testing.assert_array_equal(fresh.grad, [200.0, 200.0, 200.0])
