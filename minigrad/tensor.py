@@ -17,6 +17,7 @@ Every op is a `minigrad.ops.Function`; the methods here only route to them.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,21 @@ from minigrad.autograd import current_state, next_seq
 
 _default_generator = np.random.default_rng()
 _accumulation_lock = threading.Lock()  # see Tensor._accumulate_grad
+# Tensors that share one array through detach(), each to the list of all of them (weakly).
+_shared_data = autograd.SideTable()
+
+
+def record_shared_write(tensor: Any) -> None:
+    """A write in place to `tensor` (its ``_version`` just set) is one to every tensor that
+    shares its array through ``detach()`` (see `Tensor.detach`), as PyTorch's shared
+    version counter makes it: a graph that saved any of them then refuses backward."""
+    shared = _shared_data.get(tensor)
+    if shared is not None:
+        array, version = tensor._data, tensor._version
+        for reference in shared:
+            other = reference()
+            if other is not None and other._data is array:  # (not if given another array)
+                other._version = version
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -208,6 +224,7 @@ class Tensor:
             # backward refuses (`_check_versions`). Comparing against each node's own
             # ``_seq`` costs the forward pass nothing.
             self._version = next_seq()
+            record_shared_write(self)
         else:
             self._data = array
 
@@ -379,8 +396,19 @@ class Tensor:
         return autograd.RemovableHandle(remove)
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor._make(self.data, None, ())
+        """A new leaf sharing this tensor's data, cut off from the graph. As in PyTorch, a
+        write in place to either one (``d += 1``, ``d.data -= x``) counts as a write to both:
+        a graph that saved the other refuses backward instead of using the new values."""
+        out = Tensor._make(self._data, None, ())
+        shared = _shared_data.get(self)
+        if shared is None:
+            shared = [weakref.ref(self)]
+            _shared_data[self] = shared
+        if len(shared) >= 16 and len(shared) & (len(shared) - 1) == 0:  # at 16, 32, 64...
+            shared[:] = [reference for reference in shared if reference() is not None]
+        shared.append(weakref.ref(out))
+        _shared_data[out] = shared
+        return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set `requires_grad` of a leaf in place; returns self. A tensor computed by an op

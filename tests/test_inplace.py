@@ -175,3 +175,63 @@ def test_an_in_place_operator_keeps_shape_and_dtype_or_says_why():
     x = mg.tensor([1.0, 2.0])
     with pytest.raises(ValueError, match=r"\*=: .*shape \(2, 1\).*Fix"):
         x *= np.ones((2, 1))
+
+
+def test_a_write_through_a_detached_copy_counts_for_the_original_and_back():
+    # detach() shares the array, and as with PyTorch's shared version counter a write to
+    # either is a write to both: before, `d += 1` changed w's saved values silently.
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = mg.tensor([2.0, 2.0, 2.0], requires_grad=True)
+    y = (x * w).sum()
+    d = w.detach()
+    d += 1
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+    t = w.detach()  # the other way: the graph saved the copy, the original is written
+    y = (x * t).sum()
+    with mg.no_grad():
+        w -= 0.5
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+
+
+def test_an_sgd_step_counts_as_a_write_to_a_detached_copy_of_the_parameter():
+    layer = nn.Linear(3, 1)
+    optimizer = mg.optim.SGD(layer.parameters(), lr=0.1)
+    x = mg.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    frozen = layer.weight.detach()  # e.g. a target network's weights, used in a loss
+    loss = (x * frozen).sum()
+    layer(x).sum().backward()
+    optimizer.step()
+    with pytest.raises(RuntimeError, match="modified"):
+        loss.backward()
+
+
+def test_a_detached_copy_given_another_array_no_longer_follows_the_original():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    d = x.detach()
+    d.data = np.zeros(2)  # its own array now
+    y = (d * x).sum()
+    with mg.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()  # x itself was saved: still refused
+    d2 = x.detach()
+    d2.data = np.zeros(2)
+    z = (x * x).sum()
+    d2 += 1  # writes d2's own array: z is untouched
+    z.backward()
+    np.testing.assert_allclose(x.grad, 2 * x.data)
+
+
+def test_detaching_one_tensor_many_times_keeps_a_bounded_table():
+    import gc
+
+    from minigrad.tensor import _shared_data
+
+    w = mg.tensor(np.ones(3), requires_grad=True)
+    for _ in range(1000):  # a detached loss logged every step, say
+        w.detach()
+    gc.collect()
+    assert len(_shared_data.get(w)) < 40
+    assert len(_shared_data) < 40

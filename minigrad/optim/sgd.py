@@ -9,6 +9,7 @@ import numpy as np
 
 from minigrad.autograd import next_seq
 from minigrad.optim.optimizer import BLOCK_SIZE, Optimizer, blocks, check_number
+from minigrad.tensor import _shared_data, record_shared_write
 
 
 class SGD(Optimizer):
@@ -91,6 +92,7 @@ def _plain_update(params: list[Any], lr: float) -> None:
     """
     written_at = next_seq()
     scratch: np.ndarray | None = None
+    detached = len(_shared_data) > 0  # some tensor shares its array through detach()
     for parameter in params:
         grad = parameter.grad
         if grad is None:
@@ -115,3 +117,5 @@ def _plain_update(params: list[Any], lr: float) -> None:
             for values, gradient in blocks(data, grad):
                 values -= lr * gradient
         parameter._version = written_at
+        if detached:
+            record_shared_write(parameter)
