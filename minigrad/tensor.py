@@ -224,7 +224,8 @@ class Tensor:
             # backward refuses (`_check_versions`). Comparing against each node's own
             # ``_seq`` costs the forward pass nothing.
             self._version = next_seq()
-            record_shared_write(self)
+            if _shared_data._entries:  # some tensors share an array through detach()
+                record_shared_write(self)
         else:
             self._data = array
 

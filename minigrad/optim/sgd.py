@@ -92,7 +92,7 @@ def _plain_update(params: list[Any], lr: float) -> None:
     """
     written_at = next_seq()
     scratch: np.ndarray | None = None
-    detached = len(_shared_data) > 0  # some tensor shares its array through detach()
+    detached = bool(_shared_data._entries)  # some tensors share an array through detach()
     for parameter in params:
         grad = parameter.grad
         if grad is None:
