@@ -28,20 +28,47 @@ from minigrad.autograd import current_state, next_seq
 
 _default_generator = np.random.default_rng()
 _accumulation_lock = threading.Lock()  # see Tensor._accumulate_grad
-# Tensors that share one array through detach(), each to the list of all of them (weakly).
+# Tensors whose arrays share memory (``detach()``, and ops that return a view of an input:
+# reshape, transpose, basic indexing...), each to the list of all of them (weakly): a write
+# in place to one is a write to all, as PyTorch's version counter shared by views makes it.
 _shared_data = autograd.SideTable()
+_sharing = threading.Lock()  # two threads registering views of one tensor at once
+
+
+def share_array(source: Any, view: Any) -> None:
+    """Record that `view`'s array is `source`'s or a view of it (see `record_shared_write`)."""
+    with _sharing:
+        group = _shared_data.get(source)
+        if group is None:
+            group = [weakref.ref(source)]
+            _shared_data[source] = group
+        if len(group) >= 16 and len(group) & (len(group) - 1) == 0:  # at 16, 32, 64...
+            group[:] = [reference for reference in group if reference() is not None]
+        group.append(weakref.ref(view))
+        _shared_data[view] = group
+
+
+def share_views(out: Any, inputs: Sequence[Any]) -> None:
+    """After an op whose result's array is a view (``out._data.base`` is set): share writes
+    with the input it views, if any (a view of a temporary shares nothing)."""
+    array = out._data
+    for tensor in inputs:
+        if np.may_share_memory(array, tensor._data):
+            share_array(tensor, out)
+            return
 
 
 def record_shared_write(tensor: Any) -> None:
     """A write in place to `tensor` (its ``_version`` just set) is one to every tensor that
-    shares its array through ``detach()`` (see `Tensor.detach`), as PyTorch's shared
-    version counter makes it: a graph that saved any of them then refuses backward."""
+    shares memory with it (`share_array`), as PyTorch's shared version counter makes it: a
+    graph that saved any of them then refuses backward instead of using the new values."""
     shared = _shared_data.get(tensor)
     if shared is not None:
         array, version = tensor._data, tensor._version
         for reference in shared:
             other = reference()
-            if other is not None and other._data is array:  # (not if given another array)
+            # (not one given another array since: `d.data = np.zeros(3)`)
+            if other is not None and np.may_share_memory(other._data, array):
                 other._version = version
 
 
@@ -144,6 +171,7 @@ class Tensor:
         def __ipow__(self, other: Any) -> Tensor: ...
         def __abs__(self) -> Tensor: ...
         def __getitem__(self, index: Any) -> Tensor: ...
+        def __setitem__(self, index: Any, value: Any) -> None: ...
         def __lt__(self, other: Any) -> Tensor: ...
         def __le__(self, other: Any) -> Tensor: ...
         def __gt__(self, other: Any) -> Tensor: ...
@@ -401,14 +429,7 @@ class Tensor:
         write in place to either one (``d += 1``, ``d.data -= x``) counts as a write to both:
         a graph that saved the other refuses backward instead of using the new values."""
         out = Tensor._make(self._data, None, ())
-        shared = _shared_data.get(self)
-        if shared is None:
-            shared = [weakref.ref(self)]
-            _shared_data[self] = shared
-        if len(shared) >= 16 and len(shared) & (len(shared) - 1) == 0:  # at 16, 32, 64...
-            shared[:] = [reference for reference in shared if reference() is not None]
-        shared.append(weakref.ref(out))
-        _shared_data[out] = shared
+        share_array(self, out)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

@@ -235,3 +235,77 @@ def test_detaching_one_tensor_many_times_keeps_a_bounded_table():
     gc.collect()
     assert len(_shared_data.get(w)) < 40
     assert len(_shared_data) < 40
+
+
+@pytest.mark.parametrize("make_view", [lambda x: x.T, lambda x: x.reshape(4), lambda x: x[0],
+                                       lambda x: x.detach()])
+def test_a_write_to_a_tensor_or_its_view_is_a_write_to_both(make_view):
+    # A graph that saved a view of x (or x itself) must refuse after x (or the view) is
+    # written in place; before, `x *= 2` changed the saved view's values silently.
+    w = mg.tensor([1.0, 1.0], requires_grad=True)
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    view = make_view(x)
+    y = (w.sum() * view).sum()  # mul saves the view
+    x *= 2
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    y = (w * x).sum()
+    view = make_view(x)
+    view *= 2
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+
+
+def test_a_view_of_a_temporary_shares_nothing():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([3.0, 4.0])
+    y = (w * x).sum()
+    z = (x + 1).reshape(2)  # a view of the temporary x + 1, not of x
+    z *= 10
+    y.backward()
+    np.testing.assert_allclose(w.grad, [3.0, 4.0])
+
+
+def test_item_assignment_writes_in_place_outside_the_graph_and_is_refused_inside():
+    w = mg.tensor([[1.0, 1.0], [1.0, 1.0]], requires_grad=True)
+    with mg.no_grad():
+        w[0] -= 0.5  # PyTorch's idiom: a read, an in-place update, a write
+    np.testing.assert_allclose(w.data, [[0.5, 0.5], [1.0, 1.0]])
+    with pytest.raises(RuntimeError, match="item assignment.*no_grad"):
+        w[0] -= 0.5  # recorded: refused, and w is left as it was
+    np.testing.assert_allclose(w.data, [[0.5, 0.5], [1.0, 1.0]])
+    x = mg.tensor([1.0, 2.0, 3.0])
+    x[[0, 2]] = 7
+    x[mg.tensor([1])] = 5
+    np.testing.assert_allclose(x.data, [7.0, 5.0, 7.0])
+    with pytest.raises(IndexError, match="item assignment.*Fix"):
+        x[5] = 1
+    with pytest.raises(ValueError, match="item assignment.*Fix"):
+        x[0] = [1.0, 2.0]
+
+
+def test_item_assignment_into_a_saved_tensor_is_refused_at_backward():
+    w = mg.tensor([1.0, 1.0], requires_grad=True)
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    y = (w * x).sum()
+    x[0] += 10
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+
+
+def test_in_place_operators_take_numpy_numbers_as_weak_and_explain_their_refusals():
+    a = mg.tensor(np.linspace(0, 1, 1000, dtype=np.float32))
+    expected = (a + np.float64(0.1)).data  # a NumPy number keeps float32, as in PyTorch
+    a += np.float64(0.1)
+    assert a.dtype == np.float32 and np.array_equal(a.data, expected)
+    small = mg.tensor(np.array([1], np.uint8))
+    with pytest.raises(ValueError, match="300 does not fit.*uint8.*Fix"):
+        small += 300
+    integers = mg.tensor(np.array([1, 2]))
+    with pytest.raises(ValueError, match="negative integer powers.*Fix: convert the tensor"):
+        integers **= -1
+    frozen = mg.tensor(np.ones(2))
+    frozen.data.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only.*Fix"):
+        frozen += 1

@@ -51,6 +51,7 @@ from minigrad.ops.shape import (
     pad,
     permute,
     reshape,
+    setitem,
     squeeze,
     stack,
     transpose,
@@ -99,15 +100,29 @@ def _in_place(ufunc: Any, symbol: str) -> Any:
                     "mg.no_grad():` (p -= lr * p.grad), or write a new tensor (p = p - x).")
             return NotImplemented  # Python then computes self <op> other: a new node
         other_data = other.data if isinstance(other, Tensor) else other
+        if isinstance(other_data, np.generic):  # a NumPy number is weak, as in `t + x`
+            other_data = other_data.item()
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{symbol}: the tensor's array (shape {self.shape}) is read-only. Fix: give the "
+                "tensor a writeable copy, t.data = t.data.copy(), or write a new tensor.")
         try:
             ufunc(self.data, other_data, out=self.data, casting="same_kind")
+        except OverflowError:  # a Python int the integer dtype cannot hold (uint8 += 300)
+            raise ValueError(
+                f"{symbol}: {other_data!r} does not fit the tensor's dtype {self.dtype}. Fix: "
+                "a number inside the dtype's range, or convert the tensor first "
+                "(t.data = t.data.astype(np.int64)).") from None
         except (TypeError, ValueError) as error:  # dtype or shape: NumPy's message, no fix
             other_shape = getattr(other_data, "shape", ())
+            fix = ("convert the tensor to floats first (t.data = t.data.astype(np.float32))"
+                   if "negative integer powers" in str(error) else
+                   "the result must keep the tensor's shape and dtype (as in PyTorch); "
+                   "otherwise write a new tensor (t = t + x)")
             raise (TypeError if isinstance(error, TypeError) else ValueError)(
                 f"{symbol}: cannot update a tensor of shape {self.shape} ({self.dtype}) in place "
-                f"with {type(other_data).__name__} of shape {other_shape}: {error}. Fix: the "
-                "result must keep the tensor's shape and dtype (as in PyTorch); otherwise write "
-                "a new tensor (t = t + x).") from None
+                f"with {type(other_data).__name__} of shape {other_shape}: "
+                f"{str(error).rstrip('.')}. Fix: {fix}.") from None
         self.data = self.data  # the same array assigned back: records the write
         return self
     return method
@@ -133,6 +148,7 @@ Tensor.__ipow__ = _in_place(np.power, "**=")
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
 Tensor.__getitem__ = getitem
+Tensor.__setitem__ = setitem
 Tensor.__lt__ = _comparison(lambda a, b: a < b, "<")
 Tensor.__le__ = _comparison(lambda a, b: a <= b, "<=")
 Tensor.__gt__ = _comparison(lambda a, b: a > b, ">")

@@ -27,7 +27,12 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
-from minigrad.tensor import Tensor, check_finite, sum_to_shape  # noqa: F401 (re-exported)
+from minigrad.tensor import (  # noqa: F401 (sum_to_shape: re-exported)
+    Tensor,
+    check_finite,
+    share_views,
+    sum_to_shape,
+)
 
 _new_tensor = object.__new__
 # In C: a comprehension such as `[t._data for t in inputs]` costs a Python frame per op.
@@ -133,6 +138,8 @@ class Function:
         out._where = None
         out._retains_grad = False
         out._version = 0
+        if out._data.base is not None:  # a view (reshape, transpose, indexing...): writes
+            share_views(out, inputs)    # to it or to its input are writes to both
         if engine.anomaly:
             out._where = autograd.user_frame()
             check_finite(out._data, cls.name, out._where, "forward", inputs, engine.scope)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError
 from minigrad.ops.reduce import normalize_axis, single_axis
 from minigrad.tensor import Tensor, expect_tensor
@@ -207,7 +208,8 @@ def broadcast_to(x: Tensor, shape: Any) -> Tensor:
     return BroadcastTo.apply(x, shape=_shape_arg(tuple(shape), "broadcast_to"))
 
 
-def getitem(x: Tensor, index: Any) -> Tensor:
+def _array_index(index: Any) -> Any:
+    """An index with its Tensors as arrays and its lists as integer arrays."""
     def to_index(i: Any) -> Any:
         if isinstance(i, Tensor):
             return i.data
@@ -216,8 +218,41 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             return array.astype(np.intp) if array.size == 0 else array
         return i
 
-    index = tuple(to_index(i) for i in index) if isinstance(index, tuple) else to_index(index)
-    return GetItem.apply(x, index=index)
+    return tuple(to_index(i) for i in index) if isinstance(index, tuple) else to_index(index)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    return GetItem.apply(x, index=_array_index(index))
+
+
+def setitem(x: Tensor, index: Any, value: Any) -> None:
+    """``x[index] = value`` in place, as in PyTorch, outside the graph: under ``no_grad()``
+    (``w[0] -= lr * g``, which Python runs as a read, an in-place update and this write) or
+    when nothing requires grad. The write is recorded (a graph that saved `x`, or a view of
+    it, refuses backward). Inside the graph, on a tensor that requires grad, it is refused:
+    PyTorch rewrites the graph there (CopySlices), minigrad keeps graphs immutable."""
+    value_requires = isinstance(value, Tensor) and value.requires_grad
+    if autograd.is_grad_enabled() and (x.requires_grad or value_requires):
+        raise RuntimeError(
+            f"item assignment: cannot write into a tensor of shape {x.shape} in place while the "
+            "graph is recorded, when it or the value requires grad. Fix: under `with "
+            "mg.no_grad():` for an update, or build a new tensor (mg.where(mask, value, x), "
+            "mg.cat).")
+    array = x.data
+    if not array.flags.writeable:
+        raise ValueError(f"item assignment: the tensor's array (shape {x.shape}) is read-only. "
+                         "Fix: give the tensor a writeable copy, t.data = t.data.copy().")
+    data = value.data if isinstance(value, Tensor) else value
+    try:
+        array[_array_index(index)] = data
+    except (IndexError, ValueError, TypeError, OverflowError) as error:
+        shape = getattr(data, "shape", None)
+        what = f"a value of shape {shape}" if shape is not None else type(data).__name__
+        raise (IndexError if isinstance(error, IndexError) else ValueError)(
+            f"item assignment: cannot write {what} into a tensor of shape {x.shape} "
+            f"({x.dtype}) at {index!r}: {error}. Fix: an index inside the shape, and a value "
+            "that broadcasts to the selection and fits the dtype.") from None
+    x.data = array  # the same array back: records the write
 
 
 def _tensors(tensors: Any, op: str) -> list[Tensor]:
