@@ -95,14 +95,43 @@ def test_contexts_copied_while_an_observer_waits_share_it_and_one_pass_takes_it(
     assert len(passes) == 1
 
 
-def test_a_replaced_observer_is_cancelled_in_copied_contexts_too():
+def test_a_second_observer_joins_the_waiting_one_in_copied_contexts_too():
+    """Two tools (recorders) may wait for the same pass: asking once replaced the waiting
+    observer, so a recorder made mid-training cancelled another recorder's request."""
     import contextvars
 
     seen: list = []
     observe_next_backward(lambda node, grad: seen.append("first"))
     copied = contextvars.copy_context()
     observe_next_backward(lambda node, grad: seen.append("second"))
-    copied.run(_graph()[0].backward)
+    _graph()[0].backward()
+    assert "first" in seen and "second" in seen
+    assert seen.count("first") == seen.count("second")  # once per node each
+    seen.clear()
+    copied.run(_graph()[0].backward)  # taken: no pass in any context sees them again
+    _graph()[0].backward()
     assert seen == []
+
+
+def test_forget_observer_withdraws_one_and_leaves_the_others():
+    from minigrad.observers import forget_observer
+
+    seen: list = []
+
+    def first(node, grad):
+        seen.append("first")
+
+    def second(node, grad):
+        seen.append("second")
+
+    observe_next_backward(first)
+    observe_next_backward(second)
+    forget_observer(first)
     _graph()[0].backward()
     assert seen and set(seen) == {"second"}
+    seen.clear()
+    observe_next_backward(first)
+    forget_observer(first)
+    forget_observer(second)  # not waiting: nothing happens
+    _graph()[0].backward()
+    assert seen == []

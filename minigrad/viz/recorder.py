@@ -24,7 +24,8 @@ to hand over every gradient of the next backward pass as it computes them
 (`minigrad.observers.observe_next_backward`; after each node's hooks, as backward used
 them); the kept call reads them there. When nothing was handed over (a recorder made
 after its first step's backward, a `Value` graph, two recorders whose training loops
-interleave, another backward pass in between) it recomputes them from the root's ``.grad``
+interleave, another backward pass in between; several recorders may wait for the same
+pass, one does not cancel another's request) it recomputes them from the root's ``.grad``
 (`walk.Flow`, a second backward pass; hooks are not run again). Handed-over gradients
 (never the graph) are held only until that kept call.
 
@@ -54,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.observers import observe_next_backward
+from minigrad.observers import forget_observer, observe_next_backward
 from minigrad.viz.diagnostics import SATURATION
 from minigrad.viz.modules import names_from
 from minigrad.viz.spreads import Spreads, ratio
@@ -154,7 +155,11 @@ class GradientFlowRecorder:
         return recorder
 
     def _watch_next_backward(self) -> None:
-        """Ask the engine for every gradient of the next backward pass (`_Catch`)."""
+        """Ask the engine for every gradient of the next backward pass (`_Catch`), next to
+        what other tools (recorders) ask for; an earlier request of ours not taken yet is
+        withdrawn."""
+        if self._caught is not None:
+            forget_observer(self._caught.observer)
         self._caught = _Catch()
         observe_next_backward(self._caught.observer)
 
@@ -224,6 +229,8 @@ class GradientFlowRecorder:
                 raise ValueError(self._changed(call, signature(nodes, parents)[1]))
         assert plan is not None  # (read found nodes only with a plan)
         caught, self._caught = self._caught, None
+        if caught is not None:  # (still waiting if no pass ran since we asked: withdraw it)
+            forget_observer(caught.observer)
         boxes = plan.boxes(nodes)
         grads = caught.of(loss) if caught is not None else None
         if grads is not None:  # the engine handed this pass over

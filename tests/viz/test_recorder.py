@@ -587,3 +587,26 @@ def test_a_recording_can_be_pickled_copied_and_continued():
         reference = GradientFlowRecorder(loaded.model)
         reference.record(loss)
         _assert_same_step(loaded, 2, reference)
+
+
+def test_a_recorder_made_mid_training_does_not_cancel_another_recorders_request():
+    """A recorder asks for the next backward pass when it is made; it once replaced the
+    request of a recorder already waiting for that pass, whose step then was recomputed
+    without the hook (a hook x0.1 on fc1.weight: a tenth of its .grad recorded)."""
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    model.fc1.weight.register_hook(lambda grad: grad * 0.1)
+    recorder = GradientFlowRecorder(model)
+    weight_norms = []
+    for step in range(3):
+        loss = _forward(model, seed=step)
+        model.zero_grad()
+        loss.backward()
+        weight_norms.append(float(np.linalg.norm(model.fc1.weight.grad)))
+        recorder.record(loss)
+        if step == 1:  # between its record and the next backward: both wait for that pass
+            other = GradientFlowRecorder(model)
+    weight = [box.id for box in recorder.structure.boxes].index("fc1.weight")
+    np.testing.assert_allclose(recorder.series("grad_norm")[:, weight], weight_norms,
+                               rtol=1e-5)
+    assert other.calls == 0
