@@ -48,6 +48,7 @@ No tensor is kept between steps: the records grow with steps × boxes × bins on
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Iterator, Sequence
 from numbers import Integral
@@ -362,19 +363,32 @@ class GradientFlowRecorder:
     # -- saving ----------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        """What pickle and `copy` keep: the settings, the structure and the records (and
-        `model`), not the working state: the reading plan, the work arrays, a backward
-        observer waiting (the copy does not watch the next pass; it recomputes), and the
-        parameters' values before an update not yet measured (its update:data stays NaN)."""
+        """What pickle and `copy` keep: the settings, the structure and the records, not the
+        working state: the reading plan, the work arrays, a backward observer waiting (the
+        copy does not watch the next pass; it recomputes), and the parameters' values
+        before an update not yet measured (its update:data stays NaN). Nor `model` once the
+        structure exists (it is not read again; it would carry every parameter array, and
+        a hook that pickle cannot save): the loaded recorder's ``model`` is None."""
         state = self.__dict__.copy()
         for working in ("_plan", "_workspace", "_caught", "_before", "_spreads"):
             state.pop(working, None)
+        if self.structure is not None:
+            state["model"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._plan, self._caught, self._before = None, None, None
         self._workspace, self._spreads = Workspace(self.bins), Spreads()
+
+    def __copy__(self) -> GradientFlowRecorder:
+        """A recorder with records of its own (recording on a plain shallow copy grew the
+        original's lists) and the same `model`."""
+        copied = type(self).__new__(type(self))
+        copied.__setstate__(copy.deepcopy(
+            {key: value for key, value in self.__getstate__().items() if key != "model"}))
+        copied.model = self.model
+        return copied
 
     # -- reading -------------------------------------------------------------------------
 

@@ -83,7 +83,23 @@ def structure(root: Any, params: Any, tool: str = "GradientFlowRecorder") -> Str
                              str(data.dtype), scope, getattr(node, "_where", None), box.is_root))
     arrows = [(position[a.source], position[a.target]) for a in picture.arrows]
     parameters = [i for i, box in enumerate(boxes) if box.kind == "parameter"]
+    # Scopes without their module objects (a scope is its path of names and types): the
+    # structure is kept and pickled with the records, the model (its arrays, its hooks,
+    # which pickle may not save) need not be.
+    bare: dict[int, Scope] = {}
+    for box in boxes:
+        box.cluster = _bare(box.cluster, bare)
+    created = tuple((op, _bare(scope, bare), edges) for op, scope, edges in created)
     return Structure(boxes, arrows, parameters, created)
+
+
+def _bare(scope: Scope | None, done: dict[int, Scope]) -> Scope | None:
+    """`scope` and its parents with ``module`` None (each scope once, by identity)."""
+    if scope is None:
+        return None
+    if id(scope) not in done:
+        done[id(scope)] = scope._replace(parent=_bare(scope.parent, done), module=None)
+    return done[id(scope)]
 
 
 def _fingerprint(nodes: list[Any], parents: list[list[int]]) -> list[tuple]:

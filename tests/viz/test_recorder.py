@@ -580,11 +580,12 @@ def test_a_recording_can_be_pickled_copied_and_continued():
         deeper.backward()
         with pytest.raises(ValueError, match="differs from the one recorded first"):
             loaded.record(deeper)  # call 4: kept, and not the recorded graph
-        loss = _forward(loaded.model, seed=9)
+        assert loaded.model is None  # not saved: the structure names the boxes
+        loss = _forward(model, seed=9)
         loss.backward()
         loaded.calls = 6
         assert loaded.record(loss)  # call 6: kept, on the recorded structure
-        reference = GradientFlowRecorder(loaded.model)
+        reference = GradientFlowRecorder(model)
         reference.record(loss)
         _assert_same_step(loaded, 2, reference)
 
@@ -610,3 +611,47 @@ def test_a_recorder_made_mid_training_does_not_cancel_another_recorders_request(
     np.testing.assert_allclose(recorder.series("grad_norm")[:, weight], weight_norms,
                                rtol=1e-5)
     assert other.calls == 0
+
+
+def test_a_recording_of_a_model_with_a_lambda_hook_pickles_without_the_model():
+    """The pickle once carried `model` (every parameter array, and its hooks: a lambda
+    hook made pickling fail). Once the structure exists, the model is not read again."""
+    import pickle
+
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    model.fc1.weight.register_hook(lambda grad: grad * 0.1)
+    model.fc1.weight.data[...] = 12345.678  # a value to look for in the pickle
+    recorder = GradientFlowRecorder(model)
+    loss = _forward(model)
+    loss.backward()
+    recorder.record(loss)
+    saved = pickle.dumps(recorder)
+    assert np.float32(12345.678).tobytes() not in saved
+    loaded = pickle.loads(saved)
+    assert loaded.model is None and recorder.model is model
+    loss = _forward(model, seed=1)
+    loss.backward()
+    assert loaded.record(loss) and len(loaded) == 2
+    assert loaded.structure.boxes[[b.id for b in loaded.structure.boxes].index(
+        "fc1.weight")].name == "fc1.weight"
+
+
+def test_copy_copy_of_a_recorder_has_records_of_its_own():
+    """copy.copy shared the record lists: recording on the copy grew the original."""
+    import copy
+
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    recorder = GradientFlowRecorder(model)
+    loss = _forward(model)
+    loss.backward()
+    recorder.record(loss)
+    copied = copy.copy(recorder)
+    assert copied.model is model
+    loss = _forward(model, seed=1)
+    loss.backward()
+    copied.record(loss)
+    assert recorder.steps == [0] and recorder.calls == 1 and len(recorder.box_stats) == 1
+    assert copied.steps == [0, 1] and copied.calls == 2
+    np.testing.assert_array_equal(copied.box_stats[0], recorder.box_stats[0])
