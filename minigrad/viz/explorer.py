@@ -192,6 +192,9 @@ def explore(source: Any, *, title: str | None = None,
                for x in (vanishing, exploding)) or not 0 < vanishing < exploding:
         raise ValueError(f"explore: need numbers 0 < vanishing < exploding, got {vanishing!r} "
                          f"and {exploding!r}. Fix: e.g. vanishing=1e-6, exploding=1e2.")
+    # Python's numbers from here (NumPy's, e.g. np.float32, are not JSON for the page).
+    vanishing, exploding = float(vanishing), float(exploding)
+    max_nodes = None if max_nodes is None else int(max_nodes)
     panels = _panels(source, params)
     if not isinstance(collapse, bool) and collapse not in ("auto", None):
         _check_collapse(collapse, panels)

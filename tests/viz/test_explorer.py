@@ -312,3 +312,13 @@ def test_the_timeline_starts_each_panel_at_its_first_record():
     slider, positions = page_module.timeline([[3, 6], [0, 10]])
     assert slider == [0, 3, 6, 10]
     assert positions == [[0, 0, 1, 1], [0, 0, 0, 1]]
+
+
+def test_numpy_numbers_as_options_give_a_page(small_recorder):
+    """np.float32 thresholds reached the page's JSON as they were: a raw TypeError
+    ('Object of type float32 is not JSON serializable')."""
+    data = _data(explore(small_recorder, vanishing=np.float32(1e-6),
+                         exploding=np.float32(100.0), max_nodes=np.int64(500),
+                         timeout=np.float32(60)))
+    assert data["scale"]["vanishing"] == pytest.approx(1e-6)
+    assert data["scale"]["exploding"] == 100.0
