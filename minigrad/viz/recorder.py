@@ -313,8 +313,10 @@ class GradientFlowRecorder:
             carried = [vjps[slot] for slot in slots if vjps is not None and slot < len(vjps)
                        and vjps[slot] is not None and target._parents[slot].requires_grad]
             total = sum(carried[1:], carried[0]) if carried else None
-            result[k] = np.nan if total is None else np.sqrt(np.sum(
+            norm = np.nan if total is None else np.sqrt(np.sum(
                 np.square(total, dtype=np.float64)))
+            # A NaN or inf carried is exploding, as in the boxes (NaN here: no gradient).
+            result[k] = norm if total is None or np.isfinite(norm) else np.inf
 
     # -- update:data ratio -----------------------------------------------------------------
 

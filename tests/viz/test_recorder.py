@@ -655,3 +655,27 @@ def test_copy_copy_of_a_recorder_has_records_of_its_own():
     assert recorder.steps == [0] and recorder.calls == 1 and len(recorder.box_stats) == 1
     assert copied.steps == [0, 1] and copied.calls == 2
     np.testing.assert_array_equal(copied.box_stats[0], recorder.box_stats[0])
+
+
+def test_a_nan_gradient_on_an_arrow_out_of_a_node_with_several_consumers_is_exploding():
+    """Such an arrow's norm is computed from what its target sent (not its source's whole
+    gradient): a NaN there once gave a NaN norm, shown as 'no gradient', while the boxes
+    showed inf."""
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    doubled = x * 2.0
+    squared = doubled * doubled
+    squared.register_hook(lambda grad: grad * np.nan)
+    loss = squared.sum() + doubled.sum()  # `doubled` has two consumers
+    recorder = GradientFlowRecorder()  # before backward: it sees the hook's NaN
+    with np.errstate(invalid="ignore"):
+        loss.backward()
+        recorder.record(loss)
+    boxes, arrows = recorder.structure.boxes, recorder.structure.arrows
+    ids = [box.id for box in boxes]
+    source = ids.index(".:mul#0")  # doubled
+    target = ids.index(".:mul#1")  # squared
+    (arrow,) = [k for k, pair in enumerate(arrows) if pair == (source, target)]
+    assert recorder.box_stats[0][source, STAT_NAMES.index("grad_rms")] == np.inf
+    assert recorder.arrow_norm[0][arrow] == np.inf
+    no_gradient = [k for k, (s, _) in enumerate(arrows) if boxes[s].kind == "constant"]
+    assert no_gradient and np.isnan(recorder.arrow_norm[0][no_gradient]).all()
