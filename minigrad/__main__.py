@@ -88,9 +88,12 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
                          f"to normalise over) and {DEMO_POINTS} (the training points), got "
                          f"{batch_size}.")
     out = Path(out)
-    if out.exists() and not out.is_dir():  # found now, not after the training
-        raise ValueError(f"demo: the output folder {str(out)!r} is a file. Fix: choose another "
-                         "--out (a folder, made if missing).")
+    # Found now, not after the training: a file where the folder (or one it is in) must be.
+    existing = next((path for path in (out, *out.parents) if path.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "" if existing == out else f" cannot be made: {str(existing)!r}"
+        raise ValueError(f"demo: the output folder {str(out)!r}{where} is a file. Fix: choose "
+                         "another --out (a folder, made if missing).")
     mg.manual_seed(seed)
     generator = np.random.default_rng(seed)
     x, y = make_spirals(DEMO_POINTS, n_classes=3, noise=0.2, generator=generator)
@@ -140,8 +143,8 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
                                compact=compact)
         try:
             written.append(viz.save(graph, out / f"gradient_flow.{fmt}"))
-        except viz.GraphvizNotFoundError as error:
-            missing = error
+        except (viz.GraphvizNotFoundError, viz.GraphvizTimeoutError) as error:
+            missing = error  # (a timeout is an OSError: not a file that cannot be written)
             break
     print()
     if missing is not None:
@@ -215,16 +218,21 @@ def _explorer_page(path: Path, steps: int = 300, every: int | None = None,
     from minigrad import viz
     from minigrad.examples import EXPLORE_EXAMPLES, record_example
 
+    _check_page_path(path)
+    every = max(1, steps // 30) if every is None else every
+    recorders = record_example(example, steps=steps, every=every)
+    title = f"{EXPLORE_EXAMPLES[example][1]}: {steps} steps"
+    return viz.explore(recorders, title=title).save(path)
+
+
+def _check_page_path(path: Path) -> None:
+    """Refuse a page path that cannot be written, before any training."""
     if not path.parent.is_dir():
         raise ValueError(f"the output folder {str(path.parent)!r} does not exist. Fix: create "
                          "it first or choose another --out.")
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a folder, not a file. Fix: name the page, e.g. "
                          f"--out {str(path / 'flow.html')!r}.")
-    every = max(1, steps // 30) if every is None else every
-    recorders = record_example(example, steps=steps, every=every)
-    title = f"{EXPLORE_EXAMPLES[example][1]}: {steps} steps"
-    return viz.explore(recorders, title=title).save(path)
 
 
 def _explore(args: argparse.Namespace) -> int:
@@ -240,6 +248,11 @@ def _explore(args: argparse.Namespace) -> int:
             print(f"minigrad explore: {option} must be a whole number >= 1, got {value}. Fix: "
                   f"e.g. {option} 10.", file=sys.stderr)
             return 2
+    try:
+        _check_page_path(Path(args.out))  # before saying it trains
+    except ValueError as error:
+        _fail("explore", error)
+        return 2
     print(f"minigrad explore: training and recording {args.example} ({args.steps} steps)...",
           flush=True)
     try:

@@ -209,3 +209,32 @@ def test_messages_name_the_command_once(capsys, tmp_path):
     code, _, err = run(capsys, "demo", "--steps", "2", "--batch-size", "301",
                        "--out", str(tmp_path))
     assert code == 2 and err.startswith("minigrad demo: batch_size must be between 2")
+
+
+def test_a_graphviz_timeout_in_the_demo_is_a_note_not_cannot_write(capsys, tmp_path,
+                                                                  monkeypatch):
+    """GraphvizTimeoutError is a TimeoutError, an OSError: it was reported as 'cannot
+    write ... choose another --out'. The demo notes it and writes its other files."""
+    from minigrad import viz
+
+    def too_slow(*args, **kwargs):
+        raise viz.GraphvizTimeoutError("draw_graph: Graphviz did not finish drawing this "
+                                       "graph within 60 s, and was stopped.")
+
+    monkeypatch.setattr(viz, "save", too_slow)
+    code, out, err = run(capsys, "demo", "--steps", "2", "--out", str(tmp_path))
+    assert code == 0 and "cannot write" not in err and "--out" not in err
+    assert "did not finish drawing" in err and "accuracy" in out
+
+
+def test_output_paths_are_checked_before_training(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    # demo: the folder to make is inside a file.
+    code, out, err = run(capsys, "demo", "--steps", "2", "--out", str(blocker / "sub"))
+    assert code == 2 and "is a file" in err and str(blocker) in err
+    assert "training" not in out and "step" not in out
+    # explore: an existing folder as the page, or a missing folder for it.
+    for page in (tmp_path, tmp_path / "missing" / "flow.html"):
+        code, out, err = run(capsys, "explore", "--out", str(page), "--steps", "1")
+        assert code == 2 and "training" not in out and err.count("minigrad explore:") == 1
