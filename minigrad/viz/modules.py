@@ -37,6 +37,10 @@ def names_from(params: Any, caller: str = "draw_graph") -> dict[int, str]:
     wanted = (f"{caller}: the names (params=, model=) must be a module, a dict {{name: "
               f"tensor}} or (name, tensor) pairs; got {type(params).__name__}")
     fix = ". Fix: pass the model, or dict(model.named_parameters())."
+    if hasattr(params, "parameters"):  # a model of its own making (micrograd's MLP)
+        fix = (" (it has parameters() but no named_parameters(): not an nn.Module). Fix: "
+               "name them yourself, e.g. {f'p{i}': p for i, p in "
+               "enumerate(model.parameters())}.")
     try:
         items = list(items)
     except TypeError:

@@ -138,6 +138,7 @@ def test_exploring_one_step_leaves_the_next_backward_to_the_training_recorder():
     loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2), np.float32))), np.arange(4) % 3)
     loss.backward()
     waiting = {}
+    observe_next_backward(None)  # (nothing left waiting by an earlier test)
     observe_next_backward(waiting.__setitem__)  # as a training recorder does
     try:
         panel = _data(explore(loss))["panels"][0]

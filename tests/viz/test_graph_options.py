@@ -267,3 +267,22 @@ def test_a_timeout_of_the_wrong_type_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"^render: timeout must be a positive number"):
         viz.render(loss, tmp_path / "g.svg", timeout="5")
     assert viz.draw_graph(loss, max_nodes=np.int64(3)).boxes == 3  # NumPy numbers are numbers
+
+
+def test_a_model_without_named_parameters_gets_a_fix_that_applies_to_it():
+    """A ScalarMLP (micrograd's MLP: parameters(), no named_parameters()) was told to pass
+    dict(model.named_parameters()), which it does not have."""
+    from minigrad.examples import ScalarMLP
+
+    model = ScalarMLP(2, [3, 1])
+    out = model([mg.Value(1.0), mg.Value(2.0)])
+    out.backward()
+    for make in (lambda: viz.GradientFlowRecorder(model),
+                 lambda: viz.draw_graph(out, params=model)):
+        with pytest.raises(TypeError, match="no named_parameters") as refused:
+            make()
+        assert "named_parameters())" not in str(refused.value)
+    # The fix it gives works.
+    names = {f"p{i}": p for i, p in enumerate(model.parameters())}
+    assert "p0" in viz.draw_graph(out, params=names).source
+    viz.GradientFlowRecorder(names)
