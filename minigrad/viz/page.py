@@ -190,7 +190,7 @@ class _PanelBuilder:
         size = (f"{len(nodes):,} boxes, {len(dot_arrows):,} arrows, "
                 f"{len(clusters):,} clusters")
         source = dot_source(nodes, clusters, dot_arrows, self.rankdir)
-        layout = parse_svg(run_dot(source, self.timeout, size))
+        layout = parse_svg(run_dot(source, self.timeout, size, modules=bool(clusters)))
         return layout, clusters, scopes, box_cluster, arrows
 
     # -- the panel -------------------------------------------------------------------------

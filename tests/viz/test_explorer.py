@@ -204,6 +204,16 @@ def test_the_layout_is_stopped_after_timeout():
         explore(loss, timeout=0.001)
 
 
+def test_the_timeout_of_a_graph_without_modules_does_not_suggest_folding():
+    """A Value graph has no module: the message suggested collapse='BatchNorm1d'."""
+    a, b = mg.Value(2.0), mg.Value(3.0)
+    loss = (a * b + a).tanh()
+    loss.backward()
+    with pytest.raises(LayoutTimeoutError, match=r"within 0.001 s.*max_nodes") as stopped:
+        explore(loss, timeout=0.001)
+    assert "collapse" not in str(stopped.value)
+
+
 def test_long_recordings_are_thinned_for_the_page():
     assert page_module.thin(5, 10) == [0, 1, 2, 3, 4]
     kept = page_module.thin(1000, 200)
