@@ -347,7 +347,9 @@ def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> N
         _edge(graph, arrow.source, target, **attributes)
     for key in picture.dropped_targets:
         target = f"{key}_op" if key in op_keys else key
-        _edge(graph, "more", target, style="dashed", color="#a0a0a0")
+        # constraint=false: the marker's arrows do not rank the boxes (to many boxes at
+        # every depth they made dot route hundreds of long edges; see layout.dot_source).
+        _edge(graph, "more", target, style="dashed", color="#a0a0a0", constraint="false")
 
 
 def _pen_width(rms: float, widest: float) -> str:

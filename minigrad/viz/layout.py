@@ -86,7 +86,11 @@ def dot_source(nodes: list[LayoutNode], clusters: list[LayoutCluster],
         for child in reversed(children.get(index, [])):
             stack.append((child, False))
     for key, source, target in arrows:
-        lines.append(f"{source} -> {target} [id={key}];")
+        # The "… N more boxes" marker's arrows (emore*) do not rank the boxes: from one box
+        # to many at every depth (a long chain of sums), they made dot route hundreds of
+        # long edges (a 100-box scalar graph: 18 s instead of 0.4 s).
+        loose = ", constraint=false" if key.startswith("emore") else ""
+        lines.append(f"{source} -> {target} [id={key}{loose}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
