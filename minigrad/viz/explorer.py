@@ -161,7 +161,7 @@ def _check_collapse(collapse: str | Iterable[str], panels: list[Panel]) -> None:
 
 
 def explore(source: Any, *, title: str | None = None,
-            collapse: str | bool | Iterable[str] = "auto", max_nodes: int | None = 2000,
+            collapse: str | bool | Iterable[str] = "auto", max_nodes: int | str | None = "auto",
             timeout: float | None = DEFAULT_TIMEOUT, rankdir: str = "TB", params: Any = None,
             vanishing: float = 1e-6, exploding: float = 1e2) -> Explorer:
     """An interactive page of gradient flow (see the module docstring).
@@ -176,7 +176,8 @@ def explore(source: Any, *, title: str | None = None,
         ``"BatchNorm1d"``) to fold into one box before layout, as in `draw_graph` (a name
         that matches no module of any panel is refused, with the modules there are).
     max_nodes: lay out at most this many boxes (those nearest the loss) and one marker for
-        the rest; None: no limit.
+        the rest; None: no limit; "auto": 2,000, or 500 for a graph with no module (a graph
+        of Values: without clusters, Graphviz takes minutes for 2,000 of its boxes).
     timeout: seconds Graphviz may take for the layout (None: no limit).
     rankdir: "TB" (inputs at the top) or "LR". params: names for a single loss's nodes.
     vanishing / exploding: RMS below / above which a box gets a warning border.
@@ -184,17 +185,18 @@ def explore(source: Any, *, title: str | None = None,
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"explore: rankdir must be 'TB' or 'LR', got {rankdir!r}.")
-    if max_nodes is not None and (not isinstance(max_nodes, Integral)
-                                  or isinstance(max_nodes, bool) or max_nodes < 1):
-        raise ValueError(f"explore: max_nodes must be a positive whole number or None, got "
-                         f"{max_nodes!r}.")
+    auto = isinstance(max_nodes, str) and max_nodes == "auto"
+    if max_nodes is not None and not auto and (
+            not isinstance(max_nodes, Integral) or isinstance(max_nodes, bool) or max_nodes < 1):
+        raise ValueError(f"explore: max_nodes must be a positive whole number, 'auto' or None, "
+                         f"got {max_nodes!r}.")
     if not all(isinstance(x, Real) and not isinstance(x, bool)
                for x in (vanishing, exploding)) or not 0 < vanishing < exploding:
         raise ValueError(f"explore: need numbers 0 < vanishing < exploding, got {vanishing!r} "
                          f"and {exploding!r}. Fix: e.g. vanishing=1e-6, exploding=1e2.")
     # Python's numbers from here (NumPy's, e.g. np.float32, are not JSON for the page).
     vanishing, exploding = float(vanishing), float(exploding)
-    max_nodes = None if max_nodes is None else int(max_nodes)
+    max_nodes = max_nodes if max_nodes is None or auto else int(max_nodes)
     panels = _panels(source, params)
     if not isinstance(collapse, bool) and collapse not in ("auto", None):
         _check_collapse(collapse, panels)

@@ -348,3 +348,24 @@ def test_the_marker_of_dropped_boxes_does_not_rank_the_boxes_it_points_to():
     assert "b0 -> b1 [id=e0];" in source
     assert source.count("constraint=false") == 2
     assert all("constraint=false" in line for line in source.splitlines() if "bmore ->" in line)
+
+
+def test_max_nodes_auto_lays_out_fewer_boxes_of_a_graph_without_modules(small_recorder):
+    """A graph of Values has no clusters to order it: 2,000 of its boxes took Graphviz
+    minutes (the scalar MLP's loss), so "auto" lays out 500; a module graph keeps 2,000."""
+    from minigrad.viz.page import AUTO_MAX_NODES, AUTO_MAX_NODES_NO_MODULES
+
+    assert (AUTO_MAX_NODES, AUTO_MAX_NODES_NO_MODULES) == (2000, 500)
+    node = mg.Value(0.5)
+    for _ in range(AUTO_MAX_NODES_NO_MODULES + 50):  # a chain: quick to lay out
+        node = node * 1.01
+    node.backward()
+    panel = _data(explore(node))["panels"][0]
+    assert len(panel["boxes"]) == AUTO_MAX_NODES_NO_MODULES
+    assert panel["more"]["count"] == 2 * 550 + 1 - AUTO_MAX_NODES_NO_MODULES
+    whole = _data(explore(node, max_nodes=None))["panels"][0]
+    assert len(whole["boxes"]) == 2 * 550 + 1 and whole["more"] is None
+    with pytest.raises(ValueError, match="'auto' or None"):
+        explore(node, max_nodes="all")
+    modules = _data(explore(small_recorder))["panels"][0]  # fewer than 2,000: all of them
+    assert len(modules["boxes"]) == len(small_recorder.structure.boxes)
