@@ -28,12 +28,15 @@ def _replace_in_place(container: Module, key: str, module: Module) -> None:
 
 def _view(modules: list[Module]) -> ModuleList:
     """A new ModuleList of `modules` (a slice, a sum) that leaves their scope labels as they
-    are: registering a module names it after its new key, so ``self.layers[1:]`` inside a
-    forward would otherwise relabel layers 1, 2 as '0', '1' in every drawing afterwards."""
+    are while it is only used (``for layer in self.layers[1:]`` inside a forward: the layers
+    are still drawn as '1', '2', their names in the container that owns them). Once the new
+    list is stored as a child (``self.layers = self.layers[1:]``), `Module.__setattr__`
+    labels its modules by its keys, the names named_modules() and state_dict() then use."""
     labels = [module._scope_name for module in modules]
     view = ModuleList(modules)
     for module, label in zip(modules, labels):
         object.__setattr__(module, "_scope_name", label)
+    object.__setattr__(view, "_labels_on_registration", True)
     return view
 
 

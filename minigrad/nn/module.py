@@ -136,6 +136,9 @@ class Module:
             # The name a child is registered under is its scope label ('0', 'bn1'); the
             # scope chain at call time gives the full path ('features.bn1').
             object.__setattr__(value, "_scope_name", name)
+            if value.__dict__.pop("_labels_on_registration", False):  # a stored slice or sum
+                for key, child in value._modules.items():
+                    object.__setattr__(child, "_scope_name", key)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

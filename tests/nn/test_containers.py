@@ -55,6 +55,30 @@ def test_slicing_a_module_list_in_forward_keeps_the_layers_labels_in_drawings():
     assert out._scope.label() == "2 (Linear)"  # the last layer still drawn as itself, not '1'
 
 
+def test_a_stored_slice_or_sum_of_module_lists_labels_its_layers_by_its_keys():
+    # Restoring the old labels (right for a slice used inside forward) was wrong once the new
+    # list was stored: drawings said '1', '2' where named_modules and state_dict say 0, 1.
+    class Truncated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+            self.layers = self.layers[1:]
+            self.both = (nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+                         + nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)]))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    model = Truncated()
+    assert [layer._scope_name for layer in model.layers] == ["0", "1"]
+    assert [layer._scope_name for layer in model.both] == ["0", "1", "2", "3"]
+    assert [name for name, _ in model.named_modules()][1:4] == ["layers", "layers.0", "layers.1"]
+    out = model(mg.randn(1, 2))
+    assert out._scope.label() == "1 (Linear)"  # was "2 (Linear)"
+
+
 def test_sequential_is_edited_like_pytorchs():
     # Replacing a head (model[-1] = ...) and deleting a layer raised "does not support item
     # assignment/deletion"; keys follow PyTorch (kept on assignment, renumbered on deletion).
