@@ -99,39 +99,28 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning "
                                "attributes in __init__.")
-        if name in self._parameters and not isinstance(value, Parameter | None):
-            raise TypeError(
-                f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter "
-                f"'{name}' (a Parameter or None is expected). Fix: wrap it, "
-                f"{name} = nn.Parameter(...), or assign to .{name}.data to change the values.")
-        # As in PyTorch, a registered buffer or child is not silently replaced by another kind
-        # of value: `bn.running_mean = np.zeros(3)` would drop the buffer from state_dict().
-        if name in self._buffers and not isinstance(value, Tensor | None):
-            raise TypeError(
-                f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
-                f"'{name}' (a Tensor or None is expected). Fix: assign to .{name}.data to change "
-                f"the values, or wrap it, {name} = minigrad.tensor(...).")
-        if name in self._modules and not isinstance(value, Module | None):
-            raise TypeError(
-                f"{type(self).__name__}: cannot assign a {type(value).__name__} to child module "
-                f"'{name}' (a Module or None is expected). Fix: use another attribute name, or "
-                f"del {name} first.")
-        # Reassigning a buffer keeps it a buffer (running statistics), and a parameter set to
-        # None stays a known, absent parameter, as in PyTorch; a Parameter assigned to a
-        # buffer's name makes it a parameter (trained), as in PyTorch.
-        for registry, kind in ((self._buffers, Tensor), (self._parameters, Parameter)):
-            if (name in registry and (value is None or isinstance(value, kind))
-                    and not (registry is self._buffers and isinstance(value, Parameter))):
-                registry[name] = value
-                object.__setattr__(self, name, value)
-                return
-        if isinstance(value, Parameter | Module):
-            self._check_name("parameter" if isinstance(value, Parameter) else "module", name)
-        for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+        # PyTorch's rules, in PyTorch's order (nn.Module.__setattr__): a Parameter always
+        # becomes a parameter, a Module always a child (wherever the name was registered
+        # before); otherwise a registered name takes only its own kind or None, so that, say,
+        # `bn.running_mean = np.zeros(3)` cannot silently drop the buffer from state_dict().
+        # A name keeps its place in its registry when reassigned (state_dict order).
         if isinstance(value, Parameter):
+            self._check_name("parameter", name)
+            self._buffers.pop(name, None)
+            self._modules.pop(name, None)
             self._parameters[name] = value
+        elif name in self._parameters:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter "
+                    f"'{name}' (a Parameter or None is expected). Fix: wrap it, "
+                    f"{name} = nn.Parameter(...), or assign to .{name}.data to change the "
+                    "values.")
+            self._parameters[name] = None  # a known, absent parameter (bias=False)
         elif isinstance(value, Module):
+            self._check_name("module", name)
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
             self._modules[name] = value
             # The name a child is registered under is its scope label ('0', 'bn1'); the
             # scope chain at call time gives the full path ('features.bn1').
@@ -139,6 +128,20 @@ class Module:
             if value.__dict__.pop("_labels_on_registration", False):  # a stored slice or sum
                 for key, child in value._modules.items():
                     object.__setattr__(child, "_scope_name", key)
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to child "
+                    f"module '{name}' (a Module or None is expected). Fix: use another attribute "
+                    f"name, or del {name} first.")
+            self._modules[name] = None
+        elif name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
+                    f"'{name}' (a Tensor or None is expected). Fix: assign to .{name}.data to "
+                    f"change the values, or wrap it, {name} = minigrad.tensor(...).")
+            self._buffers[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -197,6 +200,8 @@ class Module:
                             "a Module subclass.")
         self._check_name("module", name, self._modules)
         self.__setattr__(name, module)
+        if module is None:  # a known, absent child, as in PyTorch
+            self._modules[name] = None
 
     # -- calling ------------------------------------------------------------------------
 

@@ -220,6 +220,48 @@ def test_assignment_rules_match_pytorch():
     assert model.state_dict()["count"] == 5
 
 
+def _assign_in_every_registry(nn_lib, parameter, tensor, linear):
+    """Assign each kind of value to a parameter's, a buffer's and a child's name; what is
+    registered where afterwards (or the error raised)."""
+    class Holder(nn_lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("stat", tensor(np.zeros(3, np.float32)))
+            self.weight = parameter(tensor(np.zeros(2, np.float32)))
+            self.child = linear(1, 1)
+
+    kinds = {"Parameter": lambda: parameter(tensor(np.ones(2, np.float32))),
+             "Module": lambda: linear(2, 2), "Tensor": lambda: tensor(np.ones(2, np.float32)),
+             "None": lambda: None, "ndarray": lambda: np.ones(2)}
+    outcome = {}
+    for name in ("weight", "stat", "child"):
+        for kind, make in kinds.items():
+            holder = Holder()
+            try:
+                setattr(holder, name, make())
+            except TypeError:
+                outcome[name, kind] = "TypeError"
+                continue
+            outcome[name, kind] = (list(holder._parameters), list(holder._buffers),
+                                   list(holder._modules), list(holder.state_dict()))
+    return outcome
+
+
+def test_assigning_any_kind_of_value_to_a_registered_name_matches_pytorch():
+    # A Module assigned to a buffer's name and a Parameter to a child's name raised TypeError;
+    # PyTorch re-registers them (as a child, as a parameter).
+    outcome = _assign_in_every_registry(nn, nn.Parameter, mg.tensor, nn.Linear)
+    assert outcome["stat", "Module"] == (["weight"], [], ["child", "stat"],
+                                         ["weight", "child.weight", "child.bias", "stat.weight",
+                                          "stat.bias"])
+    assert outcome["child", "Parameter"] == (["weight", "child"], ["stat"], [],
+                                             ["weight", "child", "stat"])
+    torch = pytest.importorskip("torch")
+    expected = _assign_in_every_registry(torch.nn, torch.nn.Parameter, torch.from_numpy,
+                                         torch.nn.Linear)
+    assert outcome == expected
+
+
 def test_apply_visits_children_first_and_double_converts_in_place():
     model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
     visited = []
