@@ -383,21 +383,26 @@ class Module:
         """Training mode (batch statistics, dropout on) or, with False, evaluation mode."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
-        # PyTorch calls child.train(mode) for every child, so a child that overrides train
-        # (say, to keep its BatchNorm in eval mode) is obeyed. The same here, without
-        # recursion: a child with its own train() is called and looks after its subtree.
+        # PyTorch calls child.train(mode) for every child, in registration order, depth
+        # first, so a child that overrides train (say, to keep its BatchNorm in eval mode) is
+        # obeyed, and a module shared between such a child and a plain place ends up as the
+        # later place says. The same order here, without recursion (a pre-order walk): a child
+        # with its own train() is called and looks after its subtree. A shared module is
+        # visited at every place, as in PyTorch; only a module inside itself is skipped
+        # (PyTorch would recurse until RecursionError).
         object.__setattr__(self, "training", mode)
-        stack, seen = list(self.children()), {id(self)}
+        above = frozenset({id(self)})
+        stack = [(child, above) for child in reversed(list(self.children()))]
         while stack:
-            module = stack.pop()
-            if id(module) in seen:  # shared, or containing itself: once is enough
+            module, ancestors = stack.pop()
+            if id(module) in ancestors:
                 continue
-            seen.add(id(module))
             if type(module).train is not Module.train:
                 module.train(mode)
                 continue
             object.__setattr__(module, "training", mode)
-            stack.extend(module.children())
+            above = ancestors | {id(module)}
+            stack.extend((child, above) for child in reversed(list(module.children())))
         return self
 
     def eval(self) -> Module:

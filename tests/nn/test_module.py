@@ -188,6 +188,31 @@ def test_train_and_eval_call_a_childs_own_train_as_pytorch_does():
     assert not any(module.training for module in model.modules())
 
 
+def test_train_visits_children_in_pytorchs_order_so_a_shared_norm_ends_as_pytorchs():
+    # train() visited the children last-registered first: a BatchNorm frozen by an override
+    # and also registered at a later, plain place ended in eval mode (PyTorch: training).
+    def build(nn_lib):
+        class Freezer(nn_lib.Module):
+            def __init__(self, bn):
+                super().__init__()
+                self.bn = bn
+
+            def train(self, mode=True):
+                super().train(mode)
+                self.bn.eval()
+                return self
+
+        bn = nn_lib.BatchNorm1d(2)
+        model = nn_lib.Sequential(Freezer(bn), bn, nn_lib.ReLU())
+        model.eval()
+        model.train()
+        return bn.training
+
+    assert build(nn) is True
+    torch = pytest.importorskip("torch")
+    assert build(torch.nn) is True
+
+
 def test_train_eval_propagate_to_every_module():
     model = Block()
     assert model.training and model.body[1].training
