@@ -197,18 +197,33 @@ def test_invalid_arguments_are_refused():
         SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
 
 
-def test_a_set_of_parameters_is_refused_as_in_pytorch():
+def test_every_set_of_parameters_is_refused_stricter_than_pytorch():
     # state_dict numbers parameters in order, and a set's order changes between runs: the
-    # saved momentum of one parameter would be loaded into another.
+    # saved momentum of one parameter would be loaded into another. PyTorch refuses only a
+    # `set` inside a parameter group; minigrad every set and frozenset (teaching reason in
+    # _refuse_a_set's docstring), and the message says so.
     p, q = parameter([1.0]), parameter([2.0])
-    with pytest.raises(TypeError, match="SGD: .*ordered collection.*pass a list"):
+    with pytest.raises(TypeError, match="SGD: .*ordered collection.*PyTorch only inside a "
+                                        "parameter group.*pass a list"):
         SGD({p, q}, lr=0.1)
+    with pytest.raises(TypeError, match="SGD: .*ordered collection"):
+        SGD(frozenset([p]), lr=0.1)
     with pytest.raises(TypeError, match="Adam: .*ordered collection"):
         Adam([{"params": {p, q}}])
     optimizer = SGD([p], lr=0.1)
     with pytest.raises(TypeError, match="ordered collection"):
         optimizer.add_param_group({"params": frozenset([q])})
     assert len(optimizer.param_groups) == 1
+    assert len(SGD({p: 1, q: 2}.keys(), lr=0.1).param_groups[0]["params"]) == 2  # ordered
+
+
+def test_where_pytorch_refuses_a_set_minigrad_does_too():
+    torch = pytest.importorskip("torch")
+    weight = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(TypeError, match="ordered collections"):
+        torch.optim.SGD([{"params": {weight}}], lr=0.1)
+    with pytest.raises(TypeError, match="ordered collection"):
+        SGD([{"params": {parameter([1.0])}}], lr=0.1)
 
 
 # -- training --------------------------------------------------------------------------------------

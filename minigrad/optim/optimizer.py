@@ -64,11 +64,19 @@ def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
 
 def _refuse_a_set(params: Any, optimizer: str) -> None:
     """A set's order changes between runs, and `state_dict` numbers the parameters in order:
-    a checkpoint would give one parameter's momentum to another. PyTorch refuses it too."""
+    a checkpoint would give one parameter's momentum to another.
+
+    Stricter than PyTorch, on purpose: PyTorch 2.13 refuses only a ``set`` as a parameter
+    group's ``params``; a set (or frozenset) passed as the whole ``params`` argument is made a
+    list first and accepted, with the same hazard. The teaching reason: the silent mix-up
+    shows only when a checkpoint is loaded in another run, far from its cause, so minigrad
+    refuses every set and frozenset, at the top level and in groups, and says why."""
     if isinstance(params, set | frozenset):
         raise TypeError(f"{optimizer}: optimizer parameters need to be in an ordered "
-                        "collection, but the order of tensors in a set changes between runs. "
-                        "Fix: pass a list, e.g. list(model.parameters()).")
+                        "collection, but the order of tensors in a set changes between runs "
+                        "(state_dict numbers them in order; minigrad refuses a set everywhere, "
+                        "PyTorch only inside a parameter group). Fix: pass a list, e.g. "
+                        "list(model.parameters()).")
 
 
 class Optimizer:
