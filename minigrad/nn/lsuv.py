@@ -17,6 +17,7 @@ import numpy as np
 from minigrad.autograd import no_grad
 from minigrad.nn.init import _generator, _write, orthogonal_, zeros_
 from minigrad.nn.module import Module, Parameter
+from minigrad.nn.normalization import GroupNorm, LayerNorm, _BatchNorm
 from minigrad.tensor import Tensor
 
 
@@ -28,12 +29,20 @@ class LSUVRecord(NamedTuple):
     variance: float  # Var(layer output) on the batch after the last rescale
 
 
+# A user's normalisation class by its name: "Norm", "Normalization" or "Normalisation" as a
+# CamelCase word ('RMSNorm', 'L2Norm', 'LayerNormalization'), not the start of a longer word
+# ('NormalizedLinear' is a Linear), and not the weight re-parametrisations 'WeightNorm' and
+# 'SpectralNorm' ('WeightNormLinear' is a linear map, which LSUV must initialise).
+_NORMALISATION_NAME = re.compile(r"(?<!Weight)(?<!Spectral)Norm(?:ali[sz]ation)?(?![a-z])")
+
+
 def _is_normalisation(module: Module) -> bool:
     # BatchNorm/LayerNorm/GroupNorm scale a normalised signal; their weight is not a map
     # between layers (LayerNorm's can still have 2+ dims), so LSUV must leave it alone.
-    # "Norm" as a word ('BatchNorm1d', 'RMSNorm'), not inside one: a 'NormalizedLinear'
-    # is a Linear and gets LSUV.
-    return any(re.search(r"Norm(?![a-z])", cls.__name__) for cls in type(module).__mro__)
+    # minigrad's own are known by their classes; a user's by a class name in its MRO.
+    if isinstance(module, _BatchNorm | LayerNorm | GroupNorm):
+        return True
+    return any(_NORMALISATION_NAME.search(cls.__name__) for cls in type(module).__mro__)
 
 
 def _layer_outputs(model: Module, x: Tensor, layers: dict[str, Module]) -> dict[str, np.ndarray]:
@@ -64,7 +73,7 @@ def lsuv_(model: Module, x: Tensor, tol: float = 0.1, max_iter: int = 10,
     """Layer-sequential unit-variance initialisation (Mishkin & Matas 2015, Algorithm 1).
 
     1. Every layer with a weight of 2 or more dims (Linear ``(out, in)``, Conv2d
-       ``(out, in, kh, kw)``; normalisation layers are skipped) gets an orthonormal weight
+       ``(out, in, kh, kw)``) gets an orthonormal weight
        (`orthogonal_`, Saxe et al. 2013) and a zero bias. Algorithm 1 only rescales W; with
        a zero bias a layer's output is proportional to W, so one rescale brings its variance
        to 1 exactly.
@@ -75,6 +84,14 @@ def lsuv_(model: Module, x: Tensor, tol: float = 0.1, max_iter: int = 10,
     The passes run without a graph and in eval mode (dropout off, BatchNorm's running
     statistics untouched); each module's train/eval mode is restored afterwards. A layer
     the forward pass never calls gets step 1 only and no record.
+
+    Normalisation layers are skipped (their weight scales a normalised signal, it is not a
+    map between layers): minigrad's BatchNorm1d/2d, LayerNorm and GroupNorm (and their
+    subclasses), and any module with a class in its MRO whose name has "Norm",
+    "Normalization" or "Normalisation" as a CamelCase word ('RMSNorm', 'L2Norm',
+    'LayerNormalization'), except after "Weight" or "Spectral": 'WeightNormLinear' and
+    'SpectralNormConv' re-parametrise a linear map and are initialised; 'NormalizedLinear' is
+    a Linear too.
 
     Returns one `LSUVRecord(name, iterations, variance)` per layer, in forward order.
     """

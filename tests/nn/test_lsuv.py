@@ -57,8 +57,8 @@ class Conv(nn.Module):
         return mg.ops.conv2d(x, self.weight, self.bias, padding=1)
 
 
-class ChannelScaleNorm(nn.Module):
-    """A normalisation-like layer whose weight has 2 dims (like LayerNorm((C, L)))."""
+class ChannelScale(nn.Module):
+    """A layer whose weight has 2 dims (like LayerNorm((C, L))'s), named like no norm."""
 
     def __init__(self, width):
         super().__init__()
@@ -66,6 +66,10 @@ class ChannelScaleNorm(nn.Module):
 
     def forward(self, x):
         return x * self.weight
+
+
+class ChannelScaleNorm(ChannelScale):
+    """A normalisation-like layer whose weight has 2 dims (like LayerNorm((C, L)))."""
 
 
 def test_lsuv_gives_unit_variance_in_a_20_layer_relu_mlp():
@@ -164,6 +168,19 @@ def test_lsuv_initialises_a_layer_whose_name_only_starts_with_norm():
     model = nn.Sequential(NormalizedLinear(32, 16), nn.ReLU(), nn.Linear(16, 4))
     records = init.lsuv_(model, batch((128, 32)), generator=rng(12))
     assert [r.name for r in records] == ["0", "2"]  # it was skipped, silently
+
+
+@pytest.mark.parametrize("class_name, skipped", [
+    ("LayerNormalization", True), ("BatchNormalisation", True), ("RMSNorm", True),
+    ("WeightNormLinear", False), ("SpectralNormConv", False), ("NormalizedLinear", False)])
+def test_lsuv_knows_normalisation_layers_by_the_word_not_by_wrappers(class_name, skipped):
+    # 'Norm' followed by any lowercase letter was not a word, so LayerNormalization's weight
+    # was orthogonalised and rescaled; WeightNorm/SpectralNorm wrappers (linear maps) skipped.
+    layer_class = type(class_name, (ChannelScale,), {})
+    model = nn.Sequential(nn.Linear(32, 64), layer_class(64), nn.ReLU(), nn.Linear(64, 8))
+    records = init.lsuv_(model, batch((128, 32)), generator=rng(13))
+    assert [r.name for r in records] == (["0", "3"] if skipped else ["0", "1", "3"])
+    assert (model[1].weight.data == 1).all() == skipped
 
 
 @pytest.mark.parametrize("training", [True, False])
