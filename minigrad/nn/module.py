@@ -517,6 +517,9 @@ class Module:
         unexpected = [key for key in state_dict if key not in targets]
         if strict and (missing or unexpected):
             nested = [key for key in unexpected if isinstance(state_dict[key], Mapping)]
+            # The model's part is the one with the model's keys, wherever it sits in the
+            # checkpoint ({'optimizer': ..., 'model': ...}): most keys in common first.
+            nested.sort(key=lambda key: -len(set(missing).intersection(state_dict[key])))
             fix = (f"pass the model's part of the checkpoint, e.g. checkpoint[{nested[0]!r}]"
                    if nested else "load a checkpoint of the same architecture, or pass "
                    "strict=False to load the keys that match")

@@ -545,6 +545,15 @@ def test_a_whole_training_checkpoint_gets_a_hint_to_its_model_part():
     model.load_state_dict(checkpoint["model"])
 
 
+def test_the_checkpoint_hint_names_the_part_with_the_models_keys_not_the_first_dict():
+    # The first nested dict was suggested: checkpoint['optimizer'] for this checkpoint.
+    layer = nn.Linear(2, 2)
+    optimizer = mg.optim.SGD(layer.parameters(), lr=0.1)
+    checkpoint = {"optimizer": optimizer.state_dict(), "model": layer.state_dict(), "epoch": 1}
+    with pytest.raises(KeyError, match=r"e\.g\. checkpoint\['model'\]"):
+        layer.load_state_dict(checkpoint)
+
+
 def test_strict_false_loads_the_matching_keys_and_reports_the_rest():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     partial = {"0.weight": np.ones((4, 3)), "extra": np.zeros(1)}
