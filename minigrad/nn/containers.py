@@ -284,8 +284,14 @@ class Sequential(Module):
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
-        """Insert `module` before position `index`; the modules are renumbered."""
+        """Insert `module` before position `index` (``-len(self) <= index <= len(self)``,
+        as in PyTorch: out of range is an IndexError, not an append); the modules are
+        renumbered."""
         modules = list(self._modules.values())
+        if not -len(modules) <= index <= len(modules):
+            raise IndexError(f"Sequential.insert: index {index} is out of range for "
+                             f"{len(modules)} module(s). Fix: use an index in "
+                             f"[{-len(modules)}, {len(modules)}], or append.")
         modules.insert(index, _expect_module(module, "Sequential.insert"))
         _renumber(self, modules)
         return self

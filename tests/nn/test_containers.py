@@ -79,6 +79,18 @@ def test_a_stored_slice_or_sum_of_module_lists_labels_its_layers_by_its_keys():
     assert out._scope.label() == "1 (Linear)"  # was "2 (Linear)"
 
 
+def test_sequential_insert_out_of_range_is_an_index_error_as_in_pytorch():
+    # insert(10, m) on 3 modules appended silently (list.insert's rule); PyTorch refuses.
+    model = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 1))
+    for index in (10, 4, -4):
+        with pytest.raises(IndexError, match=f"Sequential.insert: index {index} is out of "
+                                             "range for 3"):
+            model.insert(index, nn.ReLU())
+    assert len(model) == 3
+    model.insert(3, nn.Tanh()).insert(-4, nn.Identity())  # the ends are in range
+    assert [type(m).__name__ for m in model] == ["Identity", "Linear", "ReLU", "Linear", "Tanh"]
+
+
 def test_sequential_is_edited_like_pytorchs():
     # Replacing a head (model[-1] = ...) and deleting a layer raised "does not support item
     # assignment/deletion"; keys follow PyTorch (kept on assignment, renumbered on deletion).
