@@ -419,13 +419,22 @@ class Module:
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn(module)`` on every descendant, then on this module (PyTorch's order):
-        ``model.apply(init_weights)``."""
-        # Post-order without recursion: a right-to-left pre-order, reversed.
-        order, stack = [], [self]
+        ``model.apply(init_weights)``. A module shared by several places is visited at each;
+        a module registered inside itself is a ValueError (the walk would never end)."""
+        # Post-order without recursion: a right-to-left pre-order, reversed. A shared module
+        # is visited at every place, as in PyTorch; a module inside itself would make the walk
+        # endless (PyTorch: RecursionError), so it is refused before fn is called at all.
+        order: list[Module] = []
+        stack: list[tuple[Module, frozenset[int]]] = [(self, frozenset())]
         while stack:
-            module = stack.pop()
+            module, ancestors = stack.pop()
+            if id(module) in ancestors:
+                raise ValueError(f"Module.apply: a {type(module).__name__} contains itself (a "
+                                 "cycle of child modules), so the walk would never end. Fix: "
+                                 "remove the module registered inside itself.")
             order.append(module)
-            stack.extend(module.children())
+            below = ancestors | {id(module)}
+            stack.extend((child, below) for child in module.children())
         for module in reversed(order):
             fn(module)
         return self

@@ -287,6 +287,15 @@ def test_assigning_any_kind_of_value_to_a_registered_name_matches_pytorch():
     assert outcome == expected
 
 
+def test_apply_on_a_module_inside_itself_is_refused_instead_of_looping_forever():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
+    model[1].add_module("again", model)
+    visited = []
+    with pytest.raises(ValueError, match="Module.apply: a Sequential contains itself"):
+        model.apply(visited.append)
+    assert visited == []  # refused before fn ran on anything
+
+
 def test_apply_visits_children_first_and_double_converts_in_place():
     model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
     visited = []
