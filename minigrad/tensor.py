@@ -49,11 +49,15 @@ def share_array(source: Any, view: Any) -> None:
 
 
 def share_views(out: Any, inputs: Sequence[Any]) -> None:
-    """After an op whose result's array is a view (``out._data.base`` is set): share writes
-    with the input it views, if any (a view of a temporary shares nothing)."""
+    """After an op whose result's array is a view (``out._data.base`` is set) or an input's
+    own array: share writes with that input, if any (a view of a temporary shares nothing).
+    NumPy gives a view of a view the owner of the memory as its base, so comparing owners
+    is exact and costs no call."""
     array = out._data
+    owner = array if array.base is None else array.base
     for tensor in inputs:
-        if np.may_share_memory(array, tensor._data):
+        data = tensor._data
+        if data is owner or data.base is owner:
             share_array(tensor, out)
             return
 
@@ -61,14 +65,19 @@ def share_views(out: Any, inputs: Sequence[Any]) -> None:
 def record_shared_write(tensor: Any) -> None:
     """A write in place to `tensor` (its ``_version`` just set) is one to every tensor that
     shares memory with it (`share_array`), as PyTorch's shared version counter makes it: a
-    graph that saved any of them then refuses backward instead of using the new values."""
+    graph that saved any of them then refuses backward instead of using the new values.
+    (One step per tensor of the group still alive: a view kept alive costs each write.)"""
     shared = _shared_data.get(tensor)
     if shared is not None:
         array, version = tensor._data, tensor._version
-        for reference in shared:
+        owner = array if array.base is None else array.base
+        for reference in tuple(shared):  # (a copy: another thread may compact the list)
             other = reference()
-            # (not one given another array since: `d.data = np.zeros(3)`)
-            if other is not None and np.may_share_memory(other._data, array):
+            if other is None:
+                continue
+            data = other._data
+            # the same memory: not one given another array since (`d.data = np.zeros(3)`)
+            if data is owner or data.base is owner:
                 other._version = version
 
 
@@ -252,7 +261,7 @@ class Tensor:
             # backward refuses (`_check_versions`). Comparing against each node's own
             # ``_seq`` costs the forward pass nothing.
             self._version = next_seq()
-            if _shared_data._entries:  # some tensors share an array through detach()
+            if id(self) in _shared_data._entries:  # it shares its memory (views, detach)
                 record_shared_write(self)
         else:
             self._data = array

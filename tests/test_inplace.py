@@ -309,3 +309,47 @@ def test_in_place_operators_take_numpy_numbers_as_weak_and_explain_their_refusal
     frozen.data.flags.writeable = False
     with pytest.raises(ValueError, match="read-only.*Fix"):
         frozen += 1
+
+
+def test_an_op_that_returns_its_input_array_shares_its_writes():
+    # A custom op returning its input unchanged (a gradient-reversal layer) gives a result
+    # whose array is the input's own (no .base): a write to the input is one to the result.
+    from minigrad.ops.base import Function
+
+    class ReverseGradient(Function):
+        def forward(self, x):
+            return x
+
+        def backward(self, grad_output):
+            return (-grad_output,)
+
+    x = mg.tensor([1.0, 2.0, 3.0])
+    w = mg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y = (ReverseGradient.apply(x) * w).sum()
+    x += 10
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+
+
+def test_a_write_reaches_every_live_view_when_another_thread_compacts_the_group():
+    import threading
+
+    w = mg.tensor(np.ones((4, 4)))
+    views = [w.T for _ in range(40)]
+    stop = threading.Event()
+
+    def churn() -> None:  # views made and dropped: the group is compacted now and then
+        while not stop.is_set():
+            for _ in range(64):
+                w.reshape(16)
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        for _ in range(300):
+            w.data = w.data  # a write in place
+            version = w._version
+            assert all(view._version == version for view in views)
+    finally:
+        stop.set()
+        thread.join()

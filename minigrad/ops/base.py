@@ -138,8 +138,10 @@ class Function:
         out._where = None
         out._retains_grad = False
         out._version = 0
-        if out._data.base is not None:  # a view (reshape, transpose, indexing...): writes
-            share_views(out, inputs)    # to it or to its input are writes to both
+        # A view of an input (reshape, transpose, indexing...) or an input's own array (an
+        # identity op): writes to it or to the input are writes to both.
+        if out._data.base is not None or (inputs and out._data is inputs[0]._data):
+            share_views(out, inputs)
         if engine.anomaly:
             out._where = autograd.user_frame()
             check_finite(out._data, cls.name, out._where, "forward", inputs, engine.scope)

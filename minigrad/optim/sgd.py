@@ -92,7 +92,7 @@ def _plain_update(params: list[Any], lr: float) -> None:
     """
     written_at = next_seq()
     scratch: np.ndarray | None = None
-    detached = bool(_shared_data._entries)  # some tensors share an array through detach()
+    shared = _shared_data._entries  # tensors sharing memory (views, detach): by id
     for parameter in params:
         grad = parameter.grad
         if grad is None:
@@ -117,5 +117,5 @@ def _plain_update(params: list[Any], lr: float) -> None:
             for values, gradient in blocks(data, grad):
                 values -= lr * gradient
         parameter._version = written_at
-        if detached:
+        if id(parameter) in shared:
             record_shared_write(parameter)
