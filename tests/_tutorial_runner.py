@@ -106,3 +106,15 @@ def lesson_results(script: str) -> dict:
 def num(value: float | str) -> float:
     """A recorded number (the recorder stores inf/nan as the strings "inf"/"nan")."""
     return float(value)
+
+
+def restore_numbers(value):
+    """A recorded structure with JSON's "inf"/"-inf"/"nan" strings made numbers again (the
+    rules compare numbers)."""
+    if isinstance(value, dict):
+        return {k: restore_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [restore_numbers(v) for v in value]
+    if value in ("inf", "-inf", "nan"):
+        return num(value)
+    return value

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = ROOT / "tutorials"
 sys.path.insert(0, str(TUTORIALS))
 
+from _tutorial_runner import restore_numbers  # noqa: E402
 from _verdict import VERDICTS  # noqa: E402
 
 CLAIMS = [f"B{n}" for n in range(1, 12)] + [f"I{n}" for n in range(1, 10)]
@@ -63,17 +64,6 @@ def test_claims_md_names_the_lesson_and_quotes_its_verdict(claim: str) -> None:
                                 f"recorded {recorded}")
 
 
-def _restore(value):
-    """JSON gave back "inf"/"nan" as strings."""
-    if isinstance(value, dict):
-        return {k: _restore(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_restore(v) for v in value]
-    if value in ("inf", "-inf", "nan"):
-        return float(value)
-    return value
-
-
 def _decide(claim: str):
     import _rules_03
     import _rules_04
@@ -101,7 +91,7 @@ def _decide(claim: str):
 def test_the_committed_verdict_is_what_the_rule_chooses_today(claim: str) -> None:
     pytest.importorskip("scipy")  # the rules' confidence intervals (the tutorials extra)
     _, record = _recorded()[claim]
-    measured = _restore(record["measured"])
+    measured = restore_numbers(record["measured"])
     if claim == "I5":  # its decide function reads depths as numbers, JSON keys are strings
         for kind in ("orthogonal", "gaussian"):
             measured[kind] = {int(depth): steps for depth, steps in measured[kind].items()}

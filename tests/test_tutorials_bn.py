@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")
 
-from _tutorial_runner import TUTORIALS, lesson_results, num  # noqa: E402
+from _tutorial_runner import TUTORIALS, lesson_results, restore_numbers  # noqa: E402
 
 sys.path.insert(0, str(TUTORIALS))
 import _rules_04  # noqa: E402
@@ -172,17 +172,6 @@ SCRIPTS = {"04": "04_batchnorm_from_scratch.py", "05": "05_what_batchnorm_buys.p
            "09": "09_batchnorm_cnns_and_cost.py"}
 
 
-def _restore(value):
-    """JSON gave back "inf"/"nan" as strings; the rules need numbers."""
-    if isinstance(value, dict):
-        return {k: _restore(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_restore(v) for v in value]
-    if value in ("inf", "-inf", "nan"):
-        return num(value)
-    return value
-
-
 @pytest.mark.parametrize("lesson", sorted(SCRIPTS))
 def test_every_verdict_is_the_one_its_rule_chooses(lesson: str) -> None:
     verdicts = lesson_results(SCRIPTS[lesson])["verdicts"]
@@ -190,7 +179,7 @@ def test_every_verdict_is_the_one_its_rule_chooses(lesson: str) -> None:
     for claim, recorded in verdicts.items():
         rule = RULES[claim]
         assert recorded["rule"] == rule.statement
-        again = rule(**_restore(recorded["measured"]))
+        again = rule(**restore_numbers(recorded["measured"]))
         # (the reason is not compared: the results file sorts dict keys, so its wording of
         # per-network lists may come out in another order)
         assert again.verdict == recorded["verdict"], (claim, again.why, recorded["why"])
