@@ -50,16 +50,21 @@ def share_array(source: Any, view: Any) -> None:
 
 def share_views(out: Any, inputs: Sequence[Any]) -> None:
     """After an op whose result's array is a view (``out._data.base`` is set) or an input's
-    own array: share writes with that input, if any (a view of a temporary shares nothing).
-    NumPy gives a view of a view the owner of the memory as its base, so comparing owners
-    is exact and costs no call."""
-    array = out._data
-    owner = array if array.base is None else array.base
+    own array: share writes with that input, if any (a view of a temporary shares nothing;
+    views of one memory have one owner, `_owner`)."""
+    owner = _owner(out._data)
     for tensor in inputs:
-        data = tensor._data
-        if data is owner or data.base is owner:
+        if _owner(tensor._data) is owner:
             share_array(tensor, out)
             return
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that holds `array`'s memory: NumPy makes a view's base that array (not a
+    chain of views), or the array itself when its memory is a buffer (np.frombuffer, a
+    memmap: base is not an array)."""
+    base = array.base
+    return base if isinstance(base, np.ndarray) else array
 
 
 def record_shared_write(tensor: Any) -> None:
@@ -69,15 +74,11 @@ def record_shared_write(tensor: Any) -> None:
     (One step per tensor of the group still alive: a view kept alive costs each write.)"""
     shared = _shared_data.get(tensor)
     if shared is not None:
-        array, version = tensor._data, tensor._version
-        owner = array if array.base is None else array.base
+        owner, version = _owner(tensor._data), tensor._version
         for reference in tuple(shared):  # (a copy: another thread may compact the list)
             other = reference()
-            if other is None:
-                continue
-            data = other._data
             # the same memory: not one given another array since (`d.data = np.zeros(3)`)
-            if data is owner or data.base is owner:
+            if other is not None and _owner(other._data) is owner:
                 other._version = version
 
 

@@ -353,3 +353,16 @@ def test_a_write_reaches_every_live_view_when_another_thread_compacts_the_group(
     finally:
         stop.set()
         thread.join()
+
+
+def test_views_of_an_array_over_a_buffer_share_writes_too():
+    # np.frombuffer (or a memmap) gives an array whose base is not an array: its views have
+    # that array as their base, and a write to it must still reach them.
+    buffer = bytearray(np.array([1.0, 2.0]).tobytes())
+    x = mg.from_numpy(np.frombuffer(buffer))
+    w = mg.tensor([1.0, 1.0], requires_grad=True)
+    y = (w * x[::-1]).sum()
+    with mg.no_grad():
+        x *= 2
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
