@@ -67,6 +67,17 @@ def _owner(array: np.ndarray) -> np.ndarray:
     return base if isinstance(base, np.ndarray) else array
 
 
+def writeable_data(tensor: Any, op: str) -> np.ndarray:
+    """The array an in-place write (`op`: ``+=``, item assignment) goes into, refused with
+    the fix when it is read-only (a `from_numpy` of a read-only array, a broadcast view)."""
+    array = tensor._data
+    if not array.flags.writeable:
+        raise ValueError(
+            f"{op}: the tensor's array (shape {tensor.shape}) is read-only. Fix: give the "
+            "tensor a writeable copy, t.data = t.data.copy(), or write a new tensor.")
+    return array
+
+
 def record_shared_write(tensor: Any) -> None:
     """A write in place to `tensor` (its ``_version`` just set) is one to every tensor that
     shares memory with it (`share_array`), as PyTorch's shared version counter makes it: a

@@ -366,3 +366,10 @@ def test_views_of_an_array_over_a_buffer_share_writes_too():
         x *= 2
     with pytest.raises(RuntimeError, match="modified"):
         y.backward()
+
+
+def test_item_assignment_into_a_read_only_array_says_so():
+    frozen = mg.tensor(np.ones(2))
+    frozen.data.flags.writeable = False
+    with pytest.raises(ValueError, match="item assignment.*read-only.*Fix"):
+        frozen[0] = 5

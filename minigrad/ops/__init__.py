@@ -57,7 +57,7 @@ from minigrad.ops.shape import (
     transpose,
     unsqueeze,
 )
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, writeable_data
 
 
 def _reflected(op: Any) -> Any:
@@ -102,12 +102,9 @@ def _in_place(ufunc: Any, symbol: str) -> Any:
         other_data = other.data if isinstance(other, Tensor) else other
         if isinstance(other_data, np.generic):  # a NumPy number is weak, as in `t + x`
             other_data = other_data.item()
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"{symbol}: the tensor's array (shape {self.shape}) is read-only. Fix: give the "
-                "tensor a writeable copy, t.data = t.data.copy(), or write a new tensor.")
+        array = writeable_data(self, symbol)
         try:
-            ufunc(self.data, other_data, out=self.data, casting="same_kind")
+            ufunc(array, other_data, out=array, casting="same_kind")
         except OverflowError:  # a Python int the integer dtype cannot hold (uint8 += 300)
             raise ValueError(
                 f"{symbol}: {other_data!r} does not fit the tensor's dtype {self.dtype}. Fix: "
@@ -123,7 +120,7 @@ def _in_place(ufunc: Any, symbol: str) -> Any:
                 f"{symbol}: cannot update a tensor of shape {self.shape} ({self.dtype}) in place "
                 f"with {type(other_data).__name__} of shape {other_shape}: "
                 f"{str(error).rstrip('.')}. Fix: {fix}.") from None
-        self.data = self.data  # the same array assigned back: records the write
+        self.data = array  # the same array assigned back: records the write
         return self
     return method
 

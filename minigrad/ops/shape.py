@@ -12,7 +12,7 @@ import numpy as np
 from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError
 from minigrad.ops.reduce import normalize_axis, single_axis
-from minigrad.tensor import Tensor, expect_tensor
+from minigrad.tensor import Tensor, expect_tensor, writeable_data
 
 
 class Reshape(Function):
@@ -238,10 +238,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
             "graph is recorded, when it or the value requires grad. Fix: under `with "
             "mg.no_grad():` for an update, or build a new tensor (mg.where(mask, value, x), "
             "mg.cat).")
-    array = x.data
-    if not array.flags.writeable:
-        raise ValueError(f"item assignment: the tensor's array (shape {x.shape}) is read-only. "
-                         "Fix: give the tensor a writeable copy, t.data = t.data.copy().")
+    array = writeable_data(x, "item assignment")
     data = value.data if isinstance(value, Tensor) else value
     try:
         array[_array_index(index)] = data
