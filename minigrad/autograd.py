@@ -24,17 +24,19 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   as micrograd does.
 * Gradients *add up*: a second ``backward()`` adds a second copy into every ``.grad`` it
   stores. Call ``zero_grad()`` between passes, as in any training loop.
-* By default the graph is not freed by ``backward()``: each op keeps what its backward
-  needs until the output is dropped, so a second ``backward()`` works, and the visualiser
-  can recompute every intermediate gradient from the root's ``.grad`` when it draws.
-  This differs from PyTorch, which frees unless ``retain_graph=True``: in minigrad,
-  ``backward(retain_graph=False)`` *explicitly* asks for that freeing. Right after its own
-  backward, each node's op drops what it saved (inputs, statistics, outputs it reads)
-  and the node drops its links to its parents (the root keeps its own), so every
-  intermediate result the user does not hold is freed during the pass, as in PyTorch.
-  A freed node still says which op made it (``grad_fn``, ``is_leaf`` False); a second
-  backward through it, from any tensor, raises an error that names the fix, and the
-  visualiser and the recorder refuse such a graph.
+* **Tensor: the graph is freed by ``backward()``**, as in PyTorch. Before the pass,
+  intermediate results that nobody but the graph holds lose their data (a node *is* its
+  tensor here, so the graph would otherwise keep every activation alive; see
+  `minigrad.versions.release_unheld_data`). During it, right after each node's own
+  backward, its op drops what it saved and the node drops its links to its parents (the
+  root keeps its own). A training step's memory then stays close to PyTorch's. A freed
+  node still says which op made it (``grad_fn``, ``is_leaf`` False); a second backward
+  through it, from any tensor, raises an error that names the fix, and the visualiser
+  and the recorder refuse such a graph. ``backward(retain_graph=True)`` keeps the whole
+  graph instead: a second backward works, and the visualiser can draw it (every node's
+  value, and its gradient recomputed from the root's ``.grad`` through ``_vjp``). A pass
+  watched by an observer (below: the gradient-flow recorder) keeps its graph too, so the
+  recorder needs no switch. **Value** graphs are always kept (micrograd's behaviour).
 * A tool that needs every gradient of one pass (the gradient-flow recorder) asks for it
   with `minigrad.observers.observe_next_backward` instead of keeping them in ``.grad``.
 * A leaf tensor's ``.grad`` is always an array of its own (never a read-only view, never
@@ -501,8 +503,8 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
 def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
-    With `free_graph` (``retain_graph=False`` in `Tensor.backward`), as soon as a node's
-    own backward has run, its op drops what it saved and the node drops its links to its
+    With `free_graph` (`Tensor.backward`'s default; ignored when an observer takes the
+    pass, as the recorder reads the graph afterwards), as soon as a node's own backward has run, its op drops what it saved and the node drops its links to its
     parents (all but the root, whose op still refuses a second pass): a node no longer
     needed, and not held by the user, is then freed with its data during the pass. No
     second backward through this graph, and the visualiser refuses to draw it.
@@ -522,6 +524,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     keep_all = _retain_all_grads.get()
     waiting = next_observer.get()  # a tool watching one pass (minigrad/observers.py)
     observer = waiting.pop() if waiting else None  # taken: no other pass, in any context, sees it
+    if observer is not None:  # the tool reads the graph after the pass (the recorder does)
+        free_graph = False
     # Ids of this pass's gradient arrays that someone else may hold: the seed, arrays handed
     # to hooks, arrays already stored in a .grad. A leaf may adopt any other fresh array
     # instead of copying it (see Tensor._accumulate_grad).

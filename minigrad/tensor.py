@@ -25,6 +25,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.autograd import current_state, next_seq
+from minigrad.observers import next_observer
 
 _default_generator = np.random.default_rng()
 _accumulation_lock = threading.Lock()  # see Tensor._accumulate_grad
@@ -329,7 +330,7 @@ class Tensor:
         `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`)."""
         op = self._op
         if op is not None and type(op) is not FreedOp:
-            self._op = FreedOp(op)
+            self._op = freed(op)
         if cut:
             self._parents = FREED_GRAPH
 
@@ -370,12 +371,15 @@ class Tensor:
         that require grad, of this tensor (the seed) and of tensors marked `retain_grad`.
 
         `gradient` is d(loss)/d(self), of this tensor's shape; it may be omitted only for a
-        one-element tensor. `retain_graph`: by default (None) and with True, the ops keep
-        what they saved until the graph is dropped, so a second backward works and the
-        visualiser can recompute every node's gradient; with False (PyTorch's default), each
-        node drops what its op saved and its links to its parents as soon as its backward
-        has run, so intermediate results nobody holds are freed during the pass (a lower
-        peak; no second backward, nothing to draw; see `minigrad.autograd`).
+        one-element tensor. `retain_graph`: by default (None, or False) the graph is freed
+        during the pass, as in PyTorch: each node drops what its op saved and its links to
+        its parents as soon as its backward has run, and intermediate results nobody but
+        the graph holds lose their data before the pass starts (a training step's memory
+        stays close to PyTorch's). Then there is no second backward through this graph and
+        nothing to draw. With True the graph is kept: a second backward works, and the
+        visualiser can draw it (values, and every node's gradient recomputed). A
+        `GradientFlowRecorder` keeps the graphs of the passes it records by itself (see
+        `minigrad.autograd`).
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -408,7 +412,10 @@ class Tensor:
                     f"backward: gradient has shape {gradient.shape} but the tensor has shape "
                     f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
                 )
-        autograd.backward(self, gradient, free_graph=retain_graph is False)
+        free_graph = not retain_graph
+        if free_graph and not next_observer.get():  # (an observed pass keeps its graph)
+            release_unheld_data(self)
+        autograd.backward(self, gradient, free_graph=free_graph)
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
@@ -561,7 +568,9 @@ class Tensor:
 from minigrad.versions import (  # noqa: E402
     FREED_GRAPH,
     FreedOp,
+    freed,
     modified_in_place_error,
+    release_unheld_data,
 )
 
 # The op methods (x + y, x.sum(), x @ w, ...) are attached in minigrad/ops/__init__.py,

@@ -5,25 +5,28 @@ it has freed.
   op was written in place after the op saved it (PyTorch's version counters).
 * `SharedTensor`: what `from_numpy` returns; it notices writes to the caller's array by
   fingerprinting it.
-* `FreedOp`, `FREED_GRAPH`: what an op and a node's parents become once
-  ``backward(retain_graph=False)`` has run the node's backward (a freed graph).
+* `FreedOp`, `FREED_GRAPH`: what an op and a node's parents become once a ``backward()``
+  that frees the graph (the default, as in PyTorch) has run the node's backward.
+* `release_unheld_data`: before such a pass, the data of intermediate results that only the
+  graph holds goes at once.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 from minigrad.autograd import next_seq
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, _shared_data
 
 
 class FreedOp:
-    """What replaces an op once `backward(retain_graph=False)` has run its backward: it
-    drops what the op saved, keeps the op's names (``op_name``, and ``grad_fn=<...>`` in
-    the tensor's repr: the tensor was still made by that op) and refuses a second backward
-    clearly."""
+    """What replaces an op once a freeing ``backward()`` has run its backward: it drops what
+    the op saved, keeps the op's names (``op_name``, and ``grad_fn=<...>`` in the tensor's
+    repr: the tensor was still made by that op) and refuses a second backward clearly.
+    One per op class (`freed`), shared by all its freed nodes."""
 
     __slots__ = ("name", "class_name")
     saves_output = False  # it saved nothing: its backward raises whatever the data holds
@@ -35,29 +38,107 @@ class FreedOp:
     def backward(self, grad_output: np.ndarray) -> Any:
         raise RuntimeError(
             f"backward: trying to backpropagate through '{self.name}' a second time, but the "
-            "first backward(retain_graph=False) freed what it saved. Fix: call the first "
-            "backward() without retain_graph=False (or with retain_graph=True), or run the "
-            "forward pass again."
+            "first backward() freed what it saved (as PyTorch's does). Fix: call the first "
+            "backward(retain_graph=True), or run the forward pass again."
         )
 
 
-# What a node's parents become once `backward(retain_graph=False)` has run its backward: one
-# marker parent, which needs no gradient, in place of the real ones (so that they, and their
-# data, can be freed). A freed node therefore stays a non-leaf (``is_leaf`` is False): a
-# later backward that reaches it calls its `FreedOp`, which raises, instead of taking it for
-# a leaf and silently stopping there. One shared tuple: a freed node costs no new object.
+_freed_ops: dict[tuple[type, str], FreedOp] = {}
+
+
+def freed(op: Any) -> FreedOp:
+    """The `FreedOp` standing for `op` once freed: one per op class and name, made once."""
+    key = (type(op), op.name)
+    stand_in = _freed_ops.get(key)
+    if stand_in is None:
+        stand_in = _freed_ops.setdefault(key, FreedOp(op))
+    return stand_in
+
+
+# What a node's parents become once a freeing backward has run its backward: one marker
+# parent, which needs no gradient, in place of the real ones (so that they, and their data,
+# can be freed). A freed node therefore stays a non-leaf (``is_leaf`` is False): a later
+# backward that reaches it calls its `FreedOp`, which raises, instead of taking it for a leaf
+# and silently stopping there. One shared tuple: a freed node costs no new object.
 FREED_GRAPH: tuple[Tensor] = (Tensor(0.0, name="freed graph"),)
 
 
 def freed_graph_error(tool: str) -> RuntimeError:
-    """The error the visualiser and the recorder raise for a graph that
-    `backward(retain_graph=False)` freed: its links and saved arrays are gone."""
+    """The error the visualiser and the recorder raise for a graph that a freeing
+    ``backward()`` went through: its links and saved arrays are gone."""
     return RuntimeError(
-        f"{tool}: this graph was freed by backward(retain_graph=False), which drops each "
-        "node's links and saved arrays during the pass, so it can no longer be drawn or its "
-        "gradients recomputed. Fix: call backward() without retain_graph=False (the default "
-        "keeps the graph) on the steps you want to draw or record."
+        f"{tool}: this graph was freed by backward(), which (as in PyTorch) drops each node's "
+        "links and saved arrays during the pass, so it can no longer be drawn or its "
+        "gradients recomputed. Fix: call loss.backward(retain_graph=True) on the step you "
+        "want to draw (or draw before backward: values only). A GradientFlowRecorder keeps "
+        "the graphs of the steps it records by itself."
     )
+
+
+# A one-element zero array per dtype: the memory behind every released node's stand-in.
+_zeros: dict[np.dtype, np.ndarray] = {}
+
+
+def _stand_in(array: np.ndarray) -> np.ndarray:
+    """A read-only array of `array`'s shape and dtype over a single element (all strides
+    0): what a released node holds instead of its data. The engine reads a node's shape and
+    dtype (to fit gradients to it), never the values of a node nobody else can reach."""
+    dtype = array.dtype
+    zero = _zeros.get(dtype)
+    if zero is None:
+        zero = _zeros.setdefault(dtype, np.zeros(1, dtype))
+    stand_in = np.ndarray(array.shape, dtype, zero, 0, (0,) * array.ndim)
+    stand_in.flags.writeable = False
+    return stand_in
+
+
+def _uses_in_graph(root: Tensor) -> dict[Any, int]:
+    """Every computed node the graph below `root` reaches (root excluded), with how many
+    times the graph's links refer to it (a node used twice by one op counts twice). The
+    first key is a fresh object used by nothing else: `release_unheld_data` measures on it
+    what a reference count is with no link at all."""
+    uses: dict[Any, int] = {object(): 0}
+    stack = [root]
+    while stack:
+        for parent in stack.pop()._parents:
+            if parent._parents:  # computed, not a leaf: leaves (parameters) keep their data
+                count = uses.get(parent)
+                if count is None:
+                    uses[parent] = 1
+                    stack.append(parent)
+                else:
+                    uses[parent] = count + 1
+    return uses
+
+
+def release_unheld_data(root: Tensor) -> None:
+    """Before a backward pass that frees the graph: replace the data of every intermediate
+    result that *only the graph* holds by a stand-in of its shape and dtype (`_stand_in`).
+
+    Why: in minigrad a graph node *is* its tensor, so the graph keeps each node's array
+    alive until that node's backward has run, even when no backward reads it (a BatchNorm's
+    output, which the next ReLU does not save). PyTorch's graph holds only what backward
+    reads, and frees such an array as soon as the forward pass moves on. The ops keep what
+    their backward reads as arrays of their own (`Function.forward` saves them on the op),
+    never through the node, so dropping the node's reference frees exactly the arrays
+    nothing needs: one activation per BatchNorm layer in an MLP, at the peak.
+
+    Who else holds a node is read from CPython's reference count: a node whose count is
+    that of a node with no link at all (measured on a fresh object in the same loop) plus
+    the graph's links to it is unreachable except through the graph. Anything else holding
+    it, a variable, a list, a hook's closure, another graph, adds to the count and keeps its
+    data. Tensors that share memory with others (views, `detach`) and subclasses keep
+    theirs too.
+    """
+    uses = _uses_in_graph(root)
+    no_link = -1
+    for node, links in uses.items():
+        count = sys.getrefcount(node)
+        if no_link < 0:  # the first key: the fresh object
+            no_link = count
+        elif (count == no_link + links and type(node) is Tensor
+                and id(node) not in _shared_data._entries):
+            node._data = _stand_in(node._data)
 
 
 class SharedTensor(Tensor):
