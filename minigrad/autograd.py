@@ -504,10 +504,11 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
     With `free_graph` (`Tensor.backward`'s default; ignored when an observer takes the
-    pass, as the recorder reads the graph afterwards), as soon as a node's own backward has run, its op drops what it saved and the node drops its links to its
-    parents (all but the root, whose op still refuses a second pass): a node no longer
-    needed, and not held by the user, is then freed with its data during the pass. No
-    second backward through this graph, and the visualiser refuses to draw it.
+    pass, as the recorder reads the graph afterwards), as soon as a node's own backward
+    has run, its op drops what it saved and the node drops its links to its parents (all
+    but the root, whose op still refuses a second pass): a node no longer needed, and not
+    held by the user, is then freed with its data during the pass. No second backward
+    through this graph, and the visualiser refuses to draw it.
 
     The nodes are visited in `topological_order`'s order (newest first), but without
     walking the graph beforehand: the nodes that have received a gradient wait in a heap
