@@ -139,7 +139,7 @@ def test_property_implementations_agree(n, c, spatial, scale, training, seed):
 def test_fused_backward_can_run_twice_and_accumulates():
     x, weight, bias, _, grad_out = problem((6, 3, 2))
     out = F.batch_norm(x, None, None, weight, bias, training=True, implementation="fused")
-    out.backward(grad_out)
+    out.backward(grad_out, retain_graph=True)
     first = x.grad.copy(), weight.grad.copy()
     out.backward(grad_out)  # the saved x̂ must be intact for a second pass
     np.testing.assert_allclose(x.grad, 2 * first[0], rtol=1e-12)
