@@ -109,6 +109,8 @@ def test_tensor_chain_of_100k_ops_backpropagates():
 
 @pytest.mark.parametrize("kind", ["value", "tensor"])
 def test_graph_is_freed_once_the_output_is_dropped(kind):
+    # A kept graph (Value's always; a Tensor's with retain_graph=True) lives as long as its
+    # output, and no longer.
     gc.disable()  # freeing must come from reference counting alone: no cycles in the graph
     try:
         x = mg.Value(2.0) if kind == "value" else mg.tensor(np.ones(3), requires_grad=True)
@@ -119,12 +121,37 @@ def test_graph_is_freed_once_the_output_is_dropped(kind):
         for _ in range(DEPTH // 10):
             out = out + 1.0
         del first
-        (out if kind == "value" else out.sum()).backward()
+        if kind == "value":
+            out.backward()
+        else:
+            out.sum().backward(retain_graph=True)
         assert first_ref() is not None  # still held by the graph while out lives
         del out
         assert first_ref() is None
         assert op_ref is None or op_ref() is None
         assert x.grad is not None  # the leaf survives with its gradient
+    finally:
+        gc.enable()
+
+
+def test_a_tensor_graph_is_freed_by_backward_while_its_output_lives():
+    # The default backward() frees the graph as it goes, as PyTorch's does: `out` is still
+    # held, but the intermediates below it and their ops are gone once the pass returns.
+    gc.disable()  # freeing must come from reference counting alone
+    try:
+        x = mg.tensor(np.ones(3), requires_grad=True)
+        first = x * 2.0
+        first_ref, op_ref = weakref.ref(first), weakref.ref(first._op)
+        out = first
+        for _ in range(DEPTH // 10):
+            out = out + 1.0
+        del first
+        out.sum().backward()
+        assert first_ref() is None and op_ref() is None
+        np.testing.assert_array_equal(out.data, np.full(3, 2.0 + DEPTH // 10))  # held: kept
+        np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+        with pytest.raises(RuntimeError, match=r"a second time.*retain_graph=True"):
+            out.sum().backward()
     finally:
         gc.enable()
 
@@ -144,10 +171,21 @@ def test_tensor_grad_is_kept_on_leaves_the_root_and_retained_nodes_only():
     np.testing.assert_array_equal(kept.grad, [1.0, 1.0])
     np.testing.assert_array_equal(x.grad, [8.0, 16.0])  # d/dx (3x^2 + x^2) = 8x
     np.testing.assert_array_equal(out.grad, 1.0)  # the root keeps its seed
-    out.backward()  # the graph is kept: a second pass adds again where .grad is stored
+    with pytest.raises(RuntimeError, match=r"a second time.*retain_graph=True"):
+        out.backward()  # the first pass freed the graph: refused, and nothing was added
+    np.testing.assert_array_equal(x.grad, [8.0, 16.0])
+    x.zero_grad()
+    kept.grad = out.grad = None
+    h = x * x
+    kept = h * 3
+    kept.retain_grad()
+    out = (kept + h).sum()
+    out.backward(retain_graph=True)
+    out.backward()  # the graph was kept: a second pass adds again where .grad is stored
     assert h.grad is None
     np.testing.assert_array_equal(kept.grad, [2.0, 2.0])
     np.testing.assert_array_equal(x.grad, [16.0, 32.0])
+    np.testing.assert_array_equal(out.grad, 2.0)
     x.zero_grad()
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
@@ -170,7 +208,7 @@ def test_retain_grads_keeps_every_intermediate_gradient():
     out = g.sum()
     with mg.retain_grads():
         assert autograd.retain_grads is mg.retain_grads
-        out.backward()
+        out.backward(retain_graph=True)  # kept for the second pass below
     np.testing.assert_array_equal(g.grad, [1.0, 1.0])
     np.testing.assert_array_equal(h.grad, [3.0, 3.0])
     np.testing.assert_array_equal(x.grad, [6.0, 12.0])
@@ -251,7 +289,7 @@ def test_hook_sees_the_gradient_and_can_replace_it():
     h.register_hook(lambda grad: seen.append(grad.copy()))  # returns None: grad unchanged
     remove = h.register_hook(lambda grad: grad * 10)
     h.retain_grad()  # the gradient it keeps is the one the hooks returned
-    h.sum().backward()
+    h.sum().backward(retain_graph=True)  # h's graph is kept for the passes below
     np.testing.assert_array_equal(seen[0], [1.0, 1.0])
     np.testing.assert_array_equal(h.grad, [10.0, 10.0])
     np.testing.assert_array_equal(x.grad, [30.0, 30.0])  # the replaced gradient flows on
@@ -259,7 +297,7 @@ def test_hook_sees_the_gradient_and_can_replace_it():
     remove()  # removing twice is harmless
     x.zero_grad()
     h.grad = None
-    h.sum().backward()
+    h.sum().backward(retain_graph=True)
     np.testing.assert_array_equal(x.grad, [3.0, 3.0])
     assert len(seen) == 2
     handle = h.register_hook(lambda grad: grad * 0)
