@@ -328,11 +328,12 @@ class Tensor:
         """After this node's backward under ``backward(retain_graph=False)``: replace its op
         by a `FreedOp` (dropping what the op saved) and, with `cut`, its parents by the
         `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`)."""
-        op = self._op
-        if op is not None and type(op) is not FreedOp:
-            self._op = freed(op)
-        if cut:
-            self._parents = FREED_GRAPH
+        with graph_surgery:  # never while another thread counts references (versions.py)
+            op = self._op
+            if op is not None and type(op) is not FreedOp:
+                self._op = freed(op)
+            if cut:
+                self._parents = FREED_GRAPH
 
     def _accumulate_grad(self, grad: np.ndarray, exposed: set[int]) -> None:
         # One lock for all tensors: backward passes in several threads that share leaves (one
@@ -387,6 +388,8 @@ class Tensor:
                 "graph. Fix: create the inputs you want gradients for with requires_grad=True "
                 "(and do not compute the loss inside no_grad())."
             )
+        if type(self._op) is FreedOp:  # refused before its hooks run or its .grad grows
+            raise self._op.refusal()
         if gradient is None:
             if self._data.size != 1:
                 raise ValueError(
@@ -413,9 +416,14 @@ class Tensor:
                     f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
                 )
         free_graph = not retain_graph
-        if free_graph and not next_observer.get():  # (an observed pass keeps its graph)
-            release_unheld_data(self)
-        autograd.backward(self, gradient, free_graph=free_graph)
+        if not free_graph or next_observer.get():  # (an observed pass keeps its graph)
+            autograd.backward(self, gradient, free_graph=free_graph)
+            return
+        released = release_unheld_data(self)
+        try:
+            autograd.backward(self, gradient, free_graph=True)
+        finally:  # released nodes the pass did not reach lose their links too
+            free_unprocessed(released)
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
@@ -568,7 +576,9 @@ class Tensor:
 from minigrad.versions import (  # noqa: E402
     FREED_GRAPH,
     FreedOp,
+    free_unprocessed,
     freed,
+    graph_surgery,
     modified_in_place_error,
     release_unheld_data,
 )

@@ -8,12 +8,14 @@ it has freed.
 * `FreedOp`, `FREED_GRAPH`: what an op and a node's parents become once a ``backward()``
   that frees the graph (the default, as in PyTorch) has run the node's backward.
 * `release_unheld_data`: before such a pass, the data of intermediate results that only the
-  graph holds goes at once.
+  graph holds goes at once (`free_unprocessed` after it, for the nodes it did not reach).
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,12 @@ class FreedOp:
         self.class_name = type(op).__name__  # display.py shows it as grad_fn=<...Backward>
 
     def backward(self, grad_output: np.ndarray) -> Any:
-        raise RuntimeError(
+        raise self.refusal()
+
+    def refusal(self) -> RuntimeError:
+        """The error a backward through this node raises (`Tensor.backward` raises it before
+        the pass when the node is its root: nothing is added to any ``.grad`` then)."""
+        return RuntimeError(
             f"backward: trying to backpropagate through '{self.name}' a second time, but the "
             "first backward() freed what it saved (as PyTorch's does). Fix: call the first "
             "backward(retain_graph=True), or run the forward pass again."
@@ -76,6 +83,8 @@ def freed_graph_error(tool: str) -> RuntimeError:
 
 
 # A one-element zero array per dtype: the memory behind every released node's stand-in.
+# Read-only itself, so that no stand-in can be made writeable again (NumPy allows that on
+# a view of a writeable array) and change what every other one reads.
 _zeros: dict[np.dtype, np.ndarray] = {}
 
 
@@ -86,10 +95,37 @@ def _stand_in(array: np.ndarray) -> np.ndarray:
     dtype = array.dtype
     zero = _zeros.get(dtype)
     if zero is None:
-        zero = _zeros.setdefault(dtype, np.zeros(1, dtype))
+        zero = np.zeros(1, dtype)
+        zero.flags.writeable = False
+        zero = _zeros.setdefault(dtype, zero)
     stand_in = np.ndarray(array.shape, dtype, zero, 0, (0,) * array.ndim)
     stand_in.flags.writeable = False
     return stand_in
+
+
+def is_released(tensor: Tensor) -> bool:
+    """True when `release_unheld_data` took `tensor`'s data (it holds a `_stand_in`)."""
+    base = tensor._data.base
+    return base is not None and base is _zeros.get(tensor._data.dtype)
+
+
+# Counting references (below) and cutting a graph's links (a freeing pass,
+# `Tensor._free_saved`) never interleave: another thread cutting a link this count relies
+# on would make a node the user holds look held by the graph alone (one link fewer, one
+# holder more: the same count), and its data would go.
+graph_surgery = threading.Lock()
+
+
+
+def _counts_are_exact() -> bool:
+    """Whether reference counts say who holds an object: in CPython with its GIL, not on a
+    free-threaded build (approximate counts) nor on interpreters without them (PyPy).
+    Elsewhere nothing is released before a pass (the pass still frees what it processed)."""
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)  # Python 3.13+
+    return hasattr(sys, "getrefcount") and (gil_enabled is None or gil_enabled())
+
+
+_COUNTS_ARE_EXACT = _counts_are_exact()
 
 
 def _uses_in_graph(root: Tensor) -> dict[Any, int]:
@@ -111,9 +147,10 @@ def _uses_in_graph(root: Tensor) -> dict[Any, int]:
     return uses
 
 
-def release_unheld_data(root: Tensor) -> None:
+def release_unheld_data(root: Tensor) -> list[weakref.ref]:
     """Before a backward pass that frees the graph: replace the data of every intermediate
     result that *only the graph* holds by a stand-in of its shape and dtype (`_stand_in`).
+    Returns weak references to the nodes released, for `free_unprocessed` after the pass.
 
     Why: in minigrad a graph node *is* its tensor, so the graph keeps each node's array
     alive until that node's backward has run, even when no backward reads it (a BatchNorm's
@@ -124,21 +161,43 @@ def release_unheld_data(root: Tensor) -> None:
     nothing needs: one activation per BatchNorm layer in an MLP, at the peak.
 
     Who else holds a node is read from CPython's reference count: a node whose count is
-    that of a node with no link at all (measured on a fresh object in the same loop) plus
-    the graph's links to it is unreachable except through the graph. Anything else holding
-    it, a variable, a list, a hook's closure, another graph, adds to the count and keeps its
-    data. Tensors that share memory with others (views, `detach`) and subclasses keep
-    theirs too.
+    that of a node with no link at all (measured on a fresh object in the same loop, so
+    that the loop's own references count the same for both) plus the graph's links to it
+    is unreachable except through the graph. Anything else holding it, a variable, a list,
+    a hook's closure, another graph, adds to the count and keeps its data. A weak
+    reference adds nothing to the count, but whoever holds one may read the data later: a
+    weakly referenced node keeps its data too. So do tensors that share memory with others
+    (views, `detach`: freeing theirs would free nothing) and subclasses.
     """
-    uses = _uses_in_graph(root)
-    no_link = -1
-    for node, links in uses.items():
-        count = sys.getrefcount(node)
-        if no_link < 0:  # the first key: the fresh object
-            no_link = count
-        elif (count == no_link + links and type(node) is Tensor
-                and id(node) not in _shared_data._entries):
-            node._data = _stand_in(node._data)
+    released: list[weakref.ref] = []
+    if not _COUNTS_ARE_EXACT:
+        return released
+    with graph_surgery:
+        uses = _uses_in_graph(root)
+        no_link = -1
+        for node, links in uses.items():
+            count = sys.getrefcount(node)
+            if no_link < 0:  # the first key: the fresh object
+                no_link = count
+            elif (count == no_link + links and type(node) is Tensor
+                    and not weakref.getweakrefcount(node)
+                    and id(node) not in _shared_data._entries):
+                node._data = _stand_in(node._data)
+                released.append(weakref.ref(node))
+    return released
+
+
+def free_unprocessed(released: list[weakref.ref]) -> None:
+    """After a freeing pass: free (as the pass frees a node it processed) every node
+    `release_unheld_data` released that the pass did not process and that is still alive.
+    That happens when the pass stopped on an error (`detect_anomaly`, a hook, an in-place
+    edit), or when no gradient reached the node (an op's backward returned None for it).
+    Such a node has lost its data but kept its links, so the visualiser would draw its
+    values as zeros and go on below it; freed, it refuses as every freed node does."""
+    for reference in released:
+        node = reference()
+        if node is not None and node._parents is not FREED_GRAPH:
+            node._free_saved()
 
 
 class SharedTensor(Tensor):

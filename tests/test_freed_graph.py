@@ -1,6 +1,9 @@
-"""`backward(retain_graph=False)`: the graph is freed during the pass (each processed node
-drops what its op saved and its links to its parents), with the same gradients as the
-default, and every later use of the freed graph refuses clearly."""
+"""`backward()` frees the graph by default, as PyTorch's does (``retain_graph=False`` says
+the same): each processed node drops what its op saved and its links to its parents, and
+intermediate results only the graph holds lose their data before the pass
+(`minigrad.versions.release_unheld_data`). The gradients are bit for bit those of
+``retain_graph=True``, which keeps the graph, and every later use of a freed graph refuses
+clearly. (Who keeps a node's data is tested in test_release_unheld_data.py.)"""
 
 import gc
 import tracemalloc
@@ -35,16 +38,17 @@ def test_gradients_are_bit_for_bit_those_of_the_default(make, shape):
     x_data = rng.standard_normal(shape).astype(np.float32)
     y = rng.integers(0, 3, shape[0])
     grads = {}
-    for retain_graph in (None, False):
+    for retain_graph in (True, None, False):
         model = make()
         x = mg.tensor(x_data, requires_grad=True)
         for _ in range(2):  # two steps: the second adds into existing .grad
             loss = F.cross_entropy(model(x), y)
             loss.backward(retain_graph=retain_graph)
         grads[retain_graph] = [p.grad for p in model.parameters()] + [x.grad]
-    for default, freeing in zip(grads[None], grads[False], strict=True):
-        assert freeing.dtype == default.dtype
-        np.testing.assert_array_equal(freeing, default)
+    for freeing in (grads[None], grads[False]):
+        for kept, freed in zip(grads[True], freeing, strict=True):
+            assert freed.dtype == kept.dtype
+            np.testing.assert_array_equal(freed, kept)
 
 
 def _freed_chain():
@@ -52,7 +56,7 @@ def _freed_chain():
     h = (x * 2).exp()
     kept = h.data.copy()
     loss = (h * 3).sum()
-    loss.backward(retain_graph=False)
+    loss.backward()
     return x, h, kept, loss
 
 
@@ -67,10 +71,11 @@ def test_a_freed_node_keeps_its_data_and_still_says_which_op_made_it():
 
 def test_a_second_backward_through_a_freed_graph_raises_from_any_tensor():
     x, h, _, loss = _freed_chain()
-    first = x.grad.copy()
-    freed = r"a second time.*retain_graph=False.*Fix"
+    first, seed = x.grad.copy(), loss.grad.copy()
+    freed = r"a second time.*freed.*Fix: call the first backward\(retain_graph=True\)"
     with pytest.raises(RuntimeError, match=freed):
         loss.backward()  # the root keeps its own op, which refuses
+    np.testing.assert_array_equal(loss.grad, seed)  # refused before anything was added
     with pytest.raises(RuntimeError, match=freed):
         h.backward(np.ones(h.shape))  # an intermediate the user held: not taken for a leaf
     with pytest.raises(RuntimeError, match=freed):
@@ -103,7 +108,7 @@ def test_intermediates_are_freed_during_the_pass():
         x.register_hook(lambda grad: alive_at_hook.append(
             sum(ref() is not None for ref in nodes)))
         del node, stack
-        loss.backward(retain_graph=False)
+        loss.backward()
         assert len(nodes) > 5
         assert alive_at_hook == [1]  # `out`, the root's parent, held by the root
         assert hidden.data.shape == (8, 16)  # held by the user: kept
@@ -115,9 +120,9 @@ def test_the_visualiser_and_the_recorder_refuse_a_freed_graph():
     model = _mlp()
     x = mg.randn(8, 6)
     loss = model(x).sum()
-    loss.backward(retain_graph=False)
-    message = (r"this graph was freed by backward\(retain_graph=False\).*"
-               r"Fix: call backward\(\) without")
+    loss.backward()
+    message = (r"this graph was freed by backward\(\).*"
+               r"Fix: call loss.backward\(retain_graph=True\)")
     with pytest.raises(RuntimeError, match="draw_graph: " + message):
         mg.viz.draw_graph(loss)
     with pytest.raises(RuntimeError, match="explore: " + message):
@@ -126,7 +131,7 @@ def test_the_visualiser_and_the_recorder_refuse_a_freed_graph():
     with pytest.raises(RuntimeError, match=r"GradientFlowRecorder.record: " + message):
         recorder.record(loss)
     loss = model(x).sum()
-    loss.backward()  # the default keeps the graph: both work again
+    loss.backward(retain_graph=True)  # the graph is kept: both work again
     assert "digraph" in mg.viz.draw_graph(loss).source
     recorder.record(loss)
 
@@ -163,11 +168,12 @@ def _traced_backward_peak(model, x, y, retain_graph):
 
 
 def test_freeing_lowers_the_traced_peak_of_backward_by_most_of_the_graphs_data():
-    # An MLP whose gradients are as large as its graph's data. By default the end of
-    # backward holds the whole graph's data and every gradient. Freeing releases each
-    # node's data once its backward has run: when the last gradients are made, only the
-    # root's parent (64 x 10 logits) and the layer in progress are left of the graph, so the
-    # peak drops by nearly all of the graph's data (~97% measured; three quarters asked).
+    # An MLP whose gradients are as large as its graph's data. With retain_graph=True the
+    # end of backward holds the whole graph's data and every gradient. Freeing (the
+    # default) releases each node's data once its backward has run, or before the pass when
+    # nobody but the graph holds it: when the last gradients are made, only the layer in
+    # progress is left of the graph, so the peak drops by nearly all of the graph's data
+    # (~97% measured; three quarters asked).
     # Deterministic: tracemalloc counts the arrays allocated, not time.
     mg.manual_seed(0)
     layers = []
@@ -177,11 +183,12 @@ def test_freeing_lowers_the_traced_peak_of_backward_by_most_of_the_graphs_data()
     x = mg.randn(64, 256)
     y = np.arange(64) % 10
     peaks = {}
-    for retain_graph in (None, False):
+    for retain_graph in (True, None, False):
         model.zero_grad()
         gc.collect()
         peaks[retain_graph], graph_bytes = _traced_backward_peak(model, x, y, retain_graph)
     # 6 x 3 activations of 64 x 256 float32 (64 KiB each) and the logits, ~1.1 MiB
     assert graph_bytes > 18 * 64 * 1024
-    assert peaks[None] > graph_bytes  # by default the whole graph's data is in the peak
-    assert peaks[False] <= peaks[None] - 0.75 * graph_bytes, (peaks, graph_bytes)
+    assert peaks[True] > graph_bytes  # a kept graph: its whole data is in the peak
+    for freeing in (None, False):
+        assert peaks[freeing] <= peaks[True] - 0.75 * graph_bytes, (peaks, graph_bytes)
