@@ -500,7 +500,8 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
         return retain_grads()
 
 
-def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
+def backward(root: Node, gradient: Any, free_graph: bool = False,
+             not_processed: Callable[[list[Any]], None] | None = None) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
     With `free_graph` (`Tensor.backward`'s default; ignored when an observer takes the
@@ -508,7 +509,11 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     has run, its op drops what it saved and the node drops its links to its parents (all
     but the root, whose op still refuses a second pass): a node no longer needed, and not
     held by the user, is then freed with its data during the pass. No second backward
-    through this graph, and the visualiser refuses to draw it.
+    through this graph, and the visualiser refuses to draw it. A freeing pass that does
+    not process its whole graph, because it stops on an error or because an op sends no
+    gradient to a computed input, hands the nodes it stopped at to `not_processed`
+    (`Tensor.backward` passes `versions.free_released`: what lost its data below them is
+    freed too, rather than left linked).
 
     The nodes are visited in `topological_order`'s order (newest first), but without
     walking the graph beforehand: the nodes that have received a gradient wait in a heap
@@ -536,33 +541,46 @@ def backward(root: Node, gradient: Any, free_graph: bool = False) -> None:
     # copies of one node (copy.deepcopy keeps the number), so nodes are never compared.
     # Nothing else refers to a node once it is popped (freeing relies on that).
     waiting_nodes = [(-root._seq, id(root), root)]
-    while waiting_nodes:
-        node = heappop(waiting_nodes)[2]
-        grad = pending.pop(node)
-        if node._hooks:
-            for hook in node._hooks:
+    if not free_graph:
+        not_processed = None
+    unreached: list[Node] = []  # computed inputs an op sent no gradient (freeing passes)
+    node = root
+    try:
+        while waiting_nodes:
+            node = heappop(waiting_nodes)[2]
+            grad = pending.pop(node)
+            if node._hooks:
+                for hook in node._hooks:
+                    exposed.add(id(grad))
+                    replaced = hook(grad)
+                    if replaced is not None:
+                        grad = _checked_hook_result(node, hook, grad, replaced)
                 exposed.add(id(grad))
-                replaced = hook(grad)
-                if replaced is not None:
-                    grad = _checked_hook_result(node, hook, grad, replaced)
-            exposed.add(id(grad))
-        if observer is not None:
-            observer(node, grad)
-        parents = node._parents
-        if not parents or keep_all or node._retains_grad or node is root:  # leaves first
-            node._accumulate_grad(grad, exposed)
-        if parents:
-            for parent, parent_grad in zip(parents, node._vjp(grad)):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                earlier = pending.get(parent)
-                if earlier is None:
-                    pending[parent] = parent_grad
-                    heappush(waiting_nodes, (-parent._seq, id(parent), parent))
-                else:
-                    pending[parent] = earlier + parent_grad
-            if free_graph:  # what it saved, and (but for the root) its links to its parents
-                node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
+            if observer is not None:
+                observer(node, grad)
+            parents = node._parents
+            if not parents or keep_all or node._retains_grad or node is root:  # leaves first
+                node._accumulate_grad(grad, exposed)
+            if parents:
+                for parent, parent_grad in zip(parents, node._vjp(grad)):
+                    if parent_grad is None or not parent.requires_grad:
+                        if not_processed is not None and parent._parents:
+                            unreached.append(parent)  # (it may still get one from elsewhere)
+                        continue
+                    earlier = pending.get(parent)
+                    if earlier is None:
+                        pending[parent] = parent_grad
+                        heappush(waiting_nodes, (-parent._seq, id(parent), parent))
+                    else:
+                        pending[parent] = earlier + parent_grad
+                if free_graph:  # what it saved, and (but for the root) its links to parents
+                    node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
+    except BaseException:
+        if not_processed is not None:  # stopped at `node`; the waiting nodes come after it
+            not_processed([node, *pending])
+        raise
+    if unreached and not_processed is not None:
+        not_processed(unreached)
 
 
 def _checked_hook_result(node: Node, hook: Callable, grad: Any, replaced: Any) -> Any:

@@ -325,9 +325,9 @@ class Tensor:
         return grads
 
     def _free_saved(self, cut: bool = True) -> None:
-        """After this node's backward under ``backward(retain_graph=False)``: replace its op
-        by a `FreedOp` (dropping what the op saved) and, with `cut`, its parents by the
-        `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`)."""
+        """After this node's backward in a pass that frees the graph (the default): replace
+        its op by a `FreedOp` (dropping what the op saved) and, with `cut`, its parents by
+        the `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`)."""
         with graph_surgery:  # never while another thread counts references (versions.py)
             op = self._op
             if op is not None and type(op) is not FreedOp:
@@ -419,11 +419,8 @@ class Tensor:
         if not free_graph or next_observer.get():  # (an observed pass keeps its graph)
             autograd.backward(self, gradient, free_graph=free_graph)
             return
-        released = release_unheld_data(self)
-        try:
-            autograd.backward(self, gradient, free_graph=True)
-        finally:  # released nodes the pass did not reach lose their links too
-            free_unprocessed(released)
+        release_unheld_data(self)
+        autograd.backward(self, gradient, free_graph=True, not_processed=free_released)
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
@@ -576,7 +573,7 @@ class Tensor:
 from minigrad.versions import (  # noqa: E402
     FREED_GRAPH,
     FreedOp,
-    free_unprocessed,
+    free_released,
     freed,
     graph_surgery,
     modified_in_place_error,

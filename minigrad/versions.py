@@ -8,7 +8,7 @@ it has freed.
 * `FreedOp`, `FREED_GRAPH`: what an op and a node's parents become once a ``backward()``
   that frees the graph (the default, as in PyTorch) has run the node's backward.
 * `release_unheld_data`: before such a pass, the data of intermediate results that only the
-  graph holds goes at once (`free_unprocessed` after it, for the nodes it did not reach).
+  graph holds goes at once (`free_released` after it, for the nodes it did not process).
 """
 
 from __future__ import annotations
@@ -88,19 +88,24 @@ def freed_graph_error(tool: str) -> RuntimeError:
 _zeros: dict[np.dtype, np.ndarray] = {}
 
 
-def _stand_in(array: np.ndarray) -> np.ndarray:
+def _stand_in(array: np.ndarray, made: dict[tuple, np.ndarray]) -> np.ndarray:
     """A read-only array of `array`'s shape and dtype over a single element (all strides
     0): what a released node holds instead of its data. The engine reads a node's shape and
-    dtype (to fit gradients to it), never the values of a node nobody else can reach."""
-    dtype = array.dtype
-    zero = _zeros.get(dtype)
-    if zero is None:
-        zero = np.zeros(1, dtype)
-        zero.flags.writeable = False
-        zero = _zeros.setdefault(dtype, zero)
-    stand_in = np.ndarray(array.shape, dtype, zero, 0, (0,) * array.ndim)
-    stand_in.flags.writeable = False
-    return stand_in
+    dtype (to fit gradients to it), never the values of a node nobody else can reach.
+
+    `made` holds one per shape and dtype for one release: each node gets a view of it, an
+    array object of its own (a view is ~10x cheaper to make than the first one)."""
+    key = (array.shape, array.dtype)
+    first = made.get(key)
+    if first is None:
+        dtype = array.dtype
+        zero = _zeros.get(dtype)
+        if zero is None:
+            zero = np.zeros(1, dtype)
+            zero.flags.writeable = False
+            zero = _zeros.setdefault(dtype, zero)
+        first = made[key] = np.ndarray(array.shape, dtype, zero, 0, (0,) * array.ndim)
+    return first.view()  # read-only, as its memory is
 
 
 def is_released(tensor: Tensor) -> bool:
@@ -147,10 +152,9 @@ def _uses_in_graph(root: Tensor) -> dict[Any, int]:
     return uses
 
 
-def release_unheld_data(root: Tensor) -> list[weakref.ref]:
+def release_unheld_data(root: Tensor) -> None:
     """Before a backward pass that frees the graph: replace the data of every intermediate
     result that *only the graph* holds by a stand-in of its shape and dtype (`_stand_in`).
-    Returns weak references to the nodes released, for `free_unprocessed` after the pass.
 
     Why: in minigrad a graph node *is* its tensor, so the graph keeps each node's array
     alive until that node's backward has run, even when no backward reads it (a BatchNorm's
@@ -169,11 +173,11 @@ def release_unheld_data(root: Tensor) -> list[weakref.ref]:
     weakly referenced node keeps its data too. So do tensors that share memory with others
     (views, `detach`: freeing theirs would free nothing) and subclasses.
     """
-    released: list[weakref.ref] = []
     if not _COUNTS_ARE_EXACT:
-        return released
+        return
     with graph_surgery:
         uses = _uses_in_graph(root)
+        stand_ins: dict[tuple, np.ndarray] = {}
         no_link = -1
         for node, links in uses.items():
             count = sys.getrefcount(node)
@@ -182,21 +186,26 @@ def release_unheld_data(root: Tensor) -> list[weakref.ref]:
             elif (count == no_link + links and type(node) is Tensor
                     and not weakref.getweakrefcount(node)
                     and id(node) not in _shared_data._entries):
-                node._data = _stand_in(node._data)
-                released.append(weakref.ref(node))
-    return released
+                node._data = _stand_in(node._data, stand_ins)
 
 
-def free_unprocessed(released: list[weakref.ref]) -> None:
-    """After a freeing pass: free (as the pass frees a node it processed) every node
-    `release_unheld_data` released that the pass did not process and that is still alive.
-    That happens when the pass stopped on an error (`detect_anomaly`, a hook, an in-place
-    edit), or when no gradient reached the node (an op's backward returned None for it).
-    Such a node has lost its data but kept its links, so the visualiser would draw its
-    values as zeros and go on below it; freed, it refuses as every freed node does."""
-    for reference in released:
-        node = reference()
-        if node is not None and node._parents is not FREED_GRAPH:
+def free_released(stopped_at: list[Tensor]) -> None:
+    """After a freeing pass that did not process its whole graph (it stopped on an error:
+    `detect_anomaly`, a hook, an in-place edit; or an op's backward sent no gradient to a
+    computed input): free, as the pass frees a node it processed, every node it released
+    (`release_unheld_data`) that is still linked below `stopped_at`, the nodes where it
+    stopped. Such a node has lost its data but kept its links, so the visualiser would
+    draw its values as zeros and go on below it; freed, it refuses as for any freed graph.
+    A node the user holds was not released: it keeps its data and its links."""
+    seen: set[Tensor] = set()
+    stack = list(stopped_at)
+    while stack:
+        node = stack.pop()
+        if node in seen or node._parents is FREED_GRAPH:  # processed: freed already
+            continue
+        seen.add(node)
+        stack.extend(node._parents)
+        if is_released(node):
             node._free_saved()
 
 
