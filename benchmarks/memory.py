@@ -16,18 +16,21 @@ B=128 784-256-256-10 and B=512 1024-1024-1024-10 (tensor.py's MLP, SGD):
   Two ways of writing the step: **a step function** (the loss is a local variable, dropped
   when the step returns; the target is measured this way), and **a `for` loop**
   (``for ...: loss = loss_fn(model(x), y); loss.backward(); ...``), where the previous
-  step's loss is still bound while the next forward pass runs. In minigrad the graph lives
-  as long as its loss (so that it can be drawn after backward): in a loop, the previous
-  step's graph then overlaps the next one. Here the memory before the loop is the
-  reference (no graph alive).
-  The step function is also measured with ``loss.backward(retain_graph=False)``, which
-  frees the graph during backward (no drawing it afterwards).
+  step's loss is still bound while the next forward pass runs. Here the memory before the
+  loop is the reference (no graph alive).
+  ``loss.backward()`` frees the graph during the pass, as PyTorch's does (intermediate
+  results only the graph holds lose their data before it starts). Both styles are also
+  measured with ``loss.backward(retain_graph=True)``, which keeps the graph so that it can
+  be drawn after backward: its data then lives as long as the loss (in a loop, the previous
+  step's graph overlaps the next one).
 * **where minigrad's peak is** (`tracemalloc`, one step phase by phase): what the forward
   pass leaves alive (the graph: each node's data and what the ops saved), the peaks of
-  backward and of the optimiser step, and the parameters' gradients. The graph's data and
-  the gradients are alive together at the end of backward: while the graph is kept, a
-  step's peak cannot be lower than their sum, printed as the floor (next to the peak the
-  target allows; that one is in RSS, a different instrument, so compare loosely).
+  backward and of the optimiser step, and the parameters' gradients; for the default step
+  (which frees the graph) and with ``retain_graph=True``. With the graph kept, its data and
+  the gradients are alive together at the end of backward: such a step's peak cannot be
+  lower than their sum, printed as the floor (next to the peak the target allows; that
+  one is in RSS, a different instrument, so compare loosely). Then the default step's
+  backward op by op.
 * **traced memory per window** (minigrad and NumPy only, `tracemalloc`, which NumPy reports
   its buffers to): the live memory after a full garbage collection at the end of each
   window must not grow, so nothing is kept from step to step. (The peak within each window
@@ -65,7 +68,7 @@ import minigrad as mg  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
 
 TARGET = 1.3  # minigrad's per-step peak over PyTorch's
-FREEING = "minigrad retain_graph=False"  # the same step, with backward(retain_graph=False)
+KEEPING = "minigrad retain_graph=True"  # the same step, its graph kept (to draw it)
 MiB = 2**20
 
 
@@ -92,18 +95,21 @@ def _make_step(framework: str, sizes, style: str = "function"):
     if framework == "NumPy":
         reference = NumpyNet(params)
         return lambda: reference.step(x, y), lambda: None
-    if framework == FREEING:
+    retain_graph = None  # backward()'s own default: free the graph
+    if framework == KEEPING:
         model, optimizer = minigrad_net(params)
         x_tensor = mg.tensor(x)
+        retain_graph = True
+        if style == "function":
+            def keeping_step() -> None:  # minigrad_step, with backward(retain_graph=True)
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(x_tensor), y)
+                loss.backward(retain_graph=True)
+                optimizer.step()
 
-        def freeing_step() -> None:  # minigrad_step, with backward(retain_graph=False)
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x_tensor), y)
-            loss.backward(retain_graph=False)
-            optimizer.step()
-
-        return freeing_step, optimizer.zero_grad
-    if framework == "minigrad":
+            return keeping_step, optimizer.zero_grad
+        loss_fn = lambda: F.cross_entropy(model(x_tensor), y)  # noqa: E731
+    elif framework == "minigrad":
         model, optimizer = minigrad_net(params)
         x_tensor = mg.tensor(x)
         if style == "function":
@@ -123,7 +129,10 @@ def _make_step(framework: str, sizes, style: str = "function"):
     def loop_step() -> None:
         optimizer.zero_grad()
         kept[0] = loss_fn()  # the previous step's loss (and graph) is released only here
-        kept[0].backward()
+        if retain_graph:
+            kept[0].backward(retain_graph=True)
+        else:  # PyTorch's backward has no None: its own default
+            kept[0].backward()
         optimizer.step()
 
     def forget() -> None:
@@ -288,7 +297,7 @@ def print_rss(frameworks: list[str], sizes: list[str], steps: int, style: str) -
         if results.get("PyTorch"):
             peaks[size] = results["PyTorch"]["peak_over_resting"]
             target = f" (target <= {TARGET})" if style == "function" else ""
-            for name in ("minigrad", FREEING):
+            for name in ("minigrad", KEEPING):
                 if results.get(name):
                     ratio = results[name]["peak_over_resting"] / max(peaks[size], 1e-9)
                     line += f"   {name} / PyTorch {ratio:.2f}x{target}"
@@ -315,29 +324,33 @@ def main() -> None:
         frameworks.append("PyTorch")
     sizes = ["small"] if args.quick else ["medium", "large"]
     steps = 2 if args.quick else args.steps
-    torch_peaks = print_rss([FREEING, *frameworks], sizes, steps, "function")
-    print_rss([name for name in frameworks if name != "NumPy"], sizes, steps, "loop")
+    others = frameworks[1:]  # NumPy, and PyTorch if installed
+    torch_peaks = print_rss(["minigrad", KEEPING, *others], sizes, steps, "function")
+    print_rss(["minigrad", KEEPING, *(name for name in others if name != "NumPy")], sizes,
+              steps, "loop")
 
     print("\nwhere minigrad's peak is (tracemalloc, one step, MiB above the step's start)")
     for size in sizes:
         phases = minigrad_phases(SIZES[size])
-        floor = phases["graph data"] + phases["gradients"]
         print(f"  {size:<7} forward leaves {phases['forward end']:.2f} (the graph; its nodes' "
-              f"data: {phases['graph data']:.2f}); backward peak {phases['backward peak']:.2f}, "
-              f"end {phases['backward end']:.2f}; optimiser step peak {phases['step peak']:.2f}"
-              f"; parameter gradients {phases['gradients']:.2f}")
+              f"data: {phases['graph data']:.2f}); parameter gradients "
+              f"{phases['gradients']:.2f}")
         target = (f"; the target asks for <= {TARGET * torch_peaks[size]:.2f} "
                   f"({TARGET} x PyTorch's peak RSS)" if torch_peaks.get(size) else "")
-        print(f"  {'':<7} floor while the graph is kept (nodes' data + gradients): "
-              f"{floor:.2f}, {floor / phases['backward peak']:.0%} of the traced peak{target}")
-        freeing = minigrad_phases(SIZES[size], retain_graph=False)
-        print(f"  {'':<7} with backward(retain_graph=False): backward peak "
-              f"{freeing['backward peak']:.2f}, end {freeing['backward end']:.2f}; optimiser "
-              f"step peak {freeing['step peak']:.2f}")
-        print(f"  {'':<7} its backward op by op (held when the op's backward starts -> peak "
+        print(f"  {'':<7} backward() (frees the graph): backward peak "
+              f"{phases['backward peak']:.2f}, end {phases['backward end']:.2f}; optimiser "
+              f"step peak {phases['step peak']:.2f}{target}")
+        keeping = minigrad_phases(SIZES[size], retain_graph=True)
+        floor = keeping["graph data"] + keeping["gradients"]
+        print(f"  {'':<7} backward(retain_graph=True): backward peak "
+              f"{keeping['backward peak']:.2f}, end {keeping['backward end']:.2f}; optimiser "
+              f"step peak {keeping['step peak']:.2f}; its floor (nodes' data + gradients, "
+              f"alive together while the graph is kept) {floor:.2f}, "
+              f"{floor / keeping['backward peak']:.0%} of its traced peak")
+        print(f"  {'':<7} backward() op by op (held when the op's backward starts -> peak "
               "while it runs):")
         print(f"  {'':<9}" + ", ".join(f"{name} {held:.2f} -> {peak:.2f}" for name, held, peak
-                                       in backward_peaks(SIZES[size], retain_graph=False)))
+                                       in backward_peaks(SIZES[size])))
 
     long_steps, window = (20, 10) if args.quick else (args.long_steps, args.window)
     sizes_medium = SIZES["small" if args.quick else "medium"]
