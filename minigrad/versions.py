@@ -121,7 +121,6 @@ def is_released(tensor: Tensor) -> bool:
 graph_surgery = threading.Lock()
 
 
-
 def _counts_are_exact() -> bool:
     """Whether reference counts say who holds an object: in CPython with its GIL, not on a
     free-threaded build (approximate counts) nor on interpreters without them (PyPy).
@@ -196,7 +195,9 @@ def free_released(stopped_at: list[Tensor]) -> None:
     (`release_unheld_data`) that is still linked below `stopped_at`, the nodes where it
     stopped. Such a node has lost its data but kept its links, so the visualiser would
     draw its values as zeros and go on below it; freed, it refuses as for any freed graph.
-    A node the user holds was not released: it keeps its data and its links."""
+    (PyTorch keeps a node its pass did not reach usable; here that node's data is gone, so
+    a later backward through it is refused with the fix rather than a graph drawn with
+    zeros.) A node the user holds was not released: it keeps its data and its links."""
     seen: set[Tensor] = set()
     stack = list(stopped_at)
     while stack:
