@@ -76,14 +76,12 @@ def training_block(every: int | None):
     # (minigrad.observers), and in one shared context the next case's first backward took
     # that request whenever a kept call fell on the first step of a block (every kept call
     # with every=10), so the recorder recomputed those gradients and the other case paid
-    # for handing them over. The recorder is made in that context too: it asks for the
-    # first backward pass of its own training, which keeps that pass's graph for its first
-    # kept call (made outside, its request was every case's, and the first case to run a
-    # backward took it: backward() then freed this case's first graph, which that call
-    # could no longer read).
+    # for handing them over. The recorder is made in that context too, so that it asks for
+    # its own case's first backward pass, which that pass then keeps for the first kept
+    # call (made outside, its request was in every later case's context, the first case to
+    # run a backward took it, and backward() freed this case's first graph unread).
     context = contextvars.copy_context()
-    recorder = (context.run(GradientFlowRecorder, model, every=every) if every
-                else None)
+    recorder = context.run(GradientFlowRecorder, model, every=every) if every else None
 
     def run() -> None:
         context.run(steps)
