@@ -26,7 +26,7 @@ def build(nodes: int) -> mg.Tensor:
     for i in range(nodes - 2):  # x, the chain, and the sum
         out = out.tanh() if i % 2 else out * 1.01
     loss = out.sum()
-    loss.backward()
+    loss.backward(retain_graph=True)  # drawn afterwards: the graph must be kept
     return loss
 
 

@@ -59,7 +59,6 @@ def training_block(every: int | None):
     model = BatchNormMLP(2, 32, 3, implementation="fused")
     criterion = nn.CrossEntropyLoss()
     optimiser = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    recorder = GradientFlowRecorder(model, every=every) if every else None
     batches = [(mg.tensor(x[i:i + 64]), y[i:i + 64]) for i in range(0, 256, 64)]
 
     def steps() -> None:
@@ -77,8 +76,12 @@ def training_block(every: int | None):
     # (minigrad.observers), and in one shared context the next case's first backward took
     # that request whenever a kept call fell on the first step of a block (every kept call
     # with every=10), so the recorder recomputed those gradients and the other case paid
-    # for handing them over.
+    # for handing them over. The recorder is made in that context too, so that it asks for
+    # its own case's first backward pass, which that pass then keeps for the first kept
+    # call (made outside, its request was in every later case's context, the first case to
+    # run a backward took it, and backward() freed this case's first graph unread).
     context = contextvars.copy_context()
+    recorder = context.run(GradientFlowRecorder, model, every=every) if every else None
 
     def run() -> None:
         context.run(steps)
@@ -95,7 +98,7 @@ def statistics_floor():
     x, y = make_spirals(300, n_classes=3, noise=0.2, generator=np.random.default_rng(0))
     model = BatchNormMLP(2, 32, 3, implementation="fused")
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x[:64])), y[:64])
-    loss.backward()
+    loss.backward(retain_graph=True)  # walked and recomputed below: keep the graph
     nodes, _ = walk(loss)
     flow = Flow(loss)
     values = [np.asarray(node.data) for node in nodes]
@@ -177,7 +180,9 @@ def big_graph(depth: int):
     model = DeepMLP(depth=depth, batchnorm=True)
     x = np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32)
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), np.arange(16) % 3)
-    loss.backward()
+    # Kept: the recorder, made afterwards, recomputes the gradients from the root (as this
+    # benchmark has always timed it), which needs the graph.
+    loss.backward(retain_graph=True)
     return loss
 
 

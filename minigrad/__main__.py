@@ -135,7 +135,7 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
     graph_loss = criterion(model(mg.tensor(xb, name="x")), yb)
     graph_loss.name = "loss"
     model.zero_grad()
-    graph_loss.backward()
+    graph_loss.backward(retain_graph=True)  # this one step keeps its graph, to be drawn
     title = f"BatchNormMLP after {steps} steps: gradient flow for one batch"
     written, missing = [], None
     for fmt, compact in (("svg", False), ("png", True)):  # the PNG has no zoom: smaller boxes

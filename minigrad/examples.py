@@ -4,7 +4,7 @@
 * `MLP`, `BatchNormMLP`, `SmallCNN` — tiny `nn.Module` networks with named layers, so
   their graphs draw as clusters titled ``fc1 (Linear)``, ``bn1 (BatchNorm1d)``, ...
 * `GRAPH_EXAMPLES` / `build_graph(name)` — one forward and backward pass of each, ready
-  for `minigrad.viz.draw_graph`.
+  for `minigrad.viz.draw_graph` (``backward(retain_graph=True)``: the graph is kept).
 * `DeepMLP`, `EXPLORE_EXAMPLES` / `record_example(name)` — deep sigmoid networks trained
   with and without BatchNorm and recorded, for `minigrad.viz.explore`.
 """
@@ -146,7 +146,7 @@ def _classification_loss(model: nn.Module, seed: int) -> tuple[mg.Tensor, nn.Mod
     x, y = make_spirals(32, generator=np.random.default_rng(seed))
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x, name="x")), y)
     loss.name = "loss"
-    loss.backward()
+    loss.backward(retain_graph=True)  # kept, to be drawn (backward() frees it by default)
     return loss, model
 
 
@@ -171,7 +171,7 @@ def cnn_batchnorm_graph(seed: int = 0, implementation: str = "composed"
     labels = np.arange(8) % 10
     loss = nn.CrossEntropyLoss()(model(mg.tensor(images, name="images")), labels)
     loss.name = "loss"
-    loss.backward()
+    loss.backward(retain_graph=True)  # kept, to be drawn (backward() frees it by default)
     return loss, model
 
 
@@ -251,7 +251,7 @@ def record_training(model: nn.Module, steps: int = 300, every: int = 10, seed: i
             loss = criterion(model(xb), yb)
             loss.name = "loss"
             optimiser.zero_grad()
-            loss.backward()
+            loss.backward()  # frees its graph, except on the steps the recorder keeps
             recorder.record(loss, optimizer=optimiser)
             optimiser.step()
             step += 1

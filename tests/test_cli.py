@@ -10,8 +10,20 @@ import pytest
 import minigrad as mg
 from minigrad.__main__ import ScalarMLP, main
 from minigrad.examples import GRAPH_EXAMPLES
+from minigrad.observers import observe_next_backward
+from minigrad.versions import FREED_GRAPH
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
+
+
+@pytest.fixture(autouse=True)
+def no_observer_waiting():
+    """The explorer's recorders may leave a request for the next backward pass waiting when
+    their training ends; a pass handed over keeps its graph. None waits before or after a
+    test here, so no test's outcome depends on the order of tests."""
+    observe_next_backward(None)
+    yield
+    observe_next_backward(None)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -94,6 +106,25 @@ def test_demo_trains_reports_and_draws(capsys, tmp_path):
         assert '"without BatchNorm"' in page and '"with BatchNorm"' in page
     else:
         assert (tmp_path / "gradient_flow.dot").exists() and "install" in err
+
+
+def test_the_demo_keeps_the_graphs_it_draws_or_records_and_frees_the_others(
+        capsys, tmp_path, monkeypatch):
+    """backward() frees each training step's graph, so training's memory stays low; the
+    one step the demo draws keeps its graph (backward(retain_graph=True)), and so do the
+    steps the explorer page's recorders keep (they watch those passes)."""
+    backward, kept = mg.Tensor.backward, []
+
+    def watched(self, *args, **kwargs):
+        backward(self, *args, **kwargs)
+        kept.append(not any(parent._parents is FREED_GRAPH for parent in self._parents))
+
+    monkeypatch.setattr(mg.Tensor, "backward", watched)
+    steps = 60  # the page records every max(1, steps // 30)-th step: every second one
+    code, _, _ = run(capsys, "demo", "--steps", str(steps), "--out", str(tmp_path))
+    assert code == 0
+    recorded = [step % 2 == 0 for step in range(steps)]
+    assert kept == [False] * steps + [True] + recorded * 2  # (without, with BatchNorm)
 
 
 def test_scalar_demo_is_kept(capsys):

@@ -2,10 +2,12 @@
 explorer, and `TrainingDiagnostics` (per-layer statistics, text table, matplotlib plots,
 TensorBoard).
 
+    loss.backward(retain_graph=True)        # keep the graph to draw it (backward() frees it)
     mg.viz.draw_graph(loss)                 # a Digraph, inline in Jupyter; names from modules
     mg.viz.render(loss, "graph.png")        # svg, png, pdf or dot, from the suffix
     diagnostics = mg.viz.TrainingDiagnostics(model, log_dir="runs/bn")
-    recorder = mg.viz.GradientFlowRecorder(model)   # recorder.record(loss) after backward
+    recorder = mg.viz.GradientFlowRecorder(model)   # before training; record(loss) after
+                                                    # each backward: it keeps what it reads
     mg.viz.explore(recorder).save("flow.html")     # interactive page, steps and panels
 """
 

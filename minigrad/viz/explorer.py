@@ -1,6 +1,6 @@
 """`explore`: an interactive page of gradient flow, one step or a whole recording, side by side.
 
-    loss.backward()
+    loss.backward(retain_graph=True)                     # keep the graph to draw it
     mg.viz.explore(loss)                                 # one step, inline in Jupyter
     mg.viz.explore(recorder).save("flow.html")           # a recording, with a step slider
     mg.viz.explore({"without BN": plain, "with BN": bn})  # side by side, one slider
@@ -32,7 +32,7 @@ from minigrad.viz.walk import has_gradient
 VENDORED = {"svg-pan-zoom.min.js": ("svg-pan-zoom", "3.6.2", "BSD-2-Clause",
                                     "svg-pan-zoom.LICENSE")}
 _NO_GRADIENT = ("No gradient yet: the graph is shown with values only. Fix: call "
-                "loss.backward() before explore(loss) to see gradients.")
+                "loss.backward(retain_graph=True) before explore(loss) to see gradients.")
 
 
 def script_json(document: Any) -> str:
@@ -166,10 +166,12 @@ def explore(source: Any, *, title: str | None = None,
             vanishing: float = 1e-6, exploding: float = 1e2) -> Explorer:
     """An interactive page of gradient flow (see the module docstring).
 
-    source: a loss after ``backward()`` (one step; before backward: values only, and the
-        page says so), a `GradientFlowRecorder`, or ``{"label": recorder, ...}`` for panels
-        side by side on one colour scale with one step slider (over every recorded step:
-        a panel recorded at other steps shows its latest record at or before it).
+    source: a loss after ``backward(retain_graph=True)`` (one step: a plain ``backward()``
+        frees the graph, and explore refuses it, naming the fix; before backward: values
+        only, and the page says so), a `GradientFlowRecorder`, or ``{"label": recorder,
+        ...}`` for panels side by side on one colour scale with one step slider (over every
+        recorded step: a panel recorded at other steps shows its latest record at or
+        before it).
     collapse: "auto" (graphs of more than 40 boxes open with their innermost modules
         closed; more than 2,000 boxes: those are folded before layout), True / False (open
         with every module closed / open), or module names or types (``"bn1"``,

@@ -1,6 +1,6 @@
 """Draw a computation graph with Graphviz: values, gradients and the gradient on every edge.
 
-    loss.backward()
+    loss.backward(retain_graph=True)               # keep the graph: backward() frees it
     mg.viz.draw_graph(loss, params=model)          # a graphviz.Digraph; shows inline in Jupyter
     mg.viz.render(loss, "graph.svg", params=model)  # or .png / .pdf
 

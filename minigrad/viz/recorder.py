@@ -22,12 +22,18 @@ Intermediate ``.grad`` is never read (the engine keeps none). The recorder when 
 made (its first call is kept), and the call of `record` before a kept one, ask the engine
 to hand over every gradient of the next backward pass as it computes them
 (`minigrad.observers.observe_next_backward`; after each node's hooks, as backward used
-them); the kept call reads them there. When nothing was handed over (a recorder made
-after its first step's backward, a `Value` graph, two recorders whose training loops
-interleave, another backward pass in between; several recorders may wait for the same
-pass, one does not cancel another's request) it recomputes them from the root's ``.grad``
-(`walk.Flow`, a second backward pass; hooks are not run again). Handed-over gradients
-(never the graph) are held only until that kept call.
+them); the kept call reads them there. A pass handed over also keeps its graph, which
+``backward()`` otherwise frees (as in PyTorch): the kept call walks it. The other steps'
+graphs are freed as usual, so training's memory stays low. Several recorders may wait
+for the same pass (one does not cancel another's request). When nothing was handed over
+to this recorder, it recomputes the gradients from the root's ``.grad`` (`walk.Flow`, a
+second backward pass; hooks are not run again) if the graph is still there: a `Value`
+graph, a graph kept by ``backward(retain_graph=True)`` or by another recorder's watch.
+A freed one (a recorder made after that backward, another backward pass in between,
+e.g. two training loops that interleave) cannot be read: the kept call raises an error
+that says why and names the fix, and the recorder still watches the pass before its
+next kept call. Handed-over gradients (never the graph) are held only until that kept
+call.
 
 Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
 (`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
@@ -70,6 +76,7 @@ __all__ = ["STAT_NAMES", "BoxInfo", "GradientFlowRecorder", "Structure", "summar
 STAT_NAMES = ("grad_rms", "grad_norm", "value_mean", "value_std", "saturated",
               "grad_low", "grad_high", "value_low", "value_high")
 _COLUMN = {name: i for i, name in enumerate(STAT_NAMES)}
+_RECORD = "GradientFlowRecorder.record"
 
 
 class _Catch:
@@ -184,41 +191,47 @@ class GradientFlowRecorder:
         `optimizer`, the update:data ratio of a kept step is measured right after that
         optimiser's next ``step()``; without it, at the next call of `record`.
 
-        A call that is not kept only counts, except the one before a kept call: it asks
-        the engine to hand over the gradients of the next backward pass as it computes
-        them (`minigrad.observers`), so that the kept call reads them instead of
-        recomputing them from the root (`walk.Flow`, used when nothing was handed over:
-        a `Value` graph, a recorder made after the first backward, another backward in
-        between; hooks are not run again then).
+        A call that is not kept only counts (its graph may be freed), except the one before
+        a kept call: it asks the engine to hand over the gradients of the next backward
+        pass as it computes them (`minigrad.observers`), which also keeps that pass's graph
+        for the kept call to read. Without it (a `Value` graph, a recorder made after this
+        backward, another backward in between) the kept call recomputes them from the root
+        (`walk.Flow`; hooks are not run again), which needs the graph: a graph freed by
+        ``backward()`` raises a RuntimeError naming the fix (make the recorder before the
+        training loop, or ``loss.backward(retain_graph=True)`` on this step).
         """
         if self._before is not None:
             self._measure_update()
         call = self.calls
         self.calls += 1
         kept = call % self.every == 0
-        if kept:
-            if not hasattr(loss, "_parents"):
-                raise TypeError(f"GradientFlowRecorder.record: expected the loss (a minigrad "
-                                f"Tensor or Value), got {type(loss).__name__}.")
-            if not loss.requires_grad or not has_gradient(loss):
-                raise ValueError("GradientFlowRecorder.record: the loss has no gradient yet. "
-                                 "Fix: call loss.backward() first, then recorder.record(loss).")
-            self._keep_now(loss, call)
-            if optimizer is not None:
-                self._measure_after_step(optimizer)
-        if (call + 1) % self.every == 0:  # the next call will be kept: watch its backward
-            self._watch_next_backward()
+        try:
+            if kept:
+                if not hasattr(loss, "_parents"):
+                    raise TypeError(f"GradientFlowRecorder.record: expected the loss (a "
+                                    f"minigrad Tensor or Value), got {type(loss).__name__}.")
+                if not loss.requires_grad or not has_gradient(loss):
+                    raise ValueError("GradientFlowRecorder.record: the loss has no gradient "
+                                     "yet. Fix: call loss.backward() first, then "
+                                     "recorder.record(loss).")
+                self._keep_now(loss, call)
+                if optimizer is not None:
+                    self._measure_after_step(optimizer)
+        finally:  # (also after an error: a loop that goes on must find the next pass kept)
+            if (call + 1) % self.every == 0:  # the next call will be kept: watch its backward
+                self._watch_next_backward()
         return kept
 
-    def _keep_now(self, loss: Any, call: int = 0,
-                  tool: str = "GradientFlowRecorder.record") -> None:
+    def _keep_now(self, loss: Any, call: int = 0, tool: str = _RECORD) -> None:
         """Store this graph's statistics as step `call` (values only before backward)."""
         plan = self._plan
         found = plan.read(loss) if plan is not None else None
         if found is not None:  # the recorded graph again: walked and checked in one pass
             nodes = found
         else:
-            nodes, parents = walk(loss, tool)
+            # (explore's one step has its own words for a freed graph: the visualiser's)
+            missed = (lambda tool: self._missed(tool, call)) if tool == _RECORD else None
+            nodes, parents = walk(loss, tool, missed)
             if plan is None:
                 if self.structure is None:
                     self.structure = structure(loss, self.model, tool.split(".")[0])
@@ -242,6 +255,31 @@ class GradientFlowRecorder:
             flow = Flow(loss)
             self._keep(call, boxes, list(map(flow.of, plan.grad_nodes(boxes))), flow.of,
                        flow.sent)
+
+    def _missed(self, tool: str, call: int) -> RuntimeError:
+        """The error for a kept call whose graph ``backward()`` freed, its pass not handed
+        over to this recorder (which would have kept it): why, and the fix."""
+        caught = self._caught
+        if caught is not None and caught.root:  # another pass took our request
+            why = ("the backward pass it watched (the first after it asked: at the call of "
+                   "record before this one, or when it was made, loaded or copied) was "
+                   "another graph's: another backward ran in between, e.g. another model's "
+                   "training step")
+            fix = ("call record(loss) right after the backward of the loss it records, with "
+                   "no other backward in between, or call loss.backward(retain_graph=True) "
+                   "on the steps it keeps")
+        else:
+            why = ("no backward pass ran since it asked for one (it asks when it is made, "
+                   "loaded or copied, and at the call of record before each kept one): this "
+                   "step's backward ran before, e.g. the recorder was made after it")
+            fix = ("make the recorder before the training loop and call record(loss) after "
+                   "each loss.backward(), or call loss.backward(retain_graph=True) on this "
+                   "step")
+        return RuntimeError(
+            f"{tool}: this graph was freed by backward() (its default, as in PyTorch) before "
+            f"call {call} of record, a kept one, could read it. The recorder keeps "
+            f"the graph of a pass it watches, but it did not watch this one: {why}. "
+            f"Fix: {fix}.")
 
     # -- one kept step -------------------------------------------------------------------
 
@@ -367,7 +405,7 @@ class GradientFlowRecorder:
     def __getstate__(self) -> dict[str, Any]:
         """What pickle and `copy` keep: the settings, the structure and the records, not the
         working state: the reading plan, the work arrays, a backward observer waiting (the
-        copy does not watch the next pass; it recomputes), and the parameters' values
+        copy asks for a pass of its own, `__setstate__`), and the parameters' values
         before an update not yet measured (its update:data stays NaN). Nor `model` once the
         structure exists (it is not read again; it would carry every parameter array, and
         a hook that pickle cannot save): the loaded recorder's ``model`` is None."""
@@ -382,6 +420,11 @@ class GradientFlowRecorder:
         self.__dict__.update(state)
         self._plan, self._caught, self._before = None, None, None
         self._workspace, self._spreads = Workspace(self.bins), Spreads()
+        # A loaded or copied recorder goes on recording: when its next call is kept, it
+        # watches the next backward pass, as the original did (that pass keeps its graph,
+        # which backward() would otherwise free before the kept call could read it).
+        if self.calls % self.every == 0:
+            self._watch_next_backward()
 
     def __copy__(self) -> GradientFlowRecorder:
         """A recorder with records of its own (recording on a plain shallow copy grew the

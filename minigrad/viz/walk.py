@@ -5,13 +5,14 @@ which nodes become boxes (hiding parameters or constants, folding a module's nod
 one box, stopping at ``max_nodes``), and computes the gradient carried by every arrow:
 the vector-Jacobian product ``node._vjp(grad)`` that a node sends to each parent, with
 every gradient recomputed from the root's (`Flow`), so the picture needs nothing but the
-leaves' ``.grad`` that backward keeps.
+leaves' ``.grad`` that backward keeps, and the graph itself: ``backward(retain_graph=True)``
+keeps it (a plain ``backward()`` frees it, as in PyTorch, and `walk` refuses it).
 Nothing here knows about Graphviz; `graph.py` turns the result into DOT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any
@@ -100,12 +101,16 @@ class Picture:
         return max(rank.values(), default=0)
 
 
-def walk(root: Any, tool: str = "draw_graph") -> tuple[list[Any], list[list[int]]]:
+def walk(root: Any, tool: str = "draw_graph",
+         freed_error: Callable[[str], Exception] | None = None
+         ) -> tuple[list[Any], list[list[int]]]:
     """Every node reachable from `root`, breadth-first (root first), and each node's parents
     as positions in that list. An explicit queue: no recursion, whatever the depth.
 
-    A graph freed by ``backward(retain_graph=False)`` has lost its links: `tool` (the
-    function asking) raises an error that names the fix rather than draw a part of it."""
+    A graph that ``backward()`` freed (its default, unless ``retain_graph=True``) has lost
+    its links: `tool` (the function asking) raises an error that names the fix rather than
+    draw a part of it: ``freed_error(tool)``, by default `versions.freed_graph_error`'s
+    (the recorder explains its own case)."""
     from minigrad.versions import FREED_GRAPH, freed_graph_error
 
     position = {id(root): 0}
@@ -116,7 +121,7 @@ def walk(root: Any, tool: str = "draw_graph") -> tuple[list[Any], list[list[int]
         found = []
         links = order[i]._parents
         if links is FREED_GRAPH:
-            raise freed_graph_error(tool)
+            raise (freed_error or freed_graph_error)(tool)
         for parent in links:
             j = position.get(id(parent))
             if j is None:
@@ -146,6 +151,8 @@ class Flow:
     are not run again, so a hook that *changes* a gradient is not reflected). ``of(node)``
     is d(root)/d(node) for this pass; ``sent(node)`` the gradients the node sent to each
     parent (None where it sent none). Drawing pays for this once; training never does.
+    It needs the graph as the pass left it (``backward(retain_graph=True)``): callers
+    `walk` it first, which refuses a freed one.
     (The gradient-flow recorder, which reads a pass at many steps, asks backward to hand
     its gradients over instead, `minigrad.observers`, and falls back on this.)
     """

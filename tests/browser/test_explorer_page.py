@@ -162,7 +162,7 @@ def test_injected_labels_run_nothing(browser, artefacts):
     x = mg.tensor(np.ones((4, 2), dtype=np.float32), name=payloads[0])
     loss = nn.CrossEntropyLoss()(model(x), np.arange(4) % 3)
     loss.name = payloads[1]
-    loss.backward()
+    loss.backward(retain_graph=True)  # one step drawn: its graph kept
     path = explore(loss, title=payloads[2]).save(artefacts / "injection.html")
     _open(browser, path)
     assert browser.execute_script("return window.pwned === undefined")
@@ -212,10 +212,10 @@ def test_a_gradient_that_is_not_finite_is_drawn_exploding(browser, artefacts):
     """JSON has no inf: the page reads "inf" back as a number, paints the box in the top
     colour with the exploding border, and its panel and sparkline draw without an error."""
     x = mg.tensor(np.array([0.0, 1.0, 4.0]), requires_grad=True, name="x")
+    recorder = mg.viz.GradientFlowRecorder()  # before backward: it keeps the pass it reads
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = (x.sqrt() * mg.tensor(np.array([1.0, np.nan, 2.0]))).sum()
         loss.backward()
-        recorder = mg.viz.GradientFlowRecorder()
         recorder.record(loss)
     explorer = explore(recorder)
     path = explorer.save(artefacts / "not-finite.html")

@@ -96,7 +96,7 @@ def test_user_text_never_becomes_markup():
     x = mg.tensor(np.ones((4, 2), dtype=np.float32), name=INJECTIONS[0])
     loss = nn.CrossEntropyLoss()(model(x), np.arange(4) % 3)
     loss.name = INJECTIONS[1]
-    loss.backward()
+    loss.backward(retain_graph=True)
     explorer = explore(loss, title=INJECTIONS[2], params={INJECTIONS[3]: model.fc1.weight})
     page = explorer.html
     for text in INJECTIONS:
@@ -128,6 +128,30 @@ def test_before_backward_the_page_shows_values_and_says_so():
     assert any(box["mean"] != [None] for box in panel["boxes"])
 
 
+def test_one_step_after_a_plain_backward_is_refused_with_the_fix_that_works():
+    """backward() frees the graph, as in PyTorch: explore(loss) and draw_graph(loss) of
+    that step say so, each by its name, and name the fix, which works."""
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 4, 3, blocks=1)
+
+    def loss_after(**backward_options) -> mg.Tensor:
+        x = mg.tensor(np.ones((4, 2), np.float32))
+        loss = nn.CrossEntropyLoss()(model(x), np.arange(4) % 3)
+        loss.backward(**backward_options)
+        return loss
+
+    loss = loss_after()
+    for tool, draw in (("explore", explore), ("draw_graph", mg.viz.draw_graph)):
+        with pytest.raises(RuntimeError, match=rf"^{tool}: this graph was freed by "
+                           r"backward\(\).*Fix: call loss\.backward\(retain_graph=True\) "
+                           r"on the step you want to draw"):
+            draw(loss)
+    loss = loss_after(retain_graph=True)
+    panel = _data(explore(loss))["panels"][0]
+    assert not panel["note"] and any(box["rms"] != [None] for box in panel["boxes"])
+    assert "grad" in mg.viz.draw_graph(loss).source
+
+
 def test_exploring_one_step_leaves_the_next_backward_to_the_training_recorder():
     """explore(loss) summarises that step only: it must not take over the gradients a
     training recorder asked for (minigrad.observers)."""
@@ -136,7 +160,7 @@ def test_exploring_one_step_leaves_the_next_backward_to_the_training_recorder():
     mg.manual_seed(0)
     model = BatchNormMLP(2, 4, 3, blocks=1)
     loss = nn.CrossEntropyLoss()(model(mg.tensor(np.ones((4, 2), np.float32))), np.arange(4) % 3)
-    loss.backward()
+    loss.backward(retain_graph=True)
     waiting = {}
     observe_next_backward(None)  # (nothing left waiting by an earlier test)
     observe_next_backward(waiting.__setitem__)  # as a training recorder does
@@ -199,7 +223,7 @@ def test_the_layout_is_stopped_after_timeout():
     model = DeepMLP(depth=40, batchnorm=True)
     x = np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32)
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), np.arange(4) % 3)
-    loss.backward()
+    loss.backward(retain_graph=True)
     with pytest.raises(LayoutTimeoutError, match=r"boxes.*within 0.001 s.*collapse.*max_nodes"):
         explore(loss, timeout=0.001)
 
@@ -256,7 +280,7 @@ def test_the_creating_line_is_shown_when_the_engine_recorded_it():
     with mg.detect_anomaly():  # the engine notes each op's creating line in this mode
         x = mg.tensor(np.ones((4, 2), np.float32))
         loss = nn.CrossEntropyLoss()(model(x), np.arange(4) % 3)
-    loss.backward()
+    loss.backward(retain_graph=True)
     boxes = _data(explore(loss))["panels"][0]["boxes"]
     wheres = [box["where"] for box in boxes if box["kind"] == "op"]
     assert wheres and all(where and "test_explorer.py" in where for where in wheres)

@@ -127,7 +127,7 @@ def test_gradient_annotations_appear_only_after_backward():
     assert "legend" not in before["nodes"]
     assert 'label="?"' not in viz.draw_graph(loss, show_grad=True).source
 
-    loss.backward()
+    loss.backward(retain_graph=True)
     after = parse(viz.draw_graph(loss).source)
     assert after["nodes"].keys() == before["nodes"].keys() | {"legend"}
     for key in graph_nodes(after):
@@ -147,7 +147,7 @@ def test_edge_values_equal_vector_jacobian_products_computed_by_hand():
     c = a * b
     c.name = "c"
     loss = (c * c).sum()  # c used twice: one arrow carrying both gradients
-    loss.backward()
+    loss.backward(retain_graph=True)
     parsed = parse(viz.draw_graph(loss).source)
     key = {name: find(parsed, f"<B>{name}</B>") for name in ("a", "b", "c")}
     arrows = {(tail, head): attrs for tail, head, attrs in parsed["edges"]}
@@ -204,7 +204,7 @@ def two_layer_loss(x_requires_grad: bool = True):
 
     model.fc1.register_forward_hook(keep)
     loss = (model(x) ** 2).mean()
-    loss.backward()
+    loss.backward(retain_graph=True)
     return model, x, loss, outputs
 
 
@@ -223,7 +223,7 @@ def test_batchnorm_cluster_holds_its_steps():
     mg.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, implementation="composed"))
     loss = (model(mg.randn(8, 3)) ** 2).mean()
-    loss.backward()
+    loss.backward(retain_graph=True)
     parsed = parse(viz.draw_graph(loss, params=model).source)
     cluster = "<B>1 (BatchNorm1d)</B>"
     inside = [k for k in graph_nodes(parsed) if cluster in parsed["clusters"][k]]
@@ -277,7 +277,7 @@ def test_hostile_labels_render_with_the_same_nodes_and_edges(label):
         y = x * x
         y.name = name
         loss = y.sum()
-        loss.backward()
+        loss.backward(retain_graph=True)
         value = mg.Value(3.0, label=name) * mg.Value(2.0)
         return viz.draw_graph(loss, title=name).source, viz.draw_graph(value).source
 
@@ -294,7 +294,7 @@ def test_hostile_labels_render_with_the_same_nodes_and_edges(label):
 def test_dot_accepts_every_hostile_label():
     x = mg.tensor([1.0, 2.0], requires_grad=True, name="".join(HOSTILE))
     loss = (x * x).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     for name in HOSTILE:
         x.name = name
         source = viz.draw_graph(loss, title=name).source
@@ -330,7 +330,7 @@ def test_same_graph_gives_the_same_dot_text():
         mg.manual_seed(3)
         model = TwoLayers()
         loss = (model(mg.randn(4, 3)) ** 2).mean()
-        loss.backward()
+        loss.backward(retain_graph=True)
         return viz.draw_graph(loss, params=model).source, loss
 
     first, loss = build()
@@ -353,7 +353,7 @@ def test_vanishing_and_exploding_gradients_are_marked():
     tiny = mg.tensor([1.0, 2.0], requires_grad=True, name="tiny")
     big = mg.tensor([1.0], requires_grad=True, name="big")
     loss = (tiny * 1e-4).sum() + (big * 1e4).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     parsed = parse(viz.draw_graph(loss, vanishing=1e-2, exploding=1e3).source)
     for name, health, colour in (("tiny", "vanishing", "#1f3f9a"), ("big", "exploding", "#b2001f")):
         key = find(parsed, f"<B>{name}</B>")
@@ -427,7 +427,7 @@ def test_hostile_module_names_stay_inside_their_cluster_labels():
         mg.manual_seed(0)
         model = nn.Sequential(OrderedDict([(name, nn.Linear(2, 2)), ("act", nn.Tanh())]))
         loss = model(mg.randn(3, 2)).sum()
-        loss.backward()
+        loss.backward(retain_graph=True)
         return viz.draw_graph(loss, params=model).source
 
     plain = parse(build("layer"))

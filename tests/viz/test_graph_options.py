@@ -31,7 +31,7 @@ def deep_loss(blocks: int = 20) -> mg.Tensor:
     mg.manual_seed(0)
     model = BatchNormMLP(hidden=8, blocks=blocks, implementation="composed")
     loss = nn.CrossEntropyLoss()(model(mg.randn(16, 2)), np.arange(16) % 3)
-    loss.backward()
+    loss.backward(retain_graph=True)
     return loss
 
 
@@ -57,7 +57,7 @@ def test_parameters_used_outside_their_module_keep_their_full_name():
 
     mg.manual_seed(0)
     loss = Tied()(mg.randn(2, 3)).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     parsed = parse(viz.draw_graph(loss).source)
     assert find(parsed, "<B>encoder.weight</B>")
 
@@ -66,7 +66,7 @@ def test_box_number_and_colour_are_the_same_quantity_on_a_fixed_scale():
     a = mg.tensor(np.ones(4), requires_grad=True, name="a")  # grad 3 each: RMS 3, norm 6
     b = mg.tensor(np.ones(100), requires_grad=True, name="b")  # grad 1 each: RMS 1, norm 10
     loss = (a * 3.0).sum() + b.sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     parsed = parse(viz.draw_graph(loss).source)
     a_label, b_label = label_of(parsed, find(parsed, "<B>a</B>")), label_of(parsed,
                                                                           find(parsed, "<B>b</B>"))
@@ -80,7 +80,7 @@ def test_box_number_and_colour_are_the_same_quantity_on_a_fixed_scale():
     # a picture of other gradients uses the same colours for the same sizes
     c = mg.tensor(np.ones(4), requires_grad=True, name="c")
     other = (c * 1e-4).sum()
-    other.backward()
+    other.backward(retain_graph=True)
     other_parsed = parse(viz.draw_graph(other).source)
     assert _attribute(other_parsed["nodes"][find(other_parsed, "<B>c</B>")],
                       "fillcolor") == scale.colour(1e-4)
@@ -89,7 +89,7 @@ def test_box_number_and_colour_are_the_same_quantity_on_a_fixed_scale():
 def test_scale_option_sets_the_ends_of_the_colour_bar():
     a = mg.tensor(np.ones(4), requires_grad=True, name="a")
     loss = (a * 0.01).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     source = viz.draw_graph(loss, scale=(1e-3, 1e-1)).source
     parsed = parse(source)
     middle = LogScale.between(1e-3, 1e-1).colour(0.01)
@@ -156,7 +156,7 @@ def test_dtypes_and_names_from_data_are_escaped_and_render(dtype):
 def test_a_big_endian_graph_with_gradients_renders():
     y = mg.tensor(np.arange(3, dtype=">f8"), requires_grad=True, name="y")
     loss = (y * y).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     result = subprocess.run(["dot", "-Tsvg"], input=viz.draw_graph(loss).source.encode(),
                             capture_output=True)
     assert result.returncode == 0, result.stderr.decode()  # was "syntax error near '>'"
@@ -214,7 +214,7 @@ def test_names_that_are_not_pairs_are_refused_not_unpacked():
     mg.manual_seed(0)
     layer = mg.nn.Linear(2, 2)
     loss = layer(mg.tensor(np.ones((3, 2), np.float32))).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     for params in (list(layer.parameters()), layer.parameters(), 3):
         with pytest.raises(TypeError, match=r"draw_graph: the names .*Fix: pass the model"):
             viz.draw_graph(loss, params=params)

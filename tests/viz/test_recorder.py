@@ -51,8 +51,8 @@ def test_statistics_equal_numpy_on_the_recorded_tensors():
     mg.manual_seed(0)
     model = DeepMLP(depth=3, batchnorm=True)
     loss = _forward(model)
+    recorder = GradientFlowRecorder(model, bins=BINS)  # before backward: it keeps this pass
     grads = _hooked_backward(loss)
-    recorder = GradientFlowRecorder(model, bins=BINS)
     assert recorder.record(loss)
     nodes, _ = walk(loss)
     by_seq = sorted(nodes, key=lambda node: node._seq)
@@ -97,8 +97,8 @@ def test_arrow_norm_is_the_gradient_sent_along_it():
     mg.manual_seed(1)
     model = BatchNormMLP(2, 6, 3, blocks=1)
     loss = _forward(model)
+    recorder = GradientFlowRecorder(model)  # before backward: it keeps this pass
     grads = _hooked_backward(loss)
-    recorder = GradientFlowRecorder(model)
     recorder.record(loss)
     boxes = recorder.structure.boxes
     fc1 = next(i for i, box in enumerate(boxes) if box.id == "fc1:linear#0")
@@ -237,7 +237,7 @@ def _recorded_bytes(batch: int, steps: int) -> tuple[int, GradientFlowRecorder]:
     model = BatchNormMLP(2, 32, 3, implementation="fused")  # the demo's model
     x, y = _batch(batch)
     loss = nn.CrossEntropyLoss()(model(mg.tensor(x)), y)
-    loss.backward()
+    loss.backward(retain_graph=True)  # kept: each call recomputes its gradients from it
     tracemalloc.start()
     try:
         recorder = GradientFlowRecorder(model)
@@ -347,7 +347,9 @@ def test_an_arrow_out_of_a_hooked_node_carries_what_was_sent_before_the_hook():
 
 def test_a_recorder_left_waiting_keeps_no_graph_alive():
     """A recorder asks for the next backward pass; if that pass is another model's (it
-    stopped recording), it may hold that pass's gradients, never its graph."""
+    stopped recording), it may hold that pass's gradients, never its graph. (A pass handed
+    over keeps its graph through backward, which would free it otherwise; once the user
+    drops that loss, every node of it goes.)"""
     import gc
     import weakref
 
@@ -358,17 +360,88 @@ def test_a_recorder_left_waiting_keeps_no_graph_alive():
     loss.backward()
     recorder.record(loss)  # asks for the next pass
     other = _forward(second, seed=1)
-    other.backward()  # ...which is the other model's
-    gone = weakref.ref(other)
+    other.backward()  # ...which is the other model's: handed over, so its graph is kept
+    computed = [weakref.ref(node) for node in walk(other)[0] if node._parents]
+    assert len(computed) > 5
     del other
     gc.collect()
-    assert gone() is None
-    loss = _forward(first, seed=2)  # back to the first model: recomputed, still right
+    assert all(ref() is None for ref in computed)
+    # Back to the first model: this pass was watched by no one, so backward() freed it,
+    # and the kept call says why and names the fix, instead of recording nothing silently.
+    loss = _forward(first, seed=2)
     loss.backward()
-    reference = GradientFlowRecorder(first)
+    with pytest.raises(RuntimeError, match=r"GradientFlowRecorder.record: this graph was "
+                       r"freed by backward\(\).*call 1 of record.*was another graph's.*"
+                       r"Fix: .*retain_graph=True"):
+        recorder.record(loss)
+    assert len(recorder) == 1 and recorder.calls == 2
+    # It asked for the next pass all the same (its next call is kept): the loop goes on.
+    loss = _forward(first, seed=3)
+    loss.backward()
+    assert recorder.record(loss) and recorder.steps == [0, 2]
+    reference = GradientFlowRecorder(first)  # made after: recomputes, from the kept graph
     reference.record(loss)
-    recorder.record(loss)
     _assert_same_step(recorder, 1, reference)
+
+
+def test_a_recorder_made_after_backward_names_the_fix_and_watches_the_next_pass():
+    """backward() frees the graph unless someone watches the pass: a recorder made after
+    it cannot read that step (an error names both fixes), and reads the next one."""
+    from minigrad.versions import FREED_GRAPH
+
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    # The first fix: backward(retain_graph=True) keeps the graph for a recorder made later.
+    loss = _forward(model)
+    loss.backward(retain_graph=True)
+    late = GradientFlowRecorder(model, every=2)
+    assert late.record(loss)  # recomputed from the kept graph (and its request withdrawn)
+    assert np.nanmax(late.box_stats[0][:, STAT_NAMES.index("grad_rms")]) > 0
+    # Without it, nobody watched the pass: freed.
+    loss = _forward(model, seed=1)
+    loss.backward()
+    assert loss._parents[0]._parents is FREED_GRAPH
+    recorder = GradientFlowRecorder(model)
+    with pytest.raises(RuntimeError, match=r"GradientFlowRecorder.record: this graph was "
+                       r"freed by backward\(\).*call 0 of record.*the recorder was made "
+                       r"after it\. Fix: make the recorder before the training loop.*"
+                       r"retain_graph=True"):
+        recorder.record(loss)
+    assert len(recorder) == 0 and recorder.calls == 1
+    # The second fix, made by the recorder itself: it watches the next pass, kept for it.
+    loss = _forward(model, seed=2)
+    loss.backward()
+    assert loss._parents[0]._parents is not FREED_GRAPH
+    assert recorder.record(loss) and recorder.steps == [1]
+
+
+def test_only_the_steps_the_recorders_keep_keep_their_graph():
+    """The recorder watches the pass of each kept call only (every > 1), so the other
+    steps' graphs are freed by backward, as they are without a recorder, and their calls
+    of record never read them. Two recorders each watch their own kept steps."""
+    from minigrad.versions import FREED_GRAPH
+
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
+    every_second, every_third = GradientFlowRecorder(model, every=2), GradientFlowRecorder(
+        model, every=3)
+    graph_kept = []
+    for step in range(7):
+        loss = _forward(model, seed=step)
+        optimiser.zero_grad()
+        loss.backward()
+        graph_kept.append(loss._parents[0]._parents is not FREED_GRAPH)
+        assert every_second.record(loss, optimizer=optimiser) == (step % 2 == 0)
+        assert every_third.record(loss) == (step % 3 == 0)
+        optimiser.step()
+    assert graph_kept == [step % 2 == 0 or step % 3 == 0 for step in range(7)]
+    assert every_second.steps == [0, 2, 4, 6] and every_third.steps == [0, 3, 6]
+    # Both read the steps they share from the same pass: the same numbers.
+    weight = [box.id for box in every_second.structure.boxes].index("fc1.weight")
+    np.testing.assert_allclose(every_second.series("grad_norm")[[0, 3], weight],
+                               every_third.series("grad_norm")[[0, 2], weight], rtol=1e-12)
+    assert np.isfinite(every_second.update_data[0]).all()
 
 
 def test_the_plan_reads_the_recorded_graph_in_one_pass_and_refuses_any_other():
@@ -409,16 +482,17 @@ def test_the_plan_reads_the_recorded_graph_in_one_pass_and_refuses_any_other():
 @pytest.mark.parametrize("make_loss", [lambda w: w.tanh().sum(), lambda w: (w ** 2).sum(),
                                        lambda w: w.sum().exp()])
 def test_a_freed_graph_shaped_like_the_recorded_one_is_refused(make_loss):
-    # After backward(retain_graph=False) a node's parents are one shared marker, a leaf:
-    # under a one-parent op above one leaf it passed for the recorded leaf, and the marker's
-    # 0.0 was recorded as the parameter (no error). It must raise as a freed graph does.
+    # After a freeing backward a node's parents are one shared marker, a leaf: under a
+    # one-parent op above one leaf it passed for the recorded leaf, and the marker's 0.0
+    # was recorded as the parameter (no error). It must raise as a freed graph does.
     w = nn.Parameter(mg.tensor([-2.0, 1.0, 3.0]))
     recorder = GradientFlowRecorder(every=1)
     loss = make_loss(w)
     loss.backward()
-    recorder.record(loss)
+    recorder.record(loss)  # plans the reading of this structure; asks for the next pass
+    make_loss(w).backward()  # another backward in between takes that request...
     loss = make_loss(w)
-    loss.backward(retain_graph=False)
+    loss.backward()  # ...so this pass, watched by no one, frees its graph
     with pytest.raises(RuntimeError, match="freed by backward"):
         recorder.record(loss)
     assert len(recorder) == 1
@@ -530,11 +604,11 @@ def test_a_gradient_that_is_not_finite_never_passes_for_a_small_one():
     from minigrad.viz.page import _rounded
 
     x = mg.tensor(np.array([0.0, 1.0, 4.0]), requires_grad=True, name="x")
+    recorder = GradientFlowRecorder()  # before backward: it keeps this pass
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = (x.sqrt() * mg.tensor(np.array([1.0, np.nan, 2.0]))).sum()
         loss.backward()
     assert not np.isfinite(x.grad).all()
-    recorder = GradientFlowRecorder()
     with np.errstate(divide="ignore", invalid="ignore"):
         recorder.record(loss)
     ids = [box.id for box in recorder.structure.boxes]
@@ -569,25 +643,32 @@ def test_a_recording_can_be_pickled_copied_and_continued():
         loss.backward()
         recorder.record(loss, optimizer=optimiser)
         optimiser.step()
-    for loaded in (pickle.loads(pickle.dumps(recorder)), copy.deepcopy(recorder)):
+    from minigrad.observers import observe_next_backward
+
+    for load in (lambda: pickle.loads(pickle.dumps(recorder)), lambda: copy.deepcopy(recorder)):
+        observe_next_backward(None)  # as in a new process: the original's request is not here
+        loaded = load()  # (each made when it goes on recording, as a user would)
         assert loaded.steps == recorder.steps and loaded.calls == recorder.calls
         assert [box.id for box in loaded.structure.boxes] == [
             box.id for box in recorder.structure.boxes]
         for name in ("box_stats", "grad_hist", "value_hist", "arrow_norm", "update_data"):
             for mine, theirs in zip(getattr(loaded, name), getattr(recorder, name)):
                 np.testing.assert_array_equal(mine, theirs)
+        assert loaded.model is None  # not saved: the structure names the boxes
+        # Its next call (4) is kept: it watches the next backward pass itself, which keeps
+        # that pass's graph (backward() frees the others).
+        loss = _forward(model, seed=9)
+        loss.backward()
+        assert loaded.record(loss)  # call 4: kept, on the recorded structure
+        reference = GradientFlowRecorder(model)  # made after: recomputes from the kept graph
+        reference.record(loss)
+        _assert_same_step(loaded, 2, reference)
+        assert not loaded.record(loss)  # call 5: only counts, and asks for the next pass
         deeper = _forward(BatchNormMLP(2, 6, 3, blocks=2), seed=0)
         deeper.backward()
         with pytest.raises(ValueError, match="differs from the one recorded first"):
-            loaded.record(deeper)  # call 4: kept, and not the recorded graph
-        assert loaded.model is None  # not saved: the structure names the boxes
-        loss = _forward(model, seed=9)
-        loss.backward()
-        loaded.calls = 6
-        assert loaded.record(loss)  # call 6: kept, on the recorded structure
-        reference = GradientFlowRecorder(model)
-        reference.record(loss)
-        _assert_same_step(loaded, 2, reference)
+            loaded.record(deeper)  # call 6: kept, and not the recorded graph
+        assert len(loaded) == 3
 
 
 def test_a_recorder_made_mid_training_does_not_cancel_another_recorders_request():
