@@ -258,6 +258,9 @@ RESULTS["wrong_order_valid"] = is_valid_order(wrong)
 #
 # Because gradients are *accumulated* with `+=`, calling `backward()` a second time adds a
 # second copy. A training loop therefore sets the gradients to zero before every backward.
+# (A graph of `Value`s is kept after `backward()`, as in micrograd, so it can run twice.
+# A `Tensor`'s `backward()` frees its graph as it goes, as PyTorch's does, to save memory:
+# there the first call must be `backward(retain_graph=True)` for a second one to work.)
 
 # %%
 reset_grads(L)

@@ -154,7 +154,9 @@ RESULTS["forward_backward"] = {
 # shows every step. We put a composed `BatchNorm1d` in a model (so its nodes are grouped
 # in a cluster named after it), run the same loss backward, and draw the graph: each
 # box shows a value and its gradient; each arrow is as wide as the gradient that flows
-# back along it, with its norm as the label.
+# back along it, with its norm as the label. As in PyTorch, `backward()` frees the graph
+# as it goes (each op drops what it saved once its gradient has passed, to save memory),
+# so we pass `retain_graph=True` to keep it for drawing and for reading it below.
 
 # %%
 model = nn.Sequential(OrderedDict(bn=nn.BatchNorm1d(C, eps=eps, implementation="composed")))
@@ -166,7 +168,7 @@ y = model(x)
 loss = (y * mg.tensor(upstream, name="dy (fixed)")).sum()
 loss.name = "L"
 with mg.retain_grads():  # keep every node's gradient (normally only the leaves' are kept)
-    loss.backward()
+    loss.backward(retain_graph=True)  # and keep the graph itself, to draw it
 show_graph(mg.viz.draw_graph(loss, params=model, rankdir="TB", title="Composed BatchNorm1d: "
                              "values, gradients, and the gradient on every edge"),
            "04_batchnorm_graph")

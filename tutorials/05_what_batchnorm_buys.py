@@ -326,7 +326,8 @@ for variant in ("plain", "bn"):
             if flow is not None:
                 flow.optimizer = optimiser
                 flow(step, loss)
-                if step == 1:  # the first step's graph, for a static picture as well
+                if step == 1:  # the first step's graph, for a static picture as well (kept:
+                    # the recorder records this step, so backward did not free its graph)
                     first_graphs[flow.title] = mg.viz.draw_graph(
                         loss, params=model, compact=True, title=flow.title, rankdir="TB")
             if step % B3_EVERY == 0:

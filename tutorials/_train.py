@@ -195,7 +195,9 @@ class FlowWatch:
     graph of the first step (``mg.viz.draw_graph``: boxes coloured by gradient size;
     `draw_options` such as ``collapse="Block"`` are passed on) before the optimizer changes
     anything — where vanishing gradients show most: a static picture for the README, and
-    what is shown when the explorer is missing.
+    what is shown when the explorer is missing. ``train`` calls a plain ``loss.backward()``,
+    which frees the graph (as in PyTorch) unless a recorder takes the pass: the recorder
+    keeps the graph of every step it records, the first one included, so it can be drawn.
     """
 
     def __init__(self, model: nn.Module, every: int = 10, title: str = "",
