@@ -331,7 +331,7 @@ class Tensor:
         with graph_surgery:  # never while another thread counts references (versions.py)
             op = self._op
             if op is not None and type(op) is not FreedOp:
-                self._op = freed(op)
+                self._op = freed_by_class.get(type(op)) or freed(op)
             if cut:
                 self._parents = FREED_GRAPH
 
@@ -575,6 +575,7 @@ from minigrad.versions import (  # noqa: E402
     FreedOp,
     free_released,
     freed,
+    freed_by_class,
     graph_surgery,
     modified_in_place_error,
     release_unheld_data,

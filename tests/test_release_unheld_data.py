@@ -23,6 +23,13 @@ from minigrad.ops.base import Function
 from minigrad.versions import is_released
 
 
+@pytest.fixture(autouse=True)
+def release_every_size(monkeypatch):
+    """Release arrays of any size: these tests use small ones (by default, arrays under
+    `versions.SMALLEST_RELEASED_BYTES` keep their data; tested at the end)."""
+    monkeypatch.setattr(versions, "SMALLEST_RELEASED_BYTES", 0)
+
+
 def released_at_start(loss):
     """{name: released?} for the named nodes of `loss`'s graph, as the pass starts."""
     seen = {}
@@ -453,3 +460,19 @@ def _backward_ignoring_refusal(loss):
         loss.backward()
     except RuntimeError as error:
         assert "a second time" in str(error)
+
+
+def test_by_default_only_arrays_of_a_page_or_more_are_released(monkeypatch):
+    # (the fixture above released every size: put the default back)
+    monkeypatch.setattr(versions, "SMALLEST_RELEASED_BYTES", 4096)
+    x = mg.tensor(np.ones((4, 256), np.float32), requires_grad=True)  # 4 KiB: released
+    big = x * 2
+    big.name = "big"
+    small = big.sum(axis=1) * 3  # 16 bytes: kept
+    small.name = "small"
+    loss = small.sum()
+    del big, small
+    seen = released_at_start(loss)
+    loss.backward()
+    assert seen == {"big": True, "small": False}
+    np.testing.assert_array_equal(x.grad, np.full(x.shape, 6.0))
