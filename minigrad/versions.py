@@ -30,12 +30,15 @@ class FreedOp:
     repr: the tensor was still made by that op) and refuses a second backward clearly.
     One per op class (`freed`), shared by all its freed nodes."""
 
-    __slots__ = ("name", "class_name")
+    __slots__ = ("name", "class_name", "unprocessed")
     saves_output = False  # it saved nothing: its backward raises whatever the data holds
 
-    def __init__(self, op: Any) -> None:
+    def __init__(self, op: Any, unprocessed: bool = False) -> None:
         self.name = op.name
         self.class_name = type(op).__name__  # display.py shows it as grad_fn=<...Backward>
+        # True for a node a pass released but never reached (`free_released`): its backward
+        # never ran, so "a second time" would be wrong.
+        self.unprocessed = unprocessed
 
     def backward(self, grad_output: np.ndarray) -> Any:
         raise self.refusal()
@@ -43,6 +46,13 @@ class FreedOp:
     def refusal(self) -> RuntimeError:
         """The error a backward through this node raises (`Tensor.backward` raises it before
         the pass when the node is its root: nothing is added to any ``.grad`` then)."""
+        if self.unprocessed:
+            return RuntimeError(
+                f"backward: cannot backpropagate through '{self.name}': an earlier backward() "
+                "that stopped before reaching it (an error, or no gradient flowed to it) had "
+                "already released its data, which only that graph held. Fix: run the forward "
+                "pass again, or call that backward with retain_graph=True."
+            )
         return RuntimeError(
             f"backward: trying to backpropagate through '{self.name}' a second time, but the "
             "first backward() freed what it saved (as PyTorch's does). Fix: call the first "
@@ -50,19 +60,20 @@ class FreedOp:
         )
 
 
-_freed_ops: dict[tuple[type, str], FreedOp] = {}
+_freed_ops: dict[tuple[type, str, bool], FreedOp] = {}
 # The same, by class alone, for the ops named by their class (all of minigrad's): what
 # `Tensor._free_saved` looks up first, one dict lookup per node of every freeing pass.
 freed_by_class: dict[type, FreedOp] = {}
 
 
-def freed(op: Any) -> FreedOp:
-    """The `FreedOp` standing for `op` once freed: one per op class and name, made once."""
-    key = (type(op), op.name)
+def freed(op: Any, unprocessed: bool = False) -> FreedOp:
+    """The `FreedOp` standing for `op` once freed: one per op class and name (and kind of
+    freeing), made once."""
+    key = (type(op), op.name, unprocessed)
     stand_in = _freed_ops.get(key)
     if stand_in is None:
-        stand_in = _freed_ops.setdefault(key, FreedOp(op))
-    if "name" not in getattr(op, "__dict__", ()):  # not renamed by this instance
+        stand_in = _freed_ops.setdefault(key, FreedOp(op, unprocessed))
+    if not unprocessed and "name" not in getattr(op, "__dict__", ()):  # named by its class
         freed_by_class.setdefault(type(op), stand_in)
     return stand_in
 
@@ -98,8 +109,8 @@ def _stand_in(array: np.ndarray, made: dict[tuple, np.ndarray]) -> np.ndarray:
     0): what a released node holds instead of its data. The engine reads a node's shape and
     dtype (to fit gradients to it), never the values of a node nobody else can reach.
 
-    `made` holds one per shape and dtype for one release: each node gets a view of it, an
-    array object of its own (a view is ~10x cheaper to make than the first one)."""
+    `made` holds one per shape and dtype for one release, shared by the nodes it releases
+    (nothing can reach them to tell them apart, and it cannot be written)."""
     key = (array.shape, array.dtype)
     first = made.get(key)
     if first is None:
@@ -110,7 +121,7 @@ def _stand_in(array: np.ndarray, made: dict[tuple, np.ndarray]) -> np.ndarray:
             zero.flags.writeable = False
             zero = _zeros.setdefault(dtype, zero)
         first = made[key] = np.ndarray(array.shape, dtype, zero, 0, (0,) * array.ndim)
-    return first.view()  # read-only, as its memory is
+    return first  # read-only, as its memory is
 
 
 def is_released(tensor: Tensor) -> bool:
@@ -139,13 +150,20 @@ _COUNTS_ARE_EXACT = _counts_are_exact()
 
 def _uses_in_graph(root: Tensor) -> dict[Any, int]:
     """Every computed node the graph below `root` reaches (root excluded), with how many
-    times the graph's links refer to it (a node used twice by one op counts twice). The
-    first key is a fresh object used by nothing else: `release_unheld_data` measures on it
-    what a reference count is with no link at all."""
+    references to it the graph's links hold: one per place in a tuple of parents (a node
+    used twice by one op counts twice), each tuple counted once, also when several nodes
+    share it (`copy.copy` of a node shares its tuple: one reference, not two). The first key
+    is a fresh object used by nothing else: `release_unheld_data` measures on it what a
+    reference count is with no link at all."""
     uses: dict[Any, int] = {object(): 0}
+    counted: set[int] = set()  # ids of the tuples counted (each is alive: a node holds it)
     stack = [root]
     while stack:
-        for parent in stack.pop()._parents:
+        links = stack.pop()._parents
+        if id(links) in counted:
+            continue
+        counted.add(id(links))
+        for parent in links:
             if parent._parents:  # computed, not a leaf: leaves (parameters) keep their data
                 count = uses.get(parent)
                 if count is None:
@@ -221,7 +239,10 @@ def free_released(stopped_at: list[Tensor]) -> None:
         seen.add(node)
         stack.extend(node._parents)
         if is_released(node):
-            node._free_saved()
+            with graph_surgery:  # as Tensor._free_saved, with a refusal of its own
+                if node._op is not None and type(node._op) is not FreedOp:
+                    node._op = freed(node._op, unprocessed=True)
+                node._parents = FREED_GRAPH
 
 
 class SharedTensor(Tensor):

@@ -476,3 +476,34 @@ def test_by_default_only_arrays_of_a_page_or_more_are_released(monkeypatch):
     loss.backward()
     assert seen == {"big": True, "small": False}
     np.testing.assert_array_equal(x.grad, np.full(x.shape, 6.0))
+
+
+def test_nodes_sharing_one_tuple_of_parents_count_it_once():
+    # copy.copy of a node shares its tuple of parents: one reference to h, not two. Counted
+    # twice, the user's own reference made up the difference and h's data went (review).
+    import copy
+
+    x = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    h = (x * 3).exp()
+    y = h * 2
+    y2 = copy.copy(y)
+    assert y2._parents is y._parents
+    (y.sum() + y2.sum()).backward()
+    assert not is_released(h)
+    np.testing.assert_allclose(h.data, np.full((2, 3), np.exp(3.0)))
+    np.testing.assert_allclose(x.grad, np.full((2, 3), 12 * np.exp(3.0)), rtol=1e-6)
+
+
+def test_a_node_a_stopped_pass_released_refuses_without_saying_second_time():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    held = x * 2 - 2  # held; x * 2 (mul) only by the graph: released before the pass
+    loss = held.sqrt().sum()
+    with mg.detect_anomaly(), np.errstate(divide="ignore"), \
+            pytest.raises(mg.autograd.AnomalyError):
+        loss.backward()  # sqrt's backward at 0: the pass stops there, before mul
+    np.testing.assert_array_equal(held.data, [0.0, 2.0, 4.0])  # held: kept
+    with pytest.raises(RuntimeError, match=r"cannot backpropagate through 'mul': an earlier "
+                       r"backward\(\) that stopped before reaching it.*Fix: run the forward "
+                       r"pass again, or call that backward with retain_graph=True") as error:
+        (held * 1).sum().backward()
+    assert "second time" not in str(error.value)

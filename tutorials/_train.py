@@ -194,8 +194,8 @@ class FlowWatch:
     `every` steps, for `show_gradient_flow` to build one interactive page. It also draws the
     graph of the first step (``mg.viz.draw_graph``: boxes coloured by gradient size;
     `draw_options` such as ``collapse="Block"`` are passed on) before the optimizer changes
-    anything — where vanishing gradients show most: a static picture for the README, and
-    what is shown when the explorer is missing. ``train`` calls a plain ``loss.backward()``,
+    anything — where vanishing gradients show most: a static picture for the README.
+    ``train`` calls a plain ``loss.backward()``,
     which frees the graph (as in PyTorch) unless a recorder takes the pass: the recorder
     keeps the graph of every step it records, the first one included, so it can be drawn.
     """
@@ -204,8 +204,9 @@ class FlowWatch:
                  **draw_options: Any) -> None:
         self.model, self.title, self.draw_options = model, title, draw_options
         self.optimizer: Any = None  # set it to the run's optimizer to record update ratios
-        recorder_class = getattr(mg.viz, "GradientFlowRecorder", None)
-        self.recorder = recorder_class(model, every=every) if recorder_class else None
+        # (made before training: it takes the first step's backward pass, which keeps its
+        # graph, so the first step can be drawn below)
+        self.recorder: Any = mg.viz.GradientFlowRecorder(model, every=every)
         self.first_graph: Any = None
 
     def __call__(self, step: int, loss: Any) -> None:
