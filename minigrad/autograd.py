@@ -19,11 +19,12 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   ``requires_grad=True``), on tensors marked with ``t.retain_grad()``, and on the **root**
   backward started from (its seed, ``ones`` for a scalar loss: it shows that backward ran,
   and from it the visualiser recomputes every other node's gradient at draw time through
-  ``_vjp``). Every other intermediate gradient is freed as soon as it has been sent on to
-  the parents. Inside ``with retain_grads():`` backward stores ``.grad`` on every node,
-  as micrograd does.
-* Gradients *add up*: a second ``backward()`` adds a second copy into every ``.grad`` it
-  stores. Call ``zero_grad()`` between passes, as in any training loop.
+  ``_vjp``, for a graph kept with ``retain_graph=True``). Every other intermediate
+  gradient is freed as soon as it has been sent on to the parents. Inside
+  ``with retain_grads():`` backward stores ``.grad`` on every node, as micrograd does.
+* Gradients *add up*: a second ``backward()`` (through a kept graph, or after a new
+  forward pass) adds a second copy into every ``.grad`` it stores. Call ``zero_grad()``
+  between passes, as in any training loop.
 * **Tensor: the graph is freed by ``backward()``**, as in PyTorch. Before the pass,
   intermediate results that nobody but the graph holds lose their data (a node *is* its
   tensor here, so the graph would otherwise keep every activation alive; see
@@ -577,7 +578,7 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
                     node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
     except BaseException:
         if not_processed is not None:  # stopped at `node`; the waiting nodes come after it
-            not_processed([node, *pending])
+            not_processed([node, *pending, *unreached])
         raise
     if unreached and not_processed is not None:
         not_processed(unreached)

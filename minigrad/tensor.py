@@ -253,6 +253,9 @@ class Tensor:
             self.__dict__.update(attributes)
         for name, value in (slots or {}).items():
             setattr(self, name, value)
+        parents = self._parents
+        if len(parents) == 1 and parents[0] is FREED_GRAPH[0]:  # a freed node: the one
+            self._parents = FREED_GRAPH  # marker tuple, which the visualiser recognises
         autograd.renumber_loaded(self, self._parents)
 
     # -- data and its version ----------------------------------------------------------

@@ -50,13 +50,16 @@ class FreedOp:
             return RuntimeError(
                 f"backward: cannot backpropagate through '{self.name}': an earlier backward() "
                 "that stopped before reaching it (an error, or no gradient flowed to it) had "
-                "already released its data, which only that graph held. Fix: run the forward "
-                "pass again, or call that backward with retain_graph=True."
+                "already released its data, which no variable held (graphs sharing it do not "
+                "count). Fix: run the forward pass again, or call that backward with "
+                "retain_graph=True."
             )
         return RuntimeError(
             f"backward: trying to backpropagate through '{self.name}' a second time, but the "
             "first backward() freed what it saved (as PyTorch's does). Fix: call the first "
-            "backward(retain_graph=True), or run the forward pass again."
+            "backward(retain_graph=True), or run the forward pass again. (If this graph shares "
+            "that part with another loss, the first backward may have been that loss's: give "
+            "it retain_graph=True.)"
         )
 
 
@@ -83,7 +86,25 @@ def freed(op: Any, unprocessed: bool = False) -> FreedOp:
 # can be freed). A freed node therefore stays a non-leaf (``is_leaf`` is False): a later
 # backward that reaches it calls its `FreedOp`, which raises, instead of taking it for a leaf
 # and silently stopping there. One shared tuple: a freed node costs no new object.
-FREED_GRAPH: tuple[Tensor] = (Tensor(0.0, name="freed graph"),)
+class _FreedGraphMarker(Tensor):
+    """The type of that marker: pickle, copy and deepcopy give back the one marker, so that
+    a copied freed graph is still recognised as freed (by `FREED_GRAPH`'s identity, which
+    `Tensor.__setstate__` puts back) instead of being drawn with a leaf named "freed graph"."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "FREED_MARKER"  # pickle stores the module's global of that name
+
+    def __copy__(self) -> _FreedGraphMarker:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _FreedGraphMarker:
+        return self
+
+
+FREED_MARKER = _FreedGraphMarker(0.0, name="freed graph")
+FREED_GRAPH: tuple[Tensor] = (FREED_MARKER,)
 
 
 def freed_graph_error(tool: str) -> RuntimeError:
@@ -93,8 +114,10 @@ def freed_graph_error(tool: str) -> RuntimeError:
         f"{tool}: this graph was freed by backward(), which (as in PyTorch) drops each node's "
         "links and saved arrays during the pass, so it can no longer be drawn or its "
         "gradients recomputed. Fix: call loss.backward(retain_graph=True) on the step you "
-        "want to draw (or draw before backward: values only). A GradientFlowRecorder keeps "
-        "the graphs of the steps it records by itself."
+        "want to draw (or draw before backward: values only); if you did, another backward() "
+        "through a part this graph shares (a second loss) freed it: give that one "
+        "retain_graph=True too. A GradientFlowRecorder keeps the graphs of the steps it "
+        "records by itself."
     )
 
 

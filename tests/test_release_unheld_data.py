@@ -259,7 +259,7 @@ def test_a_pass_stopped_by_detect_anomaly_frees_what_it_released():
     assert x.grad is None
 
 
-def test_a_pass_stopped_before_it_started_keeps_a_graph_it_did_not_release():
+def test_a_kept_pass_stopped_by_an_error_leaves_its_graph_drawable():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     held = x * 2 - 2
     loss = held.sqrt().sum()
@@ -507,3 +507,67 @@ def test_a_node_a_stopped_pass_released_refuses_without_saying_second_time():
                        r"pass again, or call that backward with retain_graph=True") as error:
         (held * 1).sum().backward()
     assert "second time" not in str(error.value)
+
+
+class _SecondOnly(Function):
+    """Sends no gradient to its first input."""
+
+    def forward(self, a, b):
+        return b * 1.0
+
+    def backward(self, grad_output):
+        return None, grad_output
+
+
+def test_a_pass_that_fails_after_an_op_sent_no_gradient_frees_what_it_released():
+    # W is released (only the graph holds it), but no gradient reaches it in this pass,
+    # which then fails at a hook: left linked, W would be drawn as zeros in `other`'s graph.
+    x = mg.tensor(np.ones(2048, np.float32), requires_grad=True)
+    w = x * 1.0
+    u = w * 2.0
+    del w
+    other = u.sum()  # a graph the user holds, through u down to W
+    v = x * 3.0
+
+    def boom(grad):
+        raise RuntimeError("boom")
+
+    v.register_hook(boom)
+    loss = _SecondOnly.apply(u, v).sum()
+    with pytest.raises(RuntimeError, match="boom"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="freed by backward"):
+        mg.viz.draw_graph(other)
+    with pytest.raises(RuntimeError, match="stopped before reaching it"):
+        other.backward()
+
+
+@pytest.mark.parametrize("copy_graph", [
+    lambda loss: __import__("copy").deepcopy(loss),
+    lambda loss: __import__("pickle").loads(__import__("pickle").dumps(loss)),
+], ids=["deepcopy", "pickle"])
+def test_a_copied_freed_graph_is_refused_like_the_original(copy_graph):
+    x = mg.tensor(np.ones((64, 32), np.float32), requires_grad=True)
+    w = mg.tensor(np.full((32, 32), 0.5, np.float32), requires_grad=True)
+    h = (x @ w).relu()
+    loss = (h * 3).sum()
+    del h
+    loss.backward()
+    copied = copy_graph(loss)
+    assert copied._parents[0]._parents is versions.FREED_GRAPH
+    with pytest.raises(RuntimeError, match="freed by backward"):
+        mg.viz.draw_graph(copied)
+
+
+def test_a_graph_freed_by_another_loss_says_so():
+    x = mg.tensor(np.linspace(0.1, 1, 1024).astype(np.float32), requires_grad=True)
+    trunk = (x * 2).tanh()
+    loss1, loss2 = (trunk * 3).sum(), (trunk * 5).sum()
+    del trunk
+    loss1.backward(retain_graph=True)
+    loss2.backward()  # frees the shared trunk
+    with pytest.raises(RuntimeError, match="another backward\\(\\) through a part this graph "
+                                           "shares"):
+        mg.viz.draw_graph(loss1)
+    with pytest.raises(RuntimeError, match="the first backward may have been that loss's"):
+        loss1.backward()
