@@ -26,8 +26,8 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
   forward pass) adds a second copy into every ``.grad`` it stores. Call ``zero_grad()``
   between passes, as in any training loop.
 * **Tensor: the graph is freed by ``backward()``**, as in PyTorch. Before the pass,
-  intermediate results that nobody but the graph holds lose their data (a node *is* its
-  tensor here, so the graph would otherwise keep every activation alive; see
+  intermediate results of 4 KiB or more that nobody but the graph holds lose their data (a
+  node *is* its tensor here, so the graph would otherwise keep every activation alive; see
   `minigrad.versions.release_unheld_data`). During it, right after each node's own
   backward, its op drops what it saved and the node drops its links to its parents (the
   root keeps its own). A training step's memory then stays close to PyTorch's. A freed

@@ -377,13 +377,13 @@ class Tensor:
         `gradient` is d(loss)/d(self), of this tensor's shape; it may be omitted only for a
         one-element tensor. `retain_graph`: by default (None, or False) the graph is freed
         during the pass, as in PyTorch: each node drops what its op saved and its links to
-        its parents as soon as its backward has run, and intermediate results nobody but
-        the graph holds lose their data before the pass starts (a training step's memory
-        stays close to PyTorch's). Then there is no second backward through this graph and
-        nothing to draw. With True the graph is kept: a second backward works, and the
-        visualiser can draw it (values, and every node's gradient recomputed). A
-        `GradientFlowRecorder` keeps the graphs of the passes it records by itself (see
-        `minigrad.autograd`).
+        its parents as soon as its backward has run, and intermediate results (of 4 KiB or
+        more) nobody but the graph holds lose their data before the pass starts (a training
+        step's memory stays close to PyTorch's). Then there is no second backward through
+        this graph and nothing to draw. With True the graph is kept: a second backward
+        works, and the visualiser can draw it (values, and every node's gradient
+        recomputed). A `GradientFlowRecorder` keeps the graphs of the passes it records by
+        itself (see `minigrad.autograd`).
         """
         if not self.requires_grad:
             raise RuntimeError(
