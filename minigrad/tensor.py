@@ -327,14 +327,17 @@ class Tensor:
                     check_finite(grad, self.op_name, self._where, "backward", scope=self._scope)
         return grads
 
-    def _free_saved(self, cut: bool = True) -> None:
+    def _free_saved(self, cut: bool = True, unprocessed: bool = False) -> None:
         """After this node's backward in a pass that frees the graph (the default): replace
         its op by a `FreedOp` (dropping what the op saved) and, with `cut`, its parents by
-        the `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`)."""
+        the `FREED_GRAPH` marker, so that they can be freed (see `minigrad.versions`).
+        `unprocessed`: the pass never ran this node's backward (`versions.free_released`),
+        and its refusal says so."""
         with graph_surgery:  # never while another thread counts references (versions.py)
             op = self._op
             if op is not None and type(op) is not FreedOp:
-                self._op = freed_by_class.get(type(op)) or freed(op)
+                stand_in = None if unprocessed else freed_by_class.get(type(op))
+                self._op = stand_in or freed(op, unprocessed)
             if cut:
                 self._parents = FREED_GRAPH
 

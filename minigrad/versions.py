@@ -262,10 +262,7 @@ def free_released(stopped_at: list[Tensor]) -> None:
         seen.add(node)
         stack.extend(node._parents)
         if is_released(node):
-            with graph_surgery:  # as Tensor._free_saved, with a refusal of its own
-                if node._op is not None and type(node._op) is not FreedOp:
-                    node._op = freed(node._op, unprocessed=True)
-                node._parents = FREED_GRAPH
+            node._free_saved(unprocessed=True)  # (its refusal: never processed)
 
 
 class SharedTensor(Tensor):
