@@ -8,13 +8,13 @@ any node is freed, and walks the graph's own links (which hold no extra referenc
 """
 
 import gc
-import sys
 import threading
 import tracemalloc
 import weakref
 
 import numpy as np
 import pytest
+from _threads import run_in_threads, switch_threads_often
 
 import minigrad as mg
 from minigrad import nn, versions
@@ -413,17 +413,10 @@ def test_threads_running_freeing_passes_at_once_get_the_gradients_of_a_kept_grap
     for batch in batches:
         run(batch, True, expected, fresh_model())
     results = [[] for _ in batches]
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        threads = [threading.Thread(target=run, args=(batch, None, out, fresh_model()))
-                   for batch, out in zip(batches, results)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(previous)
+    models = [fresh_model() for _ in batches]
+    with switch_threads_often():
+        run_in_threads(*[lambda b=batch, o=out, m=model: run(b, None, o, m)
+                         for batch, out, model in zip(batches, results, models)])
     for (want_grads, want_held, _), result in zip(expected, results, strict=True):
         got_grads, _, got_held = result[0]
         for want, got in zip(want_grads + want_held, got_grads + got_held, strict=True):

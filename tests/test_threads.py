@@ -5,11 +5,11 @@ Each test makes the interpreter switch threads as often as it can
 """
 
 import asyncio
-import sys
 import threading
 
 import numpy as np
 import pytest
+from _threads import run_in_threads, switch_threads_often
 
 import minigrad as mg
 from minigrad import autograd, nn
@@ -17,34 +17,9 @@ from minigrad.nn import functional as F
 
 
 @pytest.fixture(autouse=True)
-def switch_threads_often():
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+def threads_switch_often():
+    with switch_threads_often():
         yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-def run_in_threads(*targets):
-    """Run each target in its own thread, started together; re-raise the first error."""
-    errors = []
-    start = threading.Barrier(len(targets))
-
-    def wrapped(target):
-        try:
-            start.wait()
-            target()
-        except BaseException as error:  # noqa: BLE001 (re-raised in the main thread)
-            errors.append(error)
-
-    threads = [threading.Thread(target=wrapped, args=(t,)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def make_model():

@@ -1,13 +1,12 @@
 """`Value`: micrograd's README example, a gradcheck for every op, IEEE results."""
 
 import math
-import sys
-import threading
 from contextlib import nullcontext
 
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+from _threads import run_in_threads, switch_threads_often
 from hypothesis import given
 
 import minigrad as mg
@@ -337,17 +336,9 @@ def test_concurrent_scalar_backward_passes_on_shared_nodes(anomaly_in_odd_thread
                 out.backward()
                 results[index] = out.grad
 
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        results = [None] * 4
-        threads = [threading.Thread(target=train, args=(results, i)) for i in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(old_interval)
+    results = [None] * 4
+    with switch_threads_often():
+        run_in_threads(*[lambda i=i: train(results, i) for i in range(4)])
     assert results == [1.0] * 4
     # 4 threads x 40 passes; each adds 2w = 2 to every weight, 100 to `shared`, and so
     # 100 * w1 = 100 to w0 and 100 * w0 = 100 to w1
