@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, and no backward observer left waiting.
 
 The default profile keeps property-based tests small and reproducible (the machine is
 shared; every test file must stay fast). Run more examples locally with
@@ -7,7 +7,10 @@ shared; every test file must stay fast). Run more examples locally with
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from minigrad.observers import observe_next_backward
 
 settings.register_profile(
     "default",
@@ -19,3 +22,17 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def no_observer_waiting():
+    """Each test starts and ends with no backward observer waiting.
+
+    A `GradientFlowRecorder` asks for the next backward pass of its thread
+    (`minigrad.observers`), and a pass an observer takes keeps its graph. A recorder a test
+    leaves waiting (the explorer's recorders may, when their training ends) would hand the
+    *next test's* first backward to itself: that graph would not be freed, and a test of a
+    freed graph would pass or fail by the order of tests."""
+    observe_next_backward(None)
+    yield
+    observe_next_backward(None)

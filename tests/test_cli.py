@@ -10,20 +10,9 @@ import pytest
 import minigrad as mg
 from minigrad.__main__ import ScalarMLP, main
 from minigrad.examples import GRAPH_EXAMPLES
-from minigrad.observers import observe_next_backward
 from minigrad.versions import FREED_GRAPH
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
-
-
-@pytest.fixture(autouse=True)
-def no_observer_waiting():
-    """The explorer's recorders may leave a request for the next backward pass waiting when
-    their training ends; a pass handed over keeps its graph. None waits before or after a
-    test here, so no test's outcome depends on the order of tests."""
-    observe_next_backward(None)
-    yield
-    observe_next_backward(None)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.observers import observe_next_backward
-
 HOW_TO_GET_ONE = ("no headless browser: the explorer's page tests need Chromium, its driver "
                   "and Selenium. Fix: apt-get install chromium chromium-driver (Debian/Ubuntu) "
                   "and pip install selenium (or pip install -e '.[dev]').")
@@ -30,16 +28,6 @@ def _find(*names: str) -> str | None:
         if found:
             return found
     return None
-
-
-@pytest.fixture(autouse=True)
-def no_observer_waiting():
-    """No backward observer waits when a test starts or after it ends: a recorder left
-    waiting by another test would take the next backward pass, which then keeps its graph,
-    and a test's outcome would depend on the order of tests (see tests/viz/conftest.py)."""
-    observe_next_backward(None)
-    yield
-    observe_next_backward(None)
 
 
 @pytest.fixture(scope="session")
