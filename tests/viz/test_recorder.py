@@ -345,6 +345,18 @@ def test_an_arrow_out_of_a_hooked_node_carries_what_was_sent_before_the_hook():
                                recorder.box_stats[1][source, 1], rtol=1e-6)
 
 
+def _refused_as_freed(recorder: GradientFlowRecorder, loss: mg.Tensor, call: int, kept: int,
+                      why: str) -> None:
+    """record(loss), a kept call (number `call`) on a graph backward() freed, raises an
+    error naming the call, `why` (a pattern: the reason and the first fix) and the other
+    fix, retain_graph=True; the call is counted and nothing more is kept (`kept` steps)."""
+    with pytest.raises(RuntimeError, match=r"GradientFlowRecorder.record: this graph was "
+                       rf"freed by backward\(\).*call {call} of record.*{why}.*"
+                       r"retain_graph=True"):
+        recorder.record(loss)
+    assert len(recorder) == kept and recorder.calls == call + 1
+
+
 def test_a_recorder_left_waiting_keeps_no_graph_alive():
     """A recorder asks for the next backward pass; if that pass is another model's (it
     stopped recording), it may hold that pass's gradients, never its graph. (A pass handed
@@ -370,11 +382,7 @@ def test_a_recorder_left_waiting_keeps_no_graph_alive():
     # and the kept call says why and names the fix, instead of recording nothing silently.
     loss = _forward(first, seed=2)
     loss.backward()
-    with pytest.raises(RuntimeError, match=r"GradientFlowRecorder.record: this graph was "
-                       r"freed by backward\(\).*call 1 of record.*was another graph's.*"
-                       r"Fix: .*retain_graph=True"):
-        recorder.record(loss)
-    assert len(recorder) == 1 and recorder.calls == 2
+    _refused_as_freed(recorder, loss, call=1, kept=1, why=r"was another graph's.*Fix: ")
     # It asked for the next pass all the same (its next call is kept): the loop goes on.
     loss = _forward(first, seed=3)
     loss.backward()
@@ -402,12 +410,8 @@ def test_a_recorder_made_after_backward_names_the_fix_and_watches_the_next_pass(
     loss.backward()
     assert loss._parents[0]._parents is FREED_GRAPH
     recorder = GradientFlowRecorder(model)
-    with pytest.raises(RuntimeError, match=r"GradientFlowRecorder.record: this graph was "
-                       r"freed by backward\(\).*call 0 of record.*the recorder was made "
-                       r"after it\. Fix: make the recorder before the training loop.*"
-                       r"retain_graph=True"):
-        recorder.record(loss)
-    assert len(recorder) == 0 and recorder.calls == 1
+    _refused_as_freed(recorder, loss, call=0, kept=0, why=r"the recorder was made after it\. "
+                      r"Fix: make the recorder before the training loop")
     # The second fix, made by the recorder itself: it watches the next pass, kept for it.
     loss = _forward(model, seed=2)
     loss.backward()
