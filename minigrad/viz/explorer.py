@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad.viz.layout import DEFAULT_TIMEOUT
+from minigrad.viz.modules import matches
 from minigrad.viz.page import Panel, build_document
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.walk import has_gradient
@@ -148,9 +149,8 @@ def _check_collapse(collapse: str | Iterable[str], panels: list[Panel]) -> None:
     patterns = {collapse} if isinstance(collapse, str) else set(collapse)
     scopes = {s for panel in panels for box in panel.recorder._recorded().boxes
               if box.cluster is not None for s in box.cluster.path()}
-    known = ({s.qualified_name() for s in scopes} | {s.name for s in scopes}
-             | {s.type_name for s in scopes})
-    unknown = sorted(str(pattern) for pattern in patterns if pattern not in known)
+    unknown = sorted(str(pattern) for pattern in patterns
+                     if not any(matches(s, {pattern}) for s in scopes))
     if unknown:
         modules = sorted({s.label() if not s.parent else f"{s.qualified_name()} ({s.type_name})"
                           for s in scopes if s.qualified_name()})

@@ -94,10 +94,24 @@ def all_scopes(scopes: list[Scope | None]) -> set[Scope]:
     return found
 
 
+def matches(scope: Scope, patterns: set[str]) -> bool:
+    """True when a collapse pattern names `scope`: its type (``BatchNorm1d``), its
+    qualified name (``features.bn1``) or its own name (``bn1``, as `explore` reads it too:
+    it may fold one module in each of several blocks)."""
+    return (scope.type_name in patterns or scope.qualified_name() in patterns
+            or bool(scope.name) and scope.name in patterns)
+
+
 def check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
     """Refuse collapse names that match no module of the graph, listing those that exist."""
-    known = {scope.qualified_name() for scope in in_use} | {s.type_name for s in in_use}
-    unknown = sorted(patterns - known)
+    unknown = sorted(pattern for pattern in patterns
+                     if not any(matches(scope, {pattern}) for scope in in_use))
+    if unknown and not in_use:
+        raise ValueError(
+            f"draw_graph: collapse={', '.join(map(repr, unknown))}, but this graph has no "
+            "modules to fold: none of its nodes was made inside an nn.Module's forward (a "
+            "graph of Values, or of tensor operations written out). Fix: leave collapse "
+            "out, or max_nodes= to draw fewer boxes.")
     if unknown:
         modules = sorted({scope.label() if not scope.parent else
                           f"{scope.qualified_name()} ({scope.type_name})" for scope in in_use

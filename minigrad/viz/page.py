@@ -17,6 +17,7 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz.layout import Layout, LayoutCluster, LayoutNode, dot_source, parse_svg, run_dot
+from minigrad.viz.modules import matches
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.style import PALETTE, LogScale, number
 
@@ -76,8 +77,7 @@ def _folded(structure: Any, collapse: Any) -> dict[Scope, None]:
     patterns = {collapse} if isinstance(collapse, str) else set(collapse or ())
     folded: dict[Scope, None] = {}
     for scope in scopes:
-        match = next((s for s in scope.path() if s.type_name in patterns
-                      or s.qualified_name() in patterns or (s.name and s.name in patterns)), None)
+        match = next((s for s in scope.path() if matches(s, patterns)), None)
         if match is not None:
             folded[match] = None
     return folded

@@ -26,6 +26,7 @@ from minigrad.viz.modules import (
     auto_level,
     check_patterns,
     common_scope,
+    matches,
     names_from,
     owner_names,
     user_label,
@@ -251,8 +252,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         path = scope.path()
         if level is not None:
             return path[level - 1] if len(path) >= level else None
-        return next((s for s in path if s.type_name in patterns
-                     or s.qualified_name() in patterns), None) if patterns else None
+        return next((s for s in path if matches(s, patterns)), None) if patterns else None
 
     # Group nodes into boxes (one per node, or one per collapsed module), in walk order.
     box_of: list[int | None] = [None] * len(nodes)

@@ -118,6 +118,32 @@ def test_unknown_collapse_names_list_the_modules_there_are():
         viz.draw_graph(loss, collapse=["fc1", "nosuch"])
 
 
+def test_a_nested_module_folds_by_its_own_name_as_in_explore():
+    """collapse="bn1" (the docstring's and --collapse's example) folds a module nested as
+    features.bn1, as explore does; draw_graph refused it, naming only the full path."""
+    mg.manual_seed(0)
+    model = nn.Sequential(BatchNormMLP(hidden=4, blocks=2), nn.Tanh())
+    loss = model(mg.randn(6, 2)).sum()
+    loss.backward(retain_graph=True)
+    by_name = parse(viz.draw_graph(loss, collapse="bn1").source)
+    assert by_name == parse(viz.draw_graph(loss, collapse="0.bn1").source)
+    assert "nodes collapsed" in label_of(by_name, find(by_name, "bn1 (BatchNorm1d)"))
+    assert len(graph_nodes(by_name)) < len(graph_nodes(parse(
+        viz.draw_graph(loss, collapse=()).source)))
+    page = viz.explore(loss, collapse="bn1").document["panels"][0]
+    assert page == viz.explore(loss, collapse="0.bn1").document["panels"][0]
+
+
+def test_collapse_on_a_graph_without_modules_says_it_has_none():
+    """It listed "Its modules: none; types: none. Fix: use one of these names or types"."""
+    a, b = mg.Value(2.0, label="a"), mg.Value(-3.0, label="b")
+    loss = (a * b).tanh()
+    loss.backward()
+    with pytest.raises(ValueError, match=r"collapse='bn1', but this graph has no modules to "
+                       r"fold.*Fix: leave collapse out"):
+        viz.draw_graph(loss, collapse="bn1")
+
+
 def test_deep_models_fold_and_grow_downwards_by_default():
     loss = deep_loss(20)
     source = viz.draw_graph(loss).source
