@@ -9,6 +9,7 @@ program, files fall back to the DOT source and the notebook shows how to install
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -83,7 +84,7 @@ class GradientGraph(graphviz.Digraph):
                                   **options)
         format = format or self.format
         drawn = run_dot(self, format, self.timeout, "draw_graph")  # before any file
-        source = Path(self.save(filename, directory))
+        source = Path(self.save(filename, directory=directory))
         output = source.with_name(f"{source.name}.{format}")
         output.write_bytes(drawn)
         if cleanup:
@@ -155,13 +156,20 @@ def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *
     """Write `graph` to `path` as svg, png, pdf or dot (DOT text); returns the path.
 
     The format comes from `format`, else from the path's suffix, else svg (added to the
-    path); a suffix that disagrees with `format`, or that names no format, is refused.
+    path); a suffix that disagrees with `format`, or that names no format, is refused, and
+    so is a folder. Missing folders are made; an existing file is replaced.
     `dot` is stopped after `timeout` seconds (None: no limit) with `GraphvizTimeoutError`.
     Without Graphviz's programs the DOT source is saved next to `path` (``.dot``) and
     `GraphvizNotFoundError` says how to install them.
     """
+    written = os.fspath(path)
     path = Path(path)
     format = check_format(path, format, "render")
+    # A folder (".", "results", "results/": Path drops the slash) would have become
+    # "results.svg" beside it, or a traceback from pathlib for ".".
+    if written.endswith(("/", os.sep)) or path.is_dir():
+        raise ValueError(f"render: {written!r} is a folder, not a file. Fix: name the file, "
+                         f"e.g. {str(path / ('graph.' + format))!r}.")
     if not path.suffix:
         path = path.with_name(f"{path.name}.{format}")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -312,3 +312,31 @@ def test_a_model_without_named_parameters_gets_a_fix_that_applies_to_it():
     names = {f"p{i}": p for i, p in enumerate(model.parameters())}
     assert "p0" in viz.draw_graph(out, params=names).source
     viz.GradientFlowRecorder(names)
+
+
+def test_render_to_a_folder_is_refused_with_the_fix(tmp_path, monkeypatch):
+    """A folder wrote "folder.svg" beside it (Path drops a trailing slash), and "." was
+    pathlib's "PosixPath('.') has an empty name"."""
+    _, _, loss, _ = two_layer_loss()
+    monkeypatch.chdir(tmp_path)
+    for folder in (".", str(tmp_path), "new/", tmp_path / "."):
+        with pytest.raises(ValueError, match=r"render: .* is a folder, not a file\. Fix: "
+                                             r"name the file, e.g\. '.*graph\.svg'"):
+            viz.render(loss, folder)
+    with pytest.raises(ValueError, match=r"is a folder.*'new/graph\.png'"):
+        viz.save(viz.draw_graph(loss), "new/", format="png")
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+def test_the_digraphs_own_render_warns_nothing(tmp_path):
+    """graph.render(path) passed `directory` by position: graphviz warned, on every call,
+    that its signature is changing (a PendingDeprecationWarning from inside minigrad)."""
+    import warnings
+
+    _, _, loss, _ = two_layer_loss()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        written = viz.draw_graph(loss).render(str(tmp_path / "g"), format="svg")
+    assert written == str(tmp_path / "g.svg") and (tmp_path / "g").read_text().startswith(
+        "digraph")
