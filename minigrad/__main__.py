@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from pathlib import Path
@@ -23,38 +22,17 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals
-from minigrad.examples import GRAPH_EXAMPLES, BatchNormMLP, ScalarMLP, build_graph
+from minigrad.data import DataLoader, TensorDataset, make_spirals
+from minigrad.examples import (
+    GRAPH_EXAMPLES,
+    BatchNormMLP,
+    ScalarMLP,
+    build_graph,
+    scalar_demo,
+)
 from minigrad.viz.output import FORMATS
 
 __all__ = ["ScalarMLP", "demo", "main", "scalar_demo"]
-
-
-def scalar_demo(steps: int = 30, seed: int = 1337) -> float:
-    """Train micrograd's 2-16-16-1 MLP on 100 two-moons points (hinge loss + L2, SGD)."""
-    random.seed(seed)
-    mg.manual_seed(seed)
-    x, y = make_moons(100, noise=0.1)
-    targets = y * 2 - 1  # {-1, +1} for the hinge loss
-    model = ScalarMLP(2, [16, 16, 1])
-    accuracy = 0.0
-    for step in range(steps):
-        start = time.perf_counter()
-        scores = [model(list(map(mg.Value, row))) for row in x.tolist()]
-        losses = [(1 + -int(t) * s).relu() for t, s in zip(targets, scores)]
-        data_loss = sum(losses, mg.Value(0.0)) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum((p * p for p in model.parameters()), mg.Value(0.0))
-        loss = data_loss + reg_loss
-        accuracy = sum((s.data > 0) == (t > 0) for t, s in zip(targets, scores)) / len(targets)
-        for p in model.parameters():
-            p.grad = 0.0
-        loss.backward()
-        lr = 1.0 - 0.9 * step / steps
-        for p in model.parameters():
-            p.data -= lr * p.grad
-        print(f"step {step:3d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}  "
-              f"({time.perf_counter() - start:.2f}s)")
-    return accuracy
 
 
 class _Progress:
@@ -233,6 +211,12 @@ def _check_page_path(path: Path) -> None:
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a folder, not a file. Fix: name the page, e.g. "
                          f"--out {str(path / 'flow.html')!r}.")
+    if path.suffix.lower() not in (".html", ".htm"):
+        # The page replaces the file: a slip such as --out train.py would lose the script.
+        raise ValueError(f"{str(path)!r} does not end in .html: the page replaces the file "
+                         "it is written to, so it is written only to an .html file, never "
+                         "over a script or a checkpoint. Fix: --out "
+                         f"{str(path.with_name(path.stem + '.html'))!r}.")
 
 
 def _explore(args: argparse.Namespace) -> int:
@@ -253,7 +237,8 @@ def _explore(args: argparse.Namespace) -> int:
     except ValueError as error:
         _fail("explore", error)
         return 2
-    print(f"minigrad explore: training and recording {args.example} ({args.steps} steps)...",
+    print(f"minigrad explore: training and recording {args.example} "
+          f"({args.steps} step{'' if args.steps == 1 else 's'})...",
           flush=True)
     try:
         path = _explorer_page(Path(args.out), args.steps, args.every, args.example)
@@ -294,20 +279,23 @@ def _add_demo(commands: Any) -> None:
                     "MLP on two moons instead.")
     parser.add_argument("--steps", type=_positive(int), default=None,
                         help="optimiser steps, > 0 (default 300; 30 with --scalar)")
-    parser.add_argument("--out", default="minigrad-out",
-                        help="directory for the pictures (default ./minigrad-out)")
+    # (None: not given; --scalar refuses those it does not use rather than ignore them)
+    parser.add_argument("--out", default=None,
+                        help="directory for the pictures (default ./minigrad-out; files of "
+                             "the same names there are replaced)")
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default 0; 1337 with --scalar)")
-    parser.add_argument("--lr", type=_positive(float), default=0.1,
+    parser.add_argument("--lr", type=_positive(float), default=None,
                         help="learning rate, > 0 (default 0.1)")
-    parser.add_argument("--batch-size", type=_positive(int), default=64,
+    parser.add_argument("--batch-size", type=_positive(int), default=None,
                         help="examples per optimiser step, > 0 (default 64; at most the 300 "
                              "points)")
     parser.add_argument("--log-dir", default=None, metavar="DIR",
                         help="also write TensorBoard event files there (e.g. runs/demo; needs "
                              "pip install 'minigrad[tensorboard]')")
     parser.add_argument("--scalar", action="store_true",
-                        help="train micrograd's MLP made of scalar Value nodes instead")
+                        help="train micrograd's MLP made of scalar Value nodes instead (its "
+                             "own settings: takes --steps and --seed only, writes no files)")
 
 
 def _add_graph(commands: Any) -> None:
@@ -322,7 +310,8 @@ def _add_graph(commands: Any) -> None:
     parser.add_argument("example", choices=list(GRAPH_EXAMPLES), metavar="EXAMPLE",
                         help=f"one of: {', '.join(GRAPH_EXAMPLES)}")
     parser.add_argument("--out", help="output file; its suffix (.svg, .png, .pdf, .dot) "
-                                      "gives the format (default minigrad-out/EXAMPLE.svg)")
+                                      "gives the format (default minigrad-out/EXAMPLE.svg; "
+                                      "an existing file is replaced)")
     parser.add_argument("--format", default=None, choices=list(FORMATS),
                         help="output format, when --out has no suffix (default: from --out, "
                              "else svg); must agree with the suffix of --out")
@@ -358,7 +347,9 @@ def _add_explore(commands: Any) -> None:
     parser.add_argument("example", nargs="?", default="deep-batchnorm", metavar="EXAMPLE",
                         help="one of: " + ", ".join(EXPLORE_EXAMPLES)
                         + " (default deep-batchnorm)")
-    parser.add_argument("--out", default="flow.html", help="the page to write (default flow.html)")
+    parser.add_argument("--out", default="flow.html",
+                        help="the page to write, ending in .html (default flow.html; an "
+                             "existing file is replaced)")
     parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
     parser.add_argument("--every", type=int, default=10,
                         help="record every K-th step (default 10)")
@@ -383,13 +374,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def _demo(args: argparse.Namespace) -> int:
     if args.scalar:
+        unused = [option for option, value in (("--out", args.out), ("--lr", args.lr), (
+            "--batch-size", args.batch_size), ("--log-dir", args.log_dir)) if value is not None]
+        if unused:  # (ignoring them would show a run the user did not ask for)
+            print(f"minigrad demo: --scalar does not use {', '.join(unused)}: it trains "
+                  "micrograd's MLP on all 100 points at each step, with micrograd's learning "
+                  "rate (1.0 down to 0.1), and writes no files. Fix: leave "
+                  f"{'it' if len(unused) == 1 else 'them'} out, or leave out --scalar.",
+                  file=sys.stderr)
+            return 2
         scalar_demo(30 if args.steps is None else args.steps,
                     seed=1337 if args.seed is None else args.seed)
         return 0
     try:
-        demo(300 if args.steps is None else args.steps, out=args.out,
-             seed=0 if args.seed is None else args.seed, lr=args.lr,
-             batch_size=args.batch_size, log_dir=args.log_dir)
+        demo(300 if args.steps is None else args.steps,
+             out="minigrad-out" if args.out is None else args.out,
+             seed=0 if args.seed is None else args.seed,
+             lr=0.1 if args.lr is None else args.lr,
+             batch_size=64 if args.batch_size is None else args.batch_size,
+             log_dir=args.log_dir)
     except (ValueError, ImportError) as error:
         _fail("demo", error)
         return 2

@@ -1,6 +1,7 @@
 """Small ready-made models and graphs, for the `minigrad` command, the README and tests.
 
-* `ScalarMLP` — micrograd's MLP on `Value` scalars (the scalar benchmark uses it).
+* `ScalarMLP` — micrograd's MLP on `Value` scalars (the scalar benchmark uses it), and
+  `scalar_demo`, its training on two moons (`minigrad demo --scalar`).
 * `MLP`, `BatchNormMLP`, `SmallCNN` — tiny `nn.Module` networks with named layers, so
   their graphs draw as clusters titled ``fc1 (Linear)``, ``bn1 (BatchNorm1d)``, ...
 * `GRAPH_EXAMPLES` / `build_graph(name)` — one forward and backward pass of each, ready
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +21,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.data import make_spirals
+from minigrad.data import make_moons, make_spirals
 
 # -- scalars -----------------------------------------------------------------------------------
 
@@ -54,6 +56,33 @@ class ScalarMLP:
 
     def parameters(self) -> list[mg.Value]:
         return [p for layer in self.layers for neuron in layer for p in neuron.parameters()]
+
+
+def scalar_demo(steps: int = 30, seed: int = 1337) -> float:
+    """Train micrograd's 2-16-16-1 MLP on 100 two-moons points (hinge loss + L2, SGD)."""
+    random.seed(seed)
+    mg.manual_seed(seed)
+    x, y = make_moons(100, noise=0.1)
+    targets = y * 2 - 1  # {-1, +1} for the hinge loss
+    model = ScalarMLP(2, [16, 16, 1])
+    accuracy = 0.0
+    for step in range(steps):
+        start = time.perf_counter()
+        scores = [model(list(map(mg.Value, row))) for row in x.tolist()]
+        losses = [(1 + -int(t) * s).relu() for t, s in zip(targets, scores)]
+        data_loss = sum(losses, mg.Value(0.0)) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum((p * p for p in model.parameters()), mg.Value(0.0))
+        loss = data_loss + reg_loss
+        accuracy = sum((s.data > 0) == (t > 0) for t, s in zip(targets, scores)) / len(targets)
+        for p in model.parameters():
+            p.grad = 0.0
+        loss.backward()
+        lr = 1.0 - 0.9 * step / steps
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        print(f"step {step:3d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}  "
+              f"({time.perf_counter() - start:.2f}s)")
+    return accuracy
 
 
 # -- tensor networks ---------------------------------------------------------------------------

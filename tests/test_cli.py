@@ -258,3 +258,41 @@ def test_output_paths_are_checked_before_training(capsys, tmp_path):
     for page in (tmp_path, tmp_path / "missing" / "flow.html"):
         code, out, err = run(capsys, "explore", "--out", str(page), "--steps", "1")
         assert code == 2 and "training" not in out and err.count("minigrad explore:") == 1
+
+
+def test_an_output_folder_is_refused_not_written_beside_or_a_pathlib_traceback(
+        capsys, tmp_path, monkeypatch):
+    """graph --out . raised "PosixPath('.') has an empty name"; --out results or results/
+    wrote results.svg beside the folder. Each names the fix instead."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    for out in (".", "results", "results/", "missing/"):
+        code, _, err = run(capsys, "graph", "mlp", "--out", out)
+        assert code == 2 and "is a folder, not a file" in err and "Fix: name the file" in err
+        assert err.count("minigrad graph:") == 1 and "PosixPath" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    assert not any((tmp_path / "results").iterdir())
+
+
+def test_explore_writes_only_an_html_file_never_over_a_script(capsys, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("print('my training script')")
+    for out, fix in ((script, "train.html"), (tmp_path / "flow", "flow.html")):
+        code, stdout, err = run(capsys, "explore", "--out", str(out), "--steps", "1")
+        assert code == 2 and "does not end in .html" in err and fix in err
+        assert "training" not in stdout
+    assert script.read_text() == "print('my training script')"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+
+
+def test_the_scalar_demo_refuses_the_options_it_would_ignore(capsys, tmp_path):
+    """--scalar trains micrograd's MLP with its own settings and writes no files: --lr,
+    --batch-size, --out and --log-dir were silently ignored."""
+    for option, value in (("--lr", "5"), ("--batch-size", "8"), ("--out", str(tmp_path)),
+                          ("--log-dir", str(tmp_path / "runs"))):
+        code, out, err = run(capsys, "demo", "--scalar", "--steps", "1", option, value)
+        assert code == 2 and f"--scalar does not use {option}:" in err and "Fix:" in err
+        assert "step" not in out
+    assert not any(tmp_path.iterdir())
+    code, out, _ = run(capsys, "demo", "--scalar", "--steps", "1", "--seed", "3")
+    assert code == 0 and "step   0" in out
