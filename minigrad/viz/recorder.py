@@ -312,8 +312,9 @@ class GradientFlowRecorder:
         if plan.saturating:
             _saturation(plan.saturating, values, stats[:, _COLUMN["saturated"]])
         parts = plan.arrows_with_parts(nodes)
-        if parts:
-            self._arrow_parts(parts, nodes, arrows, grad_of, sent_by)
+        if parts:  # (recomputed: quiet, as `Flow`; a NaN or inf carried is exploding)
+            with np.errstate(all="ignore"):
+                self._arrow_parts(parts, nodes, arrows, grad_of, sent_by)
         self.steps.append(call)
         self.box_stats.append(stats)
         self.value_hist.append(histograms[:n])  # (two views of one array of this step)

@@ -63,10 +63,13 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
         buffer = np.concatenate(flats)
     sizes = np.array([f.size for f in flats])
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    squares = np.add.reduceat(buffer * buffer, starts)
-    mean = np.add.reduceat(buffer, starts) / sizes
-    centred = buffer - np.repeat(mean, sizes)
-    std = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
+    # Values beyond ~1e154 (finite) have squares that overflow to inf: the right norm and
+    # std (NumPy's), without a warning at each step, as in `Workspace`.
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.add.reduceat(buffer * buffer, starts)
+        mean = np.add.reduceat(buffer, starts) / sizes
+        centred = buffer - np.repeat(mean, sizes)
+        std = np.sqrt(np.add.reduceat(centred * centred, starts) / sizes)
     low = np.minimum.reduceat(buffer, starts)
     high = np.maximum.reduceat(buffer, starts)
     norm = np.sqrt(squares)
@@ -309,7 +312,8 @@ class Workspace:
             return False
         low = np.minimum.reduceat(buffer, self.bounds)[::2]
         high = np.maximum.reduceat(buffer, self.bounds)[::2]
-        span = high - low
+        with np.errstate(invalid="ignore"):  # inf - inf: an exploding gradient, said below
+            span = high - low
         widest = np.add.reduce(span)  # (>= every span: none is negative)
         if not math.isfinite(widest):  # a NaN or an infinity somewhere
             return False

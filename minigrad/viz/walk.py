@@ -166,7 +166,15 @@ class Flow:
         if not root.requires_grad or not has_gradient(root):
             return
         pending: dict[int, Any] = {id(root): root.grad}
-        for node in topological_order(root):
+        # NumPy's warnings are silenced: backward gave them already, and under a filter
+        # that makes warnings errors, a node's would be an error caught below (its arrows
+        # then drawn as unknown). A NaN or inf shows in the picture as exploding.
+        with np.errstate(all="ignore"):
+            self._recompute(topological_order(root), pending)
+
+    def _recompute(self, order: list[Any], pending: dict[int, Any]) -> None:
+        """Visit `order` (the engine's), each node's gradient from `pending` (by id)."""
+        for node in order:
             grad = pending.pop(id(node), None)
             if grad is None:
                 continue
@@ -279,14 +287,17 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
     flow = Flow(root) if show_grad else None
     for box in boxes[:kept]:
         box.nodes.sort(key=lambda node: node._seq)
-        grad = flow.of(box.node) if flow is not None else None
-        if grad is not None:
-            box.grad = GradStats(grad)
     shown = sorted(boxes[:kept], key=lambda box: box.nodes[0]._seq)
     for number, box in enumerate(shown):
         box.key = f"n{number}"
-
-    arrows, dropped_targets = _arrows(nodes, parents, box_of, boxes, kept, flow)
+    # (An inf gradient's std is inf - inf, a huge one's square overflows: the boxes say
+    # "exploding"; NumPy's warnings from inside would say nothing more.)
+    with np.errstate(all="ignore"):
+        for box in boxes[:kept]:
+            grad = flow.of(box.node) if flow is not None else None
+            if grad is not None:
+                box.grad = GradStats(grad)
+        arrows, dropped_targets = _arrows(nodes, parents, box_of, boxes, kept, flow)
     return Picture(shown, arrows, show_grad, len(nodes), len(hidden), len(boxes) - kept,
                    dropped_targets, auto_collapsed=level is not None)
 
