@@ -36,6 +36,7 @@ from minigrad.viz.output import (
     GraphvizNotFoundError,
     GraphvizTimeoutError,
     check_format,
+    check_timeout,
     save,
 )
 from minigrad.viz.style import LogScale, check_scale, escape, html_label, number, plural, small
@@ -91,6 +92,7 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
         raise ValueError(f"draw_graph: need numbers 0 < vanishing < exploding, got vanishing="
                          f"{vanishing!r} and exploding={exploding!r}.")
     low, high = check_scale(scale, vanishing, exploding)
+    check_timeout(timeout, "draw_graph")  # now: the notebook would show a traceback later
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got "
                         f"{type(root).__name__}. Fix: pass the output of a computation, "

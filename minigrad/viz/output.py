@@ -96,7 +96,7 @@ class GradientGraph(graphviz.Digraph):
         """SVG for Jupyter, or the reason there is none (as text, not a traceback)."""
         try:
             svg = run_dot(self, "svg", self.timeout, "draw_graph").decode("utf-8")
-        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError) as error:
+        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError, ValueError) as error:
             message = str(error)
             return {"text/plain": message,
                     "text/html": f"<pre style='white-space: pre-wrap'>{html.escape(message)}</pre>"}
@@ -129,10 +129,7 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
     missing `dot` gives `GraphvizNotFoundError` with the install hint, a time-out
     `GraphvizTimeoutError` naming the graph's `size()` and `shrink_hint`, the options that
     make it smaller."""
-    if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
-                                or not timeout > 0):
-        raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
-                         f"got {timeout!r}.")
+    check_timeout(timeout, caller)
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFoundError(f"{caller}: the Graphviz program 'dot' was not found on "
@@ -149,6 +146,14 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
         raise RuntimeError(f"{caller}: Graphviz failed (exit {done.returncode}): "
                            f"{done.stderr.decode('utf-8', 'replace').strip()[:500]}")
     return done.stdout
+
+
+def check_timeout(timeout: Any, caller: str) -> None:
+    """Refuse a `timeout` that is not a positive number of seconds or None."""
+    if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
+                                or not timeout > 0):
+        raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
+                         f"got {timeout!r}. Fix: e.g. timeout=60, or None for no limit.")
 
 
 def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *,
