@@ -151,7 +151,7 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
 def check_timeout(timeout: Any, caller: str) -> None:
     """Refuse a `timeout` that is not a positive number of seconds or None."""
     if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
-                                or not timeout > 0):
+                                or not float(timeout) > 0):
         raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
                          f"got {timeout!r}. Fix: e.g. timeout=60, or None for no limit.")
 

@@ -252,7 +252,7 @@ class GradientFlowRecorder:
             self._keep(call, boxes, list(map(get, map(id, plan.grad_nodes(boxes)))),
                        lambda node: get(id(node)), lambda node: node._vjp(grads[id(node)]))
         else:
-            flow = Flow(loss)
+            flow = Flow(loss, tool)
             self._keep(call, boxes, list(map(flow.of, plan.grad_nodes(boxes))), flow.of,
                        flow.sent)
 

@@ -153,14 +153,18 @@ class Flow:
     is d(root)/d(node) for this pass; ``sent(node)`` the gradients the node sent to each
     parent (None where it sent none). Drawing pays for this once; training never does.
     It needs the graph as the pass left it (``backward(retain_graph=True)``): callers
-    `walk` it first, which refuses a freed one.
+    `walk` it first, which refuses a freed one; and the arrays its ops saved as they were:
+    an input changed in place since (``optimizer.step()`` after backward) is an error of
+    `tool`'s (the gradients drawn would not be backward's, and those of every node before
+    it would be missing).
     (The gradient-flow recorder, which reads a pass at many steps, asks backward to hand
     its gradients over instead, `minigrad.observers`, and falls back on this.)
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, tool: str = "draw_graph") -> None:
         from minigrad.autograd import topological_order  # the engine's own order
 
+        self.tool = tool
         self._grad: dict[int, Any] = {}
         self._sent: dict[int, list[Any]] = {}
         if not root.requires_grad or not has_gradient(root):
@@ -183,7 +187,9 @@ class Flow:
                 continue
             try:
                 sent = list(node._vjp(grad))
-            except Exception:  # an op whose backward cannot run again: no arrows from it
+            except Exception as error:  # an op whose backward cannot run again: no arrows
+                if _changed_in_place(node):
+                    raise self._changed_error(node) from error
                 continue
             self._sent[id(node)] = sent
             for parent, parent_grad in zip(node._parents, sent):
@@ -192,6 +198,19 @@ class Flow:
                 earlier = pending.get(id(parent))
                 pending[id(parent)] = parent_grad if earlier is None else earlier + parent_grad
 
+    def _changed_error(self, node: Any) -> RuntimeError:
+        scope = node._scope
+        module = f" in {scope.label()}" if scope is not None else ""
+        fix = ("call record(loss) right after loss.backward(), before optimizer.step()"
+               if self.tool.startswith("GradientFlowRecorder") else "draw right after "
+               "loss.backward(retain_graph=True), before optimizer.step(), or run the "
+               "forward and backward pass again")
+        return RuntimeError(
+            f"{self.tool}: cannot recompute the gradients of this backward pass: an input of "
+            f"'{node.op_name}'{module} was changed in place after the forward pass (e.g. by "
+            "optimizer.step() after backward), so its backward would not give the gradients "
+            f"backward computed. Fix: {fix}.")
+
     def of(self, node: Any) -> Any:
         """d(root)/d(node) in this pass, or None when no gradient reached it."""
         return self._grad.get(id(node))
@@ -199,6 +218,19 @@ class Flow:
     def sent(self, node: Any) -> list[Any] | None:
         """The gradients `node` sent to each of its parents, or None."""
         return self._sent.get(id(node))
+
+
+def _changed_in_place(node: Any) -> bool:
+    """True when an input `node`'s op saved has been changed in place since (the engine's
+    own check, `Tensor._check_versions`; a Value graph has none to make)."""
+    check = getattr(node, "_check_versions", None)
+    if check is None:
+        return False
+    try:
+        check()
+    except RuntimeError:
+        return True
+    return False
 
 
 def _kind(node: Any) -> str:
@@ -284,7 +316,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
     boxes[root_box].is_root = True
     kept = len(boxes) if max_nodes is None else min(max_nodes, len(boxes))
 
-    flow = Flow(root) if show_grad else None
+    flow = Flow(root, tool) if show_grad else None
     for box in boxes[:kept]:
         box.nodes.sort(key=lambda node: node._seq)
     shown = sorted(boxes[:kept], key=lambda box: box.nodes[0]._seq)

@@ -286,9 +286,9 @@ def test_gradients_handed_over_by_backward_give_the_recomputed_statistics(monkey
     recomputed = []
 
     class CountingFlow(recorder_module.Flow):
-        def __init__(self, root):
+        def __init__(self, root, *tool):
             recomputed.append(root)
-            super().__init__(root)
+            super().__init__(root, *tool)
 
     monkeypatch.setattr(recorder_module, "Flow", CountingFlow)
     mg.manual_seed(0)

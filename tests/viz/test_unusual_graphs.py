@@ -128,3 +128,37 @@ def test_a_gradient_that_is_not_finite_is_drawn_exploding_without_a_warning(name
         warnings.simplefilter("error")
         source = viz.draw_graph(loss).source
     assert source.count("⚠ exploding gradient") == 3  # the leaf, the product, the sum
+
+
+def _stepped() -> tuple[mg.Tensor, mg.nn.Module]:
+    """A training step in the order of a notebook cell that draws at its end: backward
+    (graph kept), optimizer.step(), and only then the picture."""
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.Tanh(), mg.nn.Linear(4, 1))
+    loss = (model(mg.randn(5, 3)) ** 2).mean()
+    loss.backward(retain_graph=True)
+    mg.optim.SGD(model.parameters(), lr=0.1).step()
+    return loss, model
+
+
+@pytest.mark.parametrize("tool", ["draw_graph", "explore"])
+def test_drawing_after_the_optimizer_step_names_the_fix(tool):
+    """The step changes the weights the Linear ops saved: recomputing their backward was
+    refused by the engine, which the picture took for 'an op that cannot run again': the
+    weights and everything before them drawn with no gradient, arrows marked '?'."""
+    loss, model = _stepped()
+    draw = viz.draw_graph if tool == "draw_graph" else viz.explore
+    with pytest.raises(RuntimeError, match=rf"^{tool}: cannot recompute the gradients of this "
+                       r"backward pass: an input of 'linear' in 2 \(Linear\) was changed in "
+                       r"place .*optimizer\.step\(\).*Fix: draw right after "
+                       r"loss\.backward\(retain_graph=True\), before optimizer\.step\(\)"):
+        draw(loss, params=model)
+
+
+def test_recording_after_the_optimizer_step_names_the_fix():
+    loss, model = _stepped()
+    recorder = viz.GradientFlowRecorder(model)  # made after backward: it recomputes
+    with pytest.raises(RuntimeError, match=r"^GradientFlowRecorder\.record: cannot recompute"
+                       r".*Fix: call record\(loss\) right after loss\.backward\(\), before "
+                       r"optimizer\.step\(\)"):
+        recorder.record(loss)
