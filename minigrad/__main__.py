@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -155,6 +156,8 @@ def _fail(command: str, error: Exception) -> None:
 def _cannot_write(command: str, error: OSError) -> int:
     """The message for a file that could not be written (a folder in the way, no
     permission, a full disk): what and where, instead of a traceback. Exit code 1."""
+    if isinstance(error, BrokenPipeError):  # stdout, not a file: see main
+        raise error
     where = f" {error.filename}" if error.filename else ""
     print(f"minigrad {command}: cannot write{where}: {error.strerror or error}. Fix: choose "
           "another --out.", file=sys.stderr)
@@ -413,7 +416,16 @@ def main(argv: list[str] | None = None) -> int:
         print("minigrad: error: choose a command: " + ", ".join(COMMANDS)
               + " (minigrad --help tells more)", file=sys.stderr)
         return 2
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader of the output left (`minigrad demo | head`): stop quietly, as Unix
+        # tools do. stdout now points at devnull, or Python's last flush would report it.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # (no file descriptor: nothing to flush there)
+            pass
+        return 1
 
 
 if __name__ == "__main__":

@@ -296,3 +296,22 @@ def test_the_scalar_demo_refuses_the_options_it_would_ignore(capsys, tmp_path):
     assert not any(tmp_path.iterdir())
     code, out, _ = run(capsys, "demo", "--scalar", "--steps", "1", "--seed", "3")
     assert code == 0 and "step   0" in out
+
+
+@pytest.mark.parametrize("argv", [["demo", "--scalar", "--steps", "8"],
+                                  ["demo", "--steps", "40", "--out", "OUT"]])
+def test_output_piped_into_head_stops_quietly(tmp_path, argv):
+    """`minigrad demo --scalar | head -1` ended in a BrokenPipeError traceback, and `minigrad
+    demo | head -1` said "cannot write: Broken pipe. Fix: choose another --out"."""
+    import os
+    import subprocess
+    import sys
+
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    child = subprocess.Popen([sys.executable, "-m", "minigrad", *argv], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stdout.readline()  # as head -1 reads
+    child.stdout.close()  # ...and leaves: the next line written finds no reader
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 1 and err.decode() == ""
