@@ -67,12 +67,17 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
                          f"to normalise over) and {DEMO_POINTS} (the training points), got "
                          f"{batch_size}.")
     out = Path(out)
-    # Found now, not after the training: a file where the folder (or one it is in) must be.
-    existing = next((path for path in (out, *out.parents) if path.exists()), None)
-    if existing is not None and not existing.is_dir():
-        where = "" if existing == out else f" cannot be made: {str(existing)!r}"
-        raise ValueError(f"demo: the output folder {str(out)!r}{where} is a file. Fix: choose "
-                         "another --out (a folder, made if missing).")
+    # Found now, not after the training: a file where a folder (or one it is in) must be.
+    for folder, what, option in ((out, "output folder", "--out"),
+                                 (log_dir, "TensorBoard folder", "--log-dir")):
+        if folder is None:
+            continue
+        folder = Path(folder)
+        existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+        if existing is not None and not existing.is_dir():
+            where = "" if existing == folder else f" cannot be made: {str(existing)!r}"
+            raise ValueError(f"demo: the {what} {str(folder)!r}{where} is a file. Fix: choose "
+                             f"another {option} (a folder, made if missing).")
     mg.manual_seed(seed)
     generator = np.random.default_rng(seed)
     x, y = make_spirals(DEMO_POINTS, n_classes=3, noise=0.2, generator=generator)

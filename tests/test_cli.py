@@ -315,3 +315,16 @@ def test_output_piped_into_head_stops_quietly(tmp_path, argv):
     child.stdout.close()  # ...and leaves: the next line written finds no reader
     _, err = child.communicate(timeout=120)
     assert child.returncode == 1 and err.decode() == ""
+
+
+def test_a_log_dir_in_the_way_of_a_file_names_log_dir_before_training(capsys, tmp_path):
+    """It said "cannot write afile/events...: Not a directory. Fix: choose another --out"."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    for log_dir in (blocker, blocker / "runs"):
+        code, out, err = run(capsys, "demo", "--steps", "2", "--out", str(tmp_path / "out"),
+                             "--log-dir", str(log_dir))
+        assert code == 2 and "the TensorBoard folder" in err and str(blocker) in err
+        assert "Fix: choose another --log-dir" in err and "--out" not in err
+        assert "training" not in out
+    assert blocker.read_text() == "keep me"
