@@ -62,7 +62,15 @@ def saturation(type_name: str, output: np.ndarray, threshold: float = SATURATION
 
 
 def _std(array: np.ndarray) -> float:
-    return float(np.std(array, dtype=np.float64))
+    # (An inf makes it NaN, shown as "-": NumPy's warning from inside would add nothing,
+    # and under a filter that turns warnings into errors it stopped the training.)
+    with np.errstate(all="ignore"):
+        return float(np.std(array, dtype=np.float64))
+
+
+def _mean(array: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.mean(array, dtype=np.float64))
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -139,7 +147,7 @@ class TrainingDiagnostics:
             if not module.training or not isinstance(data, np.ndarray):
                 return  # evaluation passes would overwrite the training statistics
             record.output = np.array(data, copy=True)
-            record.mean, record.std = float(np.mean(data, dtype=np.float64)), _std(data)
+            record.mean, record.std = _mean(data), _std(data)
             found = saturation(record.type_name, data, self.threshold)
             record.saturated, record.rule = found if found else (None, "")
             record.grad, record.grad_mean, record.grad_std = None, math.nan, math.nan
@@ -148,7 +156,7 @@ class TrainingDiagnostics:
 
         def grad_hook(grad: np.ndarray) -> None:
             record.grad = np.array(grad, copy=True)
-            record.grad_mean, record.grad_std = float(np.mean(grad, dtype=np.float64)), _std(grad)
+            record.grad_mean, record.grad_std = _mean(grad), _std(grad)
 
         return hook
 
@@ -164,7 +172,7 @@ class TrainingDiagnostics:
             if parameter.grad is not None:
                 grad = parameter.grad
                 record.grad = np.array(grad, copy=True)
-                record.grad_mean = float(np.mean(grad, dtype=np.float64))
+                record.grad_mean = _mean(grad)
                 record.grad_std = _std(grad)
                 record.grad_to_data = _ratio(record.grad_std, record.data_std)
             else:  # no gradient this step (unused, frozen): not the last step's numbers
@@ -179,7 +187,8 @@ class TrainingDiagnostics:
         for name, parameter in self.model.named_parameters():
             before = self._before.pop(name, None)
             if before is not None:
-                update = parameter.data.astype(np.float64) - before
+                with np.errstate(all="ignore"):  # (inf - inf: NaN, shown as "-")
+                    update = parameter.data.astype(np.float64) - before
                 data_std = _std(before)
                 self.parameters[name].update_to_data.append(_ratio(_std(update), data_std))
                 if data_std > 0:

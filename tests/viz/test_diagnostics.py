@@ -154,3 +154,33 @@ def test_a_parameter_without_a_gradient_this_step_shows_none_not_the_last_steps(
     record = diagnostics.parameters["first.weight"]
     assert record.grad is None and np.isnan(record.grad_std) and np.isnan(record.grad_to_data)
     assert np.isfinite(diagnostics.parameters["last.weight"].grad_std)
+
+
+def test_a_diverged_weight_is_diagnosed_without_numpy_warnings():
+    """Diverging training is what diagnostics are for: an inf weight made np.std warn from
+    inside at every step (under a filter that turns warnings into errors: a crash)."""
+    import warnings
+
+    mg.manual_seed(0)
+    model = Net()
+    diagnostics = TrainingDiagnostics(model)
+    optimiser = mg.optim.SGD(model.parameters(), lr=0.1)
+    model.fc1.weight.data[0, 0] = np.inf
+    x = mg.tensor(np.random.default_rng(0).normal(size=(8, 3)), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the forward and backward's own warnings)
+        loss = model(x).sum()
+        loss.backward()
+    fc2_before = model.fc2.weight.data.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with diagnostics.step():
+            optimiser.step()
+        table = diagnostics.table()
+    fc1, fc2 = diagnostics.parameters["fc1.weight"], diagnostics.parameters["fc2.weight"]
+    assert np.isnan(fc1.data_std) and np.isnan(fc1.update_to_data[-1])  # shown as "-"
+    assert fc2.data_std == pytest.approx(np.std(fc2_before, dtype=np.float64))
+    update = model.fc2.weight.data.astype(np.float64) - fc2_before
+    assert fc2.update_to_data[-1] == pytest.approx(np.std(update) / np.std(fc2_before))
+    assert "fc1.weight" in table
+    diagnostics.remove()
