@@ -183,7 +183,14 @@ def _graph(args: argparse.Namespace) -> int:
                           collapse=args.collapse or "auto", max_nodes=args.max_nodes,
                           compact=args.compact, show_parameters=not args.hide_parameters,
                           show_constants=not args.hide_constants, timeout=args.timeout)
-    except (viz.GraphvizNotFoundError, viz.GraphvizTimeoutError) as error:
+    except viz.GraphvizTimeoutError as error:  # its fix, in this command's options
+        print(f"minigrad graph: {str(error).split(' Fix: ')[0].removeprefix('render: ')} "
+              "Fix: draw less of it "
+              "(--collapse MODULE, e.g. --collapse BatchNorm1d; a smaller --max-nodes; "
+              "--hide-parameters; --hide-constants) or allow longer with --timeout SECONDS.",
+              file=sys.stderr)
+        return 1
+    except viz.GraphvizNotFoundError as error:
         _fail("graph", error)
         return 1
     except ValueError as error:

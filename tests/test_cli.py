@@ -328,3 +328,21 @@ def test_a_log_dir_in_the_way_of_a_file_names_log_dir_before_training(capsys, tm
         assert "Fix: choose another --log-dir" in err and "--out" not in err
         assert "training" not in out
     assert blocker.read_text() == "keep me"
+
+
+@needs_dot
+def test_a_graphviz_timeout_names_the_commands_options(capsys, tmp_path, monkeypatch):
+    """The fix named draw_graph's keywords (collapse=[...], max_nodes=, timeout=), which
+    a command line does not take."""
+    import subprocess
+
+    def too_slow(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", too_slow)
+    code, _, err = run(capsys, "graph", "cnn-batchnorm", "--timeout", "2",
+                       "--out", str(tmp_path / "g.svg"))
+    assert code == 1 and err.startswith("minigrad graph: Graphviz did not finish drawing")
+    assert "within 2 s" in err and "--max-nodes" in err and "--timeout SECONDS" in err
+    assert "max_nodes=" not in err and "timeout=" not in err
+    assert not (tmp_path / "g.svg").exists()
