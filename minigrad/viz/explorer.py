@@ -32,6 +32,10 @@ from minigrad.viz.walk import has_gradient
 
 VENDORED = {"svg-pan-zoom.min.js": ("svg-pan-zoom", "3.6.2", "BSD-2-Clause",
                                     "svg-pan-zoom.LICENSE")}
+_NO_GRAD_NEEDED = ("This loss does not require grad (no input has requires_grad=True, or it "
+                   "was computed under no_grad()): no gradient flows through it, and the graph "
+                   "is shown with values only. Fix: make the parameters with "
+                   "requires_grad=True (a module's are) and compute the loss outside no_grad().")
 _NO_GRADIENT = ("No gradient yet: the graph is shown with values only. Fix: call "
                 "loss.backward(retain_graph=True) before explore(loss) to see gradients.")
 
@@ -113,7 +117,7 @@ def _one_step(loss: Any, params: Any) -> Panel:
     recorder.calls = 1
     if has_gradient(loss) and loss.requires_grad:
         return Panel("", recorder)
-    return Panel("", recorder, _NO_GRADIENT)
+    return Panel("", recorder, _NO_GRADIENT if loss.requires_grad else _NO_GRAD_NEEDED)
 
 
 def _panels(source: Any, params: Any) -> list[Panel]:

@@ -210,7 +210,12 @@ class GradientFlowRecorder:
                 if not hasattr(loss, "_parents"):
                     raise TypeError(f"GradientFlowRecorder.record: expected the loss (a "
                                     f"minigrad Tensor or Value), got {type(loss).__name__}.")
-                if not loss.requires_grad or not has_gradient(loss):
+                if not loss.requires_grad:  # (backward would refuse it: another fix)
+                    raise ValueError("GradientFlowRecorder.record: the loss does not require "
+                                     "grad, so no gradient flows through its graph. Fix: "
+                                     "make the parameters with requires_grad=True (a "
+                                     "module's are) and compute the loss outside no_grad().")
+                if not has_gradient(loss):
                     raise ValueError("GradientFlowRecorder.record: the loss has no gradient "
                                      "yet. Fix: call loss.backward() first, then "
                                      "recorder.record(loss).")

@@ -162,3 +162,24 @@ def test_recording_after_the_optimizer_step_names_the_fix():
                        r".*Fix: call record\(loss\) right after loss\.backward\(\), before "
                        r"optimizer\.step\(\)"):
         recorder.record(loss)
+
+
+def test_recording_a_loss_that_cannot_have_a_gradient_names_that_fix():
+    """A loss of integer tensors, or one computed under no_grad(), was told to call
+    loss.backward() first, which refuses it (it does not require grad)."""
+    model = mg.nn.Linear(2, 1)
+    with mg.no_grad():
+        under_no_grad = model(mg.randn(3, 2)).sum()
+    for loss in (mg.tensor(np.arange(3)).sum(), under_no_grad):
+        with pytest.raises(ValueError, match=r"^GradientFlowRecorder\.record: the loss does "
+                           r"not require grad.*Fix: make the parameters with "
+                           r"requires_grad=True .*outside no_grad\(\)"):
+            viz.GradientFlowRecorder(model).record(loss)
+
+
+def test_exploring_a_loss_that_cannot_have_a_gradient_says_why_not_call_backward():
+    """Its page said "No gradient yet ... Fix: call loss.backward(retain_graph=True)", which
+    refuses such a loss."""
+    note = viz.explore(mg.tensor(np.arange(3.0)).sum()).document["panels"][0]["note"]
+    assert note.startswith("This loss does not require grad") and "No gradient yet" not in note
+    assert "Fix: make the parameters with requires_grad=True" in note
