@@ -111,7 +111,7 @@ def check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
             f"draw_graph: collapse={', '.join(map(repr, unknown))}, but this graph has no "
             "modules to fold: none of its nodes was made inside an nn.Module's forward (a "
             "graph of Values, or of tensor operations written out). Fix: leave collapse "
-            "out, or max_nodes= to draw fewer boxes.")
+            "out.")
     if unknown:
         modules = sorted({scope.label() if not scope.parent else
                           f"{scope.qualified_name()} ({scope.type_name})" for scope in in_use
