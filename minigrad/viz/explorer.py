@@ -87,7 +87,8 @@ class Explorer:
         self.html = _html(document)
 
     def save(self, path: str | Path) -> Path:
-        """Write the page to `path` (one self-contained .html file); returns the path."""
+        """Write the page to `path` (one self-contained .html file, replacing a file of
+        that name; its folder must exist); returns the path."""
         path = Path(path)
         if not path.parent.is_dir():
             raise ValueError(f"Explorer.save: the folder {str(path.parent)!r} does not exist. "

@@ -391,7 +391,8 @@ def _emit_legend(graph: graphviz.Digraph, look: _Look) -> None:
 
 def render(root: Any, path: str | Path, format: str | None = None, *,
            timeout: float | None = DEFAULT_TIMEOUT, **options: Any) -> Path:
-    """Draw the graph of `root` (see `draw_graph` for the options) and write it to `path`.
+    """Draw the graph of `root` (see `draw_graph` for the options) and write it to `path`
+    (replacing a file of that name; missing folders are made).
 
     `format` is "svg", "png", "pdf" or "dot"; by default the path's suffix, else "svg".
     Graphviz is stopped after `timeout` seconds (`GraphvizTimeoutError`, naming the graph's
