@@ -323,6 +323,13 @@ def test_centered_rmsprop_with_a_steady_gradient_never_makes_nan():
     ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    # maximize=True (PyTorch's keyword) on each update path: plain SGD, SGD with a state
+    ("SGD", {"lr": 0.1, "maximize": True}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.1, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1,
+                 "maximize": True}),
 ])
 def test_optimisers_match_pytorch_for_five_steps(name, options):
     torch = pytest.importorskip("torch")

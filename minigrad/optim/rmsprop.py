@@ -22,14 +22,15 @@ class RMSprop(Optimizer):
         otherwise: p = p - lr · g / d
 
     Unlike Adam there is no bias correction, so the first steps are larger (v is small).
+    ``maximize=True`` (keyword only) climbs the objective: the gradient's sign is flipped first.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False) -> None:
+                 centered: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
                                   "weight_decay": weight_decay, "momentum": momentum,
-                                  "centered": centered})
+                                  "centered": centered, "maximize": maximize})
 
     def _check_settings(self, settings: dict[str, Any]) -> None:
         super()._check_settings(settings)
@@ -43,6 +44,7 @@ class RMSprop(Optimizer):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum, centered = (group["weight_decay"], group["momentum"],
                                             group["centered"])
+        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:
@@ -60,6 +62,8 @@ class RMSprop(Optimizer):
                      + ([state["grad_avg"]] if centered else []))
             for values, gradient, square_avg, *buffers in blocks(data, grad, state["square_avg"],
                                                                   *extra):
+                if maximize:
+                    gradient = -gradient
                 if weight_decay:
                     gradient = gradient + weight_decay * values
                 square_avg *= alpha

@@ -15,20 +15,22 @@ from minigrad.tensor import _shared_data, record_shared_write
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``:
 
-        g = grad + weight_decay · p
+        g = grad + weight_decay · p          (with maximize=True: -grad + weight_decay · p)
         b = g on the first step, then momentum · b + (1 - dampening) · g
         g = g + momentum · b  (nesterov)   or   g = b  (plain momentum)
         p = p - lr · g
 
     (Sutskever et al. 2013 write momentum with lr inside the buffer; PyTorch's form above
-    differs only when lr changes during training.)
+    differs only when lr changes during training.) ``maximize=True`` (keyword only, as in
+    PyTorch) climbs the objective instead: the gradient's sign is flipped first.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
+                 nesterov: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov})
+                                  "weight_decay": weight_decay, "nesterov": nesterov,
+                                  "maximize": maximize})
 
     def _check_settings(self, settings: dict[str, Any]) -> None:
         super()._check_settings(settings)
@@ -40,14 +42,18 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
         if not momentum and not weight_decay:
-            _plain_update(group["params"], lr)
+            # p + lr·grad is p − (−lr)·grad exactly: a sign flip rounds nothing
+            _plain_update(group["params"], -lr if maximize else lr)
             return
         dampening, nesterov = group["dampening"], group["nesterov"]
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:
                 continue
+            if maximize:
+                grad = -grad
             data = parameter.data
             if not momentum:
                 for values, gradient in blocks(data, grad):
