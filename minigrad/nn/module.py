@@ -13,7 +13,8 @@ The Module's machinery is in four files, so that each reads on its own:
 - `hooks.py`: forward and full backward hooks (`RemovableHandle`, the path a call takes
   when hooks are registered);
 - `state_dict.py`: `state_dict()` and `load_state_dict()` (`IncompatibleKeys`);
-- `walk.py`: the non-recursive walks of the module tree behind `named_modules` and `apply`.
+- `walk.py`: the non-recursive walks of the module tree behind `named_modules`,
+  `named_parameters`/`named_buffers` and `apply`.
 
 `RemovableHandle`, `IncompatibleKeys` and `Sequential` (from `containers.py`) can still be
 imported from here.
@@ -30,7 +31,7 @@ import numpy as np
 from minigrad.autograd import EngineState, Scope, current_state, set_state
 from minigrad.nn.hooks import RemovableHandle, call_with_hooks
 from minigrad.nn.state_dict import IncompatibleKeys, load_state_dict_into, state_dict_of
-from minigrad.nn.walk import modules_every_place, modules_once, post_order
+from minigrad.nn.walk import modules_every_place, modules_once, named_members, post_order
 from minigrad.tensor import Tensor
 
 _new_scope = tuple.__new__  # Scope(...) minus NamedTuple's Python-level __new__ (same tuple)
@@ -250,29 +251,24 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        seen = set()
-        for module_name, module in self.named_modules(prefix):
-            for name, parameter in module._parameters.items():
-                if parameter is not None and id(parameter) not in seen:
-                    seen.add(id(parameter))
-                    yield (f"{module_name}.{name}" if module_name else name), parameter
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted name ('0.weight'), once, under its first name;
+        ``recurse=False``: this module's own only; ``remove_duplicate=False``: a shared
+        parameter at every place (PyTorch's options)."""
+        return named_members(self, "_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, parameter in self.named_parameters():
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, parameter in self.named_parameters(recurse=recurse):
             yield parameter
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """Every buffer once, under its first name (as `named_parameters`, and PyTorch)."""
-        seen = set()
-        for module_name, module in self.named_modules(prefix):
-            for name, buffer in module._buffers.items():
-                if buffer is not None and id(buffer) not in seen:
-                    seen.add(id(buffer))
-                    yield (f"{module_name}.{name}" if module_name else name), buffer
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Every buffer with its dotted name, as `named_parameters` (same options)."""
+        return named_members(self, "_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self) -> Iterator[Tensor]:
-        for _, buffer in self.named_buffers():
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
     # -- modes and gradients --------------------------------------------------------------

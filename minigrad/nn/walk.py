@@ -1,5 +1,5 @@
 """Walking a tree of modules without recursion: the orders `Module.named_modules`,
-`state_dict` and `Module.apply` use.
+`named_parameters`, `named_buffers`, `state_dict` and `Module.apply` use.
 
 Split from `module.py` so that the Module class reads as its interface, and the three
 walks, which differ only in how they treat a module registered at several places (or
@@ -9,8 +9,8 @@ thousands of nested modules must not hit Python's recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from minigrad.nn.module import Module
@@ -48,6 +48,27 @@ def modules_every_place(root: Module, prefix: str = "") -> Iterator[tuple[str, M
         below = ancestors | {id(module)}
         stack.extend((child_name, child, below)
                      for child_name, child in reversed(_named_children(name, module)))
+
+
+def named_members(root: Module, registry: str, prefix: str = "", recurse: bool = True,
+                  remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
+    """The parameters (`registry` '_parameters') or buffers ('_buffers') of `root` and, with
+    `recurse`, of its descendants, with dotted names: `named_parameters`, `named_buffers`.
+    A tensor registered at several places is listed once, under its first name, unless
+    `remove_duplicate` is False (then every place of a shared module is walked too)."""
+    if not recurse:
+        modules: Iterable[tuple[str, Module]] = [(prefix, root)]
+    elif remove_duplicate:
+        modules = modules_once(root, prefix)
+    else:
+        modules = modules_every_place(root, prefix)
+    seen = set()
+    for module_name, module in modules:
+        for name, tensor in getattr(module, registry).items():
+            if tensor is None or (remove_duplicate and id(tensor) in seen):
+                continue
+            seen.add(id(tensor))
+            yield (f"{module_name}.{name}" if module_name else name), tensor
 
 
 def post_order(root: Module) -> list[Module]:
