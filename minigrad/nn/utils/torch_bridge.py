@@ -188,7 +188,8 @@ class _Shared:
 
     def tie(self, module: Module, converted: Any) -> None:
         """Give `converted` the PyTorch parameter of every parameter of `module` that was
-        converted before; remember the others."""
+        converted before; remember the others, frozen where the minigrad one is (a PyTorch
+        layer's parameters are built requiring grad)."""
         for name, parameter in module._parameters.items():
             if parameter is None:
                 continue
@@ -196,6 +197,7 @@ class _Shared:
                 setattr(converted, name, self.parameters[id(parameter)])
             else:
                 self.parameters[id(parameter)] = getattr(converted, name)
+                self.parameters[id(parameter)].requires_grad_(parameter.requires_grad)
 
 
 def _convert(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
