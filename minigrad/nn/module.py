@@ -367,7 +367,8 @@ class Module:
         return state
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays into the parameters and buffers of the same names.
+        """Copy arrays into the parameters and buffers of the same names (into their own
+        arrays, as PyTorch's ``copy_``: views made with ``detach()`` see the new values).
 
         Everything is checked before anything is written, so a refused state dict leaves the
         model exactly as it was. Returns ``(missing_keys, unexpected_keys)``, a named pair as

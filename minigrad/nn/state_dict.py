@@ -106,5 +106,14 @@ def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> 
             )
         new_values[key] = array.astype(target.dtype, copy=True)
     for key, array in new_values.items():
-        targets[key].data = array
+        target = targets[key]
+        current = target.data
+        if current.flags.writeable:
+            # Into the tensor's own array, as PyTorch's param.copy_: a detach() view or a
+            # reference to .data sees the loaded values, and the same array given back
+            # records the write, so a graph that saved the old values refuses its backward.
+            current[...] = array
+            target.data = current
+        else:  # e.g. a broadcast view: the tensor gets an array of its own
+            target.data = array
     return IncompatibleKeys(missing, unexpected)
