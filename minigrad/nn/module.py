@@ -62,6 +62,7 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())  # not in state_dict
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", [])
         object.__setattr__(self, "_backward_hooks", [])
@@ -127,6 +128,7 @@ class Module:
         # still be trained, saved in state_dict() and printed.
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
+        self._non_persistent_buffers.discard(name)
         object.__delattr__(self, name)
 
     def _check_name(self, kind: str, name: Any, registry: dict | None = None) -> None:
@@ -151,13 +153,18 @@ class Module:
             raise KeyError(f"{owner}: attribute '{name}' already exists. Fix: choose another "
                            f"name for the {kind}.")
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
-        """Register state that is saved in `state_dict` but not trained."""
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register state that is not trained, saved in `state_dict` unless ``persistent=False``
+        (PyTorch's option, for what is rebuilt rather than loaded, e.g. a causal mask)."""
         self._check_name("buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         object.__setattr__(self, name, tensor)
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def register_parameter(self, name: str, parameter: Parameter | None) -> None:
         """Register a parameter; `None` records an absent one (e.g. ``bias=False``)."""

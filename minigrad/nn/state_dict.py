@@ -30,21 +30,28 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-def state_dict_of(root: Module) -> OrderedDict[str, np.ndarray]:
-    """`Module.state_dict()`: every parameter and buffer of `root` and its descendants
-    under PyTorch's dotted names, as copies of their arrays."""
-    state: OrderedDict[str, np.ndarray] = OrderedDict()
-    # Every place of a module used twice (Sequential(block, block)) has its keys, as in
-    # PyTorch: a checkpoint must load into the PyTorch twin, and a PyTorch one into this.
+def saved_tensors(root: Module) -> dict[str, Tensor]:
+    """The tensors a state dict holds, by key: every parameter and persistent buffer of
+    `root` and its descendants under PyTorch's dotted names, parameters then buffers,
+    module by module. Every place of a module used twice (Sequential(block, block)) has its
+    keys, as in PyTorch: a checkpoint must load into the PyTorch twin, and a PyTorch one
+    into this."""
+    tensors: dict[str, Tensor] = {}
     for module_name, module in root.named_modules(remove_duplicate=False):
         prefix = f"{module_name}." if module_name else ""
+        not_saved = getattr(module, "_non_persistent_buffers", ())  # () for an old pickle
         for name, parameter in module._parameters.items():
             if parameter is not None:
-                state[prefix + name] = parameter.data.copy()
+                tensors[prefix + name] = parameter
         for name, buffer in module._buffers.items():
-            if buffer is not None:
-                state[prefix + name] = buffer.data.copy()
-    return state
+            if buffer is not None and name not in not_saved:
+                tensors[prefix + name] = buffer
+    return tensors
+
+
+def state_dict_of(root: Module) -> OrderedDict[str, np.ndarray]:
+    """`Module.state_dict()`: the arrays of `saved_tensors`, as copies."""
+    return OrderedDict((key, tensor.data.copy()) for key, tensor in saved_tensors(root).items())
 
 
 def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
@@ -62,13 +69,7 @@ def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> 
         raise TypeError(f"load_state_dict: expected a mapping of names to arrays (what "
                         f"state_dict() returns), got {type(state_dict).__name__} "
                         f"{state_dict!r:.60}. Fix: {fix}.")
-    targets: dict[str, Tensor] = {}
-    for module_name, module in root.named_modules(remove_duplicate=False):  # as state_dict
-        prefix = f"{module_name}." if module_name else ""
-        for registry in (module._parameters, module._buffers):
-            for name, tensor in registry.items():
-                if tensor is not None:
-                    targets[prefix + name] = tensor
+    targets = saved_tensors(root)
     # A tensor shared by several places is loaded once any of its keys is given: a
     # checkpoint saved before state_dict listed every place (only the first) still loads.
     given = {id(tensor) for key, tensor in targets.items() if key in state_dict}

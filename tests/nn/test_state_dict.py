@@ -133,3 +133,49 @@ def test_a_graph_made_before_loading_refuses_its_backward():
                            model.state_dict().items()})
     with pytest.raises(RuntimeError, match="modified by an inplace operation|in place"):
         loss.backward()
+
+
+class Masked(nn.Module):
+    """A layer with a buffer rebuilt at construction, not loaded (a causal mask)."""
+
+    def __init__(self, size=3):
+        super().__init__()
+        self.fc = nn.Linear(size, size)
+        self.register_buffer("mask", mg.tensor(np.tril(np.ones((size, size), np.float32))),
+                             persistent=False)
+        self.register_buffer("steps", mg.tensor(np.zeros((), np.int64)))
+
+    def forward(self, x):
+        return self.fc(x) * self.mask[-1]
+
+
+def test_a_non_persistent_buffer_is_a_buffer_but_not_saved_or_loaded():
+    model = nn.Sequential(Masked())
+    assert [name for name, _ in model.named_buffers()] == ["0.mask", "0.steps"]
+    assert list(model.state_dict()) == ["0.steps", "0.fc.weight", "0.fc.bias"]  # own first
+    assert model.load_state_dict(model.state_dict()) == ([], [])  # strict: nothing missing
+    with_mask = {**model.state_dict(), "0.mask": np.zeros((3, 3))}
+    with pytest.raises(KeyError, match=r"unexpected keys \['0.mask'\]"):
+        model.load_state_dict(with_mask)
+    assert model.double()[0].mask.dtype == np.float64  # still converted with the model
+    model[0].register_buffer("mask", model[0].mask)  # registered again, persistent: saved
+    assert "0.mask" in model.state_dict()
+    del model[0].steps
+    assert list(model.state_dict()) == ["0.mask", "0.fc.weight", "0.fc.bias"]
+
+
+def test_non_persistent_buffers_match_pytorch_and_convert():
+    torch = pytest.importorskip("torch")
+
+    class TorchMasked(torch.nn.Module):
+        def __init__(self, size=3):
+            super().__init__()
+            self.fc = torch.nn.Linear(size, size)
+            self.register_buffer("mask", torch.tril(torch.ones(size, size)), persistent=False)
+            self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
+
+    ours = Masked()
+    assert list(ours.state_dict()) == list(TorchMasked().state_dict())
+    converted = nn.utils.to_torch(ours)
+    assert list(converted.state_dict()) == list(ours.state_dict())
+    assert [name for name, _ in converted.named_buffers()] == ["mask", "steps"]
