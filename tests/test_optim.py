@@ -606,3 +606,27 @@ def test_plain_sgd_of_a_large_float16_parameter_is_the_whole_array_formula():
         expected = p.data - 70000.0 * p.grad
         SGD([p], lr=70000.0).step()
     np.testing.assert_array_equal(p.data, expected)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_step_with_a_closure_recomputes_the_loss_and_returns_it_as_pytorch(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = parameter(P0), torch.tensor(P0, requires_grad=True)
+    ours_opt = getattr(mg.optim, name)([ours], lr=0.1)
+    theirs_opt = getattr(torch.optim, name)([theirs], lr=0.1)
+
+    def closure(p, optimizer):
+        def recompute():
+            optimizer.zero_grad()
+            loss = (p * p * p).sum()
+            loss.backward()
+            return loss
+        return recompute
+
+    with mg.no_grad():  # the closure still gets a graph to differentiate
+        for _ in range(3):
+            ours_loss = ours_opt.step(closure(ours, ours_opt))
+            theirs_loss = theirs_opt.step(closure(theirs, theirs_opt))
+            assert ours_loss.item() == pytest.approx(theirs_loss.item(), rel=1e-12)
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10)
+    assert ours_opt.step() is None  # without a closure, as in PyTorch

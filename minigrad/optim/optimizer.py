@@ -8,11 +8,12 @@ checks, ``zero_grad``, ``state_dict`` in PyTorch's layout — lives here, once.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from minigrad.autograd import enable_grad
 from minigrad.tensor import Tensor
 
 # Large parameters are updated block by block. NumPy evaluates ``p -= lr * g`` with a
@@ -142,9 +143,15 @@ class Optimizer:
                 for parameter in group["params"]:
                     parameter.zero_grad(False)
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (parameters without one are skipped,
-        and get no state, as in PyTorch)."""
+        and get no state, as in PyTorch). ``closure``, as in PyTorch: a function that
+        recomputes the loss (zero_grad, forward, backward) and returns it; it is called
+        first, with gradients enabled, and its loss is returned (otherwise None)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         groups = self.param_groups
         # A .grad set by hand with another shape would broadcast into a silently wrong update
         # (or fail half-way, some parameters updated): check them all before changing any.
@@ -161,6 +168,7 @@ class Optimizer:
                     self._refuse(parameter, grad)
         for group in groups:
             self._update_group(group)
+        return loss
 
     def _refuse(self, parameter: Any, grad: Any) -> None:
         """The error for a parameter `step` cannot update (see `step`)."""
