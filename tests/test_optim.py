@@ -195,6 +195,8 @@ def test_invalid_arguments_are_refused():
         SGD(p, lr=0.1)
     with pytest.raises(ValueError, match="more than one parameter group"):
         SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match=r"appears twice in one parameter group.*Fix"):
+        SGD([p, p], lr=0.1)  # the message said "more than one parameter group"
 
 
 def test_every_set_of_parameters_is_refused_stricter_than_pytorch():

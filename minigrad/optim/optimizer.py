@@ -118,6 +118,7 @@ class Optimizer:
         _refuse_a_set(params, name)
         params = [params] if isinstance(params, Tensor) else list(params)
         existing = {id(p) for g in self.param_groups for p in g["params"]}
+        in_this_group: set[int] = set()
         for parameter in params:
             if not isinstance(parameter, Tensor):
                 raise TypeError(f"{name}: can only optimise Tensors, got "
@@ -125,10 +126,17 @@ class Optimizer:
             if parameter.dtype.kind != "f":
                 raise TypeError(f"{name}: can only optimise floating-point tensors, got dtype "
                                 f"{parameter.dtype}.")
+            if id(parameter) in in_this_group:
+                # PyTorch 2.13 only warns ("in future, this will cause an error") and would
+                # update such a parameter twice per step.
+                raise ValueError(f"{name}: a parameter of shape {parameter.shape} appears twice "
+                                 "in one parameter group, so each step would update it twice. "
+                                 "Fix: list each parameter once (model.parameters() does).")
             if id(parameter) in existing:
                 raise ValueError(f"{name}: some parameters appear in more than one parameter "
                                  "group.")
             existing.add(id(parameter))
+            in_this_group.add(id(parameter))
         settings = {**self.defaults, **group, "params": params}
         self._check_settings(settings)
         self.param_groups.append(settings)
