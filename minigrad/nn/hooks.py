@@ -50,6 +50,21 @@ class HookPoint(Function):
         return (grad_output,)
 
 
+class AnchoredHookPoint(Function):
+    """The identity on its first input, with a zero gradient for the second, the *anchor*:
+    a scalar leaf shared by all the outputs of one call. Its gradient is complete once
+    every output the loss used has sent its own, which is when the hooks must fire if no
+    input needs a gradient (an unused output never sends one)."""
+
+    name = "backward_hook"
+
+    def forward(self, x, anchor):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output, np.zeros((), grad_output.dtype)
+
+
 def call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
     """`Module.__call__` when the module has hooks: forward hooks after `forward`, and
     backward hooks attached around it."""
@@ -65,45 +80,75 @@ def call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
         replaced = hook(module, args, output)
         if replaced is not None:
             output = replaced
-    if module._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
-        output = HookPoint.apply(output)
-        _attach_backward_hooks(module, args, output)
+    if module._backward_hooks:
+        output = _route_outputs(module, args, output)
     return output
 
 
-def _attach_backward_hooks(module: Module, args: tuple, output: Tensor) -> None:
+def _route_outputs(module: Module, args: tuple, output: Any) -> Any:
+    """Each tensor output that requires grad (the output, or the items of a tuple or list of
+    outputs) through an identity node whose gradient the backward hooks receive."""
+    several = isinstance(output, tuple | list)
+    outputs = list(output) if several else [output]
+    tensors = [item for item in outputs if isinstance(item, Tensor)]
+    if not any(item.requires_grad for item in tensors):
+        return output  # no gradient will come back through this call: no hook, as in PyTorch
+    anchor = None
+    if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        anchor = Tensor(np.zeros((), np.float64), requires_grad=True)
+    routed = [(HookPoint.apply(item) if anchor is None else AnchoredHookPoint.apply(item, anchor))
+              if isinstance(item, Tensor) and item.requires_grad else item for item in outputs]
+    _attach_backward_hooks(module, args, [item for item in routed if isinstance(item, Tensor)],
+                           anchor)
+    if not several:
+        return routed[0]
+    if hasattr(output, "_fields"):  # a named tuple
+        return type(output)(*routed)
+    return type(output)(routed)
+
+
+def _attach_backward_hooks(module: Module, args: tuple, outputs: list[Tensor],
+                           anchor: Tensor | None) -> None:
     """Full backward hooks: ``hook(module, grad_input, grad_output)`` once the gradients
     of the module's tensor inputs are known (``None`` for inputs that need none).
-    ``grad_input`` has one entry per tensor argument, ``grad_output`` one per output.
+    ``grad_input`` has one entry per tensor argument, ``grad_output`` one per tensor output
+    (``None`` for an output the loss did not use). With no input needing a gradient, they
+    fire when the `anchor` gets its gradient, after every output's.
     Return values are ignored (the gradients cannot be replaced here)."""
     inputs = [a for a in args if isinstance(a, Tensor)]
-    n_inputs = len(inputs)
+    n_inputs, n_outputs = len(inputs), len(outputs)
     waiting = sum(t.requires_grad for t in inputs)
-    pending: dict[str, Any] = {"grad_output": None, "grad_input": {}}
+    pending: dict[str, dict[int, Any]] = {"grad_output": {}, "grad_input": {}}
     # The closures below live in the inputs' hook lists, so none of them may refer to
     # an input (or to `inputs`): that would be a reference cycle, which only the
     # cyclic garbage collector frees — with it off, every step's graph would leak.
 
     def fire() -> None:
         grad_input = tuple(pending["grad_input"].get(i) for i in range(n_inputs))
-        pending["grad_input"] = {}  # a second backward through the same graph fires again
+        grad_output = tuple(pending["grad_output"].get(i) for i in range(n_outputs))
+        # a second backward through the same graph (retain_graph=True) fires again
+        pending["grad_input"], pending["grad_output"] = {}, {}
         for hook in list(module._backward_hooks):
-            hook(module, grad_input, (pending["grad_output"],))
+            hook(module, grad_input, grad_output)
 
-    def on_output(grad: np.ndarray) -> None:
-        pending["grad_output"] = grad
-        if waiting == 0:  # no input gradient to wait for
-            fire()
+    def make_output_hook(position: int) -> Callable[[np.ndarray], None]:
+        def on_output(grad: np.ndarray) -> None:
+            pending["grad_output"][position] = grad
+        return on_output
 
     def make_input_hook(position: int) -> Callable[[np.ndarray], None]:
         def on_input(grad: np.ndarray) -> None:
+            # every output's gradient has arrived by now: the outputs were computed from it
             pending["grad_input"][position] = grad
             if len(pending["grad_input"]) == waiting:
                 fire()
         return on_input
 
-    output.register_hook(on_output)
+    for position, tensor in enumerate(outputs):
+        if tensor.requires_grad:
+            tensor.register_hook(make_output_hook(position))
     for position, tensor in enumerate(inputs):
         if tensor.requires_grad:
             tensor.register_hook(make_input_hook(position))
-
+    if anchor is not None:
+        anchor.register_hook(lambda grad: fire())

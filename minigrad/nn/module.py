@@ -225,8 +225,9 @@ class Module:
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
-        module's inputs are computed. Returns a handle: ``handle.remove()`` (or ``handle()``)
-        removes the hook."""
+        module's inputs are computed (one entry per tensor input and per tensor output, the
+        output or a tuple/list of them). Returns a handle: ``handle.remove()`` (or
+        ``handle()``) removes the hook."""
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 
