@@ -632,3 +632,30 @@ def test_step_with_a_closure_recomputes_the_loss_and_returns_it_as_pytorch(name)
             assert ours_loss.item() == pytest.approx(theirs_loss.item(), rel=1e-12)
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10)
     assert ours_opt.step() is None  # without a closure, as in PyTorch
+
+
+@pytest.mark.parametrize("name, options", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01, "amsgrad": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True})])
+def test_the_state_follows_a_model_cast_after_some_steps(name, options):
+    # model.double() after a step: the moments stayed float32 and float64 gradients were
+    # rounded into them silently. The state now follows, as load_state_dict's casts do.
+    model = nn.Linear(3, 2)
+    optimizer = getattr(mg.optim, name)(model.parameters(), **options)
+    model(mg.randn(4, 3)).sum().backward()
+    optimizer.step()
+    model.double()
+    reference_model = nn.Linear(3, 2).double()
+    reference_model.load_state_dict(model.state_dict())
+    reference = getattr(mg.optim, name)(reference_model.parameters(), **options)
+    reference.load_state_dict(optimizer.state_dict())  # casts the state to float64
+    grads = [np.full(p.shape, 1 + 1e-12) for p in model.parameters()]  # not a float32
+    for parameters in (model.parameters(), reference_model.parameters()):
+        for parameter, grad in zip(parameters, grads):
+            parameter.grad = grad.copy()
+    optimizer.step()
+    reference.step()
+    for state in optimizer.state.values():
+        assert all(v.dtype == np.float64 for v in state.values() if isinstance(v, np.ndarray))
+    for ours, theirs in zip(model.parameters(), reference_model.parameters()):
+        np.testing.assert_array_equal(ours.data, theirs.data)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, blocks, check_number
+from minigrad.optim.optimizer import Optimizer, blocks, check_number, match_dtype
 
 
 class Adam(Optimizer):
@@ -64,6 +64,8 @@ class Adam(Optimizer):
                     "step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(data)
+            elif state["exp_avg"].dtype != data.dtype:  # the model was cast since
+                match_dtype(state, data.dtype)
             state["step"] += 1
             step = state["step"]
             step_size = lr / (1 - beta1**step)  # lr over the first moment's bias correction

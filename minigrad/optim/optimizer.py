@@ -63,6 +63,18 @@ def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
                          f"{allowed}. Fix: pass {name} {allowed}.")
 
 
+def match_dtype(state: dict[str, Any], dtype: np.dtype) -> None:
+    """Convert a parameter's state arrays to the parameter's `dtype`, in `state` itself.
+
+    For a model cast after some steps (``model.double()``): its parameters change dtype, the
+    optimiser's moments would not, and float64 gradients would be rounded into float32
+    moments without a word (PyTorch refuses the mix). Each update calls this only when its
+    first state array's dtype differs, so it costs one comparison per parameter and step."""
+    for key, value in state.items():
+        if isinstance(value, np.ndarray) and value.dtype != dtype:
+            state[key] = value.astype(dtype)
+
+
 def _refuse_a_set(params: Any, optimizer: str) -> None:
     """A set's order changes between runs, and `state_dict` numbers the parameters in order:
     a checkpoint would give one parameter's momentum to another.

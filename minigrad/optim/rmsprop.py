@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, blocks, check_number
+from minigrad.optim.optimizer import Optimizer, blocks, check_number, match_dtype
 
 
 class RMSprop(Optimizer):
@@ -57,6 +57,8 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = np.zeros_like(data)
                 if centered:
                     state["grad_avg"] = np.zeros_like(data)
+            elif state["square_avg"].dtype != data.dtype:  # the model was cast since
+                match_dtype(state, data.dtype)
             state["step"] += 1
             extra = (([state["momentum_buffer"]] if momentum > 0 else [])
                      + ([state["grad_avg"]] if centered else []))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import next_seq
-from minigrad.optim.optimizer import BLOCK_SIZE, Optimizer, blocks, check_number
+from minigrad.optim.optimizer import BLOCK_SIZE, Optimizer, blocks, check_number, match_dtype
 from minigrad.tensor import _shared_data, record_shared_write
 
 
@@ -62,6 +62,8 @@ class SGD(Optimizer):
                 continue
             state = self.state.setdefault(parameter, {})
             first_step = state.get("momentum_buffer") is None
+            if not first_step and state["momentum_buffer"].dtype != data.dtype:
+                match_dtype(state, data.dtype)  # the model was cast since
             # The first step fills a new buffer; it joins the state only once the whole
             # update has run, so a step that fails part-way never leaves it half-filled.
             buffer: np.ndarray = (np.empty(data.shape, parameter.dtype) if first_step
