@@ -28,6 +28,7 @@ import sys
 # mallopt parameter numbers, from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_C_INT_MAX = 2**31 - 1  # mallopt(int param, int value)
 
 _kept = False
 
@@ -37,6 +38,16 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
     the module docstring for the trade-off). Call it once, at the start of a training
     script. Returns True when the setting took effect, False where it does not apply."""
     global _kept
+    # Checked before anything changes: ctypes would wrap a value outside a C int silently
+    # (4 GiB + 4 KiB becomes 4 KiB), and glibc reads a negative threshold as a huge one.
+    for name, value in (("trim_threshold", trim_threshold), ("mmap_threshold", mmap_threshold)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"keep_freed_memory: {name} must be an int (a number of bytes), got "
+                            f"{type(value).__name__} {value!r}. Fix: e.g. {name}=256 << 20.")
+        if not 0 <= value <= _C_INT_MAX:
+            raise ValueError(f"keep_freed_memory: {name}={value} is outside what malloc takes "
+                             f"(0 to {_C_INT_MAX} bytes, a C int). Fix: pass a size in that "
+                             "range, e.g. 256 << 20 for 256 MiB.")
     if not sys.platform.startswith("linux"):
         return False
     try:

@@ -171,6 +171,10 @@ class DataLoader:
     each of shape ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other
     data set (an object with ``__len__`` and ``__getitem__``) is batched with ``collate_fn``
     (default: `default_collate`). ``len(loader)`` is the number of batches per epoch.
+
+Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
+``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than an
+empty loop: a training loop over it would train nothing, or never end.
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
@@ -205,6 +209,8 @@ class DataLoader:
         return _rng(self.generator).permutation(n)
 
     def __iter__(self) -> Iterator[Any]:
+        if len(self) == 0:
+            raise ValueError(self._no_batches())
         order = self._order()
         stop = len(self) * self.batch_size
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
@@ -215,6 +221,19 @@ class DataLoader:
             else:
                 collate = self.collate_fn or default_collate
                 yield collate([self.dataset[int(i)] for i in index])
+
+    def _no_batches(self) -> str:
+        """Why an epoch would have no batch, and the fix. PyTorch yields nothing (or, for an
+        empty data set with shuffle=True, refuses it); minigrad refuses every such epoch: a
+        loop ``while step < steps: for batch in loader: ...`` would otherwise never end, and
+        ``for epoch in range(n)`` would silently train nothing."""
+        size = len(self.dataset)
+        if size == 0:
+            return ("DataLoader: the dataset is empty, so an epoch has no batches. Fix: check "
+                    "how the dataset was built (a filter or a split that kept nothing?).")
+        return (f"DataLoader: drop_last=True drops the only batch: the dataset has {size} "
+                f"samples, fewer than batch_size={self.batch_size}, so an epoch has no "
+                f"batches. Fix: use batch_size <= {size}, or drop_last=False.")
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "

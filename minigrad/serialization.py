@@ -27,7 +27,8 @@ and other pickles are recognised and refused with a pointer to the right tool.
 **Guarantees of `save`.** Keys that zip would change (NUL, ``/``, ``\\``) or that would collide
 are refused before anything is written. The archive is written to a temporary file next to
 `path` (``.NAME.minigrad-HOST-PID-RANDOM.tmp``), fsynced, renamed over `path` with
-`os.replace` (atomic), and the folder is fsynced so the rename survives a power cut. A failure
+`os.replace` (atomic), and the folder is fsynced so the rename survives a power cut. A
+`path` that is a symbolic link is followed, as ``open(path, "w")`` does. A failure
 removes the temporary file; one left by a killed save of the same target (its process gone,
 or older than a day) is removed by the next save. The file gets the permissions `open()`
 would give it: those of the file it replaces, else 0o666 minus the umask. A file that
@@ -170,7 +171,10 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
     arrays: list[tuple[str, np.ndarray]] = []
     tree = checkpoint_tree.flatten(obj, arrays)  # every refusal happens before any write
     path = os.fspath(path)
-    absolute = os.path.abspath(path)
+    # Through symbolic links, as open(path, "w") writes: renaming over a link would replace
+    # the link itself, and the file it points to would keep the old checkpoint. (The
+    # temporary file then sits next to that file, on its file system, as the rename needs.)
+    absolute = os.path.realpath(path)
     directory, target_name = os.path.split(absolute)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: cannot write '{path}': the folder '{directory}' does "

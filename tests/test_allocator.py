@@ -64,3 +64,34 @@ def test_keep_freed_memory_stops_the_page_faults_of_a_freed_graph():
 def test_elsewhere_it_reports_that_it_did_nothing(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert allocator.keep_freed_memory() is False
+
+
+@linux_only
+@pytest.mark.parametrize("arguments, error", [
+    ("trim_threshold=(4 << 30) + 4096", ValueError),  # C int: would wrap to 4096 bytes
+    ("trim_threshold=-1", ValueError),  # glibc would read it as 'keep everything, forever'
+    ("mmap_threshold=-(1 << 20)", ValueError),
+    ("mmap_threshold=True", TypeError),
+    ("trim_threshold=1.5", TypeError),  # was ctypes' ArgumentError: 'wrong type'
+])
+def test_thresholds_that_malloc_cannot_take_as_given_are_refused_before_any_change(arguments,
+                                                                                    error):
+    # In a fresh interpreter: without the check, the setting would change this process.
+    code = f"""
+import ctypes
+from minigrad import allocator
+looked_up = []
+original = ctypes.CDLL.__getattr__
+def spy(self, name):
+    looked_up.append(name)
+    return original(self, name)
+ctypes.CDLL.__getattr__ = spy
+try:
+    allocator.keep_freed_memory({arguments})
+except Exception as error:
+    print(type(error).__name__, "mallopt" in looked_up, allocator.keeping_freed_memory())
+    print(error)
+"""
+    lines = run_fresh(code).splitlines()
+    assert lines[0] == f"{error.__name__} False False"
+    assert "keep_freed_memory" in lines[1] and "Fix" in lines[1]

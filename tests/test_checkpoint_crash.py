@@ -1,5 +1,6 @@
-"""Crash test (#11.7): SIGKILL a process in the middle of `minigrad.save`, again and again.
+"""What is on disk after `minigrad.save`: which file it replaces, and crash safety.
 
+Crash test (#11.7): SIGKILL a process in the middle of `minigrad.save`, again and again.
 Every time, the checkpoint on disk is a complete one (the previous, or the new one if the
 kill came after the rename), and the next save removes the temporary file left behind.
 """
@@ -16,7 +17,7 @@ import pytest
 
 import minigrad as mg
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 
 # The child saves ever newer versions of a ~24 MB checkpoint; every array holds the version.
 CHILD = """
@@ -46,6 +47,7 @@ def temporaries(folder):
     return [name for name in os.listdir(folder) if name.endswith(".tmp")]
 
 
+@needs_sigkill
 def test_sigkill_mid_save_never_damages_the_checkpoint_and_temps_are_cleaned(tmp_path):
     path = tmp_path / "model.npz"
     mg.save({"version": 0, "weights": np.zeros(3_000_000), "nested": {"bias": np.zeros(
@@ -70,3 +72,22 @@ def test_sigkill_mid_save_never_damages_the_checkpoint_and_temps_are_cleaned(tmp
         assert temporaries(tmp_path) == []
         assert complete_version(path) == version
     assert left_behind > 0  # the kills did land mid-save at least once
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_saving_to_a_symbolic_link_writes_the_file_it_points_to(tmp_path):
+    # As open(path, "w"), numpy.save and torch.save do: 'latest.npz -> runs/3/model.npz'
+    # stays a link and the run's file gets the new values (the atomic rename used to replace
+    # the link itself with a new file, leaving the run's file stale).
+    (tmp_path / "runs").mkdir()
+    target, link = tmp_path / "runs" / "model.npz", tmp_path / "latest.npz"
+    mg.save({"w": np.zeros(2)}, target)
+    os.symlink(os.path.join("runs", "model.npz"), link)
+    mg.save({"w": np.ones(2)}, link)
+    assert os.path.islink(link)
+    np.testing.assert_array_equal(mg.load(target)["w"], np.ones(2))
+    assert temporaries(tmp_path) == [] and temporaries(tmp_path / "runs") == []
+    os.symlink(os.path.join("runs", "new.npz"), tmp_path / "dangling.npz")  # no file there yet
+    mg.save({"w": np.full(2, 3.0)}, tmp_path / "dangling.npz")
+    assert os.path.islink(tmp_path / "dangling.npz")
+    np.testing.assert_array_equal(mg.load(tmp_path / "runs" / "new.npz")["w"], np.full(2, 3.0))

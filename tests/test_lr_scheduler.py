@@ -131,3 +131,22 @@ def test_schedules_match_pytorch_step_by_step(name, options, kind):
         theirs_opt.step()
         ours.step()
         theirs.step()
+
+
+@pytest.mark.parametrize("name, options", [("CosineAnnealingLR", {"T_max": 6, "eta_min": 0.01}),
+                                           ("StepLR", {"step_size": 2, "gamma": 0.5})])
+def test_resuming_as_pytorch_documents_keeps_the_learning_rate(name, options):
+    # PyTorch's recipe: load the optimiser, build the scheduler as before (last_epoch=-1),
+    # load its state. Building it must not put the lr back to initial_lr, or the first epoch
+    # after a resume trains at the starting lr (PyTorch's chainable schedules keep the lr).
+    opt = optimizer(0.1)
+    scheduler = getattr(lr_scheduler, name)(opt, **options)
+    lrs(scheduler, 3)
+    saved_scheduler, saved_optimizer = scheduler.state_dict(), opt.state_dict()
+    resumed_opt = optimizer(0.1)
+    resumed_opt.load_state_dict(saved_optimizer)
+    resumed = getattr(lr_scheduler, name)(resumed_opt, **options)
+    resumed.load_state_dict(saved_scheduler)
+    # the lr the next optimizer.step() uses (get_last_lr() is restored by load_state_dict)
+    assert resumed_opt.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
+    assert lrs(resumed, 4) == pytest.approx(lrs(scheduler, 4), rel=1e-12)

@@ -195,6 +195,8 @@ def test_invalid_arguments_are_refused():
         SGD(p, lr=0.1)
     with pytest.raises(ValueError, match="more than one parameter group"):
         SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match=r"appears twice in one parameter group.*Fix"):
+        SGD([p, p], lr=0.1)  # the message said "more than one parameter group"
 
 
 def test_every_set_of_parameters_is_refused_stricter_than_pytorch():
@@ -323,6 +325,13 @@ def test_centered_rmsprop_with_a_steady_gradient_never_makes_nan():
     ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    # maximize=True (PyTorch's keyword) on each update path: plain SGD, SGD with a state
+    ("SGD", {"lr": 0.1, "maximize": True}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.1, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1,
+                 "maximize": True}),
 ])
 def test_optimisers_match_pytorch_for_five_steps(name, options):
     torch = pytest.importorskip("torch")
@@ -599,3 +608,54 @@ def test_plain_sgd_of_a_large_float16_parameter_is_the_whole_array_formula():
         expected = p.data - 70000.0 * p.grad
         SGD([p], lr=70000.0).step()
     np.testing.assert_array_equal(p.data, expected)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_step_with_a_closure_recomputes_the_loss_and_returns_it_as_pytorch(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = parameter(P0), torch.tensor(P0, requires_grad=True)
+    ours_opt = getattr(mg.optim, name)([ours], lr=0.1)
+    theirs_opt = getattr(torch.optim, name)([theirs], lr=0.1)
+
+    def closure(p, optimizer):
+        def recompute():
+            optimizer.zero_grad()
+            loss = (p * p * p).sum()
+            loss.backward()
+            return loss
+        return recompute
+
+    with mg.no_grad():  # the closure still gets a graph to differentiate
+        for _ in range(3):
+            ours_loss = ours_opt.step(closure(ours, ours_opt))
+            theirs_loss = theirs_opt.step(closure(theirs, theirs_opt))
+            assert ours_loss.item() == pytest.approx(theirs_loss.item(), rel=1e-12)
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10)
+    assert ours_opt.step() is None  # without a closure, as in PyTorch
+
+
+@pytest.mark.parametrize("name, options", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01, "amsgrad": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True})])
+def test_the_state_follows_a_model_cast_after_some_steps(name, options):
+    # model.double() after a step: the moments stayed float32 and float64 gradients were
+    # rounded into them silently. The state now follows, as load_state_dict's casts do.
+    model = nn.Linear(3, 2)
+    optimizer = getattr(mg.optim, name)(model.parameters(), **options)
+    model(mg.randn(4, 3)).sum().backward()
+    optimizer.step()
+    model.double()
+    reference_model = nn.Linear(3, 2).double()
+    reference_model.load_state_dict(model.state_dict())
+    reference = getattr(mg.optim, name)(reference_model.parameters(), **options)
+    reference.load_state_dict(optimizer.state_dict())  # casts the state to float64
+    grads = [np.full(p.shape, 1 + 1e-12) for p in model.parameters()]  # not a float32
+    for parameters in (model.parameters(), reference_model.parameters()):
+        for parameter, grad in zip(parameters, grads):
+            parameter.grad = grad.copy()
+    optimizer.step()
+    reference.step()
+    for state in optimizer.state.values():
+        assert all(v.dtype == np.float64 for v in state.values() if isinstance(v, np.ndarray))
+    for ours, theirs in zip(model.parameters(), reference_model.parameters()):
+        np.testing.assert_array_equal(ours.data, theirs.data)

@@ -19,8 +19,11 @@ class EmbeddingLookup(Function):
     name = "embedding"
 
     def forward(self, weight, indices, padding_idx):
-        self.weight_shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
-        return weight[indices]
+        # A copy of the indices: the caller's array (or Tensor data) may be refilled before
+        # backward, which would send the gradient to other rows without a word.
+        self.weight_shape, self.padding_idx = weight.shape, padding_idx
+        self.indices = np.array(indices, copy=True)
+        return weight[self.indices]
 
     def backward(self, grad_output):
         grad = np.zeros(self.weight_shape, grad_output.dtype)
@@ -92,7 +95,8 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         """PyTorch's default: N(0, 1), with the padding row set to zero."""
         shape = self.weight.shape
-        self.weight.data = default_generator().standard_normal(shape).astype(np.float32)
+        # in the weight's own dtype: after model.double() it stays float64
+        self.weight.data = default_generator().standard_normal(shape).astype(self.weight.dtype)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 

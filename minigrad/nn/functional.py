@@ -132,7 +132,8 @@ def _adaptive_matrix(size: int, output_size: int, dtype: Any) -> np.ndarray:
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
-    """Average pooling to a fixed ``output_size`` (int or pair), whatever the input size.
+    """Average pooling to a fixed ``output_size`` (int or pair), whatever the input size;
+    ``None`` in the pair keeps that side's size, as in PyTorch (``(None, 1)``).
 
     ``(N, C, H, W)`` or ``(C, H, W)`` in, ``(N, C, out_h, out_w)`` out. Output size 1 is global
     average pooling. Windows follow PyTorch (they may overlap when H is not a multiple);
@@ -143,6 +144,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     if input.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input (N, C, H, W) or a 3-D one "
                          f"(C, H, W), got shape {input.shape}.")
+    if isinstance(output_size, tuple | list) and len(output_size) == 2:
+        output_size = tuple(size if given is None else given
+                            for given, size in zip(output_size, input.shape[-2:]))
     out_h, out_w = pair(output_size, "output_size", "adaptive_avg_pool2d")
     if out_h < 1 or out_w < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}.")

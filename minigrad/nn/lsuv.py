@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad.autograd import no_grad
+from minigrad.nn.embedding import Embedding
 from minigrad.nn.init import _generator, _write, orthogonal_, zeros_
 from minigrad.nn.module import Module, Parameter
 from minigrad.nn.normalization import GroupNorm, LayerNorm, _BatchNorm
@@ -91,7 +92,8 @@ def lsuv_(model: Module, x: Tensor, tol: float = 0.1, max_iter: int = 10,
     "Normalization" or "Normalisation" as a CamelCase word ('RMSNorm', 'L2Norm',
     'LayerNormalization'), except after "Weight" or "Spectral": 'WeightNormLinear' and
     'SpectralNormConv' re-parametrise a linear map and are initialised; 'NormalizedLinear' is
-    a Linear too.
+    a Linear too. An `Embedding` is skipped as well: its table is looked up, not multiplied
+    (and its padding row must stay zero).
 
     Returns one `LSUVRecord(name, iterations, variance)` per layer, in forward order.
     """
@@ -106,7 +108,8 @@ def lsuv_(model: Module, x: Tensor, tol: float = 0.1, max_iter: int = 10,
         raise ValueError(f"lsuv_: max_iter must be a non-negative integer, got {max_iter!r}.")
     layers = {name: module for name, module in model.named_modules()
               if isinstance(getattr(module, "weight", None), Parameter)
-              and module.weight.ndim >= 2 and not _is_normalisation(module)}
+              and module.weight.ndim >= 2 and not _is_normalisation(module)
+              and not isinstance(module, Embedding)}  # a lookup table, not a linear map
     if not layers:
         raise ValueError(f"lsuv_: {type(model).__name__} has no layer with a weight of 2 or more "
                          "dimensions (such as Linear or Conv2d). Fix: pass a model that has one.")

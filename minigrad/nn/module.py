@@ -4,21 +4,35 @@ A module owns parameters (tensors trained by the optimiser), buffers (state that
 but not trained, such as BatchNorm's running statistics) and child modules. Calling a
 module runs its `forward` inside the module's *scope*: every node created there records
 it, which is how the visualiser groups the graph by layer.
+
+The Module's machinery is in four files, so that each reads on its own:
+
+- here: registering parameters, buffers and children (PyTorch's rules for names and
+  kinds), calling (`__call__`, the training hot path), walking the tree, modes, dtypes
+  and the printed form;
+- `hooks.py`: forward and full backward hooks (`RemovableHandle`, the path a call takes
+  when hooks are registered);
+- `state_dict.py`: `state_dict()` and `load_state_dict()` (`IncompatibleKeys`);
+- `walk.py`: the non-recursive walks of the module tree behind `named_modules`,
+  `named_parameters`/`named_buffers` and `apply`.
+
+`RemovableHandle`, `IncompatibleKeys` and `Sequential` (from `containers.py`) can still be
+imported from here.
 """
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minigrad import autograd
 from minigrad.autograd import EngineState, Scope, current_state, set_state
-from minigrad.ops.base import Function
-from minigrad.tensor import Tensor, to_array
+from minigrad.nn.hooks import RemovableHandle, call_with_hooks
+from minigrad.nn.state_dict import IncompatibleKeys, load_state_dict_into, state_dict_of
+from minigrad.nn.walk import modules_every_place, modules_once, named_members, post_order
+from minigrad.tensor import Tensor
 
 _new_scope = tuple.__new__  # Scope(...) minus NamedTuple's Python-level __new__ (same tuple)
 _new_state = object.__new__  # an EngineState whose three fields Module.__call__ sets
@@ -37,42 +51,6 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class IncompatibleKeys(NamedTuple):
-    """What `Module.load_state_dict` returns, as PyTorch's: a pair that also has names,
-    ``result.missing_keys`` and ``result.unexpected_keys`` (both empty when strict)."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
-class RemovableHandle:
-    """What the ``register_*_hook`` methods return: ``handle.remove()`` (PyTorch's spelling)
-    or ``handle()`` takes the hook away; removing twice does nothing."""
-
-    __slots__ = ("_hooks", "_hook")
-
-    def __init__(self, hooks: list, hook: Callable) -> None:
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-    __call__ = remove
-
-
-class _HookPoint(Function):
-    """The identity, as a node of its own: where a module's backward hooks listen."""
-
-    name = "backward_hook"
-
-    def forward(self, x):
-        return x
-
-    def backward(self, grad_output):
-        return (grad_output,)
-
-
 class Module:
     """Base class of every layer and model. Subclasses set attributes and define `forward`.
 
@@ -84,6 +62,7 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())  # not in state_dict
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", [])
         object.__setattr__(self, "_backward_hooks", [])
@@ -149,6 +128,7 @@ class Module:
         # still be trained, saved in state_dict() and printed.
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
+        self._non_persistent_buffers.discard(name)
         object.__delattr__(self, name)
 
     def _check_name(self, kind: str, name: Any, registry: dict | None = None) -> None:
@@ -173,13 +153,18 @@ class Module:
             raise KeyError(f"{owner}: attribute '{name}' already exists. Fix: choose another "
                            f"name for the {kind}.")
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
-        """Register state that is saved in `state_dict` but not trained."""
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register state that is not trained, saved in `state_dict` unless ``persistent=False``
+        (PyTorch's option, for what is rebuilt rather than loaded, e.g. a causal mask)."""
         self._check_name("buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         object.__setattr__(self, name, tensor)
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def register_parameter(self, name: str, parameter: Parameter | None) -> None:
         """Register a parameter; `None` records an absent one (e.g. ``bias=False``)."""
@@ -210,7 +195,7 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._backward_hooks or self._forward_hooks:
-            return self._call_with_hooks(args, kwargs)
+            return call_with_hooks(self, args, kwargs)  # hooks.py
         # The usual call, no hooks: the module's scope is entered inline, as
         # `autograd.module_scope` does, without its context-manager object and three method
         # calls: every module of every training step comes through here (~1 µs per call).
@@ -232,60 +217,6 @@ class Module:
         finally:
             set_state(previous)
 
-    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        if self._backward_hooks:
-            # As PyTorch does, route each tensor input through an identity node: the gradient
-            # that reaches it is then d(loss)/d(input) *through this module only* (not through
-            # other uses of the same tensor), and its hooks live only as long as this call.
-            args = tuple(_HookPoint.apply(a) if isinstance(a, Tensor) and a.requires_grad else a
-                         for a in args)
-        with autograd.module_scope(self._scope_name, type(self).__name__, self):
-            output = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks:
-            replaced = hook(self, args, output)
-            if replaced is not None:
-                output = replaced
-        if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
-            output = _HookPoint.apply(output)
-            self._attach_backward_hooks(args, output)
-        return output
-
-    def _attach_backward_hooks(self, args: tuple, output: Tensor) -> None:
-        """Full backward hooks: ``hook(module, grad_input, grad_output)`` once the gradients
-        of the module's tensor inputs are known (``None`` for inputs that need none).
-        ``grad_input`` has one entry per tensor argument, ``grad_output`` one per output.
-        Return values are ignored (the gradients cannot be replaced here)."""
-        inputs = [a for a in args if isinstance(a, Tensor)]
-        n_inputs = len(inputs)
-        waiting = sum(t.requires_grad for t in inputs)
-        pending: dict[str, Any] = {"grad_output": None, "grad_input": {}}
-        # The closures below live in the inputs' hook lists, so none of them may refer to
-        # an input (or to `inputs`): that would be a reference cycle, which only the
-        # cyclic garbage collector frees — with it off, every step's graph would leak.
-
-        def fire() -> None:
-            grad_input = tuple(pending["grad_input"].get(i) for i in range(n_inputs))
-            pending["grad_input"] = {}  # a second backward through the same graph fires again
-            for hook in list(self._backward_hooks):
-                hook(self, grad_input, (pending["grad_output"],))
-
-        def on_output(grad: np.ndarray) -> None:
-            pending["grad_output"] = grad
-            if waiting == 0:  # no input gradient to wait for
-                fire()
-
-        def make_input_hook(position: int) -> Callable[[np.ndarray], None]:
-            def on_input(grad: np.ndarray) -> None:
-                pending["grad_input"][position] = grad
-                if len(pending["grad_input"]) == waiting:
-                    fire()
-            return on_input
-
-        output.register_hook(on_output)
-        for position, tensor in enumerate(inputs):
-            if tensor.requires_grad:
-                tensor.register_hook(make_input_hook(position))
-
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, inputs, output)`` after every forward; a returned value replaces
         the output. Returns a handle: ``handle.remove()`` (or ``handle()``) removes the hook."""
@@ -294,8 +225,9 @@ class Module:
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
-        module's inputs are computed. Returns a handle: ``handle.remove()`` (or ``handle()``)
-        removes the hook."""
+        module's inputs are computed (one entry per tensor input and per tensor output, the
+        output or a tuple/list of them). Returns a handle: ``handle.remove()`` (or
+        ``handle()``) removes the hook."""
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 
@@ -310,72 +242,36 @@ class Module:
         ``state_dict`` has the keys of every place, as PyTorch's does). A module that
         contains itself is never entered again below itself, so the walk always ends.
         """
-        if not remove_duplicate:
-            yield from self._named_modules_every_place(prefix)
-            return
-        stack = [(prefix, self)]
-        seen = set()
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield name, module
-            children = [(f"{name}.{child_name}" if name else child_name, child)
-                        for child_name, child in module._modules.items() if child is not None]
-            stack.extend(reversed(children))
-
-    def _named_modules_every_place(self, prefix: str) -> Iterator[tuple[str, Module]]:
-        """`named_modules(remove_duplicate=False)`: the same pre-order, shared modules at each
-        place; a module is skipped only below itself (a cycle), where the walk would not end."""
-        stack: list[tuple[str, Module, frozenset[int]]] = [(prefix, self, frozenset())]
-        while stack:
-            name, module, ancestors = stack.pop()
-            if id(module) in ancestors:
-                continue
-            yield name, module
-            below = ancestors | {id(module)}
-            stack.extend(reversed([(f"{name}.{child_name}" if name else child_name, child, below)
-                                   for child_name, child in module._modules.items()
-                                   if child is not None]))
+        if remove_duplicate:
+            return modules_once(self, prefix)
+        return modules_every_place(self, prefix)
 
     def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
-            yield module
+        return (module for _, module in self.named_modules())
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        for name, module in self._modules.items():
-            if module is not None:
-                yield name, module
+        return ((name, module) for name, module in self._modules.items() if module is not None)
 
     def children(self) -> Iterator[Module]:
-        for _, module in self.named_children():
-            yield module
+        return (module for _, module in self.named_children())
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        seen = set()
-        for module_name, module in self.named_modules(prefix):
-            for name, parameter in module._parameters.items():
-                if parameter is not None and id(parameter) not in seen:
-                    seen.add(id(parameter))
-                    yield (f"{module_name}.{name}" if module_name else name), parameter
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted name ('0.weight'), once, under its first name;
+        ``recurse=False``: this module's own only; ``remove_duplicate=False``: a shared
+        parameter at every place (PyTorch's options)."""
+        return named_members(self, "_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, parameter in self.named_parameters():
-            yield parameter
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        return (parameter for _, parameter in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """Every buffer once, under its first name (as `named_parameters`, and PyTorch)."""
-        seen = set()
-        for module_name, module in self.named_modules(prefix):
-            for name, buffer in module._buffers.items():
-                if buffer is not None and id(buffer) not in seen:
-                    seen.add(id(buffer))
-                    yield (f"{module_name}.{name}" if module_name else name), buffer
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Every buffer with its dotted name, as `named_parameters` (same options)."""
+        return named_members(self, "_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self) -> Iterator[Tensor]:
-        for _, buffer in self.named_buffers():
-            yield buffer
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (buffer for _, buffer in self.named_buffers(recurse=recurse))
 
     # -- modes and gradients --------------------------------------------------------------
 
@@ -421,21 +317,7 @@ class Module:
         """Call ``fn(module)`` on every descendant, then on this module (PyTorch's order):
         ``model.apply(init_weights)``. A module shared by several places is visited at each;
         a module registered inside itself is a ValueError (the walk would never end)."""
-        # Post-order without recursion: a right-to-left pre-order, reversed. A shared module
-        # is visited at every place, as in PyTorch; a module inside itself would make the walk
-        # endless (PyTorch: RecursionError), so it is refused before fn is called at all.
-        order: list[Module] = []
-        stack: list[tuple[Module, frozenset[int]]] = [(self, frozenset())]
-        while stack:
-            module, ancestors = stack.pop()
-            if id(module) in ancestors:
-                raise ValueError(f"Module.apply: a {type(module).__name__} contains itself (a "
-                                 "cycle of child modules), so the walk would never end. Fix: "
-                                 "remove the module registered inside itself.")
-            order.append(module)
-            below = ancestors | {id(module)}
-            stack.extend((child, below) for child in module.children())
-        for module in reversed(order):
+        for module in post_order(self):  # walk.py: checked for cycles before fn runs
             fn(module)
         return self
 
@@ -479,85 +361,24 @@ class Module:
         """Parameters and buffers by PyTorch's dotted names, as copies of their arrays;
         with ``as_torch=True`` as ``torch.Tensor`` s, ready for a PyTorch model's
         ``load_state_dict`` (needs PyTorch; see `nn.utils.state_dict_to_torch`)."""
+        state = state_dict_of(self)
         if as_torch:
             from minigrad.nn.utils import state_dict_to_torch
 
-            return state_dict_to_torch(self.state_dict())
-        state: OrderedDict[str, np.ndarray] = OrderedDict()
-        # Every place of a module used twice (Sequential(block, block)) has its keys, as in
-        # PyTorch: a checkpoint must load into the PyTorch twin, and a PyTorch one into this.
-        for module_name, module in self.named_modules(remove_duplicate=False):
-            prefix = f"{module_name}." if module_name else ""
-            for name, parameter in module._parameters.items():
-                if parameter is not None:
-                    state[prefix + name] = parameter.data.copy()
-            for name, buffer in module._buffers.items():
-                if buffer is not None:
-                    state[prefix + name] = buffer.data.copy()
+            return state_dict_to_torch(state)
         return state
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays into the parameters and buffers of the same names.
+        """Copy arrays into the parameters and buffers of the same names (into their own
+        arrays, as PyTorch's ``copy_``: views made with ``detach()`` see the new values).
 
         Everything is checked before anything is written, so a refused state dict leaves the
         model exactly as it was. Returns ``(missing_keys, unexpected_keys)``, a named pair as
         in PyTorch (``.missing_keys``, ``.unexpected_keys``; only non-empty with
-        ``strict=False``).
+        ``strict=False``). A path is refused: load the file first,
+        ``model.load_state_dict(minigrad.load(path))``.
         """
-        if not isinstance(state_dict, Mapping):
-            is_path = isinstance(state_dict, str | os.PathLike)
-            fix = ("model.load_state_dict(minigrad.load(path))" if is_path
-                   else "pass model.state_dict() of a model of the same architecture")
-            raise TypeError(f"load_state_dict: expected a mapping of names to arrays (what "
-                            f"state_dict() returns), got {type(state_dict).__name__} "
-                            f"{state_dict!r:.60}. Fix: {fix}.")
-        targets: dict[str, Tensor] = {}
-        for module_name, module in self.named_modules(remove_duplicate=False):  # as state_dict
-            prefix = f"{module_name}." if module_name else ""
-            for registry in (module._parameters, module._buffers):
-                for name, tensor in registry.items():
-                    if tensor is not None:
-                        targets[prefix + name] = tensor
-        # A tensor shared by several places is loaded once any of its keys is given: a
-        # checkpoint saved before state_dict listed every place (only the first) still loads.
-        given = {id(tensor) for key, tensor in targets.items() if key in state_dict}
-        missing = [key for key, tensor in targets.items()
-                   if key not in state_dict and id(tensor) not in given]
-        unexpected = [key for key in state_dict if key not in targets]
-        if strict and (missing or unexpected):
-            nested = [key for key in unexpected if isinstance(state_dict[key], Mapping)]
-            # The model's part is the one with the model's keys, wherever it sits in the
-            # checkpoint ({'optimizer': ..., 'model': ...}): most keys in common first.
-            nested.sort(key=lambda key: -len(set(missing).intersection(state_dict[key])))
-            fix = (f"pass the model's part of the checkpoint, e.g. checkpoint[{nested[0]!r}]"
-                   if nested else "load a checkpoint of the same architecture, or pass "
-                   "strict=False to load the keys that match")
-            raise KeyError(
-                f"load_state_dict: the state dict does not match {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}. Fix: {fix}.")
-        new_values: dict[str, np.ndarray] = {}
-        for key, target in targets.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if not isinstance(value, Tensor) and hasattr(value, "detach"):
-                value = value.detach().cpu().numpy()  # a torch.Tensor: PyTorch's state dict
-            try:
-                array = to_array(value.data if isinstance(value, Tensor) else value,
-                                 op="load_state_dict")
-            except TypeError as error:
-                raise TypeError(f"load_state_dict: '{key}' cannot be loaded: {error}") from None
-            if array.shape != target.shape:
-                raise ValueError(
-                    f"load_state_dict: '{key}' has shape {array.shape} in the state dict but "
-                    f"{target.shape} in the model. Fix: load a checkpoint of the same "
-                    "architecture."
-                )
-            new_values[key] = array.astype(target.dtype, copy=True)
-        for key, array in new_values.items():
-            targets[key].data = array
-        return IncompatibleKeys(missing, unexpected)
-
+        return load_state_dict_into(self, state_dict, strict)
     # -- display ------------------------------------------------------------------------
 
     def extra_repr(self) -> str:
@@ -575,4 +396,6 @@ class Module:
 
 
 # Sequential lives with the other containers; importing it from here keeps working.
-from minigrad.nn.containers import Sequential  # noqa: E402, F401
+from minigrad.nn.containers import Sequential  # noqa: E402
+
+__all__ = ["IncompatibleKeys", "Module", "Parameter", "RemovableHandle", "Sequential"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, blocks, check_number
+from minigrad.optim.optimizer import Optimizer, blocks, check_number, match_dtype
 
 
 class Adam(Optimizer):
@@ -18,16 +18,19 @@ class Adam(Optimizer):
         p = p - lr · (m / (1 - β1^t)) / (√(v / (1 - β2^t)) + eps)
 
     The divisions by 1 - β^t undo the bias of m and v towards their zero start.
-    ``amsgrad=True`` uses the running maximum of v (Reddi et al. 2018).
+    ``amsgrad=True`` uses the running maximum of v (Reddi et al. 2018); ``maximize=True``
+    (keyword only, as in PyTorch) climbs the objective: the gradient's sign is flipped first.
     """
 
     decoupled_weight_decay = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
-                                  "weight_decay": weight_decay, "amsgrad": amsgrad})
+                                  "weight_decay": weight_decay, "amsgrad": amsgrad,
+                                  "maximize": maximize})
 
     def _check_settings(self, settings: dict[str, Any]) -> None:
         name = type(self).__name__
@@ -48,6 +51,7 @@ class Adam(Optimizer):
         lr, eps, weight_decay, amsgrad = (group["lr"], group["eps"], group["weight_decay"],
                                           group["amsgrad"])
         beta1, beta2 = group["betas"]
+        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
         decoupled = self.decoupled_weight_decay
         for parameter in group["params"]:
             grad = parameter.grad
@@ -60,6 +64,8 @@ class Adam(Optimizer):
                     "step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
                 if amsgrad:
                     state["max_exp_avg_sq"] = np.zeros_like(data)
+            elif state["exp_avg"].dtype != data.dtype:  # the model was cast since
+                match_dtype(state, data.dtype)
             state["step"] += 1
             step = state["step"]
             step_size = lr / (1 - beta1**step)  # lr over the first moment's bias correction
@@ -68,6 +74,8 @@ class Adam(Optimizer):
             if amsgrad:
                 moments.append(state["max_exp_avg_sq"])
             for values, gradient, exp_avg, exp_avg_sq, *maximum in blocks(data, grad, *moments):
+                if maximize:
+                    gradient = -gradient
                 if weight_decay and decoupled:
                     values *= 1 - lr * weight_decay  # AdamW: decay the weight itself
                 elif weight_decay:
@@ -95,6 +103,7 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad)
+                         amsgrad=amsgrad, maximize=maximize)

@@ -162,6 +162,12 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            # Step 0 keeps each group's lr, as PyTorch's does: it is initial_lr for a new
+            # schedule, and the lr reached when a scheduler is built again over a loaded
+            # optimiser to resume (the closed formula would put it back to initial_lr for
+            # the first epoch after the resume).
+            return [group["lr"] for group in self.optimizer.param_groups]
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base_lr - self.eta_min) * cosine for base_lr in self.base_lrs]
 

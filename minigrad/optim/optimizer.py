@@ -8,11 +8,12 @@ checks, ``zero_grad``, ``state_dict`` in PyTorch's layout — lives here, once.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from minigrad.autograd import enable_grad
 from minigrad.tensor import Tensor
 
 # Large parameters are updated block by block. NumPy evaluates ``p -= lr * g`` with a
@@ -60,6 +61,18 @@ def check_number(optimizer: str, name: str, value: Any, minimum: float = 0.0,
         allowed = f">= {minimum}" if below is None else f"in [{minimum}, {below})"
         raise ValueError(f"{optimizer}: invalid {description}: {name}={value}, it must be "
                          f"{allowed}. Fix: pass {name} {allowed}.")
+
+
+def match_dtype(state: dict[str, Any], dtype: np.dtype) -> None:
+    """Convert a parameter's state arrays to the parameter's `dtype`, in `state` itself.
+
+    For a model cast after some steps (``model.double()``): its parameters change dtype, the
+    optimiser's moments would not, and float64 gradients would be rounded into float32
+    moments without a word (PyTorch refuses the mix). Each update calls this only when its
+    first state array's dtype differs, so it costs one comparison per parameter and step."""
+    for key, value in state.items():
+        if isinstance(value, np.ndarray) and value.dtype != dtype:
+            state[key] = value.astype(dtype)
 
 
 def _refuse_a_set(params: Any, optimizer: str) -> None:
@@ -117,6 +130,7 @@ class Optimizer:
         _refuse_a_set(params, name)
         params = [params] if isinstance(params, Tensor) else list(params)
         existing = {id(p) for g in self.param_groups for p in g["params"]}
+        in_this_group: set[int] = set()
         for parameter in params:
             if not isinstance(parameter, Tensor):
                 raise TypeError(f"{name}: can only optimise Tensors, got "
@@ -124,10 +138,17 @@ class Optimizer:
             if parameter.dtype.kind != "f":
                 raise TypeError(f"{name}: can only optimise floating-point tensors, got dtype "
                                 f"{parameter.dtype}.")
+            if id(parameter) in in_this_group:
+                # PyTorch 2.13 only warns ("in future, this will cause an error") and would
+                # update such a parameter twice per step.
+                raise ValueError(f"{name}: a parameter of shape {parameter.shape} appears twice "
+                                 "in one parameter group, so each step would update it twice. "
+                                 "Fix: list each parameter once (model.parameters() does).")
             if id(parameter) in existing:
                 raise ValueError(f"{name}: some parameters appear in more than one parameter "
                                  "group.")
             existing.add(id(parameter))
+            in_this_group.add(id(parameter))
         settings = {**self.defaults, **group, "params": params}
         self._check_settings(settings)
         self.param_groups.append(settings)
@@ -142,9 +163,15 @@ class Optimizer:
                 for parameter in group["params"]:
                     parameter.zero_grad(False)
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (parameters without one are skipped,
-        and get no state, as in PyTorch)."""
+        and get no state, as in PyTorch). ``closure``, as in PyTorch: a function that
+        recomputes the loss (zero_grad, forward, backward) and returns it; it is called
+        first, with gradients enabled, and its loss is returned (otherwise None)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         groups = self.param_groups
         # A .grad set by hand with another shape would broadcast into a silently wrong update
         # (or fail half-way, some parameters updated): check them all before changing any.
@@ -161,6 +188,7 @@ class Optimizer:
                     self._refuse(parameter, grad)
         for group in groups:
             self._update_group(group)
+        return loss
 
     def _refuse(self, parameter: Any, grad: Any) -> None:
         """The error for a parameter `step` cannot update (see `step`)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, blocks, check_number
+from minigrad.optim.optimizer import Optimizer, blocks, check_number, match_dtype
 
 
 class RMSprop(Optimizer):
@@ -22,14 +22,15 @@ class RMSprop(Optimizer):
         otherwise: p = p - lr · g / d
 
     Unlike Adam there is no bias correction, so the first steps are larger (v is small).
+    ``maximize=True`` (keyword only) climbs the objective: the gradient's sign is flipped first.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False) -> None:
+                 centered: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
                                   "weight_decay": weight_decay, "momentum": momentum,
-                                  "centered": centered})
+                                  "centered": centered, "maximize": maximize})
 
     def _check_settings(self, settings: dict[str, Any]) -> None:
         super()._check_settings(settings)
@@ -43,6 +44,7 @@ class RMSprop(Optimizer):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum, centered = (group["weight_decay"], group["momentum"],
                                             group["centered"])
+        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:
@@ -55,11 +57,15 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = np.zeros_like(data)
                 if centered:
                     state["grad_avg"] = np.zeros_like(data)
+            elif state["square_avg"].dtype != data.dtype:  # the model was cast since
+                match_dtype(state, data.dtype)
             state["step"] += 1
             extra = (([state["momentum_buffer"]] if momentum > 0 else [])
                      + ([state["grad_avg"]] if centered else []))
             for values, gradient, square_avg, *buffers in blocks(data, grad, state["square_avg"],
                                                                   *extra):
+                if maximize:
+                    gradient = -gradient
                 if weight_decay:
                     gradient = gradient + weight_decay * values
                 square_avg *= alpha

@@ -8,27 +8,29 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import next_seq
-from minigrad.optim.optimizer import BLOCK_SIZE, Optimizer, blocks, check_number
+from minigrad.optim.optimizer import BLOCK_SIZE, Optimizer, blocks, check_number, match_dtype
 from minigrad.tensor import _shared_data, record_shared_write
 
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``:
 
-        g = grad + weight_decay · p
+        g = grad + weight_decay · p          (with maximize=True: -grad + weight_decay · p)
         b = g on the first step, then momentum · b + (1 - dampening) · g
         g = g + momentum · b  (nesterov)   or   g = b  (plain momentum)
         p = p - lr · g
 
     (Sutskever et al. 2013 write momentum with lr inside the buffer; PyTorch's form above
-    differs only when lr changes during training.)
+    differs only when lr changes during training.) ``maximize=True`` (keyword only, as in
+    PyTorch) climbs the objective instead: the gradient's sign is flipped first.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
+                 nesterov: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov})
+                                  "weight_decay": weight_decay, "nesterov": nesterov,
+                                  "maximize": maximize})
 
     def _check_settings(self, settings: dict[str, Any]) -> None:
         super()._check_settings(settings)
@@ -40,14 +42,18 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
         if not momentum and not weight_decay:
-            _plain_update(group["params"], lr)
+            # p + lr·grad is p − (−lr)·grad exactly: a sign flip rounds nothing
+            _plain_update(group["params"], -lr if maximize else lr)
             return
         dampening, nesterov = group["dampening"], group["nesterov"]
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:
                 continue
+            if maximize:
+                grad = -grad
             data = parameter.data
             if not momentum:
                 for values, gradient in blocks(data, grad):
@@ -56,6 +62,8 @@ class SGD(Optimizer):
                 continue
             state = self.state.setdefault(parameter, {})
             first_step = state.get("momentum_buffer") is None
+            if not first_step and state["momentum_buffer"].dtype != data.dtype:
+                match_dtype(state, data.dtype)  # the model was cast since
             # The first step fills a new buffer; it joins the state only once the whole
             # update has run, so a step that fails part-way never leaves it half-filled.
             buffer: np.ndarray = (np.empty(data.shape, parameter.dtype) if first_step

@@ -226,6 +226,15 @@ def test_adaptive_avg_pool2d_global_and_pytorch_windows():
     assert mg.gradcheck(lambda x: F.adaptive_avg_pool2d(x, 1), [leaf(x)])
 
 
+def test_adaptive_avg_pool2d_none_keeps_that_side_as_pytorch():
+    x = rng(10).normal(size=(2, 3, 5, 7))
+    out = nn.AdaptiveAvgPool2d((None, 1))(mg.tensor(x))  # was a TypeError
+    np.testing.assert_allclose(out.data[..., 0], x.mean(axis=3), atol=1e-12)
+    out = F.adaptive_avg_pool2d(mg.tensor(x), [2, None])
+    assert out.shape == (2, 3, 2, 7)
+    np.testing.assert_allclose(out.data[:, :, 0], x[:, :, :3].mean(axis=2), atol=1e-12)
+
+
 def test_a_small_cnn_runs_forward_and_backward():
     mg.manual_seed(1)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

@@ -87,3 +87,24 @@ def test_against_pytorch():
     (twin_out * torch.from_numpy(weights)).sum().backward()
     np.testing.assert_array_equal(out.data, twin_out.detach().numpy())
     np.testing.assert_allclose(table.weight.grad, twin.weight.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_indices_changed_in_place_after_forward_do_not_move_the_gradient(as_tensor):
+    # The lookup kept the caller's index array for backward: refilling it (a reused batch
+    # buffer) between forward and backward sent the gradient to the new rows, silently.
+    emb = nn.Embedding(5, 2)
+    indices = np.array([0, 1, 1])
+    given = mg.tensor(indices) if as_tensor else indices
+    out = emb(given)
+    (given.data if as_tensor else given)[:] = [3, 4, 4]
+    out.sum().backward()
+    expected = np.zeros((5, 2), np.float32)
+    np.add.at(expected, [0, 1, 1], 1.0)
+    np.testing.assert_array_equal(emb.weight.grad, expected)
+
+
+def test_reset_parameters_keeps_the_weights_dtype():
+    emb = nn.Embedding(4, 3, padding_idx=1).double()
+    emb.reset_parameters()
+    assert emb.weight.dtype == np.float64 and not emb.weight.data[1].any()

@@ -161,6 +161,31 @@ def test_lsuv_skips_normalisation_layers():
     assert (model[1].weight.data == 1).all()
 
 
+class BagOfWords(nn.Module):
+    """An Embedding (with a padding row) feeding a Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 16, padding_idx=0)
+        self.fc = nn.Linear(16, 8)
+
+    def forward(self, tokens):
+        return self.fc(self.emb(tokens).mean(axis=1))
+
+
+def test_lsuv_leaves_an_embedding_table_alone():
+    # A lookup table is not a map between layers (Mishkin & Matas initialise conv and fully
+    # connected layers): orthogonalising it also wrote values into the padding row, which
+    # must stay zero.
+    model = BagOfWords()
+    table = model.emb.weight.data.copy()
+    tokens = mg.tensor(rng(3).integers(0, 10, size=(64, 5)))
+    records = init.lsuv_(model, tokens, generator=rng(4))
+    assert [r.name for r in records] == ["fc"]
+    np.testing.assert_array_equal(model.emb.weight.data, table)
+    assert not model.emb.weight.data[0].any()
+
+
 def test_lsuv_initialises_a_layer_whose_name_only_starts_with_norm():
     class NormalizedLinear(nn.Linear):  # a Linear, not a normalisation layer
         pass

@@ -217,3 +217,18 @@ def test_module_to_dtype():
     assert model.to("cpu") is model
     with pytest.raises(TypeError, match="Module.to: only floating-point dtypes"):
         model.to(mg.long)
+
+
+def test_frozen_parameters_stay_frozen_in_pytorch():
+    # Fine-tuning with a frozen backbone, then converting: the built-in layers' PyTorch
+    # parameters all required grad, so training there went on to change the frozen layers.
+    pytest.importorskip("torch")
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), Residual(3, 1))
+    model[0].requires_grad_(False)
+    model[1].weight.requires_grad = False
+    model[2].blocks.requires_grad_(False)
+    model[2].gain.requires_grad = False
+    converted = dict(nn.utils.to_torch(model).named_parameters())
+    assert converted.keys() == dict(model.named_parameters()).keys()
+    for name, parameter in model.named_parameters():
+        assert converted[name].requires_grad == parameter.requires_grad, name

@@ -36,7 +36,7 @@ from minigrad.tensor import Tensor
 _MINIGRAD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # minigrad's own bookkeeping on every Module; not copied to the PyTorch module
 _MODULE_INTERNALS = {"_parameters", "_buffers", "_modules", "_forward_hooks", "_backward_hooks",
-                     "training", "_scope_name"}
+                     "training", "_scope_name", "_non_persistent_buffers"}
 
 
 def _import_torch() -> Any:
@@ -188,7 +188,8 @@ class _Shared:
 
     def tie(self, module: Module, converted: Any) -> None:
         """Give `converted` the PyTorch parameter of every parameter of `module` that was
-        converted before; remember the others."""
+        converted before; remember the others, frozen where the minigrad one is (a PyTorch
+        layer's parameters are built requiring grad)."""
         for name, parameter in module._parameters.items():
             if parameter is None:
                 continue
@@ -196,6 +197,7 @@ class _Shared:
                 setattr(converted, name, self.parameters[id(parameter)])
             else:
                 self.parameters[id(parameter)] = getattr(converted, name)
+                self.parameters[id(parameter)].requires_grad_(parameter.requires_grad)
 
 
 def _convert(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
@@ -247,9 +249,11 @@ def _convert_custom(torch: Any, module: Module, path: str, shared: _Shared) -> A
         converted.register_parameter(name, None if parameter is None else torch.nn.Parameter(
             torch.from_numpy(parameter.data.copy()), requires_grad=parameter.requires_grad))
     shared.tie(module, converted)
+    not_saved = getattr(module, "_non_persistent_buffers", ())
     for name, buffer in module._buffers.items():
         converted.register_buffer(name, None if buffer is None else
-                                  torch.from_numpy(buffer.data.copy()))
+                                  torch.from_numpy(buffer.data.copy()),
+                                  persistent=name not in not_saved)
     registered = set(module._modules) | set(module._parameters) | set(module._buffers)
     for name, value in vars(module).items():
         if name in _MODULE_INTERNALS or name in registered:

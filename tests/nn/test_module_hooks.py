@@ -1,0 +1,98 @@
+"""Full backward hooks on modules that return several tensors (a tuple, a list or a named
+tuple), against PyTorch: the hook gets one gradient per tensor output (None for one the loss
+did not use) and per tensor input. PyTorch 2.13 never calls the hooks of a module that
+returns a list; minigrad treats a list as a tuple, and the test compares it so.
+(The other hook tests are in test_module.py.)"""
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+Pair = namedtuple("Pair", "first second")
+WEIGHT = np.array([[0.5, -1.0], [2.0, 0.25]])
+
+
+def make_model(library, kind):
+    class TwoOutputs(library.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = library.Linear(2, 2, bias=False)
+
+        def forward(self, x):
+            y = self.fc(x)
+            first, second = y.tanh(), y * 3
+            if kind == "tuple":
+                return first, second
+            return [first, second] if kind == "list" else Pair(first, second)
+
+    return TwoOutputs()
+
+
+def run(library, kind, use_second, input_requires_grad):
+    """(outputs' type, grad_input, grad_output) of every call of the hook, as arrays."""
+    model = make_model(library, kind)
+    calls = []
+
+    def hook(module, grad_input, grad_output):
+        as_array = [None if g is None else np.asarray(g.detach().numpy() if hasattr(g, "detach")
+                                                      else g, dtype=np.float64)
+                    for g in (*grad_input, *grad_output)]
+        calls.append((len(grad_input), as_array))
+
+    model.register_full_backward_hook(hook)
+    x_values = np.array([[1.0, -2.0], [0.5, 0.3], [-1.0, 1.5]])
+    if library is nn:
+        model.fc.weight.data = WEIGHT.copy()
+        model.double()
+        x = mg.tensor(x_values, requires_grad=input_requires_grad)
+    else:
+        import torch
+        model.double()
+        with torch.no_grad():
+            model.fc.weight.copy_(torch.tensor(WEIGHT))
+        x = torch.tensor(x_values, requires_grad=input_requires_grad)
+    outputs = model(x)
+    loss = (outputs[0] * outputs[0]).sum()
+    if use_second:
+        loss = loss + outputs[1].sum()
+    loss.backward()
+    return type(outputs).__name__, calls
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")  # PyTorch's own note
+@pytest.mark.parametrize("kind", ["tuple", "list", "namedtuple"])
+@pytest.mark.parametrize("use_second", [True, False])
+@pytest.mark.parametrize("input_requires_grad", [True, False])
+def test_backward_hooks_of_a_module_with_several_outputs_match_pytorch(kind, use_second,
+                                                                       input_requires_grad):
+    # They were never called at all: only a single Tensor output was routed to them.
+    pytest.importorskip("torch")
+    ours_type, ours = run(nn, kind, use_second, input_requires_grad)
+    theirs_type, theirs = run(__import__("torch").nn, "tuple" if kind == "list" else kind,
+                              use_second, input_requires_grad)
+    assert ours_type == {"tuple": "tuple", "list": "list", "namedtuple": "Pair"}[kind]
+    assert len(ours) == len(theirs) == 1
+    assert ours[0][0] == theirs[0][0]
+    for mine, reference in zip(ours[0][1], theirs[0][1], strict=True):
+        if reference is None:
+            assert mine is None
+        else:
+            np.testing.assert_allclose(mine, reference, rtol=1e-12)
+
+
+def test_a_first_layer_with_several_outputs_fires_once_even_with_an_output_unused():
+    # No input needs a gradient (the data): the hooks used to wait for an output gradient;
+    # with two outputs, one unused, there is no count to wait for. They fire once, float32.
+    model = make_model(nn, "tuple")
+    calls = []
+    model.register_full_backward_hook(lambda module, gi, go: calls.append((gi, go)))
+    first, _ = model(mg.randn(4, 2))
+    (first * first).sum().backward()
+    assert len(calls) == 1
+    (grad_input,), (grad_first, grad_second) = calls[0]
+    assert grad_input is None and grad_second is None
+    assert grad_first.shape == (4, 2) and grad_first.dtype == np.float32
