@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tutorials"))
+from _tutorial_runner import all_rules  # noqa: E402
 from _verdict import Rule, intervals_overlap, mean_interval  # noqa: E402
 
 
@@ -47,27 +48,6 @@ def test_mean_interval_and_overlap():
 # The rule printed before an experiment names every verdict its decide function can choose
 # --------------------------------------------------------------------------------------
 
-def _all_rules() -> list[tuple[str, str, object]]:
-    """(claim, statement, decide) of every lesson's rule."""
-    import _rules_03
-    import _rules_04
-    import _rules_05
-    import _rules_06
-    import _rules_07
-    import _rules_08
-    import _rules_09
-    import _rules_10
-
-    rules = [(rule.claim, rule.statement, rule.decide) for module in
-             (_rules_04, _rules_05, _rules_06, _rules_08, _rules_09)
-             for rule in vars(module).values() if isinstance(rule, Rule)]
-    for module, claims in ((_rules_03, ("I7", "I9", "I1", "I2")),
-                           (_rules_07, ("I5", "I6", "I3", "I8")), (_rules_10, ("B6", "I4"))):
-        rules += [(claim, getattr(module, f"{claim}_STATEMENT"),
-                   getattr(module, f"decide_{claim.lower()}")) for claim in claims]
-    return rules
-
-
 def _verdicts_returned(function) -> set[str]:
     """The verdict words `function` can return: the first item of every returned tuple
     (a string, or either branch of a conditional expression)."""
@@ -90,8 +70,8 @@ def _verdicts_returned(function) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("claim, statement, decide", _all_rules(),
-                         ids=[claim for claim, _, _ in _all_rules()])
+@pytest.mark.parametrize("claim, statement, decide", all_rules(),
+                         ids=[claim for claim, _, _ in all_rules()])
 def test_the_stated_rule_names_every_verdict_it_can_choose(claim, statement, decide):
     returned = _verdicts_returned(decide)
     assert returned, f"{claim}: no verdict found in {decide.__name__}"
