@@ -120,6 +120,26 @@ def test_rule_b5_flips() -> None:
     assert _rules_08.decide_b5(sizes, {str(b): zero for b in sizes})[0] == "not reproduced"
 
 
+def test_08_panel_reading_says_only_what_was_measured() -> None:
+    """Lesson 8 once said, by hand, that the un-normalised net has the highest error at every
+    batch size; the committed full run has BN's above it at batch 2. The sentence is now chosen
+    from the numbers."""
+    import json
+
+    committed = json.loads((TUTORIALS / "figures" / "08_results.json").read_text())
+    errors = committed["B5"]["error_percent"]
+    reading = _rules_08.highest_error_reading(errors)
+    worst_at_2 = max(errors, key=lambda net: sum(errors[net]["2"]))
+    assert ("at every batch size" in reading) == (worst_at_2 == "none"), reading
+    same = {"none": {"4": [30.0, 31.0], "64": [29.0, 30.0]},
+            "BatchNorm": {"4": [9.0, 9.5], "64": [5.0, 5.5]},
+            "GroupNorm": {"4": [5.0, 5.2], "64": [5.5, 5.0]}}
+    assert "at every batch size" in _rules_08.highest_error_reading(same)
+    flipped = {**same, "BatchNorm": {"4": [40.0, 41.0], "64": [5.0, 5.5]}}
+    reading = _rules_08.highest_error_reading(flipped)
+    assert "at batch sizes 64" in reading and "BatchNorm at 4" in reading, reading
+
+
 def test_rule_b11_flips() -> None:
     plain = [1.0, 1.2, 0.9]
     smaller = [0.3, 0.35, 0.28]
