@@ -79,6 +79,19 @@ WRONG_ANSWERS = [
     # GroupNorm with the unbiased variance
     (8, "08_groupnorm.py", "(centred * centred).mean(axis=2, keepdims=True)",
      "(centred * centred).sum(axis=2, keepdims=True) / (grouped.shape[2] - 1)"),
+    # softplus's derivative as eˣ/(1 + eˣ): right for small x, inf/inf = nan at x = 800
+    (2, "02_tensors.py", "sigmoid = 0.5 * (1 + np.tanh(0.5 * self.x))",
+     "sigmoid = np.exp(self.x) / (1 + np.exp(self.x))"),
+    # softplus as log(1 + eˣ): overflows at x = 800
+    (2, "02_tensors.py", "return np.logaddexp(0, x)", "return np.log(1 + np.exp(x))"),
+    # the bias gradient as a mean over the batch instead of a sum
+    (2, "02_tensors.py", "return grad_out.sum(axis=0)", "return grad_out.mean(axis=0)"),
+    # He's fan-in of a convolution without the kernel's size
+    (3, "03_init.py", "fan_in = int(np.prod(shape[1:]))", "fan_in = shape[1]"),
+    # the variance 2/fan_in passed where rng.normal takes the standard deviation
+    (3, "03_init.py", "math.sqrt(2.0 / fan_in), size=shape", "2.0 / fan_in, size=shape"),
+    # the ReLU factor without its ½
+    (3, "03_init.py", "(width * sigma**2 / 2) ** depth", "(width * sigma**2) ** depth"),
     # the broken layer judged on a linear scale (the hot layer wins, the cold one is missed)
     (5, "05_gradient_flow.py", "logs = np.log10(np.maximum(np.asarray(ratios, float), 1e-30))",
      "logs = np.asarray(ratios, float)"),
