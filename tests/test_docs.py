@@ -89,3 +89,72 @@ def test_readme_recorder_snippet_runs(tmp_path):
     _run(prelude + snippet + "\nassert len(recorder.steps) == 2, recorder.steps\n", tmp_path)
     assert (tmp_path / "flow.html").stat().st_size > 10_000
 
+
+
+def test_readme_taste_needs_retain_graph_to_draw(tmp_path):
+    """The taste's comment: backward frees the graph as PyTorch's does, so the last step keeps
+    it (`retain_graph=True`) to be drawn. Without that argument, drawing is refused with an
+    error that names the fix, rather than drawing a graph whose gradients are gone."""
+    taste = _python_blocks(ROOT / "README.md")[0]
+    kept = "loss.backward(retain_graph=(step == 49))"
+    assert kept in taste, "the taste no longer keeps its last graph with retain_graph"
+    freed = taste.replace(kept, "loss.backward()")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-c", freed], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0, "drawing a freed graph was not refused"
+    assert "retain_graph=True" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "loss_graph.svg").exists()
+
+
+def test_readme_recorder_snippet_last_step_needs_retain_graph(tmp_path):
+    """The recorder snippet's last lines draw one step without a recorder: its backward keeps
+    the graph (`retain_graph=True`); a plain `backward()` would free it, and `explore` says
+    so."""
+    snippet = _python_blocks(ROOT / "README.md")[1]
+    last = snippet[snippet.index("\nloss = criterion(model(x), y)") + 1:]  # not the loop's
+    assert "loss.backward(retain_graph=True)" in last and "mg.viz.explore(loss)" in last
+    prelude = ("import minigrad as mg\nfrom minigrad import nn\nmg.manual_seed(0)\n"
+               "model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), "
+               "nn.Linear(8, 2))\ncriterion = nn.CrossEntropyLoss()\n"
+               "x = mg.randn(16, 2)\ny = (x.data[:, 0] > 0).astype(int)\n")
+    _run(prelude + last, tmp_path)  # as written: works
+    freed = last.replace("loss.backward(retain_graph=True)", "loss.backward()")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-c", prelude + freed], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "retain_graph=True" in done.stderr, done.stderr[-2000:]
+
+
+def test_every_python_block_of_the_docs_is_tested():
+    """A new snippet in a README or docs page must get a test here (and run)."""
+    counts = {doc.relative_to(ROOT).as_posix(): len(_python_blocks(doc)) for doc in DOCS}
+    tested = {"README.md": 2, "tutorials/README.md": 1}
+    assert {doc: n for doc, n in counts.items() if n} == tested, counts
+
+
+def test_tutorials_readme_lesson_template_runs(tmp_path):
+    """tutorials/README.md's "Writing a lesson" snippet, with the names it leaves to the
+    lesson (a rule, its numbers, a figure), runs in quick mode with the helpers' real
+    signatures, and writes what its comments say."""
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sklearn")
+    snippet = _python_blocks(ROOT / "tutorials" / "README.md")[0]
+    assert 'Results("07")' in snippet and "RULE.report" in snippet
+    prelude = ("import matplotlib.pyplot as plt\nfrom _verdict import Rule\n"
+               "RULE = Rule('X', 'a claim', 'reproduced if every ratio is > 1', "
+               "lambda ratios: ('reproduced' if min(ratios) > 1 else 'not reproduced', "
+               "f'ratios {ratios}'))\nratios = [1.5, 2.0]\nfig = plt.figure()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tutorials")]),
+           "MPLBACKEND": "Agg", "MINIGRAD_TUTORIAL_QUICK": "1",
+           "MINIGRAD_TUTORIAL_OUT": str(tmp_path)}
+    env.pop("MINIGRAD_TUTORIAL_SEEDS", None)
+    done = subprocess.run([sys.executable, "-c", prelude + snippet], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "VERDICT — X" in done.stdout
+    import json
+
+    recorded = json.loads((tmp_path / "07_results.json").read_text())
+    assert recorded["verdicts"]["X"]["verdict"] == "reproduced"
+    assert (tmp_path / "07_depth.png").stat().st_size > 0
