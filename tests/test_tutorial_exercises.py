@@ -117,3 +117,22 @@ def test_make_figures_quick_never_writes_over_the_committed_figures() -> None:
     assert make_figures.output_folder(False, None) == TUTORIALS / "figures"
     assert make_figures.output_folder(True, None) == TUTORIALS / "out"  # git-ignored
     assert make_figures.output_folder(True, "elsewhere") == Path("elsewhere")
+
+
+@pytest.mark.parametrize("where", ["in a function", "at import"])
+def test_exit_left_in_the_answer_fails_with_a_message(where: str, tmp_path: Path) -> None:
+    """A student's `exit()` (left from debugging) used to end check.py itself, with status 0
+    and no check run: "exit status 0 only when all pass" must hold whatever the file does."""
+    source = (TUTORIALS / "solutions" / "01_autograd.py").read_text(encoding="utf-8")
+    if where == "at import":
+        source += "\nimport sys\nsys.exit(0)\n"
+    else:
+        source = source.replace('    return {"x": grad_x, "y": grad_y}', "    exit()")
+    answer = tmp_path / "01_autograd.py"
+    answer.write_text(source, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "1", "--file",
+                           str(answer)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "exit()" in done.stdout, done.stdout
+    if where == "in a function":  # the other checks still ran, and the line is named
+        assert "2/3 checks pass" in done.stdout and "01_autograd.py:" in done.stdout

@@ -47,12 +47,24 @@ def load(path: Path) -> ModuleType:
     return module
 
 
+def _last_frame_in(error: BaseException, path: Path) -> traceback.FrameSummary:
+    """The innermost frame of `error`'s traceback in the student's file (else the innermost):
+    the line to look at, rather than one inside NumPy or Python's `exit`."""
+    frames = traceback.extract_tb(error.__traceback__)
+    theirs = [frame for frame in frames if Path(frame.filename).resolve() == path.resolve()]
+    return (theirs or frames)[-1]
+
+
 def run_checks(number: int, path: Path, stream=sys.stdout) -> tuple[int, int]:
     """Run lesson `number`'s checks on the file at `path`; print one line per check (and
     what to look at when it fails). Returns ``(passed, total)``."""
     print(f"Checking {path} against lesson {number}'s checks", file=stream)
     try:
         module = load(path)
+    except SystemExit as stop:  # exit() left in the file: it must not end the check, with 0
+        print(f"  could not import your file: it called exit() or sys.exit({stop.code!r}) "
+              "while being imported; remove that call", file=stream)
+        return 0, len(checks_of(number))
     except Exception:
         print("  could not import your file:\n" + traceback.format_exc(limit=3), file=stream)
         return 0, len(checks_of(number))
@@ -68,9 +80,12 @@ def run_checks(number: int, path: Path, stream=sys.stdout) -> tuple[int, int]:
         except CheckFailed as failure:
             print(f"  FAIL  {title}\n        {failure.what}\n        how to look: {failure.hint}",
                   file=stream)
-        except Exception as error:  # the student's code crashed: show where, briefly
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            print(f"  ERROR {title}\n        {type(error).__name__}: {error}\n"
+        except (Exception, SystemExit) as error:  # the student's code crashed (or called
+            # exit(), which would otherwise end this command, with status 0): show where
+            what = (f"your code called exit() or sys.exit({error.code!r})"
+                    if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}")
+            where = _last_frame_in(error, path)
+            print(f"  ERROR {title}\n        {what}\n"
                   f"        at {Path(where.filename).name}:{where.lineno} ({where.line})",
                   file=stream)
         else:
