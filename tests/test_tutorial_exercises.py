@@ -136,3 +136,25 @@ def test_exit_left_in_the_answer_fails_with_a_message(where: str, tmp_path: Path
     assert "exit()" in done.stdout, done.stdout
     if where == "in a function":  # the other checks still ran, and the line is named
         assert "2/3 checks pass" in done.stdout and "01_autograd.py:" in done.stdout
+
+
+def test_make_figures_keeps_the_committed_files_when_a_lesson_fails(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """A lesson that crashes half-way used to leave its results file emptied or half
+    written in tutorials/figures/ (the lesson writes as it goes): now a lesson's files reach
+    the output folder only when it finishes."""
+    import make_figures
+
+    lessons = tmp_path / "tutorials"
+    (lessons / "figures").mkdir(parents=True)
+    write = ("import os, pathlib, sys\n"
+             "out = pathlib.Path(os.environ['MINIGRAD_TUTORIAL_OUT'])\n"
+             "(out / '{n}_results.json').write_text('{{\"new\": 1}}')\n")
+    (lessons / "01_works.py").write_text(write.format(n="01"))
+    (lessons / "02_crashes.py").write_text(write.format(n="02") + "sys.exit('crashed')\n")
+    for n in ("01", "02"):
+        (lessons / "figures" / f"{n}_results.json").write_text('{"old": 1}')
+    monkeypatch.setattr(make_figures, "TUTORIALS", lessons)
+    assert make_figures.main([]) == 1
+    assert (lessons / "figures" / "01_results.json").read_text() == '{"new": 1}'
+    assert (lessons / "figures" / "02_results.json").read_text() == '{"old": 1}'
