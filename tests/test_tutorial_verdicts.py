@@ -85,3 +85,27 @@ def test_the_stated_rule_names_every_verdict_it_can_choose(claim, statement, dec
              or (word not in ("reproduced", "reproduced in part") and word in text)}
     assert named == returned, (f"{claim}: the rule stated before the experiment never names "
                                f"{sorted(returned - named)}, which {decide.__name__} can choose")
+
+
+# --------------------------------------------------------------------------------------
+# The lessons' environment variables
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["1,a", "-3", " , ", "1.5"])
+def test_a_bad_seeds_variable_names_itself_and_the_fix(value, monkeypatch):
+    """MINIGRAD_TUTORIAL_SEEDS=" , " gave no seeds at all (the lesson then failed far away,
+    on an empty list), "1,a" int()'s bare message, "-3" a NumPy error at the first draw."""
+    import _common
+
+    monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", value)
+    with pytest.raises(ValueError, match=r"MINIGRAD_TUTORIAL_SEEDS=.*Fix: e\.g\."):
+        _common.seeds()
+
+
+def test_the_seeds_variable_replaces_the_seeds(monkeypatch):
+    import _common
+
+    monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", "3, 4,5,")
+    assert _common.seeds() == [3, 4, 5]
+    monkeypatch.delenv("MINIGRAD_TUTORIAL_SEEDS")
+    assert _common.seeds(full=4, quick=2) == list(range(2 if _common.QUICK else 4))

@@ -67,7 +67,12 @@ def seeds(full: int = 5, quick: int = 3) -> list[int]:
     """
     override = os.environ.get("MINIGRAD_TUTORIAL_SEEDS")
     if override:
-        return [int(s) for s in override.split(",") if s.strip()]
+        parts = [part.strip() for part in override.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ValueError(f"MINIGRAD_TUTORIAL_SEEDS={override!r}: expected seeds as whole "
+                             "numbers >= 0 separated by commas. Fix: e.g. "
+                             "MINIGRAD_TUTORIAL_SEEDS=3,4,5, or unset it for the default seeds.")
+        return [int(part) for part in parts]
     return list(range(quick if QUICK else full))
 
 
