@@ -109,3 +109,23 @@ def test_the_seeds_variable_replaces_the_seeds(monkeypatch):
     assert _common.seeds() == [3, 4, 5]
     monkeypatch.delenv("MINIGRAD_TUTORIAL_SEEDS")
     assert _common.seeds(full=4, quick=2) == list(range(2 if _common.QUICK else 4))
+
+
+def test_a_nan_measurement_chooses_no_verdict():
+    """A NaN (a diverged run, a failed measurement) used to fall through every comparison of
+    a rule to its last verdict: B4 and B9 said "reproduced" from a NaN."""
+    import _rules_08
+    import _rules_09
+
+    nan = math.nan
+    with pytest.raises(ValueError, match=r"Rule B4: .*NaN at gap_bn\[1\]"):
+        _rules_08.B4(gap_bn=[0.1, nan, 0.2], gap_neither=[0.3] * 3, val_bn=[0.9] * 3,
+                     val_dropout=[0.9] * 3)
+    with pytest.raises(ValueError, match=r"Rule B9: .*NaN at train_ratios\[1\]"):
+        _rules_09.B9(train_ratios=[1.1, nan, 1.2], folded_ratios=[1.0] * 3)
+    nested = Rule("X3", "claim", "rule", lambda steps: ("reproduced", "ok"))
+    with pytest.raises(ValueError, match=r"NaN at steps\.CNN\.bn\[0\]"):
+        nested(steps={"CNN": {"plain": [1.0], "bn": [nan]}})
+    assert nested(steps={"CNN": {"bn": [math.inf]}}).verdict == "reproduced"  # inf is a value
+    with pytest.raises(ValueError, match="NaN among the values"):
+        mean_interval([1.0, nan])
