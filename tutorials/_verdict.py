@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 # The only words a verdict may be. "corrected": the claim as the note states it is wrong or
-# imprecise, and the run measured what is true instead. "no difference": the compared
-# settings' confidence intervals overlap.
+# imprecise, and the run measured what is true instead. "no difference": the run cannot tell
+# the compared settings apart (their confidence intervals overlap; each rule says how).
 VERDICTS = ("reproduced", "reproduced in part", "not reproduced", "corrected", "no difference")
 
 
