@@ -158,3 +158,14 @@ def test_make_figures_keeps_the_committed_files_when_a_lesson_fails(tmp_path: Pa
     assert make_figures.main([]) == 1
     assert (lessons / "figures" / "01_results.json").read_text() == '{"new": 1}'
     assert (lessons / "figures" / "02_results.json").read_text() == '{"old": 1}'
+
+
+def test_check_file_that_is_not_a_file_is_named(tmp_path: Path) -> None:
+    """`--file` pointing at a folder was reported as "your file called exit()"; a missing file
+    as a FileNotFoundError traceback. Both now name the path and the fix, with status 2."""
+    for wrong in (tmp_path, tmp_path / "missing.py"):
+        done = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "1", "--file",
+                               str(wrong)], capture_output=True, text=True)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "is not a file" in done.stderr and "exercises/01_autograd.py" in done.stderr
+        assert "exit()" not in done.stdout + done.stderr

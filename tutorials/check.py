@@ -40,8 +40,9 @@ def exercise_file(number: int, folder: str) -> Path:
 def load(path: Path) -> ModuleType:
     """Import the file at `path` as a fresh module (a student's file may have any name)."""
     spec = importlib.util.spec_from_file_location(f"exercise_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"check.py: cannot import {path}.")
+    if spec is None or spec.loader is None:  # (not SystemExit: that is the student's exit())
+        raise ImportError(f"check.py: cannot import {path}: not a Python file. Fix: give the "
+                          "path of a .py file.")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -109,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.list else 2
     if args.file is not None:
         path = args.file
+        if not path.is_file():
+            example = exercise_file(args.lesson, "exercises").relative_to(TUTORIALS.parent)
+            print(f"check.py: {path} is not a file. Fix: give the path of your answers' .py "
+                  f"file, e.g. --file {example}", file=sys.stderr)
+            return 2
     else:
         path = exercise_file(args.lesson, "solutions" if args.solution else "exercises")
     passed, total = run_checks(args.lesson, path)
