@@ -22,7 +22,8 @@ Results: each lesson records the numbers its verdicts rest on in ``RESULTS = Res
 a dict keyed by claim (``RESULTS["I2"] = {...}``). Every assignment is written at once to
 ``<out>/NN_results.json``, and
 ``tests/test_tutorials.py`` reads that file to assert the relations each verdict states.
-Store plain numbers, lists and dicts (NumPy scalars and arrays are converted).
+Store plain numbers, lists and dicts (NumPy scalars and arrays are converted), and assign
+whole values: ``RESULTS["B5"]["x"] = 1`` changes the dict in memory but writes nothing.
 """
 
 from __future__ import annotations
