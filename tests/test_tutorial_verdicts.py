@@ -129,3 +129,18 @@ def test_a_nan_measurement_chooses_no_verdict():
     assert nested(steps={"CNN": {"bn": [math.inf]}}).verdict == "reproduced"  # inf is a value
     with pytest.raises(ValueError, match="NaN among the values"):
         mean_interval([1.0, nan])
+
+
+def test_lessons_assign_whole_results_values():
+    """`RESULTS` writes its file on assignment: a nested edit (RESULTS["a"]["b"] = 1, or
+    RESULTS["a"].append(...)) changes memory only, and is lost unless another assignment
+    follows (lesson 4 relied on one)."""
+    import re
+
+    tutorials = Path(__file__).resolve().parent.parent / "tutorials"
+    nested = re.compile(r"RESULTS\[[^\]]+\](?:\[[^\]]+\]\s*=[^=]|\.(?:append|extend|update|"
+                        r"setdefault|pop)\()")
+    found = [f"{path.name}:{number}" for path in sorted(tutorials.glob("[0-9][0-9]_*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if nested.search(line)]
+    assert not found, f"nested edits of RESULTS (assign the whole value instead): {found}"
