@@ -298,3 +298,17 @@ def test_figures_are_written_and_shown_inline(lesson: str, figures: int) -> None
         assert results["B3_flow_view"] in ("explorer", "draw_graph")
         if results["_notebook"] is not None and results["B3_flow_view"] == "explorer":
             assert results["_notebook"]["text/html"] >= 1
+
+
+def test_09_timed_blocks_take_turns_going_first() -> None:
+    """Lesson 9 timed the BN net before the plain one in every block (and the plain net first
+    at inference): any cost of going first fell on one side of every ratio. `in_turn` rotates
+    the order, so that each goes first equally often over the blocks."""
+    from _train_bn import in_turn
+
+    assert [in_turn(["bn", "plain"], block)[0] for block in range(4)] == ["bn", "plain"] * 2
+    firsts = [in_turn(["plain", "bn", "folded"], block)[0] for block in range(12)]
+    assert all(firsts.count(name) == 4 for name in ("plain", "bn", "folded"))
+    assert sorted(in_turn(["a", "b", "c"], 5)) == ["a", "b", "c"]
+    source = (TUTORIALS / "09_batchnorm_cnns_and_cost.py").read_text(encoding="utf-8")
+    assert source.count("in_turn(") == 2  # the training pair and the three at inference
