@@ -103,6 +103,29 @@ def lesson_results(script: str) -> dict:
         return results
 
 
+def all_rules() -> list[tuple[str, str, object]]:
+    """(claim, statement, decide) of every lesson's rule (``tutorials/_rules_NN.py``; needs
+    ``tutorials/`` on the import path)."""
+    import _rules_03
+    import _rules_04
+    import _rules_05
+    import _rules_06
+    import _rules_07
+    import _rules_08
+    import _rules_09
+    import _rules_10
+    from _verdict import Rule
+
+    rules = [(rule.claim, rule.statement, rule.decide) for module in
+             (_rules_04, _rules_05, _rules_06, _rules_08, _rules_09)
+             for rule in vars(module).values() if isinstance(rule, Rule)]
+    for module, claims in ((_rules_03, ("I7", "I9", "I1", "I2")),
+                           (_rules_07, ("I5", "I6", "I3", "I8")), (_rules_10, ("B6", "I4"))):
+        rules += [(claim, getattr(module, f"{claim}_STATEMENT"),
+                   getattr(module, f"decide_{claim.lower()}")) for claim in claims]
+    return rules
+
+
 def num(value: float | str) -> float:
     """A recorded number (the recorder stores inf/nan as the strings "inf"/"nan")."""
     return float(value)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = ROOT / "tutorials"
 sys.path.insert(0, str(TUTORIALS))
 
-from _tutorial_runner import restore_numbers  # noqa: E402
+from _tutorial_runner import all_rules, restore_numbers  # noqa: E402
 from _verdict import VERDICTS  # noqa: E402
 
 CLAIMS = [f"B{n}" for n in range(1, 12)] + [f"I{n}" for n in range(1, 10)]
@@ -97,3 +97,42 @@ def test_the_committed_verdict_is_what_the_rule_chooses_today(claim: str) -> Non
             measured[kind] = {int(depth): steps for depth, steps in measured[kind].items()}
     verdict, why = _decide(claim)(**measured)
     assert verdict == record["verdict"], (claim, why, record["why"])
+
+
+def _statements() -> dict[str, str]:
+    """{claim: the rule statement today's code prints before the experiment}."""
+    return {claim: statement for claim, statement, _ in all_rules()}
+
+
+@pytest.mark.parametrize("claim", sorted(_recorded()))
+def test_the_committed_rule_text_is_todays(claim: str) -> None:
+    """A results file records the rule as it was printed; once a rule's wording changes, the
+    committed file quotes a rule no lesson states any more: regenerate it
+    (``python tutorials/make_figures.py NN``)."""
+    _, record = _recorded()[claim]
+    statements = _statements()
+    if claim not in statements and _base(claim) not in statements:
+        pytest.skip(f"{claim} is not one of the claims' rules (a lesson's own check)")
+    today = statements.get(claim, statements.get(_base(claim)))
+    assert record["rule"] == today, (
+        f"{claim}: tutorials/figures/ records an older text of its rule; regenerate it with "
+        f"python tutorials/make_figures.py {_recorded()[claim][0]}")
+
+
+def _intervals(text: str) -> list[str]:
+    """Every "[low, high]" in `text`, with typographic minus signs made ASCII."""
+    return re.findall(r"\[[-+]?\d[\d.]*, [-+]?\d[\d.]*\]", text.replace("−", "-"))
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_claims_md_quotes_the_recorded_intervals(claim: str) -> None:
+    """A confidence interval quoted in a verdict is the one the committed run printed, digit for
+    digit (an interval copied from an older run is a stale number)."""
+    section = _sections()[claim]
+    verdict_line = section[section.index("- **Verdict"):].split("\n- ")[0]
+    quoted = _intervals(" ".join(verdict_line.split()))
+    printed = {interval for name, (_, record) in _recorded().items() if _base(name) == claim
+               for interval in _intervals(record["why"])}
+    stale = [interval for interval in quoted if interval not in printed]
+    assert not stale, (f"{claim}: claims.md quotes {stale}, which the committed run did not "
+                       f"print (it printed {sorted(printed)})")

@@ -79,6 +79,19 @@ WRONG_ANSWERS = [
     # GroupNorm with the unbiased variance
     (8, "08_groupnorm.py", "(centred * centred).mean(axis=2, keepdims=True)",
      "(centred * centred).sum(axis=2, keepdims=True) / (grouped.shape[2] - 1)"),
+    # softplus's derivative as eˣ/(1 + eˣ): right for small x, inf/inf = nan at x = 800
+    (2, "02_tensors.py", "sigmoid = 0.5 * (1 + np.tanh(0.5 * self.x))",
+     "sigmoid = np.exp(self.x) / (1 + np.exp(self.x))"),
+    # softplus as log(1 + eˣ): overflows at x = 800
+    (2, "02_tensors.py", "return np.logaddexp(0, x)", "return np.log(1 + np.exp(x))"),
+    # the bias gradient as a mean over the batch instead of a sum
+    (2, "02_tensors.py", "return grad_out.sum(axis=0)", "return grad_out.mean(axis=0)"),
+    # He's fan-in of a convolution without the kernel's size
+    (3, "03_init.py", "fan_in = int(np.prod(shape[1:]))", "fan_in = shape[1]"),
+    # the variance 2/fan_in passed where rng.normal takes the standard deviation
+    (3, "03_init.py", "math.sqrt(2.0 / fan_in), size=shape", "2.0 / fan_in, size=shape"),
+    # the ReLU factor without its ½
+    (3, "03_init.py", "(width * sigma**2 / 2) ** depth", "(width * sigma**2) ** depth"),
     # the broken layer judged on a linear scale (the hot layer wins, the cold one is missed)
     (5, "05_gradient_flow.py", "logs = np.log10(np.maximum(np.asarray(ratios, float), 1e-30))",
      "logs = np.asarray(ratios, float)"),
@@ -104,3 +117,55 @@ def test_make_figures_quick_never_writes_over_the_committed_figures() -> None:
     assert make_figures.output_folder(False, None) == TUTORIALS / "figures"
     assert make_figures.output_folder(True, None) == TUTORIALS / "out"  # git-ignored
     assert make_figures.output_folder(True, "elsewhere") == Path("elsewhere")
+
+
+@pytest.mark.parametrize("where", ["in a function", "at import"])
+def test_exit_left_in_the_answer_fails_with_a_message(where: str, tmp_path: Path) -> None:
+    """A student's `exit()` (left from debugging) used to end check.py itself, with status 0
+    and no check run: "exit status 0 only when all pass" must hold whatever the file does."""
+    source = (TUTORIALS / "solutions" / "01_autograd.py").read_text(encoding="utf-8")
+    if where == "at import":
+        source += "\nimport sys\nsys.exit(0)\n"
+    else:
+        source = source.replace('    return {"x": grad_x, "y": grad_y}', "    exit()")
+    answer = tmp_path / "01_autograd.py"
+    answer.write_text(source, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "1", "--file",
+                           str(answer)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "exit()" in done.stdout, done.stdout
+    if where == "in a function":  # the other checks still ran, and the line is named
+        assert "2/3 checks pass" in done.stdout and "01_autograd.py:" in done.stdout
+
+
+def test_make_figures_keeps_the_committed_files_when_a_lesson_fails(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """A lesson that crashes half-way used to leave its results file emptied or half
+    written in tutorials/figures/ (the lesson writes as it goes): now a lesson's files reach
+    the output folder only when it finishes."""
+    import make_figures
+
+    lessons = tmp_path / "tutorials"
+    (lessons / "figures").mkdir(parents=True)
+    write = ("import os, pathlib, sys\n"
+             "out = pathlib.Path(os.environ['MINIGRAD_TUTORIAL_OUT'])\n"
+             "(out / '{n}_results.json').write_text('{{\"new\": 1}}')\n")
+    (lessons / "01_works.py").write_text(write.format(n="01"))
+    (lessons / "02_crashes.py").write_text(write.format(n="02") + "sys.exit('crashed')\n")
+    for n in ("01", "02"):
+        (lessons / "figures" / f"{n}_results.json").write_text('{"old": 1}')
+    monkeypatch.setattr(make_figures, "TUTORIALS", lessons)
+    assert make_figures.main([]) == 1
+    assert (lessons / "figures" / "01_results.json").read_text() == '{"new": 1}'
+    assert (lessons / "figures" / "02_results.json").read_text() == '{"old": 1}'
+
+
+def test_check_file_that_is_not_a_file_is_named(tmp_path: Path) -> None:
+    """`--file` pointing at a folder was reported as "your file called exit()"; a missing file
+    as a FileNotFoundError traceback. Both now name the path and the fix, with status 2."""
+    for wrong in (tmp_path, tmp_path / "missing.py"):
+        done = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "1", "--file",
+                               str(wrong)], capture_output=True, text=True)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "is not a file" in done.stderr and "exercises/01_autograd.py" in done.stderr
+        assert "exit()" not in done.stdout + done.stderr

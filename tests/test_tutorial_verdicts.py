@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tutorials"))
+from _tutorial_runner import all_rules  # noqa: E402
 from _verdict import Rule, intervals_overlap, mean_interval  # noqa: E402
 
 
@@ -47,27 +48,6 @@ def test_mean_interval_and_overlap():
 # The rule printed before an experiment names every verdict its decide function can choose
 # --------------------------------------------------------------------------------------
 
-def _all_rules() -> list[tuple[str, str, object]]:
-    """(claim, statement, decide) of every lesson's rule."""
-    import _rules_03
-    import _rules_04
-    import _rules_05
-    import _rules_06
-    import _rules_07
-    import _rules_08
-    import _rules_09
-    import _rules_10
-
-    rules = [(rule.claim, rule.statement, rule.decide) for module in
-             (_rules_04, _rules_05, _rules_06, _rules_08, _rules_09)
-             for rule in vars(module).values() if isinstance(rule, Rule)]
-    for module, claims in ((_rules_03, ("I7", "I9", "I1", "I2")),
-                           (_rules_07, ("I5", "I6", "I3", "I8")), (_rules_10, ("B6", "I4"))):
-        rules += [(claim, getattr(module, f"{claim}_STATEMENT"),
-                   getattr(module, f"decide_{claim.lower()}")) for claim in claims]
-    return rules
-
-
 def _verdicts_returned(function) -> set[str]:
     """The verdict words `function` can return: the first item of every returned tuple
     (a string, or either branch of a conditional expression)."""
@@ -90,8 +70,8 @@ def _verdicts_returned(function) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("claim, statement, decide", _all_rules(),
-                         ids=[claim for claim, _, _ in _all_rules()])
+@pytest.mark.parametrize("claim, statement, decide", all_rules(),
+                         ids=[claim for claim, _, _ in all_rules()])
 def test_the_stated_rule_names_every_verdict_it_can_choose(claim, statement, decide):
     returned = _verdicts_returned(decide)
     assert returned, f"{claim}: no verdict found in {decide.__name__}"
@@ -105,3 +85,62 @@ def test_the_stated_rule_names_every_verdict_it_can_choose(claim, statement, dec
              or (word not in ("reproduced", "reproduced in part") and word in text)}
     assert named == returned, (f"{claim}: the rule stated before the experiment never names "
                                f"{sorted(returned - named)}, which {decide.__name__} can choose")
+
+
+# --------------------------------------------------------------------------------------
+# The lessons' environment variables
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["1,a", "-3", " , ", "1.5"])
+def test_a_bad_seeds_variable_names_itself_and_the_fix(value, monkeypatch):
+    """MINIGRAD_TUTORIAL_SEEDS=" , " gave no seeds at all (the lesson then failed far away,
+    on an empty list), "1,a" int()'s bare message, "-3" a NumPy error at the first draw."""
+    import _common
+
+    monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", value)
+    with pytest.raises(ValueError, match=r"MINIGRAD_TUTORIAL_SEEDS=.*Fix: e\.g\."):
+        _common.seeds()
+
+
+def test_the_seeds_variable_replaces_the_seeds(monkeypatch):
+    import _common
+
+    monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", "3, 4,5,")
+    assert _common.seeds() == [3, 4, 5]
+    monkeypatch.delenv("MINIGRAD_TUTORIAL_SEEDS")
+    assert _common.seeds(full=4, quick=2) == list(range(2 if _common.QUICK else 4))
+
+
+def test_a_nan_measurement_chooses_no_verdict():
+    """A NaN (a diverged run, a failed measurement) used to fall through every comparison of
+    a rule to its last verdict: B4 and B9 said "reproduced" from a NaN."""
+    import _rules_08
+    import _rules_09
+
+    nan = math.nan
+    with pytest.raises(ValueError, match=r"Rule B4: .*NaN at gap_bn\[1\]"):
+        _rules_08.B4(gap_bn=[0.1, nan, 0.2], gap_neither=[0.3] * 3, val_bn=[0.9] * 3,
+                     val_dropout=[0.9] * 3)
+    with pytest.raises(ValueError, match=r"Rule B9: .*NaN at train_ratios\[1\]"):
+        _rules_09.B9(train_ratios=[1.1, nan, 1.2], folded_ratios=[1.0] * 3)
+    nested = Rule("X3", "claim", "rule", lambda steps: ("reproduced", "ok"))
+    with pytest.raises(ValueError, match=r"NaN at steps\.CNN\.bn\[0\]"):
+        nested(steps={"CNN": {"plain": [1.0], "bn": [nan]}})
+    assert nested(steps={"CNN": {"bn": [math.inf]}}).verdict == "reproduced"  # inf is a value
+    with pytest.raises(ValueError, match="NaN among the values"):
+        mean_interval([1.0, nan])
+
+
+def test_lessons_assign_whole_results_values():
+    """`RESULTS` writes its file on assignment: a nested edit (RESULTS["a"]["b"] = 1, or
+    RESULTS["a"].append(...)) changes memory only, and is lost unless another assignment
+    follows (lesson 4 relied on one)."""
+    import re
+
+    tutorials = Path(__file__).resolve().parent.parent / "tutorials"
+    nested = re.compile(r"RESULTS\[[^\]]+\](?:\[[^\]]+\]\s*=[^=]|\.(?:append|extend|update|"
+                        r"setdefault|pop)\()")
+    found = [f"{path.name}:{number}" for path in sorted(tutorials.glob("[0-9][0-9]_*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if nested.search(line)]
+    assert not found, f"nested edits of RESULTS (assign the whole value instead): {found}"

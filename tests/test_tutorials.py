@@ -261,3 +261,27 @@ def test_10_rules_flip_on_synthetic_numbers() -> None:
         "not reproduced"
     assert _rules_10.decide_i4({"xavier": [math.inf] * 3, "small": fast})[0] == \
         "not reproduced"
+
+
+def test_gradient_flow_view_without_graphviz(tmp_path, monkeypatch, capsys) -> None:
+    """Without Graphviz's `dot` (a plain `pip install -e '.[tutorials]'`), lessons 3, 5, 7 and
+    10 stopped at their gradient-flow picture with GraphvizNotFoundError, before their
+    verdicts: the picture is now skipped with a note, as `show_graph` already did."""
+    import _common
+    import _train
+
+    import minigrad as mg
+    from minigrad import nn
+
+    monkeypatch.setattr(_common, "OUT_DIR", tmp_path)
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    watch = _train.FlowWatch(model, every=1)
+    loss = nn.CrossEntropyLoss()(model(mg.randn(8, 2)), [0, 1] * 4)
+    loss.backward()
+    watch(0, loss)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on it
+    assert _train.show_gradient_flow({"run": watch}, "flow", "title") == "draw_graph"
+    out = capsys.readouterr().out
+    assert "[page] not drawn" in out and "install Graphviz" in out
+    assert "[graph] not rendered" in out

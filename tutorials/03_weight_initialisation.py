@@ -213,7 +213,10 @@ for column, name in enumerate(("tanh", "ReLU")):
 fig.tight_layout()
 save_figure(fig, "03_depth_signal.png")
 
-# %% **Verdict (I9)**, from the fixed-σ runs:
+# %% [markdown]
+# **Verdict (I9)**, from the fixed-σ runs:
+
+# %%
 fixed_ratios = {f"{name} {label}": depth_runs[name, label][0][-1] / depth_runs[name, label][0][0]
                 for name in ("tanh", "ReLU") for label in FIXED}
 I9_RULE.report(RESULTS, [f"{k}: Var(layer 50) / Var(layer 1) = {v:.2g}"

@@ -226,9 +226,9 @@ print("direct + variance + mean == x.grad:", float(np.abs(assembled - x.grad).ma
 per_feature_direct = np.linalg.norm(paths["direct (x_hat -> centred)"], axis=0)
 per_feature_total = np.linalg.norm(x.grad, axis=0)
 print("per feature, |dL/dx| / |direct|:", per_feature_total / per_feature_direct)
-RESULTS["paths"] = {name: float(np.linalg.norm(g)) for name, g in paths.items()}
-RESULTS["paths"]["total"] = total_norm
-RESULTS["paths"]["assembly_error"] = float(np.abs(assembled - x.grad).max())
+RESULTS["paths"] = {**{name: float(np.linalg.norm(g)) for name, g in paths.items()},
+                    "total": total_norm,
+                    "assembly_error": float(np.abs(assembled - x.grad).max())}
 
 # %% [markdown]
 # What the numbers say:

@@ -69,8 +69,9 @@ print(f"seeds {SEEDS}, quick mode: {QUICK}")
 #
 # Why 5/3? For a unit-variance input, N(0, 1/fan_in) weights keep the variance of the
 # pre-activation at 1, but tanh squashes it: the output's variance is lower, and it
-# shrinks further layer after layer. A gain a bit above 1 compensates; PyTorch's 5/3 is an
-# empirical choice (its documentation says so), not a derived constant.
+# shrinks further layer after layer. A gain a bit above 1 compensates. PyTorch's
+# documentation lists 5/3 for tanh in a table, with no derivation: read it as a rule of
+# thumb, not an exact constant.
 
 # %%
 DEPTH, WIDTH = 5, 100

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _common import QUICK, Results, pick, save_figure, seed_everything, seeds
 from _rules_09 import B8, B9
-from _train_bn import digits, highest_stable_lr, log_grid, mlp, train_fresh
+from _train_bn import digits, highest_stable_lr, in_turn, log_grid, mlp, train_fresh
 from _verdict import Rule
 
 import minigrad as mg
@@ -149,10 +149,11 @@ B8.report(RESULTS, [f"{kind} {v}: highest lr {b8_lr[kind][v]}, steps {b8_steps[k
 # ## 2. What BN costs: a training step, and inference before and after folding (claim B9)
 #
 # Timing on a shared machine is noisy, so we never compare two numbers measured at different
-# moments: the plain and the BN net take turns, block after block, in the same process, and
-# each block gives one ratio; the rule reads the interval of those ratios. At inference we
-# compare the plain CNN, the BN CNN in eval mode, and the BN CNN with every Conv2d → BatchNorm2d
-# pair folded into one Conv2d (`nn.fold_batchnorm`), on the 497 validation images.
+# moments: the plain and the BN net take turns, block after block, in the same process (which
+# one goes first alternates), and each block gives one ratio; the rule reads the interval of
+# those ratios. At inference we compare the plain CNN, the BN CNN in eval mode, and the BN
+# CNN with every Conv2d → BatchNorm2d pair folded into one Conv2d (`nn.fold_batchnorm`), on
+# the 497 validation images.
 
 # %%
 B9.announce()
@@ -204,16 +205,19 @@ timings = {name: {"train_ratio": [], "inference_bn_ratio": [], "inference_folded
 for name, (plain, with_bn) in nets.items():
     x_batch = batch_x.reshape(60, -1) if name == "MLP" else batch_x
     x_eval = x_val.reshape(len(x_val), -1) if name == "MLP" else x_val
-    for _ in range(REPEATS):  # interleaved: plain, BN, plain, BN, ...
+    for repeat in range(REPEATS):  # interleaved, and who goes first changes every block:
+        # the first of a pair could pay for what the other leaves warm (caches, memory)
         plain.train()
         with_bn.train()
-        timings[name]["train_ratio"].append(step_seconds(with_bn, x_batch, batch_y)
-                                            / step_seconds(plain, x_batch, batch_y))
-        folded = fold(with_bn)
-        t_plain = inference_seconds(plain, x_eval)
-        timings[name]["inference_bn_ratio"].append(inference_seconds(with_bn, x_eval) / t_plain)
-        timings[name]["inference_folded_ratio"].append(inference_seconds(folded, x_eval)
-                                                       / t_plain)
+        train_time = {label: step_seconds(model, x_batch, batch_y)
+                      for label, model in in_turn([("bn", with_bn), ("plain", plain)], repeat)}
+        timings[name]["train_ratio"].append(train_time["bn"] / train_time["plain"])
+        evaluated = [("plain", plain), ("bn", with_bn), ("folded", fold(with_bn))]
+        infer_time = {label: inference_seconds(model, x_eval)
+                      for label, model in in_turn(evaluated, repeat)}
+        timings[name]["inference_bn_ratio"].append(infer_time["bn"] / infer_time["plain"])
+        timings[name]["inference_folded_ratio"].append(infer_time["folded"]
+                                                       / infer_time["plain"])
     with mg.no_grad():
         with_bn.eval()
         difference = float(np.abs(with_bn(mg.tensor(x_eval)).data

@@ -22,7 +22,8 @@ Results: each lesson records the numbers its verdicts rest on in ``RESULTS = Res
 a dict keyed by claim (``RESULTS["I2"] = {...}``). Every assignment is written at once to
 ``<out>/NN_results.json``, and
 ``tests/test_tutorials.py`` reads that file to assert the relations each verdict states.
-Store plain numbers, lists and dicts (NumPy scalars and arrays are converted).
+Store plain numbers, lists and dicts (NumPy scalars and arrays are converted), and assign
+whole values: ``RESULTS["B5"]["x"] = 1`` changes the dict in memory but writes nothing.
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ def seeds(full: int = 5, quick: int = 3) -> list[int]:
     """
     override = os.environ.get("MINIGRAD_TUTORIAL_SEEDS")
     if override:
-        return [int(s) for s in override.split(",") if s.strip()]
+        parts = [part.strip() for part in override.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() for part in parts):
+            raise ValueError(f"MINIGRAD_TUTORIAL_SEEDS={override!r}: expected seeds as whole "
+                             "numbers >= 0 separated by commas. Fix: e.g. "
+                             "MINIGRAD_TUTORIAL_SEEDS=3,4,5, or unset it for the default seeds.")
+        return [int(part) for part in parts]
     return list(range(quick if QUICK else full))
 
 

@@ -71,6 +71,27 @@ B5 = Rule(
     decide_b5)
 
 
+def highest_error_reading(error_percent: dict) -> str:
+    """Which net has the highest mean validation error at each batch size (B5's panel (a)).
+
+    error_percent[net][batch size]: per seed, for net in {"none", "BatchNorm", "GroupNorm"}.
+    Not a verdict: the sentence the lesson prints under the figure, from the numbers, so that
+    it never states a ranking the run did not measure."""
+    sizes = sorted(error_percent["none"], key=int)
+    mean = {net: {b: float(np.mean(errors[b])) for b in sizes}
+            for net, errors in error_percent.items()}
+    highest = {b: max(mean, key=lambda net: mean[net][b]) for b in sizes}
+    listed = "; ".join(f"{b}: " + ", ".join(f"{net} {mean[net][b]:.1f}%" for net in mean)
+                       for b in sizes)
+    above = [b for b in sizes if highest[b] == "none"]
+    if len(above) == len(sizes):
+        return f"the un-normalised net has the highest error at every batch size ({listed})"
+    others = ", ".join(f"{highest[b]} at {b}" for b in sizes if b not in above)
+    where = f"at batch sizes {', '.join(above)}" if above else "at no batch size"
+    return (f"the un-normalised net has the highest error {where}; the highest is {others} "
+            f"({listed})")
+
+
 def decide_b11(loss_range_plain: Sequence[float], loss_range_bn: Sequence[float],
                grad_change_plain: Sequence[float], grad_change_bn: Sequence[float]
                ) -> tuple[str, str]:

@@ -118,3 +118,11 @@ def highest_stable_lr(trains: Callable[[float], bool], grid: list[float]) -> flo
             if failures == 2 and best > 0:
                 break
     return best
+
+
+def in_turn(items: list, block: int) -> list:
+    """`items` in the order block number `block` times them: rotated by one each block, so
+    that over len(items) blocks each goes first once (the first of a block can pay for what
+    the others leave warm, or find memory they freed)."""
+    turn = block % len(items)
+    return items[turn:] + items[:turn]

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 # The only words a verdict may be. "corrected": the claim as the note states it is wrong or
-# imprecise, and the run measured what is true instead. "no difference": the compared
-# settings' confidence intervals overlap.
+# imprecise, and the run measured what is true instead. "no difference": the run cannot tell
+# the compared settings apart (their confidence intervals overlap; each rule says how).
 VERDICTS = ("reproduced", "reproduced in part", "not reproduced", "corrected", "no difference")
 
 
@@ -61,6 +61,17 @@ class Rule:
         print(f"RULE — {self.claim} ({self.note_says}): {self.statement}")
 
     def __call__(self, **measured: Any) -> Verdict:
+        # A NaN compares False with everything, so a rule handed one would fall through its
+        # tests to whatever verdict comes last, silently. A NaN means a run diverged or a
+        # measurement failed: no verdict can be read from it.
+        missing = _nan_paths(measured)
+        if missing:
+            raise ValueError(f"Rule {self.claim}: the measured numbers hold NaN at "
+                             f"{', '.join(missing[:5])}; a NaN compares False with everything, "
+                             "so no verdict can be read from it. Fix: find the run that "
+                             "diverged or the measurement that failed, and record what it "
+                             "means (inf for a target never reached, 0 for a diverged run's "
+                             "accuracy) before applying the rule.")
         verdict, why = self.decide(**measured)
         if verdict not in VERDICTS:
             raise ValueError(f"Rule {self.claim}: decide() returned {verdict!r}, which is not "
@@ -86,14 +97,31 @@ class Rule:
         return chosen
 
 
+def _nan_paths(value: Any, path: str = "") -> list[str]:
+    """Where `value` (numbers, arrays, nested dicts and lists) holds a NaN: ``["gap_bn[1]"]``."""
+    if isinstance(value, dict):
+        return [hit for key, item in value.items()
+                for hit in _nan_paths(item, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, list | tuple | np.ndarray):
+        return [hit for i, item in enumerate(value) for hit in _nan_paths(item, f"{path}[{i}]")]
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return [path]
+    return []
+
+
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t confidence interval ``(mean, low, high)`` of `values`.
 
     With one value the interval is that value; infinite values (a run that never reached a
-    target) make the interval infinite on that side, never silently dropped."""
+    target) make the interval infinite on that side, never silently dropped; a NaN is a
+    ValueError (an interval of NaN would make every comparison False)."""
     array = np.asarray(values, dtype=float)
     if array.size == 0:
         raise ValueError("mean_interval: no values.")
+    if np.isnan(array).any():
+        raise ValueError(f"mean_interval: NaN among the values {array.tolist()}: its interval "
+                         "would be NaN, and every comparison with it False. Fix: find the run "
+                         "that produced it (a divergence?) and record what it means instead.")
     if not np.all(np.isfinite(array)):
         return float(np.mean(array)), float(np.min(array)), float(np.max(array))
     mean = float(array.mean())

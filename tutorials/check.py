@@ -40,11 +40,20 @@ def exercise_file(number: int, folder: str) -> Path:
 def load(path: Path) -> ModuleType:
     """Import the file at `path` as a fresh module (a student's file may have any name)."""
     spec = importlib.util.spec_from_file_location(f"exercise_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"check.py: cannot import {path}.")
+    if spec is None or spec.loader is None:  # (not SystemExit: that is the student's exit())
+        raise ImportError(f"check.py: cannot import {path}: not a Python file. Fix: give the "
+                          "path of a .py file.")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _last_frame_in(error: BaseException, path: Path) -> traceback.FrameSummary:
+    """The innermost frame of `error`'s traceback in the student's file (else the innermost):
+    the line to look at, rather than one inside NumPy or Python's `exit`."""
+    frames = traceback.extract_tb(error.__traceback__)
+    theirs = [frame for frame in frames if Path(frame.filename).resolve() == path.resolve()]
+    return (theirs or frames)[-1]
 
 
 def run_checks(number: int, path: Path, stream=sys.stdout) -> tuple[int, int]:
@@ -53,6 +62,10 @@ def run_checks(number: int, path: Path, stream=sys.stdout) -> tuple[int, int]:
     print(f"Checking {path} against lesson {number}'s checks", file=stream)
     try:
         module = load(path)
+    except SystemExit as stop:  # exit() left in the file: it must not end the check, with 0
+        print(f"  could not import your file: it called exit() or sys.exit({stop.code!r}) "
+              "while being imported; remove that call", file=stream)
+        return 0, len(checks_of(number))
     except Exception:
         print("  could not import your file:\n" + traceback.format_exc(limit=3), file=stream)
         return 0, len(checks_of(number))
@@ -68,9 +81,12 @@ def run_checks(number: int, path: Path, stream=sys.stdout) -> tuple[int, int]:
         except CheckFailed as failure:
             print(f"  FAIL  {title}\n        {failure.what}\n        how to look: {failure.hint}",
                   file=stream)
-        except Exception as error:  # the student's code crashed: show where, briefly
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            print(f"  ERROR {title}\n        {type(error).__name__}: {error}\n"
+        except (Exception, SystemExit) as error:  # the student's code crashed (or called
+            # exit(), which would otherwise end this command, with status 0): show where
+            what = (f"your code called exit() or sys.exit({error.code!r})"
+                    if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}")
+            where = _last_frame_in(error, path)
+            print(f"  ERROR {title}\n        {what}\n"
                   f"        at {Path(where.filename).name}:{where.lineno} ({where.line})",
                   file=stream)
         else:
@@ -94,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.list else 2
     if args.file is not None:
         path = args.file
+        if not path.is_file():
+            example = exercise_file(args.lesson, "exercises").relative_to(TUTORIALS.parent)
+            print(f"check.py: {path} is not a file. Fix: give the path of your answers' .py "
+                  f"file, e.g. --file {example}", file=sys.stderr)
+            return 2
     else:
         path = exercise_file(args.lesson, "solutions" if args.solution else "exercises")
     passed, total = run_checks(args.lesson, path)

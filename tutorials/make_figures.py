@@ -5,6 +5,10 @@ output folder set to ``tutorials/figures/`` — the only way a lesson writes the
 run (``python tutorials/03_weight_initialisation.py``) writes to the git-ignored
 ``tutorials/out/`` instead, so running a lesson never modifies a tracked file.
 
+Each lesson writes into a fresh temporary folder first; only when it finishes without error
+are its files moved into the output folder. A lesson that crashes (or is interrupted) leaves
+the committed figures and results as they were, never half of one run and half of another.
+
 Options: ``--quick`` runs in quick mode (a check, not for committing: it writes to the
 git-ignored ``tutorials/out/``, never over the committed figures); ``--out DIR`` writes
 elsewhere.
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,18 +59,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default: tutorials/figures, or tutorials/out with "
                              "--quick)")
     args = parser.parse_args(argv)
-    env = dict(os.environ, MINIGRAD_TUTORIAL_OUT=str(output_folder(args.quick, args.out)),
-               MPLBACKEND="Agg")
+    out = output_folder(args.quick, args.out)
+    env = dict(os.environ, MPLBACKEND="Agg")
     env["MINIGRAD_TUTORIAL_QUICK"] = "1" if args.quick else ""
     env.pop("MINIGRAD_TUTORIAL_SEEDS", None)
     failed = []
     for script in lessons(args.numbers):
         start = time.perf_counter()
-        completed = subprocess.run([sys.executable, str(script)], cwd=TUTORIALS.parent, env=env)
+        with tempfile.TemporaryDirectory(prefix=f"minigrad_{script.stem}_") as staging:
+            env["MINIGRAD_TUTORIAL_OUT"] = staging
+            completed = subprocess.run([sys.executable, str(script)], cwd=TUTORIALS.parent,
+                                       env=env)
+            written = sorted(Path(staging).iterdir())
+            if completed.returncode == 0:
+                out.mkdir(parents=True, exist_ok=True)
+                for path in written:  # whole files replaced, one lesson's run at a time
+                    shutil.move(str(path), str(out / path.name))
         seconds = time.perf_counter() - start
-        print(f"== {script.name}: {'ok' if completed.returncode == 0 else 'FAILED'} "
-              f"in {seconds:.0f} s", flush=True)
-        if completed.returncode != 0:
+        if completed.returncode == 0:
+            print(f"== {script.name}: ok in {seconds:.0f} s; {len(written)} files written to "
+                  f"{out}", flush=True)
+        else:
+            print(f"== {script.name}: FAILED in {seconds:.0f} s; {out} left as it was",
+                  flush=True)
             failed.append(script.name)
     if failed:
         print(f"make_figures: failed: {', '.join(failed)}", file=sys.stderr)

@@ -21,7 +21,8 @@ def check_kaiming_normal(student: ModuleType) -> None:
         # fails a correct answer with probability below 1e-20.
         expect(abs(w.var() / target - 1) < 0.03,
                f"shape {shape}: variance {w.var():.5f}, expected 2/fan_in = {target:.5f}",
-               "fan_in is the product of every axis but the first (in · kh · kw)")
+               "fan_in is the product of every axis but the first (in · kh · kw), and "
+               "rng.normal takes the standard deviation, √(2/fan_in), not the variance")
         expect(abs(w.mean()) < 5 * math.sqrt(target / w.size),
                f"shape {shape}: mean {w.mean():.4f}, expected 0", "a normal centred at 0")
         # Normal, not uniform: the fourth moment of a normal is 3 σ⁴ (uniform: 1.8 σ⁴).
