@@ -1,6 +1,10 @@
 """Element-wise ops. Binary ones broadcast like NumPy; the engine sums their gradients
 back to each input's shape, so the backward rules below are written as if no
-broadcasting happened."""
+broadcasting happened.
+
+The dtype of a binary op's result is PyTorch's (`result_dtype`), not NumPy's: NumPy makes
+``int64 * float32`` float64, and a 0-d float64 tensor times a float32 batch float64, which
+would silently turn a float32 model's computation into float64 (PyTorch keeps float32)."""
 
 from __future__ import annotations
 
@@ -21,7 +25,10 @@ def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
         if isinstance(value, np.generic):  # NumPy scalars count as Python numbers, as in PyTorch
             value = value.item()
         try:
-            dtype = np.result_type(like.data.dtype, value)
+            if isinstance(value, float) and like.data.dtype.kind != "f":
+                dtype = np.dtype(np.float32)  # PyTorch's default dtype (NumPy: float64)
+            else:
+                dtype = np.result_type(like.data.dtype, value)
             return Tensor._make(np.asarray(value, dtype=dtype), None, ())
         except OverflowError:  # NumPy 2 refuses 300 for uint8; Python's error names no op
             prefix = f"{op}: " if op else ""
@@ -279,6 +286,55 @@ class Clone(Function):
         return (grad_output,)
 
 
+# -- dtype promotion (PyTorch's rules) -------------------------------------------------------
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating
+
+
+def result_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """The dtype PyTorch gives ``a <op> b`` (its "type promotion" rules, torch.result_type):
+
+    * a 0-d operand (a number, or a 0-d tensor such as a loss) next to one with dimensions
+      decides the dtype only if it is of a higher category (bool < integer < float):
+      ``float32 batch * float64 scalar`` stays float32, ``int64 batch * float32 scalar`` is
+      float32;
+    * otherwise the higher category wins with its own dtype (``int64 * float32`` is float32;
+      NumPy would give float64), and within one category the wider dtype (float16 + float32
+      is float32, int8 + uint8 is int16: NumPy agrees there).
+    """
+    if bool(a.ndim) != bool(b.ndim):
+        dimensioned, zero_dim = (a, b) if a.ndim else (b, a)
+        if _CATEGORY[zero_dim.dtype.kind] <= _CATEGORY[dimensioned.dtype.kind]:
+            return dimensioned.dtype
+        return zero_dim.dtype
+    category_a, category_b = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+    if category_a != category_b:
+        return a.dtype if category_a > category_b else b.dtype
+    return np.result_type(a.dtype, b.dtype)
+
+
+def _promoted(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """`a` and `b` converted to their `result_dtype` (a float dtype, float32 for integers, with
+    `floating`: division), so that NumPy computes in the dtype PyTorch would. An operand that
+    requires grad goes through `cast` (its gradient is converted back); a constant is
+    converted outright."""
+    a_dtype, b_dtype = a._data.dtype, b._data.dtype
+    if (a_dtype is b_dtype or a_dtype == b_dtype) and (not floating or a_dtype.kind == "f"):
+        return a, b  # the usual case: one check
+    target = result_dtype(a._data, b._data)
+    if floating and target.kind != "f":
+        target = np.dtype(np.float32)  # int / int is float32 in PyTorch (NumPy: float64)
+    return _converted(a, target), _converted(b, target)
+
+
+def _converted(x: Tensor, dtype: np.dtype) -> Tensor:
+    if x._data.dtype == dtype:
+        return x
+    if x.requires_grad:
+        return cast(x, dtype)
+    return Tensor._make(x._data.astype(dtype), None, ())
+
+
 # -- user-facing functions -------------------------------------------------------------------
 
 
@@ -291,19 +347,19 @@ def _floating(x: Tensor, op: str) -> Tensor:
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    return Add.apply(a, as_tensor(b, a, "add"))
+    return Add.apply(*_promoted(a, as_tensor(b, a, "add")))
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    return Sub.apply(a, as_tensor(b, a, "sub"))
+    return Sub.apply(*_promoted(a, as_tensor(b, a, "sub")))
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    return Mul.apply(a, as_tensor(b, a, "mul"))
+    return Mul.apply(*_promoted(a, as_tensor(b, a, "mul")))
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    return Div.apply(a, as_tensor(b, a, "div"))
+    return Div.apply(*_promoted(a, as_tensor(b, a, "div"), floating=True))
 
 
 def pow(base: Tensor, exponent: Any) -> Tensor:
@@ -312,8 +368,10 @@ def pow(base: Tensor, exponent: Any) -> Tensor:
         if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool):
             if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
                 exponent = exponent.item()
+            if isinstance(exponent, float) and base.dtype.kind != "f":  # float32, as in PyTorch
+                base = _converted(base, np.dtype(np.float32))
             return PowScalar.apply(base, exponent=exponent)
-        return Pow.apply(base, as_tensor(exponent, base))
+        return Pow.apply(*_promoted(base, as_tensor(exponent, base)))
     except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint
         if "negative integer powers" not in str(error):
             raise
@@ -377,12 +435,12 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
 
 def maximum(a: Tensor, b: Any) -> Tensor:
     """Element-wise larger of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Maximum.apply(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum"))
+    return Maximum.apply(*_promoted(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum")))
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
     """Element-wise smaller of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Minimum.apply(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum"))
+    return Minimum.apply(*_promoted(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum")))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -392,7 +450,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}. "
                         "Fix: compare first, e.g. where(x > 0, x, 0).")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return Where.apply(as_tensor(a, like), as_tensor(b, like), condition=condition)
+    return Where.apply(*_promoted(as_tensor(a, like), as_tensor(b, like)), condition=condition)
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
