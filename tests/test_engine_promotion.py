@@ -99,3 +99,38 @@ def test_an_integer_mask_does_not_turn_a_float32_loss_into_float64():
     assert prediction.grad.dtype == np.float32
     np.testing.assert_allclose(prediction.grad, 2 * (prediction.data - mask.data)
                                * mask.data / 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("join", ["cat", "stack"])
+@pytest.mark.parametrize("dtypes", [("int64", "float32"), ("float16", "int64"),
+                                    ("uint8", "int8"), ("bool", "int32"), ("float32", "float64")])
+def test_cat_and_stack_promote_as_in_pytorch(join, dtypes):
+    arrays = [np.arange(3).astype(dtype) for dtype in dtypes]
+    result = getattr(mg, join)([mg.tensor(a) for a in arrays])
+    expected = getattr(torch, join)([torch.tensor(a) for a in arrays])
+    assert str(result.dtype) == torch_dtype_name(expected)
+    np.testing.assert_array_equal(result.data, expected.numpy())
+
+
+def test_cat_of_a_float32_tensor_and_integers_keeps_float32_and_its_gradient():
+    x = mg.tensor([0.5, 1.5], requires_grad=True)
+    joined = mg.cat([x, mg.tensor(np.array([1, 2]))])
+    assert joined.dtype == np.float32
+    (joined * mg.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0])
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("fill", [3, 3.0, True, np.float64(3.0), np.int32(3), np.bool_(True)])
+def test_full_infers_its_dtype_from_the_fill_value_as_in_pytorch(fill):
+    assert str(mg.full((2,), fill).dtype) == torch_dtype_name(torch.full((2,), fill))
+    assert mg.full((2,), fill, dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("bound", [1.5, np.float64(1.5)])
+def test_clamping_integers_with_a_float_bound_gives_float32_as_in_pytorch(bound):
+    labels = np.array([0, 1, 2, 3])
+    result = mg.tensor(labels).clamp(min=bound)
+    expected = torch.tensor(labels).clamp(min=bound)
+    assert str(result.dtype) == torch_dtype_name(expected)
+    np.testing.assert_array_equal(result.data, expected.numpy())

@@ -222,7 +222,8 @@ class Clip(Function):
             self.inside &= x <= high
         out = np.clip(x, low, high)
         if x.dtype.kind != "f":  # integers with a float bound become floats, as in PyTorch
-            return out  # (cast back, clamp(min=0.5) would leave 0 below the bound)
+            # (cast back, clamp(min=0.5) would leave 0 below the bound): float32, its default
+            return out.astype(np.float32) if out.dtype.kind == "f" else out
         return out.astype(x.dtype, copy=False)  # np.float64 bounds: keep the float dtype
 
     def backward(self, grad_output):
@@ -313,6 +314,21 @@ def result_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
     return np.result_type(a.dtype, b.dtype)
 
 
+def common_dtype(tensors: list[Tensor]) -> np.dtype:
+    """PyTorch's dtype for joining tensors of one kind of shape (``cat``, ``stack``): the
+    highest category wins with its own dtype, the widest within it (``cat([int64, float32])``
+    is float32; NumPy would give float64)."""
+    dtypes = [t.dtype for t in tensors]
+    highest = max(_CATEGORY[dtype.kind] for dtype in dtypes)
+    return np.result_type(*(dtype for dtype in dtypes if _CATEGORY[dtype.kind] == highest))
+
+
+def promoted_all(tensors: list[Tensor]) -> list[Tensor]:
+    """`tensors` converted to their `common_dtype` (those that already have it unchanged)."""
+    dtype = common_dtype(tensors)
+    return [converted(t, dtype) for t in tensors]
+
+
 def _promoted(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
     """`a` and `b` converted to their `result_dtype` (a float dtype, float32 for integers, with
     `floating`: division), so that NumPy computes in the dtype PyTorch would. An operand that
@@ -324,10 +340,12 @@ def _promoted(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Ten
     target = result_dtype(a._data, b._data)
     if floating and target.kind != "f":
         target = np.dtype(np.float32)  # int / int is float32 in PyTorch (NumPy: float64)
-    return _converted(a, target), _converted(b, target)
+    return converted(a, target), converted(b, target)
 
 
-def _converted(x: Tensor, dtype: np.dtype) -> Tensor:
+def converted(x: Tensor, dtype: np.dtype) -> Tensor:
+    """`x` as `dtype`: itself if it has it, through `cast` if it requires grad (the gradient
+    is converted back), else a converted constant."""
     if x._data.dtype == dtype:
         return x
     if x.requires_grad:
@@ -369,7 +387,7 @@ def pow(base: Tensor, exponent: Any) -> Tensor:
             if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
                 exponent = exponent.item()
             if isinstance(exponent, float) and base.dtype.kind != "f":  # float32, as in PyTorch
-                base = _converted(base, np.dtype(np.float32))
+                base = converted(base, np.dtype(np.float32))
             return PowScalar.apply(base, exponent=exponent)
         return Pow.apply(*_promoted(base, as_tensor(exponent, base)))
     except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint

@@ -11,6 +11,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError
+from minigrad.ops.elementwise import promoted_all
 from minigrad.ops.reduce import normalize_axis, single_axis
 from minigrad.tensor import Tensor, expect_tensor, writeable_data
 
@@ -282,13 +283,14 @@ def cat(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
     if any(t.ndim == 0 for t in tensors):
         raise ShapeError("cat: zero-dimensional tensors cannot be concatenated. Fix: use "
                          "stack, or x.reshape(1) first.")
-    return Cat.apply(*tensors, axis=_join_axis(axis, dim, tensors[0].ndim, "cat"))
+    return Cat.apply(*promoted_all(tensors), axis=_join_axis(axis, dim, tensors[0].ndim, "cat"))
 
 
 def stack(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors of equal shape along a new axis."""
     tensors = _tensors(tensors, "stack")
-    return Stack.apply(*tensors, axis=_join_axis(axis, dim, tensors[0].ndim + 1, "stack"))
+    return Stack.apply(*promoted_all(tensors),
+                       axis=_join_axis(axis, dim, tensors[0].ndim + 1, "stack"))
 
 
 def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
