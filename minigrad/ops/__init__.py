@@ -81,6 +81,42 @@ def _comparison(compare: Any, symbol: str) -> Any:
     return method
 
 
+def _integral(tensor: Tensor, symbol: str) -> None:
+    if tensor.dtype.kind not in "biu":
+        raise TypeError(f"{symbol}: defined for bool masks (and bitwise for integers), but this "
+                        f"tensor has dtype {tensor.dtype} (shape {tensor.shape}). Fix: compare "
+                        "first to get a mask, e.g. (x > 0) & (x < 1), or convert with .bool().")
+
+
+def _bitwise(ufunc: Any, symbol: str, reflected: bool = False) -> Any:
+    """``m & n``, ``m | n``, ``m ^ n`` on bool masks (bitwise on integers), as in PyTorch:
+    a tensor outside the graph, like a comparison. Floats are refused, as in PyTorch."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        _integral(self, symbol)
+        if isinstance(other, Tensor):
+            _integral(other, symbol)
+        other_data = other.data if isinstance(other, Tensor) else other
+        if isinstance(other_data, np.generic):  # a NumPy number is weak, as in `t + x`
+            other_data = other_data.item()
+        arrays = (other_data, self.data) if reflected else (self.data, other_data)
+        try:
+            return Tensor._make(np.asarray(ufunc(*arrays)), None, ())
+        except (TypeError, ValueError) as error:  # a float number, a shape: NumPy names no fix
+            shape = getattr(other_data, "shape", None)
+            what = f"shape {shape}" if shape is not None else type(other_data).__name__
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(
+                f"{symbol}: cannot combine a tensor of shape {self.shape} ({self.dtype}) with "
+                f"{what}: {error}. Fix: a bool (or integer) tensor or number whose shape "
+                "broadcasts against it.") from None
+    return method
+
+
+def _invert(self: Tensor) -> Tensor:
+    """``~mask``: logical not of a bool mask (bitwise not of integers), as in PyTorch."""
+    _integral(self, "~")
+    return Tensor._make(np.invert(self.data), None, ())
+
+
 def _in_place(ufunc: Any, symbol: str) -> Any:
     """``t += x`` (and ``-=``, ``*=``, ``/=``, ``**=``) as in PyTorch. Outside the graph
     (under ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the
@@ -152,6 +188,13 @@ Tensor.__gt__ = _comparison(lambda a, b: a > b, ">")
 Tensor.__ge__ = _comparison(lambda a, b: a >= b, ">=")
 Tensor.__eq__ = _comparison(lambda a, b: a == b, "==")
 Tensor.__ne__ = _comparison(lambda a, b: a != b, "!=")
+Tensor.__and__ = _bitwise(np.bitwise_and, "&")
+Tensor.__rand__ = _bitwise(np.bitwise_and, "&", reflected=True)
+Tensor.__or__ = _bitwise(np.bitwise_or, "|")
+Tensor.__ror__ = _bitwise(np.bitwise_or, "|", reflected=True)
+Tensor.__xor__ = _bitwise(np.bitwise_xor, "^")
+Tensor.__rxor__ = _bitwise(np.bitwise_xor, "^", reflected=True)
+Tensor.__invert__ = _invert
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt
