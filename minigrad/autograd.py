@@ -47,6 +47,7 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import os
 import traceback
@@ -297,8 +298,12 @@ class _Switch:
         _engine_state.set(self.previous)
 
     def __call__(self, function: Callable) -> Callable:
-        """Use as a decorator: the whole function runs inside the block."""
+        """Use as a decorator: the whole function runs inside the block. For a generator
+        function, each step of the generator does (as in PyTorch): calling one only makes
+        the generator object, so a block around the call alone would leave its body out."""
         make = self._fresh
+        if inspect.isgeneratorfunction(function):
+            return _generator_inside(function, make)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -309,6 +314,32 @@ class _Switch:
 
     def _fresh(self) -> _Switch:
         raise NotImplementedError
+
+
+def _generator_inside(function: Callable, make: Callable[[], _Switch]) -> Callable:
+    """A generator function whose every step (``next``, ``send``, ``throw``, ``close``) runs
+    inside a fresh block made by `make`; between steps the caller's state is back."""
+    @functools.wraps(function)
+    def generator(*args: Any, **kwargs: Any) -> Any:
+        inner = function(*args, **kwargs)
+        step, value = inner.send, None
+        while True:
+            try:
+                with make():
+                    item = step(value)
+            except StopIteration as finished:
+                return finished.value
+            try:
+                value = yield item
+                step = inner.send
+            except GeneratorExit:
+                with make():
+                    inner.close()
+                raise
+            except BaseException as error:  # thrown in by the caller: passed on
+                step, value = inner.throw, error
+
+    return generator
 
 
 class _GradMode(_Switch):
