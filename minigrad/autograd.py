@@ -355,15 +355,18 @@ class _GradMode(_Switch):
         return _GradMode(self.enabled)
 
 
-def no_grad() -> _GradMode:
+def no_grad(function: Callable | None = None) -> Any:
     """Context manager (or decorator): operations inside record no graph (evaluation,
-    weight updates). Affects only the calling thread or asyncio task."""
-    return _GradMode(False)
+    weight updates). Affects only the calling thread or asyncio task. As a decorator it
+    may be written with or without parentheses, as in PyTorch 2 (``@no_grad()``,
+    ``@no_grad``)."""
+    return _GradMode(False) if function is None else _GradMode(False)(function)
 
 
-def enable_grad() -> _GradMode:
-    """Context manager (or decorator): turn graph recording back on inside `no_grad()`."""
-    return _GradMode(True)
+def enable_grad(function: Callable | None = None) -> Any:
+    """Context manager (or decorator, with or without parentheses): turn graph recording
+    back on inside `no_grad()`."""
+    return _GradMode(True) if function is None else _GradMode(True)(function)
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name; used like a function)

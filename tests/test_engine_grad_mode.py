@@ -85,3 +85,24 @@ def test_an_error_inside_the_generator_reaches_the_caller_and_the_mode_is_restor
     with pytest.raises(ValueError, match="inside"):
         next(steps)
     assert mg.is_grad_enabled()
+
+
+def test_no_grad_and_enable_grad_decorate_without_parentheses_as_in_pytorch():
+    x = mg.tensor([1.0], requires_grad=True)
+
+    @mg.no_grad
+    def evaluate(t):
+        return (t * 2).requires_grad
+
+    @mg.enable_grad
+    def train(t):
+        return (t * 2).requires_grad
+
+    @mg.no_grad
+    def steps():
+        yield (x * 2).requires_grad
+
+    assert evaluate(x) is False and list(steps()) == [False]
+    with mg.no_grad():
+        assert train(x) is True
+    assert evaluate.__name__ == "evaluate" and mg.is_grad_enabled()
