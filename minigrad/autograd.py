@@ -536,7 +536,8 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
 
 
 def backward(root: Node, gradient: Any, free_graph: bool = False,
-             not_processed: Callable[[list[Any]], None] | None = None) -> None:
+             not_processed: Callable[[list[Any]], None] | None = None,
+             only: set[int] | None = None) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
     With `free_graph` (`Tensor.backward`'s default; ignored when an observer takes the
@@ -560,7 +561,9 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     Once complete, the node's hooks run (and may replace the gradient), it is stored in
     ``.grad`` if the gradient policy (module docstring) keeps it, and it is sent on to the
     parents through the node's `_vjp`. After that nothing refers to it any more, so an
-    intermediate gradient that is not kept is freed right there.
+    intermediate gradient that is not kept is freed right there. With `only` (the ids of
+    the tensors given to ``backward(inputs=...)``), those nodes alone store their gradient,
+    whatever the policy says of the others (PyTorch's ``inputs``).
     """
     keep_all = _retain_all_grads.get()
     waiting = next_observer.get()  # a tool watching one pass (minigrad/observers.py)
@@ -594,7 +597,10 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
             if observer is not None:
                 observer(node, grad)
             parents = node._parents
-            if not parents or keep_all or node._retains_grad or node is root:  # leaves first
+            if only is None:
+                if not parents or keep_all or node._retains_grad or node is root:  # leaves first
+                    node._accumulate_grad(grad, exposed)
+            elif id(node) in only:
                 node._accumulate_grad(grad, exposed)
             if parents:
                 for parent, parent_grad in zip(parents, node._vjp(grad)):

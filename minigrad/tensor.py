@@ -379,7 +379,8 @@ class Tensor:
 
     # -- gradients -------------------------------------------------------------------
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, *,
+                 inputs: Any = None) -> None:
         """Backpropagate from this tensor; gradients accumulate into ``.grad`` of the leaves
         that require grad, of this tensor (the seed) and of tensors marked `retain_grad`.
 
@@ -393,7 +394,12 @@ class Tensor:
         works, and the visualiser can draw it (values, and every node's gradient
         recomputed). A `GradientFlowRecorder` keeps the graphs of the passes it records by
         itself (see `minigrad.autograd`).
+
+        `inputs` (a tensor or a sequence of them, each requiring grad), as in PyTorch: only
+        these accumulate a gradient into ``.grad`` (an intermediate one too); every other
+        tensor's ``.grad``, the root's included, is left as it was.
         """
+        only = None if inputs is None else _input_ids(inputs)
         if not self.requires_grad:
             raise RuntimeError(
                 f"backward: this tensor (shape {self.shape}) does not require grad and has no "
@@ -429,10 +435,11 @@ class Tensor:
                 )
         free_graph = not retain_graph
         if not free_graph or next_observer.get():  # (an observed pass keeps its graph)
-            autograd.backward(self, gradient, free_graph=free_graph)
+            autograd.backward(self, gradient, free_graph=free_graph, only=only)
             return
         release_unheld_data(self)
-        autograd.backward(self, gradient, free_graph=True, not_processed=free_released)
+        autograd.backward(self, gradient, free_graph=True, not_processed=free_released,
+                          only=only)
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
@@ -578,6 +585,23 @@ class Tensor:
         from minigrad.display import tensor_repr
 
         return tensor_repr(self.data, self._op, self.requires_grad)
+
+
+def _input_ids(inputs: Any) -> set[int]:
+    """The ids of the tensors given to ``backward(inputs=...)``, checked as PyTorch does."""
+    tensors = [inputs] if isinstance(inputs, Tensor) else inputs
+    if not isinstance(tensors, list | tuple) or not tensors:
+        raise RuntimeError(f"backward: inputs= must be a tensor or a non-empty list of tensors, "
+                           f"got {inputs!r:.60}. Fix: e.g. loss.backward(inputs=[w]).")
+    for position, tensor in enumerate(tensors):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"backward: inputs[{position}] is a {type(tensor).__name__}, not a "
+                            "Tensor. Fix: pass the tensors whose gradients you want.")
+        if not tensor.requires_grad:
+            raise RuntimeError(f"backward: inputs[{position}] (shape {tensor.shape}) does not "
+                               "require grad, so it can get no gradient. Fix: pass tensors "
+                               "created with requires_grad=True (or computed from them).")
+    return {id(tensor) for tensor in tensors}
 
 
 # What backward relies on besides the graph (freed ops, shared buffers, the in-place error)
