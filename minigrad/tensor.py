@@ -484,6 +484,20 @@ class Tensor:
         share_array(self, out)
         return out
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor off the graph in place (PyTorch's ``detach_``): it becomes a leaf
+        that does not require grad; returns self. The usual use: a recurrent net's hidden
+        state between windows of truncated backpropagation. In PyTorch, ops that used the
+        tensor before keep their graph through it; here a node *is* its tensor, so their
+        backward refuses with the fix instead of silently sending no gradient through it."""
+        with graph_surgery:  # never while another thread counts references (versions.py)
+            self._op = None
+            self._parents = ()
+        self.requires_grad = False
+        self._version = next_seq()  # what used it before now refuses (`_check_versions`)
+        detached_in_place[self] = True  # ... and says why (`modified_in_place_error`)
+        return self
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set `requires_grad` of a leaf in place; returns self. A tensor computed by an op
         cannot stop requiring grad (its graph would silently stop passing gradient back to
@@ -609,6 +623,7 @@ def _input_ids(inputs: Any) -> set[int]:
 from minigrad.versions import (  # noqa: E402
     FREED_GRAPH,
     FreedOp,
+    detached_in_place,
     free_released,
     freed,
     freed_by_class,
