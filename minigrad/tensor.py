@@ -585,8 +585,19 @@ class Tensor:
 
         return cast(self, dtype)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """NumPy's conversion protocol, with NumPy 2's `copy`: ``np.asarray(t)`` shares the
+        data (as ``t.numpy()`` does) and ``np.array(t)`` copies it, as for a torch tensor.
+        (Returning the data itself for ``np.array(t)`` made the user's "copy" an alias:
+        writing to it changed the tensor, a parameter included, unseen by backward.)"""
+        array = self._data
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: a tensor of dtype {array.dtype} cannot become "
+                                 f"{np.dtype(dtype)} without a copy, and copy=False was asked. "
+                                 "Fix: allow a copy (copy=None), or convert with t.to(dtype).")
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
