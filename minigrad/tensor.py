@@ -599,6 +599,17 @@ class Tensor:
             return array.astype(dtype)
         return array.copy() if copy else array
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch (for any
+        `spec`, the empty one included); other tensors take no format spec."""
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(f"format: a tensor of shape {self.shape} takes no format spec "
+                            f"({spec!r}); only 0-d tensors format as numbers. Fix: format "
+                            "t.item() of a one-element tensor, or the numbers of t.tolist().")
+        return str(self)
+
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(f"The truth value of a tensor of shape {self.shape} is ambiguous. "
