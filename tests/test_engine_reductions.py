@@ -32,3 +32,20 @@ def test_an_empty_dim_has_the_gradient_of_the_full_reduction(name):
     getattr(y, name)().backward()
     np.testing.assert_allclose(x.grad, y.grad, rtol=1e-12)
     assert mg.gradcheck(lambda t: getattr(t, name)(dim=()), [mg.tensor(data, requires_grad=True)])
+
+
+@pytest.mark.parametrize("shape, dim", [((0,), None), ((0, 3), 0), ((2, 0), -1), ((2, 0), None),
+                                        ((0, 3), (0, 1))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64])
+def test_the_mean_of_no_values_is_nan_quietly_as_in_pytorch(shape, dim, dtype, recwarn):
+    data = np.zeros(shape, dtype)
+    x = mg.tensor(data, requires_grad=dtype is not np.int64)
+    result = x.mean() if dim is None else x.mean(dim=dim)
+    if dtype is not np.int64:  # (PyTorch refuses the mean of integers)
+        expected = torch.tensor(data).mean() if dim is None else torch.tensor(data).mean(dim=dim)
+        assert result.shape == tuple(expected.shape)
+        assert str(result.dtype) == str(expected.dtype).removeprefix("torch.")
+        result.sum().backward()
+        assert x.grad.shape == shape
+    assert np.isnan(result.data).all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -90,9 +90,14 @@ class Mean(_Reduction):
     def forward(self, x, axis=None, keepdims=False):
         axes = self._setup(x, axis, keepdims)
         self.count = int(np.prod([x.shape[a] for a in axes]))
+        if self.count == 0:  # the mean of no values is NaN, quietly as in PyTorch (NumPy's
+            with np.errstate(invalid="ignore"):  # x.mean warns "Mean of empty slice")
+                return np.true_divide(x.sum(axis=axes, keepdims=keepdims), 0)
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, grad_output):
+        if self.count == 0:  # no input element: an empty gradient (and no 1/0 warning)
+            return (np.zeros(self.input_shape, grad_output.dtype),)
         grad = self._with_kept_axes(grad_output) / self.count
         return (np.broadcast_to(grad, self.input_shape),)
 
