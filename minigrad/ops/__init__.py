@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.convert import bool_, double, float_, int_, long, to
@@ -38,6 +37,17 @@ from minigrad.ops.elementwise import (
     tanh,
     where,
 )
+from minigrad.ops.inplace import (
+    add_,
+    clamp_,
+    copy_,
+    div_,
+    fill_,
+    in_place_operator,
+    mul_,
+    sub_,
+    zero_,
+)
 from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.losses import cross_entropy
 from minigrad.ops.neural import dropout, log_softmax, softmax
@@ -57,7 +67,7 @@ from minigrad.ops.shape import (
     transpose,
     unsqueeze,
 )
-from minigrad.tensor import Tensor, writeable_data
+from minigrad.tensor import Tensor
 
 
 def _reflected(op: Any) -> Any:
@@ -117,50 +127,6 @@ def _invert(self: Tensor) -> Tensor:
     return Tensor._make(np.invert(self.data), None, ())
 
 
-def _in_place(ufunc: Any, symbol: str) -> Any:
-    """``t += x`` (and ``-=``, ``*=``, ``/=``, ``**=``) as in PyTorch. Outside the graph
-    (under ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the
-    tensor's own array changes and the write is recorded (a graph that saved it refuses
-    backward, as for ``t.data -= x``). A leaf that requires grad is refused while the graph
-    is recorded. A tensor computed in the graph gets the out-of-place result (``t = t + x``),
-    the one difference from PyTorch, which would rewrite its graph: other names for the old
-    tensor keep the old value. Without this, Python made ``p -= lr * p.grad`` rebind the
-    name to a new tensor, and the parameter was silently never updated."""
-    def method(self: Tensor, other: Any) -> Tensor:
-        if autograd.is_grad_enabled() and (
-                self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            if self.requires_grad and not self._parents:
-                raise RuntimeError(
-                    f"{symbol}: a leaf tensor that requires grad is being used in an in-place "
-                    "operation (PyTorch refuses it too). Fix: update it inside `with "
-                    "mg.no_grad():` (p -= lr * p.grad), or write a new tensor (p = p - x).")
-            return NotImplemented  # Python then computes self <op> other: a new node
-        other_data = other.data if isinstance(other, Tensor) else other
-        if isinstance(other_data, np.generic):  # a NumPy number is weak, as in `t + x`
-            other_data = other_data.item()
-        array = writeable_data(self, symbol)
-        try:
-            ufunc(array, other_data, out=array, casting="same_kind")
-        except OverflowError:  # a Python int the integer dtype cannot hold (uint8 += 300)
-            raise ValueError(
-                f"{symbol}: {other_data!r} does not fit the tensor's dtype {self.dtype}. Fix: "
-                "a number inside the dtype's range, or convert the tensor first "
-                "(t.data = t.data.astype(np.int64)).") from None
-        except (TypeError, ValueError) as error:  # dtype or shape: NumPy's message, no fix
-            other_shape = getattr(other_data, "shape", ())
-            fix = ("convert the tensor to floats first (t.data = t.data.astype(np.float32))"
-                   if "negative integer powers" in str(error) else
-                   "the result must keep the tensor's shape and dtype (as in PyTorch); "
-                   "otherwise write a new tensor (t = t + x)")
-            raise (TypeError if isinstance(error, TypeError) else ValueError)(
-                f"{symbol}: cannot update a tensor of shape {self.shape} ({self.dtype}) in place "
-                f"with {type(other_data).__name__} of shape {other_shape}: "
-                f"{str(error).rstrip('.')}. Fix: {fix}.") from None
-        self.data = array  # the same array assigned back: records the write
-        return self
-    return method
-
-
 # -- the Tensor API ------------------------------------------------------------------------
 Tensor.__add__ = add
 Tensor.__radd__ = _reflected(add)
@@ -173,11 +139,19 @@ Tensor.__rtruediv__ = _reflected(div)
 Tensor.__pow__ = pow
 Tensor.__rpow__ = _reflected(pow)
 Tensor.__neg__ = neg
-Tensor.__iadd__ = _in_place(np.add, "+=")
-Tensor.__isub__ = _in_place(np.subtract, "-=")
-Tensor.__imul__ = _in_place(np.multiply, "*=")
-Tensor.__itruediv__ = _in_place(np.true_divide, "/=")
-Tensor.__ipow__ = _in_place(np.power, "**=")
+Tensor.__iadd__ = in_place_operator(np.add, "+=")
+Tensor.__isub__ = in_place_operator(np.subtract, "-=")
+Tensor.__imul__ = in_place_operator(np.multiply, "*=")
+Tensor.__itruediv__ = in_place_operator(np.true_divide, "/=")
+Tensor.__ipow__ = in_place_operator(np.power, "**=")
+Tensor.add_ = add_
+Tensor.sub_ = sub_
+Tensor.mul_ = mul_
+Tensor.div_ = div_
+Tensor.clamp_ = clamp_
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
+Tensor.copy_ = copy_
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
 Tensor.__getitem__ = getitem
