@@ -138,6 +138,26 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
     )
 
 
+def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
+    """What ``t.data = value`` stores: a numeric array (a number becomes a 0-d one). A tensor
+    gives its array, shared as PyTorch's ``a.data = b`` shares b's storage (writes to either
+    count for both). Anything else (a list, a string) is refused, as in PyTorch: stored as
+    it was, it broke the next op far from here, and a tensor stored inside a tensor recorded
+    graphs inside an op's forward. (Integers into a tensor that requires grad are refused
+    by the optimiser's step and by backward, each naming the fix.)"""
+    if isinstance(value, Tensor):
+        share_array(value, tensor)
+        value = value._data
+    elif isinstance(value, np.generic | int | float):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        what = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
+                else type(value).__name__)
+        raise TypeError(f"data: a tensor's data must be a numeric NumPy array, got {what}. Fix: "
+                        "t.data = np.asarray(value, dtype=t.dtype) (or a tensor's .data).")
+    return value
+
+
 def expect_tensor(x: Any, op: str) -> Tensor:
     """`x` itself if it is a Tensor; otherwise the TypeError every op gives for raw data."""
     if not isinstance(x, Tensor):
@@ -289,7 +309,7 @@ class Tensor:
             if id(self) in _shared_data._entries:  # it shares its memory (views, detach)
                 record_shared_write(self)
         else:
-            self._data = array
+            self._data = _assignable(self, array)
 
     def _check_versions(self) -> None:
         """Before this node's backward: refuse if a parent's data was written in place
