@@ -22,10 +22,6 @@ def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     backward makes backward refuse (see `SharedTensor` for how, and its limit)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}.")
-    if not array.dtype.isnative:  # (PyTorch refuses it too: shared memory cannot be swapped)
-        raise ValueError(f"from_numpy: the array's byte order is not this machine's (dtype "
-                         f"{array.dtype.str}), so its memory cannot be shared. Fix: "
-                         "mg.tensor(array) copies it in native byte order.")
     out = SharedTensor(np.empty(0, array.dtype), requires_grad=requires_grad)  # checks dtype
     out._data = array
     return out

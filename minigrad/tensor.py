@@ -123,9 +123,6 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
         raise ValueError(f"{op}: cannot make a tensor from this {type(data).__name__}: {error} "
                          "Fix: pass numbers, or a nested list whose rows all have the same "
                          "length.") from None
-    if not array.dtype.isnative:  # big-endian data (a file format's): the same numbers in
-        array = array.astype(array.dtype.newbyteorder("="))  # this machine's byte order, or
-        # every op would compare unequal to float32 (dtype ">f4") and print it so
     if dtype is not None:
         return array
     if array.dtype.kind in "biuf":

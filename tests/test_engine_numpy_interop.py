@@ -37,24 +37,3 @@ def test_numpy_functions_on_tensors_still_read_their_values():
     t = mg.tensor([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(np.concatenate([t, t]), [1.0, 2.0, 3.0] * 2)
     assert np.array([t, t]).shape == (2, 3)
-
-
-@pytest.mark.parametrize("dtype, native", [(">f4", np.float32), (">f8", np.float64),
-                                           (">i4", np.int32), (">u2", np.uint16)])
-def test_big_endian_data_becomes_the_same_numbers_in_native_byte_order(dtype, native):
-    data = np.array([1, 2, 3], dtype=dtype)
-    t = mg.tensor(data)
-    assert t.dtype == native and t.dtype.isnative
-    np.testing.assert_array_equal(t.data, [1, 2, 3])
-    assert mg.tensor(data, dtype=dtype).dtype == native
-
-
-def test_a_big_endian_batch_goes_through_a_float32_layer():
-    batch = np.arange(6, dtype=">f4").reshape(2, 3)
-    layer = mg.nn.Linear(3, 2)
-    assert layer(mg.tensor(batch)).dtype == np.float32
-
-
-def test_from_numpy_refuses_a_big_endian_array_with_the_fix():
-    with pytest.raises(ValueError, match=r"byte order.*Fix: mg\.tensor\(array\)"):
-        mg.from_numpy(np.ones(3, dtype=">f4"))
