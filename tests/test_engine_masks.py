@@ -48,3 +48,21 @@ def test_floats_are_refused_with_the_fix(expression):
 def test_shapes_that_do_not_broadcast_name_the_operator_and_the_shapes():
     with pytest.raises(ValueError, match=r"&: .*shape \(4,\).*\(3,\)"):
         mg.tensor(MASK) & mg.tensor(np.array([True, False, True]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.any(), lambda t: t.all(), lambda t: t.any(1), lambda t: t.all(-1),
+    lambda t: t.any(0, keepdim=True), lambda t: t.any(dim=(0, 1)), lambda t: (t > 0).all(),
+])
+@pytest.mark.parametrize("data", [np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+                                  np.array([[True, True], [True, False]]), np.zeros((2, 0))])
+def test_any_and_all_match_pytorch(call, data):
+    result, expected = call(mg.tensor(data)), call(torch.tensor(data))
+    assert result.dtype == np.bool_ and not result.requires_grad
+    assert result.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(result.data, expected.numpy())
+
+
+def test_any_reads_as_a_python_bool_in_an_if():
+    x = mg.tensor([0.5, -1.0], requires_grad=True)
+    assert (x < 0).any() and not (x > 5).all()

@@ -51,7 +51,7 @@ from minigrad.ops.inplace import (
 from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.losses import cross_entropy
 from minigrad.ops.neural import dropout, log_softmax, softmax
-from minigrad.ops.reduce import amax, amin, mean, std, sum, var
+from minigrad.ops.reduce import amax, amin, mean, reduced_axes, std, sum, var
 from minigrad.ops.select import ValuesIndices, argmax, argmin, max, min
 from minigrad.ops.shape import (
     broadcast_to,
@@ -121,6 +121,17 @@ def _bitwise(ufunc: Any, symbol: str, reflected: bool = False) -> Any:
     return method
 
 
+def _truth_reduction(function: Any, name: str) -> Any:
+    """``t.any()`` / ``t.all()`` (or over `dim`, an int or a tuple, with `keepdim`), as in
+    PyTorch: a bool tensor outside the graph (nonzero counts as True)."""
+    def method(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axes = reduced_axes(dim, self.ndim, name) if self.ndim else None
+        return Tensor._make(np.asarray(function(self.data, axis=axes, keepdims=bool(keepdim))),
+                            None, ())
+    method.__name__ = name
+    return method
+
+
 def _invert(self: Tensor) -> Tensor:
     """``~mask``: logical not of a bool mask (bitwise not of integers), as in PyTorch."""
     _integral(self, "~")
@@ -169,6 +180,8 @@ Tensor.__ror__ = _bitwise(np.bitwise_or, "|", reflected=True)
 Tensor.__xor__ = _bitwise(np.bitwise_xor, "^")
 Tensor.__rxor__ = _bitwise(np.bitwise_xor, "^", reflected=True)
 Tensor.__invert__ = _invert
+Tensor.any = _truth_reduction(np.any, "any")
+Tensor.all = _truth_reduction(np.all, "all")
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt
