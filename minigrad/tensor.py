@@ -4,7 +4,7 @@ Dtypes: Python floats (and lists of them) become float32, as in PyTorch; a NumPy
 keeps its dtype (a float64 array stays float64, an integer array stays integer); ``dtype=``
 forces one. The data is copied, as ``torch.tensor`` does (`from_numpy` shares it instead).
 Integer and bool tensors (class targets, masks) cannot require grad. Binary
-ops follow PyTorch's promotion rules (`minigrad.ops.elementwise.result_dtype`: ``int64 *
+ops follow PyTorch's promotion rules (`minigrad.ops.promotion.result_dtype`: ``int64 *
 float32`` is float32, where NumPy says float64), and a Python number never changes a float
 tensor's dtype.
 

@@ -2,9 +2,8 @@
 back to each input's shape, so the backward rules below are written as if no
 broadcasting happened.
 
-The dtype of a binary op's result is PyTorch's (`result_dtype`), not NumPy's: NumPy makes
-``int64 * float32`` float64, and a 0-d float64 tensor times a float32 batch float64, which
-would silently turn a float32 model's computation into float64 (PyTorch keeps float32)."""
+The dtype of a binary op's result is PyTorch's, not NumPy's (`minigrad.ops.promotion`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.base import Function
+from minigrad.ops.promotion import cast, converted, promoted  # noqa: F401 (cast: re-exported)
 from minigrad.tensor import Tensor, expect_tensor
 
 
@@ -267,15 +267,6 @@ class Where(Function):
                 np.where(self.condition, zero, grad_output))
 
 
-class Cast(Function):
-    def forward(self, x, dtype):
-        self.input_dtype = x.dtype
-        return x.astype(dtype)
-
-    def backward(self, grad_output):
-        return (grad_output.astype(self.input_dtype),)
-
-
 class Clone(Function):
     """A copy of the data that stays in the graph (PyTorch's ``clone``): the gradient passes
     through unchanged, unlike `detach`, which cuts it."""
@@ -285,72 +276,6 @@ class Clone(Function):
 
     def backward(self, grad_output):
         return (grad_output,)
-
-
-# -- dtype promotion (PyTorch's rules) -------------------------------------------------------
-
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating
-
-
-def result_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
-    """The dtype PyTorch gives ``a <op> b`` (its "type promotion" rules, torch.result_type):
-
-    * a 0-d operand (a number, or a 0-d tensor such as a loss) next to one with dimensions
-      decides the dtype only if it is of a higher category (bool < integer < float):
-      ``float32 batch * float64 scalar`` stays float32, ``int64 batch * float32 scalar`` is
-      float32;
-    * otherwise the higher category wins with its own dtype (``int64 * float32`` is float32;
-      NumPy would give float64), and within one category the wider dtype (float16 + float32
-      is float32, int8 + uint8 is int16: NumPy agrees there).
-    """
-    if bool(a.ndim) != bool(b.ndim):
-        dimensioned, zero_dim = (a, b) if a.ndim else (b, a)
-        if _CATEGORY[zero_dim.dtype.kind] <= _CATEGORY[dimensioned.dtype.kind]:
-            return dimensioned.dtype
-        return zero_dim.dtype
-    category_a, category_b = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
-    if category_a != category_b:
-        return a.dtype if category_a > category_b else b.dtype
-    return np.result_type(a.dtype, b.dtype)
-
-
-def common_dtype(tensors: list[Tensor]) -> np.dtype:
-    """PyTorch's dtype for joining tensors of one kind of shape (``cat``, ``stack``): the
-    highest category wins with its own dtype, the widest within it (``cat([int64, float32])``
-    is float32; NumPy would give float64)."""
-    dtypes = [t.dtype for t in tensors]
-    highest = max(_CATEGORY[dtype.kind] for dtype in dtypes)
-    return np.result_type(*(dtype for dtype in dtypes if _CATEGORY[dtype.kind] == highest))
-
-
-def promoted_all(tensors: list[Tensor]) -> list[Tensor]:
-    """`tensors` converted to their `common_dtype` (those that already have it unchanged)."""
-    dtype = common_dtype(tensors)
-    return [converted(t, dtype) for t in tensors]
-
-
-def _promoted(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
-    """`a` and `b` converted to their `result_dtype` (a float dtype, float32 for integers, with
-    `floating`: division), so that NumPy computes in the dtype PyTorch would. An operand that
-    requires grad goes through `cast` (its gradient is converted back); a constant is
-    converted outright."""
-    a_dtype, b_dtype = a._data.dtype, b._data.dtype
-    if (a_dtype is b_dtype or a_dtype == b_dtype) and (not floating or a_dtype.kind == "f"):
-        return a, b  # the usual case: one check
-    target = result_dtype(a._data, b._data)
-    if floating and target.kind != "f":
-        target = np.dtype(np.float32)  # int / int is float32 in PyTorch (NumPy: float64)
-    return converted(a, target), converted(b, target)
-
-
-def converted(x: Tensor, dtype: np.dtype) -> Tensor:
-    """`x` as `dtype`: itself if it has it, through `cast` if it requires grad (the gradient
-    is converted back), else a converted constant."""
-    if x._data.dtype == dtype:
-        return x
-    if x.requires_grad:
-        return cast(x, dtype)
-    return Tensor._make(x._data.astype(dtype), None, ())
 
 
 # -- user-facing functions -------------------------------------------------------------------
@@ -365,19 +290,19 @@ def _floating(x: Tensor, op: str) -> Tensor:
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    return Add.apply(*_promoted(a, as_tensor(b, a, "add")))
+    return Add.apply(*promoted(a, as_tensor(b, a, "add")))
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    return Sub.apply(*_promoted(a, as_tensor(b, a, "sub")))
+    return Sub.apply(*promoted(a, as_tensor(b, a, "sub")))
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    return Mul.apply(*_promoted(a, as_tensor(b, a, "mul")))
+    return Mul.apply(*promoted(a, as_tensor(b, a, "mul")))
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    return Div.apply(*_promoted(a, as_tensor(b, a, "div"), floating=True))
+    return Div.apply(*promoted(a, as_tensor(b, a, "div"), floating=True))
 
 
 def pow(base: Tensor, exponent: Any) -> Tensor:
@@ -389,7 +314,7 @@ def pow(base: Tensor, exponent: Any) -> Tensor:
             if isinstance(exponent, float) and base.dtype.kind != "f":  # float32, as in PyTorch
                 base = converted(base, np.dtype(np.float32))
             return PowScalar.apply(base, exponent=exponent)
-        return Pow.apply(*_promoted(base, as_tensor(exponent, base)))
+        return Pow.apply(*promoted(base, as_tensor(exponent, base)))
     except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint
         if "negative integer powers" not in str(error):
             raise
@@ -453,12 +378,12 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
 
 def maximum(a: Tensor, b: Any) -> Tensor:
     """Element-wise larger of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Maximum.apply(*_promoted(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum")))
+    return Maximum.apply(*promoted(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum")))
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
     """Element-wise smaller of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Minimum.apply(*_promoted(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum")))
+    return Minimum.apply(*promoted(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum")))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -468,23 +393,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}. "
                         "Fix: compare first, e.g. where(x > 0, x, 0).")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return Where.apply(*_promoted(as_tensor(a, like), as_tensor(b, like)), condition=condition)
-
-
-def cast(x: Tensor, dtype: Any) -> Tensor:
-    """A copy of `x` as `dtype` (``x.astype``, ``x.to``); a Tensor holds numbers only."""
-    requested = dtype
-    try:
-        dtype = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
-    except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in "biuf" or dtype.fields is not None:
-        raise TypeError(f"astype: a Tensor holds numbers, so dtype {requested!r:.40} is not "
-                        "supported. Fix: use a float, int or bool dtype (np.float32, np.int64, "
-                        "...); for text, convert the array: x.numpy().astype(str).")
-    if x.requires_grad and dtype.kind != "f":
-        return Tensor._make(x.data.astype(dtype), None, ())  # integers carry no gradient
-    return Cast.apply(x, dtype=dtype)
+    return Where.apply(*promoted(as_tensor(a, like), as_tensor(b, like)), condition=condition)
 
 
 def clone(x: Tensor) -> Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError
-from minigrad.ops.elementwise import promoted_all
+from minigrad.ops.promotion import promoted_all
 from minigrad.ops.reduce import normalize_axis, single_axis
 from minigrad.tensor import Tensor, expect_tensor, writeable_data
 
