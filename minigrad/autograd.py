@@ -47,6 +47,7 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import os
 import traceback
@@ -297,8 +298,12 @@ class _Switch:
         _engine_state.set(self.previous)
 
     def __call__(self, function: Callable) -> Callable:
-        """Use as a decorator: the whole function runs inside the block."""
+        """Use as a decorator: the whole function runs inside the block. For a generator
+        function, each step of the generator does (as in PyTorch): calling one only makes
+        the generator object, so a block around the call alone would leave its body out."""
         make = self._fresh
+        if inspect.isgeneratorfunction(function):
+            return _generator_inside(function, make)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -309,6 +314,32 @@ class _Switch:
 
     def _fresh(self) -> _Switch:
         raise NotImplementedError
+
+
+def _generator_inside(function: Callable, make: Callable[[], _Switch]) -> Callable:
+    """A generator function whose every step (``next``, ``send``, ``throw``, ``close``) runs
+    inside a fresh block made by `make`; between steps the caller's state is back."""
+    @functools.wraps(function)
+    def generator(*args: Any, **kwargs: Any) -> Any:
+        inner = function(*args, **kwargs)
+        step, value = inner.send, None
+        while True:
+            try:
+                with make():
+                    item = step(value)
+            except StopIteration as finished:
+                return finished.value
+            try:
+                value = yield item
+                step = inner.send
+            except GeneratorExit:
+                with make():
+                    inner.close()
+                raise
+            except BaseException as error:  # thrown in by the caller: passed on
+                step, value = inner.throw, error
+
+    return generator
 
 
 class _GradMode(_Switch):
@@ -324,15 +355,18 @@ class _GradMode(_Switch):
         return _GradMode(self.enabled)
 
 
-def no_grad() -> _GradMode:
+def no_grad(function: Callable | None = None) -> Any:
     """Context manager (or decorator): operations inside record no graph (evaluation,
-    weight updates). Affects only the calling thread or asyncio task."""
-    return _GradMode(False)
+    weight updates). Affects only the calling thread or asyncio task. As a decorator it
+    may be written with or without parentheses, as in PyTorch 2 (``@no_grad()``,
+    ``@no_grad``)."""
+    return _GradMode(False) if function is None else _GradMode(False)(function)
 
 
-def enable_grad() -> _GradMode:
-    """Context manager (or decorator): turn graph recording back on inside `no_grad()`."""
-    return _GradMode(True)
+def enable_grad(function: Callable | None = None) -> Any:
+    """Context manager (or decorator, with or without parentheses): turn graph recording
+    back on inside `no_grad()`."""
+    return _GradMode(True) if function is None else _GradMode(True)(function)
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name; used like a function)
@@ -502,7 +536,8 @@ class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_g
 
 
 def backward(root: Node, gradient: Any, free_graph: bool = False,
-             not_processed: Callable[[list[Any]], None] | None = None) -> None:
+             not_processed: Callable[[list[Any]], None] | None = None,
+             only: set[int] | None = None) -> None:
     """Backpropagate `gradient` (dL/droot) from `root` to every node it depends on.
 
     With `free_graph` (`Tensor.backward`'s default; ignored when an observer takes the
@@ -526,7 +561,9 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     Once complete, the node's hooks run (and may replace the gradient), it is stored in
     ``.grad`` if the gradient policy (module docstring) keeps it, and it is sent on to the
     parents through the node's `_vjp`. After that nothing refers to it any more, so an
-    intermediate gradient that is not kept is freed right there.
+    intermediate gradient that is not kept is freed right there. With `only` (the ids of
+    the tensors given to ``backward(inputs=...)``), those nodes alone store their gradient,
+    whatever the policy says of the others (PyTorch's ``inputs``).
     """
     keep_all = _retain_all_grads.get()
     waiting = next_observer.get()  # a tool watching one pass (minigrad/observers.py)
@@ -560,7 +597,10 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
             if observer is not None:
                 observer(node, grad)
             parents = node._parents
-            if not parents or keep_all or node._retains_grad or node is root:  # leaves first
+            if only is None:
+                if not parents or keep_all or node._retains_grad or node is root:  # leaves first
+                    node._accumulate_grad(grad, exposed)
+            elif id(node) in only:
                 node._accumulate_grad(grad, exposed)
             if parents:
                 for parent, parent_grad in zip(parents, node._vjp(grad)):

@@ -74,10 +74,16 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 @_names_memory_errors
 def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of `shape` filled with the number `fill_value`."""
+    """A tensor of `shape` filled with the number `fill_value`. Without `dtype`, PyTorch's
+    inference: bool for a Python bool, int64 for an integer, float32 otherwise (so
+    ``full((3,), 0)`` is an integer tensor: write ``0.0`` for floats)."""
     if not isinstance(fill_value, int | float | np.number | np.bool_):
         raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
                         f"{fill_value!r:.40}. Fix: e.g. full((2, 3), 0.5).")
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, int | np.integer):
+        dtype = np.int64
     return Tensor(np.full(_shape((shape,), "full"), fill_value, _float_dtype(dtype)),
                   requires_grad=requires_grad)
 

@@ -4,7 +4,9 @@ Dtypes: Python floats (and lists of them) become float32, as in PyTorch; a NumPy
 keeps its dtype (a float64 array stays float64, an integer array stays integer); ``dtype=``
 forces one. The data is copied, as ``torch.tensor`` does (`from_numpy` shares it instead).
 Integer and bool tensors (class targets, masks) cannot require grad. Binary
-ops follow NumPy's promotion rules, and a Python number never changes a tensor's dtype.
+ops follow PyTorch's promotion rules (`minigrad.ops.promotion.result_dtype`: ``int64 *
+float32`` is float32, where NumPy says float64), and a Python number never changes a float
+tensor's dtype.
 
 In-place edits between the forward pass and backward are refused at backward (PyTorch's
 version counters): ``t.data -= x`` records a write (the `Tensor.data` setter), and a
@@ -133,6 +135,26 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
     )
 
 
+def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
+    """What ``t.data = value`` stores: a numeric array (a number becomes a 0-d one). A tensor
+    gives its array, shared as PyTorch's ``a.data = b`` shares b's storage (writes to either
+    count for both). Anything else (a list, a string) is refused, as in PyTorch: stored as
+    it was, it broke the next op far from here, and a tensor stored inside a tensor recorded
+    graphs inside an op's forward. (Integers into a tensor that requires grad are refused
+    by the optimiser's step and by backward, each naming the fix.)"""
+    if isinstance(value, Tensor):
+        share_array(value, tensor)
+        value = value._data
+    elif isinstance(value, np.generic | int | float):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        what = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
+                else type(value).__name__)
+        raise TypeError(f"data: a tensor's data must be a numeric NumPy array, got {what}. Fix: "
+                        "t.data = np.asarray(value, dtype=t.dtype) (or a tensor's .data).")
+    return value
+
+
 def expect_tensor(x: Any, op: str) -> Tensor:
     """`x` itself if it is a Tensor; otherwise the TypeError every op gives for raw data."""
     if not isinstance(x, Tensor):
@@ -198,6 +220,10 @@ class Tensor:
         def __le__(self, other: Any) -> Tensor: ...
         def __gt__(self, other: Any) -> Tensor: ...
         def __ge__(self, other: Any) -> Tensor: ...
+        def __and__(self, other: Any) -> Tensor: ...
+        def __or__(self, other: Any) -> Tensor: ...
+        def __xor__(self, other: Any) -> Tensor: ...
+        def __invert__(self) -> Tensor: ...
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -280,7 +306,7 @@ class Tensor:
             if id(self) in _shared_data._entries:  # it shares its memory (views, detach)
                 record_shared_write(self)
         else:
-            self._data = array
+            self._data = _assignable(self, array)
 
     def _check_versions(self) -> None:
         """Before this node's backward: refuse if a parent's data was written in place
@@ -373,7 +399,8 @@ class Tensor:
 
     # -- gradients -------------------------------------------------------------------
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, *,
+                 inputs: Any = None) -> None:
         """Backpropagate from this tensor; gradients accumulate into ``.grad`` of the leaves
         that require grad, of this tensor (the seed) and of tensors marked `retain_grad`.
 
@@ -387,7 +414,12 @@ class Tensor:
         works, and the visualiser can draw it (values, and every node's gradient
         recomputed). A `GradientFlowRecorder` keeps the graphs of the passes it records by
         itself (see `minigrad.autograd`).
+
+        `inputs` (a tensor or a sequence of them, each requiring grad), as in PyTorch: only
+        these accumulate a gradient into ``.grad`` (an intermediate one too); every other
+        tensor's ``.grad``, the root's included, is left as it was.
         """
+        only = None if inputs is None else _input_ids(inputs)
         if not self.requires_grad:
             raise RuntimeError(
                 f"backward: this tensor (shape {self.shape}) does not require grad and has no "
@@ -423,10 +455,11 @@ class Tensor:
                 )
         free_graph = not retain_graph
         if not free_graph or next_observer.get():  # (an observed pass keeps its graph)
-            autograd.backward(self, gradient, free_graph=free_graph)
+            autograd.backward(self, gradient, free_graph=free_graph, only=only)
             return
         release_unheld_data(self)
-        autograd.backward(self, gradient, free_graph=True, not_processed=free_released)
+        autograd.backward(self, gradient, free_graph=True, not_processed=free_released,
+                          only=only)
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` after backward (leaves
@@ -470,6 +503,20 @@ class Tensor:
         out = Tensor._make(self._data, None, ())
         share_array(self, out)
         return out
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor off the graph in place (PyTorch's ``detach_``): it becomes a leaf
+        that does not require grad; returns self. The usual use: a recurrent net's hidden
+        state between windows of truncated backpropagation. In PyTorch, ops that used the
+        tensor before keep their graph through it; here a node *is* its tensor, so their
+        backward refuses with the fix instead of silently sending no gradient through it."""
+        with graph_surgery:  # never while another thread counts references (versions.py)
+            self._op = None
+            self._parents = ()
+        self.requires_grad = False
+        self._version = next_seq()  # what used it before now refuses (`_check_versions`)
+        detached_in_place[self] = True  # ... and says why (`modified_in_place_error`)
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set `requires_grad` of a leaf in place; returns self. A tensor computed by an op
@@ -558,8 +605,30 @@ class Tensor:
 
         return cast(self, dtype)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """NumPy's conversion protocol, with NumPy 2's `copy`: ``np.asarray(t)`` shares the
+        data (as ``t.numpy()`` does) and ``np.array(t)`` copies it, as for a torch tensor.
+        (Returning the data itself for ``np.array(t)`` made the user's "copy" an alias:
+        writing to it changed the tensor, a parameter included, unseen by backward.)"""
+        array = self._data
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: a tensor of dtype {array.dtype} cannot become "
+                                 f"{np.dtype(dtype)} without a copy, and copy=False was asked. "
+                                 "Fix: allow a copy (copy=None), or convert with t.to(dtype).")
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch (for any
+        `spec`, the empty one included); other tensors take no format spec."""
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(f"format: a tensor of shape {self.shape} takes no format spec "
+                            f"({spec!r}); only 0-d tensors format as numbers. Fix: format "
+                            "t.item() of a one-element tensor, or the numbers of t.tolist().")
+        return str(self)
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
@@ -574,11 +643,29 @@ class Tensor:
         return tensor_repr(self.data, self._op, self.requires_grad)
 
 
+def _input_ids(inputs: Any) -> set[int]:
+    """The ids of the tensors given to ``backward(inputs=...)``, checked as PyTorch does."""
+    tensors = [inputs] if isinstance(inputs, Tensor) else inputs
+    if not isinstance(tensors, list | tuple) or not tensors:
+        raise RuntimeError(f"backward: inputs= must be a tensor or a non-empty list of tensors, "
+                           f"got {inputs!r:.60}. Fix: e.g. loss.backward(inputs=[w]).")
+    for position, tensor in enumerate(tensors):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"backward: inputs[{position}] is a {type(tensor).__name__}, not a "
+                            "Tensor. Fix: pass the tensors whose gradients you want.")
+        if not tensor.requires_grad:
+            raise RuntimeError(f"backward: inputs[{position}] (shape {tensor.shape}) does not "
+                               "require grad, so it can get no gradient. Fix: pass tensors "
+                               "created with requires_grad=True (or computed from them).")
+    return {id(tensor) for tensor in tensors}
+
+
 # What backward relies on besides the graph (freed ops, shared buffers, the in-place error)
 # lives in versions.py; it subclasses Tensor, hence the import at the end.
 from minigrad.versions import (  # noqa: E402
     FREED_GRAPH,
     FreedOp,
+    detached_in_place,
     free_released,
     freed,
     freed_by_class,

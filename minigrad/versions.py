@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import next_seq
+from minigrad.autograd import SideTable, next_seq
 from minigrad.tensor import Tensor, _shared_data
 
 
@@ -317,10 +317,26 @@ def _fingerprint(array: np.ndarray) -> bytes:
     return flat[:: flat.size // _SAMPLES].tobytes()
 
 
+# Tensors cut off the graph by `Tensor.detach_`: an op that used one before refuses its
+# backward (the cut counts as a write), and its error says it was the cut.
+detached_in_place = SideTable()
+
+
+def detached_error(node: Tensor, parent: Tensor, position: int) -> RuntimeError:
+    return RuntimeError(
+        f"backward: input {position} of '{node.op_name}' (shape {parent.shape}) was cut off the "
+        "graph by detach_() after this op used it, so no gradient can flow through it (in "
+        "PyTorch it would, to the graph it had). Fix: call detach_() only after backward(), "
+        "or use t.detach() for a new tensor and leave this one in the graph."
+    )
+
+
 def modified_in_place_error(node: Tensor, parent: Tensor, position: int | None) -> RuntimeError:
     """The error backward raises when `parent`'s data changed after `node`'s op saved it;
     `position` None means `node`'s own output (``parent is node``), which its op's backward
     reads (ReLU, exp, tanh, sigmoid, softmax, ...)."""
+    if position is not None and detached_in_place.get(parent):
+        return detached_error(node, parent, position)
     if position is None:
         what = f"'{node.name}'" if node.name else "a tensor"
         role = f"the output of '{node.op_name}', which its backward reads"

@@ -173,6 +173,13 @@ def join_reference(numpy_function):
     return reference
 
 
+def full_dtype(fill):
+    """PyTorch's dtype for ``full`` without one: bool, int64 for integers, else float32."""
+    if isinstance(fill, bool):
+        return np.bool_
+    return np.int64 if isinstance(fill, int | np.integer) else np.float32
+
+
 def factory_reference(fill):
     def reference(*shape):
         for n in shape:
@@ -374,7 +381,7 @@ SPECS += [
          lambda x: norm_numpy((-1,))(x) if x.shape[-1:] == (4,) else refuse(),
          ("layer_norm", "LayerNorm")),
     Spec("mg.full", lambda n, v: mg.full((2, n), v), [("size", lambda: 3), ("number", lambda: 1.5)],
-         lambda n, v: np.full((2, n), v, np.float32) if is_int(n) and 0 <= n <= 10**6
+         lambda n, v: np.full((2, n), v, full_dtype(v)) if is_int(n) and 0 <= n <= 10**6
          and is_number(v) else refuse(), ("full",)),
     Spec("mg.zeros_like", mg.zeros_like, [(T, lambda: mg.tensor(tensor_data(2, 3)))],
          lambda x: np.zeros_like(x) if isinstance(x, np.ndarray) else refuse(), ("zeros_like",)),

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.convert import bool_, double, float_, int_, long, to
@@ -38,10 +37,21 @@ from minigrad.ops.elementwise import (
     tanh,
     where,
 )
+from minigrad.ops.inplace import (
+    add_,
+    clamp_,
+    copy_,
+    div_,
+    fill_,
+    in_place_operator,
+    mul_,
+    sub_,
+    zero_,
+)
 from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.losses import cross_entropy
 from minigrad.ops.neural import dropout, log_softmax, softmax
-from minigrad.ops.reduce import amax, amin, mean, std, sum, var
+from minigrad.ops.reduce import amax, amin, mean, reduced_axes, std, sum, var
 from minigrad.ops.select import ValuesIndices, argmax, argmin, max, min
 from minigrad.ops.shape import (
     broadcast_to,
@@ -57,7 +67,7 @@ from minigrad.ops.shape import (
     transpose,
     unsqueeze,
 )
-from minigrad.tensor import Tensor, writeable_data
+from minigrad.tensor import Tensor
 
 
 def _reflected(op: Any) -> Any:
@@ -81,48 +91,51 @@ def _comparison(compare: Any, symbol: str) -> Any:
     return method
 
 
-def _in_place(ufunc: Any, symbol: str) -> Any:
-    """``t += x`` (and ``-=``, ``*=``, ``/=``, ``**=``) as in PyTorch. Outside the graph
-    (under ``no_grad()``, as in ``p -= lr * p.grad``, or when nothing requires grad) the
-    tensor's own array changes and the write is recorded (a graph that saved it refuses
-    backward, as for ``t.data -= x``). A leaf that requires grad is refused while the graph
-    is recorded. A tensor computed in the graph gets the out-of-place result (``t = t + x``),
-    the one difference from PyTorch, which would rewrite its graph: other names for the old
-    tensor keep the old value. Without this, Python made ``p -= lr * p.grad`` rebind the
-    name to a new tensor, and the parameter was silently never updated."""
+def _integral(tensor: Tensor, symbol: str) -> None:
+    if tensor.dtype.kind not in "biu":
+        raise TypeError(f"{symbol}: defined for bool masks (and bitwise for integers), but this "
+                        f"tensor has dtype {tensor.dtype} (shape {tensor.shape}). Fix: compare "
+                        "first to get a mask, e.g. (x > 0) & (x < 1), or convert with .bool().")
+
+
+def _bitwise(ufunc: Any, symbol: str, reflected: bool = False) -> Any:
+    """``m & n``, ``m | n``, ``m ^ n`` on bool masks (bitwise on integers), as in PyTorch:
+    a tensor outside the graph, like a comparison. Floats are refused, as in PyTorch."""
     def method(self: Tensor, other: Any) -> Tensor:
-        if autograd.is_grad_enabled() and (
-                self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            if self.requires_grad and not self._parents:
-                raise RuntimeError(
-                    f"{symbol}: a leaf tensor that requires grad is being used in an in-place "
-                    "operation (PyTorch refuses it too). Fix: update it inside `with "
-                    "mg.no_grad():` (p -= lr * p.grad), or write a new tensor (p = p - x).")
-            return NotImplemented  # Python then computes self <op> other: a new node
+        _integral(self, symbol)
+        if isinstance(other, Tensor):
+            _integral(other, symbol)
         other_data = other.data if isinstance(other, Tensor) else other
         if isinstance(other_data, np.generic):  # a NumPy number is weak, as in `t + x`
             other_data = other_data.item()
-        array = writeable_data(self, symbol)
+        arrays = (other_data, self.data) if reflected else (self.data, other_data)
         try:
-            ufunc(array, other_data, out=array, casting="same_kind")
-        except OverflowError:  # a Python int the integer dtype cannot hold (uint8 += 300)
-            raise ValueError(
-                f"{symbol}: {other_data!r} does not fit the tensor's dtype {self.dtype}. Fix: "
-                "a number inside the dtype's range, or convert the tensor first "
-                "(t.data = t.data.astype(np.int64)).") from None
-        except (TypeError, ValueError) as error:  # dtype or shape: NumPy's message, no fix
-            other_shape = getattr(other_data, "shape", ())
-            fix = ("convert the tensor to floats first (t.data = t.data.astype(np.float32))"
-                   if "negative integer powers" in str(error) else
-                   "the result must keep the tensor's shape and dtype (as in PyTorch); "
-                   "otherwise write a new tensor (t = t + x)")
+            return Tensor._make(np.asarray(ufunc(*arrays)), None, ())
+        except (TypeError, ValueError) as error:  # a float number, a shape: NumPy names no fix
+            shape = getattr(other_data, "shape", None)
+            what = f"shape {shape}" if shape is not None else type(other_data).__name__
             raise (TypeError if isinstance(error, TypeError) else ValueError)(
-                f"{symbol}: cannot update a tensor of shape {self.shape} ({self.dtype}) in place "
-                f"with {type(other_data).__name__} of shape {other_shape}: "
-                f"{str(error).rstrip('.')}. Fix: {fix}.") from None
-        self.data = array  # the same array assigned back: records the write
-        return self
+                f"{symbol}: cannot combine a tensor of shape {self.shape} ({self.dtype}) with "
+                f"{what}: {error}. Fix: a bool (or integer) tensor or number whose shape "
+                "broadcasts against it.") from None
     return method
+
+
+def _truth_reduction(function: Any, name: str) -> Any:
+    """``t.any()`` / ``t.all()`` (or over `dim`, an int or a tuple, with `keepdim`), as in
+    PyTorch: a bool tensor outside the graph (nonzero counts as True)."""
+    def method(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axes = reduced_axes(dim, self.ndim, name) if self.ndim else None
+        return Tensor._make(np.asarray(function(self.data, axis=axes, keepdims=bool(keepdim))),
+                            None, ())
+    method.__name__ = name
+    return method
+
+
+def _invert(self: Tensor) -> Tensor:
+    """``~mask``: logical not of a bool mask (bitwise not of integers), as in PyTorch."""
+    _integral(self, "~")
+    return Tensor._make(np.invert(self.data), None, ())
 
 
 # -- the Tensor API ------------------------------------------------------------------------
@@ -137,11 +150,19 @@ Tensor.__rtruediv__ = _reflected(div)
 Tensor.__pow__ = pow
 Tensor.__rpow__ = _reflected(pow)
 Tensor.__neg__ = neg
-Tensor.__iadd__ = _in_place(np.add, "+=")
-Tensor.__isub__ = _in_place(np.subtract, "-=")
-Tensor.__imul__ = _in_place(np.multiply, "*=")
-Tensor.__itruediv__ = _in_place(np.true_divide, "/=")
-Tensor.__ipow__ = _in_place(np.power, "**=")
+Tensor.__iadd__ = in_place_operator(np.add, "+=")
+Tensor.__isub__ = in_place_operator(np.subtract, "-=")
+Tensor.__imul__ = in_place_operator(np.multiply, "*=")
+Tensor.__itruediv__ = in_place_operator(np.true_divide, "/=")
+Tensor.__ipow__ = in_place_operator(np.power, "**=")
+Tensor.add_ = add_
+Tensor.sub_ = sub_
+Tensor.mul_ = mul_
+Tensor.div_ = div_
+Tensor.clamp_ = clamp_
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
+Tensor.copy_ = copy_
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(Tensor(other), self)
 Tensor.__getitem__ = getitem
@@ -152,6 +173,15 @@ Tensor.__gt__ = _comparison(lambda a, b: a > b, ">")
 Tensor.__ge__ = _comparison(lambda a, b: a >= b, ">=")
 Tensor.__eq__ = _comparison(lambda a, b: a == b, "==")
 Tensor.__ne__ = _comparison(lambda a, b: a != b, "!=")
+Tensor.__and__ = _bitwise(np.bitwise_and, "&")
+Tensor.__rand__ = _bitwise(np.bitwise_and, "&", reflected=True)
+Tensor.__or__ = _bitwise(np.bitwise_or, "|")
+Tensor.__ror__ = _bitwise(np.bitwise_or, "|", reflected=True)
+Tensor.__xor__ = _bitwise(np.bitwise_xor, "^")
+Tensor.__rxor__ = _bitwise(np.bitwise_xor, "^", reflected=True)
+Tensor.__invert__ = _invert
+Tensor.any = _truth_reduction(np.any, "any")
+Tensor.all = _truth_reduction(np.all, "all")
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt

@@ -1,6 +1,9 @@
 """Element-wise ops. Binary ones broadcast like NumPy; the engine sums their gradients
 back to each input's shape, so the backward rules below are written as if no
-broadcasting happened."""
+broadcasting happened.
+
+The dtype of a binary op's result is PyTorch's, not NumPy's (`minigrad.ops.promotion`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.base import Function
+from minigrad.ops.promotion import cast, converted, promoted  # noqa: F401 (cast: re-exported)
 from minigrad.tensor import Tensor, expect_tensor
 
 
@@ -21,7 +25,10 @@ def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
         if isinstance(value, np.generic):  # NumPy scalars count as Python numbers, as in PyTorch
             value = value.item()
         try:
-            dtype = np.result_type(like.data.dtype, value)
+            if isinstance(value, float) and like.data.dtype.kind != "f":
+                dtype = np.dtype(np.float32)  # PyTorch's default dtype (NumPy: float64)
+            else:
+                dtype = np.result_type(like.data.dtype, value)
             return Tensor._make(np.asarray(value, dtype=dtype), None, ())
         except OverflowError:  # NumPy 2 refuses 300 for uint8; Python's error names no op
             prefix = f"{op}: " if op else ""
@@ -215,7 +222,8 @@ class Clip(Function):
             self.inside &= x <= high
         out = np.clip(x, low, high)
         if x.dtype.kind != "f":  # integers with a float bound become floats, as in PyTorch
-            return out  # (cast back, clamp(min=0.5) would leave 0 below the bound)
+            # (cast back, clamp(min=0.5) would leave 0 below the bound): float32, its default
+            return out.astype(np.float32) if out.dtype.kind == "f" else out
         return out.astype(x.dtype, copy=False)  # np.float64 bounds: keep the float dtype
 
     def backward(self, grad_output):
@@ -259,15 +267,6 @@ class Where(Function):
                 np.where(self.condition, zero, grad_output))
 
 
-class Cast(Function):
-    def forward(self, x, dtype):
-        self.input_dtype = x.dtype
-        return x.astype(dtype)
-
-    def backward(self, grad_output):
-        return (grad_output.astype(self.input_dtype),)
-
-
 class Clone(Function):
     """A copy of the data that stays in the graph (PyTorch's ``clone``): the gradient passes
     through unchanged, unlike `detach`, which cuts it."""
@@ -291,19 +290,19 @@ def _floating(x: Tensor, op: str) -> Tensor:
 
 
 def add(a: Tensor, b: Any) -> Tensor:
-    return Add.apply(a, as_tensor(b, a, "add"))
+    return Add.apply(*promoted(a, as_tensor(b, a, "add")))
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    return Sub.apply(a, as_tensor(b, a, "sub"))
+    return Sub.apply(*promoted(a, as_tensor(b, a, "sub")))
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
-    return Mul.apply(a, as_tensor(b, a, "mul"))
+    return Mul.apply(*promoted(a, as_tensor(b, a, "mul")))
 
 
 def div(a: Tensor, b: Any) -> Tensor:
-    return Div.apply(a, as_tensor(b, a, "div"))
+    return Div.apply(*promoted(a, as_tensor(b, a, "div"), floating=True))
 
 
 def pow(base: Tensor, exponent: Any) -> Tensor:
@@ -312,8 +311,10 @@ def pow(base: Tensor, exponent: Any) -> Tensor:
         if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool):
             if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
                 exponent = exponent.item()
+            if isinstance(exponent, float) and base.dtype.kind != "f":  # float32, as in PyTorch
+                base = converted(base, np.dtype(np.float32))
             return PowScalar.apply(base, exponent=exponent)
-        return Pow.apply(base, as_tensor(exponent, base))
+        return Pow.apply(*promoted(base, as_tensor(exponent, base)))
     except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint
         if "negative integer powers" not in str(error):
             raise
@@ -377,12 +378,12 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
 
 def maximum(a: Tensor, b: Any) -> Tensor:
     """Element-wise larger of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Maximum.apply(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum"))
+    return Maximum.apply(*promoted(expect_tensor(a, "maximum"), as_tensor(b, a, "maximum")))
 
 
 def minimum(a: Tensor, b: Any) -> Tensor:
     """Element-wise smaller of `a` (a Tensor) and `b` (a Tensor or a number)."""
-    return Minimum.apply(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum"))
+    return Minimum.apply(*promoted(expect_tensor(a, "minimum"), as_tensor(b, a, "minimum")))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -392,23 +393,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}. "
                         "Fix: compare first, e.g. where(x > 0, x, 0).")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return Where.apply(as_tensor(a, like), as_tensor(b, like), condition=condition)
-
-
-def cast(x: Tensor, dtype: Any) -> Tensor:
-    """A copy of `x` as `dtype` (``x.astype``, ``x.to``); a Tensor holds numbers only."""
-    requested = dtype
-    try:
-        dtype = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
-    except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in "biuf" or dtype.fields is not None:
-        raise TypeError(f"astype: a Tensor holds numbers, so dtype {requested!r:.40} is not "
-                        "supported. Fix: use a float, int or bool dtype (np.float32, np.int64, "
-                        "...); for text, convert the array: x.numpy().astype(str).")
-    if x.requires_grad and dtype.kind != "f":
-        return Tensor._make(x.data.astype(dtype), None, ())  # integers carry no gradient
-    return Cast.apply(x, dtype=dtype)
+    return Where.apply(*promoted(as_tensor(a, like), as_tensor(b, like)), condition=condition)
 
 
 def clone(x: Tensor) -> Tensor:

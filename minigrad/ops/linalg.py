@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
-from minigrad.ops.reduce import normalize_axis
+from minigrad.ops.reduce import reduced_axes
 from minigrad.tensor import Tensor
 
 
@@ -156,7 +156,7 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> T
     if x.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point tensor, got dtype {x.dtype}. "
                         "Fix: convert it first with .float().")
-    axes = normalize_axis(dim, x.ndim, "norm") if x.ndim else ()
+    axes = reduced_axes(dim, x.ndim, "norm") if x.ndim else ()
     if x.data.size == 0 and p in (np.inf, -np.inf):
         raise ShapeError(f"norm: the {p}-norm of an empty tensor of shape {x.shape} is "
                          "undefined.")

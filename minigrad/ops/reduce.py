@@ -36,6 +36,15 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(result))
 
 
+def reduced_axes(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """The axes a reduction (sum, mean, var, std, amax, amin, norm) goes over: as
+    `normalize_axis`, except that an empty tuple or list means every axis, as in PyTorch
+    (``x.sum(dim=())`` is the sum of all elements; NumPy's ``axis=()`` would reduce none)."""
+    if isinstance(dim, tuple | list) and not dim:
+        dim = None
+    return normalize_axis(dim, ndim, op)
+
+
 def single_axis(axis: Any, ndim: int, op: str, argument: str = "dim") -> int:
     """One axis (an int, negative allowed) as a non-negative int; None is refused."""
     if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
@@ -56,7 +65,7 @@ class _Reduction(Function):
 
     def _setup(self, x, axis, keepdims):
         self.input_shape = x.shape
-        self.axes = normalize_axis(axis, x.ndim, self.name)
+        self.axes = reduced_axes(axis, x.ndim, self.name)
         self.keepdims = keepdims
         if x.ndim == 0:
             self.axes = ()
@@ -81,9 +90,14 @@ class Mean(_Reduction):
     def forward(self, x, axis=None, keepdims=False):
         axes = self._setup(x, axis, keepdims)
         self.count = int(np.prod([x.shape[a] for a in axes]))
+        if self.count == 0:  # the mean of no values is NaN, quietly as in PyTorch (NumPy's
+            with np.errstate(invalid="ignore"):  # x.mean warns "Mean of empty slice")
+                return np.true_divide(x.sum(axis=axes, keepdims=keepdims), 0)
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, grad_output):
+        if self.count == 0:  # no input element: an empty gradient (and no 1/0 warning)
+            return (np.zeros(self.input_shape, grad_output.dtype),)
         grad = self._with_kept_axes(grad_output) / self.count
         return (np.broadcast_to(grad, self.input_shape),)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError
+from minigrad.ops.promotion import promoted_all
 from minigrad.ops.reduce import normalize_axis, single_axis
 from minigrad.tensor import Tensor, expect_tensor, writeable_data
 
@@ -78,7 +79,7 @@ class GetItem(Function):
             return x[index]
         except IndexError as error:  # stays an IndexError: `for row in tensor` relies on it
             raise IndexError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}. "
-                             "Fix: keep each index within its axis' length.") from None
+                             f"Fix: {_index_fix(str(error))}") from None
 
     def backward(self, grad_output):
         grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
@@ -88,6 +89,16 @@ class GetItem(Function):
         else:
             np.add.at(grad, self.index, grad_output)
         return (grad,)
+
+
+def _index_fix(reason: str) -> str:
+    """The fix for NumPy's indexing error `reason` (its message names none)."""
+    if "boolean index did not match" in reason:
+        return "give a bool mask the shape of the axes it selects (a comparison of x itself)."
+    if "out of bounds" in reason or "too many indices" in reason:
+        return "keep each index within its axis' length, and give at most one per axis."
+    return ("index with ints, slices, None, ..., integer arrays or tensors (x.long() for float "
+            "indices) or a bool mask.")
 
 
 class Cat(Function):
@@ -214,7 +225,12 @@ def _array_index(index: Any) -> Any:
         if isinstance(i, Tensor):
             return i.data
         if isinstance(i, list):
-            array = np.asarray(i)  # an empty list selects nothing (NumPy reads [] as float)
+            try:
+                array = np.asarray(i)  # an empty list selects nothing (NumPy reads [] as float)
+            except ValueError:  # rows of different lengths: NumPy's message names no index
+                raise IndexError(f"indexing: the list {i!r:.60} has rows of different lengths. "
+                                 "Fix: index with a rectangular list (one row per selected "
+                                 "element), or one list per axis: x[rows, cols].") from None
             return array.astype(np.intp) if array.size == 0 else array
         return i
 
@@ -240,8 +256,9 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
             "mg.cat).")
     array = writeable_data(x, "item assignment")
     data = value.data if isinstance(value, Tensor) else value
+    selection = _array_index(index)
     try:
-        array[_array_index(index)] = data
+        array[selection] = data
     except (IndexError, ValueError, TypeError, OverflowError) as error:
         shape = getattr(data, "shape", None)
         what = f"a value of shape {shape}" if shape is not None else type(data).__name__
@@ -282,13 +299,14 @@ def cat(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
     if any(t.ndim == 0 for t in tensors):
         raise ShapeError("cat: zero-dimensional tensors cannot be concatenated. Fix: use "
                          "stack, or x.reshape(1) first.")
-    return Cat.apply(*tensors, axis=_join_axis(axis, dim, tensors[0].ndim, "cat"))
+    return Cat.apply(*promoted_all(tensors), axis=_join_axis(axis, dim, tensors[0].ndim, "cat"))
 
 
 def stack(tensors: Any, axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors of equal shape along a new axis."""
     tensors = _tensors(tensors, "stack")
-    return Stack.apply(*tensors, axis=_join_axis(axis, dim, tensors[0].ndim + 1, "stack"))
+    return Stack.apply(*promoted_all(tensors),
+                       axis=_join_axis(axis, dim, tensors[0].ndim + 1, "stack"))
 
 
 def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
