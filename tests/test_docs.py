@@ -92,13 +92,13 @@ def test_readme_recorder_snippet_runs(tmp_path):
 
 
 def test_readme_taste_needs_retain_graph_to_draw(tmp_path):
-    """The taste's comment: backward frees the graph as PyTorch's does, so the last step keeps
-    it (`retain_graph=True`) to be drawn. Without that argument, drawing is refused with an
-    error that names the fix, rather than drawing a graph whose gradients are gone."""
+    """The taste's comment: backward frees the graph as PyTorch's does, so the pass it draws
+    keeps it (`retain_graph=True`). Without that argument, drawing is refused with an error
+    that names the fix, rather than drawing a graph whose gradients are gone."""
     taste = _python_blocks(ROOT / "README.md")[0]
-    kept = "loss.backward(retain_graph=(step == 49))"
-    assert kept in taste, "the taste no longer keeps its last graph with retain_graph"
-    freed = taste.replace(kept, "loss.backward()")
+    kept = "loss.backward(retain_graph=True)\nmg.viz.render("
+    assert kept in taste, "the taste no longer keeps the graph it draws with retain_graph"
+    freed = taste.replace(kept, "loss.backward()\nmg.viz.render(")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     done = subprocess.run([sys.executable, "-c", freed], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
