@@ -192,7 +192,9 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
         raise ShapeError(f"{op}: input must have a class axis: (N, C) scores, or (C,) for one "
                          "sample; got a 0-d tensor.")
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    indices = _class_indices(target, input.shape, op).reshape(-1)
+    # A copy: backward reads the indices, and the caller may refill its label buffer before
+    # then (micro-batches summed into one loss): its gradient would go to the new classes.
+    indices = _class_indices(target, input.shape, op).reshape(-1).copy()
     unsigned, most_classes = _UNSIGNED.get(indices.dtype, (indices.dtype, 0))
     if (weight is None and type(ignore_index) is int and ignore_index < 0 and indices.size
             and classes <= most_classes
