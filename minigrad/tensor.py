@@ -348,8 +348,8 @@ class Tensor:
                     grads = _fit_to_inputs(grads, parents, self.op_name)
                     break
         if current_state().anomaly:
-            for grad in grads:
-                if grad is not None:
+            for grad, parent in zip(grads, parents):
+                if grad is not None and parent.requires_grad:  # (a constant's is dropped)
                     check_finite(grad, self.op_name, self._where, "backward", scope=self._scope)
         return grads
 
@@ -709,10 +709,13 @@ def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _fit_to_inputs(grads: tuple[np.ndarray | None, ...], parents: tuple[Tensor, ...],
                    op_name: str) -> tuple[np.ndarray | None, ...]:
     """The gradients an op's backward returned, each summed over the axes broadcasting
-    added (`sum_to_shape`) and cast to its input's dtype where it differs. A gradient that
-    no broadcast of the input explains is a bug in the op's backward: refused."""
+    added (`sum_to_shape`) and cast to its input's dtype where it differs; None for an input
+    that does not require grad. A gradient that no broadcast of the input explains is a bug
+    in the op's backward: refused."""
     fitted = []
     for position, (grad, parent) in enumerate(zip(grads, parents)):
+        if grad is not None and not parent.requires_grad:
+            grad = None  # a constant's: backward drops it anyway, so no summing or casting
         if grad is not None:
             parent_data = parent._data
             if grad.shape != parent_data.shape:

@@ -1,9 +1,12 @@
-"""Losses keep their own copy of the class indices they need for backward.
+"""What backward does with inputs that are not parameters: class targets, constants.
+
+Losses keep their own copy of the class indices they need for backward.
 
 A training loop that sums the losses of several micro-batches into one loss, reusing one
 label buffer, refills that buffer between a loss's forward and the backward. The gradient
 must still go to the classes the loss was computed with (PyTorch's losses save their own
-target tensor)."""
+target tensor). And the gradient an op computes for a constant operand is dropped before
+any further work on it."""
 
 import numpy as np
 import pytest
@@ -40,3 +43,27 @@ def test_the_ignored_rows_path_keeps_its_own_indices_too():
     buffer[:] = 2
     loss.backward()
     np.testing.assert_array_equal(x.grad, expected_x.grad)
+
+
+def test_a_constant_operand_gets_no_gradient_work_nor_warnings():
+    """Backward drops the gradient an op computes for an input that does not require grad;
+    summing it over broadcast axes first was wasted work, and with an inf gradient it warned
+    'invalid value encountered' from inside NumPy (an error under warnings-as-errors)."""
+    import warnings
+
+    w = mg.tensor([1.0, -2.0, 4.0], requires_grad=True)
+    constant = mg.tensor(np.float32(2.0))  # 0-d: its gradient would be summed to ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (w * constant).sum().backward(gradient=mg.tensor(np.float32(np.inf)))
+    assert np.all(np.isinf(w.grad)) and constant.grad is None
+
+
+def test_anomaly_mode_does_not_blame_a_gradient_no_input_receives():
+    """Under detect_anomaly, a non-finite gradient computed for a constant (and dropped) is
+    not an anomaly: no tensor receives it."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    tiny = mg.tensor(np.float32(1e-30))  # d(x / b)/db = -x / b² overflows float32: -inf
+    with mg.detect_anomaly():
+        (x / tiny).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full(2, 1 / np.float32(1e-30), np.float32))
