@@ -214,7 +214,7 @@ def test_readme_explorer_numbers_are_what_the_example_records():
 
 
 def test_readme_recorder_memory_per_step_is_what_it_holds():
-    """"about 9 KB per recorded step for the demo's model, 6 KB of it the statistics' arrays":
+    """"about 7 KB per recorded step for the demo's model, 6 KB of it the statistics' arrays":
     measured with tracemalloc on the demo's model (BatchNormMLP 2-32-32-3, fused)."""
     import tracemalloc
 
