@@ -151,6 +151,20 @@ def test_a_nan_measurement_chooses_no_verdict():
         mean_interval([1.0, nan])
 
 
+def test_a_rule_reads_zero_dimensional_arrays():
+    """A 0-d array (np.array(1.0); a scalar tensor's `.data`, e.g. a loss) made the NaN guard
+    iterate it: `TypeError: iteration over a 0-d array`. A 0-d NaN is still refused."""
+    import numpy as np
+
+    rule = Rule("X4", "claim", "rule", lambda a: ("reproduced", f"a = {a}"))
+    assert rule(a=np.array(1.0)).verdict == "reproduced"
+    assert rule(a={"x": [np.array(2, dtype=np.int64)]}).verdict == "reproduced"
+    with pytest.raises(ValueError, match=r"Rule X4: .*NaN at a\.x\[0\]"):
+        rule(a={"x": [np.array(math.nan)]})
+    with pytest.raises(ValueError, match=r"Rule X4: .*NaN at a\b"):
+        rule(a=np.array(math.nan, dtype=np.float32))
+
+
 def test_lessons_assign_whole_results_values():
     """`RESULTS` writes its file on assignment: a nested edit (RESULTS["a"]["b"] = 1, or
     RESULTS["a"].append(...)) changes memory only, and is lost unless another assignment
