@@ -136,3 +136,42 @@ def test_claims_md_quotes_the_recorded_intervals(claim: str) -> None:
     stale = [interval for interval in quoted if interval not in printed]
     assert not stale, (f"{claim}: claims.md quotes {stale}, which the committed run did not "
                        f"print (it printed {sorted(printed)})")
+
+
+def _run_date(lesson: int) -> str | None:
+    """The UTC date of the run in ``tutorials/figures/NN_results.json``: the day of the commit
+    that last changed it, or the file's own date while it has uncommitted changes. None outside
+    a git checkout (or without git)."""
+    import datetime
+    import os
+    import subprocess
+
+    path = f"tutorials/figures/{lesson:02d}_results.json"
+    try:
+        changed = subprocess.run(["git", "status", "--porcelain", "--", path], cwd=ROOT,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        if changed:
+            stamp = (ROOT / path).stat().st_mtime
+            return datetime.datetime.fromtimestamp(stamp, datetime.UTC).date().isoformat()
+        return subprocess.run(["git", "log", "-1", "--format=%ad",
+                               "--date=format-local:%Y-%m-%d", "--", path], cwd=ROOT,
+                              capture_output=True, text=True, check=True,
+                              env=dict(os.environ, TZ="UTC")).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_claims_md_dates_the_committed_run(claim: str) -> None:
+    """"full run of <date>" is the day the committed results were made: B8 still said
+    2026-12-01 after lesson 9 had been regenerated (same numbers) on 2026-12-02."""
+    section = _sections()[claim]
+    verdict_line = " ".join(section[section.index("- **Verdict"):].split("\n- ")[0].split())
+    quoted = set(re.findall(r"full run[^)]*?(\d{4}-\d\d-\d\d)", verdict_line))
+    lessons = {int(n) for n in re.findall(r"\*\*Experiment\.\*\* Lesson (\d+)", section)}
+    dates = {_run_date(lesson) for lesson in lessons}
+    if None in dates:
+        pytest.skip("not a git checkout: the date of the committed results is unknown")
+    assert quoted == dates, (f"{claim}: claims.md dates its verdict {sorted(quoted)}, the "
+                             f"committed results of lesson {sorted(lessons)} are of "
+                             f"{sorted(dates)}: quote the run the numbers come from")

@@ -160,6 +160,30 @@ def test_make_figures_keeps_the_committed_files_when_a_lesson_fails(tmp_path: Pa
     assert (lessons / "figures" / "02_results.json").read_text() == '{"old": 1}'
 
 
+def test_make_figures_keeps_what_a_failed_lesson_measured(tmp_path: Path, monkeypatch,
+                                                          capsys) -> None:
+    """A full run that crashed in its last cell used to lose everything it had measured (its
+    staging folder was a TemporaryDirectory, deleted on the way out) and printed no path: the
+    staging folder now sits next to the output folder, is kept on failure and named."""
+    import make_figures
+
+    lessons = tmp_path / "tutorials"
+    (lessons / "figures").mkdir(parents=True)
+    write = ("import os, pathlib, sys\n"
+             "out = pathlib.Path(os.environ['MINIGRAD_TUTORIAL_OUT'])\n"
+             "(out / '{n}_results.json').write_text('{{\"measured\": {n}}}')\n")
+    (lessons / "01_works.py").write_text(write.format(n="01"))
+    (lessons / "02_crashes_last.py").write_text(write.format(n="02") + "sys.exit('late')\n")
+    monkeypatch.setattr(make_figures, "TUTORIALS", lessons)
+    assert make_figures.main([]) == 1
+    printed = capsys.readouterr().out
+    kept = [path for path in lessons.iterdir() if path.is_dir() and path.name != "figures"]
+    assert [path.name.split(".")[1] for path in kept] == ["02_crashes_last"], kept  # 01's: gone
+    assert (kept[0] / "02_results.json").read_text() == '{"measured": 02}'
+    assert str(kept[0]) in printed and "rm -r" in printed, printed
+    assert not (lessons / "figures" / "02_results.json").exists()
+
+
 def test_check_file_that_is_not_a_file_is_named(tmp_path: Path) -> None:
     """`--file` pointing at a folder was reported as "your file called exit()"; a missing file
     as a FileNotFoundError traceback. Both now name the path and the fix, with status 2."""

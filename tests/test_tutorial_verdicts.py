@@ -91,15 +91,35 @@ def test_the_stated_rule_names_every_verdict_it_can_choose(claim, statement, dec
 # The lessons' environment variables
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["1,a", "-3", " , ", "1.5"])
+@pytest.mark.parametrize("value", ["1,a", "-3", " , ", "1.5", "2\u00b2", "3,3,3", "3, 03"])
 def test_a_bad_seeds_variable_names_itself_and_the_fix(value, monkeypatch):
     """MINIGRAD_TUTORIAL_SEEDS=" , " gave no seeds at all (the lesson then failed far away,
-    on an empty list), "1,a" int()'s bare message, "-3" a NumPy error at the first draw."""
+    on an empty list), "1,a" int()'s bare message, "-3" a NumPy error at the first draw,
+    "2²" (isdigit() is True for '²') int()'s bare message, and "3,3,3" ran one seed three
+    times: zero-width intervals that the "measurably different" rules then compared."""
     import _common
 
     monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", value)
     with pytest.raises(ValueError, match=r"MINIGRAD_TUTORIAL_SEEDS=.*Fix: e\.g\."):
         _common.seeds()
+
+
+def test_repeated_seeds_are_named(monkeypatch):
+    import _common
+
+    monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", "1,3,3")
+    with pytest.raises(ValueError, match=r"seed\(s\) \[3\] appear more than once"):
+        _common.seeds()
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_seeds_variable_means_the_defaults(value, monkeypatch):
+    """Like an empty MINIGRAD_TUTORIAL_QUICK or MINIGRAD_TUTORIAL_OUT (documented in
+    _common.py and tutorials/README.md): `MINIGRAD_TUTORIAL_SEEDS=` clears the override."""
+    import _common
+
+    monkeypatch.setenv("MINIGRAD_TUTORIAL_SEEDS", value)
+    assert _common.seeds(full=4, quick=2) == list(range(2 if _common.QUICK else 4))
 
 
 def test_the_seeds_variable_replaces_the_seeds(monkeypatch):
@@ -129,6 +149,20 @@ def test_a_nan_measurement_chooses_no_verdict():
     assert nested(steps={"CNN": {"bn": [math.inf]}}).verdict == "reproduced"  # inf is a value
     with pytest.raises(ValueError, match="NaN among the values"):
         mean_interval([1.0, nan])
+
+
+def test_a_rule_reads_zero_dimensional_arrays():
+    """A 0-d array (np.array(1.0); a scalar tensor's `.data`, e.g. a loss) made the NaN guard
+    iterate it: `TypeError: iteration over a 0-d array`. A 0-d NaN is still refused."""
+    import numpy as np
+
+    rule = Rule("X4", "claim", "rule", lambda a: ("reproduced", f"a = {a}"))
+    assert rule(a=np.array(1.0)).verdict == "reproduced"
+    assert rule(a={"x": [np.array(2, dtype=np.int64)]}).verdict == "reproduced"
+    with pytest.raises(ValueError, match=r"Rule X4: .*NaN at a\.x\[0\]"):
+        rule(a={"x": [np.array(math.nan)]})
+    with pytest.raises(ValueError, match=r"Rule X4: .*NaN at a\b"):
+        rule(a=np.array(math.nan, dtype=np.float32))
 
 
 def test_lessons_assign_whole_results_values():

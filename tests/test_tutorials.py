@@ -60,6 +60,14 @@ def test_02_tensors_broadcasting_gradcheck() -> None:
     assert r["matmul_formula_vs_engine"] < 1e-12
     assert r["matmul_engine_vs_numeric"] < 1e-6
     assert r["gradcheck_correct_ops_pass"] is True
+    # What the prose says of the central difference, measured against gradcheck's full
+    # tolerance atol + rtol·|numeric| (it used to compare float32's best error to atol alone):
+    # float32 fails at eps = 1e-6 and passes only near its best step; float64 passes at 1e-6
+    # by many orders of magnitude.
+    central = r["central_difference"]
+    assert central["float32_at_1e-6_over_tolerance"] > 1
+    assert central["float32_best_over_tolerance"] < 1
+    assert central["float64_at_1e-6_over_tolerance"] < 1e-4
     # The deliberately wrong op is caught, and the error names it.
     assert r["gradcheck_wrong_op_caught"] is True
     assert "backward gives" in r["gradcheck_wrong_op_message"]

@@ -21,6 +21,8 @@
 #    with a deliberately wrong backward and watch gradcheck catch it.
 
 # %%
+import inspect
+
 import matplotlib.pyplot as plt
 import numpy as np
 from _common import Results, save_figure
@@ -157,9 +159,22 @@ for dtype in (np.float32, np.float64):
     ]
 best = {name: steps[int(np.argmin(e))] for name, e in errors_by_dtype.items()}
 at_gradcheck_eps = int(np.argmin(np.abs(np.log10(steps) + 6)))  # the step closest to 1e-6
+# gradcheck's own defaults (read from its signature, so the lesson follows the code).
+defaults = inspect.signature(mg.gradcheck).parameters
+atol, rtol = defaults["atol"].default, defaults["rtol"].default
+tolerance = atol + rtol * abs(exact)  # what gradcheck accepts for this derivative
+print(f"gradcheck's tolerance here: atol + rtol·|numeric| = {atol:g} + {rtol:g}·{exact:.2f} "
+      f"= {tolerance:.1e}")
 for name, e in errors_by_dtype.items():
-    print(f"{name}: smallest error {min(e):.1e} (at eps = {best[name]:.0e}); "
-          f"at eps = 1e-6: {e[at_gradcheck_eps]:.1e}")
+    print(f"{name}: smallest error {min(e):.1e} (at eps = {best[name]:.0e}), "
+          f"{min(e) / tolerance:.1e}× the tolerance; at eps = 1e-6: "
+          f"{e[at_gradcheck_eps]:.1e}, {e[at_gradcheck_eps] / tolerance:.1e}× the tolerance")
+RESULTS["central_difference"] = {
+    "tolerance": tolerance,
+    **{f"{name}_best_over_tolerance": min(e) / tolerance for name, e in errors_by_dtype.items()},
+    **{f"{name}_at_1e-6_over_tolerance": e[at_gradcheck_eps] / tolerance
+       for name, e in errors_by_dtype.items()},
+}
 
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 for name, e in errors_by_dtype.items():
@@ -173,14 +188,15 @@ ax.grid(True, which="major", alpha=0.3)
 save_figure(fig, "02_central_difference_error.png")
 
 # %% [markdown]
-# gradcheck accepts $|\text{analytic} - \text{numeric}| \le$ `atol` + `rtol`·|numeric|
-# (1e-5 + 1e-3·0.79 here). In float32, at gradcheck's $\varepsilon = 10^{-6}$ the difference
-# is mostly rounding noise, its error far above that tolerance (for very small steps
-# $x \pm \varepsilon$ rounds back to $x$ and the "derivative" is 0): a float32 gradcheck
-# would reject a correct backward. Even at float32's best step (the printed line) the error
-# is only a few times below `atol`, too little room to tell a right backward from a slightly
-# wrong one. In float64 at $\varepsilon = 10^{-6}$ the error is many orders of magnitude
-# below the tolerance.
+# gradcheck accepts $|\text{analytic} - \text{numeric}| \le$ `atol` + `rtol`·|numeric|, the
+# tolerance printed above; the printed ratios are error ÷ tolerance (above 1: rejected). In
+# float32, at gradcheck's $\varepsilon = 10^{-6}$ the difference is mostly rounding noise, its
+# error above that tolerance (for very small steps $x \pm \varepsilon$ rounds back to $x$ and
+# the "derivative" is 0): a float32 gradcheck would reject a correct backward. At float32's
+# best step the error is below the tolerance, so a float32 check *could* pass — but only
+# near that one step, which depends on the function, the point and the dtype, and is not
+# known in advance. In float64 at $\varepsilon = 10^{-6}$ the error is many orders of
+# magnitude below the tolerance: any step near 1e-6 works, with room to spare.
 #
 # Every op in minigrad is checked this way. A few of them, combined:
 

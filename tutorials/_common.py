@@ -16,7 +16,9 @@ Environment variables (all optional):
   ``tutorials/out/`` (git-ignored: running a lesson never modifies a tracked file). The
   committed figures in ``tutorials/figures/`` are regenerated only by
   ``python tutorials/make_figures.py [NN ...]``.
-- ``MINIGRAD_TUTORIAL_SEEDS=0,1,2`` — override the seeds every experiment runs over.
+- ``MINIGRAD_TUTORIAL_SEEDS=0,1,2`` — override the seeds every experiment runs over
+  (distinct whole numbers >= 0). Empty, like unset, means the default seeds (as an empty
+  ``MINIGRAD_TUTORIAL_QUICK`` or ``MINIGRAD_TUTORIAL_OUT`` means the default).
 
 Results: each lesson records the numbers its verdicts rest on in ``RESULTS = Results("NN")``,
 a dict keyed by claim (``RESULTS["I2"] = {...}``). Every assignment is written at once to
@@ -64,17 +66,27 @@ def seeds(full: int = 5, quick: int = 3) -> list[int]:
     """The seeds an experiment runs over: ``range(full)``, or ``range(quick)`` in quick mode.
 
     ``MINIGRAD_TUTORIAL_SEEDS=3,4,5`` replaces them (to check that a verdict does not hang on
-    the seeds it was first run with).
+    the seeds it was first run with). Empty or blank, like unset, keeps the defaults.
     """
-    override = os.environ.get("MINIGRAD_TUTORIAL_SEEDS")
-    if override:
-        parts = [part.strip() for part in override.split(",") if part.strip()]
-        if not parts or not all(part.isdigit() for part in parts):
-            raise ValueError(f"MINIGRAD_TUTORIAL_SEEDS={override!r}: expected seeds as whole "
-                             "numbers >= 0 separated by commas. Fix: e.g. "
-                             "MINIGRAD_TUTORIAL_SEEDS=3,4,5, or unset it for the default seeds.")
-        return [int(part) for part in parts]
-    return list(range(quick if QUICK else full))
+    override = os.environ.get("MINIGRAD_TUTORIAL_SEEDS", "")
+    if not override.strip():
+        return list(range(quick if QUICK else full))
+    usage = ("Fix: e.g. MINIGRAD_TUTORIAL_SEEDS=3,4,5, or unset it (or set it empty) for the "
+             "default seeds.")
+    parts = [part.strip() for part in override.split(",") if part.strip()]
+    # isdigit() alone accepts '²', which int() then rejects with a bare message.
+    if not parts or not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValueError(f"MINIGRAD_TUTORIAL_SEEDS={override!r}: expected seeds as whole "
+                         f"numbers >= 0 (digits 0-9) separated by commas. {usage}")
+    chosen = [int(part) for part in parts]
+    repeated = sorted({seed for seed in chosen if chosen.count(seed) > 1})
+    if repeated:  # the same seed twice is the same run twice: a falsely narrow interval
+        raise ValueError(f"MINIGRAD_TUTORIAL_SEEDS={override!r}: seed(s) {repeated} appear more "
+                         "than once; a repeated seed repeats the same run, so the confidence "
+                         "intervals the verdicts compare would shrink (to zero width for "
+                         "'3,3,3') without any new measurement. Give distinct seeds. "
+                         + usage)
+    return chosen
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -102,6 +102,8 @@ def _nan_paths(value: Any, path: str = "") -> list[str]:
     if isinstance(value, dict):
         return [hit for key, item in value.items()
                 for hit in _nan_paths(item, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # np.array(1.0): a scalar, which
+        value = value.item()                                # enumerate() cannot iterate
     if isinstance(value, list | tuple | np.ndarray):
         return [hit for i, item in enumerate(value) for hit in _nan_paths(item, f"{path}[{i}]")]
     if isinstance(value, float | np.floating) and math.isnan(value):

@@ -5,9 +5,12 @@ output folder set to ``tutorials/figures/`` — the only way a lesson writes the
 run (``python tutorials/03_weight_initialisation.py``) writes to the git-ignored
 ``tutorials/out/`` instead, so running a lesson never modifies a tracked file.
 
-Each lesson writes into a fresh temporary folder first; only when it finishes without error
-are its files moved into the output folder. A lesson that crashes (or is interrupted) leaves
-the committed figures and results as they were, never half of one run and half of another.
+Each lesson writes into a fresh staging folder next to the output folder first; only when it
+finishes without error are its files moved into the output folder (``os.replace``: each file
+swapped whole, never half written) and the staging folder removed. A lesson that crashes (or
+is interrupted) leaves the committed figures and results as they were, never half of one run
+and half of another, and keeps what it measured before failing in its staging folder, whose
+path is printed: a full run can take many minutes, and its numbers are worth a look.
 
 Options: ``--quick`` runs in quick mode (a check, not for committing: it writes to the
 git-ignored ``tutorials/out/``, never over the committed figures); ``--out DIR`` writes
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,6 +53,38 @@ def output_folder(quick: bool, out: str | None) -> Path:
     return TUTORIALS / ("out" if quick else "figures")
 
 
+def stage(out: Path, script: Path) -> Path:
+    """A new, empty staging folder for one run of `script`, next to `out` (the same
+    filesystem, so moving a file into `out` is a rename, which replaces it whole)."""
+    out.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{out.name}.{script.stem}.unfinished_",
+                                 dir=out.resolve().parent))
+
+
+def publish(staging: Path, out: Path) -> int:
+    """Move every file of a finished run from `staging` into `out`, then remove `staging`.
+    Returns how many files were moved."""
+    written = sorted(staging.iterdir())
+    for path in written:  # os.replace: atomic within a filesystem, a file is never half there
+        os.replace(path, out / path.name)
+    staging.rmdir()
+    return len(written)
+
+
+def kept_message(script: Path, staging: Path, out: Path) -> str:
+    """What a failed run left behind, and what to do with it (an empty staging folder is
+    removed: nothing to keep)."""
+    count = sum(1 for _ in staging.iterdir())
+    if count == 0:
+        staging.rmdir()
+        return "It wrote nothing before failing."
+    return (f"What it wrote before failing ({count} files) is kept in {staging}: its "
+            f"{script.name[:2]}_results.json holds every number measured so far. {out} takes "
+            f"only finished runs: fix the lesson, run python tutorials/make_figures.py "
+            f"{script.name[:2]} again, and delete that folder once you have read it "
+            f"(rm -r {staging}).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("numbers", nargs="*", help="lesson numbers (default: all)")
@@ -66,22 +100,22 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for script in lessons(args.numbers):
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix=f"minigrad_{script.stem}_") as staging:
-            env["MINIGRAD_TUTORIAL_OUT"] = staging
+        staging = stage(out, script)
+        env["MINIGRAD_TUTORIAL_OUT"] = str(staging)
+        try:
             completed = subprocess.run([sys.executable, str(script)], cwd=TUTORIALS.parent,
                                        env=env)
-            written = sorted(Path(staging).iterdir())
-            if completed.returncode == 0:
-                out.mkdir(parents=True, exist_ok=True)
-                for path in written:  # whole files replaced, one lesson's run at a time
-                    shutil.move(str(path), str(out / path.name))
+        except BaseException:  # Ctrl-C: the lesson's numbers so far are still worth keeping
+            print(kept_message(script, staging, out), file=sys.stderr, flush=True)
+            raise
         seconds = time.perf_counter() - start
         if completed.returncode == 0:
-            print(f"== {script.name}: ok in {seconds:.0f} s; {len(written)} files written to "
+            written = publish(staging, out)
+            print(f"== {script.name}: ok in {seconds:.0f} s; {written} files written to "
                   f"{out}", flush=True)
         else:
-            print(f"== {script.name}: FAILED in {seconds:.0f} s; {out} left as it was",
-                  flush=True)
+            print(f"== {script.name}: FAILED in {seconds:.0f} s; {out} left as it was. "
+                  + kept_message(script, staging, out), flush=True)
             failed.append(script.name)
     if failed:
         print(f"make_figures: failed: {', '.join(failed)}", file=sys.stderr)
