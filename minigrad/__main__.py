@@ -31,7 +31,7 @@ from minigrad.examples import (
     build_graph,
     scalar_demo,
 )
-from minigrad.viz.output import FORMATS
+from minigrad.viz.output import FORMATS, MAX_TIMEOUT
 
 __all__ = ["ScalarMLP", "demo", "main", "scalar_demo"]
 
@@ -281,6 +281,16 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: --timeout, positive and at most the longest wait the system takes
+    (`viz.output.MAX_TIMEOUT`, about 24 days; 1e300 was an OverflowError from subprocess)."""
+    value = _positive(float)(text)
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be at most {int(MAX_TIMEOUT):,} seconds "
+                                         f"(about 24 days), got {text}")
+    return value
+
+
 def _add_demo(commands: Any) -> None:
     parser = commands.add_parser(
         "demo", help="train a small MLP with BatchNorm, print diagnostics, draw its gradients",
@@ -344,7 +354,7 @@ def _add_graph(commands: Any) -> None:
                         help="leave out the leaves that are trained (weights, biases)")
     parser.add_argument("--hide-constants", action="store_true",
                         help="leave out the leaves that take no gradient (inputs, constants)")
-    parser.add_argument("--timeout", type=_positive(float), default=60.0,
+    parser.add_argument("--timeout", type=_seconds, default=60.0,
                         help="seconds Graphviz may take before it is stopped (default 60)")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from minigrad.viz.layout import DEFAULT_TIMEOUT
 from minigrad.viz.modules import matches
+from minigrad.viz.output import check_timeout
 from minigrad.viz.page import Panel, build_document
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.walk import has_gradient
@@ -190,6 +191,7 @@ def explore(source: Any, *, title: str | None = None,
     vanishing / exploding: RMS below / above which a box gets a warning border.
     Returns an `Explorer`: ``.save("flow.html")``; shown inline by Jupyter.
     """
+    check_timeout(timeout, "explore")  # now, not after the recording is read
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"explore: rankdir must be 'TB' or 'LR', got {rankdir!r}.")
     auto = isinstance(max_nodes, str) and max_nodes == "auto"

@@ -399,4 +399,5 @@ def render(root: Any, path: str | Path, format: str | None = None, *,
     size and the options that shrink it). Returns the path of the written file.
     """
     check_format(Path(path), format, "render")  # before drawing: a wrong name fails fast
+    check_timeout(timeout, "render")
     return save(draw_graph(root, **options), path, format, timeout=timeout)

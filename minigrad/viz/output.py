@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from numbers import Real
 from pathlib import Path
@@ -96,8 +97,13 @@ class GradientGraph(graphviz.Digraph):
         """SVG for Jupyter, or the reason there is none (as text, not a traceback)."""
         try:
             svg = run_dot(self, "svg", self.timeout, "draw_graph").decode("utf-8")
-        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError, ValueError) as error:
+        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError, ValueError,
+                OverflowError) as error:
             message = str(error)
+            if isinstance(error, OverflowError):  # a wait too long for this system
+                message = (f"draw_graph: the system cannot wait timeout={self.timeout!r} "
+                           f"seconds for Graphviz ({message}). Fix: a shorter timeout, or "
+                           "timeout=None for no limit.")
             return {"text/plain": message,
                     "text/html": f"<pre style='white-space: pre-wrap'>{html.escape(message)}</pre>"}
         return {"image/svg+xml": svg}
@@ -148,12 +154,21 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
     return done.stdout
 
 
+# The longest wait the operating system takes: `subprocess` waits with poll(), whose time
+# limit is a C int of milliseconds (Windows: a 32-bit unsigned count of them); longer, or
+# inf, is an OverflowError from deep inside. About 24.8 days; None means no limit.
+MAX_TIMEOUT = min(threading.TIMEOUT_MAX, (2**31 - 1) / 1000)
+
+
 def check_timeout(timeout: Any, caller: str) -> None:
-    """Refuse a `timeout` that is not a positive number of seconds or None."""
+    """Refuse a `timeout` that is not a positive, finite number of seconds up to
+    `MAX_TIMEOUT`, or None."""
     if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
-                                or not float(timeout) > 0):
-        raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
-                         f"got {timeout!r}. Fix: e.g. timeout=60, or None for no limit.")
+                                or not 0 < timeout <= MAX_TIMEOUT):  # (NaN: False)
+        raise ValueError(f"{caller}: timeout must be a positive number of seconds, at most "
+                         f"{int(MAX_TIMEOUT):,} (about 24 days: the longest wait the system "
+                         f"takes), or None for no limit; got {timeout!r}. Fix: e.g. "
+                         "timeout=60, or timeout=None to wait as long as Graphviz takes.")
 
 
 def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *,
