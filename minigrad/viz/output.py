@@ -164,11 +164,16 @@ def check_timeout(timeout: Any, caller: str) -> None:
     """Refuse a `timeout` that is not a positive, finite number of seconds up to
     `MAX_TIMEOUT`, or None."""
     if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
-                                or not 0 < timeout <= MAX_TIMEOUT):  # (NaN: False)
+                                or not _within_the_longest_wait(timeout)):
         raise ValueError(f"{caller}: timeout must be a positive number of seconds, at most "
                          f"{int(MAX_TIMEOUT):,} (about 24 days: the longest wait the system "
                          f"takes), or None for no limit; got {timeout!r}. Fix: e.g. "
                          "timeout=60, or timeout=None to wait as long as Graphviz takes.")
+
+
+def _within_the_longest_wait(seconds: Any) -> bool:
+    # No float() first: float(10**400) is an OverflowError. NaN compares False: refused.
+    return bool(0 < seconds <= MAX_TIMEOUT)
 
 
 def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *,
