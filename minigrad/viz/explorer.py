@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad.viz.layout import DEFAULT_TIMEOUT
-from minigrad.viz.modules import matches
+from minigrad.viz.modules import matches, qualified_names
 from minigrad.viz.output import check_timeout
 from minigrad.viz.page import Panel, build_document
 from minigrad.viz.recorder import GradientFlowRecorder
@@ -155,8 +155,9 @@ def _check_collapse(collapse: str | Iterable[str], panels: list[Panel]) -> None:
     patterns = {collapse} if isinstance(collapse, str) else set(collapse)
     scopes = {s for panel in panels for box in panel.recorder._recorded().boxes
               if box.cluster is not None for s in box.cluster.path()}
+    paths = qualified_names(scopes)  # (of every panel: "known" if one has it)
     unknown = sorted(str(pattern) for pattern in patterns
-                     if not any(matches(s, {pattern}) for s in scopes))
+                     if not any(matches(s, {pattern}, paths) for s in scopes))
     if unknown:
         modules = sorted({s.label() if not s.parent else f"{s.qualified_name()} ({s.type_name})"
                           for s in scopes if s.qualified_name()})

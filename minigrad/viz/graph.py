@@ -64,7 +64,8 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
     show_grad: draw gradients; by default, exactly when `backward` has reached `root`.
     show_parameters / show_constants: draw leaves that require grad / that do not.
     collapse: module names (``"bn1"``, ``"features.bn1"``) or type names
-        (``"BatchNorm1d"``) whose nodes are folded into one box per module call; a name
+        (``"BatchNorm1d"``) whose nodes are folded into one box per module call (a full
+        path names that module only; another name every module so named); a name
         that matches no module is a ValueError listing those there are. "auto" (default):
         fold nothing unless the picture would have more than 100 boxes, then fold the
         innermost modules (then the next level out) until it fits; ``()`` never folds.

@@ -94,18 +94,30 @@ def all_scopes(scopes: list[Scope | None]) -> set[Scope]:
     return found
 
 
-def matches(scope: Scope, patterns: set[str]) -> bool:
+def qualified_names(scopes: Iterable[Scope]) -> set[str]:
+    """The qualified names of `scopes` and of the modules enclosing them (``features.bn1``,
+    ``features``): what `matches` reads a pattern as first."""
+    return {s.qualified_name() for scope in scopes for s in scope.path()}
+
+
+def matches(scope: Scope, patterns: set[str], paths: set[str]) -> bool:
     """True when a collapse pattern names `scope`: its type (``BatchNorm1d``), its
     qualified name (``features.bn1``) or its own name (``bn1``, as `explore` reads it too:
-    it may fold one module in each of several blocks)."""
-    return (scope.type_name in patterns or scope.qualified_name() in patterns
-            or bool(scope.name) and scope.name in patterns)
+    it may fold one module in each of several blocks).
+
+    `paths`: the qualified names of the graph's modules (`qualified_names`). A pattern that
+    is one of them names that module only: in ``Sequential(Sequential(..), Sequential(..))``
+    "0" is the first block, not also the first layer of every block ("1.0")."""
+    if scope.type_name in patterns or scope.qualified_name() in patterns:
+        return True
+    return bool(scope.name) and scope.name in patterns and scope.name not in paths
 
 
 def check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
     """Refuse collapse names that match no module of the graph, listing those that exist."""
+    paths = qualified_names(in_use)
     unknown = sorted(pattern for pattern in patterns
-                     if not any(matches(scope, {pattern}) for scope in in_use))
+                     if not any(matches(scope, {pattern}, paths) for scope in in_use))
     if unknown and not in_use:
         raise ValueError(
             f"draw_graph: collapse={', '.join(map(repr, unknown))}, but this graph has no "

@@ -30,6 +30,7 @@ from minigrad.viz.modules import (
     matches,
     names_from,
     owner_names,
+    qualified_names,
     user_label,
 )
 from minigrad.viz.style import GradStats, norm
@@ -253,6 +254,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
                 and (isinstance(node, Parameter) or id(node) in names)):
             scopes[i] = common_scope([nodes[c]._scope for c in consumers[i]])
     check_patterns(patterns, in_use)
+    paths = qualified_names(in_use)
 
     hidden = {i for i, kind in enumerate(kinds) if i != 0 and (
         (kind == "parameter" and not show_parameters)
@@ -268,7 +270,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         path = scope.path()
         if level is not None:
             return path[level - 1] if len(path) >= level else None
-        return next((s for s in path if matches(s, patterns)), None) if patterns else None
+        return next((s for s in path if matches(s, patterns, paths)), None) if patterns else None
 
     # Group nodes into boxes (one per node, or one per collapsed module), in walk order.
     box_of: list[int | None] = [None] * len(nodes)
