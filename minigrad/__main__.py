@@ -178,17 +178,19 @@ def _graph(args: argparse.Namespace) -> int:
         format = (check_format(Path(args.out), args.format, "minigrad graph") if args.out
                   else args.format or "svg")
         root, params = build_graph(args.example)
-        path = viz.render(root, args.out or f"minigrad-out/{args.example}.{format}",
-                          format=format, params=params, rankdir=args.rankdir,
-                          collapse=args.collapse or "auto", max_nodes=args.max_nodes,
-                          compact=args.compact, show_parameters=not args.hide_parameters,
-                          show_constants=not args.hide_constants, timeout=args.timeout)
+        graph = viz.draw_graph(root, params=params, rankdir=args.rankdir,
+                               collapse=args.collapse or "auto", max_nodes=args.max_nodes,
+                               compact=args.compact, show_parameters=not args.hide_parameters,
+                               show_constants=not args.hide_constants, timeout=args.timeout)
+        path = viz.save(graph, args.out or f"minigrad-out/{args.example}.{format}",
+                        format=format, timeout=args.timeout)
     except viz.GraphvizTimeoutError as error:  # its fix, in this command's options
+        # (a module type this graph has, whose folding helps most: graph.fold)
+        fold = (f"--collapse MODULE, e.g. --collapse {graph.fold}; " if graph.fold
+                else "no module to fold that would help: ")
         print(f"minigrad graph: {str(error).split(' Fix: ')[0].removeprefix('render: ')} "
-              "Fix: draw less of it "
-              "(--collapse MODULE, e.g. --collapse BatchNorm1d; a smaller --max-nodes; "
-              "--hide-parameters; --hide-constants) or allow longer with --timeout SECONDS.",
-              file=sys.stderr)
+              f"Fix: draw less of it ({fold}a smaller --max-nodes; --hide-parameters; "
+              "--hide-constants) or allow longer with --timeout SECONDS.", file=sys.stderr)
         return 1
     except viz.GraphvizNotFoundError as error:
         _fail("graph", error)

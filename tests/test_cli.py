@@ -346,6 +346,13 @@ def test_a_graphviz_timeout_names_the_commands_options(capsys, tmp_path, monkeyp
     assert "within 2 s" in err and "--max-nodes" in err and "--timeout SECONDS" in err
     assert "max_nodes=" not in err and "timeout=" not in err
     assert not (tmp_path / "g.svg").exists()
+    # A module the graph has (it suggested --collapse BatchNorm1d to every graph), or none.
+    assert "e.g. --collapse BatchNorm2d;" in err and "BatchNorm1d" not in err
+    code, _, err = run(capsys, "graph", "expression", "--timeout", "2",
+                       "--out", str(tmp_path / "g.svg"))
+    assert code == 1 and "Fix: draw less of it (no module to fold that would help: a " \
+        "smaller --max-nodes; --hide-parameters; --hide-constants)" in err
+    assert "--collapse" not in err
 
 
 @pytest.mark.parametrize("seconds", ["1e300", "2147484"])

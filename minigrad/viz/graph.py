@@ -29,6 +29,7 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz import style
+from minigrad.viz.modules import fold_suggestion
 from minigrad.viz.output import (
     DEFAULT_TIMEOUT,
     FORMATS,
@@ -114,6 +115,7 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
                    "margin": "0.14,0.07"},
         edge_attr={"fontname": _FONT, "fontsize": "9", "color": "#444444", "arrowsize": "0.6"},
         timeout=timeout, boxes=len(picture.boxes), arrows=len(picture.arrows),
+        fold=fold_suggestion(box.cluster for box in picture.boxes if box.module is None),
     )
     heading = [f"<B>{escape(title, 80)}</B>"] if title else []
     if picture.auto_collapsed:

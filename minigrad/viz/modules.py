@@ -135,6 +135,36 @@ def check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
             "these names or types.")
 
 
+def fold_suggestion(clusters: Iterable[Scope | None]) -> str | None:
+    """The module type whose folding saves the most boxes, for a hint that names a module
+    the graph has (not one it may lack, as a fixed example would); None when folding none
+    would help. `clusters`: the module of each drawn box not folded already.
+
+    Folding a type leaves one box per call of it. Nested modules come first: an outermost
+    one (the model: one box for everything shows nothing) only when none of them helps and
+    the graph has several (the model and its loss module)."""
+    paths = [cluster.path() for cluster in clusters if cluster is not None]
+    best = _most_saved([path[1:] for path in paths])
+    if best is None and len({path[0] for path in paths}) > 1:
+        best = _most_saved(paths)
+    return best
+
+
+def _most_saved(paths: list[list[Scope]]) -> str | None:
+    inside: dict[str, int] = {}  # boxes within a module of each type
+    calls: dict[str, set[Scope]] = {}  # the calls that hold them (each type's outermost)
+    for path in paths:
+        outermost: dict[str, Scope] = {}
+        for scope in path:
+            outermost.setdefault(scope.type_name, scope)
+        for type_name, scope in outermost.items():
+            inside[type_name] = inside.get(type_name, 0) + 1
+            calls.setdefault(type_name, set()).add(scope)
+    saved = {name: inside[name] - len(calls[name]) for name in inside}
+    best = min(saved, key=lambda name: (-saved[name], name), default=None)
+    return best if best is not None and saved[best] > 0 else None
+
+
 def auto_level(scopes: list[Scope | None], shown: list[int]) -> int | None:
     """The nesting depth at which to fold every module so the picture keeps at most
     `AUTO_COLLAPSE_BOXES` boxes (the deepest level that suffices), or None."""

@@ -28,8 +28,14 @@ INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;
                 "install graphviz; conda: conda install -c conda-forge graphviz; others: "
                 "https://graphviz.org/download/)")
 
-SHRINK_HINT = ("collapse=['BatchNorm1d'] or other module names/types (one box per module "
-               "call), a smaller max_nodes=, show_parameters=False, show_constants=False")
+def shrink_hint(fold: str | None) -> str:
+    """The options that make a drawing smaller; `fold`: a module type of the graph whose
+    folding helps most (`modules.fold_suggestion`), None when none would."""
+    smaller = "a smaller max_nodes=, show_parameters=False, show_constants=False"
+    if fold is None:
+        return f"{smaller} (no module to fold that would help)"
+    return (f"collapse=[{fold!r}] or other module names/types (one box per module call), "
+            f"{smaller}")
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -54,14 +60,16 @@ class GradientGraph(graphviz.Digraph):
     """
 
     def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, boxes: int = 0,
-                 arrows: int = 0, **kwargs: Any) -> None:
+                 arrows: int = 0, fold: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout, self.boxes, self.arrows = timeout, boxes, arrows
+        self.fold = fold  # the module type a time-out's message suggests folding, if any
 
     def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        """`copy()` keeps the time limit and the size."""
+        """`copy()` keeps the time limit, the size and the module to fold."""
         copied = dict(super()._copy_kwargs(**kwargs))
-        copied.update(timeout=self.timeout, boxes=self.boxes, arrows=self.arrows)
+        copied.update(timeout=self.timeout, boxes=self.boxes, arrows=self.arrows,
+                      fold=self.fold)
         return copied
 
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None,
@@ -124,7 +132,8 @@ def run_dot(graph: graphviz.Digraph, format: str, timeout: float | None, caller:
         boxes, arrows = graph_size(graph)
         return f"{boxes:,} boxes, {arrows:,} arrows"
 
-    return run_dot_source(graph.source, format, timeout, caller, size, SHRINK_HINT)
+    fold = graph.fold if isinstance(graph, GradientGraph) else None
+    return run_dot_source(graph.source, format, timeout, caller, size, shrink_hint(fold))
 
 
 def run_dot_source(source: str, format: str, timeout: float | None, caller: str,

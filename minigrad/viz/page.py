@@ -17,7 +17,7 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz.layout import Layout, LayoutCluster, LayoutNode, dot_source, parse_svg, run_dot
-from minigrad.viz.modules import matches, qualified_names
+from minigrad.viz.modules import fold_suggestion, matches, qualified_names
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.style import PALETTE, LogScale, number
 
@@ -198,7 +198,9 @@ class _PanelBuilder:
         size = (f"{len(nodes):,} boxes, {len(dot_arrows):,} arrows, "
                 f"{len(clusters):,} clusters")
         source = dot_source(nodes, clusters, dot_arrows, self.rankdir)
-        layout = parse_svg(run_dot(source, self.timeout, size, modules=bool(clusters)))
+        fold = fold_suggestion(self.structure.boxes[members[0]].cluster for members, module
+                               in zip(self.members, self.module) if module is None)
+        layout = parse_svg(run_dot(source, self.timeout, size, bool(clusters), fold))
         return layout, clusters, scopes, box_cluster, arrows
 
     # -- the panel -------------------------------------------------------------------------
