@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -26,7 +27,7 @@ from typing import Any
 
 from minigrad.viz.layout import DEFAULT_TIMEOUT
 from minigrad.viz.modules import matches, qualified_names
-from minigrad.viz.output import check_timeout
+from minigrad.viz.output import check_timeout, refuse_folder
 from minigrad.viz.page import Panel, build_document
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.walk import has_gradient
@@ -89,7 +90,8 @@ class Explorer:
 
     def save(self, path: str | Path) -> Path:
         """Write the page to `path` (one self-contained .html file, replacing a file of
-        that name; its folder must exist); returns the path."""
+        that name; its folder must exist, and a folder is refused); returns the path."""
+        refuse_folder(os.fspath(path), "Explorer.save", "flow.html")
         path = Path(path)
         if not path.parent.is_dir():
             raise ValueError(f"Explorer.save: the folder {str(path.parent)!r} does not exist. "

@@ -199,11 +199,7 @@ def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *
     written = os.fspath(path)
     path = Path(path)
     format = check_format(path, format, "render")
-    # A folder (".", "results", "results/": Path drops the slash) would have become
-    # "results.svg" beside it, or a traceback from pathlib for ".".
-    if written.endswith(("/", os.sep)) or path.is_dir():
-        raise ValueError(f"render: {written!r} is a folder, not a file. Fix: name the file, "
-                         f"e.g. {str(path / ('graph.' + format))!r}.")
+    refuse_folder(written, "render", f"graph.{format}")
     if not path.suffix:
         path = path.with_name(f"{path.name}.{format}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,6 +218,16 @@ def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *
         ) from None
     path.write_bytes(image)
     return path
+
+
+def refuse_folder(written: str, caller: str, example: str) -> None:
+    """A ValueError of `caller`'s when `written` (the path as given) names a folder, with
+    a file `example` in it as the fix. A folder (".", "results", "results/": Path drops
+    the slash) would have become "results.svg" beside it, or a raw IsADirectoryError or
+    pathlib's "PosixPath('.') has an empty name" from deep inside."""
+    if written.endswith(("/", os.sep)) or Path(written).is_dir():
+        raise ValueError(f"{caller}: {written!r} is a folder, not a file. Fix: name the file, "
+                         f"e.g. {str(Path(written) / example)!r}.")
 
 
 def check_format(path: Path, format: str | None, caller: str) -> str:
