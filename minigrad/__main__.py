@@ -31,7 +31,7 @@ from minigrad.examples import (
     build_graph,
     scalar_demo,
 )
-from minigrad.viz.output import FORMATS
+from minigrad.viz.output import FORMATS, MAX_TIMEOUT
 
 __all__ = ["ScalarMLP", "demo", "main", "scalar_demo"]
 
@@ -178,17 +178,19 @@ def _graph(args: argparse.Namespace) -> int:
         format = (check_format(Path(args.out), args.format, "minigrad graph") if args.out
                   else args.format or "svg")
         root, params = build_graph(args.example)
-        path = viz.render(root, args.out or f"minigrad-out/{args.example}.{format}",
-                          format=format, params=params, rankdir=args.rankdir,
-                          collapse=args.collapse or "auto", max_nodes=args.max_nodes,
-                          compact=args.compact, show_parameters=not args.hide_parameters,
-                          show_constants=not args.hide_constants, timeout=args.timeout)
+        graph = viz.draw_graph(root, params=params, rankdir=args.rankdir,
+                               collapse=args.collapse or "auto", max_nodes=args.max_nodes,
+                               compact=args.compact, show_parameters=not args.hide_parameters,
+                               show_constants=not args.hide_constants, timeout=args.timeout)
+        path = viz.save(graph, args.out or f"minigrad-out/{args.example}.{format}",
+                        format=format, timeout=args.timeout)
     except viz.GraphvizTimeoutError as error:  # its fix, in this command's options
+        # (a module type this graph has, whose folding helps most: graph.fold)
+        fold = (f"--collapse MODULE, e.g. --collapse {graph.fold}; " if graph.fold
+                else "no module to fold that would help: ")
         print(f"minigrad graph: {str(error).split(' Fix: ')[0].removeprefix('render: ')} "
-              "Fix: draw less of it "
-              "(--collapse MODULE, e.g. --collapse BatchNorm1d; a smaller --max-nodes; "
-              "--hide-parameters; --hide-constants) or allow longer with --timeout SECONDS.",
-              file=sys.stderr)
+              f"Fix: draw less of it ({fold}a smaller --max-nodes; --hide-parameters; "
+              "--hide-constants) or allow longer with --timeout SECONDS.", file=sys.stderr)
         return 1
     except viz.GraphvizNotFoundError as error:
         _fail("graph", error)
@@ -281,6 +283,16 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: --timeout, positive and at most the longest wait the system takes
+    (`viz.output.MAX_TIMEOUT`, about 24 days; 1e300 was an OverflowError from subprocess)."""
+    value = _positive(float)(text)
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be at most {int(MAX_TIMEOUT):,} seconds "
+                                         f"(about 24 days), got {text}")
+    return value
+
+
 def _add_demo(commands: Any) -> None:
     parser = commands.add_parser(
         "demo", help="train a small MLP with BatchNorm, print diagnostics, draw its gradients",
@@ -344,7 +356,7 @@ def _add_graph(commands: Any) -> None:
                         help="leave out the leaves that are trained (weights, biases)")
     parser.add_argument("--hide-constants", action="store_true",
                         help="leave out the leaves that take no gradient (inputs, constants)")
-    parser.add_argument("--timeout", type=_positive(float), default=60.0,
+    parser.add_argument("--timeout", type=_seconds, default=60.0,
                         help="seconds Graphviz may take before it is stopped (default 60)")
 
 

@@ -346,3 +346,21 @@ def test_a_graphviz_timeout_names_the_commands_options(capsys, tmp_path, monkeyp
     assert "within 2 s" in err and "--max-nodes" in err and "--timeout SECONDS" in err
     assert "max_nodes=" not in err and "timeout=" not in err
     assert not (tmp_path / "g.svg").exists()
+    # A module the graph has (it suggested --collapse BatchNorm1d to every graph), or none.
+    assert "e.g. --collapse BatchNorm2d;" in err and "BatchNorm1d" not in err
+    code, _, err = run(capsys, "graph", "expression", "--timeout", "2",
+                       "--out", str(tmp_path / "g.svg"))
+    assert code == 1 and "Fix: draw less of it (no module to fold that would help: a " \
+        "smaller --max-nodes; --hide-parameters; --hide-constants)" in err
+    assert "--collapse" not in err
+
+
+@pytest.mark.parametrize("seconds", ["1e300", "2147484"])
+def test_a_timeout_longer_than_the_system_waits_is_refused_by_the_parser(capsys, seconds):
+    """--timeout 1e300 passed the parser, then subprocess's wait overflowed: a traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["graph", "expression", "--timeout", seconds])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"argument --timeout: must be at most 2,147,483 seconds (about 24 days), got "
+        f"{seconds}\n")

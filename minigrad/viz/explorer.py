@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from minigrad.viz.layout import DEFAULT_TIMEOUT
-from minigrad.viz.modules import matches
+from minigrad.viz.modules import matches, qualified_names
+from minigrad.viz.output import check_timeout, refuse_folder
 from minigrad.viz.page import Panel, build_document
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.walk import has_gradient
@@ -88,7 +90,8 @@ class Explorer:
 
     def save(self, path: str | Path) -> Path:
         """Write the page to `path` (one self-contained .html file, replacing a file of
-        that name; its folder must exist); returns the path."""
+        that name; its folder must exist, and a folder is refused); returns the path."""
+        refuse_folder(os.fspath(path), "Explorer.save", "flow.html")
         path = Path(path)
         if not path.parent.is_dir():
             raise ValueError(f"Explorer.save: the folder {str(path.parent)!r} does not exist. "
@@ -154,8 +157,9 @@ def _check_collapse(collapse: str | Iterable[str], panels: list[Panel]) -> None:
     patterns = {collapse} if isinstance(collapse, str) else set(collapse)
     scopes = {s for panel in panels for box in panel.recorder._recorded().boxes
               if box.cluster is not None for s in box.cluster.path()}
+    paths = qualified_names(scopes)  # (of every panel: "known" if one has it)
     unknown = sorted(str(pattern) for pattern in patterns
-                     if not any(matches(s, {pattern}) for s in scopes))
+                     if not any(matches(s, {pattern}, paths) for s in scopes))
     if unknown:
         modules = sorted({s.label() if not s.parent else f"{s.qualified_name()} ({s.type_name})"
                           for s in scopes if s.qualified_name()})
@@ -190,6 +194,7 @@ def explore(source: Any, *, title: str | None = None,
     vanishing / exploding: RMS below / above which a box gets a warning border.
     Returns an `Explorer`: ``.save("flow.html")``; shown inline by Jupyter.
     """
+    check_timeout(timeout, "explore")  # now, not after the recording is read
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"explore: rankdir must be 'TB' or 'LR', got {rankdir!r}.")
     auto = isinstance(max_nodes, str) and max_nodes == "auto"

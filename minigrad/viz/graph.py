@@ -29,6 +29,7 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz import style
+from minigrad.viz.modules import fold_suggestion
 from minigrad.viz.output import (
     DEFAULT_TIMEOUT,
     FORMATS,
@@ -64,7 +65,8 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
     show_grad: draw gradients; by default, exactly when `backward` has reached `root`.
     show_parameters / show_constants: draw leaves that require grad / that do not.
     collapse: module names (``"bn1"``, ``"features.bn1"``) or type names
-        (``"BatchNorm1d"``) whose nodes are folded into one box per module call; a name
+        (``"BatchNorm1d"``) whose nodes are folded into one box per module call (a full
+        path names that module only; another name every module so named); a name
         that matches no module is a ValueError listing those there are. "auto" (default):
         fold nothing unless the picture would have more than 100 boxes, then fold the
         innermost modules (then the next level out) until it fits; ``()`` never folds.
@@ -113,6 +115,7 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
                    "margin": "0.14,0.07"},
         edge_attr={"fontname": _FONT, "fontsize": "9", "color": "#444444", "arrowsize": "0.6"},
         timeout=timeout, boxes=len(picture.boxes), arrows=len(picture.arrows),
+        fold=fold_suggestion(box.cluster for box in picture.boxes if box.module is None),
     )
     heading = [f"<B>{escape(title, 80)}</B>"] if title else []
     if picture.auto_collapsed:
@@ -399,4 +402,5 @@ def render(root: Any, path: str | Path, format: str | None = None, *,
     size and the options that shrink it). Returns the path of the written file.
     """
     check_format(Path(path), format, "render")  # before drawing: a wrong name fails fast
+    check_timeout(timeout, "render")
     return save(draw_graph(root, **options), path, format, timeout=timeout)

@@ -21,7 +21,6 @@ _PATH = re.compile(r"^[MCLZmclz0-9eE.,\- ]*$")  # what dot writes in an edge pat
 
 # The explorer's time-out is the drawings' own (one `dot` runner: output.run_dot_source).
 LayoutTimeoutError = GraphvizTimeoutError
-_SHRINK_HINT = ("fold modules (collapse='BatchNorm1d' or collapse='auto'), lower max_nodes=")
 _SHRINK_HINT_NO_MODULES = "lower max_nodes= (no module to fold: a graph of Values or plain ops)"
 
 
@@ -95,10 +94,17 @@ def dot_source(nodes: list[LayoutNode], clusters: list[LayoutCluster],
     return "\n".join(lines) + "\n"
 
 
-def run_dot(source: str, timeout: float | None, size: str, modules: bool = True) -> str:
+def run_dot(source: str, timeout: float | None, size: str, modules: bool = True,
+            fold: str | None = None) -> str:
     """The SVG that ``dot`` makes of `source`, stopped after `timeout` seconds (the
-    message names what shrinks the graph: folding only when it has `modules` drawn)."""
-    hint = _SHRINK_HINT if modules else _SHRINK_HINT_NO_MODULES
+    message names what shrinks the graph: folding `fold`, a module type it has drawn whose
+    folding helps most, `modules.fold_suggestion`)."""
+    if fold is not None:
+        hint = f"fold modules (collapse={fold!r} or collapse='auto'), lower max_nodes="
+    elif modules:
+        hint = "lower max_nodes= (no module left to fold that would help)"
+    else:
+        hint = _SHRINK_HINT_NO_MODULES
     return run_dot_source(source, "svg", timeout, "explore", lambda: size,
                           hint).decode("utf-8")
 

@@ -94,18 +94,30 @@ def all_scopes(scopes: list[Scope | None]) -> set[Scope]:
     return found
 
 
-def matches(scope: Scope, patterns: set[str]) -> bool:
+def qualified_names(scopes: Iterable[Scope]) -> set[str]:
+    """The qualified names of `scopes` and of the modules enclosing them (``features.bn1``,
+    ``features``): what `matches` reads a pattern as first."""
+    return {s.qualified_name() for scope in scopes for s in scope.path()}
+
+
+def matches(scope: Scope, patterns: set[str], paths: set[str]) -> bool:
     """True when a collapse pattern names `scope`: its type (``BatchNorm1d``), its
     qualified name (``features.bn1``) or its own name (``bn1``, as `explore` reads it too:
-    it may fold one module in each of several blocks)."""
-    return (scope.type_name in patterns or scope.qualified_name() in patterns
-            or bool(scope.name) and scope.name in patterns)
+    it may fold one module in each of several blocks).
+
+    `paths`: the qualified names of the graph's modules (`qualified_names`). A pattern that
+    is one of them names that module only: in ``Sequential(Sequential(..), Sequential(..))``
+    "0" is the first block, not also the first layer of every block ("1.0")."""
+    if scope.type_name in patterns or scope.qualified_name() in patterns:
+        return True
+    return bool(scope.name) and scope.name in patterns and scope.name not in paths
 
 
 def check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
     """Refuse collapse names that match no module of the graph, listing those that exist."""
+    paths = qualified_names(in_use)
     unknown = sorted(pattern for pattern in patterns
-                     if not any(matches(scope, {pattern}) for scope in in_use))
+                     if not any(matches(scope, {pattern}, paths) for scope in in_use))
     if unknown and not in_use:
         raise ValueError(
             f"draw_graph: collapse={', '.join(map(repr, unknown))}, but this graph has no "
@@ -121,6 +133,36 @@ def check_patterns(patterns: set[str], in_use: set[Scope]) -> None:
             f"graph. Its modules: {', '.join(modules) or 'none'}; types: "
             f"{', '.join(sorted({s.type_name for s in in_use})) or 'none'}. Fix: use one of "
             "these names or types.")
+
+
+def fold_suggestion(clusters: Iterable[Scope | None]) -> str | None:
+    """The module type whose folding saves the most boxes, for a hint that names a module
+    the graph has (not one it may lack, as a fixed example would); None when folding none
+    would help. `clusters`: the module of each drawn box not folded already.
+
+    Folding a type leaves one box per call of it. Nested modules come first: an outermost
+    one (the model: one box for everything shows nothing) only when none of them helps and
+    the graph has several (the model and its loss module)."""
+    paths = [cluster.path() for cluster in clusters if cluster is not None]
+    best = _most_saved([path[1:] for path in paths])
+    if best is None and len({path[0] for path in paths}) > 1:
+        best = _most_saved(paths)
+    return best
+
+
+def _most_saved(paths: list[list[Scope]]) -> str | None:
+    inside: dict[str, int] = {}  # boxes within a module of each type
+    calls: dict[str, set[Scope]] = {}  # the calls that hold them (each type's outermost)
+    for path in paths:
+        outermost: dict[str, Scope] = {}
+        for scope in path:
+            outermost.setdefault(scope.type_name, scope)
+        for type_name, scope in outermost.items():
+            inside[type_name] = inside.get(type_name, 0) + 1
+            calls.setdefault(type_name, set()).add(scope)
+    saved = {name: inside[name] - len(calls[name]) for name in inside}
+    best = min(saved, key=lambda name: (-saved[name], name), default=None)
+    return best if best is not None and saved[best] > 0 else None
 
 
 def auto_level(scopes: list[Scope | None], shown: list[int]) -> int | None:

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
 from numbers import Real
 from pathlib import Path
@@ -27,8 +28,14 @@ INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;
                 "install graphviz; conda: conda install -c conda-forge graphviz; others: "
                 "https://graphviz.org/download/)")
 
-SHRINK_HINT = ("collapse=['BatchNorm1d'] or other module names/types (one box per module "
-               "call), a smaller max_nodes=, show_parameters=False, show_constants=False")
+def shrink_hint(fold: str | None) -> str:
+    """The options that make a drawing smaller; `fold`: a module type of the graph whose
+    folding helps most (`modules.fold_suggestion`), None when none would."""
+    smaller = "a smaller max_nodes=, show_parameters=False, show_constants=False"
+    if fold is None:
+        return f"{smaller} (no module to fold that would help)"
+    return (f"collapse=[{fold!r}] or other module names/types (one box per module call), "
+            f"{smaller}")
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -53,14 +60,16 @@ class GradientGraph(graphviz.Digraph):
     """
 
     def __init__(self, *args: Any, timeout: float | None = DEFAULT_TIMEOUT, boxes: int = 0,
-                 arrows: int = 0, **kwargs: Any) -> None:
+                 arrows: int = 0, fold: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout, self.boxes, self.arrows = timeout, boxes, arrows
+        self.fold = fold  # the module type a time-out's message suggests folding, if any
 
     def _copy_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        """`copy()` keeps the time limit and the size."""
+        """`copy()` keeps the time limit, the size and the module to fold."""
         copied = dict(super()._copy_kwargs(**kwargs))
-        copied.update(timeout=self.timeout, boxes=self.boxes, arrows=self.arrows)
+        copied.update(timeout=self.timeout, boxes=self.boxes, arrows=self.arrows,
+                      fold=self.fold)
         return copied
 
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None,
@@ -96,8 +105,13 @@ class GradientGraph(graphviz.Digraph):
         """SVG for Jupyter, or the reason there is none (as text, not a traceback)."""
         try:
             svg = run_dot(self, "svg", self.timeout, "draw_graph").decode("utf-8")
-        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError, ValueError) as error:
+        except (GraphvizNotFoundError, GraphvizTimeoutError, RuntimeError, ValueError,
+                OverflowError) as error:
             message = str(error)
+            if isinstance(error, OverflowError):  # a wait too long for this system
+                message = (f"draw_graph: the system cannot wait timeout={self.timeout!r} "
+                           f"seconds for Graphviz ({message}). Fix: a shorter timeout, or "
+                           "timeout=None for no limit.")
             return {"text/plain": message,
                     "text/html": f"<pre style='white-space: pre-wrap'>{html.escape(message)}</pre>"}
         return {"image/svg+xml": svg}
@@ -118,7 +132,8 @@ def run_dot(graph: graphviz.Digraph, format: str, timeout: float | None, caller:
         boxes, arrows = graph_size(graph)
         return f"{boxes:,} boxes, {arrows:,} arrows"
 
-    return run_dot_source(graph.source, format, timeout, caller, size, SHRINK_HINT)
+    fold = graph.fold if isinstance(graph, GradientGraph) else None
+    return run_dot_source(graph.source, format, timeout, caller, size, shrink_hint(fold))
 
 
 def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
@@ -148,12 +163,26 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
     return done.stdout
 
 
+# The longest wait the operating system takes: `subprocess` waits with poll(), whose time
+# limit is a C int of milliseconds (Windows: a 32-bit unsigned count of them); longer, or
+# inf, is an OverflowError from deep inside. About 24.8 days; None means no limit.
+MAX_TIMEOUT = min(threading.TIMEOUT_MAX, (2**31 - 1) / 1000)
+
+
 def check_timeout(timeout: Any, caller: str) -> None:
-    """Refuse a `timeout` that is not a positive number of seconds or None."""
+    """Refuse a `timeout` that is not a positive, finite number of seconds up to
+    `MAX_TIMEOUT`, or None."""
     if timeout is not None and (not isinstance(timeout, Real) or isinstance(timeout, bool)
-                                or not float(timeout) > 0):
-        raise ValueError(f"{caller}: timeout must be a positive number of seconds or None, "
-                         f"got {timeout!r}. Fix: e.g. timeout=60, or None for no limit.")
+                                or not _within_the_longest_wait(timeout)):
+        raise ValueError(f"{caller}: timeout must be a positive number of seconds, at most "
+                         f"{int(MAX_TIMEOUT):,} (about 24 days: the longest wait the system "
+                         f"takes), or None for no limit; got {timeout!r}. Fix: e.g. "
+                         "timeout=60, or timeout=None to wait as long as Graphviz takes.")
+
+
+def _within_the_longest_wait(seconds: Any) -> bool:
+    # No float() first: float(10**400) is an OverflowError. NaN compares False: refused.
+    return bool(0 < seconds <= MAX_TIMEOUT)
 
 
 def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *,
@@ -170,11 +199,7 @@ def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *
     written = os.fspath(path)
     path = Path(path)
     format = check_format(path, format, "render")
-    # A folder (".", "results", "results/": Path drops the slash) would have become
-    # "results.svg" beside it, or a traceback from pathlib for ".".
-    if written.endswith(("/", os.sep)) or path.is_dir():
-        raise ValueError(f"render: {written!r} is a folder, not a file. Fix: name the file, "
-                         f"e.g. {str(path / ('graph.' + format))!r}.")
+    refuse_folder(written, "render", f"graph.{format}")
     if not path.suffix:
         path = path.with_name(f"{path.name}.{format}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +218,16 @@ def save(graph: graphviz.Digraph, path: str | Path, format: str | None = None, *
         ) from None
     path.write_bytes(image)
     return path
+
+
+def refuse_folder(written: str, caller: str, example: str) -> None:
+    """A ValueError of `caller`'s when `written` (the path as given) names a folder, with
+    a file `example` in it as the fix. A folder (".", "results", "results/": Path drops
+    the slash) would have become "results.svg" beside it, or a raw IsADirectoryError or
+    pathlib's "PosixPath('.') has an empty name" from deep inside."""
+    if written.endswith(("/", os.sep)) or Path(written).is_dir():
+        raise ValueError(f"{caller}: {written!r} is a folder, not a file. Fix: name the file, "
+                         f"e.g. {str(Path(written) / example)!r}.")
 
 
 def check_format(path: Path, format: str | None, caller: str) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz.layout import Layout, LayoutCluster, LayoutNode, dot_source, parse_svg, run_dot
-from minigrad.viz.modules import matches
+from minigrad.viz.modules import fold_suggestion, matches, qualified_names
 from minigrad.viz.recorder import GradientFlowRecorder
 from minigrad.viz.style import PALETTE, LogScale, number
 
@@ -76,8 +76,9 @@ def _folded(structure: Any, collapse: Any) -> dict[Scope, None]:
         return {s: None for s in scopes if s not in parents and s.parent is not None}
     patterns = {collapse} if isinstance(collapse, str) else set(collapse or ())
     folded: dict[Scope, None] = {}
+    paths = qualified_names(scopes)
     for scope in scopes:
-        match = next((s for s in scope.path() if matches(s, patterns)), None)
+        match = next((s for s in scope.path() if matches(s, patterns, paths)), None)
         if match is not None:
             folded[match] = None
     return folded
@@ -197,7 +198,9 @@ class _PanelBuilder:
         size = (f"{len(nodes):,} boxes, {len(dot_arrows):,} arrows, "
                 f"{len(clusters):,} clusters")
         source = dot_source(nodes, clusters, dot_arrows, self.rankdir)
-        layout = parse_svg(run_dot(source, self.timeout, size, modules=bool(clusters)))
+        fold = fold_suggestion(self.structure.boxes[members[0]].cluster for members, module
+                               in zip(self.members, self.module) if module is None)
+        layout = parse_svg(run_dot(source, self.timeout, size, bool(clusters), fold))
         return layout, clusters, scopes, box_cluster, arrows
 
     # -- the panel -------------------------------------------------------------------------

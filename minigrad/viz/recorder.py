@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.observers import forget_observer, observe_next_backward
+from minigrad.viz.changed import first_changed, written_in_place_error
 from minigrad.viz.diagnostics import SATURATION
 from minigrad.viz.modules import names_from
 from minigrad.viz.spreads import Spreads, ratio
@@ -250,6 +251,10 @@ class GradientFlowRecorder:
         caught, self._caught = self._caught, None
         if caught is not None:  # (still waiting if no pass ran since we asked: withdraw it)
             forget_observer(caught.observer)
+        if loss.requires_grad and has_gradient(loss):  # (before backward: values only)
+            changed = first_changed(nodes, loss)  # e.g. optimizer.step() before record
+            if changed is not None:
+                raise written_in_place_error(tool, *changed)
         boxes = plan.boxes(nodes)
         grads = caught.of(loss) if caught is not None else None
         if grads is not None:  # the engine handed this pass over

@@ -90,7 +90,11 @@ def summarise_data(data: Any) -> list[str]:
 
 
 class GradStats:
-    """Size of a gradient: L2 norm, RMS (norm / √n: a typical element), mean and std."""
+    """Size of a gradient: L2 norm, RMS (norm / √n: a typical element), mean and std.
+
+    A gradient with a NaN or infinite element has norm and RMS inf, as the recorder's
+    (`statistics.summarise`): its size is not finite, and a NaN norm would be coloured as
+    the smallest gradient (vanishing) and drawn as the thinnest arrow."""
 
     __slots__ = ("norm", "rms", "mean", "std", "size", "finite")
 
@@ -98,13 +102,13 @@ class GradStats:
         if isinstance(grad, float | int):  # a Value's gradient: skip NumPy, it adds up
             x = float(grad)
             self.size, self.finite = 1, math.isfinite(x)
-            self.norm = self.rms = abs(x)
+            self.norm = self.rms = abs(x) if self.finite else math.inf
             self.mean, self.std = x, 0.0
             return
         values = np.asarray(grad, dtype=np.float64).reshape(-1)
         self.size = values.size
         self.finite = bool(np.isfinite(values).all())
-        self.norm = float(np.sqrt(np.sum(values * values))) if self.size else 0.0
+        self.norm = norm(values)
         self.rms = self.norm / math.sqrt(self.size) if self.size else 0.0
         self.mean = float(values.mean()) if self.size else 0.0
         self.std = float(values.std()) if self.size else 0.0
@@ -120,11 +124,14 @@ class GradStats:
 
 
 def norm(array: Any) -> float:
-    """L2 norm of a gradient (the absolute value for a scalar)."""
+    """L2 norm of a gradient (the absolute value for a scalar); inf when an element is NaN
+    or infinite (see `GradStats`)."""
     if isinstance(array, float | int):
-        return abs(float(array))
+        x = abs(float(array))
+        return x if math.isfinite(x) else math.inf
     values = np.asarray(array, dtype=np.float64)
-    return float(np.sqrt(np.sum(values * values)))
+    size = float(np.sqrt(np.sum(values * values)))
+    return math.inf if math.isnan(size) else size  # (an inf element gives inf already)
 
 
 # -- colours ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Scope
+from minigrad.viz.changed import changed_input, written_in_place_error
 from minigrad.viz.modules import (
     AUTO,
     all_scopes,
@@ -29,6 +30,7 @@ from minigrad.viz.modules import (
     matches,
     names_from,
     owner_names,
+    qualified_names,
     user_label,
 )
 from minigrad.viz.style import GradStats, norm
@@ -154,9 +156,9 @@ class Flow:
     parent (None where it sent none). Drawing pays for this once; training never does.
     It needs the graph as the pass left it (``backward(retain_graph=True)``): callers
     `walk` it first, which refuses a freed one; and the arrays its ops saved as they were:
-    an input changed in place since (``optimizer.step()`` after backward) is an error of
-    `tool`'s (the gradients drawn would not be backward's, and those of every node before
-    it would be missing).
+    an input written in place since (``optimizer.step()`` after backward) is an error of
+    `tool`'s (`changed.written_in_place_error`: the gradients drawn would not be
+    backward's, and those of every node before it would be missing).
     (The gradient-flow recorder, which reads a pass at many steps, asks backward to hand
     its gradients over instead, `minigrad.observers`, and falls back on this.)
     """
@@ -188,8 +190,9 @@ class Flow:
             try:
                 sent = list(node._vjp(grad))
             except Exception as error:  # an op whose backward cannot run again: no arrows
-                if _changed_in_place(node):
-                    raise self._changed_error(node) from error
+                position = changed_input(node)  # ... unless an input it saved was written
+                if position is not None:
+                    raise written_in_place_error(self.tool, node, position) from error
                 continue
             self._sent[id(node)] = sent
             for parent, parent_grad in zip(node._parents, sent):
@@ -198,19 +201,6 @@ class Flow:
                 earlier = pending.get(id(parent))
                 pending[id(parent)] = parent_grad if earlier is None else earlier + parent_grad
 
-    def _changed_error(self, node: Any) -> RuntimeError:
-        scope = node._scope
-        module = f" in {scope.label()}" if scope is not None else ""
-        fix = ("call record(loss) right after loss.backward(), before optimizer.step()"
-               if self.tool.startswith("GradientFlowRecorder") else "draw right after "
-               "loss.backward(retain_graph=True), before optimizer.step(), or run the "
-               "forward and backward pass again")
-        return RuntimeError(
-            f"{self.tool}: cannot recompute the gradients of this backward pass: an input of "
-            f"'{node.op_name}'{module} was changed in place after the forward pass (e.g. by "
-            "optimizer.step() after backward), so its backward would not give the gradients "
-            f"backward computed. Fix: {fix}.")
-
     def of(self, node: Any) -> Any:
         """d(root)/d(node) in this pass, or None when no gradient reached it."""
         return self._grad.get(id(node))
@@ -218,19 +208,6 @@ class Flow:
     def sent(self, node: Any) -> list[Any] | None:
         """The gradients `node` sent to each of its parents, or None."""
         return self._sent.get(id(node))
-
-
-def _changed_in_place(node: Any) -> bool:
-    """True when an input `node`'s op saved has been changed in place since (the engine's
-    own check, `Tensor._check_versions`; a Value graph has none to make)."""
-    check = getattr(node, "_check_versions", None)
-    if check is None:
-        return False
-    try:
-        check()
-    except RuntimeError:
-        return True
-    return False
 
 
 def _kind(node: Any) -> str:
@@ -277,6 +254,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
                 and (isinstance(node, Parameter) or id(node) in names)):
             scopes[i] = common_scope([nodes[c]._scope for c in consumers[i]])
     check_patterns(patterns, in_use)
+    paths = qualified_names(in_use)
 
     hidden = {i for i, kind in enumerate(kinds) if i != 0 and (
         (kind == "parameter" and not show_parameters)
@@ -292,7 +270,7 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
         path = scope.path()
         if level is not None:
             return path[level - 1] if len(path) >= level else None
-        return next((s for s in path if matches(s, patterns)), None) if patterns else None
+        return next((s for s in path if matches(s, patterns, paths)), None) if patterns else None
 
     # Group nodes into boxes (one per node, or one per collapsed module), in walk order.
     box_of: list[int | None] = [None] * len(nodes)

@@ -189,6 +189,24 @@ def test_bad_input(tmp_path, small_recorder):
         explore({})
 
 
+def test_saving_to_a_folder_is_refused_with_the_fix(tmp_path, monkeypatch, small_recorder):
+    """save(".") or save("results/") was a raw IsADirectoryError; "new/" (no such folder)
+    said to create the folder, which then failed the same way."""
+    page = explore(small_recorder)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    for folder, example in ((".", "flow.html"), ("results/", "results/flow.html"),
+                            (tmp_path / "results", str(tmp_path / "results" / "flow.html")),
+                            ("new/", "new/flow.html")):
+        with pytest.raises(ValueError) as refused:
+            page.save(folder)
+        assert str(refused.value) == (f"Explorer.save: {str(folder)!r} is a folder, not a "
+                                      f"file. Fix: name the file, e.g. {example!r}.")
+    assert [path.name for path in tmp_path.iterdir()] == ["results"]
+    assert not list((tmp_path / "results").iterdir())
+    assert page.save("results/flow.html").read_text(encoding="utf-8") == page.html
+
+
 def test_max_nodes_keeps_the_nearest_boxes_and_a_marker(small_recorder):
     data = _data(explore(small_recorder, max_nodes=10))
     panel = data["panels"][0]

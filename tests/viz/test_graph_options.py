@@ -340,16 +340,3 @@ def test_the_digraphs_own_render_warns_nothing(tmp_path):
         written = viz.draw_graph(loss).render(str(tmp_path / "g"), format="svg")
     assert written == str(tmp_path / "g.svg") and (tmp_path / "g").read_text().startswith(
         "digraph")
-
-
-@pytest.mark.parametrize("timeout", [-1, 0, "5", float("nan"), True])
-def test_draw_graph_refuses_a_bad_timeout_at_once_not_when_the_notebook_shows_it(timeout):
-    """draw_graph(timeout=-1) was accepted; Jupyter then printed a traceback from its display
-    and showed '<GradientGraph at 0x...>' instead of the picture."""
-    loss = two_layer_loss()[2]
-    with pytest.raises(ValueError, match=r"^draw_graph: timeout must be a positive number "
-                                         r"of seconds or None, got .*Fix: e\.g\. timeout=60"):
-        viz.draw_graph(loss, timeout=timeout)
-    graph = viz.draw_graph(loss)
-    graph.timeout = timeout  # set afterwards: the cell shows why, not a traceback
-    assert "timeout must be a positive number" in graph._repr_mimebundle_()["text/plain"]

@@ -6,6 +6,7 @@ NumPy's on the same arrays."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import viz
+from minigrad.viz import style
 from minigrad.viz.recorder import STAT_NAMES
 from minigrad.viz.walk import walk
 
@@ -119,15 +121,45 @@ def test_unusual_graphs_draw_explore_and_record_quietly_with_numpys_numbers(name
                 assert rms == np.inf
 
 
-@pytest.mark.parametrize("name", ["inf gradient", "NaN gradient"])
+def _nan_value() -> mg.Value:
+    """A Value's gradient that is NaN: a * NaN sends NaN to a."""
+    a, b = mg.Value(1.5, label="a"), mg.Value(float("nan"), label="b")
+    out = a * b
+    out.backward()
+    return out
+
+
+def _dot_attributes(line: str) -> dict[str, str]:
+    return dict(re.findall(r'(\w+)="([^"]*)"', line.split(">>", 1)[-1]))
+
+
+@pytest.mark.parametrize("name", ["inf gradient", "NaN gradient", "NaN gradient of a Value"])
 def test_a_gradient_that_is_not_finite_is_drawn_exploding_without_a_warning(name):
+    """A NaN gradient had RMS and norm NaN: its boxes were filled with the colour of the
+    smallest (vanishing) gradients and its arrows drawn the thinnest, under a red border
+    that said the opposite. Every box and arrow it reaches is now the reddest, the widest."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loss = GRAPHS[name]()
+        loss = _nan_value() if name.endswith("Value") else GRAPHS[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        source = viz.draw_graph(loss).source
-    assert source.count("⚠ exploding gradient") == 3  # the leaf, the product, the sum
+        source = viz.draw_graph(loss, op_nodes=False).source
+    lines = [line.strip() for line in source.splitlines()]
+    boxes = [line for line in lines if "⚠" in line]
+    exploding = {line.split(" ", 1)[0] for line in boxes}  # their DOT keys
+    arrows = [line for line in lines if line.split(" -> ")[0] in exploding]
+    # Tensors: the leaf, the product and the sum; the Value graph: a only (b's is 1.5).
+    expected = 1 if name.endswith("Value") else 3
+    assert source.count("⚠ exploding gradient") == len(boxes) == expected
+    for line in boxes:
+        attributes = _dot_attributes(line)
+        assert attributes["fillcolor"] == style.PALETTE[-1]  # the top of the colour scale
+        assert (attributes["color"], attributes["penwidth"]) == (style.EXPLODING_BORDER, "3")
+        assert attributes["tooltip"].startswith("gradient RMS inf, norm inf")
+    assert len(arrows) == max(1, expected - 1)  # (the sum's is the root: none out of it)
+    for line in arrows:
+        attributes = _dot_attributes(line)
+        assert (attributes["label"], attributes["penwidth"]) == ("inf", "6")
 
 
 def _stepped() -> tuple[mg.Tensor, mg.nn.Module]:
@@ -141,27 +173,87 @@ def _stepped() -> tuple[mg.Tensor, mg.nn.Module]:
     return loss, model
 
 
+_WRITTEN = ("a Parameter '2.weight' of shape (1, 4), input 1 of 'linear' in 2 (Linear), was "
+            "written in place after the forward pass (its version changed, e.g. by "
+            "optimizer.step())")
+
+
 @pytest.mark.parametrize("tool", ["draw_graph", "explore"])
 def test_drawing_after_the_optimizer_step_names_the_fix(tool):
     """The step changes the weights the Linear ops saved: recomputing their backward was
     refused by the engine, which the picture took for 'an op that cannot run again': the
-    weights and everything before them drawn with no gradient, arrows marked '?'."""
+    weights and everything before them drawn with no gradient, arrows marked '?'. The
+    error says what was written, by what, and both fixes."""
     loss, model = _stepped()
     draw = viz.draw_graph if tool == "draw_graph" else viz.explore
-    with pytest.raises(RuntimeError, match=rf"^{tool}: cannot recompute the gradients of this "
-                       r"backward pass: an input of 'linear' in 2 \(Linear\) was changed in "
-                       r"place .*optimizer\.step\(\).*Fix: draw right after "
-                       r"loss\.backward\(retain_graph=True\), before optimizer\.step\(\)"):
-        draw(loss, params=model)
+    with pytest.raises(RuntimeError) as raised:
+        draw(loss)
+    again = "draw" if tool == "draw_graph" else "explore"
+    assert str(raised.value) == (
+        f"{tool}: cannot draw the gradients of this backward pass: {_WRITTEN}, so its "
+        "backward, run again to find the gradients to draw, would not give those backward "
+        f"computed. Fix: {again} right after loss.backward(retain_graph=True), before "
+        "optimizer.step(); or call draw_graph(loss, show_grad=False) to draw the structure "
+        "and the current values, without gradients.")
 
 
-def test_recording_after_the_optimizer_step_names_the_fix():
+def test_drawing_after_the_optimizer_step_without_gradients_works_as_the_error_says():
     loss, model = _stepped()
-    recorder = viz.GradientFlowRecorder(model)  # made after backward: it recomputes
-    with pytest.raises(RuntimeError, match=r"^GradientFlowRecorder\.record: cannot recompute"
-                       r".*Fix: call record\(loss\) right after loss\.backward\(\), before "
-                       r"optimizer\.step\(\)"):
+    source = viz.draw_graph(loss, show_grad=False).source
+    assert "grad" not in source and "legend" not in source and "⚠" not in source
+    bias = model[2].bias
+    before = float(bias.data[0] + 0.1 * bias.grad[0])  # SGD's lr=0.1
+    assert style.number(float(bias.data[0])) in source  # the values are those of now
+    assert style.number(before) not in source
+    arrows = re.findall(r"^\tn\d+ -> n\d+", source, flags=re.MULTILINE)
+    assert len(arrows) == sum(map(len, walk(loss)[1]))  # an arrow per edge
+    assert viz.draw_graph(loss, show_grad=False, collapse="2").source.count("collapsed") == 1
+
+
+def test_drawing_after_an_output_its_backward_reads_was_written_names_it():
+    """exp's backward reads its own output: written after the pass, the picture's rerun was
+    refused and taken for 'an op that cannot run again' (arrows '?', no error)."""
+    w = mg.tensor(np.array([0.5, -1.0], np.float32), requires_grad=True)
+    loss = w.sum().exp()
+    loss.backward(retain_graph=True)
+    with mg.no_grad():
+        loss.data *= 2.0
+    for tool, draw in (("draw_graph", viz.draw_graph), ("explore", viz.explore)):
+        with pytest.raises(RuntimeError, match=rf"^{tool}: cannot draw the gradients of this "
+                           r"backward pass: the result of exp of shape \(\), the output of "
+                           r"'exp', which its backward reads, was written in place after the "
+                           r"forward pass \(its version changed"):
+            draw(loss)
+
+
+def _overwritten_step(before: bool) -> tuple[viz.GradientFlowRecorder, mg.Tensor]:
+    """A training step whose recorder was made before it (the engine hands it the pass's
+    gradients: its main path) or after backward(retain_graph=True) (it recomputes them),
+    recorded after optimizer.step() instead of before."""
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.Tanh(), mg.nn.Linear(4, 1))
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    recorder = viz.GradientFlowRecorder(model) if before else None
+    loss = (model(mg.randn(5, 3)) ** 2).mean()
+    loss.backward(retain_graph=not before)
+    optimizer.step()
+    return recorder or viz.GradientFlowRecorder(model), loss
+
+
+@pytest.mark.parametrize("made", ["before the step", "after backward"])
+def test_recording_after_the_optimizer_step_names_the_fix(made):
+    """Made before the step, the recorder read the gradients the engine handed over, and
+    the arrows its op ran again for were recorded as NaN ('no gradient'), silently; the
+    values were the new weights."""
+    recorder, loss = _overwritten_step(made == "before the step")
+    with pytest.raises(RuntimeError) as raised:
         recorder.record(loss)
+    assert str(raised.value) == (
+        f"GradientFlowRecorder.record: cannot record this step: {_WRITTEN}, so the "
+        "gradients of this pass can no longer be read from its graph, and the values would "
+        "be the new ones, not those the pass used. Fix: call record(loss) right after "
+        "loss.backward(), before optimizer.step().")
+    assert len(recorder) == 0 and recorder.calls == 1  # nothing half-recorded
 
 
 def test_recording_a_loss_that_cannot_have_a_gradient_names_that_fix():

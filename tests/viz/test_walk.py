@@ -57,3 +57,52 @@ def test_flow_of_a_value_graph_matches_micrograd_grads():
     flow = Flow(g)
     for node in (a, b, c):
         assert abs(flow.of(node) - node.grad) < 1e-12
+
+
+def _folded(loss: mg.Tensor, collapse: str) -> tuple[list[str], list[str]]:
+    """The qualified names of the modules folded by `collapse`: in draw_graph's picture,
+    and on explore's page."""
+    from minigrad import viz
+    from minigrad.viz.walk import describe
+
+    picture = describe(loss, collapse=collapse)
+    drawn = sorted(box.module.qualified_name() for box in picture.boxes
+                   if box.module is not None)
+    page = viz.explore(loss, collapse=collapse).document["panels"][0]
+    explored = sorted(box["id"] for box in page["boxes"] if box["kind"] == "module")
+    return drawn, explored
+
+
+def test_a_pattern_that_is_a_full_path_folds_that_module_only():
+    """On Sequential(Sequential(Linear, Tanh), Sequential(Linear, Tanh), Linear),
+    collapse="0" folded the first block and also the first layer of the second (1.0, short
+    name "0"); "1" the second block and the Tanh of the first (0.1)."""
+    from minigrad import nn
+
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.Tanh()),
+                          nn.Sequential(nn.Linear(3, 3), nn.Tanh()), nn.Linear(3, 1))
+    loss = model(mg.randn(4, 2)).sum()
+    loss.backward(retain_graph=True)
+    assert _folded(loss, "0") == (["0"], ["0"])
+    assert _folded(loss, "1") == (["1"], ["1"])
+    assert _folded(loss, "1.0") == (["1.0"], ["1.0"])
+
+
+def test_a_pattern_that_is_no_full_path_folds_every_module_of_that_name():
+    from minigrad import nn
+
+    class TwoBlocks(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+            self.second = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+
+        def forward(self, x: mg.Tensor) -> mg.Tensor:
+            return self.second(self.first(x))
+
+    mg.manual_seed(0)
+    loss = TwoBlocks()(mg.randn(4, 2)).sum()
+    loss.backward(retain_graph=True)
+    assert _folded(loss, "0") == (["first.0", "second.0"], ["first.0", "second.0"])
+    assert _folded(loss, "second.0") == (["second.0"], ["second.0"])
