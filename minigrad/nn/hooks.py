@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from minigrad.nn.module import Module
 
 
+# The name of the anchor leaf (see `AnchoredHookPoint`), the label a drawing gives it.
+ANCHOR_NAME = "backward-hook anchor"
+
+
 class RemovableHandle:
     """What the ``register_*_hook`` methods return: ``handle.remove()`` (PyTorch's spelling)
     or ``handle()`` takes the hook away; removing twice does nothing."""
@@ -52,9 +56,10 @@ class HookPoint(Function):
 
 class AnchoredHookPoint(Function):
     """The identity on its first input, with a zero gradient for the second, the *anchor*:
-    a scalar leaf shared by all the outputs of one call. Its gradient is complete once
-    every output the loss used has sent its own, which is when the hooks must fire if no
-    input needs a gradient (an unused output never sends one)."""
+    a scalar leaf shared by the outputs of one call that returned several tensors needing a
+    gradient while none of its inputs needs one. The anchor's gradient is complete once
+    every output the loss used has sent its own, which is when the hooks must fire (an
+    unused output never sends one, so no output's own hook can tell it is the last)."""
 
     name = "backward_hook"
 
@@ -94,8 +99,11 @@ def _route_outputs(module: Module, args: tuple, output: Any) -> Any:
     if not any(item.requires_grad for item in tensors):
         return output  # no gradient will come back through this call: no hook, as in PyTorch
     anchor = None
-    if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
-        anchor = Tensor(np.zeros((), np.float64), requires_grad=True)
+    several_need_grad = sum(item.requires_grad for item in tensors) > 1
+    if several_need_grad and not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        # Only here: one output's hook cannot know whether the others will get a gradient.
+        # (A leaf of its own, so it shows in a drawing: register_full_backward_hook says so.)
+        anchor = Tensor(np.zeros((), np.float64), requires_grad=True, name=ANCHOR_NAME)
     routed = [(HookPoint.apply(item) if anchor is None else AnchoredHookPoint.apply(item, anchor))
               if isinstance(item, Tensor) and item.requires_grad else item for item in outputs]
     _attach_backward_hooks(module, args, [item for item in routed if isinstance(item, Tensor)],
@@ -113,7 +121,8 @@ def _attach_backward_hooks(module: Module, args: tuple, outputs: list[Tensor],
     of the module's tensor inputs are known (``None`` for inputs that need none).
     ``grad_input`` has one entry per tensor argument, ``grad_output`` one per tensor output
     (``None`` for an output the loss did not use). With no input needing a gradient, they
-    fire when the `anchor` gets its gradient, after every output's.
+    fire with the output's gradient, or, for several outputs (`anchor` given), when the
+    anchor gets its gradient, after every output's.
     Return values are ignored (the gradients cannot be replaced here)."""
     inputs = [a for a in args if isinstance(a, Tensor)]
     n_inputs, n_outputs = len(inputs), len(outputs)
@@ -131,9 +140,13 @@ def _attach_backward_hooks(module: Module, args: tuple, outputs: list[Tensor],
         for hook in list(module._backward_hooks):
             hook(module, grad_input, grad_output)
 
+    fire_on_output = waiting == 0 and anchor is None  # one output, nothing else to wait for
+
     def make_output_hook(position: int) -> Callable[[np.ndarray], None]:
         def on_output(grad: np.ndarray) -> None:
             pending["grad_output"][position] = grad
+            if fire_on_output:
+                fire()
         return on_output
 
     def make_input_hook(position: int) -> Callable[[np.ndarray], None]:

@@ -225,9 +225,17 @@ class Module:
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
-        module's inputs are computed (one entry per tensor input and per tensor output, the
-        output or a tuple/list of them). Returns a handle: ``handle.remove()`` (or
-        ``handle()``) removes the hook."""
+        module's inputs are computed: one entry per tensor input (``None`` if it needs none)
+        and per tensor output (the output, or a tuple/list of them; ``None`` for one the loss
+        did not use). Returns a handle: ``handle.remove()`` (or ``handle()``) removes it.
+
+        Differences from PyTorch 2.13: a *list* of outputs is treated as a tuple (PyTorch
+        never calls the hooks of a module that returns a list), and a hook waits for every
+        input that needs a gradient, so it does not fire in a pass that sends none to one of
+        them (PyTorch fires with zeros). If several outputs need a gradient and no input
+        does, a scalar leaf named 'backward-hook anchor' joins them to tell when the last
+        has arrived: it shows in `mg.viz.draw_graph` and the recorder, with a zero gradient.
+        """
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 

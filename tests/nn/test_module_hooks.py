@@ -96,3 +96,71 @@ def test_a_first_layer_with_several_outputs_fires_once_even_with_an_output_unuse
     (grad_input,), (grad_first, grad_second) = calls[0]
     assert grad_input is None and grad_second is None
     assert grad_first.shape == (4, 2) and grad_first.dtype == np.float32
+
+
+def leaves_of(root):
+    """Every leaf the backward pass from `root` reaches (an explicit stack, no recursion)."""
+    seen, stack, leaves = {id(root)}, [root], []
+    while stack:
+        node = stack.pop()
+        if not node._parents:
+            leaves.append(node)
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return leaves
+
+
+def test_a_hooked_layer_on_data_adds_no_leaf_to_the_graph():
+    # The usual case (a first layer, or a whole model, on data): a scalar float64 'anchor'
+    # leaf was added to every call, drawn as a '() float64' leaf with a vanishing gradient.
+    layer = nn.Linear(3, 1)
+    calls = []
+    layer.register_full_backward_hook(lambda module, gi, go: calls.append((gi, go)))
+    loss = layer(mg.randn(2, 3)).sum()
+    assert {id(leaf) for leaf in leaves_of(loss)} == {id(layer.weight), id(layer.bias)}
+    loss.backward(retain_graph=True)
+    assert len(calls) == 1
+    (grad_input,), (grad_output,) = calls[0]
+    assert grad_input is None
+    np.testing.assert_array_equal(grad_output, np.ones((2, 1), np.float32))
+    pytest.importorskip("graphviz")
+    source = mg.viz.draw_graph(loss).source
+    assert "() float64" not in source and "anchor" not in source
+
+
+def test_one_output_needing_a_gradient_among_several_needs_no_anchor():
+    # max(dim) returns (values, indices): only the values can carry a gradient.
+    class Max(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.fc(x).max(1)
+
+    model = Max()
+    calls = []
+    model.register_full_backward_hook(lambda module, gi, go: calls.append(go))
+    values, indices = model(mg.randn(2, 3))
+    assert {id(leaf) for leaf in leaves_of(values.sum())} == {id(model.fc.weight),
+                                                             id(model.fc.bias)}
+    values.sum().backward()
+    assert len(calls) == 1
+    grad_values, grad_indices = calls[0]
+    assert grad_indices is None
+    np.testing.assert_array_equal(grad_values, np.ones(2, np.float32))
+
+
+def test_several_outputs_on_data_take_one_named_anchor_leaf():
+    # The remaining case (register_full_backward_hook's docstring): two outputs needing a
+    # gradient and no input needing one. The extra leaf is named, so a drawing says what it is.
+    from minigrad.nn.hooks import ANCHOR_NAME
+
+    model = make_model(nn, "tuple")
+    model.register_full_backward_hook(lambda module, gi, go: None)
+    first, second = model(mg.randn(4, 2))
+    loss = first.sum() + second.sum()
+    extra = [leaf for leaf in leaves_of(loss) if leaf is not model.fc.weight]
+    assert len(extra) == 1 and extra[0].name == ANCHOR_NAME and extra[0].shape == ()
