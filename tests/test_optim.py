@@ -392,6 +392,12 @@ BLOCKED_CASES = [
     ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.01, "centered": True}),
     ("RMSprop", {"lr": 0.01}),
+    # maximize=True negated the whole gradient first in SGD (a parameter-sized temporary)
+    ("SGD", {"lr": 0.1, "maximize": True}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.01, "maximize": True}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "maximize": True}),
+    ("Adam", {"lr": 0.01, "maximize": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "maximize": True}),
 ]
 
 
