@@ -10,7 +10,7 @@ from minigrad import nn
 from minigrad.optim import SGD, Adam
 
 # The fixed parameter, gradients and stepping helper of test_optim.py (names as there)
-GRADS, parameter, run = test_optim.GRADS, test_optim.parameter, test_optim.run
+GRADS, P0, parameter, run = test_optim.GRADS, test_optim.P0, test_optim.parameter, test_optim.run
 
 
 @pytest.mark.parametrize("optimizer_class, options", [(SGD, {"lr": 0.1, "momentum": 0.9}),
@@ -98,3 +98,62 @@ def test_the_state_follows_a_model_cast_after_some_steps(name, options):
         assert all(v.dtype == np.float64 for v in state.values() if isinstance(v, np.ndarray))
     for ours, theirs in zip(model.parameters(), reference_model.parameters()):
         np.testing.assert_array_equal(ours.data, theirs.data)
+
+
+def older_checkpoint(optimizer, *options):
+    """`optimizer.state_dict()` as a version without `options` wrote it."""
+    state = optimizer.state_dict()
+    for group in state["param_groups"]:
+        for option in options:
+            del group[option]
+    return state
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_an_option_newer_than_the_checkpoint_takes_its_default_as_in_pytorch(name):
+    # load_state_dict merged the saved groups into the current ones, so maximize=True stayed
+    # True for a checkpoint saved before maximize existed; PyTorch 2.13 gives it the default.
+    saved_by = getattr(mg.optim, name)([parameter(P0)], lr=0.5)
+    checkpoint = older_checkpoint(saved_by, "maximize")
+    loading = getattr(mg.optim, name)([parameter(P0)], lr=0.1, maximize=True)
+    loading.load_state_dict(checkpoint)
+    (group,) = loading.param_groups
+    assert group["maximize"] is False and group["lr"] == 0.5
+    assert {k: v for k, v in group.items() if k != "params"} == {
+        k: v for k, v in saved_by.param_groups[0].items() if k != "params"}
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=0.1,
+                                        maximize=True)
+    old = older_checkpoint(getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)],
+                                                      lr=0.5), "maximize")
+    theirs.load_state_dict(old)
+    assert theirs.param_groups[0]["maximize"] is False and theirs.param_groups[0]["lr"] == 0.5
+
+
+def test_the_loaded_groups_are_the_saved_ones_in_the_same_dicts():
+    # As PyTorch: a setting the checkpoint has replaces the current one; a key it lacks that
+    # is no option of the optimiser (a scheduler's 'initial_lr') is not kept either.
+    p = parameter(P0)
+    optimizer = SGD([p], lr=0.1, momentum=0.9, maximize=True)
+    group = optimizer.param_groups[0]
+    mg.optim.lr_scheduler.StepLR(optimizer, step_size=2)
+    assert group["initial_lr"] == 0.1
+    optimizer.load_state_dict(older_checkpoint(SGD([parameter(P0)], lr=0.3), "nesterov"))
+    assert optimizer.param_groups[0] is group and group["params"] == [p]
+    assert group == {"lr": 0.3, "momentum": 0, "dampening": 0, "weight_decay": 0,
+                     "nesterov": False, "maximize": False, "params": [p]}
+
+
+def test_an_optimizer_pickled_before_an_option_existed_gets_its_default():
+    import pickle
+
+    p = parameter(P0)
+    optimizer = Adam([p], lr=0.1, maximize=True)
+    for settings in (optimizer.defaults, *optimizer.param_groups):
+        del settings["maximize"]  # as an older minigrad pickled it
+    loaded = pickle.loads(pickle.dumps(optimizer))
+    assert loaded.defaults["maximize"] is False and loaded.param_groups[0]["maximize"] is False
+    weight = loaded.param_groups[0]["params"][0]
+    weight.grad = np.ones_like(P0)
+    loaded.step()  # descends: the option's default
+    assert (weight.data < P0).all()

@@ -42,7 +42,7 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
+        maximize = group["maximize"]  # in every group (an older checkpoint's: False)
         if not momentum and not weight_decay:
             # p + lr·grad is p − (−lr)·grad exactly: a sign flip rounds nothing
             _plain_update(group["params"], -lr if maximize else lr)
