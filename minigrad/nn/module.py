@@ -239,12 +239,12 @@ class Module:
         and per tensor output (the output, or a tuple/list of them; ``None`` for one the loss
         did not use). Returns a handle: ``handle.remove()`` (or ``handle()``) removes it.
 
-        Differences from PyTorch 2.13: a *list* of outputs is treated as a tuple (PyTorch
-        never calls the hooks of a module that returns a list), and a hook waits for every
-        input that needs a gradient, so it does not fire in a pass that sends none to one of
-        them (PyTorch fires with zeros). If several outputs need a gradient and no input
-        does, a scalar leaf named 'backward-hook anchor' joins them to tell when the last
-        has arrived: it shows in `mg.viz.draw_graph` and the recorder, with a zero gradient.
+        A *list* of outputs is treated as a tuple (PyTorch 2.13 never calls the hooks of a
+        module that returns a list). As in PyTorch, an input the pass sends no gradient gets
+        zeros, in ``grad_input`` and in its ``.grad``: an output is linked to the inputs it
+        does not depend on, an extra edge in a drawing. If several outputs need a gradient
+        and no input does, a scalar leaf named 'backward-hook anchor' joins them to tell when
+        the last has arrived: it shows in `mg.viz.draw_graph` and the recorder (gradient 0).
         """
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)

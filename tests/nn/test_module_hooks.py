@@ -164,3 +164,80 @@ def test_several_outputs_on_data_take_one_named_anchor_leaf():
     loss = first.sum() + second.sum()
     extra = [leaf for leaf in leaves_of(loss) if leaf is not model.fc.weight]
     assert len(extra) == 1 and extra[0].name == ANCHOR_NAME and extra[0].shape == ()
+
+
+def hooked_calls(library, module_class, passes):
+    """The hook's (grad_input, grad_output) per call as lists of arrays/None, the input
+    gradients and the number of passes, for `passes(outputs)` -> the losses to backpropagate,
+    one pass each."""
+    module, calls = module_class(library), []
+
+    def as_arrays(grads):  # copies: a later pass may accumulate into the same memory
+        return [None if g is None else np.array(g.detach().numpy() if hasattr(g, "detach")
+                                                else g, np.float64) for g in grads]
+
+    module.register_full_backward_hook(
+        lambda m, gi, go: calls.append((as_arrays(gi), as_arrays(go))))
+    if library is nn:
+        inputs = [mg.tensor(np.arange(3.0) + i, requires_grad=True) for i in range(2)]
+    else:
+        import torch
+        inputs = [torch.tensor(np.arange(3.0) + i, requires_grad=True) for i in range(2)]
+    losses = passes(module(*inputs))
+    for i, loss in enumerate(losses):
+        loss.backward(retain_graph=i < len(losses) - 1)
+    return calls, as_arrays([x.grad for x in inputs]), len(losses)
+
+
+def unused_second_input(library):
+    class Model(library.Module):
+        def forward(self, x, y):  # y needs a gradient but the output does not depend on it
+            return x * 2
+
+    return Model()
+
+
+def outputs_of_one_input_each(library):
+    class Model(library.Module):
+        def forward(self, x, y):
+            return x * 2, y * 3
+
+    return Model()
+
+
+def assert_same_calls(ours, theirs):
+    assert len(ours[0]) == len(theirs[0]) == ours[2]  # once per pass
+    for (our_in, our_out), (their_in, their_out) in zip(ours[0], theirs[0]):
+        for mine, reference in zip([*our_in, *our_out, *ours[1]],
+                                   [*their_in, *their_out, *theirs[1]], strict=True):
+            assert (mine is None) == (reference is None)
+            if reference is not None:
+                np.testing.assert_array_equal(mine, reference)
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+@pytest.mark.parametrize("make, passes", [
+    (unused_second_input, lambda out: [out.sum()]),
+    (outputs_of_one_input_each, lambda outs: [outs[1].sum()]),
+    (outputs_of_one_input_each, lambda outs: [outs[0].sum(), (outs[1] * outs[1]).sum()]),
+])
+def test_an_input_the_pass_sends_no_gradient_gets_zeros_and_the_hook_fires_as_pytorch(make,
+                                                                                     passes):
+    # The hook waited for every input needing a gradient, so it never fired in a pass that
+    # sent none to one of them; PyTorch fires, with zeros for that input (its .grad too).
+    torch = pytest.importorskip("torch")
+    ours = hooked_calls(nn, make, passes)
+    theirs = hooked_calls(torch.nn, make, passes)
+    assert_same_calls(ours, theirs)
+
+
+def test_a_hooked_layer_whose_output_uses_its_input_gets_no_zero_link():
+    # The zero links join an output only to inputs it does not depend on: none here.
+    from minigrad.nn.hooks import HookPoint
+
+    layer = nn.Linear(3, 2)
+    layer.register_full_backward_hook(lambda module, gi, go: None)
+    x = mg.randn(4, 3, requires_grad=True)
+    out = layer(x)
+    assert type(out._op) is HookPoint and len(out._parents) == 1
+    assert {id(leaf) for leaf in leaves_of(out)} == {id(x), id(layer.weight), id(layer.bias)}
