@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import operator
 import sys
+from typing import Any
 
 # mallopt parameter numbers, from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
@@ -40,14 +42,15 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
     global _kept
     # Checked before anything changes: ctypes would wrap a value outside a C int silently
     # (4 GiB + 4 KiB becomes 4 KiB), and glibc reads a negative threshold as a huge one.
-    for name, value in (("trim_threshold", trim_threshold), ("mmap_threshold", mmap_threshold)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"keep_freed_memory: {name} must be an int (a number of bytes), got "
-                            f"{type(value).__name__} {value!r}. Fix: e.g. {name}=256 << 20.")
+    sizes = []
+    for name, given in (("trim_threshold", trim_threshold), ("mmap_threshold", mmap_threshold)):
+        value = _whole_number(name, given)
         if not 0 <= value <= _C_INT_MAX:
             raise ValueError(f"keep_freed_memory: {name}={value} is outside what malloc takes "
                              f"(0 to {_C_INT_MAX} bytes, a C int). Fix: pass a size in that "
                              "range, e.g. 256 << 20 for 256 MiB.")
+        sizes.append(value)
+    trim_threshold, mmap_threshold = sizes
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -61,6 +64,18 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
                    and mallopt(_M_MMAP_THRESHOLD, mmap_threshold))
     _kept = _kept or applied
     return applied
+
+
+def _whole_number(name: str, value: Any) -> int:
+    """`value` as a Python int, if it is an integer of any type (operator.index: a NumPy
+    integer too, as before the range check came), but not a bool."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"keep_freed_memory: {name} must be an int (a number of bytes), got "
+                    f"{type(value).__name__} {value!r}. Fix: e.g. {name}=256 << 20.")
 
 
 def keeping_freed_memory() -> bool:

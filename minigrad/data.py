@@ -172,9 +172,9 @@ class DataLoader:
     data set (an object with ``__len__`` and ``__getitem__``) is batched with ``collate_fn``
     (default: `default_collate`). ``len(loader)`` is the number of batches per epoch.
 
-Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
-``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than an
-empty loop: a training loop over it would train nothing, or never end.
+    Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
+    ``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than
+    an empty loop: a training loop over it would train nothing, or never end.
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,

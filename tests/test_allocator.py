@@ -73,6 +73,9 @@ def test_elsewhere_it_reports_that_it_did_nothing(monkeypatch):
     ("mmap_threshold=-(1 << 20)", ValueError),
     ("mmap_threshold=True", TypeError),
     ("trim_threshold=1.5", TypeError),  # was ctypes' ArgumentError: 'wrong type'
+    ("trim_threshold=__import__('numpy').bool_(True)", TypeError),
+    ("trim_threshold=__import__('numpy').float64(1 << 20)", TypeError),
+    ("mmap_threshold=__import__('numpy').int64(4 << 30)", ValueError),  # checked as a number
 ])
 def test_thresholds_that_malloc_cannot_take_as_given_are_refused_before_any_change(arguments,
                                                                                     error):
@@ -95,3 +98,28 @@ except Exception as error:
     lines = run_fresh(code).splitlines()
     assert lines[0] == f"{error.__name__} False False"
     assert "keep_freed_memory" in lines[1] and "Fix" in lines[1]
+
+
+@linux_only
+def test_thresholds_of_any_integer_type_reach_malloc_as_ints():
+    # np.int64(1 << 20) was refused as 'not an int' (it worked before the range check came)
+    code = """
+import ctypes
+import numpy as np
+from minigrad import allocator
+calls = []
+class Spy:
+    def __init__(self, function):
+        self.function = function
+    def __call__(self, *arguments):
+        calls.append(arguments)
+        return self.function(*arguments)
+original = ctypes.CDLL.__getattr__
+ctypes.CDLL.__getattr__ = lambda self, name: Spy(original(self, name))
+print(allocator.keep_freed_memory(trim_threshold=np.int64(1 << 20),
+                                  mmap_threshold=np.uint32(1 << 16)),
+      allocator.keeping_freed_memory())
+print([(type(size).__name__, parameter, size) for parameter, size in calls])
+"""
+    assert run_fresh(code).splitlines() == [
+        "True True", f"[('int', -1, {1 << 20}), ('int', -3, {1 << 16})]"]

@@ -258,3 +258,27 @@ def test_an_epoch_without_batches_is_a_clear_error(n, batch_size, drop_last, shu
     plain = DataLoader([np.zeros(2)] * n, batch_size=batch_size, drop_last=drop_last)
     with pytest.raises(ValueError, match=message):
         list(plain)
+
+
+def test_every_docstring_of_the_module_keeps_its_indentation():
+    # A paragraph of DataLoader's docstring started at column 0: help() and IDEs showed the
+    # rest of the docstring indented by four spaces, that paragraph not.
+    import inspect
+
+    import minigrad.data as data
+
+    documented = [value for value in vars(data).values()
+                  if (inspect.isclass(value) or inspect.isfunction(value))
+                  and value.__module__ == data.__name__]
+    documented += [member for cls in documented if inspect.isclass(cls)
+                   for member in vars(cls).values() if inspect.isfunction(member)]
+    checked = 0
+    for obj in documented:
+        if not obj.__doc__:
+            continue
+        header = inspect.getsource(obj).splitlines()[0]
+        indent = " " * (len(header) - len(header.lstrip()) + 4)  # the body's indentation
+        for line in obj.__doc__.splitlines()[1:]:
+            assert not line.strip() or line.startswith(indent), (obj.__qualname__, line)
+        checked += 1
+    assert checked >= 5  # DataLoader, TensorDataset, the make_* functions, ...

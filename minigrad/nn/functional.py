@@ -144,12 +144,21 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     if input.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input (N, C, H, W) or a 3-D one "
                          f"(C, H, W), got shape {input.shape}.")
+    requested = output_size  # the errors show it as passed, before None is filled in
     if isinstance(output_size, tuple | list) and len(output_size) == 2:
         output_size = tuple(size if given is None else given
                             for given, size in zip(output_size, input.shape[-2:]))
-    out_h, out_w = pair(output_size, "output_size", "adaptive_avg_pool2d")
+    try:
+        out_h, out_w = pair(output_size, "output_size", "adaptive_avg_pool2d")
+    except TypeError:
+        raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair of ints or "
+                        f"None, got {requested!r}. Fix: e.g. output_size=1 (global average "
+                        "pooling), (2, 3), or (None, 1) to keep the height.") from None
     if out_h < 1 or out_w < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}.")
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {requested!r} "
+                         f"for an input of shape {input.shape}. Fix: sizes of at least 1, or "
+                         "None to keep that side's size (output_size=1 is global average "
+                         "pooling).")
     height, width = input.shape[-2:]
     if (out_h, out_w) == (1, 1):
         return input.mean(axis=(-2, -1), keepdims=True)

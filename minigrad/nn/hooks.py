@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from minigrad.nn.module import Module
 
 
+# The name of the anchor leaf (see `AnchoredHookPoint`), the label a drawing gives it.
+ANCHOR_NAME = "backward-hook anchor"
+
+
 class RemovableHandle:
     """What the ``register_*_hook`` methods return: ``handle.remove()`` (PyTorch's spelling)
     or ``handle()`` takes the hook away; removing twice does nothing."""
@@ -50,19 +54,28 @@ class HookPoint(Function):
         return (grad_output,)
 
 
-class AnchoredHookPoint(Function):
-    """The identity on its first input, with a zero gradient for the second, the *anchor*:
-    a scalar leaf shared by all the outputs of one call. Its gradient is complete once
-    every output the loss used has sent its own, which is when the hooks must fire if no
-    input needs a gradient (an unused output never sends one)."""
+class LinkedHookPoint(Function):
+    """The identity on its first input, with a zero gradient for each of the others: the
+    node an output's backward hooks listen on when the output must also *reach* other
+    nodes in every pass that uses it (see `_route_outputs`):
+
+    - this call's inputs that need a gradient but that the output does not depend on, so
+      that each input hears from every pass and the hooks fire (with zeros for it, as
+      PyTorch gives; it also becomes the input's gradient there, as in PyTorch);
+    - the *anchor*, a scalar leaf shared by the outputs of a call that returned several
+      tensors needing a gradient while none of its inputs needs one. Its gradient is
+      complete once every output the loss used has sent its own, which is when the hooks
+      must fire (an unused output never sends one, so no output can tell it is the last).
+    """
 
     name = "backward_hook"
 
-    def forward(self, x, anchor):
+    def forward(self, x, *linked):
+        self.linked = [(array.shape, array.dtype) for array in linked]
         return x
 
     def backward(self, grad_output):
-        return grad_output, np.zeros((), grad_output.dtype)
+        return (grad_output, *(np.zeros(shape, dtype) for shape, dtype in self.linked))
 
 
 def call_with_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
@@ -93,11 +106,19 @@ def _route_outputs(module: Module, args: tuple, output: Any) -> Any:
     tensors = [item for item in outputs if isinstance(item, Tensor)]
     if not any(item.requires_grad for item in tensors):
         return output  # no gradient will come back through this call: no hook, as in PyTorch
+    inputs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]  # routed already
     anchor = None
-    if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
-        anchor = Tensor(np.zeros((), np.float64), requires_grad=True)
-    routed = [(HookPoint.apply(item) if anchor is None else AnchoredHookPoint.apply(item, anchor))
-              if isinstance(item, Tensor) and item.requires_grad else item for item in outputs]
+    if not inputs and sum(item.requires_grad for item in tensors) > 1:
+        # Only here: one output's hook cannot know whether the others will get a gradient.
+        # (A leaf of its own, so it shows in a drawing: register_full_backward_hook says so.)
+        anchor = Tensor(np.zeros((), np.float64), requires_grad=True, name=ANCHOR_NAME)
+    routed = []
+    for item in outputs:
+        if isinstance(item, Tensor) and item.requires_grad:
+            # Linked to the inputs the output does not reach (usually none: no extra edge)
+            links = [anchor] if anchor is not None else _unreached(item, inputs)
+            item = LinkedHookPoint.apply(item, *links) if links else HookPoint.apply(item)
+        routed.append(item)
     _attach_backward_hooks(module, args, [item for item in routed if isinstance(item, Tensor)],
                            anchor)
     if not several:
@@ -107,13 +128,34 @@ def _route_outputs(module: Module, args: tuple, output: Any) -> Any:
     return type(output)(routed)
 
 
+def _unreached(output: Tensor, inputs: list[Tensor]) -> list[Tensor]:
+    """The `inputs` (this call's routed inputs) that `output` does not depend on: a walk
+    back through the nodes made since the inputs were, that is, through the forward."""
+    if not inputs:
+        return []
+    oldest = min(node._seq for node in inputs)
+    missing = {id(node): node for node in inputs}
+    seen, stack = {id(output)}, [output]
+    while stack and missing:
+        node = stack.pop()
+        if missing.pop(id(node), None) is not None:
+            continue  # an input: what lies before it is not this call's
+        for parent in node._parents:
+            if parent.requires_grad and parent._seq >= oldest and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return list(missing.values())
+
+
 def _attach_backward_hooks(module: Module, args: tuple, outputs: list[Tensor],
                            anchor: Tensor | None) -> None:
     """Full backward hooks: ``hook(module, grad_input, grad_output)`` once the gradients
     of the module's tensor inputs are known (``None`` for inputs that need none).
     ``grad_input`` has one entry per tensor argument, ``grad_output`` one per tensor output
-    (``None`` for an output the loss did not use). With no input needing a gradient, they
-    fire when the `anchor` gets its gradient, after every output's.
+    (``None`` for an output the loss did not use). Every input that needs a gradient gets
+    one (zeros at least: `LinkedHookPoint`) in every pass that uses an output, so they fire
+    once all have. With no input needing a gradient, they fire with the output's gradient,
+    or, for several outputs (`anchor` given), when the anchor gets its own, after theirs.
     Return values are ignored (the gradients cannot be replaced here)."""
     inputs = [a for a in args if isinstance(a, Tensor)]
     n_inputs, n_outputs = len(inputs), len(outputs)
@@ -131,9 +173,13 @@ def _attach_backward_hooks(module: Module, args: tuple, outputs: list[Tensor],
         for hook in list(module._backward_hooks):
             hook(module, grad_input, grad_output)
 
+    fire_on_output = waiting == 0 and anchor is None  # one output, nothing else to wait for
+
     def make_output_hook(position: int) -> Callable[[np.ndarray], None]:
         def on_output(grad: np.ndarray) -> None:
             pending["grad_output"][position] = grad
+            if fire_on_output:
+                fire()
         return on_output
 
     def make_input_hook(position: int) -> Callable[[np.ndarray], None]:

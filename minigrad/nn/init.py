@@ -119,7 +119,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     leaky_relu → √(2 / (1 + slope²)) with slope = `param` (default 0.01);  selu → 3/4.
 
     √2 for ReLU is He et al. 2015 (eq. 10: ReLU halves the second moment); the leaky form
-    is their eq. 15 generalised. 5/3 and 3/4 are PyTorch's empirical choices.
+    is their eq. 15 generalised. 5/3 (tanh) and 3/4 (selu) are PyTorch's values, from the
+    table in its ``calculate_gain`` documentation, which derives neither. Of SELU's it says
+    that 3/4 gives up the self-normalising fixed point for steadier gradients in rectangular
+    layers: for a self-normalising network (Klambauer et al. 2017) use 'linear' (gain 1).
     """
     if nonlinearity in _GAIN_ONE:
         return 1.0

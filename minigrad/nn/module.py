@@ -13,7 +13,7 @@ The Module's machinery is in four files, so that each reads on its own:
 - `hooks.py`: forward and full backward hooks (`RemovableHandle`, the path a call takes
   when hooks are registered);
 - `state_dict.py`: `state_dict()` and `load_state_dict()` (`IncompatibleKeys`);
-- `walk.py`: the non-recursive walks of the module tree behind `named_modules`,
+- `walk.py`: the non-recursive walks of the module tree behind `named_modules`, `train`,
   `named_parameters`/`named_buffers` and `apply`.
 
 `RemovableHandle`, `IncompatibleKeys` and `Sequential` (from `containers.py`) can still be
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minigrad.autograd import EngineState, Scope, current_state, set_state
+from minigrad.nn import walk
 from minigrad.nn.hooks import RemovableHandle, call_with_hooks
 from minigrad.nn.state_dict import IncompatibleKeys, load_state_dict_into, state_dict_of
-from minigrad.nn.walk import modules_every_place, modules_once, named_members, post_order
 from minigrad.tensor import Tensor
 
 _new_scope = tuple.__new__  # Scope(...) minus NamedTuple's Python-level __new__ (same tuple)
@@ -51,6 +51,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def _internals() -> dict[str, Any]:
+    """The state every Module starts with, before any attribute of its own."""
+    return {"_parameters": OrderedDict(), "_buffers": OrderedDict(),
+            "_non_persistent_buffers": set(),  # buffer names kept out of state_dict
+            "_modules": OrderedDict(), "_forward_hooks": [], "_backward_hooks": [],
+            "training": True, "_scope_name": ""}
+
+
 class Module:
     """Base class of every layer and model. Subclasses set attributes and define `forward`.
 
@@ -60,14 +68,15 @@ class Module:
     """
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_non_persistent_buffers", set())  # not in state_dict
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", [])
-        object.__setattr__(self, "_backward_hooks", [])
-        object.__setattr__(self, "training", True)
-        object.__setattr__(self, "_scope_name", "")
+        self.__dict__.update(_internals())  # (not through __setattr__, which needs them)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A module pickled before one of its internals existed (`_non_persistent_buffers`
+        # came later) gets it with its fresh value, as PyTorch's Module.__setstate__ does:
+        # without it, `del model.attr` and `register_buffer` raised AttributeError.
+        self.__dict__.update(state)
+        for name, value in _internals().items():
+            self.__dict__.setdefault(name, value)
 
     if TYPE_CHECKING:  # parameters, buffers and submodules are attributes set at run time
         def __getattr__(self, name: str) -> Any: ...
@@ -159,12 +168,13 @@ class Module:
         self._check_name("buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
-        object.__setattr__(self, name, tensor)
-        self._buffers[name] = tensor
+        # the persistence first: a buffer in _buffers is in state_dict unless named here
         if persistent:
             self._non_persistent_buffers.discard(name)
         else:
             self._non_persistent_buffers.add(name)
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name: str, parameter: Parameter | None) -> None:
         """Register a parameter; `None` records an absent one (e.g. ``bias=False``)."""
@@ -225,9 +235,17 @@ class Module:
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
-        module's inputs are computed (one entry per tensor input and per tensor output, the
-        output or a tuple/list of them). Returns a handle: ``handle.remove()`` (or
-        ``handle()``) removes the hook."""
+        module's inputs are computed: one entry per tensor input (``None`` if it needs none)
+        and per tensor output (the output, or a tuple/list of them; ``None`` for one the loss
+        did not use). Returns a handle: ``handle.remove()`` (or ``handle()``) removes it.
+
+        A *list* of outputs is treated as a tuple (PyTorch 2.13 never calls the hooks of a
+        module that returns a list). As in PyTorch, an input the pass sends no gradient gets
+        zeros, in ``grad_input`` and in its ``.grad``: an output is linked to the inputs it
+        does not depend on, an extra edge in a drawing. If several outputs need a gradient
+        and no input does, a scalar leaf named 'backward-hook anchor' joins them to tell when
+        the last has arrived: it shows in `mg.viz.draw_graph` and the recorder (gradient 0).
+        """
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)
 
@@ -243,8 +261,8 @@ class Module:
         contains itself is never entered again below itself, so the walk always ends.
         """
         if remove_duplicate:
-            return modules_once(self, prefix)
-        return modules_every_place(self, prefix)
+            return walk.modules_once(self, prefix)
+        return walk.modules_every_place(self, prefix)
 
     def modules(self) -> Iterator[Module]:
         return (module for _, module in self.named_modules())
@@ -260,7 +278,7 @@ class Module:
         """Every parameter with its dotted name ('0.weight'), once, under its first name;
         ``recurse=False``: this module's own only; ``remove_duplicate=False``: a shared
         parameter at every place (PyTorch's options)."""
-        return named_members(self, "_parameters", prefix, recurse, remove_duplicate)
+        return walk.named_members(self, "_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         return (parameter for _, parameter in self.named_parameters(recurse=recurse))
@@ -268,7 +286,7 @@ class Module:
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """Every buffer with its dotted name, as `named_parameters` (same options)."""
-        return named_members(self, "_buffers", prefix, recurse, remove_duplicate)
+        return walk.named_members(self, "_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         return (buffer for _, buffer in self.named_buffers(recurse=recurse))
@@ -279,26 +297,7 @@ class Module:
         """Training mode (batch statistics, dropout on) or, with False, evaluation mode."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
-        # PyTorch calls child.train(mode) for every child, in registration order, depth
-        # first, so a child that overrides train (say, to keep its BatchNorm in eval mode) is
-        # obeyed, and a module shared between such a child and a plain place ends up as the
-        # later place says. The same order here, without recursion (a pre-order walk): a child
-        # with its own train() is called and looks after its subtree. A shared module is
-        # visited at every place, as in PyTorch; only a module inside itself is skipped
-        # (PyTorch would recurse until RecursionError).
-        object.__setattr__(self, "training", mode)
-        above = frozenset({id(self)})
-        stack = [(child, above) for child in reversed(list(self.children()))]
-        while stack:
-            module, ancestors = stack.pop()
-            if id(module) in ancestors:
-                continue
-            if type(module).train is not Module.train:
-                module.train(mode)
-                continue
-            object.__setattr__(module, "training", mode)
-            above = ancestors | {id(module)}
-            stack.extend((child, above) for child in reversed(list(module.children())))
+        walk.set_training(self, mode)  # PyTorch's order, without recursion
         return self
 
     def eval(self) -> Module:
@@ -317,7 +316,7 @@ class Module:
         """Call ``fn(module)`` on every descendant, then on this module (PyTorch's order):
         ``model.apply(init_weights)``. A module shared by several places is visited at each;
         a module registered inside itself is a ValueError (the walk would never end)."""
-        for module in post_order(self):  # walk.py: checked for cycles before fn runs
+        for module in walk.post_order(self):  # checked for cycles before fn runs
             fn(module)
         return self
 

@@ -39,7 +39,7 @@ def saved_tensors(root: Module) -> dict[str, Tensor]:
     tensors: dict[str, Tensor] = {}
     for module_name, module in root.named_modules(remove_duplicate=False):
         prefix = f"{module_name}." if module_name else ""
-        not_saved = getattr(module, "_non_persistent_buffers", ())  # () for an old pickle
+        not_saved = module._non_persistent_buffers  # (an old pickle's: Module.__setstate__)
         for name, parameter in module._parameters.items():
             if parameter is not None:
                 tensors[prefix + name] = parameter

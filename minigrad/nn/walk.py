@@ -1,8 +1,8 @@
 """Walking a tree of modules without recursion: the orders `Module.named_modules`,
-`named_parameters`, `named_buffers`, `state_dict` and `Module.apply` use.
+`named_parameters`, `named_buffers`, `state_dict`, `Module.apply` and `Module.train` use.
 
-Split from `module.py` so that the Module class reads as its interface, and the three
-walks, which differ only in how they treat a module registered at several places (or
+Split from `module.py` so that the Module class reads as its interface, and the walks,
+which differ mostly in how they treat a module registered at several places (or
 inside itself), sit side by side here. Every walk uses an explicit stack: a model of
 thousands of nested modules must not hit Python's recursion limit.
 """
@@ -89,3 +89,31 @@ def post_order(root: Module) -> list[Module]:
         stack.extend((child, below) for child in module.children())
     order.reverse()
     return order
+
+
+def set_training(root: Module, mode: bool) -> None:
+    """`Module.train(mode)`'s walk: `root` and its descendants to training mode `mode`.
+
+    PyTorch calls child.train(mode) for every child, in registration order, depth first,
+    so a child that overrides train (say, to keep its BatchNorm in eval mode) is obeyed,
+    and a module shared between such a child and a plain place ends up as the later place
+    says. The same order here, without recursion (a pre-order walk): a child with its own
+    train() is called and looks after its subtree. A shared module is visited at every
+    place, as in PyTorch; only a module inside itself is skipped (PyTorch would recurse
+    until RecursionError).
+    """
+    from minigrad.nn.module import Module  # (at call time: module.py imports this file)
+
+    object.__setattr__(root, "training", mode)
+    above = frozenset({id(root)})
+    stack = [(child, above) for child in reversed(list(root.children()))]
+    while stack:
+        module, ancestors = stack.pop()
+        if id(module) in ancestors:
+            continue
+        if type(module).train is not Module.train:
+            module.train(mode)
+            continue
+        object.__setattr__(module, "training", mode)
+        above = ancestors | {id(module)}
+        stack.extend((child, above) for child in reversed(list(module.children())))

@@ -51,7 +51,7 @@ class Adam(Optimizer):
         lr, eps, weight_decay, amsgrad = (group["lr"], group["eps"], group["weight_decay"],
                                           group["amsgrad"])
         beta1, beta2 = group["betas"]
-        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
+        maximize = group["maximize"]  # in every group (an older checkpoint's: False)
         decoupled = self.decoupled_weight_decay
         for parameter in group["params"]:
             grad = parameter.grad

@@ -7,6 +7,7 @@ checks, ``zero_grad``, ``state_dict`` in PyTorch's layout — lives here, once.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -237,7 +238,9 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore settings and state saved by `state_dict`. Everything is checked first: a
-        state dict of another model or optimiser is refused and nothing changes."""
+        state dict of another model or optimiser is refused and nothing changes. As in
+        PyTorch, each group's settings become the saved ones, and an option the checkpoint
+        predates (e.g. ``maximize``) takes its default, not this optimiser's value."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             keys = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else None
@@ -274,9 +277,34 @@ class Optimizer:
             new_state[parameter] = {
                 key: value.astype(parameter.dtype, copy=True) if isinstance(value, np.ndarray)
                 else value for key, value in values.items()}
+        defaults = {k: v for k, v in self._option_defaults().items() if k in self.defaults}
         for saved, group in zip(groups, self.param_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+            # PyTorch's rule: the saved settings replace the group's, and an option newer
+            # than the checkpoint takes its default, as the run that saved it had, not this
+            # optimiser's setting (maximize=True here must not make a run saved before
+            # maximize existed climb). The group stays the same dict: a reference to it
+            # taken before loading sees the loaded settings.
+            settings = {**defaults, **{k: v for k, v in saved.items() if k != "params"}}
+            params = group["params"]
+            group.clear()
+            group.update(settings, params=params)
         self.state = new_state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # An optimiser pickled whole before an option existed gets the option's default, as
+        # PyTorch's __setstate__ gives it (and load_state_dict above, for a state dict).
+        self.__dict__.update(state)
+        defaults = self._option_defaults()
+        for settings in (self.defaults, *self.param_groups):
+            for key, value in defaults.items():
+                settings.setdefault(key, value)
+
+    def _option_defaults(self) -> dict[str, Any]:
+        """Each option's default (``maximize=False``, ...), from this optimiser's constructor:
+        its arguments after `params` are its options, in every optimiser here."""
+        signature = inspect.signature(type(self).__init__)
+        return {name: parameter.default for name, parameter in signature.parameters.items()
+                if name not in ("self", "params") and parameter.default is not parameter.empty}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -44,7 +44,7 @@ class RMSprop(Optimizer):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum, centered = (group["weight_decay"], group["momentum"],
                                             group["centered"])
-        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
+        maximize = group["maximize"]  # in every group (an older checkpoint's: False)
         for parameter in group["params"]:
             grad = parameter.grad
             if grad is None:

@@ -42,7 +42,7 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        maximize = group.get("maximize", False)  # .get: a group loaded from an older checkpoint
+        maximize = group["maximize"]  # in every group (an older checkpoint's: False)
         if not momentum and not weight_decay:
             # p + lr·grad is p − (−lr)·grad exactly: a sign flip rounds nothing
             _plain_update(group["params"], -lr if maximize else lr)
@@ -52,11 +52,13 @@ class SGD(Optimizer):
             grad = parameter.grad
             if grad is None:
                 continue
-            if maximize:
-                grad = -grad
             data = parameter.data
+            # (maximize negates each block, not `grad` here: that would be a parameter-sized
+            # temporary, which the blocks exist to avoid)
             if not momentum:
                 for values, gradient in blocks(data, grad):
+                    if maximize:
+                        gradient = -gradient
                     values -= lr * (gradient + weight_decay * values)
                 parameter.data = data
                 continue
@@ -69,6 +71,8 @@ class SGD(Optimizer):
             buffer: np.ndarray = (np.empty(data.shape, parameter.dtype) if first_step
                                   else state["momentum_buffer"])
             for values, gradient, buffered in blocks(data, grad, buffer):
+                if maximize:
+                    gradient = -gradient
                 if weight_decay:
                     gradient = gradient + weight_decay * values
                 if first_step:

@@ -1,6 +1,7 @@
 """Conv2d and the pools: forward against naive loops written here, gradchecks, errors."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -233,6 +234,17 @@ def test_adaptive_avg_pool2d_none_keeps_that_side_as_pytorch():
     out = F.adaptive_avg_pool2d(mg.tensor(x), [2, None])
     assert out.shape == (2, 3, 2, 7)
     np.testing.assert_allclose(out.data[:, :, 0], x[:, :, :3].mean(axis=2), atol=1e-12)
+
+
+@pytest.mark.parametrize("output_size, error", [((0, None), ValueError), ([None, -2], ValueError),
+                                                (0, ValueError), ((None, 1.5), TypeError),
+                                                ((None, "1"), TypeError)])
+def test_adaptive_avg_pool2d_refusals_show_the_size_as_passed_and_the_fix(output_size, error):
+    # (0, None) was reported as 'got (0, 7)' (None already filled in), without a fix
+    x = mg.tensor(rng(11).normal(size=(2, 3, 5, 7)))
+    with pytest.raises(error, match=r"adaptive_avg_pool2d: output_size must .*got "
+                                    + re.escape(repr(output_size)) + r".*Fix: .*None"):
+        F.adaptive_avg_pool2d(x, output_size)
 
 
 def test_a_small_cnn_runs_forward_and_backward():

@@ -96,3 +96,148 @@ def test_a_first_layer_with_several_outputs_fires_once_even_with_an_output_unuse
     (grad_input,), (grad_first, grad_second) = calls[0]
     assert grad_input is None and grad_second is None
     assert grad_first.shape == (4, 2) and grad_first.dtype == np.float32
+
+
+def leaves_of(root):
+    """Every leaf the backward pass from `root` reaches (an explicit stack, no recursion)."""
+    seen, stack, leaves = {id(root)}, [root], []
+    while stack:
+        node = stack.pop()
+        if not node._parents:
+            leaves.append(node)
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return leaves
+
+
+def test_a_hooked_layer_on_data_adds_no_leaf_to_the_graph():
+    # The usual case (a first layer, or a whole model, on data): a scalar float64 'anchor'
+    # leaf was added to every call, drawn as a '() float64' leaf with a vanishing gradient.
+    layer = nn.Linear(3, 1)
+    calls = []
+    layer.register_full_backward_hook(lambda module, gi, go: calls.append((gi, go)))
+    loss = layer(mg.randn(2, 3)).sum()
+    assert {id(leaf) for leaf in leaves_of(loss)} == {id(layer.weight), id(layer.bias)}
+    loss.backward(retain_graph=True)
+    assert len(calls) == 1
+    (grad_input,), (grad_output,) = calls[0]
+    assert grad_input is None
+    np.testing.assert_array_equal(grad_output, np.ones((2, 1), np.float32))
+    pytest.importorskip("graphviz")
+    source = mg.viz.draw_graph(loss).source
+    assert "() float64" not in source and "anchor" not in source
+
+
+def test_one_output_needing_a_gradient_among_several_needs_no_anchor():
+    # max(dim) returns (values, indices): only the values can carry a gradient.
+    class Max(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.fc(x).max(1)
+
+    model = Max()
+    calls = []
+    model.register_full_backward_hook(lambda module, gi, go: calls.append(go))
+    values, indices = model(mg.randn(2, 3))
+    assert {id(leaf) for leaf in leaves_of(values.sum())} == {id(model.fc.weight),
+                                                             id(model.fc.bias)}
+    values.sum().backward()
+    assert len(calls) == 1
+    grad_values, grad_indices = calls[0]
+    assert grad_indices is None
+    np.testing.assert_array_equal(grad_values, np.ones(2, np.float32))
+
+
+def test_several_outputs_on_data_take_one_named_anchor_leaf():
+    # The remaining case (register_full_backward_hook's docstring): two outputs needing a
+    # gradient and no input needing one. The extra leaf is named, so a drawing says what it is.
+    from minigrad.nn.hooks import ANCHOR_NAME
+
+    model = make_model(nn, "tuple")
+    model.register_full_backward_hook(lambda module, gi, go: None)
+    first, second = model(mg.randn(4, 2))
+    loss = first.sum() + second.sum()
+    extra = [leaf for leaf in leaves_of(loss) if leaf is not model.fc.weight]
+    assert len(extra) == 1 and extra[0].name == ANCHOR_NAME and extra[0].shape == ()
+
+
+def hooked_calls(library, module_class, passes):
+    """The hook's (grad_input, grad_output) per call as lists of arrays/None, the input
+    gradients and the number of passes, for `passes(outputs)` -> the losses to backpropagate,
+    one pass each."""
+    module, calls = module_class(library), []
+
+    def as_arrays(grads):  # copies: a later pass may accumulate into the same memory
+        return [None if g is None else np.array(g.detach().numpy() if hasattr(g, "detach")
+                                                else g, np.float64) for g in grads]
+
+    module.register_full_backward_hook(
+        lambda m, gi, go: calls.append((as_arrays(gi), as_arrays(go))))
+    if library is nn:
+        inputs = [mg.tensor(np.arange(3.0) + i, requires_grad=True) for i in range(2)]
+    else:
+        import torch
+        inputs = [torch.tensor(np.arange(3.0) + i, requires_grad=True) for i in range(2)]
+    losses = passes(module(*inputs))
+    for i, loss in enumerate(losses):
+        loss.backward(retain_graph=i < len(losses) - 1)
+    return calls, as_arrays([x.grad for x in inputs]), len(losses)
+
+
+def unused_second_input(library):
+    class Model(library.Module):
+        def forward(self, x, y):  # y needs a gradient but the output does not depend on it
+            return x * 2
+
+    return Model()
+
+
+def outputs_of_one_input_each(library):
+    class Model(library.Module):
+        def forward(self, x, y):
+            return x * 2, y * 3
+
+    return Model()
+
+
+def assert_same_calls(ours, theirs):
+    assert len(ours[0]) == len(theirs[0]) == ours[2]  # once per pass
+    for (our_in, our_out), (their_in, their_out) in zip(ours[0], theirs[0]):
+        for mine, reference in zip([*our_in, *our_out, *ours[1]],
+                                   [*their_in, *their_out, *theirs[1]], strict=True):
+            assert (mine is None) == (reference is None)
+            if reference is not None:
+                np.testing.assert_array_equal(mine, reference)
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+@pytest.mark.parametrize("make, passes", [
+    (unused_second_input, lambda out: [out.sum()]),
+    (outputs_of_one_input_each, lambda outs: [outs[1].sum()]),
+    (outputs_of_one_input_each, lambda outs: [outs[0].sum(), (outs[1] * outs[1]).sum()]),
+])
+def test_an_input_the_pass_sends_no_gradient_gets_zeros_and_the_hook_fires_as_pytorch(make,
+                                                                                     passes):
+    # The hook waited for every input needing a gradient, so it never fired in a pass that
+    # sent none to one of them; PyTorch fires, with zeros for that input (its .grad too).
+    torch = pytest.importorskip("torch")
+    ours = hooked_calls(nn, make, passes)
+    theirs = hooked_calls(torch.nn, make, passes)
+    assert_same_calls(ours, theirs)
+
+
+def test_a_hooked_layer_whose_output_uses_its_input_gets_no_zero_link():
+    # The zero links join an output only to inputs it does not depend on: none here.
+    from minigrad.nn.hooks import HookPoint
+
+    layer = nn.Linear(3, 2)
+    layer.register_full_backward_hook(lambda module, gi, go: None)
+    x = mg.randn(4, 3, requires_grad=True)
+    out = layer(x)
+    assert type(out._op) is HookPoint and len(out._parents) == 1
+    assert {id(leaf) for leaf in leaves_of(out)} == {id(x), id(layer.weight), id(layer.bias)}
