@@ -112,11 +112,19 @@ def _route_outputs(module: Module, args: tuple, output: Any) -> Any:
         # Only here: one output's hook cannot know whether the others will get a gradient.
         # (A leaf of its own, so it shows in a drawing: register_full_backward_hook says so.)
         anchor = Tensor(np.zeros((), np.float64), requires_grad=True, name=ANCHOR_NAME)
+    # Each output is linked to the inputs it does not reach (usually none: no extra edge),
+    # so that the hook fires in every pass, with zeros for those inputs, as PyTorch's does.
+    # But only when some output reaches some input: if none does (a forward that ignores
+    # its inputs, `self.fc(h.detach())`), no gradient can flow back through this call, and
+    # PyTorch fires no hook and leaves the inputs' .grad alone; zeros there would, e.g.,
+    # let AdamW's weight decay move weights that get no gradient.
+    unreached = {id(item): _unreached(item, inputs) for item in tensors if item.requires_grad}
+    if not any(len(missing) < len(inputs) for missing in unreached.values()):
+        unreached = dict.fromkeys(unreached, [])
     routed = []
     for item in outputs:
         if isinstance(item, Tensor) and item.requires_grad:
-            # Linked to the inputs the output does not reach (usually none: no extra edge)
-            links = [anchor] if anchor is not None else _unreached(item, inputs)
+            links = [anchor] if anchor is not None else unreached[id(item)]
             item = LinkedHookPoint.apply(item, *links) if links else HookPoint.apply(item)
         routed.append(item)
     _attach_backward_hooks(module, args, [item for item in routed if isinstance(item, Tensor)],

@@ -241,3 +241,56 @@ def test_a_hooked_layer_whose_output_uses_its_input_gets_no_zero_link():
     out = layer(x)
     assert type(out._op) is HookPoint and len(out._parents) == 1
     assert {id(leaf) for leaf in leaves_of(out)} == {id(x), id(layer.weight), id(layer.bias)}
+
+
+def output_of_no_input(library):
+    class Model(library.Module):
+        def __init__(self):
+            super().__init__()
+            make = mg.tensor if library is nn else __import__("torch").tensor
+            self.w = library.Parameter(make(np.ones(3)))
+
+        def forward(self, x, y):  # uses neither input: no gradient flows back through it
+            return self.w * 2
+
+    return Model()
+
+
+def test_a_hooked_module_whose_outputs_reach_no_input_fires_nothing_as_pytorch():
+    # No zero links then: they made the hook fire and put zeros in the inputs' .grad, where
+    # PyTorch fires nothing and leaves .grad None (zeros let weight decay move weights).
+    calls, grads, _ = hooked_calls(nn, output_of_no_input, lambda out: [out.sum()])
+    assert calls == [] and grads == [None, None]
+    torch = pytest.importorskip("torch")
+    their_calls, their_grads, _ = hooked_calls(torch.nn, output_of_no_input,
+                                               lambda out: [out.sum()])
+    assert their_calls == [] and their_grads == [None, None]
+
+
+def test_a_hook_on_a_stop_gradient_head_does_not_change_training():
+    """A head trained on detached features, AdamW (weight decay), a do-nothing hook: the
+    encoder gets no gradient with the hook as without it, so its weights do not move."""
+    def train(hooked):
+        mg.manual_seed(0)
+        encoder, head = nn.Linear(3, 4), nn.Linear(4, 2)
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = head
+
+            def forward(self, h):
+                return self.fc(h.detach())
+
+        model = Head()
+        if hooked:
+            model.register_full_backward_hook(lambda *args: None)
+        optimizer = mg.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=0.1)
+        before = encoder.weight.data.copy()
+        model(encoder(mg.randn(5, 3))).sum().backward()
+        optimizer.step()
+        return encoder.weight.grad, encoder.weight.data - before
+
+    for hooked in (False, True):
+        grad, moved = train(hooked)
+        assert grad is None and not moved.any(), hooked
