@@ -22,6 +22,9 @@ class Adam(Optimizer):
     (keyword only, as in PyTorch) climbs the objective: the gradient's sign is flipped first.
     """
 
+    # the options PyTorch's __setstate__ gives a default, that minigrad has (Optimizer)
+    LATE_OPTIONS = {"amsgrad": False, "maximize": False}
+
     decoupled_weight_decay = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,

@@ -7,7 +7,6 @@ checks, ``zero_grad``, ``state_dict`` in PyTorch's layout — lives here, once.
 
 from __future__ import annotations
 
-import inspect
 import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -277,7 +276,7 @@ class Optimizer:
             new_state[parameter] = {
                 key: value.astype(parameter.dtype, copy=True) if isinstance(value, np.ndarray)
                 else value for key, value in values.items()}
-        defaults = {k: v for k, v in self._option_defaults().items() if k in self.defaults}
+        defaults = self._late_defaults()
         for saved, group in zip(groups, self.param_groups):
             # PyTorch's rule: the saved settings replace the group's, and an option newer
             # than the checkpoint takes its default, as the run that saved it had, not this
@@ -294,17 +293,19 @@ class Optimizer:
         # An optimiser pickled whole before an option existed gets the option's default, as
         # PyTorch's __setstate__ gives it (and load_state_dict above, for a state dict).
         self.__dict__.update(state)
-        defaults = self._option_defaults()
         for settings in (self.defaults, *self.param_groups):
-            for key, value in defaults.items():
+            for key, value in self._late_defaults().items():
                 settings.setdefault(key, value)
 
-    def _option_defaults(self) -> dict[str, Any]:
-        """Each option's default (``maximize=False``, ...), from this optimiser's constructor:
-        its arguments after `params` are its options, in every optimiser here."""
-        signature = inspect.signature(type(self).__init__)
-        return {name: parameter.default for name, parameter in signature.parameters.items()
-                if name not in ("self", "params") and parameter.default is not parameter.empty}
+    # Options an optimiser gained after checkpoints of it may have been saved, each with the
+    # value that means "as before" (PyTorch hard-codes the same in each optimiser's
+    # __setstate__): set by each optimiser class. A table rather than the constructor's
+    # signature: a subclass's own __init__ may not list them
+    # (``def __init__(self, params, lr=0.1): super().__init__(params, lr=lr)``).
+    LATE_OPTIONS: dict[str, Any] = {}
+
+    def _late_defaults(self) -> dict[str, Any]:
+        return dict(self.LATE_OPTIONS)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -25,6 +25,9 @@ class RMSprop(Optimizer):
     ``maximize=True`` (keyword only) climbs the objective: the gradient's sign is flipped first.
     """
 
+    # the options PyTorch's __setstate__ gives a default, that minigrad has (Optimizer)
+    LATE_OPTIONS = {"momentum": 0.0, "centered": False, "maximize": False}
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False) -> None:

@@ -25,6 +25,9 @@ class SGD(Optimizer):
     PyTorch) climbs the objective instead: the gradient's sign is flipped first.
     """
 
+    # the options PyTorch's __setstate__ gives a default, that minigrad has (Optimizer)
+    LATE_OPTIONS = {"nesterov": False, "maximize": False}
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False, *, maximize: bool = False) -> None:
