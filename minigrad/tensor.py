@@ -710,8 +710,9 @@ def _fit_to_inputs(grads: tuple[np.ndarray | None, ...], parents: tuple[Tensor, 
                    op_name: str) -> tuple[np.ndarray | None, ...]:
     """The gradients an op's backward returned, each summed over the axes broadcasting
     added (`sum_to_shape`) and cast to its input's dtype where it differs; None for an input
-    that does not require grad. A gradient that no broadcast of the input explains is a bug
-    in the op's backward: refused."""
+    that does not require grad, whose gradient is dropped unchecked (PyTorch skips those
+    inputs too). A gradient that no broadcast of the input explains is a bug in the op's
+    backward: refused."""
     fitted = []
     for position, (grad, parent) in enumerate(zip(grads, parents)):
         if grad is not None and not parent.requires_grad:

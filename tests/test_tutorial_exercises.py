@@ -193,3 +193,19 @@ def test_check_file_that_is_not_a_file_is_named(tmp_path: Path) -> None:
         assert done.returncode == 2, done.stdout + done.stderr
         assert "is not a file" in done.stderr and "exercises/01_autograd.py" in done.stderr
         assert "exit()" not in done.stdout + done.stderr
+
+
+def test_make_figures_stages_next_to_an_output_folder_given_as_dot(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """`--out .`: Path('.').name is '', so the staging folder was a hidden '.NN_x.unfinished_'
+    one in the parent of the current folder; it is named after the folder itself."""
+    import make_figures
+
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    monkeypatch.chdir(inner)
+    staging = make_figures.stage(Path("."), Path("02_x.py"))
+    try:
+        assert staging.parent == tmp_path and staging.name.startswith("inner.02_x.unfinished_")
+    finally:
+        staging.rmdir()

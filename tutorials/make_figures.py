@@ -57,8 +57,9 @@ def stage(out: Path, script: Path) -> Path:
     """A new, empty staging folder for one run of `script`, next to `out` (the same
     filesystem, so moving a file into `out` is a rename, which replaces it whole)."""
     out.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{out.name}.{script.stem}.unfinished_",
-                                 dir=out.resolve().parent))
+    folder = out.resolve()  # (`--out .`: Path(".").name is "", the folder's own name is not)
+    return Path(tempfile.mkdtemp(prefix=f"{folder.name}.{script.stem}.unfinished_",
+                                 dir=folder.parent))
 
 
 def publish(staging: Path, out: Path) -> int:

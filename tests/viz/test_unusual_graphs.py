@@ -275,3 +275,37 @@ def test_exploring_a_loss_that_cannot_have_a_gradient_says_why_not_call_backward
     note = viz.explore(mg.tensor(np.arange(3.0)).sum()).document["panels"][0]["note"]
     assert note.startswith("This loss does not require grad") and "No gradient yet" not in note
     assert "Fix: make the parameters with requires_grad=True" in note
+
+
+def _written_elsewhere(before: bool, write: str) -> tuple[viz.GradientFlowRecorder, mg.Tensor]:
+    """A step with BatchNorm whose recorder is made before it (main path) or after backward
+    (recomputing path); then something is written that no backward of this pass reads."""
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.BatchNorm1d(4), mg.nn.Tanh(),
+                             mg.nn.Linear(4, 1))
+    outside = mg.nn.Linear(2, 2)  # a parameter this graph never used
+    recorder = viz.GradientFlowRecorder(model) if before else None
+    x = mg.randn(5, 3)
+    loss = (model(x) ** 2).mean()
+    loss.backward(retain_graph=not before)
+    if write == "the loss":
+        with mg.no_grad():
+            loss.data += 1.0
+    elif write == "running statistics":
+        model(x)  # another train-mode forward: BatchNorm's running stats updated in place
+    else:
+        outside(mg.randn(1, 2)).sum().backward()
+        mg.optim.SGD(outside.parameters(), lr=0.1).step()
+    return recorder or viz.GradientFlowRecorder(model), loss
+
+
+@pytest.mark.parametrize("made", ["before the step", "after backward"])
+@pytest.mark.parametrize("write", ["the loss", "running statistics", "a parameter outside"])
+def test_a_write_no_backward_of_the_pass_reads_is_recorded_and_drawn(made, write):
+    """The refusal above is only for an input some backward of the pass reads: a write to
+    the loss itself, to BatchNorm's running statistics or to a parameter outside the graph
+    changes no gradient, and the step records and draws as usual."""
+    recorder, loss = _written_elsewhere(made == "before the step", write)
+    recorder.record(loss)
+    assert len(recorder) == 1
+    assert "Linear" in viz.draw_graph(loss).source  # the pass's graph is kept in both cases
