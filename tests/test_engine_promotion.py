@@ -134,3 +134,14 @@ def test_clamping_integers_with_a_float_bound_gives_float32_as_in_pytorch(bound)
     expected = torch.tensor(labels).clamp(min=bound)
     assert str(result.dtype) == torch_dtype_name(expected)
     np.testing.assert_array_equal(result.data, expected.numpy())
+
+
+@pytest.mark.parametrize("operation", [
+    lambda t: t * np.complex128(1j), lambda t: np.complex64(1) + t, lambda t: t ** np.complex64(1),
+    lambda t: t.clamp(min=np.complex64(1)), lambda t: t - np.longdouble(1),
+    lambda t: t + np.timedelta64(1, "s"), lambda t: t.maximum(np.datetime64("2020-01-01")),
+    lambda t: mg.where(t > 1, t, 1j),
+])
+def test_a_number_a_tensor_cannot_hold_is_refused_with_the_fix(operation):
+    with pytest.raises(TypeError, match=r"\w+: .*a Tensor holds real numbers\. Fix"):
+        operation(mg.tensor([1.0, 2.0]))

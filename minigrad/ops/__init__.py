@@ -72,7 +72,7 @@ from minigrad.tensor import Tensor
 
 def _reflected(op: Any) -> Any:
     """`2 - x` calls ``x.__rsub__(2)``: compute op(2, x) with 2 as a constant of x's dtype."""
-    return lambda self, other: op(as_tensor(other, self), self)
+    return lambda self, other: op(as_tensor(other, self, op.__name__), self)
 
 
 def _comparison(compare: Any, symbol: str) -> Any:
