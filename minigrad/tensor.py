@@ -415,9 +415,11 @@ class Tensor:
         recomputed). A `GradientFlowRecorder` keeps the graphs of the passes it records by
         itself (see `minigrad.autograd`).
 
-        `inputs` (a tensor or a sequence of them, each requiring grad), as in PyTorch: only
-        these accumulate a gradient into ``.grad`` (an intermediate one too); every other
-        tensor's ``.grad``, the root's included, is left as it was.
+        `inputs` (a tensor or an iterable of them, each requiring grad), as in PyTorch: only
+        the nodes on a path from this tensor to one of them are visited (hooks elsewhere do
+        not run); these inputs accumulate a gradient into ``.grad`` (an intermediate one
+        too), and so do tensors on those paths marked `retain_grad` (this one included);
+        every other tensor's ``.grad`` is left as it was.
         """
         only = None if inputs is None else _input_ids(inputs)
         if not self.requires_grad:
@@ -454,7 +456,10 @@ class Tensor:
                     f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
                 )
         free_graph = not retain_graph
-        if not free_graph or next_observer.get():  # (an observed pass keeps its graph)
+        # (an observed pass keeps its graph; one with inputs= frees only the nodes it
+        # visits, on paths to the inputs, and releases nothing beforehand: the nodes it
+        # does not visit stay usable, as in PyTorch)
+        if not free_graph or only is not None or next_observer.get():
             autograd.backward(self, gradient, free_graph=free_graph, only=only)
             return
         release_unheld_data(self)
@@ -645,8 +650,12 @@ class Tensor:
 
 def _input_ids(inputs: Any) -> set[int]:
     """The ids of the tensors given to ``backward(inputs=...)``, checked as PyTorch does."""
-    tensors = [inputs] if isinstance(inputs, Tensor) else inputs
-    if not isinstance(tensors, list | tuple) or not tensors:
+    try:  # a tensor, or any iterable of them (model.parameters(), a generator), as PyTorch
+        tensors = ((inputs,) if isinstance(inputs, Tensor) else
+                   tuple(inputs) if not isinstance(inputs, str | bytes) else ())
+    except TypeError:  # not iterable
+        tensors = ()
+    if not tensors:
         raise RuntimeError(f"backward: inputs= must be a tensor or a non-empty list of tensors, "
                            f"got {inputs!r:.60}. Fix: e.g. loss.backward(inputs=[w]).")
     for position, tensor in enumerate(tensors):
