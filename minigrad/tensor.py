@@ -520,7 +520,9 @@ class Tensor:
             self._parents = ()
         self.requires_grad = False
         self._version = next_seq()  # what used it before now refuses (`_check_versions`)
-        detached_in_place[self] = True  # ... and says why (`modified_in_place_error`)
+        # ... and says why (`modified_in_place_error`), while no later write has changed the
+        # version: after `y.add_(1)` the refusal is for that write, even by an op made since
+        detached_in_place[self] = self._version
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
