@@ -138,7 +138,8 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
 def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
     """What ``t.data = value`` stores: a numeric array (a number becomes a 0-d one). A tensor
     gives its array, shared as PyTorch's ``a.data = b`` shares b's storage (writes to either
-    count for both). Anything else (a list, a string) is refused, as in PyTorch: stored as
+    count for both). A number only for a 0-d tensor (PyTorch refuses one too: a tensor
+    keeps its shape unless given an array or tensor of another). Anything else (a list, a string) is refused, as in PyTorch: stored as
     it was, it broke the next op far from here, and a tensor stored inside a tensor recorded
     graphs inside an op's forward. (Integers into a tensor that requires grad are refused
     by the optimiser's step and by backward, each naming the fix.)"""
@@ -146,6 +147,11 @@ def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
         share_array(value, tensor)
         value = value._data
     elif isinstance(value, np.generic | int | float):
+        if tensor._data.ndim:  # stored as it is, it would silently make the tensor 0-d
+            raise TypeError(
+                f"data: assigning the number {value!r:.40} would turn this tensor of shape "
+                f"{tensor.shape} into a 0-d one. Fix: set every element in place, `with "
+                f"mg.no_grad(): t.fill_({value!r:.40})`, or assign an array of the new shape.")
         value = np.asarray(value)
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
         what = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
