@@ -125,6 +125,10 @@ def _truth_reduction(function: Any, name: str) -> Any:
     """``t.any()`` / ``t.all()`` (or over `dim`, an int or a tuple, with `keepdim`), as in
     PyTorch: a bool tensor outside the graph (nonzero counts as True)."""
     def method(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if isinstance(dim, tuple | list) and not dim:
+            # PyTorch (2.13) reduces no axis here, unlike sum(dim=()) and the other
+            # reductions (every axis): each element's truth, with the input's shape
+            return Tensor._make(self.data.astype(bool), None, ())
         axes = reduced_axes(dim, self.ndim, name) if self.ndim else None
         return Tensor._make(np.asarray(function(self.data, axis=axes, keepdims=bool(keepdim))),
                             None, ())
