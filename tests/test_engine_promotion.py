@@ -145,3 +145,25 @@ def test_clamping_integers_with_a_float_bound_gives_float32_as_in_pytorch(bound)
 def test_a_number_a_tensor_cannot_hold_is_refused_with_the_fix(operation):
     with pytest.raises(TypeError, match=r"\w+: .*a Tensor holds real numbers\. Fix"):
         operation(mg.tensor([1.0, 2.0]))
+
+
+MASK = np.array([True, False])
+
+
+@pytest.mark.parametrize("subtraction", [
+    lambda t: t(MASK) - t(MASK), lambda t: t(MASK) - t(np.array([1, 2])),
+    lambda t: t(np.array([1.0, 2.0], np.float32)) - t(MASK), lambda t: t(MASK) - 1,
+    lambda t: 1.5 - t(MASK), lambda t: t(np.array([1, 2])) - True, lambda t: True - t(MASK),
+])
+def test_subtraction_with_a_bool_operand_is_refused_as_in_pytorch(subtraction):
+    with pytest.raises(RuntimeError, match="Subtraction.*bool"):
+        subtraction(torch.tensor)
+    with pytest.raises(TypeError, match=r"sub: .*bool.*Fix: .*`\^`.*`~`"):
+        subtraction(mg.tensor)
+
+
+@pytest.mark.parametrize("exponent", [2, np.int64(3), 0.5])
+def test_a_mask_to_a_number_power_has_the_dtype_of_pytorch(exponent):
+    ours, theirs = mg.tensor(MASK) ** exponent, torch.tensor(MASK) ** exponent
+    assert str(ours.dtype) == str(theirs.dtype).split(".")[-1]
+    assert ours.tolist() == theirs.tolist()

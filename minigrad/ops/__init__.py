@@ -30,6 +30,7 @@ from minigrad.ops.elementwise import (
     mul,
     neg,
     pow,
+    refuse_bool_subtraction,
     relu,
     sigmoid,
     sqrt,
@@ -172,7 +173,8 @@ def _invert(self: Tensor) -> Tensor:
 Tensor.__add__ = add
 Tensor.__radd__ = _reflected(add)
 Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflected(sub)
+Tensor.__rsub__ = lambda self, other: sub(  # (True - x: a bool, refused as in PyTorch)
+    as_tensor(refuse_bool_subtraction(other) or other, self, "sub"), self)
 Tensor.__mul__ = mul
 Tensor.__rmul__ = _reflected(mul)
 Tensor.__truediv__ = div

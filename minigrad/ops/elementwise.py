@@ -311,7 +311,20 @@ def add(a: Tensor, b: Any) -> Tensor:
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    return Sub.apply(*promoted(a, as_tensor(b, a, "sub")))
+    b = b if isinstance(b, Tensor) else refuse_bool_subtraction(b) or as_tensor(b, a, "sub")
+    if a._data.dtype.kind == "b" or b._data.dtype.kind == "b":
+        refuse_bool_subtraction(True)
+    return Sub.apply(*promoted(a, b))
+
+
+def refuse_bool_subtraction(value: Any) -> None:
+    """As PyTorch: ``a - b`` with a bool operand (a mask, True) is refused, as NumPy refuses
+    mask - mask: True - True would be 0 but True - False 1, which is rarely what was meant."""
+    if isinstance(value, bool):  # (PyTorch takes np.True_ as the number 1)
+        raise TypeError("sub: subtraction, the `-` operator, with a bool tensor or number is not "
+                        "supported (as in PyTorch). Fix: for masks use `^` (either but not "
+                        "both) or `~` (not), e.g. a & ~b; for numbers convert first, x.long() "
+                        "or x.float().")
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
@@ -332,8 +345,15 @@ def pow(base: Tensor, exponent: Any) -> Tensor:
                 exponent = exponent.item()
             if isinstance(exponent, float) and base.dtype.kind != "f":  # float32, as in PyTorch
                 base = converted(base, np.dtype(np.float32))
+            elif base.dtype.kind == "b":  # mask ** 2 is int64, as in PyTorch (NumPy: int8)
+                base = converted(base, np.dtype(np.int64))
             return PowScalar.apply(base, exponent=exponent)
-        return Pow.apply(*promoted(base, as_tensor(exponent, base)))
+        exponent = as_tensor(exponent, base, "pow")
+        if base.dtype.kind == "b" and exponent.dtype.kind == "b":  # NumPy: int8
+            raise TypeError("pow: a bool tensor to a bool power is not supported (PyTorch "
+                            "refuses it for two bool tensors). Fix: convert the base first, "
+                            "x.long() ** n, or use the mask itself (x ** True is x).")
+        return Pow.apply(*promoted(base, exponent))
     except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint
         if "negative integer powers" not in str(error):
             raise
