@@ -167,3 +167,15 @@ def test_a_mask_to_a_number_power_has_the_dtype_of_pytorch(exponent):
     ours, theirs = mg.tensor(MASK) ** exponent, torch.tensor(MASK) ** exponent
     assert str(ours.dtype) == str(theirs.dtype).split(".")[-1]
     assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("dtypes", [(np.int64, np.float32), (np.float32, np.float64),
+                                    (np.float64, np.float32), (np.float32, np.bool_)])
+def test_matmul_of_two_dtypes_is_refused_as_in_pytorch_rather_than_computed_in_float64(dtypes):
+    a, b = np.ones((2, 3), dtypes[0]), np.ones((3, 2), dtypes[1])
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.tensor(a) @ torch.tensor(b)
+    names = [np.dtype(d).name for d in dtypes]
+    with pytest.raises(TypeError, match=rf"matmul: .*{names[0]} and {names[1]}.*Fix: .*astype"):
+        mg.tensor(a) @ mg.tensor(b)
+    assert (mg.tensor(a) @ mg.tensor(b.astype(dtypes[0]))).dtype == dtypes[0]
