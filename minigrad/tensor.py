@@ -138,11 +138,12 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
 def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
     """What ``t.data = value`` stores: a numeric array (a number becomes a 0-d one). A tensor
     gives its array, shared as PyTorch's ``a.data = b`` shares b's storage (writes to either
-    count for both). A number only for a 0-d tensor (PyTorch refuses one too: a tensor
-    keeps its shape unless given an array or tensor of another). Anything else (a list, a string) is refused, as in PyTorch: stored as
-    it was, it broke the next op far from here, and a tensor stored inside a tensor recorded
-    graphs inside an op's forward. (Integers into a tensor that requires grad are refused
-    by the optimiser's step and by backward, each naming the fix.)"""
+    count for both). A number only for a 0-d tensor (``loss.data = 0.0``; PyTorch refuses
+    numbers altogether): for any other it would silently change the tensor's shape.
+    Anything else (a list, a string) is refused, as in PyTorch: stored as it was, it broke
+    the next op far from here, and a tensor stored inside a tensor recorded graphs inside
+    an op's forward. (Integers into a tensor that requires grad are refused by the
+    optimiser's step and by backward, each naming the fix.)"""
     if isinstance(value, Tensor):
         share_array(value, tensor)
         value = value._data

@@ -77,6 +77,12 @@ def _reflected(op: Any) -> Any:
     return lambda self, other: op(as_tensor(other, self, op.__name__), self)
 
 
+def _reflected_sub(self: Tensor, other: Any) -> Tensor:
+    """``2 - x``; ``True - x`` is refused, as in PyTorch (`refuse_bool_subtraction`)."""
+    refuse_bool_subtraction(other)
+    return sub(as_tensor(other, self, "sub"), self)
+
+
 def _comparison(compare: Any, symbol: str) -> Any:
     """Element-wise comparison: a bool tensor, outside the graph (it has no gradient)."""
     def method(self: Tensor, other: Any) -> Tensor:
@@ -173,8 +179,7 @@ def _invert(self: Tensor) -> Tensor:
 Tensor.__add__ = add
 Tensor.__radd__ = _reflected(add)
 Tensor.__sub__ = sub
-Tensor.__rsub__ = lambda self, other: sub(  # (True - x: a bool, refused as in PyTorch)
-    as_tensor(refuse_bool_subtraction(other) or other, self, "sub"), self)
+Tensor.__rsub__ = _reflected_sub
 Tensor.__mul__ = mul
 Tensor.__rmul__ = _reflected(mul)
 Tensor.__truediv__ = div

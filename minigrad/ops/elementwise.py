@@ -7,7 +7,7 @@ The dtype of a binary op's result is PyTorch's, not NumPy's (`minigrad.ops.promo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def is_real_number(value: Any) -> bool:
     return isinstance(value, int | float)  # (bool is an int)
 
 
-def refuse_non_real(value: Any, op: str) -> None:
+def refuse_non_real(value: Any, op: str) -> NoReturn:
     """A TypeError naming `op` and the fix for a number a Tensor cannot hold (1j)."""
     prefix = f"{op}: " if op else ""
     raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}: a Tensor "
@@ -311,7 +311,9 @@ def add(a: Tensor, b: Any) -> Tensor:
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    b = b if isinstance(b, Tensor) else refuse_bool_subtraction(b) or as_tensor(b, a, "sub")
+    if not isinstance(b, Tensor):
+        refuse_bool_subtraction(b)
+        b = as_tensor(b, a, "sub")
     if a._data.dtype.kind == "b" or b._data.dtype.kind == "b":
         refuse_bool_subtraction(True)
     return Sub.apply(*promoted(a, b))
@@ -319,8 +321,9 @@ def sub(a: Tensor, b: Any) -> Tensor:
 
 def refuse_bool_subtraction(value: Any) -> None:
     """As PyTorch: ``a - b`` with a bool operand (a mask, True) is refused, as NumPy refuses
-    mask - mask: True - True would be 0 but True - False 1, which is rarely what was meant."""
-    if isinstance(value, bool):  # (PyTorch takes np.True_ as the number 1)
+    mask - mask: True - True would be 0 but True - False 1, which is rarely what was meant.
+    (PyTorch takes np.True_ as the number 1.)"""
+    if isinstance(value, bool):
         raise TypeError("sub: subtraction, the `-` operator, with a bool tensor or number is not "
                         "supported (as in PyTorch). Fix: for masks use `^` (either but not "
                         "both) or `~` (not), e.g. a & ~b; for numbers convert first, x.long() "
@@ -433,7 +436,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}. "
                         "Fix: compare first, e.g. where(x > 0, x, 0).")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return Where.apply(*promoted(as_tensor(a, like, "where"), as_tensor(b, like, "where")), condition=condition)
+    return Where.apply(*promoted(as_tensor(a, like, "where"), as_tensor(b, like, "where")),
+                       condition=condition)
 
 
 def clone(x: Tensor) -> Tensor:
