@@ -584,8 +584,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     if not free_graph:
         not_processed = None
     unreached: list[Node] = []  # computed inputs an op sent no gradient (freeing passes)
-    needed = None if only is None else _on_paths_to(root, only)
-    if needed is not None and id(root) not in needed:
+    needed = set() if only is None else _on_paths_to(root, only)
+    if only is not None and id(root) not in needed:
         return  # no input below the root: nothing to compute (PyTorch: no error either)
     node = root
     try:
@@ -608,8 +608,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
             else:  # backward(inputs=...): every node here is on a path to an input
                 if id(node) in only or (parents and (keep_all or node._retains_grad)):
                     node._accumulate_grad(grad, exposed)
-                if any(id(parent) in needed for parent in parents):  # type: ignore[operator]
-                    parents = tuple(parent if id(parent) in needed else _OFF_PATH  # type: ignore
+                if any(id(parent) in needed for parent in parents):
+                    parents = tuple(parent if id(parent) in needed else _OFF_PATH
                                     for parent in parents)
                 else:  # an input with no other below it: its op's backward is not run
                     parents = ()
@@ -643,7 +643,7 @@ class _OffPath:
     _parents = ()
 
 
-_OFF_PATH = _OffPath()
+_OFF_PATH: Any = _OffPath()  # (typed Any: it stands where a Node is expected)
 
 
 def _on_paths_to(root: Node, only: set[int]) -> set[int]:
