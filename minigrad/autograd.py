@@ -584,7 +584,7 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     if not free_graph:
         not_processed = None
     unreached: list[Node] = []  # computed inputs an op sent no gradient (freeing passes)
-    needed = set() if only is None else _on_paths_to(root, only)
+    needed = _NO_IDS if only is None else _on_paths_to(root, only)
     if only is not None and id(root) not in needed:
         return  # no input below the root: nothing to compute (PyTorch: no error either)
     node = root
@@ -633,6 +633,9 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
         raise
     if unreached and not_processed is not None:
         not_processed(unreached)
+
+
+_NO_IDS: frozenset[int] = frozenset()  # `needed` of a plain pass (it never reads it)
 
 
 class _OffPath:
