@@ -562,8 +562,10 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     ``.grad`` if the gradient policy (module docstring) keeps it, and it is sent on to the
     parents through the node's `_vjp`. After that nothing refers to it any more, so an
     intermediate gradient that is not kept is freed right there. With `only` (the ids of
-    the tensors given to ``backward(inputs=...)``), those nodes alone store their gradient,
-    whatever the policy says of the others (PyTorch's ``inputs``).
+    the tensors given to ``backward(inputs=...)``), as PyTorch's ``inputs``: only the nodes
+    on a path from `root` to one of them are visited (`_on_paths_to`; a hook elsewhere does
+    not run, a node elsewhere is neither processed nor freed), and those inputs store their
+    gradient, with the intermediate nodes on the way that keep theirs (`retain_grad`).
     """
     keep_all = _retain_all_grads.get()
     waiting = next_observer.get()  # a tool watching one pass (minigrad/observers.py)
@@ -582,6 +584,9 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     if not free_graph:
         not_processed = None
     unreached: list[Node] = []  # computed inputs an op sent no gradient (freeing passes)
+    needed = _NO_IDS if only is None else _on_paths_to(root, only)
+    if only is not None and id(root) not in needed:
+        return  # no input below the root: nothing to compute (PyTorch: no error either)
     node = root
     try:
         while waiting_nodes:
@@ -600,8 +605,14 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
             if only is None:
                 if not parents or keep_all or node._retains_grad or node is root:  # leaves first
                     node._accumulate_grad(grad, exposed)
-            elif id(node) in only:
-                node._accumulate_grad(grad, exposed)
+            else:  # backward(inputs=...): every node here is on a path to an input
+                if id(node) in only or (parents and (keep_all or node._retains_grad)):
+                    node._accumulate_grad(grad, exposed)
+                if any(id(parent) in needed for parent in parents):
+                    parents = tuple(parent if id(parent) in needed else _OFF_PATH
+                                    for parent in parents)
+                else:  # an input with no other below it: its op's backward is not run
+                    parents = ()
             if parents:
                 for parent, parent_grad in zip(parents, node._vjp(grad)):
                     if parent_grad is None or not parent.requires_grad:
@@ -622,6 +633,48 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
         raise
     if unreached and not_processed is not None:
         not_processed(unreached)
+
+
+_NO_IDS: frozenset[int] = frozenset()  # `needed` of a plain pass (it never reads it)
+
+
+class _OffPath:
+    """Stands for a parent no input lies below in a ``backward(inputs=...)`` pass: the loop
+    above drops its gradient, as for a parent that does not require grad."""
+
+    requires_grad = False
+    _parents = ()
+
+
+_OFF_PATH: Any = _OffPath()  # (typed Any: it stands where a Node is expected)
+
+
+def _on_paths_to(root: Node, only: set[int]) -> set[int]:
+    """The ids of the nodes on a path from `root` down to a tensor whose id is in `only`
+    (the tensors of ``backward(inputs=...)``): the nodes PyTorch's engine runs in such a
+    pass. One walk of the graph below `root`: a node is on such a path if it is one of
+    `only` or one of its parents is (each node is decided after its parents)."""
+    on_path: dict[int, bool] = {}
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        if id(node) in on_path:  # (reached twice before being decided)
+            stack.pop()
+            continue
+        undecided = [parent for parent in node._parents
+                     if parent.requires_grad and id(parent) not in on_path]
+        if undecided:  # its parents first (a graph has no cycles, so this ends)
+            stack.extend(undecided)
+            continue
+        stack.pop()
+        if hasattr(getattr(node, "_op", None), "refusal"):  # freed by an earlier pass
+            # (`versions.FreedOp`): what was below it is unknown, so the pass goes through
+            # it, to its marker parent, and its op refuses with the fix
+            on_path.update({id(node): True, **{id(parent): True for parent in node._parents}})
+            continue
+        on_path[id(node)] = id(node) in only or any(
+            on_path.get(id(parent), False) for parent in node._parents)
+    return {key for key, leads_to_input in on_path.items() if leads_to_input}
 
 
 def _checked_hook_result(node: Node, hook: Callable, grad: Any, replaced: Any) -> Any:

@@ -138,14 +138,21 @@ def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
 def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
     """What ``t.data = value`` stores: a numeric array (a number becomes a 0-d one). A tensor
     gives its array, shared as PyTorch's ``a.data = b`` shares b's storage (writes to either
-    count for both). Anything else (a list, a string) is refused, as in PyTorch: stored as
-    it was, it broke the next op far from here, and a tensor stored inside a tensor recorded
-    graphs inside an op's forward. (Integers into a tensor that requires grad are refused
-    by the optimiser's step and by backward, each naming the fix.)"""
+    count for both). A number only for a 0-d tensor (``loss.data = 0.0``; PyTorch refuses
+    numbers altogether): for any other it would silently change the tensor's shape.
+    Anything else (a list, a string) is refused, as in PyTorch: stored as it was, it broke
+    the next op far from here, and a tensor stored inside a tensor recorded graphs inside
+    an op's forward. (Integers into a tensor that requires grad are refused by the
+    optimiser's step and by backward, each naming the fix.)"""
     if isinstance(value, Tensor):
         share_array(value, tensor)
         value = value._data
     elif isinstance(value, np.generic | int | float):
+        if tensor._data.ndim:  # stored as it is, it would silently make the tensor 0-d
+            raise TypeError(
+                f"data: assigning the number {value!r:.40} would turn this tensor of shape "
+                f"{tensor.shape} into a 0-d one. Fix: set every element in place, `with "
+                f"mg.no_grad(): t.fill_({value!r:.40})`, or assign an array of the new shape.")
         value = np.asarray(value)
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
         what = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
@@ -223,6 +230,9 @@ class Tensor:
         def __and__(self, other: Any) -> Tensor: ...
         def __or__(self, other: Any) -> Tensor: ...
         def __xor__(self, other: Any) -> Tensor: ...
+        def __iand__(self, other: Any) -> Tensor: ...
+        def __ior__(self, other: Any) -> Tensor: ...
+        def __ixor__(self, other: Any) -> Tensor: ...
         def __invert__(self) -> Tensor: ...
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -415,9 +425,11 @@ class Tensor:
         recomputed). A `GradientFlowRecorder` keeps the graphs of the passes it records by
         itself (see `minigrad.autograd`).
 
-        `inputs` (a tensor or a sequence of them, each requiring grad), as in PyTorch: only
-        these accumulate a gradient into ``.grad`` (an intermediate one too); every other
-        tensor's ``.grad``, the root's included, is left as it was.
+        `inputs` (a tensor or an iterable of them, each requiring grad), as in PyTorch: only
+        the nodes on a path from this tensor to one of them are visited (hooks elsewhere do
+        not run); these inputs accumulate a gradient into ``.grad`` (an intermediate one
+        too), and so do tensors on those paths marked `retain_grad` (this one included);
+        every other tensor's ``.grad`` is left as it was.
         """
         only = None if inputs is None else _input_ids(inputs)
         if not self.requires_grad:
@@ -454,7 +466,10 @@ class Tensor:
                     f"{self.shape}. Fix: pass a gradient of shape {self.shape}."
                 )
         free_graph = not retain_graph
-        if not free_graph or next_observer.get():  # (an observed pass keeps its graph)
+        # (an observed pass keeps its graph; one with inputs= frees only the nodes it
+        # visits, on paths to the inputs, and releases nothing beforehand: the nodes it
+        # does not visit stay usable, as in PyTorch)
+        if not free_graph or only is not None or next_observer.get():
             autograd.backward(self, gradient, free_graph=free_graph, only=only)
             return
         release_unheld_data(self)
@@ -515,7 +530,9 @@ class Tensor:
             self._parents = ()
         self.requires_grad = False
         self._version = next_seq()  # what used it before now refuses (`_check_versions`)
-        detached_in_place[self] = True  # ... and says why (`modified_in_place_error`)
+        # ... and says why (`modified_in_place_error`), while no later write has changed the
+        # version: after `y.add_(1)` the refusal is for that write, even by an op made since
+        detached_in_place[self] = self._version
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -645,8 +662,12 @@ class Tensor:
 
 def _input_ids(inputs: Any) -> set[int]:
     """The ids of the tensors given to ``backward(inputs=...)``, checked as PyTorch does."""
-    tensors = [inputs] if isinstance(inputs, Tensor) else inputs
-    if not isinstance(tensors, list | tuple) or not tensors:
+    try:  # a tensor, or any iterable of them (model.parameters(), a generator), as PyTorch
+        tensors = ((inputs,) if isinstance(inputs, Tensor) else
+                   tuple(inputs) if not isinstance(inputs, str | bytes) else ())
+    except TypeError:  # not iterable
+        tensors = ()
+    if not tensors:
         raise RuntimeError(f"backward: inputs= must be a tensor or a non-empty list of tensors, "
                            f"got {inputs!r:.60}. Fix: e.g. loss.backward(inputs=[w]).")
     for position, tensor in enumerate(tensors):

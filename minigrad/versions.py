@@ -317,8 +317,9 @@ def _fingerprint(array: np.ndarray) -> bytes:
     return flat[:: flat.size // _SAMPLES].tobytes()
 
 
-# Tensors cut off the graph by `Tensor.detach_`: an op that used one before refuses its
-# backward (the cut counts as a write), and its error says it was the cut.
+# Tensors cut off the graph by `Tensor.detach_`, each to the version the cut gave it: an op
+# that used one before refuses its backward (the cut counts as a write), and its error says
+# it was the cut if the version is still that one (no write in place since).
 detached_in_place = SideTable()
 
 
@@ -335,7 +336,7 @@ def modified_in_place_error(node: Tensor, parent: Tensor, position: int | None) 
     """The error backward raises when `parent`'s data changed after `node`'s op saved it;
     `position` None means `node`'s own output (``parent is node``), which its op's backward
     reads (ReLU, exp, tanh, sigmoid, softmax, ...)."""
-    if position is not None and detached_in_place.get(parent):
+    if position is not None and detached_in_place.get(parent) == parent._version:
         return detached_error(node, parent, position)
     if position is None:
         what = f"'{node.name}'" if node.name else "a tensor"

@@ -43,3 +43,13 @@ def test_a_numpy_number_keeps_its_dtype_and_a_new_array_is_still_safe():
     t.data = np.array(5.0, np.float32)  # a new array: the graph keeps the old one
     loss.backward()
     assert t.grad == 2.0
+
+
+@pytest.mark.parametrize("number", [0.0, 1, np.float32(2.0)])
+def test_a_number_for_a_tensor_with_dimensions_is_refused_rather_than_making_it_0d(number):
+    bias = mg.zeros(3, requires_grad=True)
+    with pytest.raises(TypeError, match=r"data: .*shape \(3,\).*0-d.*Fix: .*fill_"):
+        bias.data = number
+    assert bias.shape == (3,)
+    bias.data = np.ones((2, 2), np.float32)  # an array of another shape stays allowed
+    assert bias.shape == (2, 2)

@@ -40,3 +40,15 @@ def test_an_op_that_used_the_tensor_before_refuses_instead_of_sending_no_gradien
     with pytest.raises(RuntimeError, match=r"detach_\(\) after this op used it.*Fix"):
         z.sum().backward()
     assert x.grad is None
+
+
+def test_a_write_after_detach_in_place_is_blamed_on_the_write_not_on_the_cut():
+    x = mg.ones(2, requires_grad=True)
+    weight = mg.ones(2, requires_grad=True)
+    y = x * 2
+    y.detach_()
+    z = (y * weight).sum()  # made after the cut: only the write below concerns it
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=r"modified in place") as error:
+        z.backward()
+    assert "detach_" not in str(error.value)

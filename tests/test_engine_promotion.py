@@ -134,3 +134,48 @@ def test_clamping_integers_with_a_float_bound_gives_float32_as_in_pytorch(bound)
     expected = torch.tensor(labels).clamp(min=bound)
     assert str(result.dtype) == torch_dtype_name(expected)
     np.testing.assert_array_equal(result.data, expected.numpy())
+
+
+@pytest.mark.parametrize("operation", [
+    lambda t: t * np.complex128(1j), lambda t: np.complex64(1) + t, lambda t: t ** np.complex64(1),
+    lambda t: t.clamp(min=np.complex64(1)), lambda t: t - np.longdouble(1),
+    lambda t: t + np.timedelta64(1, "s"), lambda t: t.maximum(np.datetime64("2020-01-01")),
+    lambda t: mg.where(t > 1, t, 1j),
+])
+def test_a_number_a_tensor_cannot_hold_is_refused_with_the_fix(operation):
+    with pytest.raises(TypeError, match=r"\w+: .*a Tensor holds real numbers\. Fix"):
+        operation(mg.tensor([1.0, 2.0]))
+
+
+MASK = np.array([True, False])
+
+
+@pytest.mark.parametrize("subtraction", [
+    lambda t: t(MASK) - t(MASK), lambda t: t(MASK) - t(np.array([1, 2])),
+    lambda t: t(np.array([1.0, 2.0], np.float32)) - t(MASK), lambda t: t(MASK) - 1,
+    lambda t: 1.5 - t(MASK), lambda t: t(np.array([1, 2])) - True, lambda t: True - t(MASK),
+])
+def test_subtraction_with_a_bool_operand_is_refused_as_in_pytorch(subtraction):
+    with pytest.raises(RuntimeError, match="Subtraction.*bool"):
+        subtraction(torch.tensor)
+    with pytest.raises(TypeError, match=r"sub: .*bool.*Fix: .*`\^`.*`~`"):
+        subtraction(mg.tensor)
+
+
+@pytest.mark.parametrize("exponent", [2, np.int64(3), 0.5])
+def test_a_mask_to_a_number_power_has_the_dtype_of_pytorch(exponent):
+    ours, theirs = mg.tensor(MASK) ** exponent, torch.tensor(MASK) ** exponent
+    assert str(ours.dtype) == str(theirs.dtype).split(".")[-1]
+    assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("dtypes", [(np.int64, np.float32), (np.float32, np.float64),
+                                    (np.float64, np.float32), (np.float32, np.bool_)])
+def test_matmul_of_two_dtypes_is_refused_as_in_pytorch_rather_than_computed_in_float64(dtypes):
+    a, b = np.ones((2, 3), dtypes[0]), np.ones((3, 2), dtypes[1])
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.tensor(a) @ torch.tensor(b)
+    names = [np.dtype(d).name for d in dtypes]
+    with pytest.raises(TypeError, match=rf"matmul: .*{names[0]} and {names[1]}.*Fix: .*astype"):
+        mg.tensor(a) @ mg.tensor(b)
+    assert (mg.tensor(a) @ mg.tensor(b.astype(dtypes[0]))).dtype == dtypes[0]

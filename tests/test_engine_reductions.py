@@ -1,5 +1,6 @@
 """Reductions given ``dim=()`` or ``dim=[]``: every axis is reduced, as in PyTorch (NumPy's
-``axis=()`` reduces none, which silently returned the input unchanged)."""
+``axis=()`` reduces none, which silently returned the input unchanged). ``any`` and ``all``
+are the exception: PyTorch 2.13 reduces no axis for them."""
 
 import numpy as np
 import pytest
@@ -49,3 +50,16 @@ def test_the_mean_of_no_values_is_nan_quietly_as_in_pytorch(shape, dim, dtype, r
         assert x.grad.shape == shape
     assert np.isnan(result.data).all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("name", ["any", "all"])
+@pytest.mark.parametrize("empty", [(), []])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("array", [np.array([[0, 2], [3, 0]]), np.array([0.5, 0.0]),
+                                   np.array(2.5), np.array([[True, False]])])
+def test_any_and_all_with_an_empty_dim_reduce_nothing_as_in_pytorch(name, empty, keepdim,
+                                                                     array):
+    ours = getattr(mg.tensor(array), name)(dim=empty, keepdim=keepdim)
+    theirs = getattr(torch.tensor(array), name)(dim=empty, keepdim=keepdim)
+    assert ours.dtype == np.bool_ and theirs.dtype == torch.bool
+    assert ours.shape == tuple(theirs.shape) and ours.tolist() == theirs.tolist()

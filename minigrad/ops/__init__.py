@@ -30,6 +30,7 @@ from minigrad.ops.elementwise import (
     mul,
     neg,
     pow,
+    refuse_bool_subtraction,
     relu,
     sigmoid,
     sqrt,
@@ -51,6 +52,7 @@ from minigrad.ops.inplace import (
 from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.losses import cross_entropy
 from minigrad.ops.neural import dropout, log_softmax, softmax
+from minigrad.ops.promotion import result_dtype
 from minigrad.ops.reduce import amax, amin, mean, reduced_axes, std, sum, var
 from minigrad.ops.select import ValuesIndices, argmax, argmin, max, min
 from minigrad.ops.shape import (
@@ -72,7 +74,13 @@ from minigrad.tensor import Tensor
 
 def _reflected(op: Any) -> Any:
     """`2 - x` calls ``x.__rsub__(2)``: compute op(2, x) with 2 as a constant of x's dtype."""
-    return lambda self, other: op(as_tensor(other, self), self)
+    return lambda self, other: op(as_tensor(other, self, op.__name__), self)
+
+
+def _reflected_sub(self: Tensor, other: Any) -> Tensor:
+    """``2 - x``; ``True - x`` is refused, as in PyTorch (`refuse_bool_subtraction`)."""
+    refuse_bool_subtraction(other)
+    return sub(as_tensor(other, self, "sub"), self)
 
 
 def _comparison(compare: Any, symbol: str) -> Any:
@@ -100,7 +108,9 @@ def _integral(tensor: Tensor, symbol: str) -> None:
 
 def _bitwise(ufunc: Any, symbol: str, reflected: bool = False) -> Any:
     """``m & n``, ``m | n``, ``m ^ n`` on bool masks (bitwise on integers), as in PyTorch:
-    a tensor outside the graph, like a comparison. Floats are refused, as in PyTorch."""
+    a tensor outside the graph, like a comparison, of the dtype PyTorch gives (its promotion
+    rules, `result_dtype`: a 0-d int64 & a uint8 batch is uint8; NumPy would give int64).
+    Floats are refused, as in PyTorch."""
     def method(self: Tensor, other: Any) -> Tensor:
         _integral(self, symbol)
         if isinstance(other, Tensor):
@@ -108,9 +118,18 @@ def _bitwise(ufunc: Any, symbol: str, reflected: bool = False) -> Any:
         other_data = other.data if isinstance(other, Tensor) else other
         if isinstance(other_data, np.generic):  # a NumPy number is weak, as in `t + x`
             other_data = other_data.item()
-        arrays = (other_data, self.data) if reflected else (self.data, other_data)
+        data = self.data
+        if isinstance(other_data, np.ndarray) and other_data.dtype.kind in "biu":
+            dtype = result_dtype(data, other_data)
+            data, other_data = data.astype(dtype, copy=False), other_data.astype(dtype,
+                                                                                 copy=False)
+        arrays = (other_data, data) if reflected else (data, other_data)
         try:
             return Tensor._make(np.asarray(ufunc(*arrays)), None, ())
+        except OverflowError:  # a Python int the dtype cannot hold (uint8 & 300)
+            raise ValueError(f"{symbol}: {other!r:.40} does not fit the tensor's dtype "
+                             f"{self.dtype}. Fix: a number inside the dtype's range, or "
+                             "convert the tensor first (x.long()).") from None
         except (TypeError, ValueError) as error:  # a float number, a shape: NumPy names no fix
             shape = getattr(other_data, "shape", None)
             what = f"shape {shape}" if shape is not None else type(other_data).__name__
@@ -121,10 +140,28 @@ def _bitwise(ufunc: Any, symbol: str, reflected: bool = False) -> Any:
     return method
 
 
+def _in_place_bitwise(ufunc: Any, symbol: str) -> Any:
+    """``m &= n`` (``|=``, ``^=``): writes into m, as PyTorch does and as the other in-place
+    operators (`in_place_operator`) do; without it Python rebound m to a new tensor, and
+    other names for the mask kept the old one."""
+    update = in_place_operator(ufunc, symbol)
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        _integral(self, symbol)
+        if isinstance(other, Tensor):
+            _integral(other, symbol)
+        return update(self, other)
+    return method
+
+
 def _truth_reduction(function: Any, name: str) -> Any:
     """``t.any()`` / ``t.all()`` (or over `dim`, an int or a tuple, with `keepdim`), as in
     PyTorch: a bool tensor outside the graph (nonzero counts as True)."""
     def method(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+        if isinstance(dim, tuple | list) and not dim:
+            # PyTorch (2.13) reduces no axis here, unlike sum(dim=()) and the other
+            # reductions (every axis): each element's truth, with the input's shape
+            return Tensor._make(self.data.astype(bool), None, ())
         axes = reduced_axes(dim, self.ndim, name) if self.ndim else None
         return Tensor._make(np.asarray(function(self.data, axis=axes, keepdims=bool(keepdim))),
                             None, ())
@@ -142,7 +179,7 @@ def _invert(self: Tensor) -> Tensor:
 Tensor.__add__ = add
 Tensor.__radd__ = _reflected(add)
 Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflected(sub)
+Tensor.__rsub__ = _reflected_sub
 Tensor.__mul__ = mul
 Tensor.__rmul__ = _reflected(mul)
 Tensor.__truediv__ = div
@@ -179,6 +216,9 @@ Tensor.__or__ = _bitwise(np.bitwise_or, "|")
 Tensor.__ror__ = _bitwise(np.bitwise_or, "|", reflected=True)
 Tensor.__xor__ = _bitwise(np.bitwise_xor, "^")
 Tensor.__rxor__ = _bitwise(np.bitwise_xor, "^", reflected=True)
+Tensor.__iand__ = _in_place_bitwise(np.bitwise_and, "&=")
+Tensor.__ior__ = _in_place_bitwise(np.bitwise_or, "|=")
+Tensor.__ixor__ = _in_place_bitwise(np.bitwise_xor, "^=")
 Tensor.__invert__ = _invert
 Tensor.any = _truth_reduction(np.any, "any")
 Tensor.all = _truth_reduction(np.all, "all")

@@ -7,7 +7,7 @@ The dtype of a binary op's result is PyTorch's, not NumPy's (`minigrad.ops.promo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -16,12 +16,31 @@ from minigrad.ops.promotion import cast, converted, promoted  # noqa: F401 (cast
 from minigrad.tensor import Tensor, expect_tensor
 
 
+def is_real_number(value: Any) -> bool:
+    """Whether `value` is a number a Tensor can hold: a Python bool, int or float, or a NumPy
+    one of at most 64 bits (not complex, np.longdouble, datetime64, str_...: PyTorch's CPU
+    float types stop at float64)."""
+    if isinstance(value, np.generic):
+        return value.dtype.kind in "biuf" and value.dtype.itemsize <= 8
+    return isinstance(value, int | float)  # (bool is an int)
+
+
+def refuse_non_real(value: Any, op: str) -> NoReturn:
+    """A TypeError naming `op` and the fix for a number a Tensor cannot hold (1j)."""
+    prefix = f"{op}: " if op else ""
+    raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}: a Tensor "
+                    "holds real numbers. Fix: use a bool, int or float number (value.real for "
+                    "a complex one), a NumPy array of them or a Tensor.")
+
+
 def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
     """Turn a Python number or array into a constant tensor that does not change `like`'s
     dtype (a Python float next to a float32 tensor stays float32)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, int | float | bool | np.number | np.bool_):
+    if isinstance(value, int | float | np.generic):
+        if not is_real_number(value):
+            refuse_non_real(value, op)
         if isinstance(value, np.generic):  # NumPy scalars count as Python numbers, as in PyTorch
             value = value.item()
         try:
@@ -37,9 +56,7 @@ def as_tensor(value: Any, like: Tensor, op: str = "") -> Tensor:
                              "x.double().") from None
     if isinstance(value, np.ndarray | list | tuple):
         return Tensor(value)
-    prefix = f"{op}: " if op else ""
-    raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}. "
-                    "Fix: use a number, a NumPy array or a Tensor.")
+    refuse_non_real(value, op)
 
 
 # -- arithmetic --------------------------------------------------------------------------
@@ -294,7 +311,23 @@ def add(a: Tensor, b: Any) -> Tensor:
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    return Sub.apply(*promoted(a, as_tensor(b, a, "sub")))
+    if not isinstance(b, Tensor):
+        refuse_bool_subtraction(b)
+        b = as_tensor(b, a, "sub")
+    if a._data.dtype.kind == "b" or b._data.dtype.kind == "b":
+        refuse_bool_subtraction(True)
+    return Sub.apply(*promoted(a, b))
+
+
+def refuse_bool_subtraction(value: Any) -> None:
+    """As PyTorch: ``a - b`` with a bool operand (a mask, True) is refused, as NumPy refuses
+    mask - mask: True - True would be 0 but True - False 1, which is rarely what was meant.
+    (PyTorch takes np.True_ as the number 1.)"""
+    if isinstance(value, bool):
+        raise TypeError("sub: subtraction, the `-` operator, with a bool tensor or number is not "
+                        "supported (as in PyTorch). Fix: for masks use `^` (either but not "
+                        "both) or `~` (not), e.g. a & ~b; for numbers convert first, x.long() "
+                        "or x.float().")
 
 
 def mul(a: Tensor, b: Any) -> Tensor:
@@ -308,13 +341,22 @@ def div(a: Tensor, b: Any) -> Tensor:
 def pow(base: Tensor, exponent: Any) -> Tensor:
     """``base ** exponent``; a number exponent is a constant of the op, not a graph node."""
     try:
+        if isinstance(exponent, np.generic) and not is_real_number(exponent):
+            refuse_non_real(exponent, "pow")
         if isinstance(exponent, int | float | np.number) and not isinstance(exponent, bool):
             if isinstance(exponent, np.generic):  # x ** np.int64(2) keeps x's dtype, like x ** 2
                 exponent = exponent.item()
             if isinstance(exponent, float) and base.dtype.kind != "f":  # float32, as in PyTorch
                 base = converted(base, np.dtype(np.float32))
+            elif base.dtype.kind == "b":  # mask ** 2 is int64, as in PyTorch (NumPy: int8)
+                base = converted(base, np.dtype(np.int64))
             return PowScalar.apply(base, exponent=exponent)
-        return Pow.apply(*promoted(base, as_tensor(exponent, base)))
+        exponent = as_tensor(exponent, base, "pow")
+        if base.dtype.kind == "b" and exponent.dtype.kind == "b":  # NumPy: int8
+            raise TypeError("pow: a bool tensor to a bool power is not supported (PyTorch "
+                            "refuses it for two bool tensors). Fix: convert the base first, "
+                            "x.long() ** n, or use the mask itself (x ** True is x).")
+        return Pow.apply(*promoted(base, exponent))
     except ValueError as error:  # NumPy's, wrapped by Function.apply with a shape hint
         if "negative integer powers" not in str(error):
             raise
@@ -370,9 +412,10 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max.")
     for name, bound in (("min", min), ("max", max)):
-        if bound is not None and not isinstance(bound, int | float | np.number | np.bool_):
-            raise TypeError(f"clip: {name} must be a number or None, got "
-                            f"{type(bound).__name__}. Fix: e.g. clip(x, min=0.0).")
+        if bound is not None and not is_real_number(bound):
+            raise TypeError(f"clip: {name} must be a real number or None, got "
+                            f"{type(bound).__name__}: a Tensor holds real numbers. Fix: e.g. "
+                            "clip(x, min=0.0).")
     return Clip.apply(expect_tensor(x, "clip"), low=min, high=max)
 
 
@@ -393,7 +436,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}. "
                         "Fix: compare first, e.g. where(x > 0, x, 0).")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return Where.apply(*promoted(as_tensor(a, like), as_tensor(b, like)), condition=condition)
+    return Where.apply(*promoted(as_tensor(a, like, "where"), as_tensor(b, like, "where")),
+                       condition=condition)
 
 
 def clone(x: Tensor) -> Tensor:

@@ -18,12 +18,14 @@ returning a new tensor would leave ``h`` itself unchanged, silently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from minigrad import autograd
+from minigrad.ops.elementwise import is_real_number
 from minigrad.tensor import Tensor, writeable_data
 
 
@@ -56,8 +58,8 @@ def _write(self: Tensor, name: str, update: Callable[[np.ndarray], Any], other: 
     except OverflowError:  # a Python int the integer dtype cannot hold (uint8 += 300)
         raise ValueError(
             f"{name}: {other!r:.40} does not fit the tensor's dtype {self.dtype}. Fix: a number "
-            "inside the dtype's range, or convert the tensor first "
-            "(t.data = t.data.astype(np.int64)).") from None
+            "inside the dtype's range, or convert the tensor first (t.data = t.data.astype("
+            f"np.{'float64' if self.dtype.kind == 'f' else 'int64'})).") from None
     except (TypeError, ValueError) as error:  # dtype or shape: NumPy's message, no fix
         other_shape = getattr(other, "shape", ())
         fix = ("convert the tensor to floats first (t.data = t.data.astype(np.float32))"
@@ -128,14 +130,33 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
-    """Set every element to the number `value` in place (PyTorch's ``fill_``)."""
+    """Set every element to the number `value` in place (PyTorch's ``fill_``), converted to
+    the tensor's dtype as PyTorch does: toward zero for an integer tensor (2.7 -> 2), nonzero
+    -> True for a bool one; a value outside the dtype's range is refused (as in PyTorch)."""
     _method(self, "fill_", value)
     number = _plain(value)
-    if not isinstance(number, int | float | bool) and np.ndim(number) != 0:
-        raise TypeError(f"fill_: value must be a number (or a one-element tensor), got "
+    if isinstance(number, np.ndarray) and number.ndim == 0:  # a 0-d tensor's array
+        number = number.item()
+    if isinstance(number, complex) or not isinstance(number, int | float):
+        raise TypeError(f"fill_: value must be a real number (or a one-element tensor), got "
                         f"{type(value).__name__}. Fix: e.g. t.fill_(0.5); copy_ copies arrays.")
-    return _write(self, "fill_", lambda array: np.copyto(array, number, casting="same_kind"),
+    return _write(self, "fill_", lambda array: array.fill(_converted_number(number, array.dtype)),
                   number)
+
+
+def _converted_number(number: int | float, dtype: np.dtype) -> int | float | bool:
+    """`number` as `dtype` holds it (PyTorch's conversion), or an OverflowError (named by
+    `_write`) when it is outside the dtype's range (NaN for an integer dtype)."""
+    if dtype.kind == "b":
+        return bool(number)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= number <= info.max:  # checked before truncating, as PyTorch
+            raise OverflowError  # does (-128.5 does not fit int8; NaN compares False)
+        return math.trunc(number)
+    if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
+        raise OverflowError  # PyTorch refuses 1e40 for float32 (NumPy: inf, with a warning)
+    return number
 
 
 def zero_(self: Tensor) -> Tensor:
@@ -150,5 +171,13 @@ def copy_(self: Tensor, source: Any) -> Tensor:
     weights, ``ema.copy_(weight)``, a buffer refilled)."""
     _method(self, "copy_", source)
     values = _plain(source)
+    # `casting="unsafe"` converts any dtype, so check it is a number: None would become NaN
+    # and the strings "1", "2" numbers, where PyTorch refuses anything but a tensor
+    if not (isinstance(values, np.ndarray) and values.dtype.kind in "biuf"
+            and values.dtype.itemsize <= 8) and not is_real_number(values):
+        raise TypeError(f"copy_: source must be a Tensor, a real number or a NumPy array of "
+                        f"them, got {type(source).__name__}"
+                        f"{f' of dtype {values.dtype}' if isinstance(values, np.ndarray) else ''}."
+                        " Fix: convert it first, e.g. t.copy_(mg.tensor(values)).")
     return _write(self, "copy_", lambda array: np.copyto(array, values, casting="unsafe"),
                   values)

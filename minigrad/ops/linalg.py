@@ -93,6 +93,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` (either may be an array-like; see `MatMul` for the 1-D and batched rules)."""
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
+    if a._data.dtype != b._data.dtype:  # as PyTorch: promoting would silently compute in
+        # float64 (int64 @ float32, float32 @ float64: NumPy's rules), a float32 model too
+        raise TypeError(
+            f"matmul: the operands have dtypes {a.dtype} and {b.dtype} (shapes {a.shape} and "
+            f"{b.shape}); both must have the same dtype (PyTorch: expected m1 and m2 to have "
+            f"the same dtype). Fix: convert one, e.g. a.astype(np.{b.dtype}) @ b, or "
+            f"a @ b.astype(np.{a.dtype}).")
     return MatMul.apply(a, b)
 
 

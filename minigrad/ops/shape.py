@@ -76,7 +76,11 @@ class GetItem(Function):
     def forward(self, x, index):
         self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
         try:
-            return x[index]
+            out = x[index]
+            if isinstance(out, np.generic):  # an int on every axis: NumPy gives a scalar copy,
+                # so `t[1].add_(10)` would change nothing; `...` makes it a 0-d view instead
+                out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+            return out
         except IndexError as error:  # stays an IndexError: `for row in tensor` relies on it
             raise IndexError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}. "
                              f"Fix: {_index_fix(str(error))}") from None
