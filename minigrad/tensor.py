@@ -89,11 +89,17 @@ def record_shared_write(tensor: Any) -> None:
     shared = _shared_data.get(tensor)
     if shared is not None:
         owner, version = _owner(tensor._data), tensor._version
+        dead = 0
         for reference in tuple(shared):  # (a copy: another thread may compact the list)
             other = reference()
+            if other is None:
+                dead += 1
             # the same memory: not one given another array since (`d.data = np.zeros(3)`)
-            if other is not None and _owner(other._data) is owner:
+            elif _owner(other._data) is owner:
                 other._version = version
+        if dead > len(shared) // 2:  # views gone since (t[i] in a loop): drop them, so that
+            with _sharing:           # the next writes do not walk them again
+                shared[:] = [reference for reference in shared if reference() is not None]
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -153,7 +159,8 @@ def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
                 f"data: assigning the number {value!r:.40} would turn this tensor of shape "
                 f"{tensor.shape} into a 0-d one. Fix: set every element in place, `with "
                 f"mg.no_grad(): t.fill_({value!r:.40})`, or assign an array of the new shape.")
-        value = np.asarray(value)
+        # A float tensor stays one (loss.data = 3 would otherwise make it int64)
+        value = np.asarray(value, tensor._data.dtype if tensor._data.dtype.kind == "f" else None)
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
         what = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
                 else type(value).__name__)

@@ -138,7 +138,7 @@ def test_clamping_integers_with_a_float_bound_gives_float32_as_in_pytorch(bound)
 
 @pytest.mark.parametrize("operation", [
     lambda t: t * np.complex128(1j), lambda t: np.complex64(1) + t, lambda t: t ** np.complex64(1),
-    lambda t: t.clamp(min=np.complex64(1)), lambda t: t - np.longdouble(1),
+    lambda t: t.clamp(min=np.complex64(1)),  # (np.longdouble: test_engine_writes.py)
     lambda t: t + np.timedelta64(1, "s"), lambda t: t.maximum(np.datetime64("2020-01-01")),
     lambda t: mg.where(t > 1, t, 1j),
 ])

@@ -28,6 +28,10 @@ def is_real_number(value: Any) -> bool:
 def refuse_non_real(value: Any, op: str) -> NoReturn:
     """A TypeError naming `op` and the fix for a number a Tensor cannot hold (1j)."""
     prefix = f"{op}: " if op else ""
+    if isinstance(value, np.floating):  # np.longdouble: real, but wider than any tensor dtype
+        raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}: tensors "
+                        "hold floats of at most 64 bits (as PyTorch's CPU tensors). Fix: "
+                        "convert it, float(value).")
     raise TypeError(f"{prefix}cannot combine a Tensor with {type(value).__name__}: a Tensor "
                     "holds real numbers. Fix: use a bool, int or float number (value.real for "
                     "a complex one), a NumPy array of them or a Tensor.")

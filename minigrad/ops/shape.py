@@ -227,7 +227,11 @@ def _array_index(index: Any) -> Any:
     """An index with its Tensors as arrays and its lists as integer arrays."""
     def to_index(i: Any) -> Any:
         if isinstance(i, Tensor):
-            return i.data
+            i = i.data
+        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+            # x[t.argmax()]: a 0-d integer array is advanced indexing to NumPy, which copies;
+            # as an int it selects a view, as PyTorch's x[i] is (and x[i].fill_(7) writes x)
+            return int(i)
         if isinstance(i, list):
             try:
                 array = np.asarray(i)  # an empty list selects nothing (NumPy reads [] as float)
