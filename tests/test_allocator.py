@@ -34,18 +34,21 @@ def run_fresh(code: str) -> str:
                           text=True, check=True).stdout.strip()
 
 
-@linux_only
-def test_import_minigrad_leaves_malloc_alone():
-    # No call to mallopt at all: record every function looked up on any loaded C library.
-    code = """
-import ctypes
-looked_up = []
+# In a fresh interpreter's code: every function looked up on any loaded C library goes into
+# `looked_up` (so a test can say mallopt was never called).
+SPY_ON_C_CALLS = """looked_up = []
 original = ctypes.CDLL.__getattr__
 def spy(self, name):
     looked_up.append(name)
     return original(self, name)
 ctypes.CDLL.__getattr__ = spy
-import minigrad
+"""
+
+
+@linux_only
+def test_import_minigrad_leaves_malloc_alone():
+    # No call to mallopt at all: record every function looked up on any loaded C library.
+    code = "import ctypes\n" + SPY_ON_C_CALLS + """import minigrad
 print("mallopt" in looked_up, hasattr(minigrad, "MALLOC_TUNED"),
       minigrad.allocator.keeping_freed_memory())
 """
@@ -80,16 +83,7 @@ def test_elsewhere_it_reports_that_it_did_nothing(monkeypatch):
 def test_thresholds_that_malloc_cannot_take_as_given_are_refused_before_any_change(arguments,
                                                                                     error):
     # In a fresh interpreter: without the check, the setting would change this process.
-    code = f"""
-import ctypes
-from minigrad import allocator
-looked_up = []
-original = ctypes.CDLL.__getattr__
-def spy(self, name):
-    looked_up.append(name)
-    return original(self, name)
-ctypes.CDLL.__getattr__ = spy
-try:
+    code = "import ctypes\nfrom minigrad import allocator\n" + SPY_ON_C_CALLS + f"""try:
     allocator.keep_freed_memory({arguments})
 except Exception as error:
     print(type(error).__name__, "mallopt" in looked_up, allocator.keeping_freed_memory())

@@ -3,23 +3,10 @@ that leave the model as it was, strict=False, and writes that reach every view o
 
 import numpy as np
 import pytest
+from test_module import Block  # the custom module of test_module.py (tests/nn is on the path)
 
 import minigrad as mg
 from minigrad import nn
-
-
-class Block(nn.Module):
-    """A custom module with its own parameter, a buffer and children."""
-
-    def __init__(self):
-        super().__init__()
-        self.scale = nn.Parameter(np.ones(3, np.float32))
-        self.register_buffer("count", mg.tensor(np.zeros((), np.int64)))
-        self.body = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 3))
-        self.head = nn.Linear(3, 2)
-
-    def forward(self, x):
-        return self.head(self.body(x * self.scale))
 
 
 def snapshot(model):
