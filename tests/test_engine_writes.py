@@ -66,3 +66,17 @@ def test_a_longdouble_is_refused_with_the_conversion(operation):
     with pytest.raises(TypeError, match=r"^\w+: .*at most 64 bits .* Fix: convert it, "
                                         r"float\(value\)"):
         operation(mg.tensor([1.0]))
+
+
+def test_in_place_refusals_give_a_fix_that_applies():
+    # The hint said "t = t + x" for every operator, claimed PyTorch refuses these casts too
+    # (it casts some), and told a float64 tensor to convert itself to float64.
+    mask = mg.tensor(np.array([1, 2], np.uint8))
+    with pytest.raises(TypeError, match=r"same-kind rule.*\(t = t & x\)\.$") as refused:
+        mask &= mg.tensor(np.array([1, 2], np.int64))
+    assert "(as in PyTorch)" not in str(refused.value)
+    with pytest.raises(ValueError, match=r"\+=: 300 does not fit .* uint8.*astype\(np\.int64\)"):
+        mask += 300
+    wide = mg.tensor(np.array([1, 2], np.int64))
+    with pytest.raises(ValueError, match=r"Fix: a number inside the dtype's range\.$"):
+        wide += 2**70

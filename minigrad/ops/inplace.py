@@ -49,6 +49,9 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+_OPERATOR_OF = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}  # (for the fix's t = t + x)
+
+
 def _write(self: Tensor, name: str, update: Callable[[np.ndarray], Any], other: Any) -> Tensor:
     """Run ``update(array)`` on the tensor's own array, with NumPy's errors named and
     fixed, and record the write."""
@@ -56,16 +59,20 @@ def _write(self: Tensor, name: str, update: Callable[[np.ndarray], Any], other: 
     try:
         update(array)
     except OverflowError:  # a Python int the integer dtype cannot hold (uint8 += 300)
+        wider = "float64" if self.dtype.kind == "f" else "int64"
+        convert = ("" if self.dtype == np.dtype(wider) else
+                   f", or convert the tensor first (t.data = t.data.astype(np.{wider}))")
         raise ValueError(
             f"{name}: {other!r:.40} does not fit the tensor's dtype {self.dtype}. Fix: a number "
-            "inside the dtype's range, or convert the tensor first (t.data = t.data.astype("
-            f"np.{'float64' if self.dtype.kind == 'f' else 'int64'})).") from None
+            f"inside the dtype's range{convert}.") from None
     except (TypeError, ValueError) as error:  # dtype or shape: NumPy's message, no fix
         other_shape = getattr(other, "shape", ())
+        symbol = _OPERATOR_OF.get(name, name.rstrip("="))
         fix = ("convert the tensor to floats first (t.data = t.data.astype(np.float32))"
                if "negative integer powers" in str(error) else
-               "the result must keep the tensor's shape and dtype (as in PyTorch); "
-               "otherwise write a new tensor (t = t + x)")
+               "the result must keep the tensor's shape and dtype (NumPy's same-kind rule: "
+               "PyTorch would cast some of these); otherwise write a new tensor "
+               f"(t = t {symbol} x)")
         raise (TypeError if isinstance(error, TypeError) else ValueError)(
             f"{name}: cannot update a tensor of shape {self.shape} ({self.dtype}) in place "
             f"with {type(other).__name__} of shape {other_shape}: "
