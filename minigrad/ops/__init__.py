@@ -79,7 +79,7 @@ def _reflected(op: Any) -> Any:
 
 def _reflected_sub(self: Tensor, other: Any) -> Tensor:
     """``2 - x``; ``True - x`` is refused, as in PyTorch (`refuse_bool_subtraction`)."""
-    refuse_bool_subtraction(other)
+    refuse_bool_subtraction(self, other)
     return sub(as_tensor(other, self, "sub"), self)
 
 

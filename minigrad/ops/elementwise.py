@@ -315,19 +315,16 @@ def add(a: Tensor, b: Any) -> Tensor:
 
 
 def sub(a: Tensor, b: Any) -> Tensor:
-    if not isinstance(b, Tensor):
-        refuse_bool_subtraction(b)
-        b = as_tensor(b, a, "sub")
-    if a._data.dtype.kind == "b" or b._data.dtype.kind == "b":
-        refuse_bool_subtraction(True)
-    return Sub.apply(*promoted(a, b))
+    refuse_bool_subtraction(a, b)
+    return Sub.apply(*promoted(a, as_tensor(b, a, "sub")))
 
 
-def refuse_bool_subtraction(value: Any) -> None:
-    """As PyTorch: ``a - b`` with a bool operand (a mask, True) is refused, as NumPy refuses
-    mask - mask: True - True would be 0 but True - False 1, which is rarely what was meant.
-    (PyTorch takes np.True_ as the number 1.)"""
-    if isinstance(value, bool):
+def refuse_bool_subtraction(a: Tensor, b: Any) -> None:
+    """As PyTorch: ``a - b`` (and ``a -= b``, ``a.sub_(b)``) with a bool operand (a mask, a
+    bool array, True) is refused, as NumPy refuses mask - mask: True - True would be 0 but
+    True - False 1, which is rarely what was meant. (PyTorch takes np.True_ as the number 1.)"""
+    if isinstance(b, bool) or a._data.dtype.kind == "b" or (
+            isinstance(b, Tensor | np.ndarray) and b.dtype.kind == "b"):
         raise TypeError("sub: subtraction, the `-` operator, with a bool tensor or number is not "
                         "supported (as in PyTorch). Fix: for masks use `^` (either but not "
                         "both) or `~` (not), e.g. a & ~b; for numbers convert first, x.long() "

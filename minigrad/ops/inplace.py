@@ -81,18 +81,11 @@ def _write(self: Tensor, name: str, update: Callable[[np.ndarray], Any], other: 
     return self
 
 
-def _refuse_bool_subtraction(self: Tensor, other: Any) -> None:
-    """``t -= x`` and ``t.sub_(x)`` refuse a bool operand as ``t - x`` does (PyTorch too)."""
-    if isinstance(other, bool) or self._data.dtype.kind == "b" or (
-            isinstance(other, Tensor | np.ndarray) and other.dtype.kind == "b"):
-        refuse_bool_subtraction(True)
-
-
 def in_place_operator(ufunc: Any, symbol: str) -> Any:
     """``t <symbol>= x``: in place outside the graph, out of place inside it (see above)."""
     def method(self: Tensor, other: Any) -> Tensor:
         if ufunc is np.subtract:
-            _refuse_bool_subtraction(self, other)
+            refuse_bool_subtraction(self, other)  # as t - x
         if _in_graph(self, other):
             _refuse_a_leaf(self, symbol)
             return NotImplemented  # Python then computes self <op> other: a new node
@@ -116,7 +109,7 @@ def _method(self: Tensor, name: str, other: Any = None) -> None:
 def _arithmetic(ufunc: Any, name: str, with_alpha: bool) -> Any:
     def method(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
         if ufunc is np.subtract:
-            _refuse_bool_subtraction(self, other)
+            refuse_bool_subtraction(self, other)  # as t - x
         _method(self, name, other)
         value = _plain(other)
         if with_alpha and alpha != 1:
