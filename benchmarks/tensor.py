@@ -12,6 +12,9 @@ Peers, all from the same weights (their first losses are checked to agree):
                          running statistics are not updated in it)
 
     python benchmarks/tensor.py [--sizes small,medium,large] [--threads both] [--quick]
+    python benchmarks/tensor.py --steps-only N [--sizes small]   (for valgrind: N minigrad
+        steps of the first size, nothing timed; instructions per step = the difference of
+        two counts, e.g. N = 1200 and 200, divided by 1,000)
 """
 
 from __future__ import annotations
@@ -305,11 +308,28 @@ def verdicts(name: str, timings) -> str:
     return text
 
 
+def steps_only(steps: int, sizes: tuple[int, int, int, int]) -> None:
+    """`steps` minigrad training steps of the benchmark's network, same data each step, and
+    nothing else: what an instruction count (valgrind) of the step measures."""
+    rng = np.random.default_rng(0)
+    model, optimizer = minigrad_net(make_params(sizes, rng))
+    x = mg.tensor(rng.standard_normal((sizes[0], sizes[1])).astype(np.float32))
+    y = rng.integers(0, sizes[3], sizes[0])
+    for _ in range(steps):
+        minigrad_step(model, optimizer, x, y)
+    print(f"{steps} steps, B={sizes[0]}")
+
+
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--sizes", default="small,medium,large")
     arguments.add_argument("--rounds", type=int, default=11)
+    arguments.add_argument("--steps-only", type=int, default=None, metavar="N",
+                           help="only run N minigrad training steps (for valgrind), then stop")
     args = arguments.parse_args()
+    if args.steps_only is not None:
+        steps_only(args.steps_only, SIZES[args.sizes.split(",")[0]])
+        return
     setup(args)
     rounds = 3 if args.quick else args.rounds
     summary = []

@@ -46,19 +46,43 @@ Gradient policy — what ``.grad`` holds after ``backward()``:
 
 from __future__ import annotations
 
-import functools
-import inspect
-import itertools
-import os
-import traceback
-import weakref
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from heapq import heappop, heappush
 from operator import attrgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+# The engine's state, switches and anomaly mode live in modules of their own; their names
+# are re-exported here, where the rest of minigrad and outside code have always found them.
+from minigrad.anomaly import AnomalyError, anomaly_error, detect_anomaly, user_frame
+from minigrad.engine_state import (
+    EngineState,
+    RemovableHandle,
+    Scope,
+    SideTable,
+    current_state,
+    is_grad_enabled,
+    module_scope,
+    next_seq,
+    renumber_loaded,
+    set_state,
+    state,
+)
+from minigrad.grad_mode import (
+    _retain_all_grads,
+    enable_grad,
+    no_grad,
+    retain_grads,
+    set_grad_enabled,
+)
 from minigrad.observers import next_observer
+
+__all__ = [
+    "AnomalyError", "EngineState", "Node", "RemovableHandle", "Scope", "SideTable",
+    "anomaly_error", "backward", "current_state", "detect_anomaly", "enable_grad",
+    "is_grad_enabled", "module_scope", "next_seq", "no_grad", "renumber_loaded",
+    "retain_grads", "set_grad_enabled", "set_state", "state", "topological_order",
+    "user_frame",
+]
 
 
 class Node(Protocol):
@@ -101,387 +125,6 @@ class Node(Protocol):
 
 
 # --------------------------------------------------------------------------------------
-# Engine state: grad mode, anomaly mode and the module-scope stack, per thread and task.
-# --------------------------------------------------------------------------------------
-
-
-class Scope(NamedTuple):
-    """One level of module nesting: a module's qualified name and its class name.
-
-    ``parent`` links to the enclosing scope, so ``scope.path()`` gives the whole nesting,
-    outermost first, e.g. ``[("", "MLP"), ("bn1", "BatchNorm1d")]``.
-    """
-
-    name: str
-    type_name: str
-    parent: Scope | None
-    # The module object itself, so the visualiser can name parameters from the modules
-    # that own them (`module.named_parameters()`); None for scopes entered by hand.
-    module: Any = None
-
-    def path(self) -> list[Scope]:
-        """The scopes from the outermost to this one."""
-        chain: list[Scope] = []
-        scope: Scope | None = self
-        while scope is not None:
-            chain.append(scope)
-            scope = scope.parent
-        return chain[::-1]
-
-    def qualified_name(self) -> str:
-        """Dotted path of module names, as in ``named_modules()`` (e.g. ``features.bn1``)."""
-        return ".".join(scope.name for scope in self.path() if scope.name)
-
-    def label(self) -> str:
-        """How the visualiser titles this scope: ``bn1 (BatchNorm1d)``."""
-        return f"{self.name} ({self.type_name})" if self.name else self.type_name
-
-    def __repr__(self) -> str:  # short: the module's own repr would print its whole tree
-        return f"Scope({self.qualified_name()!r}, {self.type_name!r})"
-
-    # A scope *is* its path of names and types: two calls of equally named modules (a loss
-    # module made afresh each step) are the same scope, whichever object `module` holds.
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Scope) and self[:3] == other[:3]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self[:3])
-
-
-class EngineState:
-    """The engine's switches as one immutable record: is the graph recorded, are NaN/Inf
-    checked, and which module scope new nodes belong to.
-
-    It lives in a `contextvars.ContextVar`, so every thread and every asyncio task sees its
-    own (as PyTorch's grad mode is thread-local): one thread evaluating under `no_grad()`
-    never switches off another thread's training. A switch never mutates the record; it
-    sets a new one and puts the previous one back on exit. An op reads the record once
-    (`current_state()`, one C call) and then its three fields.
-    """
-
-    __slots__ = ("grad_enabled", "anomaly", "scope")
-
-    def __init__(self, grad_enabled: bool, anomaly: bool, scope: Scope | None) -> None:
-        self.grad_enabled = grad_enabled
-        self.anomaly = anomaly
-        self.scope = scope
-
-    def __repr__(self) -> str:
-        return (f"EngineState(grad_enabled={self.grad_enabled}, anomaly={self.anomaly}, "
-                f"scope={self.scope.qualified_name() if self.scope else None!r})")
-
-
-_engine_state: ContextVar[EngineState] = ContextVar(  # the record is never mutated: B039
-    "minigrad_engine_state", default=EngineState(True, False, None))  # noqa: B039
-
-current_state: Callable[[], EngineState] = _engine_state.get
-"""The calling thread's (or asyncio task's) `EngineState`."""
-
-set_state: Callable[[EngineState], Any] = _engine_state.set
-"""Make `state` the current `EngineState` (whoever sets one puts the previous one back)."""
-
-
-class _StateView:
-    """Read-only view of the current `EngineState` under the old name ``autograd.state``
-    (``state.grad_enabled``, ``state.anomaly``, ``state.scope``). Hot paths call
-    `current_state()` once instead."""
-
-    grad_enabled = property(lambda self: _engine_state.get().grad_enabled)
-    anomaly = property(lambda self: _engine_state.get().anomaly)
-    scope = property(lambda self: _engine_state.get().scope)
-
-
-state = _StateView()
-
-# Creation counter: parents always get smaller numbers than their children, which makes
-# "sort by creation number, newest first" a valid topological order (see below). Taking
-# the next number is one C call, atomic under the GIL, so threads never share a number.
-next_seq: Callable[[], int] = itertools.count().__next__
-
-class SideTable:
-    """Something a few nodes carry, kept beside them rather than in a slot every node would
-    pay for (a `Value`'s label, where it was created, a loaded tensor's old write number):
-    by the node's identity (``==`` on tensors is elementwise, and a subclass of `Value` may
-    define ``==`` and hash by value), and weakly, so that an entry goes with its node."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref, Any]] = {}
-
-    def get(self, node: Any, default: Any = None) -> Any:
-        entry = self._entries.get(id(node))
-        return entry[1] if entry is not None and entry[0]() is node else default
-
-    def __setitem__(self, node: Any, value: Any) -> None:
-        key, entries = id(node), self._entries
-
-        def drop(reference: weakref.ref) -> None:  # the node is gone (not a later one)
-            if entries.get(key, (None,))[0] is reference:
-                del entries[key]
-
-        entries[key] = (weakref.ref(node, drop), value)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-# Write numbers (a tensor's ``_version``) that `renumber_loaded` replaced: a node loaded
-# after such a parent checks the parent's old number against its own old one.
-_replaced_writes = SideTable()
-
-
-def renumber_loaded(node: Any, parents: Sequence[Any]) -> None:
-    """Give a node just restored by pickle, copy or deepcopy (from its ``__setstate__``)
-    fresh creation and write numbers if its own are *ahead* of this process's counter.
-
-    The numbers only mean something in the process that made them. A node pickled by a
-    process that had already made a million nodes, loaded into a fresh one, would look
-    newer than every node built from it: backward (newest first) would then visit it before
-    its consumers, with only part of its gradient. Loading restores a node's parents before
-    the node itself, so fresh numbers keep every node newer than its parents, and a write
-    made to a parent after a node used it stays one (the node's backward still refuses).
-    Numbers from the past (a deepcopy in this process, a pickle of a shorter run) are kept.
-    """
-    now = next_seq()
-    old_seq = node._seq
-    if old_seq >= now:
-        node._seq = next_seq()
-        for parent in parents:
-            if _replaced_writes.get(parent, 0) > old_seq:  # written after this node used it
-                parent._version = next_seq()
-    written = getattr(node, "_version", 0)
-    if written >= now:
-        _replaced_writes[node] = written
-        node._version = next_seq()
-
-
-class RemovableHandle:
-    """What ``register_hook`` returns: ``handle.remove()`` takes the hook away, as in
-    PyTorch (calling the handle itself, ``handle()``, does the same). Removing twice is
-    harmless."""
-
-    __slots__ = ("_remove",)
-
-    def __init__(self, remove: Callable[[], None]) -> None:
-        self._remove = remove
-
-    def remove(self) -> None:
-        self._remove()
-
-    def __call__(self) -> None:
-        self._remove()
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()` (in the calling thread or asyncio task)."""
-    return _engine_state.get().grad_enabled
-
-
-class _Switch:
-    """Base of the context managers that change one field of the engine state for a block:
-    ``with no_grad(): ...`` or as a decorator, ``@no_grad()``. On exit the state from before
-    the block is put back, even after an exception. Each ``with`` uses its own instance
-    (the decorator makes a fresh one per call), so concurrent calls never share one."""
-
-    __slots__ = ("previous",)
-
-    def _changed(self, state: EngineState) -> EngineState:
-        raise NotImplementedError
-
-    def __enter__(self) -> None:
-        self.previous = previous = _engine_state.get()
-        _engine_state.set(self._changed(previous))
-
-    def __exit__(self, *exc_info: Any) -> None:
-        _engine_state.set(self.previous)
-
-    def __call__(self, function: Callable) -> Callable:
-        """Use as a decorator: the whole function runs inside the block. For a generator
-        function, each step of the generator does (as in PyTorch): calling one only makes
-        the generator object, so a block around the call alone would leave its body out."""
-        make = self._fresh
-        if inspect.isgeneratorfunction(function):
-            return _generator_inside(function, make)
-
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with make():
-                return function(*args, **kwargs)
-
-        return wrapper
-
-    def _fresh(self) -> _Switch:
-        raise NotImplementedError
-
-
-def _generator_inside(function: Callable, make: Callable[[], _Switch]) -> Callable:
-    """A generator function whose every step (``next``, ``send``, ``throw``, ``close``) runs
-    inside a fresh block made by `make`; between steps the caller's state is back."""
-    @functools.wraps(function)
-    def generator(*args: Any, **kwargs: Any) -> Any:
-        inner = function(*args, **kwargs)
-        step, value = inner.send, None
-        while True:
-            try:
-                with make():
-                    item = step(value)
-            except StopIteration as finished:
-                return finished.value
-            try:
-                value = yield item
-                step = inner.send
-            except GeneratorExit:
-                with make():
-                    inner.close()
-                raise
-            except BaseException as error:  # thrown in by the caller: passed on
-                step, value = inner.throw, error
-
-    return generator
-
-
-class _GradMode(_Switch):
-    __slots__ = ("enabled",)
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def _changed(self, state: EngineState) -> EngineState:
-        return EngineState(self.enabled, state.anomaly, state.scope)
-
-    def _fresh(self) -> _GradMode:
-        return _GradMode(self.enabled)
-
-
-def no_grad(function: Callable | None = None) -> Any:
-    """Context manager (or decorator): operations inside record no graph (evaluation,
-    weight updates). Affects only the calling thread or asyncio task. As a decorator it
-    may be written with or without parentheses, as in PyTorch 2 (``@no_grad()``,
-    ``@no_grad``)."""
-    return _GradMode(False) if function is None else _GradMode(False)(function)
-
-
-def enable_grad(function: Callable | None = None) -> Any:
-    """Context manager (or decorator, with or without parentheses): turn graph recording
-    back on inside `no_grad()`."""
-    return _GradMode(True) if function is None else _GradMode(True)(function)
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name; used like a function)
-    """Turn graph recording on or off, as PyTorch's ``set_grad_enabled(mode)``: called
-    alone it switches the mode at once (for the calling thread or asyncio task, until
-    changed again); as ``with set_grad_enabled(is_training):`` (or a decorator) it also puts
-    the previous mode back at the end of the block."""
-
-    __slots__ = ()
-
-    def __init__(self, mode: bool) -> None:
-        if not isinstance(mode, bool | int):
-            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__} "
-                            f"{mode!r:.40}. Fix: e.g. set_grad_enabled(False).")
-        super().__init__(bool(mode))
-        self.previous = previous = _engine_state.get()  # in force at once, as in PyTorch
-        _engine_state.set(EngineState(self.enabled, previous.anomaly, previous.scope))
-
-    def __enter__(self) -> None:
-        # The mode was switched by the constructor; `previous` is what it replaced (the
-        # state is read again in case something changed it in between).
-        current = _engine_state.get()
-        _engine_state.set(EngineState(self.enabled, current.anomaly, current.scope))
-
-    def __call__(self, function: Callable) -> Callable:
-        """As a decorator, the mode is the function's only: decorating puts the previous
-        mode back (as PyTorch does), and each call switches and restores it."""
-        _engine_state.set(self.previous)
-        return super().__call__(function)
-
-    def _fresh(self) -> _GradMode:
-        return _GradMode(self.enabled)
-
-
-class module_scope:  # noqa: N801 (used like a function: `with module_scope(...)`)
-    """Context manager: enter a module's scope; every node created inside records it (for
-    the visualiser). A small class rather than `@contextmanager`: every module call of
-    every training step goes through it, and a generator-based one costs ~4x more."""
-
-    __slots__ = ("name", "type_name", "module", "previous")
-
-    def __init__(self, name: str, type_name: str, module: Any = None) -> None:
-        self.name = name
-        self.type_name = type_name
-        self.module = module
-
-    def __enter__(self) -> Scope:
-        self.previous = previous = _engine_state.get()
-        scope = Scope(self.name, self.type_name, previous.scope, self.module)
-        _engine_state.set(EngineState(previous.grad_enabled, previous.anomaly, scope))
-        return scope
-
-    def __exit__(self, *exc_info: Any) -> None:
-        _engine_state.set(self.previous)
-
-
-# --------------------------------------------------------------------------------------
-# Anomaly mode
-# --------------------------------------------------------------------------------------
-
-
-class AnomalyError(FloatingPointError):
-    """Raised inside `detect_anomaly()` by the first op whose result holds NaN or Inf."""
-
-
-class detect_anomaly(_Switch):  # noqa: N801 (PyTorch's name; used like a function)
-    """Context manager (or decorator): stop at the first op whose forward or backward
-    makes NaN/Inf.
-
-    Inside it every node remembers the line of user code that created it, and the error
-    names the op and that line. It slows everything down: use it to debug, not to train.
-    Affects only the calling thread or asyncio task.
-    """
-
-    __slots__ = ()
-
-    def _changed(self, state: EngineState) -> EngineState:
-        return EngineState(state.grad_enabled, True, state.scope)
-
-    def _fresh(self) -> detect_anomaly:
-        return detect_anomaly()
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def user_frame() -> str:
-    """The innermost stack frame outside the minigrad package, as 'file:line in function'."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}"
-    return "<unknown>"
-
-
-def anomaly_error(op_name: str, where: str | None, phase: str, detail: str,
-                  scope: Scope | None = None) -> AnomalyError:
-    """The error `detect_anomaly` raises, in one format for every kind of node: the op, the
-    module it ran in, and the line of user code that created it (or why that is unknown)."""
-    module = (f" in module {scope.qualified_name() or '(root)'} ({scope.type_name})"
-              if scope is not None else " outside any module")
-    if where is not None:
-        created = f"The op ran{module}; it was created at {where}."
-    else:
-        created = (f"The op ran{module}; the line that created it is unknown: the node was "
-                   "built before detect_anomaly() was entered, and lines are recorded only "
-                   "inside it (recording them always would slow every op). To see it, enter "
-                   "detect_anomaly() before the forward pass.")
-    return AnomalyError(
-        f"{op_name}: its {phase} produced {detail}. {created} "
-        "Fix: check this op's inputs (log and sqrt of values <= 0, division by zero, "
-        "overflowing exp) or clamp them first."
-    )
-
-
-# --------------------------------------------------------------------------------------
 # Topological order and backward
 # --------------------------------------------------------------------------------------
 
@@ -508,31 +151,6 @@ def topological_order(root: Node) -> list[Node]:
 
 
 _by_seq = attrgetter("_seq")
-
-
-_retain_all_grads: ContextVar[bool] = ContextVar("minigrad_retain_grads", default=False)
-
-
-class retain_grads(_Switch):  # noqa: N801 (used like a function: `with retain_grads():`)
-    """Context manager (or decorator): every ``backward()`` run inside stores ``.grad`` on
-    *every* node of the graph, intermediate results included (micrograd's behaviour; by
-    default a Tensor graph keeps only the leaves', the root's and ``retain_grad()``'s).
-
-    It costs one gradient array per node for as long as the graph lives: use it to inspect
-    a graph, not to train. Per thread and per asyncio task, like `no_grad`.
-    """
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        self.previous = _retain_all_grads.get()  # type: ignore[assignment]  # the slot is shared
-        _retain_all_grads.set(True)
-
-    def __exit__(self, *exc_info: Any) -> None:
-        _retain_all_grads.set(self.previous)  # type: ignore[arg-type]
-
-    def _fresh(self) -> retain_grads:
-        return retain_grads()
 
 
 def backward(root: Node, gradient: Any, free_graph: bool = False,

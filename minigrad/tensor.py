@@ -13,160 +13,37 @@ version counters): ``t.data -= x`` records a write (the `Tensor.data` setter), a
 `from_numpy` tensor fingerprints the caller's array (`SharedTensor`). What this does not
 see is listed in the README ("In-place edits between forward and backward").
 
-Every op is a `minigrad.ops.Function`; the methods here only route to them.
+Every op is a `minigrad.ops.Function`; the methods here only route to them. Beside this
+module: `minigrad.arraylike` (conversions to and from arrays and numbers, `ArrayLike`, the
+base class of `Tensor`), `minigrad.sharing` (tensors that share memory),
+`minigrad.gradient_shapes` (an op's gradients fitted to its inputs) and
+`minigrad.random_state` (`manual_seed`); their names are re-exported here.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from minigrad import autograd
+from minigrad.anomaly import check_finite  # noqa: F401 (re-exported: ops/base.py)
+from minigrad.arraylike import ArrayLike, _assignable, to_array
 from minigrad.autograd import current_state, next_seq
+from minigrad.gradient_shapes import _fit_to_inputs, sum_to_shape  # noqa: F401 (re-exported)
 from minigrad.observers import next_observer
+from minigrad.random_state import default_generator, manual_seed  # noqa: F401 (re-exported)
+from minigrad.sharing import (  # noqa: F401 (re-exported: the ops and nn use them from here)
+    _shared_data,
+    record_shared_write,
+    share_array,
+    share_views,
+    writeable_data,
+)
 
-_default_generator = np.random.default_rng()
 _accumulation_lock = threading.Lock()  # see Tensor._accumulate_grad
-# Tensors whose arrays share memory (``detach()``, and ops that return a view of an input:
-# reshape, transpose, basic indexing...), each to the list of all of them (weakly): a write
-# in place to one is a write to all, as PyTorch's version counter shared by views makes it.
-_shared_data = autograd.SideTable()
-_sharing = threading.Lock()  # two threads registering views of one tensor at once
-
-
-def share_array(source: Any, view: Any) -> None:
-    """Record that `view`'s array is `source`'s or a view of it (see `record_shared_write`)."""
-    with _sharing:
-        group = _shared_data.get(source)
-        if group is None:
-            group = [weakref.ref(source)]
-            _shared_data[source] = group
-        if len(group) >= 16 and len(group) & (len(group) - 1) == 0:  # at 16, 32, 64...
-            group[:] = [reference for reference in group if reference() is not None]
-        group.append(weakref.ref(view))
-        _shared_data[view] = group
-
-
-def share_views(out: Any, inputs: Sequence[Any]) -> None:
-    """After an op whose result's array is a view (``out._data.base`` is set) or an input's
-    own array: share writes with that input, if any (a view of a temporary shares nothing;
-    views of one memory have one owner, `_owner`)."""
-    owner = _owner(out._data)
-    for tensor in inputs:
-        if _owner(tensor._data) is owner:
-            share_array(tensor, out)
-            return
-
-
-def _owner(array: np.ndarray) -> np.ndarray:
-    """The array that holds `array`'s memory: NumPy makes a view's base that array (not a
-    chain of views), or the array itself when its memory is a buffer (np.frombuffer, a
-    memmap: base is not an array)."""
-    base = array.base
-    return base if isinstance(base, np.ndarray) else array
-
-
-def writeable_data(tensor: Any, op: str) -> np.ndarray:
-    """The array an in-place write (`op`: ``+=``, item assignment) goes into, refused with
-    the fix when it is read-only (a `from_numpy` of a read-only array, a broadcast view)."""
-    array = tensor._data
-    if not array.flags.writeable:
-        raise ValueError(
-            f"{op}: the tensor's array (shape {tensor.shape}) is read-only. Fix: give the "
-            "tensor a writeable copy, t.data = t.data.copy(), or write a new tensor.")
-    return array
-
-
-def record_shared_write(tensor: Any) -> None:
-    """A write in place to `tensor` (its ``_version`` just set) is one to every tensor that
-    shares memory with it (`share_array`), as PyTorch's shared version counter makes it: a
-    graph that saved any of them then refuses backward instead of using the new values.
-    (One step per tensor of the group still alive: a view kept alive costs each write.)"""
-    shared = _shared_data.get(tensor)
-    if shared is not None:
-        owner, version = _owner(tensor._data), tensor._version
-        dead = 0
-        for reference in tuple(shared):  # (a copy: another thread may compact the list)
-            other = reference()
-            if other is None:
-                dead += 1
-            # the same memory: not one given another array since (`d.data = np.zeros(3)`)
-            elif _owner(other._data) is owner:
-                other._version = version
-        if dead > len(shared) // 2:  # views gone since (t[i] in a loop): drop them, so that
-            with _sharing:           # the next writes do not walk them again
-                shared[:] = [reference for reference in shared if reference() is not None]
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the default `numpy.random.Generator` used by every random function of minigrad."""
-    global _default_generator
-    _default_generator = np.random.default_rng(seed)
-    return _default_generator
-
-
-def default_generator() -> np.random.Generator:
-    """The generator random functions use when they are not given one."""
-    return _default_generator
-
-
-def to_array(data: Any, dtype: Any = None, op: str = "tensor") -> np.ndarray:
-    """Convert user data to an ndarray with minigrad's dtype rules (see module docstring)."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "biuf":
-            raise TypeError(f"{op}: dtype {dtype} is not supported. "
-                            "Fix: use a float, int or bool dtype.")
-    try:  # always a copy, like torch.tensor: training never writes to the caller's array
-        array = np.array(data, dtype=dtype)
-    except ValueError as error:  # ragged rows, text for a number dtype: NumPy names no fix
-        raise ValueError(f"{op}: cannot make a tensor from this {type(data).__name__}: {error} "
-                         "Fix: pass numbers, or a nested list whose rows all have the same "
-                         "length.") from None
-    if dtype is not None:
-        return array
-    if array.dtype.kind in "biuf":
-        if array.dtype.kind == "f" and not isinstance(data, np.ndarray | np.generic):
-            array = array.astype(np.float32)  # Python floats -> float32, as in PyTorch
-        return array
-    raise TypeError(
-        f"{op}: cannot make a tensor from data of dtype {array.dtype} "
-        f"({type(data).__name__}). Fix: pass numbers, lists of numbers or a numeric NumPy array."
-    )
-
-
-def _assignable(tensor: Tensor, value: Any) -> np.ndarray:
-    """What ``t.data = value`` stores: a numeric array (a number becomes a 0-d one). A tensor
-    gives its array, shared as PyTorch's ``a.data = b`` shares b's storage (writes to either
-    count for both). A number only for a 0-d tensor (``loss.data = 0.0``; PyTorch refuses
-    numbers altogether): for any other it would silently change the tensor's shape.
-    Anything else (a list, a string) is refused, as in PyTorch: stored as it was, it broke
-    the next op far from here, and a tensor stored inside a tensor recorded graphs inside
-    an op's forward. (Integers into a tensor that requires grad are refused by the
-    optimiser's step and by backward, each naming the fix.)"""
-    if isinstance(value, Tensor):
-        share_array(value, tensor)
-        value = value._data
-    elif isinstance(value, np.generic | int | float):
-        if tensor._data.ndim:  # stored as it is, it would silently make the tensor 0-d
-            raise TypeError(
-                f"data: assigning the number {value!r:.40} would turn this tensor of shape "
-                f"{tensor.shape} into a 0-d one. Fix: set every element in place, `with "
-                f"mg.no_grad(): t.fill_({value!r:.40})`, or assign an array of the new shape.")
-        # A float tensor stays one (loss.data = 3 would otherwise make it int64)
-        value = np.asarray(value, tensor._data.dtype if tensor._data.dtype.kind == "f" else None)
-    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
-        what = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
-                else type(value).__name__)
-        raise TypeError(f"data: a tensor's data must be a numeric NumPy array, got {what}. Fix: "
-                        "t.data = np.asarray(value, dtype=t.dtype) (or a tensor's .data).")
-    return value
 
 
 def expect_tensor(x: Any, op: str) -> Tensor:
@@ -190,7 +67,7 @@ def dtype_mismatch(op: str, x: Tensor, weight: Tensor) -> str:
             f"(mat1 and mat2 must have the same dtype). Fix: {fix}.")
 
 
-class Tensor:
+class Tensor(ArrayLike):
     """An n-d array that records the operations applied to it, for automatic gradients.
 
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``. ``.data`` is the
@@ -565,107 +442,6 @@ class Tensor:
         else:
             self.grad = np.zeros_like(self.data)
 
-    # -- array-like properties ---------------------------------------------------------
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self._data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
-
-    def numel(self) -> int:
-        return self.data.size
-
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """PyTorch's ``size()``: the shape, or the length of axis `dim`."""
-        return self.data.shape if dim is None else self.data.shape[dim]
-
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
-
-    def __iter__(self) -> Any:
-        """Iterate over the first axis (each row is ``self[i]``, so gradients flow)."""
-        if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor. Fix: use .item().")
-        return (self[i] for i in range(len(self.data)))
-
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
-        return self.data
-
-    def item(self) -> float | int | bool:
-        if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted to a Python "
-                             f"number, this one has shape {self.shape}.")
-        return self.data.item()
-
-    # float(loss), int(t), range(t), as in PyTorch: for one-element tensors only (item()).
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError(f"only integer tensors of a single element can be converted to an "
-                            f"index; this one has dtype {self.dtype} and shape {self.shape}.")
-        return int(self.item())
-
-    def tolist(self) -> Any:
-        return self.data.tolist()
-
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy converted to `dtype` (gradient flows back when both are floats)."""
-        from minigrad.ops import cast
-
-        return cast(self, dtype)
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        """NumPy's conversion protocol, with NumPy 2's `copy`: ``np.asarray(t)`` shares the
-        data (as ``t.numpy()`` does) and ``np.array(t)`` copies it, as for a torch tensor.
-        (Returning the data itself for ``np.array(t)`` made the user's "copy" an alias:
-        writing to it changed the tensor, a parameter included, unseen by backward.)"""
-        array = self._data
-        if dtype is not None and np.dtype(dtype) != array.dtype:
-            if copy is False:
-                raise ValueError(f"__array__: a tensor of dtype {array.dtype} cannot become "
-                                 f"{np.dtype(dtype)} without a copy, and copy=False was asked. "
-                                 "Fix: allow a copy (copy=None), or convert with t.to(dtype).")
-            return array.astype(dtype)
-        return array.copy() if copy else array
-
-    def __format__(self, spec: str) -> str:
-        """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch (for any
-        `spec`, the empty one included); other tensors take no format spec."""
-        if self._data.ndim == 0:
-            return format(self._data.item(), spec)
-        if spec:
-            raise TypeError(f"format: a tensor of shape {self.shape} takes no format spec "
-                            f"({spec!r}); only 0-d tensors format as numbers. Fix: format "
-                            "t.item() of a one-element tensor, or the numbers of t.tolist().")
-        return str(self)
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"The truth value of a tensor of shape {self.shape} is ambiguous. "
-                             "Fix: use .any() or .all() on .data.")
-        return bool(self.data)
-
-    def __repr__(self) -> str:
-        """As PyTorch prints: ``tensor([1., 2.], grad_fn=<MulBackward>)`` (minigrad/display.py)."""
-        from minigrad.display import tensor_repr
-
-        return tensor_repr(self.data, self._op, self.requires_grad)
-
 
 def _input_ids(inputs: Any) -> set[int]:
     """The ids of the tensors given to ``backward(inputs=...)``, checked as PyTorch does."""
@@ -704,61 +480,3 @@ from minigrad.versions import (  # noqa: E402
 
 # The op methods (x + y, x.sum(), x @ w, ...) are attached in minigrad/ops/__init__.py,
 # which imports this module: that keeps each method next to the op it calls.
-
-
-def check_finite(array: np.ndarray, op_name: str, where: str | None, phase: str,
-                 inputs: tuple[Any, ...] = (), scope: Any = None) -> None:
-    """Under `detect_anomaly()`: raise if `array` holds NaN or Inf."""
-    if array.dtype.kind not in "fc" or np.isfinite(array).all():
-        return
-    detail = "NaN" if np.isnan(array).any() else "Inf"
-    input_arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
-    if any(a.dtype.kind in "fc" and not np.isfinite(a).all() for a in input_arrays):
-        detail += " (its inputs already held NaN/Inf)"
-    raise autograd.anomaly_error(op_name, where, phase, detail, scope)
-
-
-def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched.
-
-    If y = f(broadcast(x)), each element of x was used once per copy, so dL/dx is the
-    sum of the gradients of all its copies.
-    """
-    extra_axes = grad.ndim - len(shape)
-    if extra_axes > 0:
-        grad = grad.sum(axis=tuple(range(extra_axes)))
-    stretched = tuple(axis for axis, size in enumerate(shape)
-                      if size == 1 and grad.shape[axis] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
-
-
-def _fit_to_inputs(grads: tuple[np.ndarray | None, ...], parents: tuple[Tensor, ...],
-                   op_name: str) -> tuple[np.ndarray | None, ...]:
-    """The gradients an op's backward returned, each summed over the axes broadcasting
-    added (`sum_to_shape`) and cast to its input's dtype where it differs; None for an input
-    that does not require grad, whose gradient is dropped unchecked (PyTorch skips those
-    inputs too). A gradient that no broadcast of the input explains is a bug in the op's
-    backward: refused."""
-    fitted = []
-    for position, (grad, parent) in enumerate(zip(grads, parents)):
-        if grad is not None and not parent.requires_grad:
-            grad = None  # a constant's: backward drops it anyway, so no summing or casting
-        if grad is not None:
-            parent_data = parent._data
-            if grad.shape != parent_data.shape:
-                broadcast = grad.shape
-                if grad.ndim >= parent_data.ndim:
-                    grad = sum_to_shape(grad, parent_data.shape)
-                if grad.shape != parent_data.shape:
-                    raise ValueError(
-                        f"{op_name}: backward returned a gradient of shape {broadcast} for "
-                        f"input {position}, of shape {parent_data.shape}; no broadcast of "
-                        "the input has that shape. Fix: return one gradient per input, of "
-                        "the input's shape (or of the shape it was broadcast to in forward)."
-                    )
-            if grad.dtype != parent_data.dtype:
-                grad = grad.astype(parent_data.dtype)
-        fitted.append(grad)
-    return tuple(fitted)

@@ -38,3 +38,10 @@ def test_benchmark_runs_in_quick_mode(script):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "OPENBLAS_CORETYPE=" in result.stdout  # the BLAS configuration is printed
     assert "malloc:" in result.stdout
+
+
+def test_tensor_steps_only_runs_the_step_and_nothing_else():
+    """The loop benchmarks/README's instruction counts come from (under valgrind)."""
+    result = run("benchmarks/tensor.py", "--steps-only", "3", "--sizes", "small")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "3 steps, B=32"

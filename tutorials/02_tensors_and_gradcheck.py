@@ -81,7 +81,7 @@ RESULTS["bias_grad_equals_row_sum"] = bias_is_row_sum
 
 # %% [markdown]
 # In minigrad no op un-broadcasts by hand: the engine sums each gradient back to its
-# input's shape once, for every op (`sum_to_shape` in `minigrad/tensor.py`).
+# input's shape once, for every op (`sum_to_shape` in `minigrad/gradient_shapes.py`).
 #
 # ## 2. The gradient of a matrix product
 #
