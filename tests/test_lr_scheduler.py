@@ -150,3 +150,71 @@ def test_resuming_as_pytorch_documents_keeps_the_learning_rate(name, options):
     # the lr the next optimizer.step() uses (get_last_lr() is restored by load_state_dict)
     assert resumed_opt.param_groups[0]["lr"] == pytest.approx(opt.param_groups[0]["lr"])
     assert lrs(resumed, 4) == pytest.approx(lrs(scheduler, 4), rel=1e-12)
+
+
+def resumed_lrs(name, options, kind, trained, last_epoch, steps=8):
+    """The uninterrupted run's lrs after `trained` epochs, and those of a scheduler built
+    with `last_epoch` over an optimiser loaded from that run's state after them."""
+    extra = {"momentum": 0.9} if kind == "SGD" else {}
+    opt = optimizer(0.1, kind, groups=2, **extra)
+    scheduler = getattr(lr_scheduler, name)(opt, **options)
+    lrs(scheduler, trained)
+    saved = opt.state_dict()
+    resumed_opt = optimizer(0.1, kind, groups=2, **extra)
+    resumed_opt.load_state_dict(saved)
+    resumed = getattr(lr_scheduler, name)(resumed_opt, last_epoch=last_epoch, **options)
+    return lrs(scheduler, steps), lrs(resumed, steps)
+
+
+@pytest.mark.parametrize("name, options, kind", SCHEDULES)
+@pytest.mark.parametrize("trained", [1, 2, 3, 5, 6])
+def test_building_with_last_epoch_resumes_where_the_run_stopped(name, options, kind, trained):
+    # last_epoch is the index of the last epoch trained (the saved last_epoch minus one).
+    # StepLR and MultiStepLR multiplied the loaded lr, already decayed at a milestone, by
+    # gamma once more: every later epoch trained at gamma times the schedule's lr.
+    uninterrupted, resumed = resumed_lrs(name, options, kind, trained, trained - 1)
+    assert resumed == pytest.approx(uninterrupted, rel=1e-12)
+
+
+@pytest.mark.parametrize("name, options, kind", SCHEDULES[:4])
+@pytest.mark.parametrize("last_epoch", [0, 2, 3, 5])
+def test_building_with_last_epoch_sets_the_schedules_next_value(name, options, kind,
+                                                                 last_epoch):
+    # Whatever lr the group holds (here initial_lr, set by hand). PyTorch's StepLR and
+    # MultiStepLR multiply it, so the milestones already passed are lost; its
+    # CosineAnnealingLR keeps it and scales it by ratios of cosines (at last_epoch=5 the
+    # lr climbs to 10 x initial_lr).
+    fresh = lrs(getattr(lr_scheduler, name)(optimizer(0.1), **options), last_epoch + 9)
+    opt = optimizer(0.1)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    resumed = getattr(lr_scheduler, name)(opt, last_epoch=last_epoch, **options)
+    assert resumed.last_epoch == last_epoch + 1
+    assert lrs(resumed, 8) == pytest.approx(fresh[last_epoch + 1:], rel=1e-12)
+
+
+def test_pytorch_decays_twice_when_resuming_a_step_lr_at_a_milestone():
+    # The documented difference (module docstring), pinned so that a PyTorch that changes
+    # it is noticed: the run trained 3 epochs (lr 0.05 from epoch 3), resumed at last_epoch=2.
+    torch = pytest.importorskip("torch")
+    uninterrupted, ours = resumed_lrs("StepLR", {"step_size": 3, "gamma": 0.5}, "SGD", 3, 2,
+                                      steps=3)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.05)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    theirs = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5, last_epoch=2)
+    assert uninterrupted == pytest.approx([0.05] * 3) and ours == pytest.approx(uninterrupted)
+    assert theirs.get_last_lr() == pytest.approx([0.025])
+
+
+@pytest.mark.parametrize("name, options, kind", SCHEDULES)
+def test_pytorchs_resume_recipe_resumes_every_schedule(name, options, kind):
+    # The module docstring's recipe: build both as for a new run, then load their states.
+    extra = {"momentum": 0.9} if kind == "SGD" else {}
+    opt = optimizer(0.1, kind, groups=2, **extra)
+    scheduler = getattr(lr_scheduler, name)(opt, **options)
+    lrs(scheduler, 4)
+    saved_optimizer, saved_scheduler = opt.state_dict(), scheduler.state_dict()
+    resumed_opt = optimizer(0.1, kind, groups=2, **extra)
+    resumed = getattr(lr_scheduler, name)(resumed_opt, **options)
+    resumed_opt.load_state_dict(saved_optimizer)
+    resumed.load_state_dict(saved_scheduler)
+    assert lrs(resumed, 8) == pytest.approx(lrs(scheduler, 8), rel=1e-12)

@@ -158,7 +158,9 @@ def _unreached(output: Tensor, inputs: list[Tensor]) -> list[Tensor]:
 def _attach_backward_hooks(module: Module, args: tuple, outputs: list[Tensor],
                            anchor: Tensor | None) -> None:
     """Full backward hooks: ``hook(module, grad_input, grad_output)`` once the gradients
-    of the module's tensor inputs are known (``None`` for inputs that need none).
+    of the module's tensor inputs are known (``None`` for inputs that need none: PyTorch
+    gives zeros for those when some other input needs one, which would read as "this
+    input's gradient is zero" where none was computed; `register_full_backward_hook`).
     ``grad_input`` has one entry per tensor argument, ``grad_output`` one per tensor output
     (``None`` for an output the loss did not use). Every input that needs a gradient gets
     one (zeros at least: `LinkedHookPoint`) in every pass that uses an output, so they fire

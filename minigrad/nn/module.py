@@ -239,12 +239,19 @@ class Module:
         and per tensor output (the output, or a tuple/list of them; ``None`` for one the loss
         did not use). Returns a handle: ``handle.remove()`` (or ``handle()``) removes it.
 
+        A tensor input that does not require grad (the data, a mask, indices) gets ``None``
+        in ``grad_input``, like its ``.grad``. PyTorch 2.13 gives zeros there when another
+        input requires grad (``None`` when none does); minigrad does not, on purpose: no
+        gradient is computed for that input, and d(loss)/d(input) is seldom zero (for
+        ``x * mask`` it is ``x * grad_output``), so zeros would look like an answer.
+
         A *list* of outputs is treated as a tuple (PyTorch 2.13 never calls the hooks of a
-        module that returns a list). As in PyTorch, an input the pass sends no gradient gets
-        zeros, in ``grad_input`` and in its ``.grad``: an output is linked to the inputs it
-        does not depend on, an extra edge in a drawing. If several outputs need a gradient
-        and no input does, a scalar leaf named 'backward-hook anchor' joins them to tell when
-        the last has arrived: it shows in `mg.viz.draw_graph` and the recorder (gradient 0).
+        module that returns a list). As in PyTorch, an input that requires grad but that the
+        pass sends no gradient gets zeros, in ``grad_input`` and in its ``.grad``: an output
+        is linked to the inputs it does not depend on, an extra edge in a drawing. If
+        several outputs need a gradient and no input does, a scalar leaf named
+        'backward-hook anchor' joins them to tell when the last has arrived: it shows in
+        `mg.viz.draw_graph` and the recorder (gradient 0).
         """
         self._backward_hooks.append(hook)
         return RemovableHandle(self._backward_hooks, hook)

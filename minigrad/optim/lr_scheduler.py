@@ -11,6 +11,19 @@ Building a scheduler sets each group's ``lr`` to the schedule's value at step 0 
 remembers the starting value as ``group["initial_lr"]``; ``last_epoch`` counts the steps
 taken. StepLR and MultiStepLR multiply the group's current ``lr`` (so schedulers can be
 chained, as in PyTorch); the others compute it from the closed formula of their paper.
+
+Resuming. PyTorch's recipe works as there: build the optimiser and the scheduler as for a
+new run, then load the optimiser's state_dict, then the scheduler's (in that order:
+building a scheduler writes each group's lr, and LambdaLR's would replace the loaded one).
+Building with ``last_epoch=N`` instead (N = the index of the last epoch trained: the saved
+scheduler's ``last_epoch`` minus one) sets each group's lr to the schedule's value at epoch
+N + 1, computed from ``initial_lr`` whatever lr the group holds; ``step()`` goes on from
+there. PyTorch gives the same values when the group holds the lr it expects; otherwise it
+leaves the schedule, and minigrad does not follow it there, as that trains at a wrong rate
+without a word: its StepLR and MultiStepLR multiply the held lr (a resume at a milestone
+decays twice), and its CosineAnnealingLR keeps it and scales it by ratios of cosines (up to
+ten times ``initial_lr``: tests/test_lr_scheduler.py). A schedule chained with another is
+not rebuilt by ``last_epoch``: resume it with the state_dicts.
 """
 
 from __future__ import annotations
@@ -42,7 +55,11 @@ class LRScheduler:
                            "state_dict first, or start with last_epoch=-1.")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self.step()
+        if last_epoch == -1:
+            self.step()
+        else:  # resuming: see `_resumed_lr`
+            self.last_epoch += 1
+            self._set_lrs(self._resumed_lr())
 
     def get_lr(self) -> list[float]:
         """The learning rate of each group at step ``self.last_epoch``."""
@@ -52,10 +69,20 @@ class LRScheduler:
         """The learning rates the last `step` set, one per parameter group."""
         return self._last_lr
 
+    def _resumed_lr(self) -> list[float]:
+        """The learning rate each group gets when the scheduler is built with
+        ``last_epoch=N >= 0``: the schedule's value at step N + 1, whatever lr the group
+        holds. `get_lr` gives it for the schedules computed from ``initial_lr``; StepLR and
+        MultiStepLR override this, as their `get_lr` multiplies the group's current lr."""
+        return self.get_lr()
+
     def step(self) -> None:
         """Move the schedule on by one step (an epoch; a batch for OneCycleLR)."""
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._set_lrs(self.get_lr())
+
+    def _set_lrs(self, lrs: list[float]) -> None:
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -98,6 +125,10 @@ class StepLR(LRScheduler):
         return [group["lr"] * (self.gamma if decay else 1) for group in
                 self.optimizer.param_groups]
 
+    def _resumed_lr(self) -> list[float]:
+        factor = self.gamma ** (self.last_epoch // self.step_size)
+        return [base_lr * factor for base_lr in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the learning rate by `gamma` at each epoch listed in `milestones`:
@@ -112,6 +143,11 @@ class MultiStepLR(LRScheduler):
     def get_lr(self) -> list[float]:
         factor = self.gamma ** self.milestones.get(self.last_epoch, 0)
         return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+    def _resumed_lr(self) -> list[float]:
+        passed = sum(count for milestone, count in self.milestones.items()
+                     if milestone <= self.last_epoch)
+        return [base_lr * self.gamma ** passed for base_lr in self.base_lrs]
 
 
 class LambdaLR(LRScheduler):

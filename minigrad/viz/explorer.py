@@ -90,9 +90,21 @@ class Explorer:
 
     def save(self, path: str | Path) -> Path:
         """Write the page to `path` (one self-contained .html file, replacing a file of
-        that name; its folder must exist, and a folder is refused); returns the path."""
+        that name; its folder must exist, and a folder is refused); returns the path.
+
+        The name must end in .html or .htm, as for ``minigrad explore --out``:
+        ``save("flow")`` or ``save("flow.png")`` is a ValueError whose fix names
+        "flow.html". Nothing is appended (`render` appends .svg): the page replaces the
+        file it is written to, so it goes only where its name says, never over ``train.py``.
+        For a picture of one step's graph: ``mg.viz.render(loss, "flow.png")``.
+        """
         refuse_folder(os.fspath(path), "Explorer.save", "flow.html")
         path = Path(path)
+        if path.suffix.lower() not in (".html", ".htm"):
+            raise ValueError(
+                f"Explorer.save: the page is an HTML file, but {str(path)!r} does not end in "
+                f".html (or .htm). Fix: save({str(path.with_name(path.stem + '.html'))!r}); "
+                "for a picture of one step's graph, mg.viz.render(loss, 'graph.png').")
         if not path.parent.is_dir():
             raise ValueError(f"Explorer.save: the folder {str(path.parent)!r} does not exist. "
                              "Fix: create it first (Path(...).mkdir(parents=True)) or save "

@@ -332,7 +332,11 @@ def _first_boxes(picture: Picture, op_nodes: bool) -> dict[Scope, tuple[str, boo
 
 def _emit_arrows(graph: graphviz.Digraph, picture: Picture, op_nodes: bool) -> None:
     op_keys = {box.key for box in picture.boxes if op_nodes and box.kind == "op"}
-    sizes = [a.grad_rms for a in picture.arrows if a.grad_rms is not None]
+    # Widths are shares of the widest *finite* gradient: an infinite one (drawn the widest
+    # of all, `_pen_width`) would make every finite share 0, all drawn the thinnest. (The
+    # explorer's width scale is fitted the same way: `page.build_document`.)
+    sizes = [a.grad_rms for a in picture.arrows
+             if a.grad_rms is not None and np.isfinite(a.grad_rms)]
     widest = max(sizes, default=0.0)
     received_grad = {box.key for box in picture.boxes if box.grad is not None}
     for key in sorted(op_keys, key=lambda k: int(k[1:])):

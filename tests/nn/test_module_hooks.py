@@ -294,3 +294,33 @@ def test_a_hook_on_a_stop_gradient_head_does_not_change_training():
     for hooked in (False, True):
         grad, moved = train(hooked)
         assert grad is None and not moved.any(), hooked
+
+
+def masked_product(library):
+    class Model(library.Module):
+        def forward(self, x, mask):
+            return x * mask
+
+    return Model()
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+def test_an_input_needing_no_gradient_gets_none_where_pytorch_gives_zeros():
+    # A documented difference (register_full_backward_hook's docstring): PyTorch 2.13 gives
+    # zeros for the mask when x needs a gradient, though d(loss)/d(mask) = x is not zero.
+    def calls_of(library):
+        model, calls = masked_product(library), []
+        model.register_full_backward_hook(lambda m, gi, go: calls.append(gi))
+        make = mg.tensor if library is nn else __import__("torch").tensor
+        x, mask = make([1.0, 2.0, 3.0], requires_grad=True), make([1.0, 0.0, 1.0])
+        model(x, mask).sum().backward()
+        assert mask.grad is None
+        return calls
+
+    [(grad_x, grad_mask)] = calls_of(nn)
+    np.testing.assert_array_equal(grad_x, [1.0, 0.0, 1.0])
+    assert grad_mask is None
+    torch = pytest.importorskip("torch")
+    [(their_grad_x, their_grad_mask)] = calls_of(torch.nn)
+    np.testing.assert_array_equal(their_grad_x.numpy(), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(their_grad_mask.numpy(), [0.0, 0.0, 0.0])

@@ -207,6 +207,28 @@ def test_saving_to_a_folder_is_refused_with_the_fix(tmp_path, monkeypatch, small
     assert page.save("results/flow.html").read_text(encoding="utf-8") == page.html
 
 
+
+def test_saving_under_a_name_that_is_not_html_is_refused_with_the_fix(tmp_path, small_recorder):
+    """save("flow") wrote a file a browser does not open as a page, save("flow.png") an
+    HTML page named as an image, save("train.py") the page over the script. The rule is
+    `minigrad explore --out`'s (tests/test_cli.py): .html or .htm, any case, or the fix."""
+    page = explore(small_recorder)
+    script = tmp_path / "train.py"
+    script.write_text("print('training')\n", encoding="utf-8")
+    for name, fix in (("flow", "flow.html"), ("flow.png", "flow.html"),
+                      ("train.py", "train.html")):
+        with pytest.raises(ValueError) as refused:
+            page.save(tmp_path / name)
+        message = str(refused.value)
+        assert message.startswith("Explorer.save: the page is an HTML file, but ")
+        assert f"Fix: save({str(tmp_path / fix)!r})" in message and "render" in message
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["train.py"]
+    assert script.read_text(encoding="utf-8") == "print('training')\n"
+    for name in ("flow.html", "flow.HTM", "old.htm"):
+        assert page.save(tmp_path / name) == tmp_path / name
+        assert (tmp_path / name).read_text(encoding="utf-8") == page.html
+
+
 def test_max_nodes_keeps_the_nearest_boxes_and_a_marker(small_recorder):
     data = _data(explore(small_recorder, max_nodes=10))
     panel = data["panels"][0]

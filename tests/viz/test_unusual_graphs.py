@@ -162,6 +162,38 @@ def test_a_gradient_that_is_not_finite_is_drawn_exploding_without_a_warning(name
         assert (attributes["label"], attributes["penwidth"]) == ("inf", "6")
 
 
+
+def _one_arrow_infinite() -> mg.Tensor:
+    """Arrows with gradient RMS inf (a * inf), 3 (b * 3), 0.01 (b * 0.01) and 1 (the rest)."""
+    a = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = mg.tensor(np.array([3.0, -1.0]), requires_grad=True)
+    loss = (a * np.inf).sum() + (b * 3.0).sum() + (b * 0.01).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loss.backward(retain_graph=True)
+    return loss
+
+
+def test_one_infinite_gradient_leaves_the_finite_arrows_their_widths():
+    # The widths were shares of the largest gradient, inf: every finite arrow was drawn
+    # 0.5 points wide, the thinnest, whatever it carried.
+    loss = _one_arrow_infinite()
+    widths: dict[str, set[str]] = {}
+    for line in viz.draw_graph(loss, op_nodes=False).source.splitlines():
+        attributes = _dot_attributes(line)
+        if " -> " in line and "penwidth" in attributes:
+            widths.setdefault(attributes["label"], set()).add(attributes["penwidth"])
+    share = {"3": 1.0, "1": 1 / 3, "0.01": 0.01 / 3}  # of the widest finite one
+    assert widths == {"inf": {"6"}, **{label: {f"{0.5 + 5.5 * np.sqrt(part):.2f}"}
+                                       for label, part in share.items()}}
+    # The explorer fits its width scale on finite norms only (it had it right): the
+    # widest is b * 3's norm, and the page's script draws an "inf" norm the widest.
+    document = viz.explore(loss).document
+    assert document["scale"]["widest"] == pytest.approx(3 * np.sqrt(2), rel=1e-5)
+    assert "inf" in {norm for arrow in document["panels"][0]["arrows"]
+                     for norm in arrow["norm"]}
+
+
 def _stepped() -> tuple[mg.Tensor, mg.nn.Module]:
     """A training step in the order of a notebook cell that draws at its end: backward
     (graph kept), optimizer.step(), and only then the picture."""
