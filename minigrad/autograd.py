@@ -74,7 +74,7 @@ from minigrad.grad_mode import (
     retain_grads,
     set_grad_enabled,
 )
-from minigrad.observers import next_observer
+from minigrad.observers import hand_back, next_observer
 
 __all__ = [
     "AnomalyError", "EngineState", "Node", "RemovableHandle", "Scope", "SideTable",
@@ -204,6 +204,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
     unreached: list[Node] = []  # computed inputs an op sent no gradient (freeing passes)
     needed = _NO_IDS if only is None else _on_paths_to(root, only)
     if only is not None and id(root) not in needed:
+        if observer is not None:  # no pass to see: it waits for the next one
+            hand_back(observer)
         return  # no input below the root: nothing to compute (PyTorch: no error either)
     node = root
     try:
@@ -246,6 +248,8 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
                 if free_graph:  # what it saved, and (but for the root) its links to parents
                     node._free_saved(node is not root)  # type: ignore[attr-defined]  # Tensor's
     except BaseException:
+        if observer is not None:  # it saw part of a pass: it watches the next one instead
+            hand_back(observer)
         if not_processed is not None:  # stopped at `node`; the waiting nodes come after it
             not_processed([node, *pending, *unreached])
         raise

@@ -43,8 +43,9 @@ def observe_next_backward(observer: Callable[[Any, Any], Any] | None) -> None:
     order (the root first), with the node's complete gradient, after the node's hooks ran.
     One pass only: the first pass to start takes the observer, also when the context was
     copied in between (asyncio tasks), so an observer nobody collects is dropped after one
-    pass. Observers already waiting keep waiting: that pass shows itself to each of them
-    (one tool asking does not cancel another's request). ``None`` cancels every waiting
+    pass (a pass that stops on an error hands it back for the next: `hand_back`).
+    Observers already waiting keep waiting: that pass shows itself to each of them (one
+    tool asking does not cancel another's request). ``None`` cancels every waiting
     observer; `forget_observer` withdraws one.
 
     The arrays are the engine's: read them, never change them (a leaf may keep one as its
@@ -58,6 +59,21 @@ def observe_next_backward(observer: Callable[[Any, Any], Any] | None) -> None:
         next_observer.set(None)
     elif waiting:  # join the observers waiting (in place: the contexts sharing it see it)
         waiting[0] = _Together(_members(waiting[0]) + (observer,))
+    else:
+        next_observer.set([observer])
+
+
+def hand_back(observer: Callable[[Any, Any], Any]) -> None:
+    """The engine's call when a pass that took `observer` stops before its end (an error
+    in a hook or an op, ``KeyboardInterrupt`` in a notebook): `observer` waits for the next
+    pass again, ahead of any that asked since. It has seen part of the stopped pass; the
+    next pass starts again from its own root, the newest node of that pass (a tool that
+    keys what it saw on the root, as the recorder does, starts over there)."""
+    waiting = next_observer.get()
+    if waiting:
+        waiting[0] = _Together(_members(observer) + _members(waiting[0]))
+    elif waiting is not None:  # the list the pass emptied: the contexts sharing it see it
+        waiting.append(observer)
     else:
         next_observer.set([observer])
 

@@ -135,3 +135,46 @@ def test_forget_observer_withdraws_one_and_leaves_the_others():
     forget_observer(second)  # not waiting: nothing happens
     _graph()[0].backward()
     assert seen == []
+
+
+def test_a_pass_stopped_by_an_error_hands_the_observer_back_for_the_next_pass():
+    """A KeyboardInterrupt in a notebook (here: raised by a hook) stops the pass that took
+    the observer: it saw the root only. It must watch the next pass, the re-run of the
+    step, instead of being lost with the stopped one (the recorder then reported the
+    re-run's graph as freed by "another backward", and could not record it)."""
+    loss, w, hidden = _graph()
+    seen: list = []
+    observe_next_backward(lambda node, grad: seen.append(node))
+
+    def interrupt(grad):
+        raise KeyboardInterrupt
+
+    handle = hidden.register_hook(interrupt)
+    try:
+        loss.backward()
+    except KeyboardInterrupt:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the hook did not stop the pass")
+    assert seen[0] is loss  # stopped at `hidden`, before the observer saw it or `w`
+    assert all(node is not hidden and node is not w for node in seen)
+    handle.remove()
+    seen.clear()
+    again, w_again, _ = _graph(1)  # the re-run: a new forward pass and its backward
+    again.backward()
+    assert seen and seen[0] is again and any(node is w_again for node in seen)
+    seen.clear()
+    _graph(2)[0].backward()  # one pass only, as before
+    assert seen == []
+
+
+def test_a_pass_with_nothing_to_compute_leaves_the_observer_waiting():
+    loss, w, hidden = _graph()
+    other = mg.tensor(np.ones(3), requires_grad=True)
+    seen: list = []
+    observe_next_backward(lambda node, grad: seen.append(node))
+    loss.backward(inputs=[other])  # no path from loss to `other`: no pass
+    assert seen == []
+    loss2, _, _ = _graph(1)
+    loss2.backward()
+    assert seen and seen[0] is loss2
