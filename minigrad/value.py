@@ -5,11 +5,14 @@ result with respect to each input. Backward is then the chain rule in one line:
 ``parent.grad += local_derivative * grad``. Arithmetic follows IEEE floats, as NumPy and
 PyTorch do: ``Value(0).log()`` is ``-inf`` and ``Value(1) / 0`` is ``inf`` (no Python
 exception); `minigrad.detect_anomaly()` stops at the first such result.
+
+Beside it: `minigrad.scalar_math` (those IEEE results), `minigrad.scalar_walk` (the order
+of the fast backward pass) and `minigrad.scalar_modes` (how a node follows `no_grad()`,
+module scopes and `detect_anomaly()`).
 """
 
 from __future__ import annotations
 
-import contextvars
 import math
 import sys
 import threading
@@ -23,6 +26,10 @@ from minigrad.scalar_math import divide as _divide
 from minigrad.scalar_math import exp as _exp
 from minigrad.scalar_math import log as _log
 from minigrad.scalar_math import power as _power
+from minigrad.scalar_modes import DEFAULT_STATE as _DEFAULT_STATE
+from minigrad.scalar_modes import apply_engine_state as _apply_engine_state
+from minigrad.scalar_modes import check_anomaly as _check_anomaly
+from minigrad.scalar_modes import where_created as _where_created
 from minigrad.scalar_walk import topological_order as _topological_order
 
 # The `itertools.count` behind `next_seq`: ``next(counter)`` is a cheaper call than its
@@ -356,8 +363,6 @@ def _slot_names(cls: type) -> tuple[str, ...]:
     return tuple(names)
 
 
-# Where each node was created, recorded only inside `detect_anomaly()`.
-_where_created = SideTable()
 # The labels users give nodes: few nodes have one.
 _labels = SideTable()
 
@@ -380,44 +385,9 @@ def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str)
     return out
 
 
-# The engine's state where nothing changed it (the ContextVar's default, read in an empty
-# context): graph recorded, no anomaly checks, no module scope. The ops build every node
-# for it and compare the current state with it by identity, one C call and no attribute
-# reads; any other state goes through `_apply_engine_state`.
-_DEFAULT_STATE = contextvars.Context().run(current_state)
-assert _DEFAULT_STATE.grad_enabled and not _DEFAULT_STATE.anomaly
-assert _DEFAULT_STATE.scope is None
-
-
-def _apply_engine_state(node: Value) -> None:
-    """Make `node`, built as in the default state, what the current state says: no parents
-    under `no_grad()`, the module scope, and the checks of `detect_anomaly()`."""
-    engine = current_state()
-    if not engine.grad_enabled:
-        node._a = node._b = None  # a leaf, as Value(x) makes under no_grad()
-        del node._da, node._db
-    node._scope = engine.scope
-    if engine.anomaly:
-        _record_and_check(node)
-
-
-def _record_and_check(node: Value) -> None:
-    """Under `detect_anomaly()`: remember where `node` was created and check its value."""
-    _where_created[node] = autograd.user_frame()
-    _check_anomaly(node, node.data, "forward")
-
-
 # Re-entrant: a hook or observer of the general engine's pass may start another pass.
 _backward_lock = threading.RLock()
 
 # Whether a float made with float("0") is an object of its own, told apart by `is` from
 # every other zero (CPython); PyPy's `is` compares floats by value.
 _FLOAT_IDENTITY = sys.implementation.name == "cpython"
-
-
-def _check_anomaly(node: Value, result: float, phase: str, grad_finite: bool = True) -> None:
-    if math.isfinite(result):
-        return
-    inputs_finite = grad_finite and all(math.isfinite(p.data) for p in node._parents)
-    detail = f"{result}" + ("" if inputs_finite else " (its inputs already held NaN/Inf)")
-    raise autograd.anomaly_error(f"Value {node._op}", node._where, phase, detail, node._scope)

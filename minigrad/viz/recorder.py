@@ -22,29 +22,29 @@ Intermediate ``.grad`` is never read (the engine keeps none). The recorder when 
 made (its first call is kept), and the call of `record` before a kept one, ask the engine
 to hand over every gradient of the next backward pass as it computes them
 (`minigrad.observers.observe_next_backward`; after each node's hooks, as backward used
-them); the kept call reads them there. A pass handed over also keeps its graph, which
-``backward()`` otherwise frees (as in PyTorch): the kept call walks it. The other steps'
-graphs are freed as usual, so training's memory stays low. Several recorders may wait
-for the same pass (one does not cancel another's request). When nothing was handed over
-to this recorder, it recomputes the gradients from the root's ``.grad`` (`walk.Flow`, a
-second backward pass; hooks are not run again) if the graph is still there: a `Value`
-graph, a graph kept by ``backward(retain_graph=True)`` or by another recorder's watch.
-A freed one (a recorder made after that backward, another backward pass in between,
-e.g. two training loops that interleave) cannot be read: the kept call raises an error
-that says why and names the fix, and the recorder still watches the pass before its
-next kept call. Handed-over gradients (never the graph) are held only until that kept
-call.
+them; `minigrad.viz.handover`); the kept call reads them there. A pass handed over also
+keeps its graph, which ``backward()`` otherwise frees (as in PyTorch): the kept call
+walks it. The other steps' graphs are freed as usual, so training's memory stays low.
+Several recorders may wait for the same pass (one does not cancel another's request).
+When nothing was handed over to this recorder, it recomputes the gradients from the
+root's ``.grad`` (`walk.Flow`, a second backward pass; hooks are not run again) if the
+graph is still there: a `Value` graph, a graph kept by ``backward(retain_graph=True)`` or
+by another recorder's watch. A freed one (a recorder made after that backward, another
+backward pass in between, e.g. two training loops that interleave) cannot be read: the
+kept call raises an error that says why and names the fix, and the recorder still watches
+the pass before its next kept call. Handed-over gradients (never the graph) are held only
+until that kept call.
 
 Cost: the first kept call walks the graph as `draw_graph` does and plans the later ones
 (`structure.Plan`: each box's place, which arrows carry their source's whole gradient); a
 later kept call walks the graph and checks it against the plan in one pass
 (`Plan.read`: a changed structure raises; so does a box that holds another module
 parameter, dtype or shape than at the first kept step, but for the batch dimension:
-`Plan.holds_the_recorded`), then summarises all values and gradients with
-a fixed number of NumPy calls, not one per box, in reused work arrays
-(`statistics.Workspace`: 640 KiB of work arrays at most), and gathers what it stores (box
-statistics and arrow norms, the grad:data stds, the histograms) with one call each
-(`Workspace.take`, indices planned once). A call that is not kept only counts.
+`Plan.holds_the_recorded`), then summarises all values and gradients
+(`minigrad.viz.kept_step`) with a fixed number of NumPy calls, not one per box, in reused
+work arrays (`statistics.Workspace`: 640 KiB of work arrays at most), and gathers what it
+stores (box statistics and arrow norms, the grad:data stds, the histograms) with one call
+each (`Workspace.take`, indices planned once). A call that is not kept only counts.
 Measured on the demo model (benchmarks/recorder.py): a kept call costs 0.9–1.4
 unrecorded training steps of that small model (its statistics' NumPy passes alone,
 0.24–0.32 of one).
@@ -55,7 +55,6 @@ No tensor is kept between steps: the records grow with steps × boxes × bins on
 from __future__ import annotations
 
 import copy
-import weakref
 from collections.abc import Iterator, Sequence
 from numbers import Integral
 from typing import Any
@@ -64,7 +63,8 @@ import numpy as np
 
 from minigrad.observers import forget_observer, observe_next_backward
 from minigrad.viz.changed import first_changed, written_in_place_error
-from minigrad.viz.diagnostics import SATURATION
+from minigrad.viz.handover import Catch, missed_pass_error
+from minigrad.viz.kept_step import COLUMN, STAT_NAMES, measure
 from minigrad.viz.modules import names_from
 from minigrad.viz.spreads import Spreads, ratio
 from minigrad.viz.statistics import Workspace, summarise
@@ -73,37 +73,7 @@ from minigrad.viz.walk import Flow, has_gradient, walk
 
 __all__ = ["STAT_NAMES", "BoxInfo", "GradientFlowRecorder", "Structure", "summarise"]
 
-# Columns of `GradientFlowRecorder.box_stats[k]` (one row per box).
-STAT_NAMES = ("grad_rms", "grad_norm", "value_mean", "value_std", "saturated",
-              "grad_low", "grad_high", "value_low", "value_high")
-_COLUMN = {name: i for i, name in enumerate(STAT_NAMES)}
 _RECORD = "GradientFlowRecorder.record"
-
-
-class _Catch:
-    """The gradients of one backward pass as the engine hands them over (`observer`, given
-    to `observe_next_backward`): by node id, with a weak reference to the pass's root (its
-    first node). It holds gradients only, never the graph, so one left waiting by a
-    recorder that records no more costs one pass's gradients, not its activations."""
-
-    __slots__ = ("root", "grads", "observer")
-
-    def __init__(self) -> None:
-        grads: dict[int, Any] = {}
-        root: list[weakref.ref] = []
-        ref = weakref.ref
-
-        # A plain function (no method or __call__ look-up: the engine calls it per node).
-        def observer(node: Any, grad: Any) -> None:
-            if not grads:
-                root.append(ref(node))
-            grads[id(node)] = grad
-
-        self.root, self.grads, self.observer = root, grads, observer
-
-    def of(self, root: Any) -> dict[int, Any] | None:
-        """The gradients by node id if the pass was `root`'s (alive, so ids are unique)."""
-        return self.grads if self.root and self.root[0]() is root else None
 
 
 class GradientFlowRecorder:
@@ -150,7 +120,7 @@ class GradientFlowRecorder:
         self._workspace = Workspace(bins)
         # Every node's gradient of the backward pass before the next kept call, handed over
         # by the engine as it computes them (`observe_next_backward`).
-        self._caught: _Catch | None = None
+        self._caught: Catch | None = None
         # The parameters and their values at the last kept step, until the update is measured.
         self._before: tuple[int, list[Any]] | None = None
         self._spreads = Spreads()
@@ -164,12 +134,12 @@ class GradientFlowRecorder:
         return recorder
 
     def _watch_next_backward(self) -> None:
-        """Ask the engine for every gradient of the next backward pass (`_Catch`), next to
+        """Ask the engine for every gradient of the next backward pass (`Catch`), next to
         what other tools (recorders) ask for; an earlier request of ours not taken yet is
         withdrawn."""
         if self._caught is not None:
             forget_observer(self._caught.observer)
-        self._caught = _Catch()
+        self._caught = Catch()
         observe_next_backward(self._caught.observer)
 
     def __len__(self) -> int:
@@ -236,7 +206,8 @@ class GradientFlowRecorder:
             nodes = found
         else:
             # (explore's one step has its own words for a freed graph: the visualiser's)
-            missed = (lambda tool: self._missed(tool, call)) if tool == _RECORD else None
+            missed = ((lambda tool: missed_pass_error(self._caught, tool, call))
+                      if tool == _RECORD else None)
             nodes, parents = walk(loss, tool, missed)
             if plan is None:
                 if self.structure is None:
@@ -266,38 +237,14 @@ class GradientFlowRecorder:
             self._keep(call, boxes, list(map(flow.of, plan.grad_nodes(boxes))), flow.of,
                        flow.sent)
 
-    def _missed(self, tool: str, call: int) -> RuntimeError:
-        """The error for a kept call whose graph ``backward()`` freed, its pass not handed
-        over to this recorder (which would have kept it): why, and the fix."""
-        caught = self._caught
-        if caught is not None and caught.root:  # another pass took our request
-            why = ("the backward pass it watched (the first after it asked: at the call of "
-                   "record before this one, or when it was made, loaded or copied) was "
-                   "another graph's: another backward ran in between, e.g. another model's "
-                   "training step")
-            fix = ("call record(loss) right after the backward of the loss it records, with "
-                   "no other backward in between, or call loss.backward(retain_graph=True) "
-                   "on the steps it keeps")
-        else:
-            why = ("no backward pass ran since it asked for one (it asks when it is made, "
-                   "loaded or copied, and at the call of record before each kept one): this "
-                   "step's backward ran before, e.g. the recorder was made after it")
-            fix = ("make the recorder before the training loop and call record(loss) after "
-                   "each loss.backward(), or call loss.backward(retain_graph=True) on this "
-                   "step")
-        return RuntimeError(
-            f"{tool}: this graph was freed by backward() (its default, as in PyTorch) before "
-            f"call {call} of record, a kept one, could read it. The recorder keeps "
-            f"the graph of a pass it watches, but it did not watch this one: {why}. "
-            f"Fix: {fix}.")
-
     # -- one kept step -------------------------------------------------------------------
 
     def _keep(self, call: int, nodes: Sequence[Any], grads: list[Any], grad_of: Any,
               sent_by: Any) -> None:
-        """Statistics of one step: `nodes` in box order, `grads` their gradients in the
-        plan's `grad_order` (None where none reached the node), `grad_of(node)` one node's,
-        `sent_by(node)` the gradients it sent to its parents."""
+        """Store the statistics of one step (`kept_step.measure`): `nodes` in box order,
+        `grads` their gradients in the plan's `grad_order` (None where none reached the
+        node), `grad_of(node)` one node's, `sent_by(node)` the gradients it sent to its
+        parents."""
         plan, parameters = self._plan, self._recorded().parameters
         assert plan is not None
         n = len(nodes)
@@ -306,25 +253,9 @@ class GradientFlowRecorder:
             difference = plan.holds_the_recorded(nodes, values)
             if difference is not None:
                 raise ValueError(self._changed(call, None, *difference))
-        arrays = values + grads  # parameters' gradients first
-        # mean and std of values and parameters' gradients; rms and norm of gradients.
-        taken = self._workspace.take(arrays, n + len(parameters), n, plan.statistics,
-                                     plan.histogram_rows)
-        if taken is None:
-            every, counts = summarise(arrays, self.bins)
-            flat = np.append(every.reshape(-1), np.nan)  # position -1: NaN
-            taken = ([flat.take(i) for i in plan.statistics],
-                     counts.take(plan.histogram_rows, axis=0))
-        (numbers, spreads), histograms = taken
-        # One array per step holds the boxes' statistics and the arrows' norms (two views).
-        stats = numbers[:n * len(STAT_NAMES)].reshape(n, len(STAT_NAMES))
-        arrows = numbers[n * len(STAT_NAMES):]
-        if plan.saturating:
-            _saturation(plan.saturating, values, stats[:, _COLUMN["saturated"]])
-        parts = plan.arrows_with_parts(nodes)
-        if parts:  # (recomputed: quiet, as `Flow`; a NaN or inf carried is exploding)
-            with np.errstate(all="ignore"):
-                self._arrow_parts(parts, nodes, arrows, grad_of, sent_by)
+        stats, arrows, histograms, spreads = measure(
+            plan, self._workspace, self.bins, nodes, values, grads, len(parameters), grad_of,
+            sent_by)
         self.steps.append(call)
         self.box_stats.append(stats)
         self.value_hist.append(histograms[:n])  # (two views of one array of this step)
@@ -336,36 +267,6 @@ class GradientFlowRecorder:
             params = [nodes[b] for b in parameters]
             self._spreads.keep([p.data for p in params])
             self._before = (len(self.steps) - 1, params)
-
-    def _arrow_parts(self, parts: list[int], nodes: Sequence[Any], result: np.ndarray,
-                     grad_of: Any, sent_by: Any) -> None:
-        """Into `result`, the norm of the gradient each arrow of `parts` carries back (an
-        arrow whose source has other consumers, or a hook): the norm of what the target
-        sent to the source (summed first when it uses the source more than once, as in
-        x * x). The other arrows carry their source's whole gradient: its norm."""
-        plan = self._plan
-        assert plan is not None
-        in_walk = {plan.order[b]: nodes[b] for b in range(len(nodes))}
-        sent: dict[int, Any] = {}
-        for k in parts:
-            target_walk, slots = plan.slots[k]
-            target = in_walk[target_walk]
-            if grad_of(target) is None:
-                result[k] = np.nan
-                continue
-            if id(target) not in sent:
-                try:
-                    sent[id(target)] = sent_by(target)
-                except Exception:  # an op whose backward cannot run again: no arrows from it
-                    sent[id(target)] = None
-            vjps = sent[id(target)]
-            carried = [vjps[slot] for slot in slots if vjps is not None and slot < len(vjps)
-                       and vjps[slot] is not None and target._parents[slot].requires_grad]
-            total = sum(carried[1:], carried[0]) if carried else None
-            norm = np.nan if total is None else np.sqrt(np.sum(
-                np.square(total, dtype=np.float64)))
-            # A NaN or inf carried is exploding, as in the boxes (NaN here: no gradient).
-            result[k] = norm if total is None or np.isfinite(norm) else np.inf
 
     # -- update:data ratio -----------------------------------------------------------------
 
@@ -450,11 +351,11 @@ class GradientFlowRecorder:
 
     def series(self, statistic: str) -> np.ndarray:
         """One statistic of every box over the kept steps: ``(steps, boxes)``."""
-        if statistic not in _COLUMN:
+        if statistic not in COLUMN:
             raise ValueError(f"GradientFlowRecorder.series: unknown statistic {statistic!r}. "
                              f"Fix: use one of {', '.join(STAT_NAMES)}.")
         self.check_recorded("series")
-        return np.stack([stats[:, _COLUMN[statistic]] for stats in self.box_stats])
+        return np.stack([stats[:, COLUMN[statistic]] for stats in self.box_stats])
 
     def check_recorded(self, caller: str) -> None:
         """A clear error when nothing has been recorded yet."""
@@ -467,16 +368,3 @@ class GradientFlowRecorder:
 def _whole(number: Any) -> bool:
     """A whole number, Python's or NumPy's (``steps // 30`` of a NumPy int), not a bool."""
     return isinstance(number, Integral) and not isinstance(number, bool)
-
-
-def _saturation(groups: list[tuple[str, list[int]]], values: list[Any],
-                column: np.ndarray) -> None:
-    """Into `column` (per box), the saturated share of each tanh or sigmoid output, by
-    diagnostics' rules: |y| > 0.97, |2y - 1| > 0.97. (One box at a time: joining them
-    first measured twice as slow for the demo's two 64x32 outputs.)"""
-    for op, boxes in groups:
-        for b in boxes:
-            value = np.asarray(values[b])
-            if value.size:
-                away = np.abs(value) if op == "tanh" else np.abs(2 * value - 1)
-                column[b] = np.count_nonzero(away > SATURATION) / value.size

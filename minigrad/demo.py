@@ -1,0 +1,165 @@
+"""The work behind two commands, as functions: `demo`, the training run `minigrad demo`
+makes (train `BatchNormMLP` on generated spirals with a progress line, print per-layer
+diagnostics, and write its gradient flow as SVG and PNG, the diagnostic plots and the
+explorer page), and `explorer_page`, the gradient-flow page `minigrad explore` (and the
+demo) write, with `check_page_path`, which refuses a path for it before any training.
+
+The command line itself, its options, messages and exit codes, is `minigrad.__main__`,
+which re-exports `demo`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.data import DataLoader, TensorDataset, make_spirals
+from minigrad.examples import BatchNormMLP
+
+__all__ = ["DEMO_POINTS", "check_page_path", "demo", "explorer_page"]
+
+
+class _Progress:
+    """One progress line, rewritten in place on a terminal (a line per 10% otherwise)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.live = total, sys.stdout.isatty()
+
+    def update(self, step: int, text: str) -> None:
+        if self.live:
+            print(f"\r{text}", end="" if step < self.total else "\n", flush=True)
+        elif step == self.total or step % max(1, self.total // 10) == 0:
+            print(text, flush=True)
+
+
+DEMO_POINTS = 300
+
+
+def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
+         lr: float = 0.1, batch_size: int = 64, log_dir: str | Path | None = None) -> dict:
+    """Train `BatchNormMLP` on spirals with SGD, then report and draw (see the module doc).
+
+    ``log_dir``: also write TensorBoard event files there (see `TrainingDiagnostics`).
+    Returns a summary: final accuracy, loss, the diagnostics and the files written.
+    """
+    from minigrad import viz
+    from minigrad.viz.diagnostics import TrainingDiagnostics
+
+    if not 2 <= batch_size <= DEMO_POINTS:
+        raise ValueError(f"demo: batch_size must be between 2 (BatchNorm needs two examples "
+                         f"to normalise over) and {DEMO_POINTS} (the training points), got "
+                         f"{batch_size}.")
+    out = Path(out)
+    # Found now, not after the training: a file where a folder (or one it is in) must be.
+    for folder, what, option in ((out, "output folder", "--out"),
+                                 (log_dir, "TensorBoard folder", "--log-dir")):
+        if folder is None:
+            continue
+        folder = Path(folder)
+        existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+        if existing is not None and not existing.is_dir():
+            where = "" if existing == folder else f" cannot be made: {str(existing)!r}"
+            raise ValueError(f"demo: the {what} {str(folder)!r}{where} is a file. Fix: choose "
+                             f"another {option} (a folder, made if missing).")
+    mg.manual_seed(seed)
+    generator = np.random.default_rng(seed)
+    x, y = make_spirals(DEMO_POINTS, n_classes=3, noise=0.2, generator=generator)
+    model = BatchNormMLP(2, 32, 3, implementation="fused")  # fused: the fast path to train
+    criterion = mg.nn.CrossEntropyLoss()
+    optimiser = mg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    diagnostics = TrainingDiagnostics(model, log_dir=log_dir)
+    print(f"minigrad demo: training {type(model).__name__} (2-32-32-3, BatchNorm1d, tanh) on "
+          f"300 spiral points, SGD lr={lr} momentum=0.9, batch {batch_size}, {steps} steps")
+    progress, step, start = _Progress(steps), 0, time.perf_counter()
+    loss = mg.tensor(0.0)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+                        drop_last=True, generator=generator)
+    while step < steps:
+        for xb, yb in loader:
+            loss = criterion(model(xb), yb)
+            optimiser.zero_grad()
+            loss.backward()
+            with diagnostics.step(loss=loss.item()):
+                optimiser.step()
+            step += 1
+            progress.update(step, f"  step {step:4d}/{steps}  loss {loss.item():.4f}  "
+                                  f"({time.perf_counter() - start:.1f}s)")
+            if step == steps:
+                break
+    diagnostics.remove()
+    model.eval()
+    with mg.no_grad():
+        accuracy = float((model(mg.tensor(x)).data.argmax(axis=1) == y).mean())
+    model.train()
+    print(f"  accuracy on all 300 points (eval mode, running statistics): {accuracy:.1%}\n")
+    print(diagnostics.table())
+
+    # Draw one more forward and backward pass (no step), with the composed BatchNorm so
+    # every step of it shows; the parameters are shared, only the op graph differs.
+    for bn in model.batchnorms():
+        bn.implementation = "composed"
+    xb, yb = x[:batch_size], y[:batch_size]
+    graph_loss = criterion(model(mg.tensor(xb, name="x")), yb)
+    graph_loss.name = "loss"
+    model.zero_grad()
+    graph_loss.backward(retain_graph=True)  # this one step keeps its graph, to be drawn
+    title = f"BatchNormMLP after {steps} steps: gradient flow for one batch"
+    written, missing = [], None
+    for fmt, compact in (("svg", False), ("png", True)):  # the PNG has no zoom: smaller boxes
+        graph = viz.draw_graph(graph_loss, params=model, title=title, rankdir="TB",
+                               compact=compact)
+        try:
+            written.append(viz.save(graph, out / f"gradient_flow.{fmt}"))
+        except (viz.GraphvizNotFoundError, viz.GraphvizTimeoutError) as error:
+            missing = error  # (a timeout is an OSError: not a file that cannot be written)
+            break
+    print()
+    if missing is not None:
+        print(f"note: {missing}", file=sys.stderr)
+    try:
+        written += diagnostics.save_plots(out)
+    except ImportError as error:
+        print(f"note: {error}", file=sys.stderr)
+    try:
+        written.append(explorer_page(out / "gradient_flow_explorer.html", min(steps, 300)))
+    except (viz.GraphvizNotFoundError, TimeoutError) as error:
+        print(f"note: {error}", file=sys.stderr)
+    if written:
+        print(f"wrote {len(written)} files to {out.resolve()}/:")
+        for path in written:
+            print(f"  {path.name}")
+    return {"accuracy": accuracy, "loss": loss.item(), "diagnostics": diagnostics,
+            "files": written}
+
+
+def explorer_page(path: Path, steps: int = 300, every: int | None = None,
+                  example: str = "deep-batchnorm") -> Path:
+    """Train and record `example` (see `examples.EXPLORE_EXAMPLES`) and write its page."""
+    from minigrad import viz
+    from minigrad.examples import EXPLORE_EXAMPLES, record_example
+
+    check_page_path(path)
+    every = max(1, steps // 30) if every is None else every
+    recorders = record_example(example, steps=steps, every=every)
+    title = f"{EXPLORE_EXAMPLES[example][1]}: {steps} steps"
+    return viz.explore(recorders, title=title).save(path)
+
+
+def check_page_path(path: Path) -> None:
+    """Refuse a page path that cannot be written, before any training."""
+    if not path.parent.is_dir():
+        raise ValueError(f"the output folder {str(path.parent)!r} does not exist. Fix: create "
+                         "it first or choose another --out.")
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder, not a file. Fix: name the page, e.g. "
+                         f"--out {str(path / 'flow.html')!r}.")
+    if path.suffix.lower() not in (".html", ".htm"):
+        # The page replaces the file: a slip such as --out train.py would lose the script.
+        raise ValueError(f"{str(path)!r} does not end in .html: the page replaces the file "
+                         "it is written to, so it is written only to an .html file, never "
+                         "over a script or a checkpoint. Fix: --out "
+                         f"{str(path.with_name(path.stem + '.html'))!r}.")
