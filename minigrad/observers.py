@@ -66,9 +66,13 @@ def observe_next_backward(observer: Callable[[Any, Any], Any] | None) -> None:
 def hand_back(observer: Callable[[Any, Any], Any]) -> None:
     """The engine's call when a pass that took `observer` stops before its end (an error
     in a hook or an op, ``KeyboardInterrupt`` in a notebook): `observer` waits for the next
-    pass again, ahead of any that asked since. It has seen part of the stopped pass; the
-    next pass starts again from its own root, the newest node of that pass (a tool that
-    keys what it saw on the root, as the recorder does, starts over there)."""
+    pass again, ahead of any that asked since. It has seen part of the stopped pass: an
+    observer with a ``start_over`` attribute (a function of no argument, as the
+    recorder's) is told to forget it, so the next pass is not mixed with it."""
+    for member in _members(observer):
+        start_over = getattr(member, "start_over", None)
+        if start_over is not None:
+            start_over()
     waiting = next_observer.get()
     if waiting:
         waiting[0] = _Together(_members(observer) + _members(waiting[0]))

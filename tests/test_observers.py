@@ -178,3 +178,27 @@ def test_a_pass_with_nothing_to_compute_leaves_the_observer_waiting():
     loss2, _, _ = _graph(1)
     loss2.backward()
     assert seen and seen[0] is loss2
+
+
+def test_an_observer_handed_back_is_told_to_start_over():
+    """What it saw of the stopped pass must not mix with the next pass (the recorder's
+    `Catch` clears its gradients and its root)."""
+    from minigrad.viz.handover import Catch
+
+    loss, w, hidden = _graph()
+    caught = Catch()
+    observe_next_backward(caught.observer)
+
+    def interrupt(grad):
+        raise KeyboardInterrupt
+
+    handle = hidden.register_hook(interrupt)
+    try:
+        loss.backward()
+    except KeyboardInterrupt:
+        pass
+    assert caught.root == [] and caught.grads == {}  # forgotten, and waiting again
+    handle.remove()
+    again, _, _ = _graph(1)
+    again.backward()
+    assert caught.of(again) is not None and caught.of(loss) is None

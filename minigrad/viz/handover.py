@@ -37,6 +37,11 @@ class Catch:
                 root.append(ref(node))
             grads[id(node)] = grad
 
+        def start_over() -> None:  # the pass stopped on an error: the next one comes instead
+            grads.clear()
+            root.clear()
+
+        observer.start_over = start_over  # type: ignore[attr-defined]  # (observers.hand_back)
         self.root, self.grads, self.observer = root, grads, observer
 
     def of(self, root: Any) -> dict[int, Any] | None:

@@ -419,6 +419,40 @@ def test_a_recorder_made_after_backward_names_the_fix_and_watches_the_next_pass(
     assert recorder.record(loss) and recorder.steps == [1]
 
 
+def test_a_step_interrupted_in_backward_is_recorded_when_it_is_run_again():
+    """Jupyter: KeyboardInterrupt during loss.backward() (here raised by a hook), then the
+    cell run again. The stopped pass took the recorder's request and saw part of its
+    gradients; the re-run's pass must be watched and recorded in full, with the step
+    numbers of the calls made (the re-run was refused as freed by "another backward", and
+    the refused call counted as a step)."""
+    mg.manual_seed(0)
+    model = BatchNormMLP(2, 6, 3, blocks=1)
+    recorder = GradientFlowRecorder(model)
+    for step in range(2):
+        loss = _forward(model, seed=step)
+        loss.backward()
+        assert recorder.record(loss)
+    loss = _forward(model, seed=2)
+    hidden = loss._parents[0]
+
+    def interrupt(grad):
+        raise KeyboardInterrupt
+
+    hidden.register_hook(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        loss.backward()
+    loss = _forward(model, seed=2)  # the cell again
+    loss.backward()
+    assert recorder.record(loss)
+    assert recorder.steps == [0, 1, 2]
+    fresh = GradientFlowRecorder(model)  # the same step recorded by a recorder never stopped
+    loss = _forward(model, seed=2)
+    loss.backward()
+    assert fresh.record(loss)
+    np.testing.assert_allclose(recorder.box_stats[-1], fresh.box_stats[-1], rtol=1e-5,
+                               equal_nan=True)
+
+
 def test_only_the_steps_the_recorders_keep_keep_their_graph():
     """The recorder watches the pass of each kept call only (every > 1), so the other
     steps' graphs are freed by backward, as they are without a recorder, and their calls
