@@ -280,6 +280,29 @@ def test_power_zero_has_zero_gradient_at_zero():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
+def test_power_gradient_in_the_exponent_is_nan_for_a_negative_base_as_in_pytorch():
+    """d(a^b)/db = a^b ln a: NaN where a < 0 (it was a silent 0), 0 where a = 0 and b >= 0,
+    -inf at a = 0 with b < 0: PyTorch 2.13's values (checked against it when installed)."""
+    base = [-2.0, 0.0, 0.0, 0.0, 2.0, -1.5]
+    power = [2.0, 0.0, 2.0, -1.0, 1.5, 0.5]
+    a, b = leaf(base), leaf(power)
+    with np.errstate(all="ignore"):  # 0 ** -1 and (-1.5) ** 0.5 in forward, as NumPy warns
+        (a**b).sum().backward()
+    expected_b = [np.nan, 0.0, 0.0, -np.inf, 2.0**1.5 * np.log(2.0), np.nan]
+    np.testing.assert_allclose(b.grad, expected_b, rtol=1e-12)
+    np.testing.assert_allclose(a.grad, [-4.0, 0.0, 0.0, -np.inf, 1.5 * 2.0**0.5, np.nan],
+                               rtol=1e-12)
+    try:
+        import torch
+    except ImportError:
+        return
+    ta = torch.tensor(base, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(power, dtype=torch.float64, requires_grad=True)
+    (ta**tb).sum().backward()
+    np.testing.assert_allclose(b.grad, tb.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-12)
+
+
 def test_integer_to_a_negative_integer_power_names_the_real_fix():
     # The message was NumPy's, followed by "Fix: make the shapes compatible".
     ints = mg.tensor([1, 2])

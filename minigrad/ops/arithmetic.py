@@ -111,7 +111,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b ln a (0 where a <= 0)."""
+    """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b ln a.
+
+    As in PyTorch, d/db is NaN where a < 0 (ln a is not real: a^b is not differentiable in
+    b there, and a silent 0 would hide it), and 0 where a = 0 and b >= 0 (a^b is constant
+    0, or 1 at b = 0, near such b); at a = 0 with b < 0 it is inf · (-inf) = -inf.
+    """
     saves_output = True
 
     def forward(self, a, b):
@@ -120,11 +125,14 @@ class Pow(Function):
         return self.out
 
     def backward(self, grad_output):
+        a, b = self.a, self.b
+        grad_b = None
         with np.errstate(divide="ignore", invalid="ignore"):
             # b a^(b-1) is 0 * inf at a = 0, b = 0; a^0 is constant, so its derivative is 0.
-            grad_a = grad_output * np.where(self.b == 0, 0, self.b * self.a ** (self.b - 1))
-            log_a = np.where(self.a > 0, np.log(np.where(self.a > 0, self.a, 1)), 0)
-        return grad_a, grad_output * self.out * log_a
+            grad_a = grad_output * np.where(b == 0, 0, b * a ** (b - 1))
+            if self.needs_input_grad[1]:
+                grad_b = np.where((a == 0) & (b >= 0), 0, grad_output * self.out * np.log(a))
+        return grad_a, grad_b
 
 
 class PowScalar(Function):
