@@ -135,7 +135,7 @@ def test_exit_left_in_the_answer_fails_with_a_message(where: str, tmp_path: Path
     assert done.returncode == 1, done.stdout + done.stderr
     assert "exit()" in done.stdout, done.stdout
     if where == "in a function":  # the other checks still ran, and the line is named
-        assert "2/3 checks pass" in done.stdout and "01_autograd.py:" in done.stdout
+        assert "3/4 checks pass" in done.stdout and "01_autograd.py:" in done.stdout
 
 
 def test_make_figures_keeps_the_committed_files_when_a_lesson_fails(tmp_path: Path,
@@ -209,3 +209,112 @@ def test_make_figures_stages_next_to_an_output_folder_given_as_dot(tmp_path: Pat
         assert staging.parent == tmp_path and staging.name.startswith("inner.02_x.unfinished_")
     finally:
         staging.rmdir()
+
+
+# Answers a reviewer wrote as a student would (tests/tutorial_answers/): each wrong one used
+# to pass every check; each must now fail the named check with a hint that points at its
+# mistake. (The reference solutions pass: test_the_solution_passes_every_check.)
+ANSWERS = Path(__file__).resolve().parent / "tutorial_answers"
+
+
+def _verdict(number: int, answer: Path) -> tuple[int, int, str]:
+    out = io.StringIO()
+    passed, total = check.run_checks(number, answer, out)
+    return passed, total, out.getvalue()
+
+
+def _failure(report: str, title: str) -> str:
+    """The FAIL entry (title, what, hint) of the check whose title starts with `title`."""
+    lines = report.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith(f"FAIL  {title}"):
+            return "\n".join(lines[i:i + 3])
+    raise AssertionError(f"no FAIL for {title!r}:\n{report}")
+
+
+def test_a_linear_distance_misses_the_cold_layer_beside_a_hot_one() -> None:
+    """Lesson 5: every picture had one outlier, so |ratio − median| found it as well as the
+    log distance the exercise asks for. Ratios [1, 1, 1, 1e-4, 20]: by the stated rule layer
+    3 (4 decades from the median 1) beats layer 4 (log10 20 = 1.3 decades)."""
+    passed, total, report = _verdict(5, ANSWERS / "w05_linear.py")
+    assert passed == total - 1, report
+    failure = _failure(report, "find_broken_layer weighs a cold and a hot layer")
+    assert "returned 4" in failure and "log10" in failure
+
+
+def test_group_norm_without_the_divisibility_check_is_caught_on_an_image() -> None:
+    """Lesson 8: on (2, 6), NumPy's reshape raised by itself, so a group_norm without the
+    check passed; on (2, 6, 2, 2) with 4 groups reshape succeeds, and only the check raises."""
+    passed, total, report = _verdict(8, ANSWERS / "w08_nocheck.py")
+    assert passed == total - 1, report
+    failure = _failure(report, "group_norm refuses")
+    assert "did not raise" in failure and "% num_groups" in failure
+
+
+def test_a_topological_order_without_a_visited_set_is_stopped_not_waited_for() -> None:
+    """Lesson 1: a walk without a visited set is right but exponential on shared nodes; the
+    doubling graph (2⁴⁰ paths) stops it by counting its reads of _parents. A subprocess with
+    a timeout, so that a regression shows as a failure rather than a hung test run."""
+    done = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "1", "--file",
+                           str(ANSWERS / "w01_novisited.py")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    failure = _failure(done.stdout, "topological_order expands each node once")
+    assert "was stopped" in failure and "visited" in failure
+    assert "3/4 checks pass" in done.stdout, done.stdout
+
+
+def test_the_doubling_graph_allows_a_correct_walk_and_leaves_no_budget_behind() -> None:
+    import _checks.checks_01 as checks_01
+
+    solution = check.load(check.exercise_file(1, "solutions"))
+    checks_01.check_topological_order_visits_each_node_once(solution)
+    assert checks_01._CountingValue.reads_left is None  # other graphs are not counted
+    root = checks_01._doubling_graph(3)
+    assert [node.data for node in solution.topological_order(root)] == [8.0, 4.0, 2.0, 1.0]
+
+
+def test_wrong_batchnorm_values_point_at_the_formula_not_the_shapes() -> None:
+    """Lesson 4: a dx without its −Σdy term got "the shapes must be those of the inputs",
+    though its shapes were right. The shape hint is kept for a wrong shape (which the engine
+    would sum away: .grad always has the input's shape, so the check asks backward itself)."""
+    passed, _, report = _verdict(4, ANSWERS / "w04_nomeanterm.py")
+    failure = _failure(report, "its gradients equal those of minigrad's fused BatchNorm")
+    assert "dx differs" in failure and "§2" in failure and "Σdy" in failure
+    assert "shape (6, 4) is right" in failure and "each gradient has its input's shape" \
+        not in failure
+
+
+def test_a_batchnorm_gradient_of_the_wrong_shape_gets_the_shape_hint(tmp_path: Path) -> None:
+    source = (TUTORIALS / "solutions" / "04_batchnorm.py").read_text(encoding="utf-8")
+    right = "return dx, dgamma, dbeta"
+    assert right in source
+    answer = tmp_path / "04_batchnorm.py"  # dgamma copied per sample: summed N-fold
+    answer.write_text(source.replace(right, "return dx, np.broadcast_to(dgamma, dx.shape), "
+                                     "dbeta"), encoding="utf-8")
+    _, _, report = _verdict(4, answer)
+    failure = _failure(report, "its gradients equal those of minigrad's fused BatchNorm")
+    assert "dgamma differs" in failure and "shape (6, 4), its input has shape (4,)" in failure
+    assert "each gradient has its input's shape" in failure
+
+
+def test_softplus_is_judged_on_its_values_not_on_numpys_warnings() -> None:
+    """Lesson 2: a Softplus through np.where, right everywhere, failed with "exp(800)
+    overflows" because the branch np.where throws away overflowed under errstate(raise).
+    Values are judged (finite, right); an overflow that reaches the result still fails."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even a warning escapes the check
+        passed, total, report = _verdict(2, ANSWERS / "w02_where.py")
+    assert passed == total, report
+
+
+def test_an_overflowing_softplus_is_named_not_finite(tmp_path: Path) -> None:
+    source = (TUTORIALS / "solutions" / "02_tensors.py").read_text(encoding="utf-8")
+    answer = tmp_path / "02_tensors.py"
+    answer.write_text(source.replace("return np.logaddexp(0, x)",
+                                     "return np.log(1 + np.exp(x))"), encoding="utf-8")
+    _, _, report = _verdict(2, answer)
+    failure = _failure(report, "Softplus")
+    assert "not finite at x = [800.]" in failure and "np.logaddexp(0, x)" in failure

@@ -311,5 +311,6 @@ RESULTS["leaf_first_wrong"] = changed
 #
 # 2. `gradients_by_hand(x, y)` for $L = \tanh(xy + y)\,x$ — the chain rule on paper, where
 #    both inputs are used twice;
-# 3. `topological_order(root)` without recursion (a 10,000-node chain must work);
+# 3. `topological_order(root)` without recursion (a 10,000-node chain must work), expanding
+#    each node once (`v = v + v` forty times: 41 nodes but 2⁴⁰ paths, which must be instant);
 # 4. `sigmoid(v)` from `Value` operations only, so that the engine differentiates it.

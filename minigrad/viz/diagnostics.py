@@ -32,6 +32,7 @@ histograms of activations, output gradients, parameter gradients and update rati
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,13 @@ from minigrad.viz.tensorboard import EventLog
 
 SATURATION = 0.97  # Karpathy's threshold for tanh: |y| > 0.97
 HEALTHY_UPDATE_RATIO = 1e-3  # std(update) / std(data) per step, ibid.
+
+_REPLACED = "a newer TrainingDiagnostics(model) watches this model"
+
+# The TrainingDiagnostics attached to each model (weakly: neither keeps the other alive), so
+# that a new one replaces it instead of stacking a second set of hooks.
+_attached: weakref.WeakKeyDictionary[Any, weakref.ref[TrainingDiagnostics]] = (
+    weakref.WeakKeyDictionary())
 
 
 def saturation(type_name: str, output: np.ndarray, threshold: float = SATURATION
@@ -116,6 +124,11 @@ class TrainingDiagnostics:
     event files (as PyTorch's ``SummaryWriter(log_dir)``), written at every optimiser
     step; None writes none. Call `remove()` (or use ``with``) to detach the hooks and
     close the files.
+
+    One per model: a new ``TrainingDiagnostics(model)`` detaches the one already attached
+    to `model` (as `remove()` does), so re-running a notebook cell replaces it rather than
+    stacking hooks (each set copies every layer's output at every step). The old object
+    keeps what it recorded, for reading, but refuses to record more, saying why.
     """
 
     def __init__(self, model: Any, layers: tuple[str, ...] | None = None,
@@ -128,6 +141,7 @@ class TrainingDiagnostics:
         self.steps = 0
         self._before: dict[str, np.ndarray] = {}
         self._removers: list[Any] = []
+        self._replaced = False  # detached by a newer TrainingDiagnostics of the same model
         self.log: EventLog | None = None
         if log_dir is not None:
             self.log = EventLog(log_dir, caller="TrainingDiagnostics")
@@ -138,6 +152,20 @@ class TrainingDiagnostics:
                 name = name or type_name  # the model itself, when it is a single layer
                 self.layers[name] = LayerRecord(name, type_name)
                 self._removers.append(module.register_forward_hook(self._forward_hook(name)))
+        self._replace_attached()
+
+    def _replace_attached(self) -> None:
+        """Detach the TrainingDiagnostics already attached to this model, if any, and
+        register this one in its place."""
+        try:
+            previous_ref = _attached.get(self.model)
+        except TypeError:  # a model that cannot be weakly referenced: nothing to replace
+            return
+        previous = previous_ref() if previous_ref is not None else None
+        if previous is not None and previous is not self:
+            previous.remove()
+            previous._replaced = True
+        _attached[self.model] = weakref.ref(self)
 
     def _forward_hook(self, name: str) -> Any:
         record = self.layers[name]
@@ -162,9 +190,19 @@ class TrainingDiagnostics:
 
     # -- optimiser steps ------------------------------------------------------------------
 
+    def _check_not_replaced(self, method: str) -> None:
+        if self._replaced:
+            raise RuntimeError(
+                f"TrainingDiagnostics.{method}: this object was detached from its "
+                f"{type(self.model).__name__} when a newer TrainingDiagnostics(model) was made "
+                "(one per model: its hooks were removed, so it would record parameters but "
+                "no layer). Fix: use the newer object, e.g. re-run the cell that assigns it, "
+                "or make a new one here.")
+
     def before_step(self) -> None:
         """Call after ``backward()`` and before ``optimiser.step()``: records grad:data and
         remembers the parameters, so `after_step` can measure the update."""
+        self._check_not_replaced("before_step")
         for name, parameter in self.model.named_parameters():
             record = self.parameters.setdefault(name, ParameterRecord(name, parameter.shape))
             record.data_std = _std(parameter.data)
@@ -183,6 +221,7 @@ class TrainingDiagnostics:
         """Call after ``optimiser.step()``: records update:data for every parameter, and
         writes this step to TensorBoard when there is a ``log_dir`` (with any extra
         `scalars`, e.g. ``loss=loss.item()``)."""
+        self._check_not_replaced("after_step")
         updates: dict[str, np.ndarray] = {}
         for name, parameter in self.model.named_parameters():
             before = self._before.pop(name, None)
@@ -201,6 +240,7 @@ class TrainingDiagnostics:
     def step(self, **scalars: float) -> Iterator[None]:
         """``with diagnostics.step(loss=loss.item()): optimiser.step()`` — `before_step`
         and `after_step` (the keyword scalars go to TensorBoard only)."""
+        self._check_not_replaced("step")
         self.before_step()
         yield
         self.after_step(**scalars)
@@ -235,6 +275,11 @@ class TrainingDiagnostics:
         self._removers.clear()
         if self.log is not None:
             self.log.close()
+        try:
+            if (found := _attached.get(self.model)) is not None and found() is self:
+                del _attached[self.model]
+        except TypeError:  # (not weakly referenceable: never registered)
+            pass
 
     def __enter__(self) -> TrainingDiagnostics:
         return self
@@ -246,7 +291,8 @@ class TrainingDiagnostics:
 
     def table(self) -> str:
         """The statistics as a text table for the terminal."""
-        lines = ["Layers (last forward and backward pass)",
+        lines = [f"(detached: {_REPLACED}; what it recorded before)"] if self._replaced else []
+        lines += ["Layers (last forward and backward pass)",
                  f"  {'layer':<14}{'type':<13}{'mean':>9}{'std':>9}{'saturated':>17}"
                  f"{'grad mean':>12}{'grad std':>10}"]
         for record in self.layers.values():
@@ -277,14 +323,16 @@ class TrainingDiagnostics:
 
     def __repr__(self) -> str:
         logging = f", log_dir={str(self.log.log_dir)!r}" if self.log is not None else ""
+        detached = f", detached: {_REPLACED}" if self._replaced else ""
         return (f"TrainingDiagnostics({type(self.model).__name__}: {len(self.layers)} layers, "
-                f"{len(self.parameters)} parameters, {self.steps} steps{logging})")
+                f"{len(self.parameters)} parameters, {self.steps} steps{logging}{detached})")
 
     def _repr_html_(self) -> str:
         """The tables for Jupyter."""
         from minigrad.viz.report import diagnostics_html
 
-        return diagnostics_html(self, HEALTHY_UPDATE_RATIO)
+        note = f"<p><b>Detached</b>: {_REPLACED}; what it recorded before.</p>"
+        return (note if self._replaced else "") + diagnostics_html(self, HEALTHY_UPDATE_RATIO)
 
     def save_plots(self, directory: str | Path) -> list[Path]:
         """Histograms of activations, output gradients and weight gradients, and the

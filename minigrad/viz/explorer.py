@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad.viz.layout import DEFAULT_TIMEOUT
-from minigrad.viz.modules import matches, qualified_names
+from minigrad.viz.modules import collapse_names, matches, qualified_names
 from minigrad.viz.output import check_timeout, refuse_folder
 from minigrad.viz.page import Panel, build_document
 from minigrad.viz.recorder import GradientFlowRecorder
@@ -221,6 +221,8 @@ def explore(source: Any, *, title: str | None = None,
     # Python's numbers from here (NumPy's, e.g. np.float32, are not JSON for the page).
     vanishing, exploding = float(vanishing), float(exploding)
     max_nodes = max_nodes if max_nodes is None or auto else int(max_nodes)
+    if not isinstance(collapse, bool) and collapse is not None:  # (None: fold nothing)
+        collapse = collapse_names(collapse, "explore")
     panels = _panels(source, params)
     if not isinstance(collapse, bool) and collapse not in ("auto", None):
         _check_collapse(collapse, panels)

@@ -29,7 +29,7 @@ import numpy as np
 
 from minigrad.autograd import Scope
 from minigrad.viz import style
-from minigrad.viz.modules import fold_suggestion
+from minigrad.viz.modules import collapse_names, fold_suggestion
 from minigrad.viz.output import (
     DEFAULT_TIMEOUT,
     FORMATS,
@@ -95,6 +95,7 @@ def draw_graph(root: Any, *, rankdir: str = "auto", show_grad: bool | None = Non
                          f"{vanishing!r} and exploding={exploding!r}.")
     low, high = check_scale(scale, vanishing, exploding)
     check_timeout(timeout, "draw_graph")  # now: the notebook would show a traceback later
+    collapse = collapse_names(collapse, "draw_graph")
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got "
                         f"{type(root).__name__}. Fix: pass the output of a computation, "

@@ -2,7 +2,8 @@
 
 Three questions the picture asks of them: which module a parameter should be drawn in
 (`common_scope`), what a parameter is called (`owner_names`: asked of the module objects
-themselves), and which modules to fold into one box (`check_patterns`, `auto_level`).
+themselves), and which modules to fold into one box (`collapse_names`, `check_patterns`,
+`auto_level`).
 """
 
 from __future__ import annotations
@@ -82,6 +83,38 @@ def user_label(node: Any, names: dict[int, str]) -> str:
 
 AUTO = "auto"
 AUTO_COLLAPSE_BOXES = 100  # collapse="auto" folds modules when a picture has more boxes
+
+
+def collapse_names(collapse: Any, caller: str) -> str | tuple[str, ...]:
+    """`collapse` as `caller` (``draw_graph``, ``explore``) takes it: "auto", or the module
+    names or types to fold, as a tuple (read once: a generator is not emptied by the check
+    of the names). Anything else is a TypeError naming the fix: `set(3)` said only "'int'
+    object is not iterable"."""
+    if isinstance(collapse, str):
+        return collapse if collapse == AUTO else (collapse,)
+    usage = ("collapse='auto' (fold when the picture is large), collapse=() (never fold), or "
+             "module names or types as strings, e.g. collapse='bn1' or "
+             "collapse=['fc1', 'BatchNorm1d']")
+    is_module = isinstance(collapse, type) or hasattr(collapse, "named_modules")
+    if (is_module or isinstance(collapse, bool | bytes)
+            or not isinstance(collapse, Iterable)):
+        names: tuple[Any, ...] = (collapse,)  # (a Sequential is iterable: its layers)
+    else:
+        names = tuple(collapse)
+    for name in names:
+        if isinstance(name, str):
+            continue
+        if isinstance(name, type) or hasattr(name, "named_modules"):  # a class or a module
+            type_name = name.__name__ if isinstance(name, type) else type(name).__name__
+            got = f"the class {type_name}" if isinstance(name, type) else f"a {type_name} module"
+            raise TypeError(f"{caller}: collapse takes module names or types as strings, got "
+                            f"{got}. Fix: collapse={type_name!r} (every {type_name}), or the "
+                            "module's name in the model, e.g. collapse='bn1'.")
+        size = (" (to limit the picture's size, use max_nodes=)" if name is collapse and
+                isinstance(name, int | float) and not isinstance(name, bool) else "")
+        raise TypeError(f"{caller}: collapse takes module names or types as strings, got "
+                        f"{type(name).__name__} {name!r:.60}{size}. Fix: {usage}.")
+    return names
 
 
 def all_scopes(scopes: list[Scope | None]) -> set[Scope]:

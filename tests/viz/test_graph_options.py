@@ -112,6 +112,39 @@ def test_plurals():
     assert "… 1 more node<" in viz.draw_graph(chain, max_nodes=3, show_constants=False).source
 
 
+def test_collapse_of_the_wrong_type_is_refused_with_the_fix():
+    """draw_graph(loss, collapse=3) raised a bare "'int' object is not iterable" (explore
+    the same), where every other argument names the fix."""
+    model, _, loss, _ = two_layer_loss()
+    usage = r"Fix: collapse='auto' .*collapse=\(\) \(never fold\).*collapse=\['fc1', "
+    cases = [(3, r"got int 3 \(to limit the picture's size, use max_nodes=\)\. " + usage),
+             ([2.5], r"got float 2\.5\. " + usage),
+             (b"fc1", r"got bytes b'fc1'\. " + usage),
+             (nn.Linear, r"got the class Linear\. Fix: collapse='Linear'"),
+             ([model.fc1], r"got a Linear module\. Fix: collapse='Linear'"),
+             (model, r"got a TwoLayers module\. Fix: collapse='TwoLayers'")]
+    for tool in (viz.draw_graph, viz.explore):
+        for collapse, message in cases:
+            with pytest.raises(TypeError, match=rf"^{tool.__name__}: collapse takes module "
+                                                rf"names or types as strings, {message}"):
+                tool(loss, collapse=collapse)
+    for collapse in (True, None):  # explore's "open closed / open" and "fold nothing"
+        with pytest.raises(TypeError, match=r"draw_graph: collapse takes .*Fix:"):
+            viz.draw_graph(loss, collapse=collapse)
+        viz.explore(loss, collapse=collapse)
+
+
+def test_collapse_given_as_a_generator_is_read_once():
+    """explore checked the names with set(collapse), which emptied a generator: the page
+    then folded nothing. The names are read into a tuple first."""
+    _, _, loss, _ = two_layer_loss()
+    listed = viz.explore(loss, collapse=["fc1"]).document["panels"][0]
+    assert viz.explore(loss, collapse=(n for n in ["fc1"])).document["panels"][0] == listed
+    assert listed != viz.explore(loss, collapse=()).document["panels"][0]
+    assert (viz.draw_graph(loss, collapse=(n for n in ["fc1"])).source
+            == viz.draw_graph(loss, collapse=["fc1"]).source)
+
+
 def test_unknown_collapse_names_list_the_modules_there_are():
     _, _, loss, _ = two_layer_loss()
     with pytest.raises(ValueError, match=r"'nosuch'.*fc1 \(Linear\).*types: .*Tanh"):

@@ -85,6 +85,67 @@ def check_topological_order(student: ModuleType) -> None:
            "use an explicit stack instead of recursion")
 
 
+class _CountingValue(Value):
+    """A Value that counts the reads of its ``_parents`` while a walk runs, and stops the
+    walk once it has read them `_CountingValue.reads_left` times (see `_doubling_graph`)."""
+
+    __slots__ = ()
+    reads_left: int | None = None  # None: not counting
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:
+        if _CountingValue.reads_left is not None:
+            _CountingValue.reads_left -= 1
+            if _CountingValue.reads_left < 0:
+                raise _WalkTooLong
+        return super()._parents
+
+
+class _WalkTooLong(Exception):
+    """Raised inside the student's walk when it reads far more parents than there are
+    nodes (an Exception, so that check.py shows where it stopped if it is not caught)."""
+
+
+def _doubling_graph(doublings: int) -> _CountingValue:
+    """``v = v + v``, `doublings` times: each node uses the one before it twice, so there
+    are 2**doublings paths from the root to the leaf through only doublings + 1 nodes."""
+    node = _CountingValue(1.0)
+    for _ in range(doublings):
+        node = _CountingValue(2 * node.data, (node, node), "+")
+    return node
+
+
+def check_topological_order_visits_each_node_once(student: ModuleType) -> None:
+    """topological_order expands each node once: a graph of 41 nodes and 2⁴⁰ paths is instant"""
+    # A walk without a visited set goes down every path: 2⁴⁰ (10¹²) of them here, more than
+    # a day of work, while it is right on the small graphs above. Timing it would mean
+    # waiting for it (a thread cannot be stopped); instead the graph counts how often the
+    # walk reads node._parents and stops it, with an exception raised inside the read, once
+    # that is far more than once per node: a correct walk reads them about once per node
+    # (20 per node are allowed), one without a visited set spends that budget within its
+    # first ten levels, in microseconds. So the check never hangs, whatever the answer.
+    doublings, allowed_per_node = 40, 20
+    root = _doubling_graph(doublings)
+    nodes = doublings + 1
+    _CountingValue.reads_left = allowed_per_node * nodes
+    try:
+        order = student.topological_order(root)
+    except _WalkTooLong:
+        expect(False, f"on v = v + v repeated {doublings} times ({nodes} nodes, each using "
+               f"the one before it twice), your walk read node._parents more than "
+               f"{allowed_per_node * nodes} times and was stopped: it reaches a node once per "
+               f"path to it, and there are 2**{doublings} paths (more than a day of work)",
+               "keep a set of visited nodes (by id(node)) and expand a node's parents only "
+               "the first time you meet it; the small graphs above hide this, shared nodes "
+               "reached by many paths do not")
+    finally:
+        _CountingValue.reads_left = None
+    expect(len(order) == nodes and len({id(node) for node in order}) == nodes,
+           f"on v = v + v repeated {doublings} times: {len(order)} nodes listed, expected "
+           f"{nodes}, each once", "every reachable node exactly once: keep a set of visited "
+           "nodes")
+
+
 def check_sigmoid(student: ModuleType) -> None:
     """sigmoid(v) is σ(v) and the engine differentiates it to σ(v)(1 − σ(v))"""
     for value in (-6.0, -1.0, 0.0, 0.5, 3.0):

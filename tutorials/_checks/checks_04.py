@@ -45,6 +45,26 @@ def check_gradcheck(student: ModuleType) -> None:
     expect(bool(ok), "gradcheck returned False", "compare your dx with lesson 04 §2")
 
 
+_FORMULAS = {
+    "dx": "compare your dx with lesson 04 §2: dx = γ·s/N·(N·dy − Σdy − x̂·Σ(dy·x̂)), "
+          "s = 1/√(σ² + ε); the Σdy term is the path through the mean, the x̂·Σ(dy·x̂) term "
+          "the path through the variance (sums over the batch, axis 0)",
+    "dgamma": "dgamma = Σ over the batch (axis 0) of dy·x̂",
+    "dbeta": "dbeta = Σ over the batch (axis 0) of dy",
+}
+
+
+def _returned_shapes(student: ModuleType, inputs: tuple[np.ndarray, ...],
+                     upstream: np.ndarray) -> list[tuple[int, ...] | None]:
+    """The shapes the student's backward returns, called on arrays: the engine sums a
+    gradient of a broadcast shape back to its input's, so ``.grad`` cannot show them."""
+    op = student.BatchNormFunction()
+    op.needs_input_grad = (True,) * len(inputs)
+    op.forward(*inputs)
+    shapes = [None if grad is None else np.shape(grad) for grad in op.backward(upstream)]
+    return shapes + [None] * (len(inputs) - len(shapes))  # (zip below must see all three)
+
+
 def check_matches_the_fused_op(student: ModuleType) -> None:
     """its gradients equal those of minigrad's fused BatchNorm"""
     x, gamma, beta = _problem(3)
@@ -55,10 +75,19 @@ def check_matches_the_fused_op(student: ModuleType) -> None:
         tensors = [mg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
         build(tensors).backward(mg.tensor(upstream))
         grads.append([t.grad for t in tensors])
-    for name, mine, fused in zip(("dx", "dgamma", "dbeta"), *grads):
+    returned = _returned_shapes(student, (x, gamma, beta), upstream)
+    for name, array, shape, mine, fused in zip(("dx", "dgamma", "dbeta"), (x, gamma, beta),
+                                               returned, *grads):
         error = float(np.abs(mine - fused).max())
-        expect(error < 1e-9, f"{name} differs from the fused op by {error:.3g}",
-               "the shapes must be those of the inputs: (N, C), (C,), (C,)")
+        if error < 1e-9:
+            continue
+        if shape != array.shape:  # e.g. dgamma of shape (N, C): summed by the engine, N-fold
+            expect(False, f"{name} differs from the fused op by {error:.3g}: backward returned "
+                   f"it with shape {shape}, its input has shape {array.shape}",
+                   "each gradient has its input's shape: (N, C), (C,), (C,) — sum over the "
+                   "batch axis (axis 0) for dgamma and dbeta")
+        expect(False, f"{name} differs from the fused op by {error:.3g} (its shape "
+               f"{array.shape} is right)", _FORMULAS[name])
 
 
 def check_running_stats(student: ModuleType) -> None:

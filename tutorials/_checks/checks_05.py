@@ -42,6 +42,18 @@ def check_find_the_hot_layer(student: ModuleType) -> None:
            "'furthest from the median' works in both directions: use an absolute distance")
 
 
+def check_cold_beats_mildly_hot(student: ModuleType) -> None:
+    """find_broken_layer weighs a cold and a hot layer on a log scale"""
+    # Layer 3 is 10,000x below the median (1), layer 4 only 20x above it: on a log scale
+    # layer 3 is 4 decades away, layer 4 1.3. A linear distance, |ratio - median|, sees 1
+    # and 19 and names the hot layer; in the checks above each picture had one outlier only.
+    got = student.find_broken_layer([1.0, 1.0, 1.0, 1e-4, 20.0])
+    expect(got == 3, f"returned {got} for ratios [1, 1, 1, 1e-4, 20]: layer 3 is 10,000x "
+           "below the median, layer 4 only 20x above it",
+           "measure the distance as |log10(ratio) - log10(median)|: 10,000x below is 4 "
+           "decades away, 20x above only 1.3 (|ratio - median| would say 1 and 19)")
+
+
 def check_nothing_broken(student: ModuleType) -> None:
     """find_broken_layer returns -1 for a healthy picture"""
     got = student.find_broken_layer([1e-3, 3e-3, 5e-3, 2e-3])

@@ -57,7 +57,11 @@ def check_gradients(student: ModuleType) -> None:
 
 def check_bad_groups(student: ModuleType) -> None:
     """group_norm refuses a number of groups that does not divide C, with a ValueError"""
-    x, weight, bias = _problem(4, (2, 6))
+    # An image, not a (N, C) matrix: 6 channels x 2 x 2 positions = 24 values per sample
+    # split into 4 groups of 6 without complaint from reshape, so only a check of C itself
+    # catches that the groups would cut channels in two. (On (2, 6), reshape(2, 4, -1)
+    # fails by itself and hides a missing check.)
+    x, weight, bias = _problem(4, (2, 6, 2, 2))
     try:
         student.group_norm(x, 4, weight, bias)
     except NotImplementedError:
@@ -66,5 +70,8 @@ def check_bad_groups(student: ModuleType) -> None:
         return
     except Exception as error:
         expect(False, f"raised {type(error).__name__}, expected ValueError",
-               "check C % num_groups before reshaping")
-    expect(False, "6 channels in 4 groups did not raise", "check C % num_groups first")
+               "check C % num_groups before reshaping, and raise ValueError")
+    expect(False, "6 channels in 4 groups, on an input of shape (2, 6, 2, 2), did not raise: "
+           "it returned a result whose groups cut channels in two",
+           "reshape(N, groups, -1) cannot notice (6·2·2 = 24 values split evenly into 4): "
+           "check x.shape[1] % num_groups yourself, first, and raise ValueError")

@@ -31,6 +31,11 @@ class Softplus(Function):
     forward(x) gets a NumPy array and returns one; backward(grad_output) returns a tuple with
     one gradient per input. Save what backward needs on ``self`` in forward. Its derivative is
     the sigmoid. Keep it stable for large |x| (np.logaddexp(0, x) computes log(1 + eˣ) safely).
+
+    The check judges the values, forward and gradient, at x = ±800: finite and right. It
+    does not judge NumPy's warnings: ``np.where(x > 0, a, b)`` computes both `a` and `b`
+    everywhere, so it may warn of an overflow in the branch it then throws away — harmless
+    when the values kept are right, though a form that never overflows (logaddexp) is cleaner.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ def group_norm(x: mg.Tensor, num_groups: int, weight: mg.Tensor, bias: mg.Tensor
 
     Use minigrad operations only (``reshape``, ``mean(axis=..., keepdims=True)``, ``*``,
     ``-``, ``/``, ``sqrt``) so gradients flow. If C is not divisible by `num_groups`, raise a
-    ``ValueError`` that says so.
+    ``ValueError`` that says so — check C itself: on an image, ``reshape(N, groups, -1)``
+    does not notice (6 channels of 2×2 are 24 values, evenly split into 4 groups).
     """
     raise NotImplementedError("group_norm")
