@@ -26,6 +26,7 @@ from typing import Any
 import minigrad as mg
 from minigrad.demo import (  # noqa: F401 (DEMO_POINTS: re-exported)
     DEMO_POINTS,
+    check_graphviz,
     check_page_path,
     demo,
     explorer_page,
@@ -50,15 +51,24 @@ def _fail(command: str, error: Exception) -> None:
     print(f"minigrad {command}: {text}", file=sys.stderr)
 
 
-def _cannot_write(command: str, error: OSError) -> int:
+def _cannot_write(command: str, error: OSError, option: str = "--out") -> int:
     """The message for a file that could not be written (a folder in the way, no
-    permission, a full disk): what and where, instead of a traceback. Exit code 1."""
+    permission, a full disk): what and where, and `option`, the one that chose the place,
+    instead of a traceback. Exit code 1."""
     if isinstance(error, BrokenPipeError):  # stdout, not a file: see main
         raise error
     where = f" {error.filename}" if error.filename else ""
     print(f"minigrad {command}: cannot write{where}: {error.strerror or error}. Fix: choose "
-          "another --out.", file=sys.stderr)
+          f"another {option}.", file=sys.stderr)
     return 1
+
+
+def _is_in(filename: Any, folder: str | None) -> bool:
+    """Whether the file an OSError names is `folder` or in it."""
+    if not filename or folder is None:
+        return False
+    path = Path(os.path.abspath(os.fsdecode(filename)))
+    return Path(os.path.abspath(folder)) in (path, *path.parents)
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -114,7 +124,8 @@ def _explore(args: argparse.Namespace) -> int:
             return 2
     try:
         check_page_path(Path(args.out))  # before saying it trains
-    except ValueError as error:
+        check_graphviz()  # (the page's layout is Graphviz's: found missing after training)
+    except (ValueError, viz.GraphvizNotFoundError) as error:
         _fail("explore", error)
         return 2
     print(f"minigrad explore: training and recording {args.example} "
@@ -146,6 +157,20 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _seed(text: str) -> int:
+    """An argparse type: --seed, a whole number >= 0 (as `manual_seed` takes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}. Fix: "
+                                         "e.g. --seed 1") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (NumPy's generators "
+                                         f"take no negative seed), got {text}. Fix: e.g. "
+                                         f"--seed {-value}")
+    return value
+
+
 def _seconds(text: str) -> float:
     """An argparse type: --timeout, positive and at most the longest wait the system takes
     (`viz.output.MAX_TIMEOUT`, about 24 days; 1e300 was an OverflowError from subprocess)."""
@@ -173,8 +198,8 @@ def _add_demo(commands: Any) -> None:
     parser.add_argument("--out", default=None,
                         help="directory for the pictures (default ./minigrad-out; files of "
                              "the same names there are replaced)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed (default 0; 1337 with --scalar)")
+    parser.add_argument("--seed", type=_seed, default=None,
+                        help="random seed, >= 0 (default 0; 1337 with --scalar)")
     parser.add_argument("--lr", type=_positive(float), default=None,
                         help="learning rate, > 0 (default 0.1)")
     parser.add_argument("--batch-size", type=_positive(int), default=None,
@@ -287,7 +312,8 @@ def _demo(args: argparse.Namespace) -> int:
         _fail("demo", error)
         return 2
     except OSError as error:
-        return _cannot_write("demo", error)
+        option = "--log-dir" if _is_in(error.filename, args.log_dir) else "--out"
+        return _cannot_write("demo", error, option)
     return 0
 
 

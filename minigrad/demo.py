@@ -2,7 +2,8 @@
 makes (train `BatchNormMLP` on generated spirals with a progress line, print per-layer
 diagnostics, and write its gradient flow as SVG and PNG, the diagnostic plots and the
 explorer page), and `explorer_page`, the gradient-flow page `minigrad explore` (and the
-demo) write, with `check_page_path`, which refuses a path for it before any training.
+demo) write, with `check_page_path` and `check_graphviz`, which refuse a path for it and
+a missing Graphviz before any training.
 
 The command line itself, its options, messages and exit codes, is `minigrad.__main__`,
 which re-exports `demo`.
@@ -10,7 +11,10 @@ which re-exports `demo`.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +24,8 @@ import minigrad as mg
 from minigrad.data import DataLoader, TensorDataset, make_spirals
 from minigrad.examples import BatchNormMLP
 
-__all__ = ["DEMO_POINTS", "check_page_path", "demo", "explorer_page"]
+__all__ = ["DEMO_POINTS", "check_folder", "check_graphviz", "check_page_path", "demo",
+           "explorer_page"]
 
 
 class _Progress:
@@ -54,17 +59,10 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
                          f"to normalise over) and {DEMO_POINTS} (the training points), got "
                          f"{batch_size}.")
     out = Path(out)
-    # Found now, not after the training: a file where a folder (or one it is in) must be.
-    for folder, what, option in ((out, "output folder", "--out"),
-                                 (log_dir, "TensorBoard folder", "--log-dir")):
-        if folder is None:
-            continue
-        folder = Path(folder)
-        existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
-        if existing is not None and not existing.is_dir():
-            where = "" if existing == folder else f" cannot be made: {str(existing)!r}"
-            raise ValueError(f"demo: the {what} {str(folder)!r}{where} is a file. Fix: choose "
-                             f"another {option} (a folder, made if missing).")
+    # Found now, not after the training: a folder that cannot be made or written.
+    check_folder(out, "output folder", "--out", "demo")
+    if log_dir is not None:
+        check_folder(Path(log_dir), "TensorBoard folder", "--log-dir", "demo")
     mg.manual_seed(seed)
     generator = np.random.default_rng(seed)
     x, y = make_spirals(DEMO_POINTS, n_classes=3, noise=0.2, generator=generator)
@@ -116,6 +114,8 @@ def demo(steps: int = 300, out: str | Path = "minigrad-out", seed: int = 0,
             written.append(viz.save(graph, out / f"gradient_flow.{fmt}"))
         except (viz.GraphvizNotFoundError, viz.GraphvizTimeoutError) as error:
             missing = error  # (a timeout is an OSError: not a file that cannot be written)
+            if isinstance(error, viz.GraphvizNotFoundError):  # save wrote the DOT source
+                written.append(out / "gradient_flow.dot")
             break
     print()
     if missing is not None:
@@ -143,6 +143,7 @@ def explorer_page(path: Path, steps: int = 300, every: int | None = None,
     from minigrad.examples import EXPLORE_EXAMPLES, record_example
 
     check_page_path(path)
+    check_graphviz()
     every = max(1, steps // 30) if every is None else every
     recorders = record_example(example, steps=steps, every=every)
     title = f"{EXPLORE_EXAMPLES[example][1]}: {steps} steps"
@@ -163,3 +164,58 @@ def check_page_path(path: Path) -> None:
                          "it is written to, so it is written only to an .html file, never "
                          "over a script or a checkpoint. Fix: --out "
                          f"{str(path.with_name(path.stem + '.html'))!r}.")
+    refusal = _no_file_can_be_made_in(path.parent)
+    if refusal is not None:
+        raise ValueError(f"the output folder {str(path.parent)!r} cannot be written: no file "
+                         f"can be made in it ({refusal}). Fix: choose another --out (in a "
+                         "folder you may write to).")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{str(path)!r} cannot be replaced: you may not write to it. Fix: "
+                         "choose another --out.")
+
+
+def check_folder(folder: Path, what: str, option: str, caller: str) -> None:
+    """Refuse an output folder that cannot be made or written (`what`: its role, `option`:
+    the command's option for it), before any training: a file where it, or a folder it is
+    in, must be; or a place no file can be made in (no permission, a read-only disk,
+    /proc). Nothing is made: a missing folder is made later by what writes into it."""
+    existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+    if existing is None:  # (a relative path, and the working folder was deleted)
+        return
+    if not existing.is_dir():
+        where = "" if existing == folder else f" cannot be made: {str(existing)!r}"
+        raise ValueError(f"{caller}: the {what} {str(folder)!r}{where} is a file. Fix: choose "
+                         f"another {option} (a folder, made if missing).")
+    refusal = _no_file_can_be_made_in(existing)
+    if refusal is not None:
+        problem = ("cannot be written: no file can be made in it" if existing == folder else
+                   f"cannot be made: no file can be made in {str(existing)!r}")
+        raise ValueError(f"{caller}: the {what} {str(folder)!r} {problem} ({refusal}). Fix: "
+                         f"choose another {option} (a folder you may write to, made if "
+                         "missing).")
+
+
+def _no_file_can_be_made_in(folder: Path) -> str | None:
+    """Why no file can be made in the existing `folder` (the system's words), or None when
+    one can: a file is made there and deleted. A real file, not os.access, which says yes
+    to root in places no one may write to, such as /proc."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".minigrad-write-test-", dir=folder)
+    except OSError as error:
+        return error.strerror or str(error)
+    os.close(handle)
+    os.remove(probe)
+    return None
+
+
+def check_graphviz() -> None:
+    """Refuse to make an explorer page, before any training, when Graphviz's `dot` program,
+    which lays the page's graphs out, is missing (found as `viz.output.run_dot_source` finds
+    it: on PATH)."""
+    from minigrad.viz.output import INSTALL_HINT, GraphvizNotFoundError
+
+    if shutil.which("dot") is None:
+        raise GraphvizNotFoundError("the Graphviz program 'dot' was not found on PATH, and the "
+                                    "explorer page's layout is made by it, so the page was "
+                                    f"not made (nothing was trained for it). Fix: {INSTALL_HINT}"
+                                    ", then run again.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -364,3 +366,113 @@ def test_a_timeout_longer_than_the_system_waits_is_refused_by_the_parser(capsys,
     assert capsys.readouterr().err.endswith(
         f"argument --timeout: must be at most 2,147,483 seconds (about 24 days), got "
         f"{seconds}\n")
+
+
+# -- bad input is refused before any training, naming the option and the fix --------------------
+
+@pytest.mark.parametrize("argv", [["demo", "--seed", "-1"], ["demo", "--scalar", "--seed", "-1"],
+                                  ["demo", "--seed", "1.5"]])
+def test_a_seed_must_be_a_whole_number_from_zero_up(capsys, argv):
+    """--seed -1 was NumPy's "expected non-negative integer" (naming neither --seed nor a
+    fix), and with --scalar a NumPy traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "argument --seed: " in err and "whole number >= 0" in err
+    assert "Fix: e.g. --seed 1" in err and "Traceback" not in err and "step" not in out
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """An existing folder no file can be made in, not even by root: /proc on Linux, else a
+    folder without write permission (skipped when that does not stop this user)."""
+    if os.path.isdir("/proc/self"):
+        return Path("/proc")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        pytest.skip("this user may write in a read-only folder")
+    return folder
+
+
+def test_an_output_folder_no_file_can_be_made_in_is_refused_before_training(
+        capsys, tmp_path, unwritable_folder):
+    """demo --out /proc/xx and explore --out /proc/a.html trained first, then said "cannot
+    write"."""
+    for argv in (["demo", "--out", str(unwritable_folder / "xx")],
+                 ["demo", "--out", str(unwritable_folder)],
+                 ["explore", "--out", str(unwritable_folder / "a.html")]):
+        code, out, err = run(capsys, *argv, "--steps", "2")
+        assert code == 2 and "training" not in out and "step" not in out
+        assert f"'{unwritable_folder}'" in err and "no file can be made in" in err
+        assert "Fix: choose another --out" in err and err.count(f"minigrad {argv[0]}:") == 1
+
+
+def test_a_log_dir_no_file_can_be_made_in_names_log_dir_before_training(
+        capsys, tmp_path, unwritable_folder):
+    code, out, err = run(capsys, "demo", "--steps", "2", "--out", str(tmp_path / "out"),
+                         "--log-dir", str(unwritable_folder / "yy"))
+    assert code == 2 and "training" not in out
+    assert "the TensorBoard folder" in err and "Fix: choose another --log-dir" in err
+    assert "--out" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_log_dir_that_fails_to_be_written_is_named_not_out(capsys, tmp_path, monkeypatch):
+    """A --log-dir that could not be written was reported as "Fix: choose another --out"."""
+    from minigrad.viz import tensorboard
+
+    log_dir = tmp_path / "runs"
+
+    def refused(folder, caller):
+        raise PermissionError(13, "Permission denied", str(log_dir / "events.out.tfevents.1"))
+
+    monkeypatch.setattr(tensorboard, "_summary_writer", refused)
+    code, _, err = run(capsys, "demo", "--steps", "2", "--out", str(tmp_path / "out"),
+                       "--log-dir", str(log_dir))
+    assert code == 1 and f"cannot write {log_dir}" in err
+    assert "Fix: choose another --log-dir." in err and "--out" not in err
+
+
+def test_a_page_that_may_not_be_replaced_is_refused_before_training(capsys, tmp_path,
+                                                                    monkeypatch):
+    page = tmp_path / "flow.html"
+    page.write_text("an old page")
+    page.chmod(0o444)
+    if os.access(page, os.W_OK):  # root writes it anyway: stand for a read-only disk
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: False
+                            if Path(path) == page else access(path, mode, **kwargs))
+    code, out, err = run(capsys, "explore", "--out", str(page), "--steps", "1")
+    assert code == 2 and "training" not in out
+    assert "cannot be replaced" in err and "Fix: choose another --out" in err
+
+
+def test_explore_without_graphviz_fails_before_training(capsys, tmp_path, monkeypatch):
+    """explore trained both networks, then found 'dot' missing."""
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # 'dot' cannot be found
+    code, out, err = run(capsys, "explore", "--out", str(tmp_path / "flow.html"), "--steps", "2")
+    assert code == 2 and "training" not in out and "apt-get install graphviz" in err
+    assert err.startswith("minigrad explore: the Graphviz program 'dot' was not found")
+    assert not (tmp_path / "flow.html").exists()
+
+
+def test_the_demo_without_graphviz_lists_every_file_it_wrote_and_trains_no_page(
+        capsys, tmp_path, monkeypatch):
+    """Without 'dot' the demo trained the explorer page's two networks, then found 'dot'
+    missing; and its list of files written left out gradient_flow.dot, which it wrote."""
+    import minigrad.examples
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # 'dot' cannot be found
+    trained = []
+    record = minigrad.examples.record_example
+    monkeypatch.setattr(minigrad.examples, "record_example",
+                        lambda *args, **kwargs: trained.append(args) or record(*args, **kwargs))
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "demo", "--steps", "3", "--out", str(out_dir))
+    assert code == 0 and not trained and "explorer page" in err
+    listed = out.split(f"files to {out_dir.resolve()}/:\n")[1].split()
+    assert "gradient_flow.dot" in listed
+    assert sorted(listed) == sorted(path.name for path in out_dir.iterdir())  # no probe left
+    assert f"wrote {len(listed)} files" in out

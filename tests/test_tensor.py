@@ -356,6 +356,22 @@ def test_factories_and_manual_seed():
         mg.zeros(-1)
 
 
+def test_manual_seed_refuses_a_negative_or_non_integer_seed_and_names_the_fix():
+    """manual_seed(-1) was NumPy's bare "expected non-negative integer" (PyTorch takes
+    negative seeds; minigrad refuses them rather than map them silently)."""
+    mg.manual_seed(np.int64(5))  # NumPy integers are whole numbers too
+    expected = mg.randn(3).data
+    mg.manual_seed(5)
+    for bad, error in ((-1, ValueError), (1.5, TypeError), (2.0, TypeError),
+                       ("3", TypeError), (None, TypeError), (True, TypeError)):
+        with pytest.raises(error, match=r"manual_seed: the seed must be a whole number >= 0.*"
+                                        r"Fix: .*manual_seed\("):
+            mg.manual_seed(bad)
+    np.testing.assert_array_equal(mg.randn(3).data, expected)  # the generator is kept
+    with pytest.raises(ValueError, match=r"got -7\. Fix: use a seed >= 0, e\.g\. manual_seed\(7\)"):
+        mg.manual_seed(-7)
+
+
 def test_ragged_data_step_zero_and_bad_comparisons_are_clear_errors():
     # Each was NumPy's bare error, naming neither the function nor the fix.
     with pytest.raises(ValueError, match="tensor: .*inhomogeneous.*Fix: .*same length"):
