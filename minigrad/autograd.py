@@ -220,7 +220,11 @@ def backward(root: Node, gradient: Any, free_graph: bool = False,
                         grad = _checked_hook_result(node, hook, grad, replaced)
                 exposed.add(id(grad))
             if observer is not None:
-                observer(node, grad)
+                try:
+                    observer(node, grad)
+                except BaseException:  # its own error: handed back, it would fail every pass
+                    observer = None
+                    raise
             parents = node._parents
             if only is None:
                 if not parents or keep_all or node._retains_grad or node is root:  # leaves first

@@ -161,7 +161,9 @@ class Value:
             a, b = self.data, other.data
             out = _power(a, b)
             d_base = b * _power(a, b - 1) if b != 0 else 0.0  # a^0 is constant, also at a = 0
-            d_exponent = out * _log(a) if a > 0 else 0.0
+            # As Tensor's Pow and PyTorch: NaN for a < 0 (not differentiable in b there),
+            # 0 where a = 0 and b >= 0, -inf at a = 0 with b < 0
+            d_exponent = 0.0 if a == 0 and b >= 0 else out * _log(a)
             return _node(out, self, d_base, other, d_exponent, "**")
         if not isinstance(other, Real):
             raise TypeError(f"Value.__pow__: exponent must be a number or a Value, got "

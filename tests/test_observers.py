@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 import minigrad as mg
 from minigrad.observers import observe_next_backward
@@ -202,3 +203,23 @@ def test_an_observer_handed_back_is_told_to_start_over():
     again, _, _ = _graph(1)
     again.backward()
     assert caught.of(again) is not None and caught.of(loss) is None
+
+
+def test_an_observer_that_raises_fails_its_pass_only():
+    """Its own error is not a stopped pass to watch again: handed back, it would fail every
+    later backward in the thread, far from its cause."""
+    calls = []
+
+    def broken(node, grad):
+        calls.append(node)
+        raise ValueError("observer bug")
+
+    observe_next_backward(broken)
+    loss, w, _ = _graph()
+    with pytest.raises(ValueError, match="observer bug"):
+        loss.backward()
+    for seed in (1, 2):
+        loss, w, _ = _graph(seed)
+        loss.backward()  # no error: the observer is gone
+        assert w.grad is not None
+    assert len(calls) == 1

@@ -292,6 +292,13 @@ def test_power_gradient_in_the_exponent_is_nan_for_a_negative_base_as_in_pytorch
     np.testing.assert_allclose(b.grad, expected_b, rtol=1e-12)
     np.testing.assert_allclose(a.grad, [-4.0, 0.0, 0.0, -np.inf, 1.5 * 2.0**0.5, np.nan],
                                rtol=1e-12)
+    # A NaN or inf arriving from above stays NaN where the mask puts 0 (as in PyTorch).
+    a, b = leaf([0.0, 0.0, 0.0]), leaf([2.0, 0.0, 1.0])
+    (a**b).backward(mg.tensor([np.nan, np.inf, np.nan], dtype=np.float64))
+    assert np.isnan(b.grad).all()
+    a, b = leaf(base), leaf(power)
+    with np.errstate(all="ignore"):
+        (a**b).sum().backward()
     try:
         import torch
     except ImportError:

@@ -98,13 +98,24 @@ def test_sigmoid_and_tanh_match_the_formula_and_stay_finite(x):
     assert math.isfinite(v.grad) and v.grad == pytest.approx(s.data * (1 - s.data), abs=1e-15)
 
 
-def test_value_power_value_with_nonpositive_base_has_zero_exponent_gradient():
+def test_value_power_value_exponent_gradient_is_the_tensor_ops_and_pytorchs():
+    """d(a^b)/db = a^b ln a: NaN for a < 0 (ln a is not real; it was a silent 0), 0 at
+    a = 0 with b >= 0, -inf at a = 0 with b < 0; the Tensor op's values, pair by pair."""
     base, exponent = Value(-2.0), Value(3.0)
     out = base**exponent
     out.backward()
     assert out.data == -8.0
     assert base.grad == 12.0  # 3 * (-2)^2
-    assert exponent.grad == 0.0  # ln(-2) is undefined: no gradient, as the Tensor op does
+    assert math.isnan(exponent.grad)
+    pairs = [(-2.0, 2.0), (0.0, 0.0), (0.0, 2.0), (0.0, -1.0), (2.0, 1.5), (-1.5, 0.5)]
+    a = mg.tensor([p[0] for p in pairs], dtype=np.float64, requires_grad=True)
+    b = mg.tensor([p[1] for p in pairs], dtype=np.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        (a**b).sum().backward()
+    for (x, y), tensor_grad in zip(pairs, b.grad):
+        vx, vy = Value(x), Value(y)
+        (vx**vy).backward()
+        np.testing.assert_equal(vy.grad, tensor_grad)  # NaN equal to NaN, inf to inf
 
 
 def test_ieee_results_instead_of_python_exceptions():

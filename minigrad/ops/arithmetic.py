@@ -131,7 +131,8 @@ class Pow(Function):
             # b a^(b-1) is 0 * inf at a = 0, b = 0; a^0 is constant, so its derivative is 0.
             grad_a = grad_output * np.where(b == 0, 0, b * a ** (b - 1))
             if self.needs_input_grad[1]:
-                grad_b = np.where((a == 0) & (b >= 0), 0, grad_output * self.out * np.log(a))
+                # (grad_output outside the mask: a NaN arriving stays NaN, as in PyTorch)
+                grad_b = grad_output * np.where((a == 0) & (b >= 0), 0, self.out * np.log(a))
         return grad_a, grad_b
 
 
