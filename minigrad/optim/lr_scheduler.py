@@ -13,18 +13,18 @@ taken. StepLR and MultiStepLR multiply the group's current ``lr`` (so schedulers
 chained, as in PyTorch); the others compute it from the closed formula of their paper.
 
 Resuming. PyTorch's recipe works as there: build the optimiser and the scheduler as for a
-new run, then load the optimiser's state_dict, then the scheduler's (in that order:
-building a scheduler writes each group's lr, and LambdaLR's would replace the loaded one).
-Building with ``last_epoch=N`` instead (N = the index of the last epoch trained: the saved
+new run, then load the optimiser's state_dict, then the scheduler's (in that order: building
+a scheduler writes each group's lr, and LambdaLR's would replace the loaded one). Building
+with ``last_epoch=N`` instead (N = the index of the last epoch trained: the saved
 scheduler's ``last_epoch`` minus one) sets each group's lr to the schedule's value at epoch
 N + 1, computed from ``initial_lr`` whatever lr the group holds; ``step()`` goes on from
-there. PyTorch's StepLR, MultiStepLR and LambdaLR give the same values when the group
-holds the lr of epoch N (its CosineAnnealingLR, when it holds that of epoch N + 1);
-otherwise PyTorch leaves the schedule, and minigrad does not follow it there, as that trains at a wrong rate
-without a word: its StepLR and MultiStepLR multiply the held lr (a resume at a milestone
-decays twice), and its CosineAnnealingLR keeps it and scales it by ratios of cosines (up to
-ten times ``initial_lr``: tests/test_lr_scheduler.py). A schedule chained with another is
-not rebuilt by ``last_epoch``: resume it with the state_dicts.
+there. PyTorch's StepLR, MultiStepLR and LambdaLR give the same values when the group holds
+the lr of epoch N (its CosineAnnealingLR, when it holds that of epoch N + 1); otherwise
+PyTorch leaves the schedule, and minigrad does not follow it there, as that trains at a
+wrong rate without a word: its StepLR and MultiStepLR multiply the held lr (a resume at a
+milestone decays twice), and its CosineAnnealingLR keeps it and scales it by ratios of
+cosines (up to ten times ``initial_lr``: tests/test_lr_scheduler.py). A schedule chained
+with another is not rebuilt by ``last_epoch``: resume it with the state_dicts.
 """
 
 from __future__ import annotations
