@@ -64,19 +64,81 @@ def _is_basic_index(index: tuple) -> bool:
     return all(isinstance(i, int | np.integer | slice) or i is None or i is Ellipsis for i in index)
 
 
-class GetItem(Function):
-    """``x[index]``: basic slicing and integer/boolean-array indexing, as in NumPy.
+def _is_int(item: Any) -> bool:
+    # a bool is an int to Python but a mask to NumPy and PyTorch (x[True] adds an axis)
+    return isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_)
 
-    The gradient is scattered back with ``np.add.at``, which *adds* for repeated indices:
-    ``x[[0, 0]]`` uses x[0] twice, so x[0] receives both gradients.
+
+def _is_advanced(item: Any) -> bool:
+    return not (_is_int(item) or isinstance(item, slice) or item is None or item is Ellipsis)
+
+
+def _spanned_axes(item: Any) -> int:
+    """How many axes of the tensor an index item consumes."""
+    if item is None or item is Ellipsis:
+        return 0
+    if _is_advanced(item) and np.asarray(item).dtype == np.bool_:
+        return np.ndim(item)  # a mask spans as many axes as it has (a bool: none, it adds one)
+    return 1
+
+
+def split_index(index: Any, ndim: int) -> tuple[Any, tuple | None]:
+    """PyTorch's reading of an index with advanced indices (integer arrays, bool masks)
+    among ints or ``...``, for a tensor of `ndim` axes: ``(basic, advanced)`` with
+    ``x[index]`` equal to ``x[basic][advanced]``, or ``(index, None)`` when NumPy's reading
+    is already PyTorch's.
+
+    NumPy counts an int as an advanced index too, so in ``x[0, :, [1, 2]]`` the two are
+    "separated by a slice" and the selected axis goes first: shape (2, 3) for x of shape
+    (2, 3, 4). PyTorch applies the ints first, as basic indexing (``x[0]``, a view), and
+    only then the advanced indices, which alone decide where their axes go: ``x[0][:, [1, 2]]``,
+    shape (3, 2). NumPy also counts a ``...`` as a separator when it stands for no axis
+    (``x[:, [0, 1], ..., [0, 1]]`` on 3 axes); PyTorch looks at the axes only.
+
+    The first step keeps the ints, slices, None and ``...`` and takes whole axes where the
+    advanced indices stand; the second takes every remaining axis whole (a None made one of
+    length 1, a ``...`` stands for as many as it spans) and applies the advanced indices
+    where they stand.
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(_is_advanced(i) for i in items) or not any(
+            _is_int(i) or i is Ellipsis for i in items):
+        return index, None
+    basic: list[Any] = []
+    advanced: list[Any] = []
+    for item in items:
+        if _is_int(item):
+            basic.append(item)  # its axis is gone after the first step
+        elif _is_advanced(item):
+            basic.extend([slice(None)] * _spanned_axes(item))
+            advanced.append(item)
+        elif item is Ellipsis:
+            basic.append(item)
+            # (too many indices leave it negative: the first step then raises NumPy's error)
+            advanced.extend([slice(None)] * (ndim - sum(_spanned_axes(i) for i in items)))
+        else:  # a slice, or None
+            basic.append(item)
+            advanced.append(slice(None))
+    return tuple(basic), tuple(advanced)
+
+
+class GetItem(Function):
+    """``x[index]``: basic slicing and integer/boolean-array indexing, as in PyTorch.
+
+    That is NumPy's indexing except where advanced indices go: an int among them is applied
+    first, as basic indexing, so ``x[0, :, [1, 2]]`` is ``x[0][:, [1, 2]]`` (and a ``...``
+    standing for no axis separates nothing; see `split_index`). The gradient is scattered
+    back with ``np.add.at``, which *adds* for repeated indices: ``x[[0, 0]]`` uses x[0]
+    twice, so x[0] receives both gradients.
     """
 
     name = "getitem"
 
     def forward(self, x, index):
         self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.basic, self.advanced = basic, advanced = split_index(index, x.ndim)
         try:
-            out = x[index]
+            out = x[basic] if advanced is None else x[basic][advanced]
             if isinstance(out, np.generic):  # an int on every axis: NumPy gives a scalar copy,
                 # so `t[1].add_(10)` would change nothing; `...` makes it a 0-d view instead
                 out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
@@ -87,11 +149,13 @@ class GetItem(Function):
 
     def backward(self, grad_output):
         grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
-        index = self.index if isinstance(self.index, tuple) else (self.index,)
-        if _is_basic_index(index):
-            grad[self.index] = grad_output  # a view: no element is hit twice
+        basic, advanced = self.basic, self.advanced
+        if advanced is not None:
+            np.add.at(grad[basic], advanced, grad_output)  # grad[basic] is a view of grad
+        elif _is_basic_index(basic if isinstance(basic, tuple) else (basic,)):
+            grad[basic] = grad_output  # a view: no element is hit twice
         else:
-            np.add.at(grad, self.index, grad_output)
+            np.add.at(grad, basic, grad_output)
         return (grad,)
 
 
@@ -265,8 +329,12 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     array = writeable_data(x, "item assignment")
     data = value.data if isinstance(value, Tensor) else value
     selection = _array_index(index)
+    basic, advanced = split_index(selection, array.ndim)  # where PyTorch writes (split_index)
     try:
-        array[selection] = data
+        if advanced is None:
+            array[basic] = data
+        else:
+            array[basic][advanced] = data  # array[basic] is a view: the write reaches array
     except (IndexError, ValueError, TypeError, OverflowError) as error:
         shape = getattr(data, "shape", None)
         what = f"a value of shape {shape}" if shape is not None else type(data).__name__
