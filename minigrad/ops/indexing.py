@@ -38,6 +38,20 @@ def _spanned_axes(item: Any) -> int:
     return 1
 
 
+def _mixes_placed_and_advanced(index: tuple) -> bool:
+    """Whether `index` holds an advanced index and an int or ``...`` (a plain loop: this
+    runs for every index, most of them ints and slices alone)."""
+    advanced = placed = False
+    for item in index:
+        if isinstance(item, slice) or item is None:
+            continue
+        if item is Ellipsis or _is_int(item):
+            placed = True
+        else:
+            advanced = True
+    return advanced and placed
+
+
 def split_index(index: Any, ndim: int) -> tuple[Any, tuple | None]:
     """PyTorch's reading of an index with advanced indices (integer arrays, bool masks)
     among ints or ``...``, for a tensor of `ndim` axes: ``(basic, advanced)`` with
@@ -56,13 +70,11 @@ def split_index(index: Any, ndim: int) -> tuple[Any, tuple | None]:
     length 1, a ``...`` stands for as many as it spans) and applies the advanced indices
     where they stand.
     """
-    items = index if isinstance(index, tuple) else (index,)
-    if not any(_is_advanced(i) for i in items) or not any(
-            _is_int(i) or i is Ellipsis for i in items):
-        return index, None
+    if not isinstance(index, tuple) or not _mixes_placed_and_advanced(index):
+        return index, None  # (one item alone has nothing to be placed against)
     basic: list[Any] = []
     advanced: list[Any] = []
-    for item in items:
+    for item in index:
         if _is_int(item):
             basic.append(item)  # its axis is gone after the first step
         elif _is_advanced(item):
@@ -71,7 +83,7 @@ def split_index(index: Any, ndim: int) -> tuple[Any, tuple | None]:
         elif item is Ellipsis:
             basic.append(item)
             # (too many indices leave it negative: the first step then raises NumPy's error)
-            advanced.extend([slice(None)] * (ndim - sum(_spanned_axes(i) for i in items)))
+            advanced.extend([slice(None)] * (ndim - sum(_spanned_axes(i) for i in index)))
         else:  # a slice, or None
             basic.append(item)
             advanced.append(slice(None))
