@@ -1,5 +1,6 @@
 """Writes into tensors: through an element picked by a 0-d tensor index, after many views
-died, in-place subtraction with bools, and numbers assigned to ``.data``."""
+died, in-place subtraction with bools, numbers assigned to ``.data``, and through
+``view`` (which never copies, so a write through it is never lost)."""
 
 import gc
 
@@ -80,3 +81,48 @@ def test_in_place_refusals_give_a_fix_that_applies():
     wide = mg.tensor(np.array([1, 2], np.int64))
     with pytest.raises(ValueError, match=r"Fix: a number inside the dtype's range\.$"):
         wide += 2**70
+
+
+# -- view never copies: a write through it reaches the original ----------------------------
+
+
+def test_view_of_a_contiguous_tensor_shares_its_memory_and_writes():
+    x = mg.zeros(2, 3)
+    flat = x.view(-1)
+    assert flat.shape == (6,) and np.shares_memory(flat.data, x.data)
+    with mg.no_grad():
+        flat[4] = 5.0
+    assert x.tolist() == [[0.0, 0.0, 0.0], [0.0, 5.0, 0.0]]
+    assert x.T.view(3, 1, 2).shape == (3, 1, 2)  # splitting an axis needs no copy, even here
+    leaf = mg.tensor(np.arange(6.0), requires_grad=True)
+    (leaf.view(2, 3) * mg.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+    np.testing.assert_array_equal(leaf.grad, [1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("x, make, shape", [(mg.zeros(2, 3), lambda x: x.T, (-1,)),
+                                            (mg.zeros(2, 3), lambda x: x.permute(1, 0), (6,)),
+                                            (mg.zeros(2, 4), lambda x: x[:, 1:], (6,))])
+def test_view_that_would_need_a_copy_is_refused_naming_reshape(x, make, shape):
+    # it was reshape: a silent copy, so writes through the "view" never reached x
+    with pytest.raises(RuntimeError, match=r"view: a tensor of shape .* cannot be viewed as "
+                                           r"shape \(.*\) without a copy\. Fix: \.reshape\("):
+        make(x).view(*shape)
+    assert make(x).reshape(*shape).shape == (6,)  # reshape copies
+    with pytest.raises(ValueError, match=r"view: .*cannot reshape array of size 6"):
+        mg.zeros(2, 3).view(4)  # a shape that does not fit is reshape's error
+
+
+def test_view_refuses_as_pytorch_does():
+    torch = pytest.importorskip("torch")
+    for make, shape in [(lambda x: x.T, (-1,)), (lambda x: x.T, (4, 1, 2)),
+                        (lambda x: x[:, ::2], (4,)), (lambda x: x[:, 1:], (6,)),
+                        (lambda x: x[:, 1:], (2, 1, 3))]:
+        theirs = make(torch.zeros(2, 4))
+        ours = make(mg.zeros(2, 4))
+        try:
+            expected = tuple(theirs.view(*shape).shape)
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="Fix: .reshape"):
+                ours.view(*shape)
+        else:
+            assert ours.view(*shape).shape == expected

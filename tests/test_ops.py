@@ -486,3 +486,59 @@ def test_a_number_that_does_not_fit_an_integer_tensor_is_a_clear_error():
     with pytest.raises(ValueError, match=r"mul: the number .* does not fit .* int64"):
         mg.tensor([1, 2]) * 2**70
     assert (small + 3).dtype == np.uint8 and (small + 3).item() == 8
+
+
+# -- the dtypes of sum and mean of bools and integers, as in PyTorch --------------------------
+
+INTEGER_DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32,
+                  np.int64]
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES)
+@pytest.mark.parametrize("name", ["mean", "var", "std"])
+def test_mean_var_std_of_bools_and_integers_are_refused_as_in_pytorch(name, dtype):
+    # they were float64 (NumPy's choice), behind the user's back
+    x = mg.tensor(np.array([[1, 0, 1], [1, 1, 0]], dtype=dtype))
+    with pytest.raises(TypeError, match=rf"{name}: cannot take the {name} of a tensor of dtype "
+                                        rf"{np.dtype(dtype)} .*Fix: .*x\.float\(\)\.{name}\(\)"):
+        getattr(x, name)()
+    with pytest.raises(TypeError, match=rf"{name}: "):
+        getattr(x, name)(dim=1)
+    np.testing.assert_allclose(getattr(x.float(), name)().item(),
+                               getattr(np.array([1, 0, 1, 1, 1, 0.0]), name)(
+                                   **({} if name == "mean" else {"ddof": 1})), rtol=1e-6)
+
+
+def test_an_accuracy_is_the_mean_of_a_float_mask():
+    predictions, labels = mg.tensor([1, 2, 0, 2]), mg.tensor([1, 0, 0, 2])
+    with pytest.raises(TypeError, match=r"\(pred == y\)\.float\(\)\.mean\(\)"):
+        (predictions == labels).mean()
+    accuracy = (predictions == labels).float().mean()
+    assert accuracy.dtype == np.float32 and accuracy.item() == 0.75
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES)
+def test_sums_of_bools_and_integers_are_int64_as_in_pytorch(dtype):
+    # a uint8 sum was uint64 (NumPy's choice): a difference of two counts wrapped around
+    x = mg.tensor(np.array([[200, 100, 1], [255, 0, 7]]).astype(dtype))
+    expected = np.array([[200, 100, 1], [255, 0, 7]]).astype(dtype).astype(np.int64)
+    for args, kwargs in [((), {}), ((0,), {}), ((1,), {"keepdim": True}), (((0, 1),), {})]:
+        total = x.sum(*args, **kwargs)
+        assert total.dtype == np.int64, (args, kwargs)
+        np.testing.assert_array_equal(
+            total.data, expected.sum(axis=args[0] if args else None,
+                                     keepdims=kwargs.get("keepdim", False)))
+    small = mg.tensor(np.array([1, 2], dtype=dtype)).sum() if dtype is not np.bool_ else None
+    if small is not None:
+        assert (small - mg.tensor(np.array([5], dtype=dtype)).sum()).item() == -2
+    assert mg.tensor(np.ones(3, np.float16)).sum().dtype == np.float16  # floats keep theirs
+
+
+def test_sum_and_mean_dtypes_against_pytorch():
+    torch = pytest.importorskip("torch")
+    for dtype in INTEGER_DTYPES:
+        data = np.array([3, 1, 2]).astype(dtype)
+        theirs = torch.from_numpy(data)
+        assert str(mg.tensor(data).sum().dtype) == str(theirs.sum().dtype).removeprefix("torch.")
+        with pytest.raises(RuntimeError, match="could not infer output dtype"):
+            theirs.mean()

@@ -22,7 +22,9 @@ from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``."""
+    """x Wᵀ + b with ``weight`` of shape ``(out_features, in_features)``. As in PyTorch, a
+    1-D weight ``(in_features,)`` without a bias gives ``x @ weight``, one number per row
+    (the input's last axis is contracted away)."""
     if not isinstance(x, Tensor):
         expect_tensor(x, "linear")  # raises the usual TypeError
     if not isinstance(weight, Tensor) or not isinstance(bias, Tensor | None):
@@ -33,10 +35,20 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     data, weight_data = x._data, weight._data
     if data.dtype != weight_data.dtype:  # no silent promotion
         raise TypeError(dtype_mismatch("linear", x, weight))
+    if weight_data.ndim not in (1, 2) or (weight_data.ndim == 1 and bias is not None):
+        raise ValueError(
+            f"linear: weight of shape {weight.shape}"
+            + (f" with a bias of shape {bias.shape}" if bias is not None else "")
+            + " is not supported: the weight must be 2-D (out_features, in_features), or 1-D "
+            "(in_features,) without a bias (PyTorch refuses a bias there for a 2-D input). "
+            "Fix: weight.reshape(1, -1) for one output feature (with a bias of shape (1,)), "
+            "or add the bias after: F.linear(x, weight) + bias.")
     if data.ndim == 0 or data.shape[-1] != weight_data.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last axis must be in_features="
                          f"{weight.shape[-1]}. Fix: reshape the input or change in_features.")
+    if weight_data.ndim == 1:  # _Linear's backward is written for a matrix of weights
+        return ops.matmul(x, weight)
     if bias is None:
         return _Linear.apply(x, weight)
     if bias._data.shape != weight_data.shape[:1]:

@@ -14,7 +14,7 @@ import numpy as np
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops.conv import check_groups, conv_padding
-from minigrad.ops.pooling import pool_arguments
+from minigrad.ops.pooling import pool_arguments, refuse_unsupported
 from minigrad.ops.windows import check_kernel_stride, pair
 from minigrad.tensor import Tensor, default_generator, expect_tensor
 
@@ -139,13 +139,18 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    """Max over kernel_size windows; `stride` defaults to `kernel_size`."""
+    """Max over kernel_size windows; `stride` defaults to `kernel_size`. PyTorch's
+    signature and order (`dilation`, `return_indices`, `ceil_mode` only at their defaults)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         pool_arguments(kernel_size, stride, padding, "MaxPool2d")  # fail early, naming the argument
+        refuse_unsupported("MaxPool2d", dilation=dilation, return_indices=return_indices,
+                           ceil_mode=ceil_mode)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x: Tensor) -> Tensor:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
@@ -155,14 +160,19 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """Mean over kernel_size windows; `stride` defaults to `kernel_size`."""
+    """Mean over kernel_size windows; `stride` defaults to `kernel_size`. PyTorch's
+    signature and order: the 4th positional argument is `ceil_mode` (only False is
+    supported, as is only ``divisor_override=None``), then `count_include_pad`."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 count_include_pad: bool = True) -> None:
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
         super().__init__()
         pool_arguments(kernel_size, stride, padding, "AvgPool2d")  # fail early, naming the argument
+        refuse_unsupported("AvgPool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
+        self.ceil_mode, self.divisor_override = ceil_mode, divisor_override
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:

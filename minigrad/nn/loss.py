@@ -15,7 +15,11 @@ from minigrad.tensor import Tensor
 
 
 def _as_buffer(value: Any) -> Tensor | None:
-    return None if value is None or isinstance(value, Tensor) else Tensor(value)
+    """A class weight as a buffer: a Tensor is kept as given (PyTorch keeps the same tensor),
+    anything array-like becomes one; None means unweighted."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    return Tensor(value)
 
 
 class CrossEntropyLoss(Module):

@@ -68,6 +68,7 @@ from minigrad.ops.shape import (
     stack,
     transpose,
     unsqueeze,
+    view,
 )
 from minigrad.tensor import Tensor
 
@@ -256,7 +257,7 @@ Tensor.float = float_
 Tensor.double = double
 Tensor.bool = bool_
 Tensor.reshape = reshape
-Tensor.view = reshape
+Tensor.view = view
 Tensor.flatten = flatten
 Tensor.transpose = transpose
 Tensor.permute = permute

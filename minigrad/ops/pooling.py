@@ -119,6 +119,34 @@ def pool_arguments(kernel_size: Any, stride: Any, padding: Any, op: str
     return kernel, stride, padding
 
 
+# PyTorch's pooling options that minigrad does not implement: the one value supported
+# (PyTorch's default), what minigrad does instead, and the fix
+_UNSUPPORTED = {
+    "dilation": (1, "the windows are always dense", "leave dilation=1."),
+    "ceil_mode": (False, "the windows always fit inside the padded input (the floor rule of "
+                  "ceil_mode=False)", "leave ceil_mode=False; to keep a last, partial window, "
+                  "pad the input so that it fits (padding=...)."),
+    "return_indices": (False, "the positions of the maxima are not returned",
+                       "leave return_indices=False."),
+    "divisor_override": (None, "the divisor is the window's size (count_include_pad=True) or "
+                         "its count of real pixels", "leave divisor_override=None and rescale "
+                         "the result: avg_pool2d(x, (kh, kw)) * (kh * kw / divisor)."),
+}
+
+
+def refuse_unsupported(op: str, **options: Any) -> None:
+    """Refuse a PyTorch pooling option at any value but its default, naming it: accepting
+    it silently would pool differently from what was asked."""
+    for name, value in options.items():
+        default, instead, fix = _UNSUPPORTED[name]
+        if name == "dilation":
+            at_default = bool(np.all(np.asarray(value, dtype=object) == 1))  # 1 or (1, 1)
+        else:
+            at_default = value is None if default is None else not value
+        if not at_default:
+            raise ValueError(f"{op}: {name}={value!r} is not supported: {instead}. Fix: {fix}")
+
+
 def _pool_parameters(x: Tensor, kernel_size: Any, stride: Any, padding: Any,
                      op: str) -> dict[str, Any]:
     kernel, stride, padding = pool_arguments(kernel_size, stride, padding, op)
@@ -127,9 +155,13 @@ def _pool_parameters(x: Tensor, kernel_size: Any, stride: Any, padding: Any,
 
 
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
-               padding: Any = 0) -> Tensor:
+               padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
     """Max over kh×kw windows; `stride` defaults to `kernel_size`. ``(N, C, H, W)`` in,
-    ``(N, C, H_out, W_out)`` out (or the same without N)."""
+    ``(N, C, H_out, W_out)`` out (or the same without N). PyTorch's signature; `dilation`,
+    `ceil_mode` and `return_indices` only at their defaults (others are refused)."""
+    refuse_unsupported("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
+                       return_indices=return_indices)
     x = check_image(input, "max_pool2d")
     params = _pool_parameters(x, kernel_size, stride, padding, "max_pool2d")
     if x.ndim == 4:
@@ -138,9 +170,13 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A00
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
-               count_include_pad: bool = True) -> Tensor:
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     """Mean over kh×kw windows; `stride` defaults to `kernel_size`. Padded zeros count in
-    the mean unless ``count_include_pad=False``."""
+    the mean unless ``count_include_pad=False``. PyTorch's signature (the 4th positional
+    argument is `ceil_mode`); `ceil_mode` and `divisor_override` only at their defaults
+    (others are refused)."""
+    refuse_unsupported("avg_pool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
     x = check_image(input, "avg_pool2d")
     params = _pool_parameters(x, kernel_size, stride, padding, "avg_pool2d")
     params["count_include_pad"] = bool(count_include_pad)

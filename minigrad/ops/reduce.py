@@ -79,8 +79,12 @@ class _Reduction(Function):
 
 
 class Sum(_Reduction):
+    """The sum over `axes`; of bools and integers, an int64, as in PyTorch (NumPy sums
+    unsigned integers to uint64, where a difference of two counts would wrap around)."""
+
     def forward(self, x, axis=None, keepdims=False):
-        return x.sum(axis=self._setup(x, axis, keepdims), keepdims=keepdims)
+        dtype = np.int64 if x.dtype.kind in "biu" else None
+        return x.sum(axis=self._setup(x, axis, keepdims), keepdims=keepdims, dtype=dtype)
 
     def backward(self, grad_output):
         return (np.broadcast_to(self._with_kept_axes(grad_output), self.input_shape),)
@@ -184,8 +188,23 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
+def refuse_integer_input(x: Tensor, op: str) -> None:
+    """A mean (var, std) of bools or integers is a float, and which float is not implied:
+    NumPy picks float64, which would turn a float32 model's arithmetic float64 behind the
+    user's back. PyTorch refuses it; so does minigrad, naming the conversion to write."""
+    if isinstance(x, Tensor) and x.dtype.kind in "biu":
+        example = " (an accuracy: (pred == y).float().mean())" if op == "mean" else ""
+        raise TypeError(
+            f"{op}: cannot take the {op} of a tensor of dtype {x.dtype} (shape {x.shape}): "
+            "the result is a float, and which float is not implied (PyTorch refuses it too). "
+            f"Fix: convert first, x.float().{op}(){example}.")
+
+
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
          keepdim: bool | None = None) -> Tensor:
+    """The mean over `axis`/`dim` of a floating-point tensor (bools and integers are
+    refused, as in PyTorch: write ``x.float().mean()``)."""
+    refuse_integer_input(x, "mean")
     axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
@@ -207,6 +226,7 @@ def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
     """Variance over `dim` (int, tuple or None for all), PyTorch 2.x's signature: unbiased by
     default (``correction=1``, divides by n-1); ``correction=0`` (or ``unbiased=False``) gives
     the biased variance BatchNorm uses. Shape: the input's without the reduced axes."""
+    refuse_integer_input(x, "var")
     return Var.apply(x, **_spread_args("var", dim, unbiased, keepdim, correction, axis,
                                        keepdims))
 
@@ -215,6 +235,7 @@ def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
         correction: int | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """Standard deviation, sqrt(var), with `var`'s arguments. Where the std is 0 the
     gradient is 0, as in PyTorch."""
+    refuse_integer_input(x, "std")
     return Std.apply(x, **_spread_args("std", dim, unbiased, keepdim, correction, axis,
                                        keepdims))
 

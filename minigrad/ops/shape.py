@@ -1,4 +1,5 @@
-"""Ops that move values around without arithmetic: reshape, transpose, indexing, joining.
+"""Ops that move values around without arithmetic: reshape, view, transpose, joining
+(indexing is in indexing.py, re-exported here).
 
 Their backward moves the gradient back to where each value came from.
 """
@@ -9,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import autograd
 from minigrad.ops.base import Function, ShapeError
+from minigrad.ops.indexing import getitem, setitem  # noqa: F401 (the Tensor API imports them here)
 from minigrad.ops.promotion import promoted_all
 from minigrad.ops.reduce import normalize_axis, single_axis
-from minigrad.tensor import Tensor, expect_tensor, writeable_data
+from minigrad.tensor import Tensor, expect_tensor
 
 
 class Reshape(Function):
@@ -26,6 +27,26 @@ class Reshape(Function):
 
     def backward(self, grad_output):
         return (grad_output.reshape(self.input_shape),)
+
+
+class View(Reshape):
+    """Reshape without a copy. A tensor whose elements are not one block in row-major order
+    (after ``.T``, ``permute``, a stepped slice) often cannot be viewed so: that is refused,
+    as in PyTorch, where `reshape` would quietly copy and writes to the result would be lost
+    to the original."""
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        try:
+            return np.reshape(x, shape, copy=False)
+        except ValueError:
+            x.reshape(shape)  # a shape that does not fit fails here, with reshape's message
+            sizes = ", ".join(map(str, shape))
+            raise RuntimeError(
+                f"view: a tensor of shape {x.shape} with strides {x.strides} (its elements are "
+                "not one block in row-major order, e.g. after .T or .permute) cannot be viewed "
+                f"as shape ({sizes}) without a copy. Fix: .reshape({sizes}), which copies when "
+                "it must (writes to the copy do not reach the original).") from None
 
 
 class Flatten(Reshape):
@@ -58,51 +79,6 @@ class BroadcastTo(Function):
 
     def backward(self, grad_output):
         return (grad_output,)  # the engine sums it back to the input's shape
-
-
-def _is_basic_index(index: tuple) -> bool:
-    return all(isinstance(i, int | np.integer | slice) or i is None or i is Ellipsis for i in index)
-
-
-class GetItem(Function):
-    """``x[index]``: basic slicing and integer/boolean-array indexing, as in NumPy.
-
-    The gradient is scattered back with ``np.add.at``, which *adds* for repeated indices:
-    ``x[[0, 0]]`` uses x[0] twice, so x[0] receives both gradients.
-    """
-
-    name = "getitem"
-
-    def forward(self, x, index):
-        self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
-        try:
-            out = x[index]
-            if isinstance(out, np.generic):  # an int on every axis: NumPy gives a scalar copy,
-                # so `t[1].add_(10)` would change nothing; `...` makes it a 0-d view instead
-                out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
-            return out
-        except IndexError as error:  # stays an IndexError: `for row in tensor` relies on it
-            raise IndexError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}. "
-                             f"Fix: {_index_fix(str(error))}") from None
-
-    def backward(self, grad_output):
-        grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
-        index = self.index if isinstance(self.index, tuple) else (self.index,)
-        if _is_basic_index(index):
-            grad[self.index] = grad_output  # a view: no element is hit twice
-        else:
-            np.add.at(grad, self.index, grad_output)
-        return (grad,)
-
-
-def _index_fix(reason: str) -> str:
-    """The fix for NumPy's indexing error `reason` (its message names none)."""
-    if "boolean index did not match" in reason:
-        return "give a bool mask the shape of the axes it selects (a comparison of x itself)."
-    if "out of bounds" in reason or "too many indices" in reason:
-        return "keep each index within its axis' length, and give at most one per axis."
-    return ("index with ints, slices, None, ..., integer arrays or tensors (x.long() for float "
-            "indices) or a bool mask.")
 
 
 class Cat(Function):
@@ -163,6 +139,12 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, shape=_shape_arg(shape))
 
 
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """``x.view(2, -1)``: `reshape` that never copies, so the result always shares `x`'s
+    memory and writes through either one reach the other (PyTorch's ``view``)."""
+    return View.apply(x, shape=_shape_arg(shape, "view"))
+
+
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes `start_dim`..`end_dim` into one (PyTorch's ``flatten``)."""
     start = single_axis(start_dim, x.ndim, "flatten", "start_dim")
@@ -221,60 +203,6 @@ def broadcast_to(x: Tensor, shape: Any) -> Tensor:
         raise TypeError(f"broadcast_to: shape must be a tuple of ints, got "
                         f"{type(shape).__name__}. Fix: e.g. x.broadcast_to((4, 3)).")
     return BroadcastTo.apply(x, shape=_shape_arg(tuple(shape), "broadcast_to"))
-
-
-def _array_index(index: Any) -> Any:
-    """An index with its Tensors as arrays and its lists as integer arrays."""
-    def to_index(i: Any) -> Any:
-        if isinstance(i, Tensor):
-            i = i.data
-        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
-            # x[t.argmax()]: a 0-d integer array is advanced indexing to NumPy, which copies;
-            # as an int it selects a view, as PyTorch's x[i] is (and x[i].fill_(7) writes x)
-            return int(i)
-        if isinstance(i, list):
-            try:
-                array = np.asarray(i)  # an empty list selects nothing (NumPy reads [] as float)
-            except ValueError:  # rows of different lengths: NumPy's message names no index
-                raise IndexError(f"indexing: the list {i!r:.60} has rows of different lengths. "
-                                 "Fix: index with a rectangular list (one row per selected "
-                                 "element), or one list per axis: x[rows, cols].") from None
-            return array.astype(np.intp) if array.size == 0 else array
-        return i
-
-    return tuple(to_index(i) for i in index) if isinstance(index, tuple) else to_index(index)
-
-
-def getitem(x: Tensor, index: Any) -> Tensor:
-    return GetItem.apply(x, index=_array_index(index))
-
-
-def setitem(x: Tensor, index: Any, value: Any) -> None:
-    """``x[index] = value`` in place, as in PyTorch, outside the graph: under ``no_grad()``
-    (``w[0] -= lr * g``, which Python runs as a read, an in-place update and this write) or
-    when nothing requires grad. The write is recorded (a graph that saved `x`, or a view of
-    it, refuses backward). Inside the graph, on a tensor that requires grad, it is refused:
-    PyTorch rewrites the graph there (CopySlices), minigrad keeps graphs immutable."""
-    value_requires = isinstance(value, Tensor) and value.requires_grad
-    if autograd.is_grad_enabled() and (x.requires_grad or value_requires):
-        raise RuntimeError(
-            f"item assignment: cannot write into a tensor of shape {x.shape} in place while the "
-            "graph is recorded, when it or the value requires grad. Fix: under `with "
-            "mg.no_grad():` for an update, or build a new tensor (mg.where(mask, value, x), "
-            "mg.cat).")
-    array = writeable_data(x, "item assignment")
-    data = value.data if isinstance(value, Tensor) else value
-    selection = _array_index(index)
-    try:
-        array[selection] = data
-    except (IndexError, ValueError, TypeError, OverflowError) as error:
-        shape = getattr(data, "shape", None)
-        what = f"a value of shape {shape}" if shape is not None else type(data).__name__
-        raise (IndexError if isinstance(error, IndexError) else ValueError)(
-            f"item assignment: cannot write {what} into a tensor of shape {x.shape} "
-            f"({x.dtype}) at {index!r}: {error}. Fix: an index inside the shape, and a value "
-            "that broadcasts to the selection and fits the dtype.") from None
-    x.data = array  # the same array back: records the write
 
 
 def _tensors(tensors: Any, op: str) -> list[Tensor]:

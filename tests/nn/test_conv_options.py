@@ -208,3 +208,68 @@ def test_max_pool_gradients_match_pytorch_without_ties():
     F.max_pool2d(ours_x, 3, 2, 1).sum().backward()
     torch.nn.functional.max_pool2d(theirs_x, 3, 2, 1).sum().backward()
     np.testing.assert_array_equal(ours_x.grad, theirs_x.grad.numpy())
+
+
+# -- pooling arguments in PyTorch's order; the options minigrad lacks are refused --------------
+
+IMAGE = np.arange(1.0, 26.0).reshape(1, 1, 5, 5)
+# AvgPool2d(3, stride 2, padding 1) on IMAGE, padded zeros counted (count_include_pad=True):
+# the corner window holds 1, 2, 6, 7 and five zeros
+PADDED_MEANS = np.array([[16 / 9, 33 / 9, 28 / 9], [69 / 9, 117 / 9, 87 / 9],
+                         [76 / 9, 123 / 9, 88 / 9]]).reshape(1, 1, 3, 3)
+
+
+def test_the_fourth_positional_argument_of_avg_pool_is_ceil_mode_as_in_pytorch():
+    # it was count_include_pad: AvgPool2d(3, 2, 1, False) silently left the padding out
+    np.testing.assert_allclose(nn.AvgPool2d(3, 2, 1, False)(mg.tensor(IMAGE)).data, PADDED_MEANS)
+    np.testing.assert_allclose(F.avg_pool2d(mg.tensor(IMAGE), 3, 2, 1, False).data, PADDED_MEANS)
+    real_means = F.avg_pool2d(mg.tensor(IMAGE), 3, 2, 1, False, False).data
+    np.testing.assert_allclose(real_means[0, 0, 0, 0], (1 + 2 + 6 + 7) / 4)
+    assert not nn.AvgPool2d(3, 2, 1, False, True).ceil_mode
+    with pytest.raises(ValueError, match=r"AvgPool2d: ceil_mode=True is not supported.*Fix: "
+                                         r"leave ceil_mode=False"):
+        nn.AvgPool2d(3, 2, 1, True)
+    with pytest.raises(ValueError, match=r"avg_pool2d: ceil_mode=True is not supported"):
+        F.avg_pool2d(mg.tensor(IMAGE), 3, 2, 1, True)
+    with pytest.raises(ValueError, match=r"divisor_override=4 is not supported.*rescale"):
+        nn.AvgPool2d(3, 2, 1, False, True, 4)
+    with pytest.raises(ValueError, match=r"avg_pool2d: divisor_override=4 is not supported"):
+        F.avg_pool2d(mg.tensor(IMAGE), 3, divisor_override=4)
+
+
+def test_max_pool_takes_pytorchs_arguments_in_pytorchs_order():
+    expected = F.max_pool2d(mg.tensor(IMAGE), 3, 2, 1).data
+    np.testing.assert_array_equal(expected[0, 0], [[7, 9, 10], [17, 19, 20], [22, 24, 25]])
+    # the module: (kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+    np.testing.assert_array_equal(nn.MaxPool2d(3, 2, 1, 1, False, False)(mg.tensor(IMAGE)).data,
+                                  expected)
+    # the function: (input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    np.testing.assert_array_equal(F.max_pool2d(mg.tensor(IMAGE), 3, 2, 1, (1, 1), False,
+                                               False).data, expected)
+    for arguments, name in [((3, 2, 1, 2), "dilation=2"), ((3, 2, 1, 1, True), "return_indices"),
+                            ((3, 2, 1, 1, False, True), "ceil_mode")]:
+        with pytest.raises(ValueError, match=rf"MaxPool2d: {name}.* is not supported"):
+            nn.MaxPool2d(*arguments)
+    for arguments, name in [((3, 2, 1, 2), "dilation=2"), ((3, 2, 1, 1, True), "ceil_mode"),
+                            ((3, 2, 1, 1, False, True), "return_indices")]:
+        with pytest.raises(ValueError, match=rf"max_pool2d: {name}.* is not supported"):
+            F.max_pool2d(mg.tensor(IMAGE), *arguments)
+
+
+def test_pool_arguments_in_pytorchs_order_against_pytorch():
+    torch = pytest.importorskip("torch")
+    image = torch.tensor(IMAGE)
+    for arguments in [(3, 2, 1, False), (3, 2, 1, False, False), (3, 1, 1, False, True),
+                      (2, None, 0, False)]:
+        np.testing.assert_allclose(nn.AvgPool2d(*arguments)(mg.tensor(IMAGE)).data,
+                                   torch.nn.AvgPool2d(*arguments)(image).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(F.avg_pool2d(mg.tensor(IMAGE), *arguments).data,
+                                   torch.nn.functional.avg_pool2d(image, *arguments).numpy(),
+                                   rtol=1e-12)
+    np.testing.assert_allclose(PADDED_MEANS, torch.nn.AvgPool2d(3, 2, 1)(image).numpy(),
+                               rtol=1e-12)
+    for arguments in [(3, 2, 1, 1, False, False), (2, None, 0, 1)]:
+        np.testing.assert_array_equal(nn.MaxPool2d(*arguments)(mg.tensor(IMAGE)).data,
+                                      torch.nn.MaxPool2d(*arguments)(image).numpy())
+        np.testing.assert_array_equal(F.max_pool2d(mg.tensor(IMAGE), *arguments).data,
+                                      torch.nn.functional.max_pool2d(image, *arguments).numpy())

@@ -305,3 +305,64 @@ def test_small_signed_targets_with_more_classes_than_their_positive_range(dtype,
     for loss in (F.cross_entropy, lambda z, t: F.nll_loss(F.log_softmax(z, dim=1), t)):
         with pytest.raises(ValueError, match=f"target holds class {bad} "):
             loss(logits, np.array([1, bad, 3, 4], dtype=dtype))
+
+
+# -- class weights given as a Tensor (a Tensor weight was dropped: the loss went unweighted) --
+
+
+def _weighted_loss_cases(weight):
+    """(criterion, input, target) for each loss module taking a class weight."""
+    logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [1.0, -2.0, 0.0]])
+    classes = np.array([0, 2, 1])
+    probabilities, labels = np.array([0.2, 0.7, 0.9]), np.array([1.0, 0.0, 1.0])
+    return [(nn.CrossEntropyLoss(weight=weight), logits, classes),
+            (nn.NLLLoss(weight=weight), log_softmax(logits), classes),
+            (nn.BCELoss(weight=weight), probabilities, labels),
+            (nn.BCEWithLogitsLoss(weight=weight), probabilities, labels),
+            (nn.BCEWithLogitsLoss(pos_weight=weight), probabilities, labels)]
+
+
+def _by_hand(criterion, x, t, w):
+    if isinstance(criterion, nn.CrossEntropyLoss | nn.NLLLoss):
+        log_p = log_softmax(x) if isinstance(criterion, nn.CrossEntropyLoss) else x
+        picked = -log_p[np.arange(3), t]
+        return (w[t] * picked).sum() / w[t].sum()
+    if isinstance(criterion, nn.BCELoss):
+        return (-w * (t * np.log(x) + (1 - t) * np.log(1 - x))).mean()
+    log_sigmoid, log_one_minus = -np.log1p(np.exp(-x)), -np.log1p(np.exp(x))
+    if getattr(criterion, "pos_weight", None) is not None:
+        return (-(w * t * log_sigmoid + (1 - t) * log_one_minus)).mean()
+    return (-w * (t * log_sigmoid + (1 - t) * log_one_minus)).mean()
+
+
+def test_a_class_weight_given_as_a_tensor_is_used_as_given_as_an_array():
+    w = np.array([1.0, 5.0, 0.2])
+    as_tensor, as_array = _weighted_loss_cases(mg.tensor(w)), _weighted_loss_cases(w)
+    for (criterion, x, t), (twin, _, _) in zip(as_tensor, as_array, strict=True):
+        name = "pos_weight" if getattr(criterion, "pos_weight", None) is not None else "weight"
+        assert isinstance(getattr(criterion, name), mg.Tensor), criterion
+        np.testing.assert_array_equal(getattr(criterion, name).data, w)
+        assert name in criterion.state_dict()
+        expected = _by_hand(criterion, x, t, w)
+        unweighted = _by_hand(criterion, x, t, np.ones(3))
+        assert not np.isclose(expected, unweighted)  # the weight matters in every case
+        np.testing.assert_allclose(criterion(mg.tensor(x), t).item(), expected, rtol=1e-12)
+        np.testing.assert_allclose(twin(mg.tensor(x), t).item(), expected, rtol=1e-12)
+
+
+def test_a_class_weight_given_as_a_tensor_against_pytorch_and_through_to_torch():
+    torch = pytest.importorskip("torch")
+    w = np.array([1.0, 5.0, 0.2])
+    torch_weight = torch.tensor(w)
+    torch_losses = [torch.nn.CrossEntropyLoss(weight=torch_weight),
+                    torch.nn.NLLLoss(weight=torch_weight),
+                    torch.nn.BCELoss(weight=torch_weight),
+                    torch.nn.BCEWithLogitsLoss(weight=torch_weight),
+                    torch.nn.BCEWithLogitsLoss(pos_weight=torch_weight)]
+    for (criterion, x, t), theirs in zip(_weighted_loss_cases(mg.tensor(w)), torch_losses,
+                                         strict=True):
+        expected = theirs(torch.tensor(x), torch.tensor(t)).item()
+        np.testing.assert_allclose(criterion(mg.tensor(x), t).item(), expected, rtol=1e-12)
+        bridged = nn.utils.to_torch(criterion)
+        np.testing.assert_allclose(bridged(torch.tensor(x), torch.tensor(t)).item(), expected,
+                                   rtol=1e-12)
