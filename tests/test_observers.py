@@ -138,6 +138,20 @@ def test_forget_observer_withdraws_one_and_leaves_the_others():
     assert seen == []
 
 
+def _interrupted_backward(loss, node) -> None:
+    """loss.backward() stopped by KeyboardInterrupt when it reaches `node` (a notebook user
+    interrupting the cell; raised here by a hook, removed afterwards)."""
+    def interrupt(grad):
+        raise KeyboardInterrupt
+
+    handle = node.register_hook(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loss.backward()
+    finally:
+        handle.remove()
+
+
 def test_a_pass_stopped_by_an_error_hands_the_observer_back_for_the_next_pass():
     """A KeyboardInterrupt in a notebook (here: raised by a hook) stops the pass that took
     the observer: it saw the root only. It must watch the next pass, the re-run of the
@@ -146,20 +160,9 @@ def test_a_pass_stopped_by_an_error_hands_the_observer_back_for_the_next_pass():
     loss, w, hidden = _graph()
     seen: list = []
     observe_next_backward(lambda node, grad: seen.append(node))
-
-    def interrupt(grad):
-        raise KeyboardInterrupt
-
-    handle = hidden.register_hook(interrupt)
-    try:
-        loss.backward()
-    except KeyboardInterrupt:
-        pass
-    else:  # pragma: no cover
-        raise AssertionError("the hook did not stop the pass")
+    _interrupted_backward(loss, hidden)
     assert seen[0] is loss  # stopped at `hidden`, before the observer saw it or `w`
     assert all(node is not hidden and node is not w for node in seen)
-    handle.remove()
     seen.clear()
     again, w_again, _ = _graph(1)  # the re-run: a new forward pass and its backward
     again.backward()
@@ -189,17 +192,8 @@ def test_an_observer_handed_back_is_told_to_start_over():
     loss, w, hidden = _graph()
     caught = Catch()
     observe_next_backward(caught.observer)
-
-    def interrupt(grad):
-        raise KeyboardInterrupt
-
-    handle = hidden.register_hook(interrupt)
-    try:
-        loss.backward()
-    except KeyboardInterrupt:
-        pass
+    _interrupted_backward(loss, hidden)
     assert caught.root == [] and caught.grads == {}  # forgotten, and waiting again
-    handle.remove()
     again, _, _ = _graph(1)
     again.backward()
     assert caught.of(again) is not None and caught.of(loss) is None

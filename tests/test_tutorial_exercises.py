@@ -211,10 +211,54 @@ def test_make_figures_stages_next_to_an_output_folder_given_as_dot(tmp_path: Pat
         staging.rmdir()
 
 
-# Answers a reviewer wrote as a student would (tests/tutorial_answers/): each wrong one used
-# to pass every check; each must now fail the named check with a hint that points at its
-# mistake. (The reference solutions pass: test_the_solution_passes_every_check.)
-ANSWERS = Path(__file__).resolve().parent / "tutorial_answers"
+# Answers a reviewer wrote as a student would: each is the reference solution with one
+# mistake put in (`_answer`: the replaced text must be there, so a reworded solution makes
+# the test fail rather than test the solution itself). Each wrong one used to pass every
+# check; each must now fail the named check with a hint that points at its mistake.
+# (The reference solutions pass: test_the_solution_passes_every_check.)
+
+
+def _answer(folder: Path, solution: str, *edits: tuple[str, str]) -> Path:
+    """tutorials/solutions/`solution` with each (old, new) of `edits` made, in `folder`."""
+    source = (TUTORIALS / "solutions" / solution).read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in source, f"{solution} no longer holds {old!r}"
+        source = source.replace(old, new)
+    answer = folder / solution
+    answer.write_text(source, encoding="utf-8")
+    return answer
+
+
+LINEAR_DISTANCE = (  # lesson 5: |ratio - median| instead of the log distance asked for
+    """    logs = np.log10(np.maximum(np.asarray(ratios, float), 1e-30))
+    distance = np.abs(logs - np.median(logs))
+    worst = int(np.argmax(distance))
+    return worst if distance[worst] >= np.log10(factor) else -1""",
+    """    r = np.asarray(ratios, float)
+    med = np.median(r)
+    worst = int(np.argmax(np.abs(r - med)))
+    far = max(r[worst] / med, med / r[worst])
+    return worst if far >= factor else -1""")
+NO_VISITED_SET = (  # lesson 1: every path walked, duplicates removed at the end
+    ("""    order: list[Value] = []
+    visited: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]""",
+     """    order: list[Value] = []
+    stack: list[tuple[Value, bool]] = [(root, False)]"""),
+    ("""        elif id(node) not in visited:
+            visited.add(id(node))
+""", """        else:
+"""),
+    ("""            stack.extend((parent, False) for parent in node._parents
+                         if id(parent) not in visited)
+    return order[::-1]""", """            stack.extend((parent, False) for parent in node._parents)
+    seen: set[int] = set()
+    out = []
+    for n in order:
+        if id(n) not in seen:
+            seen.add(id(n))
+            out.append(n)
+    return out[::-1]"""))
 
 
 def _verdict(number: int, answer: Path) -> tuple[int, int, str]:
@@ -232,31 +276,35 @@ def _failure(report: str, title: str) -> str:
     raise AssertionError(f"no FAIL for {title!r}:\n{report}")
 
 
-def test_a_linear_distance_misses_the_cold_layer_beside_a_hot_one() -> None:
+def test_a_linear_distance_misses_the_cold_layer_beside_a_hot_one(tmp_path: Path) -> None:
     """Lesson 5: every picture had one outlier, so |ratio − median| found it as well as the
     log distance the exercise asks for. Ratios [1, 1, 1, 1e-4, 20]: by the stated rule layer
     3 (4 decades from the median 1) beats layer 4 (log10 20 = 1.3 decades)."""
-    passed, total, report = _verdict(5, ANSWERS / "w05_linear.py")
+    passed, total, report = _verdict(5, _answer(tmp_path, "05_gradient_flow.py", LINEAR_DISTANCE))
     assert passed == total - 1, report
     failure = _failure(report, "find_broken_layer weighs a cold and a hot layer")
     assert "returned 4" in failure and "log10" in failure
 
 
-def test_group_norm_without_the_divisibility_check_is_caught_on_an_image() -> None:
+def test_group_norm_without_the_divisibility_check_is_caught_on_an_image(tmp_path: Path
+                                                                         ) -> None:
     """Lesson 8: on (2, 6), NumPy's reshape raised by itself, so a group_norm without the
     check passed; on (2, 6, 2, 2) with 4 groups reshape succeeds, and only the check raises."""
-    passed, total, report = _verdict(8, ANSWERS / "w08_nocheck.py")
+    answer = _answer(tmp_path, "08_groupnorm.py", ("if channels % num_groups:", "if False:"))
+    passed, total, report = _verdict(8, answer)
     assert passed == total - 1, report
     failure = _failure(report, "group_norm refuses")
     assert "did not raise" in failure and "% num_groups" in failure
 
 
-def test_a_topological_order_without_a_visited_set_is_stopped_not_waited_for() -> None:
+def test_a_topological_order_without_a_visited_set_is_stopped_not_waited_for(tmp_path: Path
+                                                                             ) -> None:
     """Lesson 1: a walk without a visited set is right but exponential on shared nodes; the
     doubling graph (2⁴⁰ paths) stops it by counting its reads of _parents. A subprocess with
     a timeout, so that a regression shows as a failure rather than a hung test run."""
     done = subprocess.run([sys.executable, str(TUTORIALS / "check.py"), "1", "--file",
-                           str(ANSWERS / "w01_novisited.py")], capture_output=True, text=True,
+                           str(_answer(tmp_path, "01_autograd.py", *NO_VISITED_SET))],
+                          capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     failure = _failure(done.stdout, "topological_order expands each node once")
@@ -274,11 +322,13 @@ def test_the_doubling_graph_allows_a_correct_walk_and_leaves_no_budget_behind() 
     assert [node.data for node in solution.topological_order(root)] == [8.0, 4.0, 2.0, 1.0]
 
 
-def test_wrong_batchnorm_values_point_at_the_formula_not_the_shapes() -> None:
+def test_wrong_batchnorm_values_point_at_the_formula_not_the_shapes(tmp_path: Path) -> None:
     """Lesson 4: a dx without its −Σdy term got "the shapes must be those of the inputs",
     though its shapes were right. The shape hint is kept for a wrong shape (which the engine
     would sum away: .grad always has the input's shape, so the check asks backward itself)."""
-    passed, _, report = _verdict(4, ANSWERS / "w04_nomeanterm.py")
+    answer = _answer(tmp_path, "04_batchnorm.py", ("(n * grad_output - dbeta - self.x_hat",
+                                                   "(n * grad_output - self.x_hat"))
+    passed, _, report = _verdict(4, answer)
     failure = _failure(report, "its gradients equal those of minigrad's fused BatchNorm")
     assert "dx differs" in failure and "§2" in failure and "Σdy" in failure
     assert "shape (6, 4) is right" in failure and "each gradient has its input's shape" \
@@ -298,7 +348,7 @@ def test_a_batchnorm_gradient_of_the_wrong_shape_gets_the_shape_hint(tmp_path: P
     assert "each gradient has its input's shape" in failure
 
 
-def test_softplus_is_judged_on_its_values_not_on_numpys_warnings() -> None:
+def test_softplus_is_judged_on_its_values_not_on_numpys_warnings(tmp_path: Path) -> None:
     """Lesson 2: a Softplus through np.where, right everywhere, failed with "exp(800)
     overflows" because the branch np.where throws away overflowed under errstate(raise).
     Values are judged (finite, right); an overflow that reaches the result still fails."""
@@ -306,7 +356,9 @@ def test_softplus_is_judged_on_its_values_not_on_numpys_warnings() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # not even a warning escapes the check
-        passed, total, report = _verdict(2, ANSWERS / "w02_where.py")
+        passed, total, report = _verdict(2, _answer(tmp_path, "02_tensors.py", (
+            "return np.logaddexp(0, x)",
+            "return np.where(x > 0, x + np.log1p(np.exp(-x)), np.log1p(np.exp(x)))")))
     assert passed == total, report
 
 
