@@ -181,3 +181,21 @@ def test_reads_gradients_and_writes_against_pytorch(drawn):
         written_torch[_as(torch, index)] = torch.tensor(weights)
         written[_as(mg, index)] = mg.tensor(weights)
         np.testing.assert_array_equal(written.data, written_torch.numpy(), err_msg=repr(index))
+
+
+@pytest.mark.parametrize("index", [(1, True), (np.int64(1), np.True_), (1, mg.tensor(True))])
+def test_an_int_for_every_axis_beside_a_bool_still_has_a_gradient_and_takes_writes(index):
+    """x[1, True]: after the int, nothing but the bool is left, and the first step gave a
+    NumPy scalar instead of a 0-d view: backward raised ("first operand must be array") and
+    the write ("does not support item assignment"). PyTorch: gradient at x[1], x[1] = 99."""
+    x = mg.tensor(np.arange(4.0), requires_grad=True)
+    out = x[index]
+    assert out.shape == (1,) and out.data.tolist() == [1.0]
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0, 0.0])
+    y = mg.tensor(np.arange(4.0))
+    y[index] = 99.0
+    np.testing.assert_array_equal(y.data, [0.0, 99.0, 2.0, 3.0])
+    grid = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    grid[(0, 1) + index[1:]].sum().backward()
+    np.testing.assert_array_equal(grid.grad, [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])

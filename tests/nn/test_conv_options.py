@@ -273,3 +273,26 @@ def test_pool_arguments_in_pytorchs_order_against_pytorch():
                                       torch.nn.MaxPool2d(*arguments)(image).numpy())
         np.testing.assert_array_equal(F.max_pool2d(mg.tensor(IMAGE), *arguments).data,
                                       torch.nn.functional.max_pool2d(image, *arguments).numpy())
+
+
+@pytest.mark.parametrize("make, option, value", [
+    (lambda: nn.MaxPool2d(2), "ceil_mode", True),
+    (lambda: nn.MaxPool2d(2), "dilation", 2),
+    (lambda: nn.MaxPool2d(2), "return_indices", True),
+    (lambda: nn.AvgPool2d(2), "ceil_mode", True),
+    (lambda: nn.AvgPool2d(2), "divisor_override", 3),
+])
+def test_a_pooling_option_set_after_construction_is_refused_not_ignored(make, option, value):
+    """PyTorch reads these attributes at every call (p.ceil_mode = True gives a 3x3 output
+    from 5x5); minigrad ignored them, silently pooling as before. Now refused at the call."""
+    pool = make()
+    setattr(pool, option, value)
+    with pytest.raises(ValueError, match=f"{option}=.* is not supported"):
+        pool(mg.tensor(IMAGE))
+
+
+def test_count_include_pad_set_after_construction_is_used():
+    pool = nn.AvgPool2d(3, 2, 1)
+    pool.count_include_pad = False
+    np.testing.assert_allclose(pool(mg.tensor(IMAGE)).data,
+                               F.avg_pool2d(mg.tensor(IMAGE), 3, 2, 1, False, False).data)
