@@ -27,8 +27,10 @@ def power(a: float, b: float) -> float:
     except ZeroDivisionError:  # 0 ** negative: inf, -inf for -0.0 to an odd power (IEEE)
         odd_power = b == int(b) and int(b) % 2 == 1
         return -_INF if odd_power and math.copysign(1.0, a) < 0 else _INF
-    except OverflowError:  # keeps the sign: (-10) ** 401 is -inf
-        odd_power = a < 0 and b == int(b) and int(b) % 2 == 1
+    except OverflowError:
+        if a < 0 and b != int(b):  # a negative base to a fractional power: not real, even
+            return _NAN            # where Python overflows first ((-1e300) ** 2.5)
+        odd_power = a < 0 and int(b) % 2 == 1  # keeps the sign: (-10) ** 401 is -inf
         return -_INF if odd_power else _INF
     if isinstance(result, complex):  # negative base, fractional exponent
         return _NAN

@@ -153,8 +153,9 @@ class Value:
         if type(other) is not Value and not isinstance(other, Value):
             other = Value(other)
         a, b = self.data, other.data
-        inv_b = _divide(1.0, b)
-        return _node(_divide(a, b), self, inv_b, other, -a * inv_b * inv_b, "/")
+        out = _divide(a, b)
+        # d/db = -(a/b)/b, as PyTorch: -a/b² underflows to 0/0 for a = 0 and a tiny b
+        return _node(out, self, _divide(1.0, b), other, -_divide(out, b), "/")
 
     def __pow__(self, other: Value | float) -> Value:
         if isinstance(other, Value):  # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a
@@ -170,7 +171,10 @@ class Value:
                             f"{type(other).__name__}")
         exponent = float(other)
         d_base = exponent * _power(self.data, exponent - 1) if exponent != 0 else 0.0
-        return _node(_power(self.data, exponent), self, d_base, None, 0.0, f"**{other:g}")
+        # The exponent as written (micrograd's f"**{other}"), whatever Real it came as: a
+        # Fraction has no :g format, and :g rounded 1.0000001 to '**1'
+        label = f"**{int(exponent)}" if exponent.is_integer() else f"**{exponent!r}"
+        return _node(_power(self.data, exponent), self, d_base, None, 0.0, label)
 
     def __rpow__(self, other: float) -> Value:
         return Value(other) ** self
@@ -259,7 +263,8 @@ class Value:
         return grads
 
     def _accumulate_grad(self, grad: float, exposed: set[int]) -> None:
-        self.grad += grad
+        # `p.grad = None` (PyTorch's zero_grad habit) counts as 0, as in Value.backward's loop
+        self.grad = grad if self.grad is None else self.grad + grad
 
     @property
     def _prev(self) -> set[Value]:

@@ -3,6 +3,8 @@
 0-d tensors). Inputs are drawn away from kinks (0 for relu/abs, ties for max/min, the
 bounds of clip) so that central differences are valid."""
 
+import math
+
 import hypothesis.strategies as st
 import numpy as np
 import pytest
@@ -542,3 +544,22 @@ def test_sum_and_mean_dtypes_against_pytorch():
         assert str(mg.tensor(data).sum().dtype) == str(theirs.sum().dtype).removeprefix("torch.")
         with pytest.raises(RuntimeError, match="could not infer output dtype"):
             theirs.mean()
+
+
+def test_sigmoid_keeps_its_digits_for_negative_inputs():
+    """(1 + tanh(x/2))/2 lost every digit below about -17 (float32: 0 at -20, so
+    log(sigmoid) was -inf and BCE on a confidently wrong example sent no gradient).
+    Checked against 1/(1 + e^-x) computed in Python floats."""
+    points = [-100.0, -40.0, -20.0, -17.0, -1.0, 0.0, 1.0, 20.0, 100.0]
+    for dtype, rtol in [(np.float32, 1e-6), (np.float64, 1e-14)]:
+        x = mg.tensor(np.array(points, dtype=dtype), requires_grad=True)
+        out = x.sigmoid()
+        assert out.dtype == dtype
+        exact = [1 / (1 + math.exp(-p)) for p in points]
+        np.testing.assert_allclose(out.data, np.array(exact, dtype=dtype), rtol=rtol, atol=0)
+        # d log(sigmoid(x))/dx = 1 - sigmoid(x), through 1/sigmoid(x): finite while that is
+        # (from -40 up; sigmoid(-100) is a float32 subnormal, whose reciprocal overflows)
+        x = mg.tensor(np.array(points[1:], dtype=dtype), requires_grad=True)
+        x.sigmoid().log().sum().backward()
+        np.testing.assert_allclose(x.grad, 1 - np.array(exact[1:]), rtol=rtol, atol=1e-7)
+    assert np.isnan(mg.tensor([np.nan]).sigmoid().data).all()

@@ -478,3 +478,50 @@ def test_value_subclasses_keep_their_own_attributes_and_slots_through_pickle_and
             assert type(restored) is type(original)
             assert getattr(restored, attribute) == expected
             assert (restored.data, restored.label) == (original.data, original.label)
+
+
+def test_a_negative_base_to_a_fractional_power_is_nan_however_large():
+    """Python overflows before it notices the result is not real: (-1e300) ** 2.5 gave inf
+    (and its gradient inf) where NumPy, Tensor and PyTorch give NaN."""
+    for base, power in [(-1e300, 2.5), (-1e-300, -2.5), (-10.0, 400.5)]:
+        v = Value(base)
+        out = v**power
+        out.backward()
+        assert math.isnan(out.data) and math.isnan(v.grad), (base, power)
+        with np.errstate(all="ignore"):
+            assert np.isnan(np.power(base, power))
+    assert (Value(-10.0) ** 401).data == -math.inf  # a real result beyond floats keeps its sign
+    assert (Value(-10.0) ** 400).data == math.inf
+
+
+def test_a_power_of_any_real_exponent_is_labelled_as_written():
+    from fractions import Fraction
+
+    assert (Value(8.0) ** Fraction(1, 3)).data == pytest.approx(2.0)  # (a format error before)
+    assert (Value(2.0) ** 1.0000001)._op == "**1.0000001"  # (":g" rounded it to "**1")
+    assert (Value(1.0) ** 123456789)._op == "**123456789"
+    assert (Value(2.0) ** 2)._op == "**2" and (Value(2.0) ** -0.5)._op == "**-0.5"
+
+
+def test_division_gradient_for_a_zero_numerator_over_a_tiny_denominator_is_zero():
+    """d(a/b)/db = -(a/b)/b (PyTorch's form): -a/b² underflowed to 0/0 = NaN at a = 0,
+    b = 1e-310, for Value and for Tensor."""
+    a, b = Value(0.0), Value(1e-310)
+    (a / b).backward()
+    assert b.grad == 0.0
+    ta = mg.tensor([0.0], dtype=np.float64, requires_grad=True)
+    tb = mg.tensor([1e-310], dtype=np.float64, requires_grad=True)
+    with np.errstate(over="ignore"):  # d/da = 1/b overflows to inf, as in PyTorch
+        (ta / tb).sum().backward()
+    assert tb.grad.tolist() == [0.0] and ta.grad.tolist() == [math.inf]
+
+
+def test_grad_set_to_none_counts_as_zero_in_both_backward_paths():
+    """`p.grad = None` (PyTorch's zero_grad habit): Value.backward's own loop took it as 0,
+    the general engine (under detect_anomaly) raised a TypeError from `None += float`."""
+    for anomaly in (False, True):
+        x = Value(3.0)
+        x.grad = None
+        with mg.detect_anomaly() if anomaly else nullcontext():
+            (x * x).backward()
+        assert x.grad == 6.0, anomaly

@@ -106,8 +106,10 @@ class Div(Function):
             return a / b
 
     def backward(self, grad_output):
-        grad_a = grad_output / self.b
-        return grad_a, -grad_a * self.a / self.b
+        a, b = self.a, self.b
+        grad_a = grad_output / b
+        # d/db = -g·(a/b)/b, as PyTorch: -(g/b)·a/b is inf · 0 = NaN for a = 0, b tiny
+        return grad_a, -grad_output * (a / b) / b
 
 
 class Pow(Function):

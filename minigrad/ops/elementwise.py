@@ -86,9 +86,11 @@ class Tanh(Function):
 class Sigmoid(Function):
     saves_output = True
     def forward(self, x):
-        # 1/(1+e^-x) overflows for very negative x; (1 + tanh(x/2))/2 is the same function
-        # and finite everywhere.
-        self.out = 0.5 * (1 + np.tanh(0.5 * x))
+        # 1/(1+e^-x) overflows for very negative x, and (1 + tanh(x/2))/2 loses every digit
+        # there (1 + tanh rounds to 0 below about -17 in float32: log(sigmoid) then -inf).
+        # With e = e^-|x| ≤ 1 nothing overflows: 1/(1+e) for x ≥ 0, e/(1+e) below.
+        e = np.exp(-np.abs(x))
+        self.out = np.where(x >= 0, 1, e) / (1 + e)
         return self.out
 
     def backward(self, grad_output):
