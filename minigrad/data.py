@@ -126,6 +126,17 @@ class TensorDataset:
         return f"TensorDataset({len(self)} samples; arrays of shapes {shapes})"
 
 
+def _check_equal_lengths(samples: Sequence[Any]) -> None:
+    """Tuple or list samples are collated field by field, so all need the same number of
+    fields: zipping shorter ones would silently drop the extra fields (PyTorch raises)."""
+    lengths = [len(sample) for sample in samples]
+    if len(set(lengths)) != 1:
+        raise ValueError(f"default_collate: the samples of a batch are tuples/lists of "
+                         f"different lengths {sorted(set(lengths))[:4]}, so their fields cannot "
+                         "be batched one by one. Fix: return the same number of fields from "
+                         "every __getitem__, or pass DataLoader(..., collate_fn=...).")
+
+
 def default_collate(samples: Sequence[Any]) -> Any:
     """Stack a list of samples into one batch, as PyTorch's default collate does: tuples
     and lists of fields become a list with one batch per field (a named tuple stays a named
@@ -134,6 +145,8 @@ def default_collate(samples: Sequence[Any]) -> Any:
     first = samples[0]
     if isinstance(first, str | bytes):
         return list(samples)
+    if isinstance(first, tuple | list):
+        _check_equal_lengths(samples)
     if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple
         return type(first)(*(default_collate([sample[k] for sample in samples])
                              for k in range(len(first))))
@@ -163,14 +176,49 @@ def default_collate(samples: Sequence[Any]) -> Any:
     return from_numpy(batch)
 
 
+# PyTorch DataLoader options that minigrad does not implement: the value meaning "off"
+# (accepted, so code written for PyTorch runs unchanged) and the fix for any other value.
+_WORKERS_FIX = "batches are made in this process. Fix: leave it out (num_workers=0)"
+_UNIMPLEMENTED_OPTIONS: dict[str, tuple[Any, str]] = {
+    "sampler": (None, "custom sampling orders are not implemented. Fix: leave it out and pass "
+                      "shuffle=True, or index the data set in the order you want"),
+    "batch_sampler": (None, "custom batch orders are not implemented. Fix: leave it out and "
+                            "pass batch_size=, shuffle= and drop_last="),
+    "num_workers": (0, "worker processes are not implemented; " + _WORKERS_FIX),
+    "pin_memory": (False, "minigrad runs on the CPU, with no device memory to pin. Fix: leave "
+                          "it out (pin_memory=False)"),
+    "pin_memory_device": ("", "minigrad runs on the CPU. Fix: leave it out"),
+    "timeout": (0, "it applies to worker processes only; " + _WORKERS_FIX),
+    "worker_init_fn": (None, "it applies to worker processes only; " + _WORKERS_FIX),
+    "multiprocessing_context": (None, "it applies to worker processes only; " + _WORKERS_FIX),
+    "prefetch_factor": (None, "it applies to worker processes only; " + _WORKERS_FIX),
+    "persistent_workers": (False, "it applies to worker processes only; " + _WORKERS_FIX),
+}
+
+
+def _refuse_unimplemented_options(**options: Any) -> None:
+    for name, value in options.items():
+        off, fix = _UNIMPLEMENTED_OPTIONS[name]
+        if off is None:
+            is_off = value is None
+        else:
+            is_off = isinstance(value, bool | int | float | str | np.generic) and value == off
+        if not is_off:
+            raise TypeError(f"DataLoader: {name}={value!r:.40} is not implemented in minigrad "
+                            f"(only {name}={off!r} is accepted): {fix}.")
+
+
 class DataLoader:
     """Iterate over a data set in mini-batches, as ``torch.utils.data.DataLoader`` does.
 
     ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-    collate_fn=None)``. Each batch of a `TensorDataset` is a list of Tensors, one per array,
-    each of shape ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other
-    data set (an object with ``__len__`` and ``__getitem__``) is batched with ``collate_fn``
-    (default: `default_collate`). ``len(loader)`` is the number of batches per epoch.
+    collate_fn=None)``, plus PyTorch's other keyword options at their "off" values
+    (``num_workers=0``, ``pin_memory=False``, ``sampler=None``, ...) so PyTorch code runs
+    unchanged; any other value of those is a TypeError naming the fix. Each batch of a
+    `TensorDataset` is a list of Tensors, one per array, each of shape ``(batch_size, ...)``
+    (the last one smaller unless ``drop_last``). Any other data set (an object with
+    ``__len__`` and ``__getitem__``) is batched with ``collate_fn`` (default:
+    `default_collate`). ``len(loader)`` is the number of batches per epoch.
 
     Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
     ``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than
@@ -179,7 +227,17 @@ class DataLoader:
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, generator: np.random.Generator | None = None,
-                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
+                 collate_fn: Callable[[list[Any]], Any] | None = None, *,
+                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
+                 pin_memory: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "") -> None:
+        _refuse_unimplemented_options(
+            sampler=sampler, batch_sampler=batch_sampler, num_workers=num_workers,
+            pin_memory=pin_memory, timeout=timeout, worker_init_fn=worker_init_fn,
+            multiprocessing_context=multiprocessing_context, prefetch_factor=prefetch_factor,
+            persistent_workers=persistent_workers, pin_memory_device=pin_memory_device)
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: the dataset must have __len__ and __getitem__, got "
                             f"{type(dataset).__name__}. Fix: wrap arrays in "

@@ -22,7 +22,11 @@ member the manifest does not list (and any it lists that is missing), checks eac
 header against the manifest before allocating, and each member's SHA-256. Every refusal is a
 `ValueError` naming the path; a file either loads exactly as saved or not at all, so
 ``model.load_state_dict(mg.load(path))`` never loads part of a model. PyTorch ``.pt`` files
-and other pickles are recognised and refused with a pointer to the right tool.
+and other pickles are recognised and refused with a pointer to the right tool. Only a
+regular file is read: a FIFO, device or socket (``/dev/zero``, a named pipe) is refused
+before it is opened, and again from the open handle (opened non-blocking, so a FIFO swapped
+in between cannot block); the file size is taken from that handle, so a `save` landing
+between the check and the open cannot make a valid file look truncated.
 
 **Guarantees of `save`.** Keys that zip would change (NUL, ``/``, ``\\``) or that would collide
 are refused before anything is written. The archive is written to a temporary file next to
@@ -33,7 +37,10 @@ removes the temporary file; one left by a killed save of the same target (its pr
 or older than a day) is removed by the next save. The file gets the permissions `open()`
 would give it: those of the file it replaces, else 0o666 minus the umask. A file that
 `open(path, "w")` could not write (read-only to this user) is refused with
-`PermissionError`, not replaced.
+`PermissionError`, not replaced. A FIFO, device or socket at `path` (or at the end of its
+symbolic link) is refused with `ValueError`, not replaced: a rename would swap the node (as
+root, ``/dev/null`` itself) for a regular file, and writing into it in place would not be
+atomic, so refusing is the simple and safe choice.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import os
 import re
 import secrets
 import socket
+import stat
 import time
 import zipfile
 from collections import OrderedDict
@@ -137,6 +145,34 @@ def _writable(path: str) -> bool:
     return os.access(path, os.W_OK)
 
 
+def _path_argument(function: str, path: Any) -> str:
+    """`path` as a str (bytes paths decoded as the OS does); a file object or anything else
+    that is not a path is refused, naming the fix."""
+    if hasattr(path, "read") or hasattr(path, "write"):
+        raise TypeError(f"{function}: takes a path, not a file object (got "
+                        f"{type(path).__name__}): minigrad checks and writes checkpoints as files "
+                        "on disk. Fix: pass a file name, e.g. 'checkpoint.npz'.")
+    try:
+        return os.fsdecode(path)  # str, bytes and os.PathLike; TypeError for anything else
+    except TypeError:
+        raise TypeError(f"{function}: path must be a str, bytes or os.PathLike file name, got "
+                        f"{type(path).__name__}. Fix: pass a file name, e.g. "
+                        "'checkpoint.npz'.") from None
+
+
+def _kind_of_node(mode: int) -> str:
+    """What a non-regular file is, in words, for an error message."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def _fsync_directory(directory: str) -> None:
     if os.name == "nt":  # Windows cannot open a folder for fsync; NTFS journals renames
         return
@@ -169,8 +205,8 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
     docstring for the format and what is guaranteed after a crash.
     """
     arrays: list[tuple[str, np.ndarray]] = []
+    path = _path_argument("save", path)
     tree = checkpoint_tree.flatten(obj, arrays)  # every refusal happens before any write
-    path = os.fspath(path)
     # Through symbolic links, as open(path, "w") writes: renaming over a link would replace
     # the link itself, and the file it points to would keep the old checkpoint. (The
     # temporary file then sits next to that file, on its file system, as the rename needs.)
@@ -183,6 +219,15 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
     if os.path.isdir(absolute):
         raise IsADirectoryError(f"save: '{path}' is a folder. Fix: give a file name, "
                                 f"e.g. '{os.path.join(path, 'checkpoint.npz')}'.")
+    try:
+        mode: int | None = os.stat(absolute).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        # os.replace would swap the node itself for a regular file (as root: /dev/null).
+        raise ValueError(f"save: cannot write '{path}': it is {_kind_of_node(mode)}, not a "
+                         "regular file, and save only replaces regular files (atomically). "
+                         "Fix: give the path of a regular file, e.g. 'checkpoint.npz'.")
     if os.path.exists(absolute) and not _writable(absolute):
         # A rename would replace a file its owner protected from writing; open(path, "w")
         # and torch.save refuse it, and so does save.
@@ -327,9 +372,39 @@ def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     return np.frombuffer(buffer, dtype=dtype, offset=header.tell()).reshape(shape)
 
 
+def _refuse_non_regular(path: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, f"load: '{path}' is a folder. Fix: give the path "
+                                "of a checkpoint file written by minigrad.save.")
+    if not stat.S_ISREG(mode):
+        raise _Refused(f"it is {_kind_of_node(mode)}, not a regular file; reading one can "
+                       "block or never end. Fix: give the path of a checkpoint file written by "
+                       "minigrad.save")
+
+
+def _open_regular_file(path: str) -> tuple[io.BufferedReader, int]:
+    """Open `path` for reading if it is a regular file; return it and its size, taken from
+    the open handle. Checked before opening (opening a FIFO blocks, a device may act on
+    open), then again on the handle, in case the path changed in between: the open is
+    non-blocking, so a FIFO swapped in cannot block it."""
+    _refuse_non_regular(path, os.stat(path).st_mode)
+    non_blocking = getattr(os, "O_NONBLOCK", 0)
+    handle = os.open(path, os.O_RDONLY | non_blocking | getattr(os, "O_NOCTTY", 0)
+                     | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(handle)
+        _refuse_non_regular(path, info.st_mode)
+        if non_blocking:
+            os.set_blocking(handle, True)
+        return os.fdopen(handle, "rb"), info.st_size
+    except BaseException:
+        os.close(handle)
+        raise
+
+
 def _load_checked(path: str, max_bytes: int) -> OrderedDict[str, Any]:
-    file_size = os.path.getsize(path)
-    with open(path, "rb") as file:
+    file, file_size = _open_regular_file(path)
+    with file:
         refuse_foreign_file(file, path)
         file.seek(0)
         with zipfile.ZipFile(file) as archive:
@@ -361,7 +436,7 @@ def load(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> Ordered
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int | np.integer) or max_bytes < 0:
         raise TypeError(f"load: max_bytes must be a non-negative int (a number of bytes), "
                         f"got {max_bytes!r}.")
-    path = os.fspath(path)
+    path = _path_argument("load", path)
     try:
         return _load_checked(path, int(max_bytes))
     except (FileNotFoundError, IsADirectoryError, PermissionError):

@@ -282,3 +282,42 @@ def test_every_docstring_of_the_module_keeps_its_indentation():
             assert not line.strip() or line.startswith(indent), (obj.__qualname__, line)
         checked += 1
     assert checked >= 5  # DataLoader, TensorDataset, the make_* functions, ...
+
+
+@pytest.mark.parametrize("samples", [[(1, 2), (3, 4, 5)], [[1, 2, 3], [4, 5]], [(1, 2), (3,)]])
+def test_collating_tuples_of_different_lengths_is_refused_not_truncated(samples):
+    from minigrad.data import default_collate  # the loader calls it for these samples
+    with pytest.raises(ValueError, match=r"default_collate: the samples of a batch are "
+                                         r"tuples/lists of different lengths \[\d, \d\].*Fix: "
+                                         r"return the same number of fields.*collate_fn="):
+        default_collate(samples)
+
+
+def test_a_loader_over_samples_of_different_lengths_is_refused():
+
+    class Ragged:
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return (np.float32(index), index) if index != 1 else (np.float32(index), index, "x")
+
+    with pytest.raises(ValueError, match=r"different lengths \[2, 3\]"):
+        list(DataLoader(Ragged(), batch_size=2))
+
+
+def test_pytorch_loader_options_are_accepted_off_and_refused_on_naming_the_fix():
+    data = TensorDataset(np.arange(4.0))
+    loader = DataLoader(data, 2, num_workers=0, pin_memory=False, sampler=None,
+                        batch_sampler=None, timeout=0, worker_init_fn=None,
+                        multiprocessing_context=None, prefetch_factor=None,
+                        persistent_workers=False, pin_memory_device="")
+    assert [batch[0].data.tolist() for batch in loader] == [[0.0, 1.0], [2.0, 3.0]]
+    refused = {"num_workers": 2, "pin_memory": True, "sampler": [0, 1], "batch_sampler": [[0]],
+               "timeout": 5, "worker_init_fn": print, "prefetch_factor": 2,
+               "persistent_workers": True, "multiprocessing_context": "spawn",
+               "pin_memory_device": "cuda"}
+    for name, value in refused.items():
+        with pytest.raises(TypeError, match=rf"DataLoader: {name}=.* is not implemented in "
+                                            rf"minigrad \(only {name}=.* is accepted\): .*Fix: "):
+            DataLoader(data, **{name: value})

@@ -1,10 +1,15 @@
 """minigrad.save / minigrad.load: round trips, atomic writes, refusals that change nothing."""
 
 import hashlib
+import io
 import json
 import os
 import pickle
+import re
 import shutil
+import stat
+import subprocess
+import sys
 import tempfile
 import zipfile
 
@@ -385,7 +390,6 @@ def test_a_missing_folder_is_named_as_the_user_wrote_it(tmp_path):
 
 
 def test_the_folder_is_fsynced_after_the_rename(tmp_path, monkeypatch):
-    import stat
     events = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -476,3 +480,113 @@ def test_every_single_byte_flip_in_the_zip_directory_is_refused_or_loads_exactly
             outcomes["exact"] += 1
     assert outcomes["refused"] > 100 and outcomes["exact"] > 100  # both kinds occur
     assert_unchanged(model, before)
+
+
+# -- FIFOs, devices and sockets are never replaced, never read -----------------------------
+
+def _run_isolated(code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter with a timeout: a load that blocks on a FIFO fails
+    the test instead of hanging the suite."""
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=30, env=environment)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_save_refuses_a_fifo_or_device_and_leaves_it_in_place(tmp_path):
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.npz"
+    os.symlink(fifo, link)
+    for target in (fifo, link):
+        with pytest.raises(ValueError, match=r"save: cannot write .*: it is a FIFO \(named pipe\)"
+                                             r", not a regular file.*Fix: give the path of a "
+                                             r"regular file"):
+            mg.save({"w": np.zeros(1)}, target)
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["link.npz", "pipe.npz"]  # no temporary file left
+    if os.geteuid() == 0:  # a private copy of /dev/null (as root, save once replaced the real one)
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        with pytest.raises(ValueError, match="it is a character device"):
+            mg.save({"w": np.zeros(1)}, device)
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+
+
+LOAD_AND_REPORT = """
+import sys, minigrad as mg
+try:
+    mg.load(sys.argv[1])
+except ValueError as error:
+    print(error)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_load_refuses_a_fifo_or_device_without_blocking_or_reading_forever(tmp_path):
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    result = _run_isolated(LOAD_AND_REPORT, str(fifo))
+    assert re.search(r"load: refused '.*pipe\.npz': it is a FIFO \(named pipe\), not a regular "
+                     r"file.*Fix: give the path of a checkpoint file", result.stdout), result
+    for device in ("/dev/zero", "/dev/urandom"):
+        if os.path.exists(device):
+            result = _run_isolated(LOAD_AND_REPORT, device)
+            assert "it is a character device, not a regular file" in result.stdout, result
+
+
+SWAP_IN_A_FIFO_AFTER_THE_CHECK = """
+import os, sys, numpy as np, minigrad as mg
+path = sys.argv[1]
+mg.save({"w": np.zeros(3)}, path)
+real_stat = os.stat
+def stat_then_swap(target, *args, **kwargs):
+    result = real_stat(target, *args, **kwargs)
+    if os.fspath(target) == path:
+        os.stat = real_stat
+        os.remove(path)
+        os.mkfifo(path)      # the path becomes a FIFO between the check and the open
+    return result
+os.stat = stat_then_swap
+try:
+    mg.load(path)
+except ValueError as error:
+    print(error)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_load_rechecks_the_open_handle_and_a_fifo_swapped_in_cannot_block_it(tmp_path):
+    result = _run_isolated(SWAP_IN_A_FIFO_AFTER_THE_CHECK, str(tmp_path / "model.npz"))
+    assert "it is a FIFO (named pipe), not a regular file" in result.stdout, result
+
+
+def test_load_takes_the_size_from_the_open_file_so_a_save_in_between_is_no_corruption(
+        tmp_path, monkeypatch):
+    path = str(tmp_path / "model.npz")
+    mg.save({"w": np.ones(10, np.float32)}, path)
+    real_stat = os.stat
+
+    def stat_then_another_process_saves(target, *args, **kwargs):
+        result = real_stat(target, *args, **kwargs)
+        if os.fspath(target) == path:
+            monkeypatch.setattr(os, "stat", real_stat)
+            mg.save({"w": np.ones(1000, np.float32)}, path)  # an atomic save lands here
+        return result
+
+    monkeypatch.setattr(os, "stat", stat_then_another_process_saves)
+    assert mg.load(path)["w"].shape == (1000,)  # the file that was opened, read whole
+
+
+def test_paths_may_be_bytes_and_file_objects_are_refused_naming_the_fix(tmp_path):
+    path = os.fsencode(tmp_path / "model.npz")
+    mg.save({"w": np.arange(3.0)}, path)
+    np.testing.assert_array_equal(mg.load(path)["w"], np.arange(3.0))
+    for function, call in (("save", lambda target: mg.save({"w": np.zeros(1)}, target)),
+                           ("load", mg.load)):
+        with pytest.raises(TypeError, match=rf"{function}: takes a path, not a file object "
+                                            r"\(got BytesIO\).*Fix: pass a file name"):
+            call(io.BytesIO())
+        with pytest.raises(TypeError, match=rf"{function}: path must be a str, bytes or "
+                                            r"os.PathLike file name, got int"):
+            call(3)
