@@ -214,20 +214,22 @@ class DataLoader:
     ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
     collate_fn=None)``, plus PyTorch's other keyword options at their "off" values
     (``num_workers=0``, ``pin_memory=False``, ``sampler=None``, ...) so PyTorch code runs
-    unchanged; any other value of those is a TypeError naming the fix. Each batch of a
-    `TensorDataset` is a list of Tensors, one per array, each of shape ``(batch_size, ...)``
-    (the last one smaller unless ``drop_last``). Any other data set (an object with
-    ``__len__`` and ``__getitem__``) is batched with ``collate_fn`` (default:
-    `default_collate`). ``len(loader)`` is the number of batches per epoch.
+    unchanged; any other value of those is a TypeError naming the fix. Everything after
+    `shuffle` is keyword-only: PyTorch's 4th positional argument is `sampler`, and
+    ``DataLoader(data, 32, True, sampler)`` must not become ``drop_last=sampler`` here. Each
+    batch of a `TensorDataset` is a list of Tensors, one per array, each of shape
+    ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other data set
+    (an object with ``__len__`` and ``__getitem__``) is batched with ``collate_fn``
+    (default: `default_collate`). ``len(loader)`` is the number of batches per epoch.
 
     Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
     ``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than
     an empty loop: a training loop over it would train nothing, or never end.
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *,
                  drop_last: bool = False, generator: np.random.Generator | None = None,
-                 collate_fn: Callable[[list[Any]], Any] | None = None, *,
+                 collate_fn: Callable[[list[Any]], Any] | None = None,
                  sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
                  pin_memory: bool = False, timeout: float = 0,
                  worker_init_fn: Callable[[int], None] | None = None,

@@ -321,3 +321,12 @@ def test_pytorch_loader_options_are_accepted_off_and_refused_on_naming_the_fix()
         with pytest.raises(TypeError, match=rf"DataLoader: {name}=.* is not implemented in "
                                             rf"minigrad \(only {name}=.* is accepted\): .*Fix: "):
             DataLoader(data, **{name: value})
+
+
+def test_arguments_after_shuffle_are_keyword_only():
+    """PyTorch's 4th positional argument is `sampler`: DataLoader(data, 2, False, order)
+    would have set drop_last=order here, silently dropping the last batch."""
+    data = TensorDataset(np.arange(5.0))
+    with pytest.raises(TypeError, match="positional"):
+        DataLoader(data, 2, False, [4, 3, 2, 1, 0])
+    assert len(DataLoader(data, 2, False, drop_last=True)) == 2
