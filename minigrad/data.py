@@ -214,8 +214,8 @@ class DataLoader:
     ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
     collate_fn=None)``, plus PyTorch's other keyword options at their "off" values
     (``num_workers=0``, ``pin_memory=False``, ``sampler=None``, ...) so PyTorch code runs
-    unchanged; any other value of those is a TypeError naming the fix. Everything after
-    `shuffle` is keyword-only: PyTorch's 4th positional argument is `sampler`, and
+    unchanged; any other value of those is a TypeError naming the fix. `shuffle` and
+    `drop_last` must be bools: PyTorch's 4th positional argument is `sampler`, and
     ``DataLoader(data, 32, True, sampler)`` must not become ``drop_last=sampler`` here. Each
     batch of a `TensorDataset` is a list of Tensors, one per array, each of shape
     ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other data set
@@ -227,9 +227,9 @@ class DataLoader:
     an empty loop: a training loop over it would train nothing, or never end.
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *,
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, generator: np.random.Generator | None = None,
-                 collate_fn: Callable[[list[Any]], Any] | None = None,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, *,
                  sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
                  pin_memory: bool = False, timeout: float = 0,
                  worker_init_fn: Callable[[int], None] | None = None,
@@ -254,6 +254,12 @@ class DataLoader:
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, bool | np.bool_):  # (PyTorch's 4th positional: sampler)
+                raise TypeError(f"DataLoader: {name} must be True or False, got "
+                                f"{type(flag).__name__} {flag!r:.40}. Fix: pass {name}=True or "
+                                f"False by name (PyTorch's 4th positional argument is sampler, "
+                                "which minigrad does not implement).")
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn

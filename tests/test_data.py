@@ -323,10 +323,14 @@ def test_pytorch_loader_options_are_accepted_off_and_refused_on_naming_the_fix()
             DataLoader(data, **{name: value})
 
 
-def test_arguments_after_shuffle_are_keyword_only():
+def test_shuffle_and_drop_last_must_be_bools():
     """PyTorch's 4th positional argument is `sampler`: DataLoader(data, 2, False, order)
-    would have set drop_last=order here, silently dropping the last batch."""
+    set drop_last=order here (truthy), silently dropping the last batch."""
     data = TensorDataset(np.arange(5.0))
-    with pytest.raises(TypeError, match="positional"):
+    with pytest.raises(TypeError, match=r"drop_last must be True or False, got list .*"
+                                        r"Fix: pass drop_last=True or False by name"):
         DataLoader(data, 2, False, [4, 3, 2, 1, 0])
-    assert len(DataLoader(data, 2, False, drop_last=True)) == 2
+    with pytest.raises(TypeError, match="shuffle must be True or False"):
+        DataLoader(data, 2, "yes")
+    assert len(DataLoader(data, 2, False, True)) == 2  # API.md's positional order still works
+    assert len(DataLoader(data, 2, np.True_, np.False_)) == 3
