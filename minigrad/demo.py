@@ -12,7 +12,6 @@ which re-exports `demo`.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -158,12 +157,13 @@ def check_page_path(path: Path) -> None:
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a folder, not a file. Fix: name the page, e.g. "
                          f"--out {str(path / 'flow.html')!r}.")
-    if path.suffix.lower() not in (".html", ".htm"):
-        # The page replaces the file: a slip such as --out train.py would lose the script.
+    from minigrad.viz.explorer import html_name_instead  # (minigrad.viz on demand: --help)
+
+    instead = html_name_instead(path)
+    if instead is not None:  # a slip such as --out train.py would lose the script
         raise ValueError(f"{str(path)!r} does not end in .html: the page replaces the file "
                          "it is written to, so it is written only to an .html file, never "
-                         "over a script or a checkpoint. Fix: --out "
-                         f"{str(path.with_name(path.stem + '.html'))!r}.")
+                         f"over a script or a checkpoint. Fix: --out {str(instead)!r}.")
     refusal = _no_file_can_be_made_in(path.parent)
     if refusal is not None:
         raise ValueError(f"the output folder {str(path.parent)!r} cannot be written: no file "
@@ -210,11 +210,11 @@ def _no_file_can_be_made_in(folder: Path) -> str | None:
 
 def check_graphviz() -> None:
     """Refuse to make an explorer page, before any training, when Graphviz's `dot` program,
-    which lays the page's graphs out, is missing (found as `viz.output.run_dot_source` finds
-    it: on PATH)."""
-    from minigrad.viz.output import INSTALL_HINT, GraphvizNotFoundError
+    which lays the page's graphs out, is missing (`viz.output.find_dot`, as the drawing
+    finds it)."""
+    from minigrad.viz.output import INSTALL_HINT, GraphvizNotFoundError, find_dot
 
-    if shutil.which("dot") is None:
+    if find_dot() is None:
         raise GraphvizNotFoundError("the Graphviz program 'dot' was not found on PATH, and the "
                                     "explorer page's layout is made by it, so the page was "
                                     f"not made (nothing was trained for it). Fix: {INSTALL_HINT}"

@@ -81,6 +81,15 @@ def _html(document: dict) -> str:
                   _asset("page.html"))
 
 
+def html_name_instead(path: Path) -> Path | None:
+    """None if `path` may take the page (its name ends in .html or .htm, in any case), else
+    the name to suggest instead. A page replaces the file it is written to, so it goes only
+    where its name says it is a page (`Explorer.save` and ``minigrad explore --out``)."""
+    if path.suffix.lower() in (".html", ".htm"):
+        return None
+    return path.with_name(path.stem + ".html")
+
+
 class Explorer:
     """A built page: ``save(path)`` writes it, Jupyter shows it inline (`_repr_html_`)."""
 
@@ -100,10 +109,11 @@ class Explorer:
         """
         refuse_folder(os.fspath(path), "Explorer.save", "flow.html")
         path = Path(path)
-        if path.suffix.lower() not in (".html", ".htm"):
+        instead = html_name_instead(path)
+        if instead is not None:
             raise ValueError(
                 f"Explorer.save: the page is an HTML file, but {str(path)!r} does not end in "
-                f".html (or .htm). Fix: save({str(path.with_name(path.stem + '.html'))!r}); "
+                f".html (or .htm). Fix: save({str(instead)!r}); "
                 "for a picture of one step's graph, mg.viz.render(loss, 'graph.png').")
         if not path.parent.is_dir():
             raise ValueError(f"Explorer.save: the folder {str(path.parent)!r} does not exist. "

@@ -136,6 +136,11 @@ def run_dot(graph: graphviz.Digraph, format: str, timeout: float | None, caller:
     return run_dot_source(graph.source, format, timeout, caller, size, shrink_hint(fold))
 
 
+def find_dot() -> str | None:
+    """The Graphviz `dot` program minigrad runs (the first on PATH), or None if missing."""
+    return shutil.which("dot")
+
+
 def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
                    size: Callable[[], str], shrink_hint: str) -> bytes:
     """Run ``dot -T<format>`` on DOT text, stopped after `timeout` seconds (None: no limit).
@@ -145,7 +150,7 @@ def run_dot_source(source: str, format: str, timeout: float | None, caller: str,
     `GraphvizTimeoutError` naming the graph's `size()` and `shrink_hint`, the options that
     make it smaller."""
     check_timeout(timeout, caller)
-    dot = shutil.which("dot")
+    dot = find_dot()
     if dot is None:
         raise GraphvizNotFoundError(f"{caller}: the Graphviz program 'dot' was not found on "
                                     f"PATH, so the graph cannot be drawn. Fix: {INSTALL_HINT}.")
