@@ -98,14 +98,22 @@ WRONG_ANSWERS = [
 ]
 
 
+def _answer(folder: Path, solution: str, *edits: tuple[str, str]) -> Path:
+    """tutorials/solutions/`solution` with each (old, new) of `edits` made, in `folder`."""
+    source = (TUTORIALS / "solutions" / solution).read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in source, f"{solution} no longer holds {old!r}"
+        source = source.replace(old, new)
+    answer = folder / solution
+    answer.write_text(source, encoding="utf-8")
+    return answer
+
+
 @pytest.mark.parametrize("number, name, right, wrong", WRONG_ANSWERS,
                          ids=[f"{n}:{w[:40]}" for n, _, _, w in WRONG_ANSWERS])
 def test_a_wrong_answer_fails_a_check(number: int, name: str, right: str, wrong: str,
                                       tmp_path: Path) -> None:
-    source = (TUTORIALS / "solutions" / name).read_text(encoding="utf-8")
-    assert right in source, f"the solution no longer contains {right!r}"
-    answer = tmp_path / name
-    answer.write_text(source.replace(right, wrong), encoding="utf-8")
+    answer = _answer(tmp_path, name, (right, wrong))
     out = io.StringIO()
     passed, total = check.run_checks(number, answer, out)
     assert passed < total, f"a wrong answer passes every check:\n{out.getvalue()}"
@@ -218,17 +226,6 @@ def test_make_figures_stages_next_to_an_output_folder_given_as_dot(tmp_path: Pat
 # (The reference solutions pass: test_the_solution_passes_every_check.)
 
 
-def _answer(folder: Path, solution: str, *edits: tuple[str, str]) -> Path:
-    """tutorials/solutions/`solution` with each (old, new) of `edits` made, in `folder`."""
-    source = (TUTORIALS / "solutions" / solution).read_text(encoding="utf-8")
-    for old, new in edits:
-        assert old in source, f"{solution} no longer holds {old!r}"
-        source = source.replace(old, new)
-    answer = folder / solution
-    answer.write_text(source, encoding="utf-8")
-    return answer
-
-
 LINEAR_DISTANCE = (  # lesson 5: |ratio - median| instead of the log distance asked for
     """    logs = np.log10(np.maximum(np.asarray(ratios, float), 1e-30))
     distance = np.abs(logs - np.median(logs))
@@ -336,12 +333,8 @@ def test_wrong_batchnorm_values_point_at_the_formula_not_the_shapes(tmp_path: Pa
 
 
 def test_a_batchnorm_gradient_of_the_wrong_shape_gets_the_shape_hint(tmp_path: Path) -> None:
-    source = (TUTORIALS / "solutions" / "04_batchnorm.py").read_text(encoding="utf-8")
-    right = "return dx, dgamma, dbeta"
-    assert right in source
-    answer = tmp_path / "04_batchnorm.py"  # dgamma copied per sample: summed N-fold
-    answer.write_text(source.replace(right, "return dx, np.broadcast_to(dgamma, dx.shape), "
-                                     "dbeta"), encoding="utf-8")
+    answer = _answer(tmp_path, "04_batchnorm.py", (  # dgamma copied per sample: summed N-fold
+        "return dx, dgamma, dbeta", "return dx, np.broadcast_to(dgamma, dx.shape), dbeta"))
     _, _, report = _verdict(4, answer)
     failure = _failure(report, "its gradients equal those of minigrad's fused BatchNorm")
     assert "dgamma differs" in failure and "shape (6, 4), its input has shape (4,)" in failure
@@ -363,10 +356,8 @@ def test_softplus_is_judged_on_its_values_not_on_numpys_warnings(tmp_path: Path)
 
 
 def test_an_overflowing_softplus_is_named_not_finite(tmp_path: Path) -> None:
-    source = (TUTORIALS / "solutions" / "02_tensors.py").read_text(encoding="utf-8")
-    answer = tmp_path / "02_tensors.py"
-    answer.write_text(source.replace("return np.logaddexp(0, x)",
-                                     "return np.log(1 + np.exp(x))"), encoding="utf-8")
+    answer = _answer(tmp_path, "02_tensors.py",
+                     ("return np.logaddexp(0, x)", "return np.log(1 + np.exp(x))"))
     _, _, report = _verdict(2, answer)
     failure = _failure(report, "Softplus")
     assert "not finite at x = [800.]" in failure and "np.logaddexp(0, x)" in failure
