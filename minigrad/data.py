@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.engine_state import is_grad_enabled as _grad_enabled
 from minigrad.factories import from_numpy
+from minigrad.ops.shape import stack as _stack
 from minigrad.tensor import Tensor, default_generator
 
 
@@ -141,7 +143,12 @@ def default_collate(samples: Sequence[Any]) -> Any:
     """Stack a list of samples into one batch, as PyTorch's default collate does: tuples
     and lists of fields become a list with one batch per field (a named tuple stays a named
     tuple), dicts a dict; numbers and arrays become one stacked Tensor; strings (a file name,
-    a label's text) stay a list of strings, since no tensor holds text."""
+    a label's text) stay a list of strings, since no tensor holds text.
+
+    Tensors that require grad (trained inputs, a model's outputs) are joined with `stack`,
+    an op of the graph, as PyTorch's ``torch.stack`` does: the batch's gradient flows back to
+    each sample. Everything else (arrays, numbers, constant tensors, and any batch under
+    `no_grad`) is stacked in NumPy into a constant batch, the cheap path."""
     first = samples[0]
     if isinstance(first, str | bytes):
         return list(samples)
@@ -154,8 +161,17 @@ def default_collate(samples: Sequence[Any]) -> Any:
         return [default_collate([sample[k] for sample in samples]) for k in range(len(first))]
     if isinstance(first, dict):
         return {key: default_collate([sample[key] for sample in samples]) for key in first}
-    arrays = [sample.data if isinstance(sample, Tensor) else np.asarray(sample)
-              for sample in samples]
+    # One pass gathers the arrays and spots a sample that requires grad (as cheap as the
+    # list comprehension it replaces: this runs for every field of every batch).
+    arrays: list[np.ndarray] = []
+    append = arrays.append
+    for sample in samples:
+        if isinstance(sample, Tensor):
+            if sample.requires_grad and _grad_enabled():
+                return _stack_in_graph(samples)
+            append(sample._data)
+        else:
+            append(np.asarray(sample))
     try:
         batch = np.stack(arrays)
     except ValueError:
@@ -164,16 +180,31 @@ def default_collate(samples: Sequence[Any]) -> Any:
         shapes = {array.shape for array in arrays}
         if len(shapes) == 1:
             raise
-        raise ValueError(f"default_collate: the samples of a batch must have one shape to be "
-                         f"stacked, got shapes {sorted(shapes)[:4]}. Fix: pad or crop them to "
-                         "one size in the data set, or pass DataLoader(..., collate_fn=...)."
-                         ) from None
+        raise _ragged(shapes) from None
     if batch.dtype.kind not in "biuf":
         raise TypeError(f"default_collate: a batch holds Tensors, arrays, numbers, strings, "
                         f"and dicts/tuples/lists of them; got {type(first).__name__} "
                         f"{first!r:.40}. Fix: return those from the data set's __getitem__, or "
                         "pass DataLoader(..., collate_fn=your_function).")
     return from_numpy(batch)
+
+
+def _ragged(shapes: set[tuple[int, ...]]) -> ValueError:
+    return ValueError(f"default_collate: the samples of a batch must have one shape to be "
+                      f"stacked, got shapes {sorted(shapes)[:4]}. Fix: pad or crop them to "
+                      "one size in the data set, or pass DataLoader(..., collate_fn=...).")
+
+
+def _stack_in_graph(samples: Sequence[Any]) -> Tensor:
+    """One batch of samples of which some require grad, made by `stack` so that the graph
+    goes on through the batch. The other samples join it as constants; dtypes are promoted
+    as `stack` promotes them."""
+    tensors = [sample if isinstance(sample, Tensor) else Tensor(np.asarray(sample))
+               for sample in samples]
+    shapes = {tensor.shape for tensor in tensors}
+    if len(shapes) != 1:
+        raise _ragged(shapes)
+    return _stack(tensors)
 
 
 # PyTorch DataLoader options that minigrad does not implement: the value meaning "off"
