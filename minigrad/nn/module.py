@@ -328,37 +328,71 @@ class Module:
         return self
 
     def to_dtype(self, dtype: Any) -> Module:
-        """Convert every floating-point parameter and buffer to `dtype`, in place (the
-        Parameter objects stay the same, so an optimiser built before still holds them)."""
-        for tensor in (*self.parameters(), *self.buffers()):
-            if tensor.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype)
+        """Convert every floating-point parameter and buffer to `dtype`, as PyTorch's
+        ``module._apply`` does, and return self.
+
+        Parameters are converted in place: the Parameter objects stay the same (their
+        arrays and gradients are replaced), so an optimiser built before still holds them.
+        Buffers are *replaced* by converted copies: a buffer is often the caller's own tensor
+        (``nn.CrossEntropyLoss(weight=w)`` keeps ``w``), and ``loss.double()`` must not
+        change ``w``. A buffer already of `dtype` is kept (PyTorch's ``t.to(dtype)`` returns
+        ``t``); integer buffers (``num_batches_tracked``) keep theirs. One difference, so
+        that tied state stays tied as shared parameters do: a tensor registered as a buffer
+        at several places becomes one converted tensor at all of them (PyTorch makes one
+        per place).
+        """
+        dtype = np.dtype(dtype)
+        for parameter in self.parameters():
+            if parameter.dtype.kind == "f" and parameter.dtype != dtype:
+                parameter.data = parameter.data.astype(dtype)
                 # converted, not dropped, as in PyTorch: model.double() between backward()
                 # and step() must not turn the step into a silent no-op
-                if tensor.grad is not None:
-                    tensor.grad = tensor.grad.astype(dtype)
+                if parameter.grad is not None:
+                    parameter.grad = parameter.grad.astype(dtype)
+        converted: dict[int, tuple[Tensor, Tensor]] = {}  # id -> (buffer, its copy)
+        for module in self.modules():
+            for name, buffer in list(module._buffers.items()):
+                if buffer is None or buffer.dtype.kind != "f" or buffer.dtype == dtype:
+                    continue
+                if id(buffer) not in converted:
+                    # Tensor.to, as PyTorch's: a buffer that requires grad (rare) stays in
+                    # its graph through the cast
+                    copy = buffer.to(dtype)
+                    copy.name = buffer.name
+                    converted[id(buffer)] = (buffer, copy)  # (the buffer kept alive: its id)
+                copy = converted[id(buffer)][1]
+                module._buffers[name] = copy
+                object.__setattr__(module, name, copy)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """PyTorch's ``model.to(dtype)``: cast every floating-point parameter and buffer in
-        place (integer buffers such as ``num_batches_tracked`` keep their dtype) and return
-        self. Accepts what ``Tensor.to`` does (``mg.float64``, ``np.float32``, "float64", a
-        tensor whose dtype to take, "cpu"); the dtype must be floating point."""
+        """PyTorch's ``model.to(dtype)``: convert every floating-point parameter (in place)
+        and buffer (replaced by a copy; see `to_dtype`) and return self. Integer buffers
+        such as ``num_batches_tracked`` keep their dtype. Accepts what ``Tensor.to`` does
+        (``mg.float64``, ``np.float32``, "float64", a tensor whose dtype to take, "cpu");
+        the dtype must be floating point. A device alone (``model.to("cpu")``) changes
+        nothing, as in PyTorch."""
         from minigrad.ops.convert import to as tensor_to
 
-        target = tensor_to(Tensor(np.zeros(0, np.float32)), *args, **kwargs).dtype
-        if target.kind != "f":
-            raise TypeError(f"Module.to: only floating-point dtypes are accepted, got {target}. "
+        # Two probes tell "no dtype given" (each keeps its own) from a dtype (both take it).
+        single, double = (tensor_to(Tensor(np.zeros(0, probe)), *args, **kwargs).dtype
+                          for probe in (np.float32, np.float64))
+        if single != double:
+            return self
+        if single.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are accepted, got {single}. "
                             "Fix: use mg.float32 or mg.float64 (integer data goes in the "
                             "inputs, not the parameters).")
-        return self.to_dtype(target)
+        return self.to_dtype(single)
 
     def double(self) -> Module:
-        """Parameters and floating buffers to float64 (what gradcheck needs)."""
+        """Floating parameters (in place) and buffers (replaced) to float64, what gradcheck
+        needs; see `to_dtype`."""
         return self.to_dtype(np.float64)
 
     def float(self) -> Module:
-        """Parameters and floating buffers to float32 (minigrad's default)."""
+        """Floating parameters (in place) and buffers (replaced) to float32, minigrad's
+        default; see `to_dtype`."""
         return self.to_dtype(np.float32)
 
     # -- saving and loading ---------------------------------------------------------------
