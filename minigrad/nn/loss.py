@@ -2,8 +2,11 @@
 
 Each holds its settings and calls its function in `nn.functional`. As in PyTorch, class
 weights (``weight``, ``pos_weight``) are buffers, so they are in the ``state_dict`` (under
-the same names) and follow ``model.to(dtype)``; and the repr shows no settings
-(``CrossEntropyLoss()``)."""
+the same names) and follow ``model.to(dtype)`` (as converted copies: the tensor the caller
+passed keeps its dtype); and the repr shows no settings (``CrossEntropyLoss()``).
+
+Class weights are constants: the loss gives them no gradient, so one that requires grad is
+refused when the loss is called (PyTorch refuses it there too). Pass ``w.detach()``."""
 
 from __future__ import annotations
 

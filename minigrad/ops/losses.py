@@ -14,11 +14,31 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.engine_state import is_grad_enabled
 from minigrad.ops.base import Function, ShapeError
 from minigrad.ops.neural import _log_softmax
 from minigrad.tensor import Tensor, expect_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+_MODULES = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss",
+            "binary_cross_entropy": "BCELoss",
+            "binary_cross_entropy_with_logits": "BCEWithLogitsLoss"}
+
+
+def _refuse_trained_weight(value: Any, name: str, op: str) -> None:
+    """A class weight that requires grad is refused at the call, as PyTorch refuses it ("not
+    differentiable with respect to argument 'weight'"): these ops give the weight no
+    gradient, so it would silently stay untrained. Under `no_grad` nothing is trained, so it
+    is accepted there (as in PyTorch)."""
+    if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{op}: {name} requires grad, but the loss has no gradient with respect to its "
+            f"{name} (PyTorch refuses it too), so it would silently stay untrained. Fix: "
+            f"pass {name}={name}.detach() (to the loss module: nn.{_MODULES[op]}({name}="
+            f"{name}.detach())). To train the {name}, write the "
+            "weighted loss out of tensor ops (from the losses of reduction='none').")
 
 
 def check_reduction(reduction: Any, op: str) -> str:
@@ -216,6 +236,7 @@ def _class_index_setup(input: Tensor, target: Any, weight: Any, ignore_index: in
     setup: dict[str, Any] = {"target": indices, "row_weight": None, "class_weight": None,
                              "keep": None}
     if weight is not None:
+        _refuse_trained_weight(weight, "weight", op)
         class_weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight,
                                   dtype=input.dtype)
         if class_weight.shape != (classes,):
@@ -253,7 +274,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
 
     ``input``: logits ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)`` (classes on axis 1).
     ``target``: integers in [0, C) of shape ``(N,)``, ``()`` or ``(N, d1, ...)``, as a Tensor
-    or a NumPy array. ``weight``: optional ``(C,)`` class weights. Targets equal to
+    or a NumPy array. ``weight``: optional ``(C,)`` class weights, constants (one that
+    requires grad is refused, as in PyTorch: it gets no gradient). Targets equal to
     `ignore_index` add nothing (all ignored: 'mean' is NaN, the gradient 0, as in PyTorch).
     ``reduction``: 'mean' (weighted mean), 'sum' or 'none' (shape of the target).
     ``label_smoothing`` ε in [0, 1]: the target becomes (1-ε)·onehot + ε/C.
@@ -368,6 +390,7 @@ def _binary_setup(input: Tensor, target: Any, op: str) -> Tensor:  # noqa: A002
 def _constant(value: Any, input: Tensor, name: str, op: str) -> np.ndarray | None:  # noqa: A002
     if value is None:
         return None
+    _refuse_trained_weight(value, name, op)
     array = np.asarray(value.data if isinstance(value, Tensor) else value, dtype=input.dtype)
     try:
         np.broadcast_shapes(array.shape, input.shape)
@@ -388,7 +411,8 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy between probabilities ``input`` (in [0, 1], e.g. after sigmoid)
     and ``target`` of the same shape (a Tensor or array; 0/1 labels or probabilities).
-    ``weight`` broadcasts against the input. Prefer `binary_cross_entropy_with_logits` on
+    ``weight`` (a constant, as in `cross_entropy`) broadcasts against the input. Prefer
+    `binary_cross_entropy_with_logits` on
     raw scores: it is exact where sigmoid rounds to 0 or 1."""
     check_reduction(reduction, "binary_cross_entropy")
     target = _binary_setup(input, target, "binary_cross_entropy")
@@ -408,7 +432,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
                                      pos_weight: Any = None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable op, on raw scores ``input``; ``target``
     of the same shape. ``pos_weight`` (broadcast along the last axis, one per class) scales
-    the loss of positive targets: > 1 raises recall. ``weight`` broadcasts against the input."""
+    the loss of positive targets: > 1 raises recall. ``weight`` broadcasts against the input.
+    Both are constants (one that requires grad is refused, as in PyTorch)."""
     op = "binary_cross_entropy_with_logits"
     check_reduction(reduction, op)
     target = _binary_setup(input, target, op)
