@@ -92,12 +92,24 @@ class TensorDataset:
 
     ``TensorDataset(x, y)`` with NumPy arrays or Tensors (their data is used, not copied;
     dtypes are kept). Every array must have the same first dimension (the number of samples).
+
+    A Tensor that requires grad (trained inputs, a model's output) is indexed as a Tensor,
+    in its graph, as in PyTorch: ``ds[i]`` gives its row as a Tensor and a loader's batches
+    pass their gradient back to it. Its samples are rows of the Tensor as it is when
+    indexed (an optimiser's updates show).
     """
+
+    # Per argument, the Tensor itself if it requires grad, else None; empty when none does.
+    # (A class-level default: a data set pickled before it existed indexes its arrays.)
+    _in_graph: tuple[Tensor | None, ...] = ()
 
     def __init__(self, *arrays: Any) -> None:
         if not arrays:
             raise ValueError("TensorDataset: expected at least one array, got none. "
                              "Fix: TensorDataset(x) or TensorDataset(x, y).")
+        if any(isinstance(array, Tensor) and array.requires_grad for array in arrays):
+            self._in_graph = tuple(array if isinstance(array, Tensor) and array.requires_grad
+                                   else None for array in arrays)
         columns = []
         for position, array in enumerate(arrays):
             if isinstance(array, Tensor):
@@ -120,8 +132,20 @@ class TensorDataset:
     def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+    def __getitem__(self, index: Any) -> tuple[Any, ...]:
+        if self._in_graph:
+            return tuple(array[index] if tensor is None else tensor[index]
+                         for array, tensor in zip(self.arrays, self._in_graph))
         return tuple(array[index] for array in self.arrays)
+
+    def _batch(self, index: np.ndarray) -> list[Tensor]:
+        """The rows `index` of every array, each as one Tensor (one fancy-index per array;
+        `DataLoader`'s path for this data set). Tensors that require grad are indexed in their
+        graph."""
+        if self._in_graph:
+            return [from_numpy(array[index]) if tensor is None else tensor[index]
+                    for array, tensor in zip(self.arrays, self._in_graph)]
+        return [from_numpy(array[index]) for array in self.arrays]
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(array.shape) for array in self.arrays)
@@ -314,7 +338,7 @@ class DataLoader:
         for start in range(0, min(stop, len(order)), self.batch_size):
             index = order[start:start + self.batch_size]
             if fast:  # one fancy-index per array instead of one __getitem__ per sample
-                yield [from_numpy(array[index]) for array in self.dataset.arrays]
+                yield self.dataset._batch(index)
             else:
                 collate = self.collate_fn or default_collate
                 yield collate([self.dataset[int(i)] for i in index])

@@ -2,7 +2,8 @@
 
 PyTorch batches tensors with ``torch.stack``, an op of the graph: a batch of a model's
 outputs, or of trained inputs, passes the gradient back to each sample. minigrad stacked
-their arrays into a constant batch, so such a loss trained nothing, silently."""
+their arrays into a constant batch, so such a loss trained nothing, silently; so did
+`TensorDataset`, which kept only the arrays of its tensors."""
 
 from collections import namedtuple
 
@@ -123,3 +124,49 @@ def test_values_and_gradients_match_pytorch_default_collate():
     (batch_theirs["x"] * torch.tensor(upstream) + batch_theirs["pair"][0] ** 2).sum().backward()
     for m, t in zip(mine, theirs):
         np.testing.assert_allclose(m.grad, t.grad.numpy(), rtol=1e-12)
+
+
+# -- TensorDataset of a tensor that requires grad ---------------------------------------------
+
+
+def test_a_tensor_dataset_of_a_tensor_that_requires_grad_keeps_its_graph():
+    # TensorDataset took such a tensor's array: every batch was a constant, silently.
+    x = mg.tensor(np.arange(12.0).reshape(6, 2), requires_grad=True)
+    labels = np.arange(6)
+    dataset = mg.data.TensorDataset(x, labels)
+    row, label = dataset[4]
+    assert isinstance(row, mg.Tensor) and row.requires_grad and label == 4
+    np.testing.assert_array_equal(row.data, [8, 9])
+    for loader in (DataLoader(dataset, batch_size=4, shuffle=True),  # the loader's own path
+                   DataLoader(dataset, batch_size=4, collate_fn=default_collate)):
+        x.grad = None
+        total = None
+        for xb, yb in loader:
+            assert xb.requires_grad and not yb.requires_grad
+            batch_loss = (xb.sum(dim=1) * mg.tensor(yb.data.astype(np.float64))).sum()
+            total = batch_loss if total is None else total + batch_loss
+        total.backward()
+        np.testing.assert_array_equal(x.grad, np.repeat(labels[:, None], 2, axis=1))
+
+
+def test_a_tensor_dataset_of_constants_still_gives_arrays_and_constant_batches():
+    dataset = mg.data.TensorDataset(mg.tensor(np.ones((3, 2), np.float32)), np.arange(3))
+    assert all(isinstance(field, np.ndarray | np.generic) for field in dataset[0])
+    xb, yb = next(iter(DataLoader(dataset, batch_size=3)))
+    assert not xb.requires_grad and xb.dtype == np.float32
+
+
+def test_tensor_dataset_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(2).normal(size=(5, 3))
+    ours = mg.tensor(values, requires_grad=True)
+    theirs = torch.tensor(values, requires_grad=True)
+    weights = np.arange(15.0).reshape(5, 3)
+    for x, ns, loader_type, dataset_type in (
+            (ours, mg, DataLoader, mg.data.TensorDataset),
+            (theirs, torch, torch.utils.data.DataLoader, torch.utils.data.TensorDataset)):
+        batches = list(loader_type(dataset_type(x), batch_size=2))
+        total = sum(((xb ** 2) * ns.tensor(weights[2 * i:2 * i + len(xb)])).sum()
+                    for i, (xb,) in enumerate(batches))
+        total.backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
