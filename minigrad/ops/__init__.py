@@ -286,7 +286,6 @@ Tensor.narrow = narrow
 Tensor.chunk = chunk
 Tensor.split = split
 Tensor.masked_fill = masked_fill
-Tensor.silu = silu
 Tensor.type = type_
 Tensor.device = property(tensor_device)
 Tensor.cpu = cpu

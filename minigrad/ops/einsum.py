@@ -12,7 +12,10 @@ need more than that one call:
   were used, so the gradient is written onto the diagonal of zeros (through the writable
   view ``numpy.einsum("ii->i", zeros)`` gives).
 
-Ellipses (``"...ij"``) are refused with the fix (name the axes), rather than half supported.
+Ellipses (``"...ij"``) are refused with the fix (name the axes), rather than half supported,
+and so is a letter naming axes of different sizes where PyTorch would broadcast a size-1 one
+(the fix: ``expand`` it first). NumPy's einsum does the work, with ``optimize`` on for two
+or more operands, so that a product of matrices goes through BLAS.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def _unique(letters: str) -> str:
 class Einsum(Function):
     def forward(self, *arrays, inputs, output):
         self.arrays, self.inputs, self.output = arrays, inputs, output
-        return np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=len(arrays) > 2)
+        return np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=len(arrays) > 1)
 
     def backward(self, grad_output):
         return tuple(self._gradient(i, grad_output) if needed else None
@@ -48,7 +51,7 @@ class Einsum(Function):
         present = "".join(c for c in letters if c in available)
         equation = f"{','.join([self.output, *others])}->{present}"
         grad = np.einsum(equation, grad_output, *other_arrays,
-                         optimize=len(other_arrays) > 1)
+                         optimize=bool(other_arrays))
         size = {c: n for c, n in zip(subscripts, self.arrays[i].shape)}
         if present != letters:  # letters summed in this operand only: broadcast along them
             grad = grad.reshape([size[c] if c in available else 1 for c in letters])
@@ -102,7 +105,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
                 raise ShapeError(f"einsum: letter {letter!r} stands for axes of sizes "
                                  f"{sizes[letter]} and {n} in {equation!r} (shapes "
                                  f"{', '.join(str(t.shape) for t in tensors)}). Fix: a letter "
-                                 "must name axes of one size.")
+                                 "must name axes of one size (PyTorch also stretches a size-1 "
+                                 "axis there: expand it first, x.expand(...)).")
     if not arrow:
         counts = left.replace(",", "")
         output = "".join(sorted(c for c in sizes if counts.count(c) == 1))

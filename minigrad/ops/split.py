@@ -4,6 +4,8 @@ PyTorch's rules for pieces that do not divide evenly.
 Each piece is its own `Narrow` node, a view of the input (no copy, as in PyTorch), so the
 pieces can go through different computations. Its backward puts the piece's gradient back
 where the piece came from, zeros elsewhere; the engine adds the pieces' contributions up.
+(So backward through k pieces makes k input-sized arrays, one at a time: simple, and
+fine at minigrad's sizes; PyTorch's split has one backward node that concatenates.)
 """
 
 from __future__ import annotations
