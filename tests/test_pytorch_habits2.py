@@ -558,3 +558,16 @@ def test_clip_grad_value_clamps_each_element_in_place():
     assert a.grad is grad  # in place
     np.testing.assert_array_equal(a.grad, [-1.0, 0.5, 1.0])
     np.testing.assert_allclose(b.grad, [[0.1, -0.2]])
+
+
+def test_clipping_replaces_a_read_only_or_scalar_gradient_set_by_hand():
+    a, b = nn.Parameter(np.zeros(3, np.float32)), nn.Parameter(np.zeros((), np.float32))
+    a.grad = np.broadcast_to(np.float32(4.0), (3,))  # read-only
+    b.grad = np.float32(3.0)  # a NumPy number, not an array
+    total = nn.utils.clip_grad_norm_([a, b], 1.0)
+    assert math.isclose(total.item(), math.sqrt(57.0), rel_tol=1e-6)
+    np.testing.assert_allclose(a.grad, np.full(3, 4.0) / math.sqrt(57.0), rtol=1e-5)
+    np.testing.assert_allclose(b.grad, 3.0 / math.sqrt(57.0), rtol=1e-5)
+    a.grad = np.broadcast_to(np.float32(4.0), (3,))
+    nn.utils.clip_grad_value_([a], 1.0)
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0, 1.0])

@@ -18,7 +18,9 @@ from minigrad.tensor import Tensor
 
 
 def _gradients(parameters: Any, op: str) -> list[np.ndarray]:
-    """The ``.grad`` arrays of `parameters` (a tensor or an iterable of them) that have one."""
+    """The ``.grad`` arrays of `parameters` (a tensor or an iterable of them) that have one,
+    each a writable array (a gradient set by hand may be a read-only view or a NumPy
+    number: it is replaced by a copy, so that clipping can write into it)."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     try:
@@ -31,7 +33,13 @@ def _gradients(parameters: Any, op: str) -> list[np.ndarray]:
         if not isinstance(p, Tensor):
             raise TypeError(f"{op}: parameters[{position}] is a {type(p).__name__}, not a "
                             f"Tensor. Fix: {op}(model.parameters(), ...).")
-    return [p.grad for p in parameters if p.grad is not None]
+    grads = []
+    for p in parameters:
+        if p.grad is not None:
+            if not isinstance(p.grad, np.ndarray) or not p.grad.flags.writeable:
+                p.grad = np.array(p.grad, dtype=p.dtype)
+            grads.append(p.grad)
+    return grads
 
 
 def _number(value: Any, op: str, name: str) -> float:
