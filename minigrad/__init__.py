@@ -8,6 +8,7 @@
 
 from minigrad import (
     allocator,  # noqa: E402
+    cuda,  # noqa: E402  (mg.cuda.is_available(): False)
     data,  # noqa: E402  (mg.data.DataLoader, TensorDataset)
     nn,  # noqa: E402
     ops,  # noqa: E402  (attaches the op methods to Tensor)
@@ -23,6 +24,7 @@ from minigrad.autograd import (
     retain_grads,
     set_grad_enabled,
 )
+from minigrad.device import device
 from minigrad.dtypes import (  # noqa: F401 (mg.float, mg.int, mg.bool: see __all__)
     bool,
     double,
@@ -42,11 +44,14 @@ from minigrad.dtypes import (  # noqa: F401 (mg.float, mg.int, mg.bool: see __al
 )
 from minigrad.factories import (
     arange,
+    eye,
     from_numpy,
     full,
+    linspace,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
     tensor,
     zeros,
@@ -57,6 +62,7 @@ from minigrad.ops import (
     abs,
     cat,
     clip,
+    einsum,
     exp,
     log,
     matmul,
@@ -88,7 +94,7 @@ __all__ = [
     "sigmoid", "sqrt",
     "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
-    "data",
+    "data", "cuda", "device", "einsum", "eye", "linspace", "randint",
     # dtypes (the unsized aliases mg.float, mg.int, mg.bool stay out of `import *`: they would
     # shadow Python's builtins)
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "double",

@@ -1,8 +1,10 @@
 """Functions that make tensors, as PyTorch's do: `tensor`, `from_numpy`, `zeros`, `ones`,
-`full`, `zeros_like`, `ones_like`, `randn`, `rand`, `arange` (all exported as ``mg.<name>``).
+`full`, `zeros_like`, `ones_like`, `randn`, `rand`, `randint`, `arange`, `linspace`, `eye`
+(all exported as ``mg.<name>``), and the methods ``x.new_zeros``, ``new_ones``, ``new_full``,
+``new_empty``, ``new_tensor`` (x's dtype unless given one).
 
-Floating factories default to float32, as PyTorch does; `randn` and `rand` draw from the
-generator `mg.manual_seed` seeds unless they are given one.
+Floating factories default to float32, as PyTorch does; `randn`, `rand` and `randint` draw
+from the generator `mg.manual_seed` seeds unless they are given one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.dtypes import resolve_dtype
 from minigrad.tensor import Tensor, default_generator, expect_tensor
 from minigrad.versions import SharedTensor
 
@@ -130,3 +133,119 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     elif data.dtype.kind == "f":
         data = data.astype(np.float32)
     return Tensor(data, requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced values from `start` to `end`, both included (PyTorch's
+    ``linspace``: `steps` is required; float32 unless `dtype` says otherwise, computed in
+    float64 and then converted, so an integer dtype truncates as PyTorch's does)."""
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+            raise TypeError(f"linspace: {name} must be a number, got {type(value).__name__} "
+                            f"{value!r:.40}. Fix: e.g. linspace(0, 1, 5).")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"linspace: steps must be a whole number >= 0, got {steps!r:.40}. "
+                         "Fix: e.g. linspace(0, 1, steps=5).")
+    target = np.dtype(np.float32) if dtype is None else resolve_dtype(dtype, "linspace")
+    data = np.linspace(float(start), float(end), int(steps)).astype(target)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (n x n without `m`), float32 by default, as ``torch.eye``."""
+    for name, value in (("n", n), ("m", n if m is None else m)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"eye: {name} must be a whole number >= 0, got {value!r:.40}. "
+                             "Fix: e.g. eye(3) or eye(2, 3).")
+    try:
+        data = np.eye(int(n), None if m is None else int(m),
+                      dtype=np.float32 if dtype is None else resolve_dtype(dtype, "eye"))
+    except ValueError as error:  # "array is too big": NumPy names neither op nor sizes
+        raise MemoryError(f"eye: a {n} x {n if m is None else m} matrix is too big: {error}. "
+                          "Fix: use smaller sizes.") from None
+    return Tensor(data, requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def randint(*args: Any, size: Any = None, dtype: Any = None,
+            generator: np.random.Generator | None = None, requires_grad: bool = False) -> Tensor:
+    """``randint(high, size)`` or ``randint(low, high, size)``: integers drawn uniformly from
+    [low, high) (low defaults to 0), int64 unless `dtype` says otherwise, as ``torch.randint``.
+    `size` is a tuple, as in PyTorch. Draws from `generator` (default: the one `manual_seed`
+    seeds), so ``mg.manual_seed(s)`` makes it repeatable."""
+    if size is None and args and isinstance(args[-1], tuple | list):
+        *args, size = args  # type: ignore[assignment]
+    if size is None or not isinstance(size, tuple | list) or len(args) not in (1, 2):
+        raise TypeError(f"randint: expected randint(high, size) or randint(low, high, size) "
+                        f"with size a tuple, got {len(args)} number(s) and size {size!r:.40}. "
+                        "Fix: e.g. randint(0, 10, (3,)).")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"randint: {name} must be an int, got {type(value).__name__} "
+                            f"{value!r:.40}. Fix: e.g. randint(0, 10, (3,)).")
+    if low >= high:
+        raise ValueError(f"randint: low must be less than high (the range [low, high) is "
+                         f"empty), got low={low}, high={high}. Fix: e.g. randint(0, 10, (3,)).")
+    shape = _shape(tuple(size), "randint")
+    target = np.dtype(np.int64) if dtype is None else resolve_dtype(dtype, "randint")
+    rng = generator or default_generator()
+    data = rng.integers(int(low), int(high), shape, dtype=np.int64).astype(target)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+# -- Tensor.new_*: a new tensor with self's dtype (unless `dtype` is given) -----------------
+
+
+def _new_dtype(self: Tensor, dtype: Any, op: str) -> np.dtype:
+    return self.dtype if dtype is None else resolve_dtype(dtype, op)
+
+
+def new_tensor(self: Tensor, data: Any, dtype: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    """``x.new_tensor(data)``: a copy of `data` with x's dtype (even for a list of ints, as in
+    PyTorch), outside any graph."""
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(data, dtype=_new_dtype(self, dtype, "new_tensor"), requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``x.new_zeros(2, 3)`` or ``x.new_zeros((2, 3))``: zeros of x's dtype."""
+    return Tensor(np.zeros(_shape(size, "new_zeros"), _new_dtype(self, dtype, "new_zeros")),
+                  requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``x.new_ones(2, 3)``: ones of x's dtype."""
+    return Tensor(np.ones(_shape(size, "new_ones"), _new_dtype(self, dtype, "new_ones")),
+                  requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def new_empty(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``x.new_empty(2, 3)``: an *uninitialised* tensor of x's dtype, as in PyTorch: its values
+    are whatever the memory held. Write every element before reading it."""
+    return Tensor(np.empty(_shape(size, "new_empty"), _new_dtype(self, dtype, "new_empty")),
+                  requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``x.new_full((2, 3), 0.5)``: `fill_value` everywhere, with x's dtype (not the value's:
+    unlike ``mg.full``, as in PyTorch)."""
+    if not isinstance(fill_value, int | float | np.integer | np.floating | np.bool_):
+        raise TypeError(f"new_full: fill_value must be a number, got "
+                        f"{type(fill_value).__name__} {fill_value!r:.40}. Fix: e.g. "
+                        "x.new_full((2, 3), 0.5).")
+    if not isinstance(size, tuple | list):
+        raise TypeError(f"new_full: size must be a tuple, got {type(size).__name__} "
+                        f"{size!r:.40}. Fix: e.g. x.new_full((2, 3), 0.5).")
+    return Tensor(np.full(_shape((size,), "new_full"), fill_value,
+                          _new_dtype(self, dtype, "new_full")), requires_grad=requires_grad)

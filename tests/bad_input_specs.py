@@ -329,6 +329,25 @@ def strict_float(function):
     return reference
 
 
+def masked_fill_numpy(x, value):
+    """PyTorch's rules: a number or a 0-d value in x's dtype, which must hold it (PyTorch
+    refuses a value that overflows the dtype)."""
+    mask = np.array([True, False, True])
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+        refuse()
+    value = value if is_number(value) else value if (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"
+    ) else refuse()
+    number = float(value)
+    if x.dtype.kind in "iu" and not (np.isfinite(number) and np.iinfo(x.dtype).min
+                                     <= math.trunc(number) <= np.iinfo(x.dtype).max):
+        refuse()
+    if x.dtype.kind == "f" and np.isfinite(number) and abs(number) > float(np.finfo(x.dtype).max):
+        refuse()
+    with np.errstate(all="ignore"):
+        return np.where(mask, np.asarray(value).astype(x.dtype), x)
+
+
 def initialiser(name):
     return lambda t: getattr(init, name)(t).data
 
@@ -509,6 +528,30 @@ SPECS += [
 
 
 # Public names tested elsewhere, each with where and why.
+SPECS += [
+    # PyTorch habits (tests/test_pytorch_habits2.py has their own refusal tests too)
+    Spec("F.silu", F.silu, [(T, lambda: mg.tensor(tensor_data(3, 4)))],
+         strict_float(lambda x: x / (1 + np.exp(-x))), ("silu",)),
+    Spec("nn.SiLU", layer_call(nn.SiLU), [(T, lambda: mg.tensor(tensor_data(3, 4)))],
+         strict_float(lambda x: x / (1 + np.exp(-x))), ("silu",)),
+    Spec("mg.eye", mg.eye, [("size", lambda: 3)],
+         lambda n: np.eye(n, dtype=np.float32) if is_int(n) and 0 <= n <= 10**4 else refuse(),
+         ("eye",)),
+    Spec("mg.linspace", lambda n: mg.linspace(-1, 2, n), [("size", lambda: 4)],
+         lambda n: np.linspace(-1, 2, n).astype(np.float32) if is_int(n) and 0 <= n <= 10**6
+         else refuse(), ("linspace",)),
+    Spec("Tensor.t", lambda x: x.t(), [(T, lambda: mg.tensor(tensor_data(2, 3)))],
+         lambda x: x.T if isinstance(x, np.ndarray) and x.ndim <= 2 else refuse(), ("t:",)),
+    Spec("Tensor.repeat", lambda x, n: x.repeat(n, 2),
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("size", lambda: 2)],
+         lambda x, n: np.tile(x, (n, 2)) if is_int(n) and 0 <= n <= 10**4 and x.ndim <= 2
+         else refuse(), ("repeat",)),
+    Spec("Tensor.masked_fill", lambda x, v: x.masked_fill(mg.tensor([True, False, True]), v),
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("number", lambda: -1.5)],
+         masked_fill_numpy, ("masked_fill",)),
+]
+
+
 SKIPPED = {
     # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
     "mg.AnomalyError", "mg.GradcheckError", "mg.no_grad", "mg.enable_grad", "mg.detect_anomaly",
@@ -518,6 +561,9 @@ SKIPPED = {
     # Construction and seeding: tests/test_tensor.py (dtype rules, refusals of non-numbers).
     "mg.Tensor", "mg.tensor", "mg.from_numpy", "mg.randn", "mg.rand", "mg.arange",
     "mg.manual_seed", "mg.default_generator",
+    # The PyTorch habits with their own refusal tests: tests/test_pytorch_habits2.py (randint
+    # draws random numbers; device takes names, not data; einsum takes an equation string).
+    "mg.randint", "mg.device", "mg.einsum",
     # Value (scalar engine, floats only): tests/test_value.py; gradcheck: tests/test_gradcheck.py;
     # matmul and where: tests/test_ops.py and test_tensor.py (broadcasting and dtype rules).
     "mg.Value", "mg.gradcheck", "mg.matmul", "mg.where",

@@ -18,6 +18,7 @@ from minigrad.nn.layers import (
     MaxPool2d,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Tanh,
 )
@@ -32,3 +33,4 @@ __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dro
 __all__ += ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "fold_batchnorm"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "Embedding", "GELU", "ModuleDict", "ModuleList",
             "NLLLoss", "utils"]
+__all__ += ["SiLU"]

@@ -18,6 +18,7 @@ from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
     nll_loss,
 )
 from minigrad.ops.neural import dropout, gelu, log_softmax, softmax  # noqa: F401 (F.gelu, ...)
+from minigrad.ops.silu import silu  # noqa: F401 (F.silu)
 from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 
 

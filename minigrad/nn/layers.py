@@ -267,6 +267,13 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+class SiLU(Module):
+    """x·sigmoid(x), element-wise (also called swish)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
+
+
 class Tanh(Module):
     """tanh(x), element-wise."""
 

@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.device import cpu, tensor_device
+from minigrad.factories import new_empty, new_full, new_ones, new_tensor, new_zeros
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.convert import bool_, double, float_, int_, long, to
+from minigrad.ops.einsum import einsum
 from minigrad.ops.elementwise import (
     abs,
     add,
@@ -38,6 +41,7 @@ from minigrad.ops.elementwise import (
     tanh,
     where,
 )
+from minigrad.ops.expand import expand, expand_as, matrix_transpose, repeat, t
 from minigrad.ops.inplace import (
     add_,
     clamp_,
@@ -51,6 +55,7 @@ from minigrad.ops.inplace import (
 )
 from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.losses import cross_entropy
+from minigrad.ops.masked_fill import masked_fill
 from minigrad.ops.neural import dropout, log_softmax, softmax
 from minigrad.ops.promotion import result_dtype
 from minigrad.ops.reduce import amax, amin, mean, reduced_axes, std, sum, var
@@ -70,6 +75,9 @@ from minigrad.ops.shape import (
     unsqueeze,
     view,
 )
+from minigrad.ops.silu import silu
+from minigrad.ops.split import chunk, narrow, split
+from minigrad.ops.tensor_type import type_
 from minigrad.tensor import Tensor
 
 
@@ -268,6 +276,24 @@ Tensor.broadcast_to = broadcast_to
 Tensor.pad = pad
 Tensor.softmax = softmax
 Tensor.log_softmax = log_softmax
+# PyTorch habits (README, "Beyond the core API"): shapes, pieces, masks, factories, device
+Tensor.t = t
+Tensor.mT = property(matrix_transpose)
+Tensor.expand = expand
+Tensor.expand_as = expand_as
+Tensor.repeat = repeat
+Tensor.narrow = narrow
+Tensor.chunk = chunk
+Tensor.split = split
+Tensor.masked_fill = masked_fill
+Tensor.type = type_
+Tensor.device = property(tensor_device)
+Tensor.cpu = cpu
+Tensor.new_tensor = new_tensor
+Tensor.new_zeros = new_zeros
+Tensor.new_ones = new_ones
+Tensor.new_full = new_full
+Tensor.new_empty = new_empty
 
 __all__ = [
     "Function", "ShapeError", "sum_to_shape", "abs", "add", "broadcast_to", "cast", "cat", "clip",
@@ -277,4 +303,5 @@ __all__ = [
     "squeeze", "stack", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where",
     "avg_pool2d", "conv2d", "cross_entropy", "dropout", "log_softmax", "max_pool2d", "softmax",
     "amax", "amin", "argmax", "argmin", "clone", "norm", "std", "to", "ValuesIndices",
+    "chunk", "einsum", "expand", "expand_as", "masked_fill", "narrow", "repeat", "silu", "split",
 ]
