@@ -232,3 +232,17 @@ def test_frozen_parameters_stay_frozen_in_pytorch():
     assert converted.keys() == dict(model.named_parameters()).keys()
     for name, parameter in model.named_parameters():
         assert converted[name].requires_grad == parameter.requires_grad, name
+
+
+def test_silu_converts():
+    """nn.SiLU (added with F.silu) has PyTorch's nn.SiLU as its counterpart: to_torch
+    refused it as a module with no known equivalent."""
+    torch = torch_or_skip()
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.SiLU(), nn.Linear(4, 2))
+    torch_model = nn.utils.to_torch(model)
+    assert isinstance(torch_model[1], torch.nn.SiLU)
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(mg.tensor(x)).data,
+                               torch_model(torch.from_numpy(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)

@@ -100,6 +100,7 @@ _CONVERTERS: dict[type, Callable[[Any, Any], Any]] = {
     layers.Identity: lambda torch, m: torch.nn.Identity(),
     layers.LeakyReLU: lambda torch, m: torch.nn.LeakyReLU(m.negative_slope),
     layers.GELU: lambda torch, m: torch.nn.GELU(approximate=m.approximate),
+    layers.SiLU: lambda torch, m: torch.nn.SiLU(),
     layers.Softmax: lambda torch, m: torch.nn.Softmax(dim=m.dim),
     layers.LogSoftmax: lambda torch, m: torch.nn.LogSoftmax(dim=m.dim),
     layers.Flatten: lambda torch, m: torch.nn.Flatten(m.start_dim, m.end_dim),
