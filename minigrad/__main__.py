@@ -13,6 +13,14 @@
 This module is the command line: its options, messages and exit codes. The work the demo
 and explore commands do is in `minigrad.demo` (`demo`, `explorer_page`); the examples they
 train and draw are in `minigrad.examples`.
+
+Exit codes, the same for every command:
+  0  done
+  1  the command line was right but the work could not be done: a program it needs is
+     missing (Graphviz's `dot`), Graphviz timed out, or a file could not be written
+  2  the command line is wrong (argparse's usage errors, and values the options refuse)
+The demo needs `dot` only for its drawings: without it, it still trains, prints its
+diagnostics and writes the other files, says what it could not draw, and exits 0.
 """
 
 from __future__ import annotations
@@ -125,17 +133,23 @@ def _explore(args: argparse.Namespace) -> int:
     try:
         check_page_path(Path(args.out))  # before saying it trains
         check_graphviz()  # (the page's layout is Graphviz's: found missing after training)
-    except (ValueError, viz.GraphvizNotFoundError) as error:
+    except ValueError as error:
         _fail("explore", error)
         return 2
+    except viz.GraphvizNotFoundError as error:  # not a usage error: 1, as for graph
+        _fail("explore", error)
+        return 1
     print(f"minigrad explore: training and recording {args.example} "
           f"({args.steps} step{'' if args.steps == 1 else 's'})...",
           flush=True)
     try:
         path = explorer_page(Path(args.out), args.steps, args.every, args.example)
-    except (ValueError, TimeoutError, viz.GraphvizNotFoundError) as error:
+    except ValueError as error:
         _fail("explore", error)
         return 2
+    except (TimeoutError, viz.GraphvizNotFoundError) as error:  # (a TimeoutError is an OSError)
+        _fail("explore", error)
+        return 1
     except OSError as error:
         return _cannot_write("explore", error)
     print(f"wrote {path} (open it in a browser; it works offline)")

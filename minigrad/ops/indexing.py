@@ -2,7 +2,9 @@
 graph), with NumPy's basic and advanced indexing and PyTorch's placement of advanced
 indices (see `split_index`).
 
-The backward of a read moves the gradient back to where each value came from.
+The backward of a read moves the gradient back to where each value came from. An index
+that does not fit is named in the axes of the user's tensor (`_index_error`), and a uint8
+index, a mask to PyTorch and positions to NumPy, is refused with both fixes (`_UINT8`).
 """
 
 from __future__ import annotations
@@ -115,8 +117,7 @@ class GetItem(Function):
                 out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
             return out
         except IndexError as error:  # stays an IndexError: `for row in tensor` relies on it
-            raise IndexError(f"getitem: index {index!r} does not fit shape {x.shape}: {error}. "
-                             f"Fix: {_index_fix(str(error))}") from None
+            raise IndexError(_index_error("getitem", index, x.shape, error)) from None
 
     def backward(self, grad_output):
         grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
@@ -130,9 +131,80 @@ class GetItem(Function):
         return (grad,)
 
 
+def _index_error(op: str, index: Any, shape: tuple[int, ...], error: Exception) -> str:
+    """The message for NumPy's IndexError `error` on ``array[index]`` (the array of the
+    user's tensor, of `shape`), with the fix. What does not fit is named in the axes of the
+    user's tensor (`_misfit`): NumPy names an axis of the array it indexed, which
+    `split_index` may have made (``x[0, [7]]`` is ``x[0, ...][[7]]``: "axis 0")."""
+    shown = _show_index(index)
+    misfit = _misfit(index, shape)
+    if misfit is None:
+        return (f"{op}: index {shown} does not fit shape {shape}: {error}. "
+                f"Fix: {_index_fix(str(error))}")
+    kind, bad, axis, part = misfit
+    if kind == "mask":
+        axes = f"axis {axis}" if len(part) == 1 else f"axes {axis} to {axis + len(part) - 1}"
+        return (f"{op}: index {shown} does not fit shape {shape}: its bool mask of shape {bad} "
+                f"stands for {axes}, of shape {part}. Fix: {_index_fix('boolean index did not')}")
+    length = part[0]
+    valid = f"valid: {-length} to {length - 1}" if length else "no index is valid there"
+    return (f"{op}: index {bad} in {shown} is out of range for a tensor of shape {shape}: "
+            f"its axis {axis} has length {length} ({valid}). Fix: keep each index within its "
+            "axis' length.")
+
+
+def _misfit(index: Any, shape: tuple[int, ...]) -> tuple[str, Any, int, tuple] | None:
+    """The first item of `index` that does not fit `shape`, in `shape`'s own axes:
+    ``("range", the index, axis, (length,))`` for an int or an integer array out of range,
+    ``("mask", its shape, first axis, the axes' shape)`` for a bool mask of the wrong
+    shape; None for any other error (too many indices, two ``...``: NumPy's message says
+    it). Runs only once an index has failed: the indexing that works pays nothing."""
+    items = index if isinstance(index, tuple) else (index,)
+    spans = [_spanned_axes(item) for item in items]
+    if sum(spans) > len(shape) or sum(item is Ellipsis for item in items) > 1:
+        return None
+    axis = 0
+    for item, span in zip(items, spans):
+        if item is Ellipsis:
+            axis += len(shape) - sum(spans)
+            continue
+        if item is not None and not isinstance(item, slice):
+            array = np.asarray(item)
+            part = shape[axis:axis + span]
+            if array.dtype == np.bool_:
+                if array.ndim and array.shape != part:
+                    return "mask", array.shape, axis, part
+            elif array.dtype.kind in "iu" and array.size:
+                low, high = array.min(), array.max()
+                if low < -part[0] or high >= part[0]:
+                    return "range", int(low if low < -part[0] else high), axis, part
+        axis += span
+    return None
+
+
+def _show_index(index: Any) -> str:
+    """`index` as the user wrote it: ``x[0, [7]]``, ``x[:, 1:3]`` (arrays as lists)."""
+    def show(item: Any) -> str:
+        if isinstance(item, slice):
+            parts = ["" if part is None else str(part)
+                     for part in (item.start, item.stop, item.step)]
+            return ":".join(parts[:2] if item.step is None else parts)
+        if item is Ellipsis:
+            return "..."
+        if isinstance(item, np.ndarray) and item.dtype == np.bool_ and item.ndim:
+            return f"<bool mask of shape {item.shape}>"
+        if isinstance(item, np.ndarray):
+            text = str(item.tolist())
+            return text if len(text) <= 60 else text[:56] + " ...]"
+        return repr(item)
+
+    items = index if isinstance(index, tuple) else (index,)
+    return "x[" + ", ".join(map(show, items)) + "]"
+
+
 def _index_fix(reason: str) -> str:
     """The fix for NumPy's indexing error `reason` (its message names none)."""
-    if "boolean index did not match" in reason:
+    if "boolean index did not" in reason:
         return "give a bool mask the shape of the axes it selects (a comparison of x itself)."
     if "out of bounds" in reason or "too many indices" in reason:
         return "keep each index within its axis' length, and give at most one per axis."
@@ -140,15 +212,36 @@ def _index_fix(reason: str) -> str:
             "indices) or a bool mask.")
 
 
+# A uint8 index means two things: NumPy reads a uint8 array as positions, PyTorch reads a
+# uint8 tensor, and a uint8 NumPy array or list of np.uint8 (converted to one), as a mask
+# (deprecated since 1.2, with a warning). Either reading here would silently differ from
+# the other library on the same code (x[idx] with idx = [1, 0, 1]: rows 1, 0, 1 or rows 0
+# and 2), so minigrad takes neither and asks which one is meant. (An np.uint8 scalar is
+# an int to both.)
+_UINT8 = ("indexing: a uint8 {what} as an index is ambiguous: PyTorch reads it as a mask "
+          "(deprecated), NumPy as positions, and the two select different elements. Fix: "
+          "{mask} for a mask (where it is nonzero), or {positions} for positions.")
+_UINT8_DTYPE = type(np.dtype(np.uint8))  # every uint8 dtype's class, whatever its byte order
+
+
 def _array_index(index: Any) -> Any:
     """An index with its Tensors as arrays and its lists as integer arrays."""
     def to_index(i: Any) -> Any:
-        if isinstance(i, Tensor):
+        tensor = isinstance(i, Tensor)
+        if tensor:
             i = i.data
-        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
-            # x[t.argmax()]: a 0-d integer array is advanced indexing to NumPy, which copies;
-            # as an int it selects a view, as PyTorch's x[i] is (and x[i].fill_(7) writes x)
-            return int(i)
+        if isinstance(i, np.ndarray):
+            if type(i.dtype) is _UINT8_DTYPE:  # (a type check: ~40 ns less than dtype.char)
+                raise TypeError(_UINT8.format(what="tensor", mask="idx.bool()",
+                                              positions="idx.long()") if tensor else
+                                _UINT8.format(what="array", mask="idx.astype(bool)",
+                                              positions="idx.astype(np.int64)"))
+            if i.ndim == 0 and i.dtype.kind in "iu":
+                # x[t.argmax()]: a 0-d integer array is advanced indexing to NumPy, which
+                # copies; as an int it selects a view, as PyTorch's x[i] is (and
+                # x[i].fill_(7) writes x)
+                return int(i)
+            return i
         if isinstance(i, list):
             try:
                 array = np.asarray(i)  # an empty list selects nothing (NumPy reads [] as float)
@@ -156,6 +249,10 @@ def _array_index(index: Any) -> Any:
                 raise IndexError(f"indexing: the list {i!r:.60} has rows of different lengths. "
                                  "Fix: index with a rectangular list (one row per selected "
                                  "element), or one list per axis: x[rows, cols].") from None
+            if type(array.dtype) is _UINT8_DTYPE:  # (np.uint8 elements: PyTorch reads a mask)
+                raise TypeError(_UINT8.format(what="list (of np.uint8)",
+                                              mask="[bool(i) for i in idx]",
+                                              positions="[int(i) for i in idx]"))
             return array.astype(np.intp) if array.size == 0 else array
         return i
 
@@ -189,6 +286,9 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
         else:
             array[basic][advanced] = data  # array[basic] is a view: the write reaches array
     except (IndexError, ValueError, TypeError, OverflowError) as error:
+        if isinstance(error, IndexError) and _misfit(selection, x.shape) is not None:
+            raise IndexError(_index_error("item assignment", selection, x.shape, error)
+                             ) from None
         shape = getattr(data, "shape", None)
         what = f"a value of shape {shape}" if shape is not None else type(data).__name__
         raise (IndexError if isinstance(error, IndexError) else ValueError)(

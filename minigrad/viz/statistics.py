@@ -63,8 +63,8 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
         buffer = np.concatenate(flats)
     sizes = np.array([f.size for f in flats])
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    # Values beyond ~1e154 (finite) have squares that overflow to inf: the right norm and
-    # std (NumPy's), without a warning at each step, as in `Workspace`.
+    # Values beyond ~1e154 (finite) have squares that overflow to inf: without a warning at
+    # each step, as in `Workspace`, and recomputed scaled after (`unsquare`).
     with np.errstate(over="ignore", invalid="ignore"):
         squares = np.add.reduceat(buffer * buffer, starts)
         mean = np.add.reduceat(buffer, starts) / sizes
@@ -73,6 +73,8 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     low = np.minimum.reduceat(buffer, starts)
     high = np.maximum.reduceat(buffer, starts)
     norm = np.sqrt(squares)
+    if not math.isfinite(np.add.reduce(norm) + np.add.reduce(std)):  # squares beyond float64
+        unsquare(buffer, starts, sizes, mean, std, norm, np.arange(len(sizes)))
     stats[present] = np.column_stack([norm / np.sqrt(sizes), norm, mean, std, low, high])
     stats[not_finite, RMS] = stats[not_finite, NORM] = np.inf
     limit = len(arrays) if histograms is None else histograms
@@ -319,9 +321,10 @@ class Workspace:
             return False
         # Mean, then std from the centred values (two passes: exact for constants).
         m = self.m
-        # Values beyond ~1e154 (finite) have squares that overflow to inf: the right norm
-        # and std, so the warning is silenced, once for all the passes that square (~1 µs).
-        with np.errstate(over="ignore"):
+        # Values beyond ~1e154 (finite) have squares that overflow to inf: no warning (once
+        # for all the passes that square, ~1 µs); `unsquare` recomputes them after.
+        _OVERFLOW.seen = False  # (a flag, not a check after: nothing to pay in a usual step)
+        with np.errstate(over="call", call=_OVERFLOW):
             mean = np.add.reduceat(self.moment_values, self.moment_starts) / self.moment_sizes
             row_mean = mean[self.moment_row_array]  # (rows, 1)
             for begin, end, values, centred, flat, padding, sums in self.chunks:
@@ -337,6 +340,8 @@ class Workspace:
             if both:
                 squares[:both] += self.both_sizes * np.square(mean[m - both:])
         norm = np.sqrt(squares)
+        if _OVERFLOW.seen:  # (before _histograms, which overwrites the buffer)
+            unsquare(buffer, self.starts, self.sizes, mean, std, norm, self.normed)
         histograms = self._histograms(self.table, low, span, widest)
         if histograms is None:  # magnitudes the shifted product cannot bin exactly: see there
             return False
@@ -416,3 +421,43 @@ class Workspace:
 
 _NAN = np.array([np.nan])
 _NARROWEST, _WIDEST = 2.0**-900, 2.0**900
+
+
+class _Overflow:
+    """Set by NumPy when a computation under ``np.errstate(over="call", call=_OVERFLOW)``
+    overflowed (Workspace's, under its lock): costs nothing until then."""
+
+    seen = False
+
+    def __call__(self, kind: str, flag: int) -> None:
+        self.seen = True
+
+
+_OVERFLOW = _Overflow()
+
+
+def root_sum_squares(values: np.ndarray) -> float:
+    """``sqrt(sum(values**2))`` of finite float64 `values`, without overflow: beyond ~1e154
+    a square is beyond float64 (inf) though the root is not, so the values are divided by
+    the largest magnitude first (inf only when the result itself is beyond float64)."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    if not 0.0 < scale < math.inf:
+        return float(np.sqrt(np.sum(values * values)))
+    scaled = values / scale
+    return scale * math.sqrt(float(np.sum(scaled * scaled)))
+
+
+def unsquare(buffer: np.ndarray, starts: np.ndarray, sizes: np.ndarray, mean: np.ndarray,
+             std: np.ndarray, norm: np.ndarray, normed: np.ndarray) -> None:
+    """Recompute in place, with `root_sum_squares`, each std or norm that came out inf
+    from finite elements (squares beyond float64). Array k is ``buffer[starts[k]:][:sizes[k]]``,
+    ``std[k]`` its std around ``mean[k]``, ``norm[j]`` the norm of array ``normed[j]``.
+    Called only when one of them is not finite: the usual step pays one check."""
+    with np.errstate(over="ignore"):
+        for k in np.flatnonzero(np.isinf(std) & np.isfinite(mean[:len(std)])).tolist():
+            start, size = int(starts[k]), int(sizes[k])
+            centred = buffer[start:start + size] - mean[k]
+            std[k] = root_sum_squares(centred) / math.sqrt(size)
+        for j in np.flatnonzero(np.isinf(norm)).tolist():
+            start, size = int(starts[normed[j]]), int(sizes[normed[j]])
+            norm[j] = root_sum_squares(buffer[start:start + size])

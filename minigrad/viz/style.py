@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.viz.statistics import root_sum_squares
+
 # -- text ---------------------------------------------------------------------------------
 
 MAX_LABEL_CHARS = 40
@@ -110,8 +112,14 @@ class GradStats:
         self.finite = bool(np.isfinite(values).all())
         self.norm = norm(values)
         self.rms = self.norm / math.sqrt(self.size) if self.size else 0.0
-        self.mean = float(values.mean()) if self.size else 0.0
-        self.std = float(values.std()) if self.size else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # (beyond ~1e154: see below)
+            self.mean = float(values.mean()) if self.size else 0.0
+            self.std = float(values.std()) if self.size else 0.0
+        if self.finite and not math.isfinite(self.mean + self.std):
+            # Finite elements whose squares (or sum) are beyond float64: scaled first.
+            scale = float(np.max(np.abs(values)))
+            self.mean = scale * float((values / scale).mean())
+            self.std = root_sum_squares(values - self.mean) / math.sqrt(self.size)
 
     def lines(self) -> list[str]:
         """How a node label shows its gradient (already escaped: numbers only). The first
@@ -125,12 +133,16 @@ class GradStats:
 
 def norm(array: Any) -> float:
     """L2 norm of a gradient (the absolute value for a scalar); inf when an element is NaN
-    or infinite (see `GradStats`)."""
+    or infinite (see `GradStats`), finite when every element is (also beyond ~1e154, where
+    the squares are not: `statistics.root_sum_squares`)."""
     if isinstance(array, float | int):
         x = abs(float(array))
         return x if math.isfinite(x) else math.inf
     values = np.asarray(array, dtype=np.float64)
-    size = float(np.sqrt(np.sum(values * values)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        size = float(np.sqrt(np.sum(values * values)))
+        if math.isinf(size) and np.isfinite(values).all():  # squares beyond float64
+            return root_sum_squares(values.reshape(-1))  # (above ~1e154: rare)
     return math.inf if math.isnan(size) else size  # (an inf element gives inf already)
 
 

@@ -12,6 +12,7 @@ Nothing here knows about Graphviz; `graph.py` turns the result into DOT.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from numbers import Integral
@@ -352,9 +353,9 @@ def _arrows(nodes: list[Any], parents: list[list[int]], box_of: list[int | None]
         arrows[(source, target)].parts.append((norm(grad), int(np.size(grad))))
     for arrow in arrows.values():
         if arrow.parts:
-            squares = sum(part_norm * part_norm for part_norm, _ in arrow.parts)
+            # (hypot: the squares of norms beyond ~1e154 would overflow, the root does not)
+            arrow.grad_norm = math.hypot(*(part_norm for part_norm, _ in arrow.parts))
             size = sum(part_size for _, part_size in arrow.parts)
-            arrow.grad_norm = float(np.sqrt(squares))
-            arrow.grad_rms = float(np.sqrt(squares / size)) if size else 0.0
+            arrow.grad_rms = arrow.grad_norm / math.sqrt(size) if size else 0.0
     ordered = sorted(arrows.values(), key=lambda a: (int(a.source[1:]), int(a.target[1:])))
     return ordered, [boxes[t].key for t in dropped_targets]

@@ -1,0 +1,178 @@
+"""Finite gradients beyond ~1e154, whose squares are beyond float64, keep their finite
+norm, RMS and std in `draw_graph` (labels, tooltips, arrow widths) and in the gradient-flow
+recorder: they showed as inf, as if the gradient were not finite. A NaN or infinite
+gradient still shows as inf."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn, viz
+from minigrad.viz.recorder import STAT_NAMES, GradientFlowRecorder
+from minigrad.viz.statistics import NORM, RMS, STD, Workspace, root_sum_squares, summarise
+from minigrad.viz.style import GradStats, norm
+
+COLUMN = {name: i for i, name in enumerate(STAT_NAMES)}
+
+
+def _norm(values) -> float:
+    """The exact norm, computed where nothing overflows."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    return 1e200 * float(np.sqrt(np.sum((values / 1e200) ** 2)))
+
+
+def _std(values) -> float:
+    return 1e200 * float(np.std(np.asarray(values, dtype=np.float64) / 1e200))
+
+
+def test_root_sum_squares_scales_instead_of_overflowing():
+    values = np.array([1e200, -3e200, 2e200])
+    assert root_sum_squares(values) == pytest.approx(math.sqrt(14) * 1e200, rel=1e-15)
+    assert root_sum_squares(np.array([3.0, 4.0])) == 5.0
+    assert root_sum_squares(np.zeros(3)) == 0.0
+    assert root_sum_squares(np.full(4, 1e308)) == math.inf  # beyond float64 itself
+
+
+def test_style_norm_and_grad_stats_of_a_huge_finite_gradient():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad = np.array([1e200, -2e200, 3e200])
+        stats = GradStats(grad)
+        assert norm(grad) == pytest.approx(_norm(grad), rel=1e-14)
+        assert stats.rms == pytest.approx(_norm(grad) / math.sqrt(3), rel=1e-14)
+        assert stats.std == pytest.approx(_std(grad), rel=1e-14)
+        assert stats.mean == pytest.approx(2e200 / 3, rel=1e-14)
+        assert stats.finite
+        huge = np.full(3, 1e307)  # its sum is beyond float64: the mean is scaled too
+        assert GradStats(huge).mean == pytest.approx(1e307) and GradStats(huge).std == 0.0
+        for bad in (np.array([1.0, np.inf]), np.array([1.0, np.nan]), np.array([1e200, np.nan])):
+            assert norm(bad) == math.inf and GradStats(bad).rms == math.inf
+
+
+def _graph_source(weights: np.ndarray) -> str:
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True, name="x")
+    h = x * mg.tensor(weights, name="w")
+    h.name = "h"
+    loss = h.sum()
+    loss.backward(retain_graph=True)
+    return viz.draw_graph(loss).source
+
+
+def test_draw_graph_shows_a_huge_finite_gradient_and_its_arrow():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        source = _graph_source(np.array([1e200, -2e200, 3e200]))
+    grad = [1e200, -2e200, 3e200]
+    rms = _norm(grad) / math.sqrt(3)
+    assert f"grad RMS {rms:.3g}" in source and f"std {_std(grad):.3g}" in source
+    arrow = next(line for line in source.splitlines() if "n0 -> n2" in line)
+    assert f'label="{rms:.3g}"' in arrow and 'penwidth="6.00"' in arrow
+    assert f"norm {_norm(grad):.6g}" in arrow
+    assert "inf" not in source
+
+
+def test_draw_graph_still_shows_an_infinite_gradient_as_inf():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (inf * 0 in backward: NaN, as intended)
+        source = _graph_source(np.array([1.0, np.inf, 2.0]))
+    arrow = next(line for line in source.splitlines() if "n0 -> n2" in line)
+    assert 'label="inf"' in arrow and "grad RMS inf" in source
+
+
+class _Split(nn.Module):
+    def forward(self, x):
+        return x * 2.0, x * 3.0
+
+
+class _Joined(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.split = _Split()
+
+    def forward(self, x):
+        a, b = self.split(x)
+        return (mg.cat([a, b]) * mg.tensor(np.full(4, 1e200))).sum()
+
+
+def test_an_arrow_of_several_huge_parts_adds_them_without_overflow():
+    # A folded module sends its gradient to two nodes: the arrow's norm is the root of the
+    # sum of their squared norms (each ~1.4e200: the squares overflowed).
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    loss = _Joined()(x)
+    loss.backward(retain_graph=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        source = viz.draw_graph(loss, collapse=["_Split"]).source
+    assert "inf" not in source
+    assert 'tooltip="gradient RMS 1e+200, norm 2e+200"' in source
+
+
+def test_summarise_and_the_workspace_give_the_finite_norm_and_std():
+    arrays = [np.array([1e200, -3e200, 2e200]), np.array([1.0, 2.0]), np.full(4, 1e250),
+              np.array([5e199, 1e200, -1e200, 7e199, 2e200])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = Workspace(7).compute(arrays, 4, 0)
+        reference = summarise(arrays, 7)
+    assert found is not None
+    for stats in (found[0], reference[0]):
+        for i, array in enumerate(arrays):
+            scale = np.max(np.abs(array))
+            expected = scale * np.linalg.norm(array / scale)
+            assert stats[i, NORM] == pytest.approx(expected, rel=1e-14), i
+            assert stats[i, RMS] == pytest.approx(expected / math.sqrt(array.size), rel=1e-14)
+            assert stats[i, STD] == pytest.approx(scale * np.std(array / scale), rel=1e-12,
+                                                  abs=1e-300), i
+
+
+@pytest.mark.parametrize("moments, squares_from", [(2, 0), (0, 0), (2, 1), (1, 1)])
+def test_the_workspace_fixes_only_the_statistics_it_computes(moments, squares_from):
+    arrays = [np.array([1e200, -3e200]), np.array([3e200, 4e200])]
+    found = Workspace(5).compute(arrays, moments, squares_from)
+    assert found is not None
+    stats = found[0]
+    for i, array in enumerate(arrays):
+        if i < moments:
+            assert stats[i, STD] == pytest.approx(1e200 * np.std(array / 1e200), rel=1e-14)
+        else:
+            assert np.isnan(stats[i, STD])
+        if i >= squares_from:
+            assert stats[i, NORM] == pytest.approx(1e200 * np.linalg.norm(array / 1e200),
+                                                   rel=1e-14)
+        else:
+            assert np.isnan(stats[i, NORM])
+
+
+def test_a_gradient_with_a_nan_or_inf_keeps_norm_inf():
+    arrays = [np.array([1e200, np.nan, 2e200]), np.array([np.inf, 1.0]), np.array([3e200])]
+    stats, _ = summarise(arrays, 5)
+    assert np.isinf(stats[:2, [NORM, RMS]]).all()
+    assert stats[2, NORM] == 3e200
+
+
+def test_the_recorder_keeps_the_finite_norms_of_huge_gradients():
+    mg.manual_seed(0)
+    model = nn.Linear(3, 4).to(mg.float64)
+    recorder = GradientFlowRecorder(model)
+    x = mg.tensor(np.random.default_rng(0).normal(size=(5, 3)))
+    out = model(x)
+    loss = (out * mg.tensor(np.full((5, 4), 1e200))).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.backward()
+        assert recorder.record(loss)
+    stats = recorder.box_stats[-1]
+    names = [box.name or box.op for box in recorder.structure.boxes]
+    for name, grad in (("weight", model.weight.grad), ("bias", model.bias.grad)):
+        b = names.index(name)
+        assert stats[b, COLUMN["grad_norm"]] == pytest.approx(_norm(grad), rel=1e-13)
+        assert stats[b, COLUMN["grad_rms"]] == pytest.approx(_norm(grad) / math.sqrt(grad.size),
+                                                             rel=1e-13)
+        arrow = recorder.structure.arrows.index((b, names.index("linear")))
+        assert recorder.arrow_norm[-1][arrow] == pytest.approx(_norm(grad), rel=1e-13)
+    assert np.isfinite(stats[:, COLUMN["grad_norm"]][~np.isnan(stats[:, 0])]).all()
