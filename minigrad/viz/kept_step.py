@@ -20,6 +20,7 @@ import numpy as np
 from minigrad.viz.diagnostics import SATURATION
 from minigrad.viz.statistics import Workspace, summarise
 from minigrad.viz.structure import Plan
+from minigrad.viz.style import norm
 
 __all__ = ["COLUMN", "STAT_NAMES", "arrow_parts", "measure", "saturation"]
 
@@ -87,10 +88,9 @@ def arrow_parts(plan: Plan, parts: list[int], nodes: Sequence[Any], result: np.n
         carried = [vjps[slot] for slot in slots if vjps is not None and slot < len(vjps)
                    and vjps[slot] is not None and target._parents[slot].requires_grad]
         total = sum(carried[1:], carried[0]) if carried else None
-        norm = np.nan if total is None else np.sqrt(np.sum(
-            np.square(total, dtype=np.float64)))
-        # A NaN or inf carried is exploding, as in the boxes (NaN here: no gradient).
-        result[k] = norm if total is None or np.isfinite(norm) else np.inf
+        # A NaN or inf carried is exploding, as in the boxes (NaN here: no gradient); a
+        # finite one beyond ~1e154 keeps its finite norm (style.norm scales it).
+        result[k] = np.nan if total is None else norm(total)
 
 
 def saturation(groups: list[tuple[str, list[int]]], values: list[Any],

@@ -176,3 +176,23 @@ def test_the_recorder_keeps_the_finite_norms_of_huge_gradients():
         arrow = recorder.structure.arrows.index((b, names.index("linear")))
         assert recorder.arrow_norm[-1][arrow] == pytest.approx(_norm(grad), rel=1e-13)
     assert np.isfinite(stats[:, COLUMN["grad_norm"]][~np.isnan(stats[:, 0])]).all()
+
+
+def test_the_recorder_keeps_the_finite_norm_of_an_arrow_carrying_part_of_a_gradient():
+    # h feeds two ops: each arrow from it carries what that op sent back (kept_step's
+    # arrow_parts), here 1e200 per element along one of them.
+    mg.manual_seed(0)
+    model = nn.Linear(3, 4).to(mg.float64)
+    recorder = GradientFlowRecorder(model)
+    h = model(mg.tensor(np.random.default_rng(0).normal(size=(5, 3))))
+    loss = (h * mg.tensor(np.full((5, 4), 1e200))).sum() + (h * 2.0).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.backward()
+        assert recorder.record(loss)
+    boxes = recorder.structure.boxes
+    linear = next(b for b, box in enumerate(boxes) if box.op == "linear")
+    norms = {target: recorder.arrow_norm[-1][k]
+             for k, (source, target) in enumerate(recorder.structure.arrows) if source == linear}
+    assert sorted(norms.values()) == pytest.approx([math.sqrt(20) * 2, math.sqrt(20) * 1e200],
+                                                   rel=1e-13)
