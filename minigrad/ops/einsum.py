@@ -16,6 +16,15 @@ Ellipses (``"...ij"``) are refused with the fix (name the axes), rather than hal
 and so is a letter naming axes of different sizes where PyTorch would broadcast a size-1 one
 (the fix: ``expand`` it first). NumPy's einsum does the work, with ``optimize`` on for two
 or more operands, so that a product of matrices goes through BLAS.
+
+Bools and integers follow PyTorch 2.13, which NumPy's einsum does not: one operand with a
+letter summed away (``"ij->j"``, ``"i->"``, a trace ``"ii->"``) is a sum, so bools count and
+integers add up in int64, as ``sum`` does (NumPy would give ``[True, True]`` for the counts
+of a bool mask, and 44 for three hundred uint8 ones). With two or more operands PyTorch
+multiplies and adds in the operands' dtype, as ``matmul`` does (int32 wraps around; so it
+does here); a bool contraction there (``"i,i->"``) is refused, as in PyTorch, where NumPy
+would give a logical "or" of the products. Without a sum (``"ij->ji"``, ``"i,j->ij"``) the
+dtype is kept.
 """
 
 from __future__ import annotations
@@ -113,4 +122,15 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     elif len(set(output)) != len(output) or not set(output) <= set(sizes):
         raise ValueError(f"einsum: the output {output!r} of {equation!r} must name each letter "
                          "at most once, and only letters of the operands.")
-    return Einsum.apply(*promoted_all(tensors), inputs=tuple(inputs), output=output)
+    promoted = promoted_all(tensors)
+    kind = promoted[0].dtype.kind
+    sums = len(set(output)) < len(sizes)  # a letter summed away
+    if kind in "biu" and sums and len(promoted) == 1:  # a sum: int64, as mg.sum and PyTorch
+        return Tensor._make(np.einsum(f"{inputs[0]}->{output}", promoted[0].data,
+                                      dtype=np.int64), None, ())
+    if kind == "b" and sums:
+        raise TypeError(f"einsum: {equation!r} multiplies bool tensors and sums over "
+                        f"{''.join(sorted(set(sizes) - set(output)))!r}, which PyTorch refuses "
+                        "('bmm not implemented for Bool'; NumPy would give a logical or). Fix: "
+                        "convert them first, e.g. mg.einsum(eq, a.long(), b.long()) for counts.")
+    return Einsum.apply(*promoted, inputs=tuple(inputs), output=output)
