@@ -46,6 +46,8 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
             raise ValueError(f"masked_fill: only supports a 0-dimensional value tensor, but got "
                              f"one of shape {value.shape}. Fix: fill with one number, or use "
                              "mg.where(mask, values, x) to fill from a tensor.")
+        if value.dtype != x.dtype:  # the same check as for a number: NumPy's cast would not
+            _check_fits(value.data.item(), x.dtype)
         filler = value if value.dtype == x.dtype else cast(value, x.dtype)
     else:
         if not isinstance(value, int | float | np.integer | np.floating | np.bool_):
@@ -54,23 +56,30 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
                             "x.masked_fill(mask, float('-inf')).")
         _check_fits(value, x.dtype)
         # As in PyTorch the value takes the tensor's dtype (0.7 in an int64 tensor is 0).
-        filler = Tensor._make(np.asarray(value).astype(x.dtype), None, ())
+        number = float(value) if x.dtype.kind == "f" else value  # (2**70: not an object array)
+        filler = Tensor._make(np.asarray(number).astype(x.dtype), None, ())
     return MaskedFill.apply(filler, x, condition=condition)
 
 
 def _check_fits(value: Any, dtype: np.dtype) -> None:
     """Refuse a value the tensor's dtype cannot hold, as PyTorch does ("value cannot be
-    converted to type float without overflow"): NumPy would store inf, or wrap around."""
-    number = float(value)
+    converted to type float without overflow"): NumPy would store inf, or wrap around.
+    Integers are compared exactly (a float would round 2**63 - 1 up to 2**63 and refuse
+    int64's largest value; Python compares an int with a float exactly, even 10**400)."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if dtype.kind == "f":
-        fits = not math.isfinite(number) or abs(number) <= float(np.finfo(dtype).max)
+        infinite = isinstance(value, float) and not math.isfinite(value)  # -inf: a mask's fill
+        fits = infinite or abs(value) <= float(np.finfo(dtype).max)
     elif dtype.kind in "iu":
         info = np.iinfo(dtype)
-        fits = math.isfinite(number) and info.min <= math.trunc(number) <= info.max
+        whole = value if isinstance(value, int) else (
+            math.trunc(value) if math.isfinite(value) else None)
+        fits = whole is not None and int(info.min) <= whole <= int(info.max)
     else:  # bool: any number is True or False
         return
     if not fits:
-        raise ValueError(f"masked_fill: the value {value} cannot be converted to the tensor's "
-                         f"dtype {dtype} without overflow (integers have no infinity or NaN). "
-                         "Fix: a value in the dtype's range, or convert the tensor first, "
-                         "e.g. x.float().masked_fill(...).")
+        raise ValueError(f"masked_fill: the value {value!r:.40} cannot be converted to the "
+                         f"tensor's dtype {dtype} without overflow (integers have no infinity "
+                         "or NaN). Fix: a value in the dtype's range, or convert the tensor "
+                         "first, e.g. x.double().masked_fill(...).")
