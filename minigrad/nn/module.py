@@ -370,9 +370,15 @@ class Module:
         and buffer (replaced by a copy; see `to_dtype`) and return self. Integer buffers
         such as ``num_batches_tracked`` keep their dtype. Accepts what ``Tensor.to`` does
         (``mg.float64``, ``np.float32``, "float64", a tensor whose dtype to take, "cpu");
-        the dtype must be floating point. A device alone (``model.to("cpu")``) changes
-        nothing, as in PyTorch."""
+        the dtype must be floating point. A device alone (``model.to("cpu")``, ``"cpu:0"``,
+        ``torch.device("cpu")``) changes nothing, as in PyTorch; ``non_blocking=`` is
+        accepted (and changes nothing), ``copy=`` refused, as in PyTorch."""
         from minigrad.ops.convert import to as tensor_to
+
+        if "copy" in kwargs:
+            raise TypeError("Module.to: does not accept a copy argument (as in PyTorch: it "
+                            "converts the module in place). Fix: drop copy=; "
+                            "copy.deepcopy(model) first for a converted copy.")
 
         # Two probes tell "no dtype given" (each keeps its own) from a dtype (both take it).
         single, double = (tensor_to(Tensor(np.zeros(0, probe)), *args, **kwargs).dtype

@@ -8,29 +8,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.device import DEVICE_TYPES, check_device, device, is_torch_device
 from minigrad.dtypes import resolve_dtype
 from minigrad.ops.elementwise import cast
 from minigrad.tensor import Tensor
 
-DEVICES = ("cpu",)
+
+def _is_device(arg: Any) -> bool:
+    """A positional argument of ``to`` that names a device: a `mg.device` or ``torch.device``,
+    a string "cpu", "cuda:1", ... (the part before ':' a device type), or an int (PyTorch's
+    accelerator index)."""
+    if isinstance(arg, device) or is_torch_device(arg):
+        return True
+    if isinstance(arg, int) and not isinstance(arg, bool):
+        return True
+    return isinstance(arg, str) and arg.partition(":")[0] in DEVICE_TYPES
 
 
-def to(x: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
-    """``x.to(dtype)``, ``x.to(other_tensor)`` (its dtype) or ``x.to("cpu")``. Like PyTorch,
-    returns `x` itself when nothing changes, unless ``copy=True``."""
-    device = kwargs.pop("device", None)
+def to(x: Tensor, *args: Any, dtype: Any = None, non_blocking: bool = False,
+       copy: bool = False, device: Any = None, **kwargs: Any) -> Tensor:
+    """``x.to(dtype)``, ``x.to(other_tensor)`` (its dtype), ``x.to("cpu")`` /
+    ``x.to(mg.device("cpu", 0))`` / ``x.to(torch.device("cpu"))``, or a device then a dtype,
+    as PyTorch's. Like PyTorch, returns `x` itself when nothing changes, unless
+    ``copy=True``. ``non_blocking`` is accepted and changes nothing (there is no GPU to copy
+    to asynchronously); PyTorch's positional order is kept: ``x.to(dtype, non_blocking,
+    copy)``."""
     if kwargs:
-        raise TypeError(f"to: unexpected argument(s) {sorted(kwargs)}.")
+        raise TypeError(f"to: unexpected argument(s) {sorted(kwargs)}. Fix: x.to(dtype), "
+                        "x.to(device), x.to(other), with optional non_blocking= and copy=.")
+    flags = []
     for arg in args:
-        if isinstance(arg, Tensor):
+        if isinstance(arg, bool):  # x.to(dtype, non_blocking, copy), as PyTorch's positions
+            flags.append(arg)
+        elif isinstance(arg, Tensor):
             dtype = arg.dtype
-        elif isinstance(arg, str) and (arg in DEVICES or arg.startswith(("cuda", "mps"))):
+        elif _is_device(arg):
             device = arg
         else:
             dtype = arg
-    if device is not None and str(device) not in DEVICES:
-        raise ValueError(f"to: minigrad runs on the CPU only (NumPy); got device {device!r}. "
-                         "Fix: drop the device argument, or use .to('cpu').")
+    if len(flags) > 2:
+        raise TypeError(f"to: at most two bools (non_blocking, copy) after the dtype or device, "
+                        f"got {len(flags)}. Fix: e.g. x.to(mg.float64, copy=True).")
+    if len(flags) == 2:
+        copy = copy or flags[1]
+    check_device(device, "to")
     target = x.dtype if dtype is None else resolve_dtype(dtype, "to")
     if target == x.dtype and not copy:
         return x
