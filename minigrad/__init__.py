@@ -61,6 +61,7 @@ from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import (
     abs,
     cat,
+    chunk,
     clip,
     einsum,
     exp,
@@ -71,6 +72,7 @@ from minigrad.ops import (
     pad,
     relu,
     sigmoid,
+    split,
     sqrt,
     stack,
     tanh,
@@ -94,7 +96,7 @@ __all__ = [
     "sigmoid", "sqrt",
     "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
-    "data", "cuda", "device", "einsum", "eye", "linspace", "randint",
+    "data", "cuda", "device", "einsum", "eye", "linspace", "randint", "split", "chunk",
     # dtypes (the unsized aliases mg.float, mg.int, mg.bool stay out of `import *`: they would
     # shadow Python's builtins)
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "double",

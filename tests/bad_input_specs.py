@@ -563,7 +563,8 @@ SKIPPED = {
     "mg.manual_seed", "mg.default_generator",
     # The PyTorch habits with their own refusal tests: tests/test_pytorch_habits2.py (randint
     # draws random numbers; device takes names, not data; einsum takes an equation string).
-    "mg.randint", "mg.device", "mg.einsum",
+    # split and chunk: the same functions as x.split / x.chunk (tests/test_pytorch_habits2.py).
+    "mg.randint", "mg.device", "mg.einsum", "mg.split", "mg.chunk",
     # Value (scalar engine, floats only): tests/test_value.py; gradcheck: tests/test_gradcheck.py;
     # matmul and where: tests/test_ops.py and test_tensor.py (broadcasting and dtype rules).
     "mg.Value", "mg.gradcheck", "mg.matmul", "mg.where",

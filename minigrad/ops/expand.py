@@ -91,7 +91,14 @@ def repeat(x: Tensor, *repeats: Any) -> Tensor:
     a (3,) tensor ``.repeat(2, 1)`` is (2, 3). To repeat each element instead
     (``numpy.repeat``), PyTorch has ``repeat_interleave``."""
     expect_tensor(x, "repeat")
-    repeats = tuple(int(n) for n in _shape_arg(repeats, "repeat"))
+    if len(repeats) == 1 and isinstance(repeats[0], tuple | list):
+        repeats = tuple(repeats[0])
+    for n in repeats:  # (not _shape_arg's message: its x.repeat(2, -1) would be refused)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise TypeError(f"repeat: sizes must be ints, got {type(n).__name__} {n!r:.40} in "
+                            f"{repeats!r:.80}. Fix: pass whole counts >= 0, e.g. "
+                            "x.repeat(2, 1).")
+    repeats = tuple(int(n) for n in repeats)
     if len(repeats) < x.ndim:
         raise ShapeError(f"repeat: {len(repeats)} count(s) {repeats} for a tensor of shape "
                          f"{x.shape}: the number of counts cannot be smaller than the number "

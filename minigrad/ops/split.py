@@ -67,10 +67,23 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     return Narrow.apply(x, axis=axis, start=start, length=length)
 
 
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+_MISSING: Any = object()
+
+
+def split(x: Tensor, split_size_or_sections: Any = _MISSING, dim: int = 0, *,
+          split_size: Any = _MISSING) -> tuple[Tensor, ...]:
     """``x.split(2)``: pieces of 2 along `dim` (the last one smaller when 2 does not divide
     the size); ``x.split([1, 3])``: pieces of those sizes, which must add up to the size.
-    A tuple of views, as PyTorch's ``split``."""
+    A tuple of views, as PyTorch's ``split``. The sizes may be given by keyword under either
+    of PyTorch's names: ``torch.split(x, split_size_or_sections=2)`` and the method's
+    ``x.split(split_size=2)``."""
+    if (split_size_or_sections is _MISSING) == (split_size is _MISSING):
+        given = "both" if split_size is not _MISSING else "neither"
+        raise TypeError(f"split: expected the piece size (or a list of sizes) once, got "
+                        f"{given} of split_size_or_sections and split_size. Fix: e.g. "
+                        "x.split(2) or x.split([1, 3]).")
+    if split_size_or_sections is _MISSING:
+        split_size_or_sections = split_size
     axis = _axis(x, dim, "split")
     size = x.shape[axis]
     if isinstance(split_size_or_sections, list | tuple):
