@@ -287,7 +287,8 @@ class DataLoader:
     ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other data set
     (an object with ``__len__`` and ``__getitem__``, including a subclass of `TensorDataset`
     that overrides ``__getitem__``) is batched with ``collate_fn`` (default:
-    `default_collate`), one ``dataset[i]`` per sample. ``len(loader)`` is the number of batches per epoch.
+    `default_collate`), one ``dataset[i]`` per sample. ``len(loader)`` is the number of
+    batches per epoch.
 
     Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
     ``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than
