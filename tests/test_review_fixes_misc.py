@@ -148,3 +148,33 @@ def test_clip_grad_norm_zero_norm_counts_the_gradients_with_a_nonzero_element():
     a, b, c = _params([([1.0, 0.0, 2.0], np.float32), ([3.0], np.float32),
                        ([0.0], np.float32)])
     assert nn.utils.clip_grad_norm_([a, b, c], 10.0, norm_type=0).item() == 2.0  # as PyTorch
+
+
+# -- the CLI's exit code for a missing optional package --------------------------------------
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_log_dir_without_tensorboardx_exits_1_naming_the_install(tmp_path):
+    """A missing optional package is work that cannot be done here (1), not a wrong command
+    line (2, as it was). tensorboardX is made unimportable by a module of that name, first
+    on the path, that raises ImportError (as a missing one does)."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "tensorboardX.py").write_text(
+        'raise ImportError("No module named \'tensorboardX\'")\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(shim), str(ROOT), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "minigrad", "demo", "--steps", "2",
+                           "--out", "out", "--log-dir", "runs"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("minigrad demo: --log-dir") and "tensorboardX" in done.stderr
+    assert "pip install 'minigrad[tensorboard]'" in done.stderr
+    assert "Traceback" not in done.stderr and "training" not in done.stdout
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
