@@ -17,7 +17,8 @@ train and draw are in `minigrad.examples`.
 Exit codes, the same for every command:
   0  done
   1  the command line was right but the work could not be done: a program it needs is
-     missing (Graphviz's `dot`), Graphviz timed out, or a file could not be written
+     missing (Graphviz's `dot`), or an optional package its options need (tensorboardX,
+     for demo --log-dir), Graphviz timed out, or a file could not be written
   2  the command line is wrong (argparse's usage errors, and values the options refuse)
 The demo needs `dot` only for its drawings: without it, it still trains, prints its
 diagnostics and writes the other files, says what it could not draw, and exits 0.
@@ -322,9 +323,20 @@ def _demo(args: argparse.Namespace) -> int:
              lr=0.1 if args.lr is None else args.lr,
              batch_size=64 if args.batch_size is None else args.batch_size,
              log_dir=args.log_dir)
-    except (ValueError, ImportError) as error:
+    except ValueError as error:
         _fail("demo", error)
         return 2
+    except ImportError as error:
+        # An optional package the options need is missing: the command line is right, the
+        # work cannot be done here (1, as for a missing `dot`), and the fix is an install.
+        if args.log_dir is not None and "tensorboardX" in str(error):
+            print("minigrad demo: --log-dir writes TensorBoard files, which needs the "
+                  "tensorboardX package, and it cannot be imported here. Fix: pip install "
+                  "'minigrad[tensorboard]' (or pip install tensorboardX), or leave --log-dir "
+                  "out.", file=sys.stderr)
+        else:
+            _fail("demo", error)
+        return 1
     except OSError as error:
         option = "--log-dir" if _is_in(error.filename, args.log_dir) else "--out"
         return _cannot_write("demo", error, option)

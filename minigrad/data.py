@@ -231,6 +231,17 @@ def _stack_in_graph(samples: Sequence[Any]) -> Tensor:
     return _stack(tensors)
 
 
+def _batches_by_arrays(dataset: Any) -> bool:
+    """Whether `dataset`'s batches may be cut from its arrays directly (`TensorDataset._batch`,
+    one fancy-index per array) rather than by one ``dataset[i]`` per sample. Only when both
+    are `TensorDataset`'s own: a subclass that overrides ``__getitem__`` (an augmentation, a
+    transform) must see every sample go through it, or its change is silently skipped."""
+    kind = type(dataset)
+    return (isinstance(dataset, TensorDataset)
+            and kind.__getitem__ is TensorDataset.__getitem__
+            and kind._batch is TensorDataset._batch)
+
+
 # PyTorch DataLoader options that minigrad does not implement: the value meaning "off"
 # (accepted, so code written for PyTorch runs unchanged) and the fix for any other value.
 _WORKERS_FIX = "batches are made in this process. Fix: leave it out (num_workers=0)"
@@ -274,8 +285,10 @@ class DataLoader:
     ``DataLoader(data, 32, True, sampler)`` must not become ``drop_last=sampler`` here. Each
     batch of a `TensorDataset` is a list of Tensors, one per array, each of shape
     ``(batch_size, ...)`` (the last one smaller unless ``drop_last``). Any other data set
-    (an object with ``__len__`` and ``__getitem__``) is batched with ``collate_fn``
-    (default: `default_collate`). ``len(loader)`` is the number of batches per epoch.
+    (an object with ``__len__`` and ``__getitem__``, including a subclass of `TensorDataset`
+    that overrides ``__getitem__``) is batched with ``collate_fn`` (default:
+    `default_collate`), one ``dataset[i]`` per sample. ``len(loader)`` is the number of
+    batches per epoch.
 
     Unlike PyTorch, iterating over a loader whose epoch has no batch (an empty data set, or
     ``drop_last=True`` with fewer samples than ``batch_size``) is a ValueError rather than
@@ -334,7 +347,7 @@ class DataLoader:
             raise ValueError(self._no_batches())
         order = self._order()
         stop = len(self) * self.batch_size
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
+        fast = _batches_by_arrays(self.dataset) and self.collate_fn is None
         for start in range(0, min(stop, len(order)), self.batch_size):
             index = order[start:start + self.batch_size]
             if fast:  # one fancy-index per array instead of one __getitem__ per sample

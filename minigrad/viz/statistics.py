@@ -40,6 +40,9 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     Non-finite elements are left out of every statistic but two: the rms and norm of an
     array with a NaN or infinite element are inf (its size is not finite; a diverging
     gradient must not pass for the size of its finite part, or for no gradient at all).
+    Finite elements beyond float64's comfort (squares beyond ~1e154, sums or a span beyond
+    ~1.8e308) still give finite statistics, but for a norm beyond float64 itself: see
+    `unsquare` and `_halve_wide_spans`, paid for only when a result is not finite.
     """
     stats = np.full((len(arrays), 6), np.nan)
     counts = np.zeros((len(arrays), bins), dtype=np.int32)
@@ -73,9 +76,12 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     low = np.minimum.reduceat(buffer, starts)
     high = np.maximum.reduceat(buffer, starts)
     norm = np.sqrt(squares)
-    if not math.isfinite(np.add.reduce(norm) + np.add.reduce(std)):  # squares beyond float64
-        unsquare(buffer, starts, sizes, mean, std, norm, np.arange(len(sizes)))
-    stats[present] = np.column_stack([norm / np.sqrt(sizes), norm, mean, std, low, high])
+    rms = norm / np.sqrt(sizes)
+    with np.errstate(over="ignore", invalid="ignore"):
+        usual = math.isfinite(np.add.reduce(norm) + np.add.reduce(std))
+    if not usual:  # squares (or sums) beyond float64
+        unsquare(buffer, starts, sizes, mean, std, norm, np.arange(len(sizes)), rms)
+    stats[present] = np.column_stack([rms, norm, mean, std, low, high])
     stats[not_finite, RMS] = stats[not_finite, NORM] = np.inf
     limit = len(arrays) if histograms is None else histograms
     shown = int(np.searchsorted(present, limit))  # the present arrays that get a histogram
@@ -85,7 +91,10 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     buffer, sizes, low, high = buffer[:end], sizes[:shown], low[:shown], high[:shown]
     # np.histogram's rule: equal bins over [low, high]; the top edge belongs to the last bin.
     first = np.where(high > low, low, low - 0.5)
-    width = np.where(high > low, high - low, 1.0)
+    with np.errstate(over="ignore"):
+        width = np.where(high > low, high - low, 1.0)
+    if not np.isfinite(width).all():  # rare: a span beyond float64, see _halve_wide_spans
+        buffer, first, width = _halve_wide_spans(buffer, sizes, first, width, low, high)
     index = ((buffer - np.repeat(first, sizes)) / np.repeat(width, sizes) * bins).astype(np.intp)
     np.minimum(index, bins - 1, out=index)
     index += np.repeat(np.arange(shown) * bins, sizes)
@@ -94,6 +103,24 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
         counts[present[k]] = 0
         counts[present[k], equal_value_bin(float(low[k]), bins)] = sizes[k]
     return stats, counts
+
+
+def _halve_wide_spans(buffer: np.ndarray, sizes: np.ndarray, first: np.ndarray,
+                      width: np.ndarray, low: np.ndarray, high: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`summarise`'s histogram for arrays whose span is beyond float64 (finite elements of
+    both signs beyond ~±9e307: ``high - low`` is inf, and every bin number was NaN): their
+    elements, their low and their span are halved, which brings the span within float64 and
+    leaves the bins' proportions as they were. Halving a float64 is exact (but for
+    subnormal numbers, ~1e-308, which round: an element that close to 0 is then within a
+    rounding error of where it was, far from any bin edge of a span this wide), so the bin
+    numbers are those of the exact span but for an element within a rounding error of an
+    edge. Returns the buffer (a copy), first and width to bin with."""
+    wide = ~np.isfinite(width)
+    half = np.where(wide, 0.5, 1.0)
+    first = first * half
+    width = np.where(wide, high * 0.5 - low * 0.5, width)
+    return buffer * np.repeat(half, sizes), first, width
 
 
 def equal_value_bin(value: float, bins: int) -> int:
@@ -135,7 +162,8 @@ class Workspace:
     elsewhere): the recorder needs the mean and std of values (and of the parameters'
     gradients) and the size of gradients. It returns None, computing nothing, when the
     step does not fit (more than `WORKSPACE_ELEMENTS` elements), an array is not a NumPy
-    array, or an element is not finite: the caller then uses `summarise`. The arrays it
+    array, an element is not finite, or a span is beyond float64 (elements of both signs
+    beyond ~±9e307): the caller then uses `summarise`. The arrays it
     returns are fresh. `take` gives only chosen numbers and histogram rows, gathered
     straight from the call's results (the recorder's path: no ``(arrays, 6)`` table).
 
@@ -314,10 +342,12 @@ class Workspace:
             return False
         low = np.minimum.reduceat(buffer, self.bounds)[::2]
         high = np.maximum.reduceat(buffer, self.bounds)[::2]
-        with np.errstate(invalid="ignore"):  # inf - inf: an exploding gradient, said below
+        # inf - inf: an exploding gradient; or a span beyond float64 (finite elements of both
+        # signs beyond ~±9e307): both said below, the caller then uses `summarise`.
+        with np.errstate(over="ignore", invalid="ignore"):
             span = high - low
-        widest = np.add.reduce(span)  # (>= every span: none is negative)
-        if not math.isfinite(widest):  # a NaN or an infinity somewhere
+            widest = np.add.reduce(span)  # (>= every span: none is negative)
+        if not math.isfinite(widest):  # a NaN or an infinity somewhere, or a vast span
             return False
         # Mean, then std from the centred values (two passes: exact for constants).
         m = self.m
@@ -340,14 +370,14 @@ class Workspace:
             if both:
                 squares[:both] += self.both_sizes * np.square(mean[m - both:])
         norm = np.sqrt(squares)
+        rms = norm * self.inverse_root_size
         if _OVERFLOW.seen:  # (before _histograms, which overwrites the buffer)
-            unsquare(buffer, self.starts, self.sizes, mean, std, norm, self.normed)
+            unsquare(buffer, self.starts, self.sizes, mean, std, norm, self.normed, rms)
         histograms = self._histograms(self.table, low, span, widest)
         if histograms is None:  # magnitudes the shifted product cannot bin exactly: see there
             return False
         self.histograms = histograms
-        self.results = np.concatenate((low, high, mean, std, norm, norm * self.inverse_root_size,
-                                       _NAN))
+        self.results = np.concatenate((low, high, mean, std, norm, rms, _NAN))
         return True
 
     def _histograms(self, table: np.ndarray, low: np.ndarray, span: np.ndarray,
@@ -448,16 +478,48 @@ def root_sum_squares(values: np.ndarray) -> float:
 
 
 def unsquare(buffer: np.ndarray, starts: np.ndarray, sizes: np.ndarray, mean: np.ndarray,
-             std: np.ndarray, norm: np.ndarray, normed: np.ndarray) -> None:
-    """Recompute in place, with `root_sum_squares`, each std or norm that came out inf
-    from finite elements (squares beyond float64). Array k is ``buffer[starts[k]:][:sizes[k]]``,
-    ``std[k]`` its std around ``mean[k]``, ``norm[j]`` the norm of array ``normed[j]``.
+             std: np.ndarray, norm: np.ndarray, normed: np.ndarray,
+             rms: np.ndarray | None = None) -> None:
+    """Recompute in place each mean, std, norm or rms that came out inf or NaN from finite
+    elements (squares, sums or differences beyond float64). Array k is
+    ``buffer[starts[k]:][:sizes[k]]``, ``mean[k]`` and ``std[k]`` its moments (for the
+    first ``len(std)`` arrays), ``norm[j]`` and ``rms[j]`` the norm and rms of array
+    ``normed[j]``. Means and stds are computed on the elements divided by their largest
+    magnitude (finite: both are at most that); a norm with `root_sum_squares` (inf only
+    when it is beyond float64 itself, where the rms, a typical element, is not).
     Called only when one of them is not finite: the usual step pays one check."""
-    with np.errstate(over="ignore"):
-        for k in np.flatnonzero(np.isinf(std) & np.isfinite(mean[:len(std)])).tolist():
+    with np.errstate(over="ignore", invalid="ignore"):
+        moments = len(std)
+        redo = ~(np.isfinite(std) & np.isfinite(mean[:moments]))
+        for k in np.flatnonzero(redo).tolist():
             start, size = int(starts[k]), int(sizes[k])
-            centred = buffer[start:start + size] - mean[k]
-            std[k] = root_sum_squares(centred) / math.sqrt(size)
+            mean[k], std[k] = scaled_moments(buffer[start:start + size])
         for j in np.flatnonzero(np.isinf(norm)).tolist():
             start, size = int(starts[normed[j]]), int(sizes[normed[j]])
-            norm[j] = root_sum_squares(buffer[start:start + size])
+            values = buffer[start:start + size]
+            norm[j] = root_sum_squares(values)
+            if rms is not None:
+                rms[j] = root_mean_square(values)
+
+
+def scaled_moments(values: np.ndarray) -> tuple[float, float]:
+    """Mean and std of finite float64 `values`, computed on them divided by their largest
+    magnitude M: both are at most M, but their sum and the differences from the mean (up
+    to 2M) may be beyond float64."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    if not 0.0 < scale < math.inf:
+        return float(np.mean(values)), float(np.std(values))
+    scaled = values / scale
+    centred = scaled - np.mean(scaled)
+    return (scale * float(np.mean(scaled)),
+            scale * math.sqrt(float(np.dot(centred, centred)) / values.size))
+
+
+def root_mean_square(values: np.ndarray) -> float:
+    """``sqrt(mean(values**2))`` of finite float64 `values`, without overflow (at most the
+    largest magnitude: finite, even where the norm is beyond float64)."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    if not 0.0 < scale < math.inf:
+        return float(np.sqrt(np.mean(values * values)))
+    scaled = values / scale
+    return scale * math.sqrt(float(np.dot(scaled, scaled)) / values.size)

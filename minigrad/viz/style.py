@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.viz.statistics import root_sum_squares
+from minigrad.viz.statistics import root_mean_square, root_sum_squares, scaled_moments
 
 # -- text ---------------------------------------------------------------------------------
 
@@ -115,11 +115,11 @@ class GradStats:
         with np.errstate(over="ignore", invalid="ignore"):  # (beyond ~1e154: see below)
             self.mean = float(values.mean()) if self.size else 0.0
             self.std = float(values.std()) if self.size else 0.0
-        if self.finite and not math.isfinite(self.mean + self.std):
-            # Finite elements whose squares (or sum) are beyond float64: scaled first.
-            scale = float(np.max(np.abs(values)))
-            self.mean = scale * float((values / scale).mean())
-            self.std = root_sum_squares(values - self.mean) / math.sqrt(self.size)
+        if self.finite and not math.isfinite(self.mean + self.std + self.rms):
+            # Finite elements whose squares, sum or differences from the mean are beyond
+            # float64: scaled first (the norm may be beyond it, the rms and std are not).
+            self.mean, self.std = scaled_moments(values)
+            self.rms = root_mean_square(values)
 
     def lines(self) -> list[str]:
         """How a node label shows its gradient (already escaped: numbers only). The first

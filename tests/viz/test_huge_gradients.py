@@ -196,3 +196,101 @@ def test_the_recorder_keeps_the_finite_norm_of_an_arrow_carrying_part_of_a_gradi
              for k, (source, target) in enumerate(recorder.structure.arrows) if source == linear}
     assert sorted(norms.values()) == pytest.approx([math.sqrt(20) * 2, math.sqrt(20) * 1e200],
                                                    rel=1e-13)
+
+
+# -- spans beyond float64: finite elements of both signs near ±1.7e308 -----------------------
+
+def _exact(values) -> tuple[float, float, float, float]:
+    """Mean, std, rms and norm, computed on the values / their largest magnitude (nothing
+    overflows there; the norm is inf only where it is beyond float64 itself)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    top = float(np.max(np.abs(values)))
+    scaled = values / top
+    return (top * float(scaled.mean()), top * float(scaled.std()),
+            top * math.sqrt(float(np.mean(scaled ** 2))),
+            top * math.sqrt(float(np.sum(scaled ** 2))))
+
+
+def _halved_histogram(values, bins):
+    values = np.asarray(values, dtype=np.float64).ravel() / 2
+    return np.histogram(values, bins, range=(values.min(), values.max()))[0]
+
+
+_VAST = [np.array([1.5e308, -1.5e308, 1.0, 3e307]),  # span 3e308; norm beyond float64
+         np.array([1.2e308, -1.2e308, 5.0]),           # span 2.4e308; norm 1.7e308
+         np.array([1.7e308, -1.7e308, -1.7e308]),      # differences from the mean overflow
+         np.array([1.0, 2.0, 4.0])]
+
+
+def test_summarise_and_the_workspace_bin_a_span_beyond_float64():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Workspace(7).compute(_VAST, 4, 0) is None  # (its fallback: summarise)
+        stats, counts = summarise(_VAST, 7)
+    for i, array in enumerate(_VAST):
+        mean, std, rms, size = _exact(array)
+        assert stats[i, STD] == pytest.approx(std, rel=1e-14) and math.isfinite(std)
+        assert stats[i, 2] == pytest.approx(mean, rel=1e-14)  # MEAN
+        assert stats[i, RMS] == pytest.approx(rms, rel=1e-14) and math.isfinite(rms)
+        assert stats[i, NORM] == pytest.approx(size, rel=1e-14)
+        assert counts[i].sum() == array.size
+        np.testing.assert_array_equal(counts[i], _halved_histogram(array, 7))
+    assert math.isfinite(stats[1, NORM]) and stats[0, NORM] == math.inf  # (beyond float64)
+
+
+def test_grad_stats_of_a_span_beyond_float64():
+    for array in _VAST:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            stats = GradStats(array)
+        mean, std, rms, size = _exact(array)
+        assert stats.std == pytest.approx(std, rel=1e-14) and math.isfinite(stats.std)
+        assert stats.mean == pytest.approx(mean, rel=1e-14)
+        assert stats.rms == pytest.approx(rms, rel=1e-14) and math.isfinite(stats.rms)
+        assert stats.norm == pytest.approx(size, rel=1e-14)
+
+
+def _vast_model():
+    """A float64 Linear whose gradients have elements of both signs near ±1.5e308: its
+    output's and its bias's are `upstream`, its weight's ``upstream.T @ x``. Weights and
+    bias are 0, so that the forward pass (and the loss) stays finite."""
+    model = nn.Linear(3, 4).to(mg.float64)
+    model.weight.data[...] = 0.0
+    model.bias.data[...] = 0.0
+    upstream = np.array([[1.2e308, -1.2e308, 5.0, 3e307]])
+    x = mg.tensor(np.array([[1.25, -1.25, 0.5]]), name="x")
+    out = model(x)
+    out.name = "out"
+    loss = (out * mg.tensor(upstream, name="upstream")).sum()
+    loss.name = "loss"
+    return model, loss, upstream
+
+
+def test_the_recorder_and_draw_graph_with_gradients_whose_span_is_beyond_float64():
+    model, loss, upstream = _vast_model()
+    recorder = GradientFlowRecorder(model, bins=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.backward(retain_graph=True)
+        assert recorder.record(loss)
+        source = viz.draw_graph(loss).source
+    weight_grad = model.weight.grad
+    assert np.isfinite(weight_grad).all() and weight_grad.max() == 1.5e308
+    stats = recorder.box_stats[-1]
+    names = [box.name or box.op for box in recorder.structure.boxes]
+    for name, grad in (("weight", weight_grad), ("bias", model.bias.grad)):
+        b = names.index(name)
+        _, std, rms, size = _exact(grad)
+        assert stats[b, COLUMN["grad_rms"]] == pytest.approx(rms, rel=1e-13)
+        assert math.isfinite(stats[b, COLUMN["grad_rms"]])
+        assert stats[b, COLUMN["grad_norm"]] == pytest.approx(size, rel=1e-13)
+        assert recorder.grad_hist[-1][b].sum() == grad.size
+        np.testing.assert_array_equal(recorder.grad_hist[-1][b], _halved_histogram(grad, 9))
+    # the bias's norm is finite (1.7e308), the weight's beyond float64 (2.5e308): inf
+    assert math.isfinite(stats[names.index("bias"), COLUMN["grad_norm"]])
+    assert (recorder.grad_hist[-1].sum(axis=1)[~np.isnan(stats[:, 0])] > 0).all()
+    # draw_graph's labels: the gradient's rms and std, finite
+    _, weight_std, weight_rms, _ = _exact(weight_grad)
+    assert f"grad RMS {weight_rms:.3g}" in source and f"std {weight_std:.3g}" in source
+    _, bias_std, bias_rms, _ = _exact(model.bias.grad)
+    assert f"grad RMS {bias_rms:.3g}" in source and f"std {bias_std:.3g}" in source
