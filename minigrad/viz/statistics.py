@@ -22,6 +22,16 @@ from typing import Any
 
 import numpy as np
 
+# (re-exported: the recorder's tests and `style` read them here)
+from minigrad.viz.huge_values import (  # noqa: F401
+    OVERFLOW,
+    halve_wide_spans,
+    root_mean_square,
+    root_sum_squares,
+    scaled_moments,
+    unsquare,
+)
+
 WORKSPACE_ELEMENTS = 1 << 16  # most elements (a step's values and gradients, padded)
 
 # Columns of the statistics both functions return.
@@ -42,7 +52,7 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     gradient must not pass for the size of its finite part, or for no gradient at all).
     Finite elements beyond float64's comfort (squares beyond ~1e154, sums or a span beyond
     ~1.8e308) still give finite statistics, but for a norm beyond float64 itself: see
-    `unsquare` and `_halve_wide_spans`, paid for only when a result is not finite.
+    `unsquare` and `halve_wide_spans` (`huge_values`), paid for only when a result is not finite.
     """
     stats = np.full((len(arrays), 6), np.nan)
     counts = np.zeros((len(arrays), bins), dtype=np.int32)
@@ -93,8 +103,8 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
     first = np.where(high > low, low, low - 0.5)
     with np.errstate(over="ignore"):
         width = np.where(high > low, high - low, 1.0)
-    if not np.isfinite(width).all():  # rare: a span beyond float64, see _halve_wide_spans
-        buffer, first, width = _halve_wide_spans(buffer, sizes, first, width, low, high)
+    if not np.isfinite(width).all():  # rare: a span beyond float64 (see huge_values)
+        buffer, first, width = halve_wide_spans(buffer, sizes, first, width, low, high)
     index = ((buffer - np.repeat(first, sizes)) / np.repeat(width, sizes) * bins).astype(np.intp)
     np.minimum(index, bins - 1, out=index)
     index += np.repeat(np.arange(shown) * bins, sizes)
@@ -103,24 +113,6 @@ def summarise(arrays: list[Any], bins: int, histograms: int | None = None
         counts[present[k]] = 0
         counts[present[k], equal_value_bin(float(low[k]), bins)] = sizes[k]
     return stats, counts
-
-
-def _halve_wide_spans(buffer: np.ndarray, sizes: np.ndarray, first: np.ndarray,
-                      width: np.ndarray, low: np.ndarray, high: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`summarise`'s histogram for arrays whose span is beyond float64 (finite elements of
-    both signs beyond ~±9e307: ``high - low`` is inf, and every bin number was NaN): their
-    elements, their low and their span are halved, which brings the span within float64 and
-    leaves the bins' proportions as they were. Halving a float64 is exact (but for
-    subnormal numbers, ~1e-308, which round: an element that close to 0 is then within a
-    rounding error of where it was, far from any bin edge of a span this wide), so the bin
-    numbers are those of the exact span but for an element within a rounding error of an
-    edge. Returns the buffer (a copy), first and width to bin with."""
-    wide = ~np.isfinite(width)
-    half = np.where(wide, 0.5, 1.0)
-    first = first * half
-    width = np.where(wide, high * 0.5 - low * 0.5, width)
-    return buffer * np.repeat(half, sizes), first, width
 
 
 def equal_value_bin(value: float, bins: int) -> int:
@@ -353,8 +345,8 @@ class Workspace:
         m = self.m
         # Values beyond ~1e154 (finite) have squares that overflow to inf: no warning (once
         # for all the passes that square, ~1 µs); `unsquare` recomputes them after.
-        _OVERFLOW.seen = False  # (a flag, not a check after: nothing to pay in a usual step)
-        with np.errstate(over="call", call=_OVERFLOW):
+        OVERFLOW.seen = False  # (a flag, not a check after: nothing to pay in a usual step)
+        with np.errstate(over="call", call=OVERFLOW):
             mean = np.add.reduceat(self.moment_values, self.moment_starts) / self.moment_sizes
             row_mean = mean[self.moment_row_array]  # (rows, 1)
             for begin, end, values, centred, flat, padding, sums in self.chunks:
@@ -371,7 +363,7 @@ class Workspace:
                 squares[:both] += self.both_sizes * np.square(mean[m - both:])
         norm = np.sqrt(squares)
         rms = norm * self.inverse_root_size
-        if _OVERFLOW.seen:  # (before _histograms, which overwrites the buffer)
+        if OVERFLOW.seen:  # (before _histograms, which overwrites the buffer)
             unsquare(buffer, self.starts, self.sizes, mean, std, norm, self.normed, rms)
         histograms = self._histograms(self.table, low, span, widest)
         if histograms is None:  # magnitudes the shifted product cannot bin exactly: see there
@@ -451,75 +443,3 @@ class Workspace:
 
 _NAN = np.array([np.nan])
 _NARROWEST, _WIDEST = 2.0**-900, 2.0**900
-
-
-class _Overflow:
-    """Set by NumPy when a computation under ``np.errstate(over="call", call=_OVERFLOW)``
-    overflowed (Workspace's, under its lock): costs nothing until then."""
-
-    seen = False
-
-    def __call__(self, kind: str, flag: int) -> None:
-        self.seen = True
-
-
-_OVERFLOW = _Overflow()
-
-
-def root_sum_squares(values: np.ndarray) -> float:
-    """``sqrt(sum(values**2))`` of finite float64 `values`, without overflow: beyond ~1e154
-    a square is beyond float64 (inf) though the root is not, so the values are divided by
-    the largest magnitude first (inf only when the result itself is beyond float64)."""
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    if not 0.0 < scale < math.inf:
-        return float(np.sqrt(np.sum(values * values)))
-    scaled = values / scale
-    return scale * math.sqrt(float(np.sum(scaled * scaled)))
-
-
-def unsquare(buffer: np.ndarray, starts: np.ndarray, sizes: np.ndarray, mean: np.ndarray,
-             std: np.ndarray, norm: np.ndarray, normed: np.ndarray,
-             rms: np.ndarray | None = None) -> None:
-    """Recompute in place each mean, std, norm or rms that came out inf or NaN from finite
-    elements (squares, sums or differences beyond float64). Array k is
-    ``buffer[starts[k]:][:sizes[k]]``, ``mean[k]`` and ``std[k]`` its moments (for the
-    first ``len(std)`` arrays), ``norm[j]`` and ``rms[j]`` the norm and rms of array
-    ``normed[j]``. Means and stds are computed on the elements divided by their largest
-    magnitude (finite: both are at most that); a norm with `root_sum_squares` (inf only
-    when it is beyond float64 itself, where the rms, a typical element, is not).
-    Called only when one of them is not finite: the usual step pays one check."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        moments = len(std)
-        redo = ~(np.isfinite(std) & np.isfinite(mean[:moments]))
-        for k in np.flatnonzero(redo).tolist():
-            start, size = int(starts[k]), int(sizes[k])
-            mean[k], std[k] = scaled_moments(buffer[start:start + size])
-        for j in np.flatnonzero(np.isinf(norm)).tolist():
-            start, size = int(starts[normed[j]]), int(sizes[normed[j]])
-            values = buffer[start:start + size]
-            norm[j] = root_sum_squares(values)
-            if rms is not None:
-                rms[j] = root_mean_square(values)
-
-
-def scaled_moments(values: np.ndarray) -> tuple[float, float]:
-    """Mean and std of finite float64 `values`, computed on them divided by their largest
-    magnitude M: both are at most M, but their sum and the differences from the mean (up
-    to 2M) may be beyond float64."""
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    if not 0.0 < scale < math.inf:
-        return float(np.mean(values)), float(np.std(values))
-    scaled = values / scale
-    centred = scaled - np.mean(scaled)
-    return (scale * float(np.mean(scaled)),
-            scale * math.sqrt(float(np.dot(centred, centred)) / values.size))
-
-
-def root_mean_square(values: np.ndarray) -> float:
-    """``sqrt(mean(values**2))`` of finite float64 `values`, without overflow (at most the
-    largest magnitude: finite, even where the norm is beyond float64)."""
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    if not 0.0 < scale < math.inf:
-        return float(np.sqrt(np.mean(values * values)))
-    scaled = values / scale
-    return scale * math.sqrt(float(np.dot(scaled, scaled)) / values.size)

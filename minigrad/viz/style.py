@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.viz.statistics import root_mean_square, root_sum_squares, scaled_moments
+from minigrad.viz.huge_values import root_mean_square, root_sum_squares, scaled_moments
 
 # -- text ---------------------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ class GradStats:
 def norm(array: Any) -> float:
     """L2 norm of a gradient (the absolute value for a scalar); inf when an element is NaN
     or infinite (see `GradStats`), finite when every element is (also beyond ~1e154, where
-    the squares are not: `statistics.root_sum_squares`)."""
+    the squares are not: `huge_values.root_sum_squares`)."""
     if isinstance(array, float | int):
         x = abs(float(array))
         return x if math.isfinite(x) else math.inf
