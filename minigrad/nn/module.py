@@ -375,7 +375,7 @@ class Module:
         accepted (and changes nothing), ``copy=`` refused, as in PyTorch."""
         from minigrad.ops.convert import to as tensor_to
 
-        if "copy" in kwargs:
+        if "copy" in kwargs or sum(isinstance(arg, bool) for arg in args) > 1:
             raise TypeError("Module.to: does not accept a copy argument (as in PyTorch: it "
                             "converts the module in place). Fix: drop copy=; "
                             "copy.deepcopy(model) first for a converted copy.")

@@ -36,9 +36,14 @@ def to(x: Tensor, *args: Any, dtype: Any = None, non_blocking: bool = False,
     if kwargs:
         raise TypeError(f"to: unexpected argument(s) {sorted(kwargs)}. Fix: x.to(dtype), "
                         "x.to(device), x.to(other), with optional non_blocking= and copy=.")
-    flags = []
-    for arg in args:
+    flags: list[bool] = []
+    for position, arg in enumerate(args):
         if isinstance(arg, bool):  # x.to(dtype, non_blocking, copy), as PyTorch's positions
+            if len(flags) == position:  # only bools before it: no dtype, device or tensor
+                # (PyTorch reads x.to(True) as dtype bool; here it was silently ignored)
+                raise TypeError(f"to: a bool ({arg}) before any dtype, device or tensor: "
+                                "non_blocking and copy come after one. Fix: x.to(mg.bool) "
+                                "for a bool tensor, or x.to(dtype, non_blocking, copy).")
             flags.append(arg)
         elif isinstance(arg, Tensor):
             dtype = arg.dtype
