@@ -12,6 +12,8 @@ half of the readers.
 
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -45,3 +47,23 @@ def resolve_dtype(dtype: Any, op: str) -> np.dtype:
         raise TypeError(f"{op}: {dtype!r} is not a supported dtype. Fix: use a float, int or "
                         "bool dtype, e.g. mg.float32, mg.float64 or mg.long.")
     return resolved
+
+
+def holds(dtype: np.dtype, value: Any) -> builtins.bool:
+    """Whether `dtype` holds the number `value` without overflow, as PyTorch checks ("value
+    cannot be converted to type float without overflow"), where NumPy would store inf or
+    wrap around: a float dtype any magnitude up to its largest (and inf or NaN), an integer
+    dtype the value truncated toward zero (not inf or NaN), bool any number. Integers are
+    compared exactly (a float would round 2**63 - 1 up to 2**63 and refuse int64's largest
+    value; Python compares an int with a float exactly, even 10**400)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if dtype.kind == "f":
+        infinite = isinstance(value, builtins.float) and not math.isfinite(value)
+        return infinite or abs(value) <= builtins.float(np.finfo(dtype).max)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        whole = value if isinstance(value, builtins.int) else (
+            math.trunc(value) if math.isfinite(value) else None)
+        return whole is not None and builtins.int(info.min) <= whole <= builtins.int(info.max)
+    return True  # bool: any number is True or False

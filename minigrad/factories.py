@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.device import check_device
-from minigrad.dtypes import resolve_dtype
+from minigrad.dtypes import holds, resolve_dtype
 from minigrad.tensor import Tensor, default_generator, expect_tensor
 from minigrad.versions import SharedTensor
 
@@ -173,22 +173,6 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return Tensor(data, requires_grad=requires_grad)
 
 
-def _check_fits(value: float, target: np.dtype, op: str, name: str) -> None:
-    """Refuse an end the result's dtype cannot hold, as PyTorch does ("value cannot be
-    converted to type float without overflow"): NumPy would store inf, or wrap around."""
-    if target.kind == "f":
-        fits = abs(value) <= float(np.finfo(target).max)
-    elif target.kind in "iu":
-        info = np.iinfo(target)
-        fits = info.min <= math.trunc(value) <= info.max
-    else:  # bool
-        return
-    if not fits:
-        raise ValueError(f"{op}: {name}={value!r} cannot be converted to {target} without "
-                         f"overflow. Fix: a wider dtype (e.g. dtype=mg.float64), or ends "
-                         "inside the dtype's range.")
-
-
 @_names_memory_errors
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -218,7 +202,10 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
             raise ValueError(f"linspace: {name} must be finite, got {value}: there are no "
                              "evenly spaced values to an infinite or NaN end (PyTorch returns "
                              "NaNs). Fix: finite ends, e.g. linspace(0, 1, 5).")
-        _check_fits(value, target, "linspace", name)
+        if not holds(target, value):  # (as PyTorch: NumPy would store inf, or wrap around)
+            raise ValueError(f"linspace: {name}={value!r} cannot be converted to {target} "
+                             "without overflow. Fix: a wider dtype (e.g. dtype=mg.float64), "
+                             "or ends inside the dtype's range.")
     data = np.linspace(*ends, int(steps)).astype(target)
     return Tensor(data, requires_grad=requires_grad)
 

@@ -10,11 +10,11 @@ grad gets the sum of the gradient over the filled places.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from minigrad.dtypes import holds
 from minigrad.ops.elementwise import Where
 from minigrad.ops.promotion import cast
 from minigrad.tensor import Tensor, expect_tensor
@@ -62,23 +62,10 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 def _check_fits(value: Any, dtype: np.dtype) -> None:
-    """Refuse a value the tensor's dtype cannot hold, as PyTorch does ("value cannot be
-    converted to type float without overflow"): NumPy would store inf, or wrap around.
-    Integers are compared exactly (a float would round 2**63 - 1 up to 2**63 and refuse
-    int64's largest value; Python compares an int with a float exactly, even 10**400)."""
-    if isinstance(value, np.generic):
+    """Refuse a value the tensor's dtype cannot hold (`dtypes.holds`), as PyTorch does."""
+    if isinstance(value, np.generic):  # (the message shows it as a Python number)
         value = value.item()
-    if dtype.kind == "f":
-        infinite = isinstance(value, float) and not math.isfinite(value)  # -inf: a mask's fill
-        fits = infinite or abs(value) <= float(np.finfo(dtype).max)
-    elif dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        whole = value if isinstance(value, int) else (
-            math.trunc(value) if math.isfinite(value) else None)
-        fits = whole is not None and int(info.min) <= whole <= int(info.max)
-    else:  # bool: any number is True or False
-        return
-    if not fits:
+    if not holds(dtype, value):
         raise ValueError(f"masked_fill: the value {value!r:.40} cannot be converted to the "
                          f"tensor's dtype {dtype} without overflow (integers have no infinity "
                          "or NaN). Fix: a value in the dtype's range, or convert the tensor "
