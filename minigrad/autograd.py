@@ -91,7 +91,8 @@ class Node(Protocol):
     ``data``/``grad``: the value and the accumulated gradient (float or ndarray).
     ``requires_grad``: whether gradient should flow to this node.
     ``_parents``: the nodes this one was computed from (empty for a leaf).
-    ``_seq``: creation number; a node is always created after its parents.
+    ``_seq``: creation number; a node is always created after its parents (a `Value` is
+    numbered when first asked for it, still above its parents).
     ``_scope``: the module `Scope` in force when the node was created (or None).
     ``_hooks``: functions called with the node's gradient once it is complete.
     ``_retains_grad``: whether backward stores an intermediate node's gradient in ``.grad``
@@ -111,7 +112,9 @@ class Node(Protocol):
     @property
     def _parents(self) -> tuple[Node, ...]: ...  # read-only here, so subtypes may narrow it
 
-    _seq: int
+    @property
+    def _seq(self) -> int: ...  # read-only here: a Value gives its number when first asked
+
     _scope: Scope | None
     _hooks: Any
     _retains_grad: bool

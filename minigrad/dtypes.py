@@ -53,9 +53,10 @@ def holds(dtype: np.dtype, value: Any) -> builtins.bool:
     """Whether `dtype` holds the number `value` without overflow, as PyTorch checks ("value
     cannot be converted to type float without overflow"), where NumPy would store inf or
     wrap around: a float dtype any magnitude up to its largest (and inf or NaN), an integer
-    dtype the value truncated toward zero (not inf or NaN), bool any number. Integers are
-    compared exactly (a float would round 2**63 - 1 up to 2**63 and refuse int64's largest
-    value; Python compares an int with a float exactly, even 10**400)."""
+    dtype a value between its smallest and largest, checked *before* it is truncated, as
+    PyTorch checks (127.5 does not fit int8, though it would be stored as 127; inf and NaN
+    never fit), bool any number. Compared exactly: Python compares an int with a float
+    exactly, even 10**400 (a float of int64's largest, 2**63 - 1, would round up to 2**63)."""
     if isinstance(value, np.generic):
         value = value.item()
     if dtype.kind == "f":
@@ -63,7 +64,5 @@ def holds(dtype: np.dtype, value: Any) -> builtins.bool:
         return infinite or abs(value) <= builtins.float(np.finfo(dtype).max)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        whole = value if isinstance(value, builtins.int) else (
-            math.trunc(value) if math.isfinite(value) else None)
-        return whole is not None and builtins.int(info.min) <= whole <= builtins.int(info.max)
+        return builtins.int(info.min) <= value <= builtins.int(info.max)  # (NaN: False)
     return True  # bool: any number is True or False

@@ -76,6 +76,9 @@ class EngineState:
     __slots__ = ("grad_enabled", "anomaly", "scope")
 
     def __init__(self, grad_enabled: bool, anomaly: bool, scope: Scope | None) -> None:
+        if not grad_enabled or anomaly or scope is not None:
+            global modes_entered
+            modes_entered = True
         self.grad_enabled = grad_enabled
         self.anomaly = anomaly
         self.scope = scope
@@ -84,6 +87,13 @@ class EngineState:
         return (f"EngineState(grad_enabled={self.grad_enabled}, anomaly={self.anomaly}, "
                 f"scope={self.scope.qualified_name() if self.scope else None!r})")
 
+
+modes_entered = False
+"""Whether a state other than the default one (graph recorded, no anomaly checks, no
+module scope) was ever made in this process, in any thread; it never goes back to False.
+Before that, every context's state is the default one, so a scalar `Value` op, which makes
+a node in a fraction of a microsecond, need not ask for it (see `minigrad.value._node`).
+Every state is made by `EngineState(...)`, which sets it."""
 
 _engine_state: ContextVar[EngineState] = ContextVar(  # the record is never mutated: B039
     "minigrad_engine_state", default=EngineState(True, False, None))  # noqa: B039

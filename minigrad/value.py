@@ -16,11 +16,10 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Iterator
 from numbers import Real
 from typing import Any
 
-from minigrad import autograd
+from minigrad import autograd, engine_state
 from minigrad.autograd import SideTable, current_state, next_seq
 from minigrad.scalar_math import divide as _divide
 from minigrad.scalar_math import exp as _exp
@@ -32,9 +31,6 @@ from minigrad.scalar_modes import check_anomaly as _check_anomaly
 from minigrad.scalar_modes import where_created as _where_created
 from minigrad.scalar_walk import topological_order as _topological_order
 
-# The `itertools.count` behind `next_seq`: ``next(counter)`` is a cheaper call than its
-# bound ``__next__`` (a method-wrapper), and a scalar graph makes tens of thousands of nodes.
-_creation_counter: Iterator[int] = next_seq.__self__  # type: ignore[attr-defined]
 
 class Value:
     """A scalar that remembers how it was computed, so its gradient can flow back.
@@ -48,10 +44,16 @@ class Value:
     and every extra object (a tuple of parents, a closure for backward) costs allocation
     and, above all, Python's cyclic garbage collector's time. So the (at most two)
     parents and their local derivatives live in four slots: ``_a, _da`` and ``_b, _db``.
+    What few nodes need, or only a few tools ask for, lives beside the nodes (`SideTable`):
+    the label, the module scope of a node made inside a module, and the creation number
+    (`_seq`), given when first asked for. Each slot fewer makes every node smaller and
+    quicker to build: the two last ones were a seventh of the time of micrograd's demo step.
     """
 
-    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_seq", "_scope", "__weakref__")
+    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "__weakref__")
     data: float
+    grad: float
+    _op: str
     _a: Value | None  # the parents, when there are any (see above)
     _b: Value | None
     requires_grad = True
@@ -59,30 +61,13 @@ class Value:
     _retains_grad = True  # micrograd's behaviour: every node keeps its gradient
 
     def __init__(self, data: Any, _children: tuple = (), _op: str = "", label: str = "") -> None:
-        if type(data) is not float:  # the common cases first: isinstance(x, Real) is slow
-            if type(data) is not int:
-                if isinstance(data, Value):
-                    data = data.data
-                elif not isinstance(data, Real):
-                    raise TypeError(
-                        f"Value: data must be a real number, got {type(data).__name__} "
-                        f"{data!r}. Fix: pass an int or float (use minigrad.Tensor for arrays)."
-                    )
-            data = float(data)
-        self.data = data
-        self.grad = 0.0
-        engine = current_state()
-        if _children and engine.grad_enabled:
-            self._set_children(tuple(_children))
-        else:
-            self._a = self._b = None  # a leaf (its _da, _db are never read)
-        self._op = _op
-        self._seq = next(_creation_counter)
-        self._scope = engine.scope
-        if label:
-            _labels[self] = label
-        if engine.anomaly:
-            _where_created[self] = autograd.user_frame()
+        _make(self, data, _children, _op, label)
+        if self._a is None:
+            # A leaf made by the user's code is numbered as it is made: a parameter is then
+            # below every step's input, as the code's order says, and the nodes computed from
+            # them come after both, numbered when asked (`_seq`), in one order at every step.
+            # (A number an op turns into a leaf, `_operand`, is numbered with its node.)
+            _numbers[self] = next_seq()
 
     def _set_children(self, children: tuple) -> None:
         """micrograd lets users build a node by hand, ``Value(x, (a, b), "op")``; such a
@@ -117,7 +102,7 @@ class Value:
 
     def __add__(self, other: Value | float) -> Value:
         if type(other) is not Value and not isinstance(other, Value):
-            other = Value(other)
+            other = _operand(other)
         out = _new_node(Value)
         out.data = self.data + other.data
         out.grad = 0.0
@@ -126,15 +111,14 @@ class Value:
         out._b = other
         out._db = 1.0
         out._op = "+"
-        out._seq = next(_creation_counter)
-        out._scope = None
-        if current_state() is not _DEFAULT_STATE:  # no_grad, a module scope, anomaly mode
+        # no_grad, a module scope, anomaly mode: only once one was ever entered (see _node)
+        if engine_state.modes_entered and current_state() is not _DEFAULT_STATE:
             _apply_engine_state(out)
         return out
 
     def __mul__(self, other: Value | float) -> Value:
         if type(other) is not Value and not isinstance(other, Value):
-            other = Value(other)
+            other = _operand(other)
         out = _new_node(Value)
         out.data = self.data * other.data
         out.grad = 0.0
@@ -143,15 +127,13 @@ class Value:
         out._b = other
         out._db = self.data
         out._op = "*"
-        out._seq = next(_creation_counter)
-        out._scope = None
-        if current_state() is not _DEFAULT_STATE:  # no_grad, a module scope, anomaly mode
+        if engine_state.modes_entered and current_state() is not _DEFAULT_STATE:
             _apply_engine_state(out)
         return out
 
     def __truediv__(self, other: Value | float) -> Value:
         if type(other) is not Value and not isinstance(other, Value):
-            other = Value(other)
+            other = _operand(other)
         a, b = self.data, other.data
         out = _divide(a, b)
         # d/db = -(a/b)/b, as PyTorch: -a/b² underflows to 0/0 for a = 0 and a tiny b
@@ -177,14 +159,14 @@ class Value:
         return _node(_power(self.data, exponent), self, d_base, None, 0.0, label)
 
     def __rpow__(self, other: float) -> Value:
-        return Value(other) ** self
+        return _operand(other) ** self
 
     def __neg__(self) -> Value:
         return _node(-self.data, self, -1.0, None, 0.0, "neg")
 
     def __sub__(self, other: Value | float) -> Value:
         if type(other) is not Value and not isinstance(other, Value):
-            other = Value(other)
+            other = _operand(other)
         return _node(self.data - other.data, self, 1.0, other, -1.0, "-")
 
     # ``2 + v`` makes the node ``v + 2`` would (the same parents, in the same order), as
@@ -193,10 +175,10 @@ class Value:
     __rmul__ = __mul__
 
     def __rsub__(self, other: float) -> Value:
-        return Value(other) - self
+        return _operand(other) - self
 
     def __rtruediv__(self, other: float) -> Value:
-        return Value(other) / self
+        return _operand(other) / self
 
     def relu(self) -> Value:
         x = self.data
@@ -240,6 +222,26 @@ class Value:
     def _where(self) -> str | None:
         """Where the node was created, recorded only inside `detect_anomaly()`."""
         return _where_created.get(self)
+
+    @property
+    def _scope(self) -> autograd.Scope | None:
+        """The module scope the node was made in (None outside every module)."""
+        return _scopes.get(self)
+
+    @_scope.setter
+    def _scope(self, scope: autograd.Scope | None) -> None:
+        if scope is not None or _scopes.get(self) is not None:
+            _scopes[self] = scope
+
+    @property
+    def _seq(self) -> int:
+        """The node's place in the engine's creation order (`autograd.Node`): a number
+        above its parents' numbers. A leaf (``Value(x)``) gets it as it is made. Only the
+        visualiser and the general engine (under `detect_anomaly()`) ask for the numbers of
+        computed nodes, so such a node gets one then, rather than every node at creation:
+        with the nodes above it that have none, parents first (`_number`)."""
+        number = _numbers.get(self)
+        return _number(self) if number is None else number
 
     @property
     def _parents(self) -> tuple[Value, ...]:
@@ -335,6 +337,11 @@ class Value:
         label = _labels.get(self)
         if label:
             slots["label"] = label
+        scope = _scopes.get(self)
+        if scope is not None:
+            slots["_scope"] = scope
+        # No creation number: it means something only in this process (a copy gets its own
+        # when one is asked for)
         return getattr(self, "__dict__", None) or None, slots
 
     def __setstate__(self, state: Any) -> None:
@@ -346,12 +353,12 @@ class Value:
         for name, value in (slots or {}).items():
             if name in ("label", "_label"):  # "_label": an earlier version's slot
                 _labels[self] = value
-            elif name in known:  # skips slots of earlier versions ("_seen")
+            elif name == "_scope":  # a slot of earlier versions too
+                self._scope = value
+            elif name in known:  # skips slots of earlier versions ("_seen", "_seq")
                 setattr(self, name, value)
-        if hasattr(self, "_seq"):  # numbers ahead of this process's counter are made fresh
-            parents = [p for p in (getattr(self, "_a", None), getattr(self, "_b", None))
-                       if p is not None]
-            autograd.renumber_loaded(self, parents)
+        if getattr(self, "_a", None) is None:  # a leaf is numbered as it is made: loaded
+            _numbers[self] = next_seq()
 
 
 # The ops build their nodes with ``object.__new__(Value)`` and set every slot themselves:
@@ -370,8 +377,75 @@ def _slot_names(cls: type) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _make(node: Value, data: Any, _children: tuple, _op: str, label: str) -> None:
+    """`Value.__init__` but for the creation number: set every slot of `node`."""
+    if type(data) is not float:  # the common cases first: isinstance(x, Real) is slow
+        if type(data) is not int:
+            if isinstance(data, Value):
+                data = data.data
+            elif not isinstance(data, Real):
+                raise TypeError(
+                    f"Value: data must be a real number, got {type(data).__name__} "
+                    f"{data!r}. Fix: pass an int or float (use minigrad.Tensor for arrays)."
+                )
+        data = float(data)
+    node.data = data
+    node.grad = 0.0
+    engine = current_state()
+    if _children and engine.grad_enabled:
+        node._set_children(tuple(_children))
+    else:
+        node._a = node._b = None  # a leaf (its _da, _db are never read)
+    node._op = _op
+    if engine.scope is not None:
+        _scopes[node] = engine.scope
+    if label:
+        _labels[node] = label
+    if engine.anomaly:
+        _where_created[node] = autograd.user_frame()
+
+
+def _operand(number: Any) -> Value:
+    """A number an op computes with (``v + 1``, ``2 * v``), as a leaf. Not numbered as it
+    is made: it is made just before the node that uses it, and gets its number with that
+    node, right before it, as in the order of creation (`_seq`)."""
+    node = _new_node(Value)
+    _make(node, number, (), "", "")
+    return node
+
+
 # The labels users give nodes: few nodes have one.
 _labels = SideTable()
+
+# The module scope of each node made inside a module (a scalar network is rarely one).
+_scopes = SideTable()
+
+# Creation numbers (`Value._seq`), given by `_number` when first asked for.
+_numbers = SideTable()
+_numbering = threading.Lock()
+
+
+def _number(top: Value) -> int:
+    """Give `top`, and every node above it that has no number yet, a creation number
+    (`next_seq`), each after its parents (`_a`'s side first, the order in which the
+    forward pass usually made them): numbers then grow from parents to children, as
+    `autograd.Node` requires, also against the nodes numbered earlier, whose numbers are
+    all smaller. Iterative: any depth works. Returns `top`'s number."""
+    with _numbering:  # two threads numbering one node would give it two numbers
+        stack = [top]
+        while stack:
+            node = stack[-1]
+            if _numbers.get(node) is not None:  # (reached twice before it was numbered)
+                stack.pop()
+                continue
+            unnumbered = [parent for parent in (node._b, node._a)
+                          if parent is not None and _numbers.get(parent) is None]
+            if unnumbered:
+                stack += unnumbered  # `_a` on top: numbered first
+            else:
+                _numbers[node] = next_seq()
+                stack.pop()
+        return _numbers.get(top)
 
 
 def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str) -> Value:
@@ -385,9 +459,11 @@ def _node(data: float, a: Value, da: float, b: Value | None, db: float, op: str)
     out._b = b
     out._db = db
     out._op = op
-    out._seq = next(_creation_counter)
-    out._scope = None
-    if current_state() is not _DEFAULT_STATE:
+    # A node follows `no_grad()`, a module scope or `detect_anomaly()` only if the current
+    # state is not the default one; and none is, in any thread, before one of them was
+    # first entered in the process (`engine_state.modes_entered`, which never goes back):
+    # a program that never uses them, as micrograd's, does not ask the context for it.
+    if engine_state.modes_entered and current_state() is not _DEFAULT_STATE:
         _apply_engine_state(out)
     return out
 

@@ -5,6 +5,7 @@ hints that suggested invalid calls; linspace's edge cases; F.silu's warning at -
 
 Each test failed before its fix. The last tests compare with PyTorch itself, when installed."""
 
+import math
 import pickle
 import warnings
 
@@ -333,3 +334,21 @@ def test_masked_fill_and_linspace_match_pytorch():
     ours = F.silu(mg.tensor([-np.inf, 0.5]))
     theirs = torch.nn.functional.silu(torch.tensor([-np.inf, 0.5]))
     np.testing.assert_allclose(ours.data, theirs.numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("value", [127.9, 127.5, -128.5, -128.9, 255.5])
+def test_a_value_that_fits_only_once_truncated_is_refused_as_by_pytorch(value):
+    # Regression: masked_fill truncated first (127.9 -> 127 fits int8) and so wrote 127
+    # where PyTorch refuses ("value cannot be converted to type int8_t without overflow"),
+    # as fill_ already did; linspace's ends follow the same rule
+    x = mg.zeros(2, dtype=mg.int8)
+    with pytest.raises(ValueError, match="masked_fill: the value .* int8 without overflow"):
+        x.masked_fill(mg.tensor([True, False]), value)
+    with pytest.raises(ValueError, match="fill_: .* does not fit the tensor's dtype int8"):
+        x.fill_(value)
+    with pytest.raises(ValueError, match="linspace: end=.* int8 without overflow"):
+        mg.linspace(0, value, 3, dtype=mg.int8)
+    assert x.masked_fill(mg.tensor([True, False]), math.trunc(value) if abs(value) < 128
+                         else 0).dtype == np.int8  # the whole numbers in range still fit
+    assert x.masked_fill(mg.tensor([True, False]), 127.0).tolist() == [127, 0]
+    assert mg.zeros(2, dtype=mg.int8).fill_(-128.0).tolist() == [-128, -128]

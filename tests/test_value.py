@@ -1,6 +1,12 @@
 """`Value`: micrograd's README example, a gradcheck for every op, IEEE results."""
 
+import copy
 import math
+import pickle
+import random
+import subprocess
+import sys
+import textwrap
 from contextlib import nullcontext
 
 import hypothesis.strategies as st
@@ -280,16 +286,71 @@ def test_reflected_add_and_mul_make_the_node_the_forward_order_would():
         assert node._local_grads == local_grads and node.data == (5.0 if op == "+" else 6.0)
 
 
-def test_values_share_the_creation_order_of_tensors():
-    # Value numbers its nodes with the engine's own counter (`next_seq`), so a graph or a
-    # visualiser that mixes both kinds sees one creation order
+def test_values_are_numbered_from_the_engines_counter_when_first_asked():
+    # A Value gets its creation number (`_seq`) from the engine's own counter (`next_seq`),
+    # so no number is shared with a Tensor: a leaf as it is made, a computed node only when
+    # something asks for it (the visualiser, the general engine), with the computed nodes
+    # above it, parents first
     before = mg.tensor([1.0])
     v = Value(1.0)
     w = v * 2.0
     after = mg.tensor([1.0])
-    assert before._seq < v._seq < w._seq < after._seq
-    assert mg.autograd.next_seq() > after._seq
+    assert _numbered(v) and before._seq < v._seq < after._seq
+    assert not _numbered(w)  # nothing asked yet
+    assert after._seq < w._seq and w._parents[1]._seq < w._seq  # (2.0: a leaf, made by *)
+    u = (w + 1.0) * v
+    assert not _numbered(u._a)
+    assert u._seq > u._a._seq > w._seq > v._seq  # u's parent numbered with it, first
+    assert mg.autograd.next_seq() > u._seq and u._seq == u._seq  # a number, once given, stays
 
+
+def _numbered(node: Value) -> bool:
+    return value_module._numbers.get(node) is not None
+
+
+def test_creation_numbers_grow_from_parents_to_children_in_any_graph_and_any_order():
+    # numbered from several places, in random orders: every node above its parents, and
+    # all numbers distinct (the general engine's order and the visualiser's rely on it)
+    rng = random.Random(5)
+    for _ in range(30):
+        nodes = [Value(rng.uniform(-1, 1)) for _ in range(3)]
+        for _ in range(40):
+            a, b = rng.choice(nodes), rng.choice(nodes)
+            nodes.append(rng.choice([a + b, a * b, a - b, a.tanh(), -a]))
+        asked = [node._seq for node in rng.sample(nodes, 5)]  # asked in a random order
+        assert len(set(asked)) == 5
+        numbers = [node._seq for node in nodes]
+        assert len(set(numbers)) == len(numbers)
+        for node in nodes:
+            assert all(parent._seq < node._seq for parent in node._parents)
+
+
+def test_numbering_a_deep_chain_does_not_recurse():
+    x = Value(1.0)
+    y = x
+    for _ in range(sys.getrecursionlimit() * 3):
+        y = y * 1.0 if len(str(id(y))) % 2 else Value(1.0) * y  # the deep side on _a or _b
+    assert y._seq > x._seq
+
+
+def test_threads_numbering_one_graph_at_once_agree():
+    # two threads asking for numbers in one shared graph at once must not give a node two
+    # numbers, nor a node a number below one of its parents'
+    for _ in range(5):
+        root = Value(1.0)
+        layer = [root * float(i) for i in range(60)]
+        tops = [sum(layer[i:], Value(0.0)) for i in range(0, 60, 3)]
+        nodes = set(layer) | set(tops)
+        seen: list[dict[int, int]] = [{}, {}]
+
+        def asker(order: list[Value], into: dict[int, int]):
+            return lambda: into.update((id(node), node._seq) for node in order)
+
+        with switch_threads_often():
+            run_in_threads(asker(tops, seen[0]), asker(tops[::-1], seen[1]))
+        assert seen[0] == seen[1] == {id(node): node._seq for node in tops}
+        for node in nodes:
+            assert all(parent._seq < node._seq for parent in node._parents)
 
 def test_scalar_backward_walks_nodes_holding_any_kind_of_zero():
     # the walk marks a node seen by putting its own zero float into .grad: zeros that are
@@ -525,3 +586,56 @@ def test_grad_set_to_none_counts_as_zero_in_both_backward_paths():
         with mg.detect_anomaly() if anomaly else nullcontext():
             (x * x).backward()
         assert x.grad == 6.0, anomaly
+
+
+def test_a_fresh_process_follows_every_mode_from_the_first_one_entered():
+    # Value's ops ask for the engine's state only once a state other than the default one
+    # was ever made in the process (`engine_state.modes_entered`): in a fresh interpreter,
+    # the first no_grad, module scope or anomaly mode, entered in any thread, must apply
+    code = textwrap.dedent("""
+        import math
+        import threading
+        import minigrad as mg
+        from minigrad import autograd, engine_state
+        v = mg.Value(2.0)
+        w = v * 3 + 1
+        assert not engine_state.modes_entered and w._parents and w._scope is None
+        def in_a_thread():
+            with mg.no_grad():
+                leaf = v * 3 + v.tanh()
+            out.append(leaf)
+        out = []
+        thread = threading.Thread(target=in_a_thread)
+        thread.start(); thread.join()
+        assert engine_state.modes_entered and out[0]._parents == ()
+        assert out[0].data == 6.0 + math.tanh(2.0)
+        still = v * 3 + 1  # this thread never left the default state
+        assert [p.data for p in still._parents] == [6.0, 1.0]
+        with autograd.module_scope("fc", "Linear"):
+            scoped = v * 2 + 1
+        assert scoped._scope.label() == "fc (Linear)" and scoped._a._scope == scoped._scope
+        assert (v * 2)._scope is None
+        with mg.detect_anomaly():
+            try:
+                mg.Value(0.0).log() * 2
+            except mg.autograd.AnomalyError as error:
+                assert "log" in str(error)
+            else:
+                raise AssertionError("anomaly mode was not followed")
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_value_keeps_its_label_and_scope_through_pickle_and_copy_but_not_its_number():
+    with mg.autograd.module_scope("block", "Block"):
+        node = Value(2.0, label="x") * 3
+    number = node._seq
+    for restored in (pickle.loads(pickle.dumps(node)), copy.deepcopy(node)):
+        assert restored.data == 6.0 and restored._a.label == "x"
+        assert restored._scope == node._scope and restored._a._scope == node._scope
+        # numbers are per process and given when asked: a copy gets new ones, above
+        # its parents' (and above every number given before)
+        assert restored._seq > restored._a._seq > number

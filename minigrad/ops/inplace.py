@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
+from minigrad.dtypes import holds
 from minigrad.ops.elementwise import is_real_number, refuse_bool_subtraction
 from minigrad.tensor import Tensor, writeable_data
 
@@ -158,16 +159,11 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 def _converted_number(number: int | float, dtype: np.dtype) -> int | float | bool:
     """`number` as `dtype` holds it (PyTorch's conversion), or an OverflowError (named by
     `_write`) when it is outside the dtype's range (NaN for an integer dtype)."""
+    if not holds(dtype, number):  # (PyTorch refuses 1e40 for float32, 127.5 for int8)
+        raise OverflowError
     if dtype.kind == "b":
         return bool(number)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        if not info.min <= number <= info.max:  # checked before truncating, as PyTorch
-            raise OverflowError  # does (-128.5 does not fit int8; NaN compares False)
-        return math.trunc(number)
-    if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
-        raise OverflowError  # PyTorch refuses 1e40 for float32 (NumPy: inf, with a warning)
-    return number
+    return math.trunc(number) if dtype.kind in "iu" else number
 
 
 def zero_(self: Tensor) -> Tensor:

@@ -798,3 +798,19 @@ def test_a_nan_gradient_on_an_arrow_out_of_a_node_with_several_consumers_is_expl
     assert recorder.arrow_norm[0][arrow] == np.inf
     no_gradient = [k for k, (s, _) in enumerate(arrows) if boxes[s].kind == "constant"]
     assert no_gradient and np.isnan(recorder.arrow_norm[0][no_gradient]).all()
+
+
+def test_a_value_model_loaded_from_a_pickle_records_one_structure_at_every_step():
+    """A Value leaf is numbered as it is made, so a parameter comes before every step's
+    input; a loaded one must be too, or the first step's boxes are in another order than
+    the next steps' (numbered when first drawn, after that step's input)."""
+    import pickle
+
+    w, b = pickle.loads(pickle.dumps((mg.Value(0.5), mg.Value(-1.0))))
+    recorder = GradientFlowRecorder(every=1, bins=BINS)
+    for step in range(3):
+        x = mg.Value(2.0 + step)
+        loss = ((w * x + b).tanh() - 1.0) ** 2
+        loss.backward()
+        assert recorder.record(loss)
+    assert len(recorder.steps) == 3
