@@ -47,6 +47,7 @@ from minigrad.factories import (
     eye,
     from_numpy,
     full,
+    full_like,
     linspace,
     ones,
     ones_like,
@@ -57,6 +58,7 @@ from minigrad.factories import (
     zeros,
     zeros_like,
 )
+from minigrad.grad_mode import inference_mode
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import (
     abs,
@@ -97,6 +99,7 @@ __all__ = [
     "stack", "tanh",
     "tensor", "where", "zeros", "zeros_like", "__version__", "load", "optim", "save", "viz",
     "data", "cuda", "device", "einsum", "eye", "linspace", "randint", "split", "chunk",
+    "full_like", "inference_mode",
     # dtypes (the unsized aliases mg.float, mg.int, mg.bool stay out of `import *`: they would
     # shadow Python's builtins)
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "double",

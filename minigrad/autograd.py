@@ -142,6 +142,7 @@ def topological_order(root: Node) -> list[Node]:
     (`backward` visits its nodes in this order without building the list first; the
     visualiser, which recomputes a pass's gradients, walks this list.)
     """
+    root._seq  # noqa: B018 (a Value numbers its graph when first asked: from the root)
     seen = {root}
     stack = [root]
     while stack:

@@ -1,8 +1,8 @@
 """Small data sets made locally (no downloads) and mini-batching.
 
-`TensorDataset` and `DataLoader` follow ``torch.utils.data``: a data set answers ``len(ds)``
-and ``ds[i]``; a loader cuts it into mini-batches, optionally shuffled, and yields each
-batch as minigrad tensors::
+`TensorDataset`, `DataLoader`, `Subset` and `random_split` follow ``torch.utils.data``: a
+data set answers ``len(ds)`` and ``ds[i]``; a loader cuts it into mini-batches, optionally
+shuffled, and yields each batch as minigrad tensors::
 
     loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
     for xb, yb in loader:          # xb: Tensor (32, ...), yb: Tensor (32,)
@@ -150,6 +150,68 @@ class TensorDataset:
     def __repr__(self) -> str:
         shapes = ", ".join(str(array.shape) for array in self.arrays)
         return f"TensorDataset({len(self)} samples; arrays of shapes {shapes})"
+
+
+class Subset:
+    """The samples of `dataset` at `indices`, in that order: ``subset[i] ==
+    dataset[indices[i]]`` (PyTorch's ``Subset``; `random_split` makes them). The samples
+    are read from `dataset` when asked for, not copied."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, list):  # (as PyTorch's: a list of positions)
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __repr__(self) -> str:
+        return f"Subset({len(self)} of the {len(self.dataset)} samples of {self.dataset!r:.60})"
+
+
+def random_split(dataset: Any, lengths: Sequence[int | float],
+                 generator: np.random.Generator | None = None) -> list[Subset]:
+    """Split `dataset` at random into non-overlapping `Subset`s of the given `lengths`, as
+    PyTorch's ``random_split``: whole numbers that add up to ``len(dataset)``, or fractions
+    that add up to 1 (each subset gets ``floor(fraction * len)`` samples, and the samples
+    left over go one each to the first subsets, in turn). The order is drawn from
+    `generator` (a `numpy.random.Generator`) or from minigrad's default one, so that
+    `mg.manual_seed` makes it reproducible::
+
+        train, valid = random_split(TensorDataset(x, y), [0.8, 0.2])
+    """
+    total = len(dataset)
+    if isinstance(lengths, str | bytes) or not isinstance(lengths, Sequence) or not lengths:
+        raise TypeError(f"random_split: lengths must be a non-empty list of sizes or of "
+                        f"fractions, got {lengths!r:.60}. Fix: e.g. random_split(ds, [0.8, "
+                        "0.2]) or random_split(ds, [80, 20]).")
+    if not all(isinstance(n, int | float | np.integer | np.floating) and not isinstance(n, bool)
+               and n >= 0 for n in lengths):
+        raise ValueError(f"random_split: every length must be a number >= 0, got "
+                         f"{list(lengths)!r:.80}. Fix: e.g. random_split(ds, [0.8, 0.2]).")
+    sizes = [int(n) for n in lengths]
+    if math.isclose(sum(lengths), 1) and sum(sizes) != total:  # fractions
+        if any(n > 1 for n in lengths):
+            raise ValueError(f"random_split: fractions must lie in [0, 1], got "
+                             f"{list(lengths)!r:.80}.")
+        sizes = [math.floor(total * fraction) for fraction in lengths]
+        for i in range(total - sum(sizes)):  # the remainder, one each, in turn
+            sizes[i % len(sizes)] += 1
+    elif sum(sizes) != total or any(n != int(n) for n in lengths):
+        raise ValueError(f"random_split: the lengths {list(lengths)!r:.80} are neither whole "
+                         f"sizes adding up to the data set's {total} samples nor fractions "
+                         f"adding up to 1 (their sum: {sum(lengths):g}). Fix: e.g. "
+                         f"random_split(ds, [0.8, 0.2]), or sizes adding up to {total}.")
+    order = _rng(generator).permutation(total).tolist()
+    subsets, start = [], 0
+    for size in sizes:
+        subsets.append(Subset(dataset, order[start:start + size]))
+        start += size
+    return subsets
 
 
 def _check_equal_lengths(samples: Sequence[Any]) -> None:

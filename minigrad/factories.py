@@ -1,7 +1,7 @@
 """Functions that make tensors, as PyTorch's do: `tensor`, `from_numpy`, `zeros`, `ones`,
-`full`, `zeros_like`, `ones_like`, `randn`, `rand`, `randint`, `arange`, `linspace`, `eye`
-(all exported as ``mg.<name>``), and the methods ``x.new_zeros``, ``new_ones``, ``new_full``,
-``new_empty``, ``new_tensor`` (x's dtype unless given one).
+`full`, `full_like`, `zeros_like`, `ones_like`, `randn`, `rand`, `randint`, `arange`,
+`linspace`, `eye` (all exported as ``mg.<name>``), and the methods ``x.new_zeros``,
+``new_ones``, ``new_full``, ``new_empty``, ``new_tensor`` (x's dtype unless given one).
 
 Floating factories default to float32, as PyTorch does; `randn`, `rand` and `randint` draw
 from the generator `mg.manual_seed` seeds unless they are given one. Each takes PyTorch's
@@ -98,22 +98,42 @@ def ones(*shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool =
 
 
 @_names_memory_errors
-def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False,
-         device: Any = None) -> Tensor:
-    """A tensor of `shape` filled with the number `fill_value`. Without `dtype`, PyTorch's
-    inference: bool for a Python bool, int64 for an integer, float32 otherwise (so
-    ``full((3,), 0)`` is an integer tensor: write ``0.0`` for floats)."""
+def full(shape: Any = None, fill_value: Any = None, dtype: Any = None,
+         requires_grad: bool = False, device: Any = None, *, size: Any = None) -> Tensor:
+    """A tensor of `shape` (PyTorch's keyword: ``size=``) filled with the number
+    `fill_value`. Without `dtype`, PyTorch's inference: bool for a Python bool, int64 for an
+    integer, float32 otherwise (so ``full((3,), 0)`` is an integer tensor: write ``0.0`` for
+    floats). A value the dtype cannot hold (1e40 in float32, 300 or 2.5e2 in uint8, NaN
+    in an integer dtype) is refused, as PyTorch refuses it: NumPy would store inf or wrap."""
+    example = "full((2, 3), 0.5)"
+    if shape is None and size is None:
+        raise TypeError(f"full: missing the shape. Fix: e.g. {example} or "
+                        "full(size=(2, 3), fill_value=0.5).")
+    shape = _shape(() if shape is None else (shape,), "full", example, size=size)
+    return Tensor(_filled(shape, fill_value, dtype, "full", device, example),
+                  requires_grad=requires_grad)
+
+
+def _filled(shape: tuple[int, ...], fill_value: Any, dtype: Any, op: str, device: Any,
+            example: str) -> np.ndarray:
+    """`full`'s array (and `full_like`'s, whose `dtype` is the other tensor's)."""
+    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:  # (PyTorch takes a 0-d one)
+        fill_value = fill_value.item()
     if not isinstance(fill_value, int | float | np.number | np.bool_):
-        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
-                        f"{fill_value!r:.40}. Fix: e.g. full((2, 3), 0.5).")
+        raise TypeError(f"{op}: fill_value must be a number, got {type(fill_value).__name__} "
+                        f"{fill_value!r:.40}. Fix: e.g. {example}.")
     if device is not None:
-        check_device(device, "full")
-    if dtype is None and isinstance(fill_value, bool):
+        check_device(device, op)
+    if dtype is None and isinstance(fill_value, bool | np.bool_):
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, int | np.integer):
         dtype = np.int64
-    return Tensor(np.full(_shape((shape,), "full", "full((2, 3), 0.5)"), fill_value,
-                          _float_dtype(dtype)), requires_grad=requires_grad)
+    target = _float_dtype(dtype if dtype is None else resolve_dtype(dtype, op))
+    if not holds(target, fill_value):
+        raise ValueError(f"{op}: fill_value {fill_value!r:.40} cannot be converted to {target} "
+                         "without overflow. Fix: a value inside the dtype's range, or a "
+                         "wider dtype (e.g. dtype=mg.float64).")
+    return np.full(shape, fill_value, target)
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False,
@@ -122,6 +142,17 @@ def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False,
     if device is not None:
         check_device(device, "zeros_like")
     return Tensor(np.zeros(other.shape, dtype or other.dtype), requires_grad=requires_grad)
+
+
+@_names_memory_errors
+def full_like(other: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
+    """A tensor of `other`'s shape and dtype (unless `dtype` is given) filled with
+    `fill_value`, as PyTorch's ``full_like``: 2.7 in an int64 tensor is 2; a value the
+    dtype cannot hold is refused (see `full`)."""
+    other = expect_tensor(other, "full_like")
+    return Tensor(_filled(other.shape, fill_value, dtype or other.dtype, "full_like", device,
+                          "full_like(x, 0.5)"), requires_grad=requires_grad)
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False,
@@ -156,15 +187,33 @@ def rand(*shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool =
     return Tensor(data, requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+@_names_memory_errors
+def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
            requires_grad: bool = False, device: Any = None) -> Tensor:
-    """Like `numpy.arange`; integer arguments give an int64 tensor, as in PyTorch."""
+    """Like `numpy.arange`, with PyTorch's names: ``arange(5)``, ``arange(1, 5)``,
+    ``arange(end=5)``, ``arange(0, 1, 0.25)``; 0-d tensors may stand for the numbers.
+    Integer arguments give an int64 tensor, as in PyTorch; float ones float32."""
     if device is not None:
         check_device(device, "arange")
     if end is None:
+        if start is None:
+            raise TypeError("arange: missing the end. Fix: e.g. arange(5) or arange(end=5).")
         start, end = 0, start
+    elif start is None:
+        start = 0
+    start, end, step = (_number(value, name, "arange", "arange(0, 5, 1)") for value, name
+                        in ((start, "start"), (end, "end"), (step, "step")))
     if step == 0:  # NumPy raises a bare ZeroDivisionError
         raise ValueError("arange: step must be nonzero, got 0. Fix: e.g. arange(0, 5, 1).")
+    if (end - start) * step < 0:  # (NumPy: an empty tensor; PyTorch refuses)
+        raise ValueError(f"arange: from {start!r:.40} to {end!r:.40} is the other way than "
+                         f"step={step!r:.40}. Fix: a step of the other sign, e.g. "
+                         f"arange({start!r:.40}, {end!r:.40}, {-step!r:.40}).")
+    count = math.ceil((end - start) / step)
+    if count > np.iinfo(np.intp).max // 8:  # NumPy: "Maximum allowed size exceeded"
+        raise ValueError(f"arange: from {start!r:.40} to {end!r:.40} in steps of "
+                         f"{step!r:.40} is {count:.3g} values, more than memory holds. "
+                         "Fix: a larger step or a shorter range.")
     data = np.arange(start, end, step)
     if dtype is not None:
         data = data.astype(dtype)
@@ -184,6 +233,8 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
     between 0 and inf."""
     if device is not None:
         check_device(device, "linspace")
+    start, end = (value.item() if isinstance(value, Tensor) and value.ndim == 0 else value
+                  for value in (start, end))  # (PyTorch takes 0-d tensors as ends)
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
             raise TypeError(f"linspace: {name} must be a number, got {type(value).__name__} "
@@ -208,6 +259,26 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
                              "or ends inside the dtype's range.")
     data = np.linspace(*ends, int(steps)).astype(target)
     return Tensor(data, requires_grad=requires_grad)
+
+
+def _number(value: Any, name: str, op: str, example: str) -> int | float:
+    """A real number argument of a factory as a Python number (a 0-d tensor's value);
+    TypeError for anything else, ValueError for inf and NaN (no range ends there)."""
+    if isinstance(value, Tensor) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r:.40}. Fix: e.g. {example}.")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond float64 (10**400)
+        finite = False
+    if not finite:
+        raise ValueError(f"{op}: {name} must be finite, got {value!r:.40}. Fix: e.g. "
+                         f"{example}.")
+    return value
 
 
 @_names_memory_errors

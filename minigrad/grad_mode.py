@@ -2,7 +2,8 @@
 `enable_grad`, `set_grad_enabled` and `retain_grads` (PyTorch's names), each a context
 manager and a decorator, each per thread and asyncio task.
 
-Split out of `minigrad.autograd`, which re-exports these names; `detect_anomaly` is in
+`inference_mode` is `no_grad` under PyTorch's other name. Split out of
+`minigrad.autograd`, which re-exports these names; `detect_anomaly` is in
 `minigrad.anomaly`.
 """
 
@@ -105,6 +106,22 @@ def enable_grad(function: Callable | None = None) -> Any:
     """Context manager (or decorator, with or without parentheses): turn graph recording
     back on inside `no_grad()`."""
     return _GradMode(True) if function is None else _GradMode(True)(function)
+
+
+def inference_mode(mode: bool | Callable = True) -> Any:
+    """PyTorch's ``inference_mode``: a context manager (or decorator, with or without
+    parentheses) for evaluation. Here it is `no_grad()` (``inference_mode(False)``:
+    `enable_grad()`, as in PyTorch). One difference: PyTorch marks the tensors made inside
+    as *inference tensors*, which autograd then refuses to save (that is where its speed-up
+    comes from); here they are ordinary tensors without a graph, usable later as constants,
+    as tensors made under `no_grad()` are in both."""
+    if callable(mode) and not isinstance(mode, bool):
+        return _GradMode(False)(mode)
+    if not isinstance(mode, bool | int):
+        raise TypeError(f"inference_mode: mode must be a bool or a function to decorate, got "
+                        f"{type(mode).__name__} {mode!r:.40}. Fix: e.g. inference_mode() or "
+                        "inference_mode(False).")
+    return _GradMode(not mode)
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801 (PyTorch's name; used like a function)

@@ -175,9 +175,24 @@ def join_reference(numpy_function):
 
 def full_dtype(fill):
     """PyTorch's dtype for ``full`` without one: bool, int64 for integers, else float32."""
-    if isinstance(fill, bool):
+    if isinstance(fill, bool | np.bool_):
         return np.bool_
     return np.int64 if isinstance(fill, int | np.integer) else np.float32
+
+
+def full_numpy(shape, fill, dtype=None):
+    """``full``'s reference: a number or a 0-d array (PyTorch takes a 0-d tensor too), which
+    the dtype must hold (1e40 is refused in float32, as PyTorch refuses it)."""
+    if isinstance(fill, np.ndarray) and fill.ndim == 0:
+        fill = fill.item()
+    if not is_number(fill):
+        refuse()
+    dtype = np.dtype(dtype or full_dtype(fill))
+    if dtype.kind == "f" and math.isfinite(fill) and abs(fill) > np.finfo(dtype).max:
+        refuse("overflow")
+    if dtype.kind in "iu" and not np.iinfo(dtype).min <= fill <= np.iinfo(dtype).max:
+        refuse("overflow")
+    return np.full(shape, fill, dtype)
 
 
 def factory_reference(fill):
@@ -400,8 +415,12 @@ SPECS += [
          lambda x: norm_numpy((-1,))(x) if x.shape[-1:] == (4,) else refuse(),
          ("layer_norm", "LayerNorm")),
     Spec("mg.full", lambda n, v: mg.full((2, n), v), [("size", lambda: 3), ("number", lambda: 1.5)],
-         lambda n, v: np.full((2, n), v, full_dtype(v)) if is_int(n) and 0 <= n <= 10**6
-         and is_number(v) else refuse(), ("full",)),
+         lambda n, v: full_numpy((2, n), v) if is_int(n) and 0 <= n <= 10**6 else refuse(),
+         ("full",)),
+    Spec("mg.full_like", mg.full_like, [(T, lambda: mg.tensor(tensor_data(2, 3))),
+                                        ("number", lambda: 1.5)],
+         lambda x, v: full_numpy(x.shape, v, x.dtype) if isinstance(x, np.ndarray) else refuse(),
+         ("full_like",)),
     Spec("mg.zeros_like", mg.zeros_like, [(T, lambda: mg.tensor(tensor_data(2, 3)))],
          lambda x: np.zeros_like(x) if isinstance(x, np.ndarray) else refuse(), ("zeros_like",)),
     Spec("mg.ones_like", mg.ones_like, [(T, lambda: mg.tensor(tensor_data(2, 3)))],
@@ -555,7 +574,7 @@ SPECS += [
 SKIPPED = {
     # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
     "mg.AnomalyError", "mg.GradcheckError", "mg.no_grad", "mg.enable_grad", "mg.detect_anomaly",
-    "mg.is_grad_enabled", "mg.retain_grads", "mg.set_grad_enabled",
+    "mg.is_grad_enabled", "mg.retain_grads", "mg.set_grad_enabled", "mg.inference_mode",
     # Checkpoints: tests/test_serialization.py, test_checkpoint_fuzz.py, test_checkpoint_crash.py.
     "mg.save", "mg.load",
     # Construction and seeding: tests/test_tensor.py (dtype rules, refusals of non-numbers).
@@ -585,6 +604,8 @@ SKIPPED = {
     "optim.Optimizer", "optim.SGD", "optim.Adam", "optim.AdamW", "optim.RMSprop",
     "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
     "data.TensorDataset", "data.default_collate", "data.from_numpy",
+    # random_split and Subset: tests/test_factories_habits.py.
+    "data.random_split", "data.Subset",
     # The visualiser reads graphs and never computes: hostile labels, dtypes, roots and sizes
     # are tested in tests/viz/ (test_graph.py, test_explorer.py, test_recorder.py).
     "viz.Explorer", "viz.GradientFlowRecorder", "viz.GraphvizNotFoundError",

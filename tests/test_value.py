@@ -639,3 +639,30 @@ def test_a_value_keeps_its_label_and_scope_through_pickle_and_copy_but_not_its_n
         # numbers are per process and given when asked: a copy gets new ones, above
         # its parents' (and above every number given before)
         assert restored._seq > restored._a._seq > number
+
+
+def test_values_computed_inside_a_module_record_its_scope_in_a_fresh_process():
+    # Regression (found in review): Module.__call__ builds its EngineState without
+    # EngineState.__init__, which alone said that a non-default state exists, so in a fresh
+    # process the ops of a scalar model lost their module scope (no cluster in draw_graph)
+    code = textwrap.dedent("""
+        import minigrad as mg
+        from minigrad import engine_state
+
+        class Neuron(mg.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w, self.b = mg.Value(0.5), mg.Value(-1.0)
+
+            def forward(self, x):
+                return (self.w * x + self.b).tanh()
+
+        assert not engine_state.modes_entered
+        out = Neuron()(mg.Value(2.0))
+        assert out._scope is not None and out._scope.type_name == "Neuron", out._scope
+        assert out._a._scope == out._scope and out._a._a._scope == out._scope
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

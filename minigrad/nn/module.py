@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minigrad import engine_state
 from minigrad.autograd import EngineState, Scope, current_state, set_state
 from minigrad.nn import walk
 from minigrad.nn.hooks import RemovableHandle, call_with_hooks
@@ -215,6 +216,9 @@ class Module:
         # would then refer to itself through it: a reference cycle that only the cyclic GC
         # frees, so a dropped model would keep its parameters until a full collection.)
         previous = current_state()
+        # (A state made without EngineState.__init__ must say itself that a mode other than
+        # the default one now exists: scalar `Value` ops look for the scope only then.)
+        engine_state.modes_entered = True
         state = _new_state(EngineState)
         state.grad_enabled = previous.grad_enabled
         state.anomaly = previous.anomaly

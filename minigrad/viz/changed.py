@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.value import Value
 from minigrad.viz.modules import owner_names
 
 
@@ -21,6 +22,8 @@ def changed_input(node: Any) -> int | None:
     None when none was. The engine's own test (`Tensor._vjp`): an array written later has
     a version (a creation number) above the node's. A `Value` has no versions: its op
     saved its local derivatives as numbers, which no later write can change."""
+    if isinstance(node, Value):  # (nor is it asked for its creation number: given late)
+        return None
     seq = node._seq
     for position, parent in enumerate(node._parents):
         if getattr(parent, "_version", 0) > seq:
@@ -38,6 +41,8 @@ def first_changed(nodes: list[Any], root: Any) -> tuple[Any, int] | None:
     root's creation number. Any array written during the pass would have made backward
     refuse already, so a look at each node's version finds the rest; the node that used
     the array is looked for only then."""
+    if isinstance(root, Value):  # no versions (`changed_input`)
+        return None
     latest = root._seq
     if not any(getattr(node, "_version", 0) > latest for node in nodes):
         return None

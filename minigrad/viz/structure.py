@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import Scope
+from minigrad.value import Value
 from minigrad.versions import FREED_GRAPH
 from minigrad.viz.statistics import HIGH, LOW, MEAN, NORM, RMS, STD
-from minigrad.viz.walk import describe, walk
+from minigrad.viz.walk import creation_order, describe, walk
 
 
 @dataclass
@@ -54,7 +55,7 @@ def signature(nodes: list[Any], parents: list[list[int]]) -> tuple[list[int], tu
     """The nodes' order by creation (how `describe` numbers its boxes) and a value that is
     equal for two graphs exactly when they have the same ops, modules and edges, created
     in the same order."""
-    order = sorted(range(len(nodes)), key=lambda i: nodes[i]._seq)
+    order = sorted(range(len(nodes)), key=creation_order(nodes, parents).__getitem__)
     rank = [0] * len(nodes)
     for position, i in enumerate(order):
         rank[i] = position
@@ -122,6 +123,9 @@ class Plan:
                  ) -> None:
         order, _ = signature(nodes, parents)
         self.order = order
+        # A Value graph is ordered by its structure (`creation_order`), which the fingerprint
+        # compares already: its creation numbers say nothing more (and are given late).
+        self.by_structure = isinstance(nodes[0], Value)
         self.fingerprint = _fingerprint(nodes, parents)
         # A tree (every node but the root used once: most training graphs with fused ops)
         # is read by `_read_tree`, with no dictionary of positions.
@@ -245,6 +249,8 @@ class Plan:
         the boxes created in the same order (they are numbered by it)."""
         if len(nodes) != len(self.order) or _fingerprint(nodes, parents) != self.fingerprint:
             return False
+        if self.by_structure:
+            return True
         created = [node._seq for node in self.boxes(nodes)]
         return all(map(lt, created, created[1:]))
 
@@ -272,6 +278,8 @@ class Plan:
                     return None
         if len(order) != len(self.fingerprint):
             return None
+        if self.by_structure:
+            return order
         created = [node._seq for node in self.boxes(order)]
         return order if all(map(lt, created, created[1:])) else None
 
@@ -297,6 +305,8 @@ class Plan:
                 or list(map(_op_of, order)) != self._ops
                 or list(map(_scope_of, order)) != self._scopes):
             return None
+        if self.by_structure:
+            return order
         created = list(map(_seq_of, self.boxes(order)))
         return order if all(map(lt, created, created[1:])) else None
 

@@ -137,6 +137,36 @@ def walk(root: Any, tool: str = "draw_graph",
     return order, parents
 
 
+def creation_order(nodes: list[Any], parents: list[list[int]]) -> list[int]:
+    """A number per node of a walk (`walk`'s lists) that orders the nodes as they were made,
+    for drawing and recording: a Tensor's creation number (``_seq``). A scalar `Value`
+    computed by an op is numbered only when something first asks (see `Value._seq`), so its
+    number depends on what asked first, and a node computed at an earlier step keeps its
+    old one: a Value graph is ordered by its structure instead, depth first from the root,
+    parents before their node and the first parent first (the order in which the forward
+    pass made them), the same at every step of the same code. Iterative: any depth."""
+    from minigrad.value import Value  # (viz sits above the engine)
+
+    if not nodes or not isinstance(nodes[0], Value):
+        return [node._seq for node in nodes]
+    order = [-1] * len(nodes)
+    numbered = 0
+    stack = [0]
+    while stack:
+        i = stack[-1]
+        if order[i] >= 0:  # (reached twice before it was numbered)
+            stack.pop()
+            continue
+        waiting = [j for j in reversed(parents[i]) if order[j] < 0]
+        if waiting:
+            stack += waiting  # the first parent on top
+        else:
+            order[i] = numbered
+            numbered += 1
+            stack.pop()
+    return order
+
+
 def has_gradient(root: Any) -> bool:
     """True once `backward` has reached `root` (a Value's grad starts at 0.0, a Tensor's
     at None; the engine leaves the seed gradient in the root's ``.grad``)."""
@@ -296,9 +326,10 @@ def describe(root: Any, *, show_grad: bool | None = None, show_parameters: bool 
     kept = len(boxes) if max_nodes is None else min(max_nodes, len(boxes))
 
     flow = Flow(root, tool) if show_grad else None
+    made = dict(zip(map(id, nodes), creation_order(nodes, parents)))
     for box in boxes[:kept]:
-        box.nodes.sort(key=lambda node: node._seq)
-    shown = sorted(boxes[:kept], key=lambda box: box.nodes[0]._seq)
+        box.nodes.sort(key=lambda node: made[id(node)])
+    shown = sorted(boxes[:kept], key=lambda box: made[id(box.nodes[0])])
     for number, box in enumerate(shown):
         box.key = f"n{number}"
     # (An inf gradient's std is inf - inf, a huge one's square overflows: the boxes say

@@ -13,7 +13,7 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.examples import BatchNormMLP, DeepMLP
 from minigrad.viz.recorder import STAT_NAMES, GradientFlowRecorder, summarise
-from minigrad.viz.walk import walk
+from minigrad.viz.walk import creation_order, walk
 
 BINS = 12
 
@@ -596,7 +596,9 @@ def test_a_value_graph_is_recorded_through_summarise_and_equals_its_numbers(monk
         loss = ((w * x + b).tanh() - 1.0) ** 2
         loss.backward()
         assert recorder.record(loss)
-        nodes = sorted(walk(loss)[0], key=lambda node: node._seq)
+        walked, parents = walk(loss)
+        made = creation_order(walked, parents)  # (a Value graph: by structure)
+        nodes = sorted(walked, key=lambda node: made[walked.index(node)])
         stats = recorder.box_stats[step]
         for i, node in enumerate(nodes):
             assert stats[i, _column("value_mean")] == node.data
@@ -814,3 +816,44 @@ def test_a_value_model_loaded_from_a_pickle_records_one_structure_at_every_step(
         loss.backward()
         assert recorder.record(loss)
     assert len(recorder.steps) == 3
+
+
+def _value_steps(case: str, steps: int = 4) -> GradientFlowRecorder:
+    """A scalar model trained `steps` steps, recorded at each; `case` adds what made a
+    computed Value's creation number, given when first asked, differ between steps."""
+    from minigrad.viz import draw_graph
+
+    w, b = mg.Value(0.5), mg.Value(-1.0)
+    if case == "made under no_grad":
+        with mg.no_grad():
+            w = mg.Value(0.5) * 1.0
+    scale = mg.Value(2.0) * 2.0  # computed once, used by every step
+    inputs = [mg.Value(v) / 4.0 for v in (1.0, 2.0)]  # normalised before the loop
+    recorder = GradientFlowRecorder(every=1, bins=BINS)
+    for step in range(steps):
+        xs = [mg.Value(1.0 + step), *inputs]
+        h = [(w * x * scale + b).tanh() for x in xs]
+        if case == "drawn mid-forward" and step == 0:
+            draw_graph(h[0], show_grad=False)
+        loss = sum(((v - 1.0) ** 2 for v in h), mg.Value(0.0))
+        loss.backward()
+        if case == "drawn with gradients" and step == 2:
+            draw_graph(loss)  # (the engine's topological order asks every node's number)
+        assert recorder.record(loss)
+    return recorder
+
+
+@pytest.mark.parametrize("case", ["plain", "made under no_grad", "drawn mid-forward",
+                                  "drawn with gradients"])
+def test_a_value_graph_records_one_structure_whoever_asked_for_numbers_first(case):
+    # Regression (found in review): a computed Value is numbered when first asked, and the
+    # recorder ordered boxes by those numbers: nodes computed before the loop, a drawing
+    # part-way through a step or one with gradients made a later step's order differ
+    # ("the graph of call N differs"). A Value graph is now ordered by its structure.
+    recorder = _value_steps(case)
+    assert len(recorder.steps) == 4
+    ids = [box.id for box in recorder.structure.boxes]
+    assert len(set(ids)) == len(ids)
+    if case != "made under no_grad":  # (there w is another box: a '*' made a leaf)
+        # the same boxes in the same order as a recording where nothing asked first
+        assert ids == [box.id for box in _value_steps("plain").structure.boxes]
