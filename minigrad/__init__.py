@@ -80,6 +80,10 @@ from minigrad.ops import (
     tanh,
     where,
 )
+from minigrad.ops.cumulative import cumsum, logsumexp  # PyTorch habits, round 12 (4 lines)
+from minigrad.ops.ordering import argsort, flip, roll, sort, topk
+from minigrad.ops.repeat_interleave import repeat_interleave
+from minigrad.ops.triangular import tril, triu
 from minigrad.serialization import load, save  # noqa: E402
 from minigrad.tensor import Tensor, default_generator, manual_seed
 from minigrad.value import Value
@@ -104,4 +108,7 @@ __all__ = [
     # shadow Python's builtins)
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "double",
     "half", "long", "short",
+    # PyTorch habits, round 12
+    "argsort", "cumsum", "flip", "logsumexp", "repeat_interleave", "roll", "sort", "topk",
+    "tril", "triu",
 ]

@@ -16,6 +16,7 @@ from minigrad.factories import new_empty, new_full, new_ones, new_tensor, new_ze
 from minigrad.ops.base import Function, ShapeError, sum_to_shape
 from minigrad.ops.conv import avg_pool2d, conv2d, max_pool2d
 from minigrad.ops.convert import bool_, double, float_, int_, long, to
+from minigrad.ops.cumulative import cumsum, logsumexp
 from minigrad.ops.einsum import einsum
 from minigrad.ops.elementwise import (
     abs,
@@ -57,8 +58,10 @@ from minigrad.ops.linalg import linear, matmul, norm
 from minigrad.ops.losses import cross_entropy
 from minigrad.ops.masked_fill import masked_fill
 from minigrad.ops.neural import dropout, log_softmax, softmax
+from minigrad.ops.ordering import argsort, flip, roll, sort, topk
 from minigrad.ops.promotion import result_dtype
 from minigrad.ops.reduce import amax, amin, mean, reduced_axes, std, sum, var
+from minigrad.ops.repeat_interleave import repeat_interleave
 from minigrad.ops.select import ValuesIndices, argmax, argmin, max, min
 from minigrad.ops.shape import (
     broadcast_to,
@@ -78,6 +81,7 @@ from minigrad.ops.shape import (
 from minigrad.ops.silu import silu
 from minigrad.ops.split import chunk, narrow, split
 from minigrad.ops.tensor_type import type_
+from minigrad.ops.triangular import tril, triu
 from minigrad.tensor import Tensor
 
 
@@ -294,6 +298,17 @@ Tensor.new_zeros = new_zeros
 Tensor.new_ones = new_ones
 Tensor.new_full = new_full
 Tensor.new_empty = new_empty
+# PyTorch habits, round 12 (README, "Beyond the core API"): orders, running sums, triangles
+Tensor.flip = flip
+Tensor.roll = roll
+Tensor.cumsum = cumsum
+Tensor.logsumexp = logsumexp
+Tensor.sort = sort
+Tensor.argsort = argsort
+Tensor.topk = topk
+Tensor.tril = tril
+Tensor.triu = triu
+Tensor.repeat_interleave = repeat_interleave
 
 __all__ = [
     "Function", "ShapeError", "sum_to_shape", "abs", "add", "broadcast_to", "cast", "cat", "clip",
@@ -304,4 +319,6 @@ __all__ = [
     "avg_pool2d", "conv2d", "cross_entropy", "dropout", "log_softmax", "max_pool2d", "softmax",
     "amax", "amin", "argmax", "argmin", "clone", "norm", "std", "to", "ValuesIndices",
     "chunk", "einsum", "expand", "expand_as", "masked_fill", "narrow", "repeat", "silu", "split",
+    "argsort", "cumsum", "flip", "logsumexp", "repeat_interleave", "roll", "sort", "topk", "tril",
+    "triu",
 ]
