@@ -209,6 +209,70 @@ def values_of(result):
     return getattr(result, "values", result)
 
 
+def int_only(value):
+    return int(value) if is_int(value) else refuse()
+
+
+def int_or_list(value, none=False):
+    if (value is None and none) or isinstance(value, list):
+        return value
+    return int_only(value)
+
+
+def torch_any(torch_function, numpy_function):
+    """PyTorch's result on any numeric array (int and bool too), else NumPy's (None: no
+    NumPy reference, the spec needs torch)."""
+    if torch is None:
+        return numpy_function or (lambda *args: refuse("no reference without torch"))
+
+    def reference(x, *rest):
+        if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+            raise TypeError("not a numeric array")
+        return torch_function(torch.from_numpy(np.array(x)), *rest).numpy()
+    return reference
+
+
+SKIPPED = {
+    # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
+    "mg.AnomalyError", "mg.GradcheckError", "mg.no_grad", "mg.enable_grad", "mg.detect_anomaly",
+    "mg.is_grad_enabled", "mg.retain_grads", "mg.set_grad_enabled",
+    # Checkpoints: tests/test_serialization.py, test_checkpoint_fuzz.py, test_checkpoint_crash.py.
+    "mg.save", "mg.load",
+    # Construction and seeding: tests/test_tensor.py (dtype rules, refusals of non-numbers).
+    "mg.Tensor", "mg.tensor", "mg.from_numpy", "mg.randn", "mg.rand", "mg.arange",
+    "mg.manual_seed", "mg.default_generator",
+    # The PyTorch habits with their own refusal tests: tests/test_pytorch_habits2.py (randint
+    # draws random numbers; device takes names, not data; einsum takes an equation string).
+    # split and chunk: the same functions as x.split / x.chunk (tests/test_pytorch_habits2.py).
+    "mg.randint", "mg.device", "mg.einsum", "mg.split", "mg.chunk",
+    # Value (scalar engine, floats only): tests/test_value.py; gradcheck: tests/test_gradcheck.py;
+    # matmul and where: tests/test_ops.py and test_tensor.py (broadcasting and dtype rules).
+    "mg.Value", "mg.gradcheck", "mg.matmul", "mg.where",
+    # Containers and modules without data arguments of their own: tests/nn/test_module.py,
+    # test_module_names.py (names), test_layers.py.
+    "nn.Module", "nn.Parameter", "nn.Sequential", "nn.Dropout", "F.dropout",
+    # Each has its own refusal tests in tests/nn/ (test_conv.py, test_normalization*.py,
+    # test_layers.py); fold_batchnorm needs a trained model pair (tests/nn/test_layers.py).
+    "nn.AdaptiveAvgPool2d", "F.adaptive_avg_pool2d", "F.conv2d", "nn.BatchNorm2d",
+    "nn.GroupNorm", "F.group_norm", "nn.fold_batchnorm",
+    # Initialisers with distribution arguments: tests/nn/test_init.py checks PyTorch's messages
+    # for each; lsuv_ needs a model and a batch: tests/nn/test_lsuv.py.
+    "init.calculate_gain", "init.uniform_", "init.normal_", "init.trunc_normal_", "init.dirac_",
+    "init.sparse_", "init.lsuv_", "init.LSUVRecord",
+    # Containers of modules: tests/nn/test_containers.py.
+    "nn.ModuleList", "nn.ModuleDict",
+    # Optimisers: tests/test_optim.py; datasets and loaders: tests/test_data.py.
+    "optim.Optimizer", "optim.SGD", "optim.Adam", "optim.AdamW", "optim.RMSprop",
+    "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
+    "data.TensorDataset", "data.default_collate", "data.from_numpy",
+    # The visualiser reads graphs and never computes: hostile labels, dtypes, roots and sizes
+    # are tested in tests/viz/ (test_graph.py, test_explorer.py, test_recorder.py).
+    "viz.Explorer", "viz.GradientFlowRecorder", "viz.GraphvizNotFoundError",
+    "viz.GradientGraph", "viz.GraphvizTimeoutError",  # test_graph_options.py
+    "viz.TrainingDiagnostics", "viz.draw_graph", "viz.explore", "viz.render", "viz.save",
+}
+
+
 def layer_call(build, *layer_args):
     return lambda x: build(*layer_args)(x)
 
@@ -568,6 +632,48 @@ SPECS += [
     Spec("Tensor.masked_fill", lambda x, v: x.masked_fill(mg.tensor([True, False, True]), v),
          [(T, lambda: mg.tensor(tensor_data(2, 3))), ("number", lambda: -1.5)],
          masked_fill_numpy, ("masked_fill",)),
+    # round 12's orders, running sums and triangles, against PyTorch (NumPy without it)
+    Spec("mg.flip", mg.flip, [(T, lambda: mg.tensor(tensor_data(2, 3))), ("axis", lambda: 1)],
+         torch_any(lambda x, d: torch.flip(x, d if isinstance(d, list) else [int_only(d)]),
+                   lambda x, d: np.flip(x, d if isinstance(d, list) else int_only(d))),
+         ("flip",)),
+    Spec("mg.roll", mg.roll, [(T, lambda: mg.tensor(tensor_data(2, 3))), ("size", lambda: 2),
+                              ("axis", lambda: 1)],
+         torch_any(lambda x, s, d: torch.roll(x, int_or_list(s), int_or_list(d, True)),
+                   lambda x, s, d: np.roll(x, int_or_list(s), int_or_list(d, True))),
+         ("roll",)),
+    Spec("mg.cumsum", mg.cumsum, [(T, lambda: mg.tensor(tensor_data(2, 3))), ("axis", lambda: 1)],
+         torch_any(lambda x, d: torch.cumsum(x, int_only(d)),
+                   lambda x, d: np.cumsum(x, int_only(d))), ("cumsum",)),
+    Spec("mg.logsumexp", mg.logsumexp, [(T, lambda: mg.tensor(tensor_data(2, 3))),
+                                        ("axis", lambda: 1)],
+         torch_any(lambda x, d: torch.logsumexp(x, d if isinstance(d, list) else int_only(d)),
+                   None), ("logsumexp",)),
+    Spec("mg.sort", lambda x, d: mg.sort(x, d).values,
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("axis", lambda: 1)],
+         torch_any(lambda x, d: torch.sort(x, int_only(d)).values,
+                   lambda x, d: np.sort(x, int_only(d))), ("sort",)),
+    Spec("mg.argsort", mg.argsort, [(T, lambda: mg.tensor(tensor_data(2, 3))),
+                                    ("axis", lambda: 1)],
+         torch_any(lambda x, d: torch.argsort(x, dim=int_only(d), stable=True),
+                   lambda x, d: np.argsort(x, int_only(d), kind="stable")), ("argsort",)),
+    Spec("mg.topk", lambda x, k: mg.topk(x, k).values,
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("size", lambda: 2)],
+         torch_any(lambda x, k: torch.topk(x, int_only(k)).values, None), ("topk",)),
+    Spec("mg.tril", mg.tril, [(T, lambda: mg.tensor(tensor_data(2, 3))), ("size", lambda: 1)],
+         torch_any(lambda x, k: torch.tril(x, int_only(k)),
+                   lambda x, k: np.tril(x, int_only(k)) if x.ndim >= 2 else refuse()),
+         ("tril",)),
+    Spec("mg.triu", mg.triu, [(T, lambda: mg.tensor(tensor_data(2, 3))), ("size", lambda: 0)],
+         torch_any(lambda x, k: torch.triu(x, int_only(k)),
+                   lambda x, k: np.triu(x, int_only(k)) if x.ndim >= 2 else refuse()),
+         ("triu",)),
+    Spec("mg.repeat_interleave", mg.repeat_interleave,
+         [(T, lambda: mg.tensor(tensor_data(2, 3))), ("size", lambda: 2)],
+         torch_any(lambda x, n: torch.repeat_interleave(
+             x, torch.tensor(n) if isinstance(n, list) else int_only(n)),
+             lambda x, n: np.repeat(x.reshape(-1), n if isinstance(n, list) else int_only(n))),
+         ("repeat_interleave",)),
 ]
 
 
