@@ -232,47 +232,6 @@ def torch_any(torch_function, numpy_function):
     return reference
 
 
-SKIPPED = {
-    # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
-    "mg.AnomalyError", "mg.GradcheckError", "mg.no_grad", "mg.enable_grad", "mg.detect_anomaly",
-    "mg.is_grad_enabled", "mg.retain_grads", "mg.set_grad_enabled",
-    # Checkpoints: tests/test_serialization.py, test_checkpoint_fuzz.py, test_checkpoint_crash.py.
-    "mg.save", "mg.load",
-    # Construction and seeding: tests/test_tensor.py (dtype rules, refusals of non-numbers).
-    "mg.Tensor", "mg.tensor", "mg.from_numpy", "mg.randn", "mg.rand", "mg.arange",
-    "mg.manual_seed", "mg.default_generator",
-    # The PyTorch habits with their own refusal tests: tests/test_pytorch_habits2.py (randint
-    # draws random numbers; device takes names, not data; einsum takes an equation string).
-    # split and chunk: the same functions as x.split / x.chunk (tests/test_pytorch_habits2.py).
-    "mg.randint", "mg.device", "mg.einsum", "mg.split", "mg.chunk",
-    # Value (scalar engine, floats only): tests/test_value.py; gradcheck: tests/test_gradcheck.py;
-    # matmul and where: tests/test_ops.py and test_tensor.py (broadcasting and dtype rules).
-    "mg.Value", "mg.gradcheck", "mg.matmul", "mg.where",
-    # Containers and modules without data arguments of their own: tests/nn/test_module.py,
-    # test_module_names.py (names), test_layers.py.
-    "nn.Module", "nn.Parameter", "nn.Sequential", "nn.Dropout", "F.dropout",
-    # Each has its own refusal tests in tests/nn/ (test_conv.py, test_normalization*.py,
-    # test_layers.py); fold_batchnorm needs a trained model pair (tests/nn/test_layers.py).
-    "nn.AdaptiveAvgPool2d", "F.adaptive_avg_pool2d", "F.conv2d", "nn.BatchNorm2d",
-    "nn.GroupNorm", "F.group_norm", "nn.fold_batchnorm",
-    # Initialisers with distribution arguments: tests/nn/test_init.py checks PyTorch's messages
-    # for each; lsuv_ needs a model and a batch: tests/nn/test_lsuv.py.
-    "init.calculate_gain", "init.uniform_", "init.normal_", "init.trunc_normal_", "init.dirac_",
-    "init.sparse_", "init.lsuv_", "init.LSUVRecord",
-    # Containers of modules: tests/nn/test_containers.py.
-    "nn.ModuleList", "nn.ModuleDict",
-    # Optimisers: tests/test_optim.py; datasets and loaders: tests/test_data.py.
-    "optim.Optimizer", "optim.SGD", "optim.Adam", "optim.AdamW", "optim.RMSprop",
-    "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
-    "data.TensorDataset", "data.default_collate", "data.from_numpy",
-    # The visualiser reads graphs and never computes: hostile labels, dtypes, roots and sizes
-    # are tested in tests/viz/ (test_graph.py, test_explorer.py, test_recorder.py).
-    "viz.Explorer", "viz.GradientFlowRecorder", "viz.GraphvizNotFoundError",
-    "viz.GradientGraph", "viz.GraphvizTimeoutError",  # test_graph_options.py
-    "viz.TrainingDiagnostics", "viz.draw_graph", "viz.explore", "viz.render", "viz.save",
-}
-
-
 def layer_call(build, *layer_args):
     return lambda x: build(*layer_args)(x)
 
