@@ -160,6 +160,10 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1,  # noqa: A002
     if isinstance(eps, bool) or not isinstance(eps, int | float | np.floating) or not eps >= 0:
         raise ValueError(f"normalize: eps must be a number >= 0, got {eps!r}. Fix: keep the "
                          "default eps=1e-12.")
+    if isinstance(p, str | bool) or not isinstance(p, int | float | np.number) or (
+            p < 0 and p != -np.inf):
+        raise ValueError(f"normalize: p={p!r} is not supported. Fix: a positive number (2.0, "
+                         "the default, for unit length), float('inf'), -float('inf') or 0.")
     norm = ops.norm(input, p=p, dim=axis, keepdim=True)
     return input / ops.where(norm.data >= eps, norm, eps)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.dtypes import holds
 from minigrad.ops.base import Function, ShapeError
 from minigrad.tensor import Tensor, expect_tensor
 
@@ -152,6 +153,11 @@ def pad(input: Tensor, pad: Any, mode: str = "constant",  # noqa: A002
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"pad: value must be a number, got {type(value).__name__} "
                             f"{value!r:.40}. Fix: e.g. value=0.0.")
+        if not holds(input.dtype, value):  # NumPy would store a wrapped or garbage number
+            raise ValueError(f"pad: value={value!r} does not fit the input's dtype "
+                             f"{input.dtype} without overflow (PyTorch refuses it too). Fix: "
+                             "a value the dtype holds, or convert the input first, e.g. "
+                             "x.float().")
         return ConstantPad.apply(input, amounts=amounts, value=value)
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value (it copies values of the input), "

@@ -2,6 +2,8 @@
 F.normalize, F.pad and ParameterList; gradients by gradcheck, values and gradients against
 PyTorch where it is installed, and the refusals of bad input."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -190,6 +192,10 @@ def test_normalize_refuses_a_dim_out_of_range_and_integers():
     with pytest.raises(ValueError, match=r"normalize: dim=1 is out of range for an input of "
                                          r"shape \(3,\).*Fix: e.g. dim=-1"):
         F.normalize(mg.zeros(3))
+    with pytest.raises(ValueError, match=r"normalize: p='fro' is not supported"):
+        F.normalize(mg.zeros(2, 2), p="fro")
+    with pytest.raises(ValueError, match=r"normalize: p=-1 is not supported"):
+        F.normalize(mg.zeros(2, 2), p=-1)
     with pytest.raises(TypeError, match=r"normalize: expected a floating-point input"):
         F.normalize(mg.tensor(np.ones((2, 2), np.int64)))
 
@@ -243,6 +249,18 @@ def test_pad_constant_value_follows_the_dtype_as_pytorch():
     x = mg.tensor(np.arange(3))
     out = F.pad(x, (1, 0), value=2.5)
     assert out.dtype == np.int64 and out.data.tolist() == [2, 0, 1, 2]
+
+
+@pytest.mark.parametrize("value, dtype", [(float("inf"), np.int64), (float("nan"), np.int64),
+                                          (300, np.uint8), (1e30, np.float16)])
+def test_pad_refuses_a_value_the_dtype_cannot_hold_as_pytorch(value, dtype):
+    # NumPy stored -2**63 for inf and NaN in int64 (and 0 for 300 in uint8, with a warning)
+    with pytest.raises(ValueError, match=re.escape(f"pad: value={value!r} does not fit the "
+                                                   f"input's dtype {np.dtype(dtype)}")):
+        F.pad(mg.tensor(np.zeros(2, dtype)), (1, 0), value=value)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="without overflow"):
+        torch.nn.functional.pad(torch.from_numpy(np.zeros(2, dtype)), (1, 0), value=value)
 
 
 def test_pad_output_is_a_new_array_even_with_nothing_to_pad():
