@@ -636,6 +636,48 @@ SPECS += [
 ]
 
 
+def robust_loss_numpy(loss):
+    """A reference for l1/smooth l1/huber: mse_numpy's argument rules, `loss` of the error."""
+    def reference(x, target):
+        mse_numpy(x, target)  # refuses what mse_loss refuses (non-float input, shapes)
+        with np.errstate(all="ignore"):
+            return loss(x - np.asarray(target, dtype=x.dtype)).mean()
+    return reference
+
+
+def normalize_numpy(x, dim):
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f" or not is_int(dim) \
+            or not -x.ndim <= dim < x.ndim:
+        refuse()
+    with np.errstate(all="ignore"):
+        return x / np.maximum(np.sqrt((x * x).sum(axis=dim, keepdims=True)), 1e-12)
+
+
+def smooth_l1(d, beta=1.0):
+    return np.where(np.abs(d) < beta, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta)
+
+
+# Round 12's PyTorch habits (tests/nn/test_pytorch_habits3_nn.py has their own refusal tests)
+SPECS += [
+    *[Spec(name, call, [(T, lambda: mg.tensor(tensor_data(4))),
+                        ("target", lambda: tensor_data(4, seed=3))],
+           robust_loss_numpy(loss), words)
+      for name, call, loss, words in (
+          ("F.l1_loss", F.l1_loss, np.abs, ("l1_loss",)),
+          ("nn.L1Loss", lambda x, t: nn.L1Loss()(x, t), np.abs, ("l1_loss", "L1Loss")),
+          ("F.smooth_l1_loss", F.smooth_l1_loss, smooth_l1, ("smooth_l1_loss",)),
+          ("nn.SmoothL1Loss", lambda x, t: nn.SmoothL1Loss()(x, t), smooth_l1,
+           ("smooth_l1_loss", "SmoothL1Loss")),
+          ("F.huber_loss", lambda x, t: F.huber_loss(x, t, delta=2.0),
+           lambda d: 2.0 * smooth_l1(d, 2.0), ("huber_loss",)),
+          ("nn.HuberLoss", lambda x, t: nn.HuberLoss(delta=2.0)(x, t),
+           lambda d: 2.0 * smooth_l1(d, 2.0), ("huber_loss", "HuberLoss")))],
+    Spec("F.normalize", lambda x, d: F.normalize(x, dim=d),
+         [(T, lambda: mg.tensor(tensor_data(3, 4))), ("axis", lambda: 1)],
+         normalize_numpy, ("normalize",)),
+]
+
+
 SKIPPED = {
     # Exceptions and context managers: no data arguments to get wrong (tests/test_autograd.py).
     "mg.AnomalyError", "mg.GradcheckError", "mg.no_grad", "mg.enable_grad", "mg.detect_anomaly",
@@ -663,10 +705,13 @@ SKIPPED = {
     # for each; lsuv_ needs a model and a batch: tests/nn/test_lsuv.py.
     "init.calculate_gain", "init.uniform_", "init.normal_", "init.trunc_normal_", "init.dirac_",
     "init.sparse_", "init.lsuv_", "init.LSUVRecord",
-    # Containers of modules: tests/nn/test_containers.py.
-    "nn.ModuleList", "nn.ModuleDict",
+    # Containers of modules: tests/nn/test_containers.py; ParameterList (no data arguments:
+    # its refusals of non-tensors) and F.pad (a pad tuple, not a kind of this table: its
+    # refusals, checked against PyTorch's): tests/nn/test_pytorch_habits3_nn.py.
+    "nn.ModuleList", "nn.ModuleDict", "nn.ParameterList", "F.pad",
     # Optimisers: tests/test_optim.py; datasets and loaders: tests/test_data.py.
     "optim.Optimizer", "optim.SGD", "optim.Adam", "optim.AdamW", "optim.RMSprop",
+    "optim.Adagrad",  # tests/test_optim_adagrad.py
     "data.make_moons", "data.make_spirals", "data.batches", "data.DataLoader",
     "data.TensorDataset", "data.default_collate", "data.from_numpy",
     # random_split and Subset: tests/test_factories_habits.py.

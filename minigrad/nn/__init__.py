@@ -1,7 +1,7 @@
 """Neural-network building blocks: modules, layers, losses, normalisation, initialisers."""
 
 from minigrad.nn import functional, init, utils  # noqa: F401
-from minigrad.nn.containers import ModuleDict, ModuleList
+from minigrad.nn.containers import ModuleDict, ModuleList, ParameterList
 from minigrad.nn.embedding import Embedding
 from minigrad.nn.fold import fold_batchnorm
 from minigrad.nn.layers import (
@@ -22,7 +22,16 @@ from minigrad.nn.layers import (
     Softmax,
     Tanh,
 )
-from minigrad.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from minigrad.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from minigrad.nn.module import Module, Parameter, Sequential
 from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 
@@ -34,3 +43,4 @@ __all__ += ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "fold_batchn
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "Embedding", "GELU", "ModuleDict", "ModuleList",
             "NLLLoss", "utils"]
 __all__ += ["SiLU"]
+__all__ += ["HuberLoss", "L1Loss", "ParameterList", "SmoothL1Loss"]

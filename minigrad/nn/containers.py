@@ -1,9 +1,12 @@
-"""`ModuleList` and `ModuleDict`: hold sub-modules in a list or a dict, registered.
+"""`ModuleList` and `ModuleDict`: hold sub-modules in a list or a dict, registered;
+`ParameterList`: the same for parameters.
 
 A plain Python list of layers hides them from ``parameters()``, ``state_dict()``, ``train()``
 and the optimiser; these containers register every element as a child, under its index
 (``"layers.0.weight"``) or its key (``"heads.cls.weight"``) — PyTorch's state_dict names.
 They have no ``forward``: the parent module decides how to call the elements.
+`ParameterList` registers each parameter under its index, so a model's
+``self.weights = nn.ParameterList(...)`` gives the keys ``"weights.0"``, ``"weights.1"``.
 `Sequential` is the container that does have one: it calls its elements in order.
 """
 
@@ -13,7 +16,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from minigrad.nn.module import Module
+from minigrad.nn.module import Module, Parameter
+from minigrad.tensor import Tensor
 
 
 def _replace_in_place(container: Module, key: str, module: Module) -> None:
@@ -220,6 +224,88 @@ class ModuleDict(Module):
     def clear(self) -> None:
         for key in self.keys():
             del self[key]
+
+
+def _as_parameter(value: Any, where: str) -> Parameter:
+    """A Parameter as given; a plain Tensor becomes one (requiring grad), as PyTorch's
+    ParameterList does. Anything else is refused: it would sit in the list untrained."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)  # (a copy of its values: minigrad's Parameter(tensor) copies)
+    raise TypeError(f"{where}: expected a Parameter or a Tensor, got {type(value).__name__} "
+                    f"{value!r:.40}. Fix: wrap the values, nn.Parameter(mg.tensor(values)) (a "
+                    "number or array in a ParameterList would not be trained; PyTorch keeps "
+                    "it as a plain attribute, minigrad refuses it).")
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under '0', '1', ... (PyTorch's
+    ``nn.ParameterList``): ``self.scales = nn.ParameterList([nn.Parameter(mg.ones(4)) for _
+    in range(3)])`` puts them in ``parameters()``, ``named_parameters()`` ("scales.0"),
+    ``state_dict()``, the optimiser and ``model.to(dtype)``, which a plain Python list would
+    not. A Tensor that is not a Parameter is made one (requiring grad), as in PyTorch.
+    Indexing (negative too), slicing (a new ParameterList of the same parameters), ``len``,
+    iteration, ``append``, ``extend``, ``+=`` and assignment ``plist[i] = p``, as for a
+    list."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _index(self, index: Any) -> int:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"ParameterList: indices must be integers or slices, got "
+                            f"{type(index).__name__}.")
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"ParameterList: index {index} is out of range for {len(self)} "
+                             "parameter(s).")
+        return index % len(self)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        values = list(self._parameters.values())
+        if isinstance(index, slice):
+            return ParameterList(values[index])
+        return values[self._index(index)]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        """Replace the parameter at `index` (its key, and its place in state_dict, stay)."""
+        self.register_parameter(str(self._index(index)), _as_parameter(value, "ParameterList"))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(list(self._parameters.values()))
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value: Any) -> ParameterList:
+        """Add `value` (a Parameter, or a Tensor made one) at the end; returns self."""
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList.append"))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Append each of `values`; returns self."""
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of parameters, got "
+                            f"{'a single ' if isinstance(values, Tensor) else ''}"
+                            f"{type(values).__name__}. Fix: use append for one parameter, or "
+                            "pass a list.")
+        for value in list(values):
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        # PyTorch's form: one line per parameter, its dtype and size, not its values
+        lines = []
+        for key, parameter in self._parameters.items():
+            size = "x".join(map(str, parameter.shape))
+            lines.append(f"  ({key}): Parameter containing: [minigrad.{parameter.dtype} of size "
+                         f"{size}]")
+        return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 class Sequential(Module):

@@ -18,6 +18,9 @@ from minigrad.ops.losses import (  # noqa: F401 (F.cross_entropy, ...)
     nll_loss,
 )
 from minigrad.ops.neural import dropout, gelu, log_softmax, softmax  # noqa: F401 (F.gelu, ...)
+from minigrad.ops.padding import pad  # noqa: F401 (F.pad: PyTorch order, not mg.pad NumPy one)
+from minigrad.ops.reduce import single_axis as _single_axis
+from minigrad.ops.robust_losses import huber_loss, l1_loss, smooth_l1_loss  # noqa: F401
 from minigrad.ops.silu import silu  # noqa: F401 (F.silu)
 from minigrad.tensor import Tensor, dtype_mismatch, expect_tensor
 
@@ -132,6 +135,37 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
     if reduction == "none":
         return squared
     return squared.sum() if reduction == "sum" else squared.mean()
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1,  # noqa: A002
+              eps: float = 1e-12) -> Tensor:
+    """``input / max(‖input‖_p, eps)`` along `dim` (PyTorch's ``F.normalize``): each slice
+    along `dim` scaled to unit p-norm (rows of an ``(N, D)`` batch with the default dim=1).
+
+    `eps` keeps a zero vector at 0 instead of 0/0; where the norm is below `eps` the divisor
+    is the constant `eps`, so the gradient there is input's / eps alone (as PyTorch's
+    ``clamp_min``). ``p``: as for `Tensor.norm` (2, any positive number, inf, -inf, 0)."""
+    expect_tensor(input, "normalize")
+    if input.dtype.kind != "f":
+        raise TypeError(f"normalize: expected a floating-point input, got dtype {input.dtype}. "
+                        "Fix: convert it with .float().")
+    if input.ndim == 0:
+        raise ValueError("normalize: a 0-d tensor has no axis to normalise along. Fix: "
+                         "reshape it, e.g. x.reshape(1).")
+    if not -input.ndim <= (dim if isinstance(dim, int) else 0) < input.ndim:
+        raise ValueError(f"normalize: dim={dim} is out of range for an input of shape "
+                         f"{input.shape} (valid: {-input.ndim} to {input.ndim - 1}). Fix: e.g. "
+                         "dim=-1 for the last axis (the default dim=1 expects a batch (N, D)).")
+    axis = _single_axis(dim, input.ndim, "normalize")
+    if isinstance(eps, bool) or not isinstance(eps, int | float | np.floating) or not eps >= 0:
+        raise ValueError(f"normalize: eps must be a number >= 0, got {eps!r}. Fix: keep the "
+                         "default eps=1e-12.")
+    if isinstance(p, str | bool) or not isinstance(p, int | float | np.number) or (
+            p < 0 and p != -np.inf):
+        raise ValueError(f"normalize: p={p!r} is not supported. Fix: a positive number (2.0, "
+                         "the default, for unit length), float('inf'), -float('inf') or 0.")
+    norm = ops.norm(input, p=p, dim=axis, keepdim=True)
+    return input / ops.where(norm.data >= eps, norm, eps)
 
 
 def _adaptive_matrix(size: int, output_size: int, dtype: Any) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
+from minigrad.ops.robust_losses import check_beta, check_delta
 from minigrad.tensor import Tensor
 
 
@@ -110,3 +111,45 @@ class MSELoss(Module):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(Module):
+    """Mean absolute error between input and target of the same shape; ``reduction``:
+    'mean' (default), 'sum' or 'none'. Gradient sign(input - target) (0 at equality).
+    See `F.l1_loss`."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        F.check_reduction(reduction, "L1Loss")
+        self.reduction = reduction
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(Module):
+    """Squared error for errors below ``beta``, absolute error (minus ½beta) beyond: the
+    gradient is at most 1 in size, so outliers pull no harder than that (Fast R-CNN's box
+    loss). ``beta=0`` is `L1Loss`; ``beta`` must be >= 0. See `F.smooth_l1_loss`."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__()
+        F.check_reduction(reduction, "SmoothL1Loss")
+        self.reduction, self.beta = reduction, check_beta(beta, "SmoothL1Loss")
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(Module):
+    """Squared error for errors below ``delta``, ``delta``·(absolute error - ½delta) beyond:
+    the gradient is the error clipped to [-delta, delta]. ``delta`` must be > 0. Equal to
+    delta · SmoothL1Loss(beta=delta). See `F.huber_loss`."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__()
+        F.check_reduction(reduction, "HuberLoss")
+        self.reduction, self.delta = reduction, check_delta(delta, "HuberLoss")
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)

@@ -8,7 +8,7 @@ train/eval mode. PyTorch is optional: it is imported only when one of these is c
 What converts:
 - minigrad's layers with a PyTorch twin (the table `_CONVERTERS` below: Linear, Conv2d, the
   normalisations, activations, pools, Flatten, Dropout, Embedding, the losses);
-- the containers Sequential, ModuleList and ModuleDict, recursively;
+- the containers Sequential, ModuleList and ModuleDict, recursively, and ParameterList;
 - your own Module subclasses: the PyTorch module gets the same children, parameters, buffers
   and plain attributes, and *your* ``forward`` (and other methods) run on it with torch
   tensors. That works when forward composes children and uses operators and tensor methods
@@ -117,6 +117,10 @@ _CONVERTERS: dict[type, Callable[[Any, Any], Any]] = {
     loss.NLLLoss: lambda torch, m: torch.nn.NLLLoss(
         weight=_tensor(torch, m.weight), ignore_index=m.ignore_index, reduction=m.reduction),
     loss.MSELoss: lambda torch, m: torch.nn.MSELoss(reduction=m.reduction),
+    loss.L1Loss: lambda torch, m: torch.nn.L1Loss(reduction=m.reduction),
+    loss.SmoothL1Loss: lambda torch, m: torch.nn.SmoothL1Loss(reduction=m.reduction,
+                                                              beta=m.beta),
+    loss.HuberLoss: lambda torch, m: torch.nn.HuberLoss(reduction=m.reduction, delta=m.delta),
     loss.BCELoss: lambda torch, m: torch.nn.BCELoss(weight=_tensor(torch, m.weight),
                                                     reduction=m.reduction),
     loss.BCEWithLogitsLoss: lambda torch, m: torch.nn.BCEWithLogitsLoss(
@@ -215,6 +219,12 @@ def _convert(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
         converted = torch.nn.ModuleDict(OrderedDict(
             (name, _convert(torch, child, f"{path}.{name}", shared))
             for name, child in module.named_children()))
+    elif type(module) is containers.ParameterList:
+        converted = torch.nn.ParameterList()  # (it counts appends: no register_parameter)
+        for parameter in module._parameters.values():
+            if id(parameter) not in shared.parameters:  # else tied to its first conversion
+                shared.parameters[id(parameter)] = _torch_parameter(torch, parameter)
+            converted.append(shared.parameters[id(parameter)])
     elif _user_forward_class(module) is not None:
         converted = _convert_custom(torch, module, path, shared)
     else:
@@ -237,6 +247,14 @@ def _convert(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
     return converted
 
 
+def _torch_parameter(torch: Any, parameter: Any) -> Any:
+    """A copy of a minigrad parameter (or None) as a torch Parameter."""
+    if parameter is None:
+        return None
+    return torch.nn.Parameter(torch.from_numpy(parameter.data.copy()),
+                              requires_grad=parameter.requires_grad)
+
+
 def _convert_custom(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
     user_class = _user_forward_class(module)
     assert user_class is not None  # _convert calls this only for such modules
@@ -247,8 +265,7 @@ def _convert_custom(torch: Any, module: Module, path: str, shared: _Shared) -> A
         converted.add_module(name, None if child is None else
                              _convert(torch, child, f"{path}.{name}", shared))
     for name, parameter in module._parameters.items():
-        converted.register_parameter(name, None if parameter is None else torch.nn.Parameter(
-            torch.from_numpy(parameter.data.copy()), requires_grad=parameter.requires_grad))
+        converted.register_parameter(name, _torch_parameter(torch, parameter))
     shared.tie(module, converted)
     not_saved = getattr(module, "_non_persistent_buffers", ())
     for name, buffer in module._buffers.items():
