@@ -194,7 +194,7 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
         raise ValueError(f"random_split: every length must be a number >= 0, got "
                          f"{list(lengths)!r:.80}. Fix: e.g. random_split(ds, [0.8, 0.2]).")
     sizes = [int(n) for n in lengths]
-    if math.isclose(sum(lengths), 1) and sum(sizes) != total:  # fractions
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and sum(sizes) != total:  # fractions
         if any(n > 1 for n in lengths):
             raise ValueError(f"random_split: fractions must lie in [0, 1], got "
                              f"{list(lengths)!r:.80}.")
@@ -204,7 +204,7 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
     elif sum(sizes) != total or any(n != int(n) for n in lengths):
         raise ValueError(f"random_split: the lengths {list(lengths)!r:.80} are neither whole "
                          f"sizes adding up to the data set's {total} samples nor fractions "
-                         f"adding up to 1 (their sum: {sum(lengths):g}). Fix: e.g. "
+                         f"adding up to 1 (their sum: {sum(lengths):.12g}). Fix: e.g. "
                          f"random_split(ds, [0.8, 0.2]), or sizes adding up to {total}.")
     order = _rng(generator).permutation(total).tolist()
     subsets, start = [], 0

@@ -124,7 +124,7 @@ def _filled(shape: tuple[int, ...], fill_value: Any, dtype: Any, op: str, device
                         f"{fill_value!r:.40}. Fix: e.g. {example}.")
     if device is not None:
         check_device(device, op)
-    if dtype is None and isinstance(fill_value, bool | np.bool_):
+    if dtype is None and isinstance(fill_value, bool):  # (np.bool_: float32, as PyTorch)
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, int | np.integer):
         dtype = np.int64
@@ -214,6 +214,9 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: Any = None,
         raise ValueError(f"arange: from {start!r:.40} to {end!r:.40} in steps of "
                          f"{step!r:.40} is {count:.3g} values, more than memory holds. "
                          "Fix: a larger step or a shorter range.")
+    if dtype is not None and np.dtype(resolve_dtype(dtype, "arange")).kind == "b":
+        raise TypeError("arange: a bool dtype has no evenly spaced values (PyTorch: not "
+                        "implemented for 'Bool'). Fix: e.g. arange(n) > 0 for a mask.")
     data = np.arange(start, end, step)
     if dtype is not None:
         data = data.astype(dtype)

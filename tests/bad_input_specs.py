@@ -175,7 +175,7 @@ def join_reference(numpy_function):
 
 def full_dtype(fill):
     """PyTorch's dtype for ``full`` without one: bool, int64 for integers, else float32."""
-    if isinstance(fill, bool | np.bool_):
+    if isinstance(fill, bool):
         return np.bool_
     return np.int64 if isinstance(fill, int | np.integer) else np.float32
 

@@ -27,6 +27,8 @@ BLOCKED_CASES = [
     ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "maximize": True}),
     ("Adam", {"lr": 0.01, "maximize": True}),
     ("RMSprop", {"lr": 0.01, "momentum": 0.9, "maximize": True}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5, "maximize": True}),
 ]
 
 

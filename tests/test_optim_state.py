@@ -75,7 +75,8 @@ def test_a_failed_first_momentum_step_leaves_no_half_filled_buffer():
 
 @pytest.mark.parametrize("name, options", [
     ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01, "amsgrad": True}),
-    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True})])
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1})])
 def test_the_state_follows_a_model_cast_after_some_steps(name, options):
     # model.double() after a step: the moments stayed float32 and float64 gradients were
     # rounded into them silently. The state now follows, as load_state_dict's casts do.
@@ -109,7 +110,7 @@ def older_checkpoint(optimizer, *options):
     return state
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_an_option_newer_than_the_checkpoint_takes_its_default_as_in_pytorch(name):
     # load_state_dict merged the saved groups into the current ones, so maximize=True stayed
     # True for a checkpoint saved before maximize existed; PyTorch 2.13 gives it the default.
@@ -168,11 +169,12 @@ def _custom(base):
     return Custom
 
 
-CUSTOM = {name: _custom(getattr(mg.optim, name)) for name in ["SGD", "Adam", "AdamW", "RMSprop"]}
-CustomSGD, CustomAdam, CustomAdamW, CustomRMSprop = CUSTOM.values()
+CUSTOM = {name: _custom(getattr(mg.optim, name))
+          for name in ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]}
+CustomSGD, CustomAdam, CustomAdamW, CustomRMSprop, CustomAdagrad = CUSTOM.values()
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_a_subclass_with_its_own_init_loads_an_older_checkpoint_and_steps(name):
     # The late options' defaults came from the constructor's signature: a subclass whose
     # __init__ does not list maximize lost it on load (and on unpickling), and step() then

@@ -165,7 +165,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1,  # noqa: A002
         raise ValueError(f"normalize: p={p!r} is not supported. Fix: a positive number (2.0, "
                          "the default, for unit length), float('inf'), -float('inf') or 0.")
     norm = ops.norm(input, p=p, dim=axis, keepdim=True)
-    return input / ops.where(norm.data >= eps, norm, eps)
+    # not (norm < eps) rather than norm >= eps: a NaN norm stays the divisor (PyTorch's
+    # clamp_min keeps NaN), where dividing by eps turned the slice's other values into 1e12s
+    return input / ops.where(~(norm.data < eps), norm, eps)
 
 
 def _adaptive_matrix(size: int, output_size: int, dtype: Any) -> np.ndarray:

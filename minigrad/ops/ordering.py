@@ -140,6 +140,10 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
         raise ShapeError(f"topk: k={int(k)} is out of range for dim {dim} of size {size} "
                          f"(tensor of shape {x.shape}). Fix: 0 <= k <= {size}; for all "
                          "elements in order use x.sort(dim, descending=True).")
+    if x.ndim == 0 and k == 0:  # (PyTorch returns the element itself all the same)
+        raise ShapeError("topk: k=0 of a 0-d tensor would be an empty result, which a 0-d "
+                         "tensor cannot hold. Fix: k=1 (the element itself), or "
+                         "x.reshape(1).topk(0) for an empty result.")
     shape = x.shape
     x, order, axis = _sorted(x, dim, _flag(largest, "topk", "largest"), "topk")
     chosen = np.take(order, np.arange(int(k)), axis=axis)

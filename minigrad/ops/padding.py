@@ -147,6 +147,21 @@ def pad(input: Tensor, pad: Any, mode: str = "constant",  # noqa: A002
                 f"padding ({before}, {after}) there would leave {size + before + after} "
                 "elements. Fix: crop at most the axis's size (negative amounts remove "
                 "elements).")
+        # As PyTorch: a constant pad crops first, so it cannot crop more than the axis holds
+        # even where the other side's padding would make up for it; reflect and replicate
+        # refuse an axis they would leave empty
+        if mode == "constant" and _kept(size, before, after) < 0:
+            raise ShapeError(
+                f"pad: the input of shape {input.shape} has size {size} along axis {axis}, and "
+                f"padding ({before}, {after}) there would crop "
+                f"{max(0, -before) + max(0, -after)} elements first. Fix: crop at most the "
+                "axis's size (negative amounts remove elements).")
+        if (mode in ("reflect", "replicate") and (before, after) != (0, 0)
+                and size + before + after < 1):
+            raise ShapeError(
+                f"pad: mode {mode!r} would leave axis {axis} of the input of shape "
+                f"{input.shape} empty with padding ({before}, {after}), as PyTorch refuses "
+                "(\"input too small\"). Fix: crop less, or use mode='constant'.")
     if mode == "constant":
         if value is None:
             value = 0

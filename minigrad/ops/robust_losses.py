@@ -53,7 +53,7 @@ class L1(_DifferenceLoss):
 
     @staticmethod
     def slope(d):
-        return np.sign(d)  # 0 at d = 0, as PyTorch's sign
+        return _sign(d)
 
 
 class SmoothL1(_DifferenceLoss):
@@ -69,7 +69,7 @@ class SmoothL1(_DifferenceLoss):
     @staticmethod
     def slope(d, beta):
         if beta == 0:
-            return np.sign(d)
+            return _sign(d)
         return np.where(np.abs(d) < beta, d / beta, np.sign(d))
 
 
@@ -84,6 +84,14 @@ class Huber(_DifferenceLoss):
     @staticmethod
     def slope(d, delta):
         return np.clip(d, -delta, delta)  # NaN stays NaN
+
+
+def _sign(d: np.ndarray) -> np.ndarray:
+    """PyTorch's ``sign`` as L1's slope: 0 at d = 0, and 0 at NaN too (``torch.sign(nan)``
+    is 0: the loss is NaN there, its gradient is not)."""
+    slope = np.sign(d)
+    slope[np.isnan(slope)] = 0
+    return slope
 
 
 def _check_threshold(value: Any, name: str, op: str, positive: bool) -> float:
