@@ -93,7 +93,8 @@ modes_entered = False
 module scope) was ever made in this process, in any thread; it never goes back to False.
 Before that, every context's state is the default one, so a scalar `Value` op, which makes
 a node in a fraction of a microsecond, need not ask for it (see `minigrad.value._node`).
-Every state is made by `EngineState(...)`, which sets it."""
+`EngineState(...)` sets it; the one place that builds a state without its constructor,
+`Module.__call__` (for speed), sets it itself."""
 
 _engine_state: ContextVar[EngineState] = ContextVar(  # the record is never mutated: B039
     "minigrad_engine_state", default=EngineState(True, False, None))  # noqa: B039
