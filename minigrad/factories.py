@@ -103,7 +103,7 @@ def full(shape: Any = None, fill_value: Any = None, dtype: Any = None,
     """A tensor of `shape` (PyTorch's keyword: ``size=``) filled with the number
     `fill_value`. Without `dtype`, PyTorch's inference: bool for a Python bool, int64 for an
     integer, float32 otherwise (so ``full((3,), 0)`` is an integer tensor: write ``0.0`` for
-    floats). A value the dtype cannot hold (1e40 in float32, 300 or 2.5e2 in uint8, NaN
+    floats). A value the dtype cannot hold (1e40 in float32, 300 or -1 in uint8, NaN
     in an integer dtype) is refused, as PyTorch refuses it: NumPy would store inf or wrap."""
     example = "full((2, 3), 0.5)"
     if shape is None and size is None:
