@@ -195,9 +195,6 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
                          f"{list(lengths)!r:.80}. Fix: e.g. random_split(ds, [0.8, 0.2]).")
     sizes = [int(n) for n in lengths]
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and sum(sizes) != total:  # fractions
-        if any(n > 1 for n in lengths):
-            raise ValueError(f"random_split: fractions must lie in [0, 1], got "
-                             f"{list(lengths)!r:.80}.")
         sizes = [math.floor(total * fraction) for fraction in lengths]
         for i in range(total - sum(sizes)):  # the remainder, one each, in turn
             sizes[i % len(sizes)] += 1

@@ -60,6 +60,18 @@ def _expect_module(module: Any, where: str) -> Module:
     return module
 
 
+def _position(index: Any, size: int, owner: str, items: str, bools: bool = True) -> int:
+    """`index` of a list of `size` `items` as a position in ``[0, size)`` (negative ones
+    count from the end); a TypeError for anything but an int (and a bool, unless `bools`),
+    an IndexError naming `owner` when it is out of range."""
+    if not isinstance(index, int) or (isinstance(index, bool) and not bools):
+        raise TypeError(f"{owner}: indices must be integers or slices, got "
+                        f"{type(index).__name__}.")
+    if not -size <= index < size:
+        raise IndexError(f"{owner}: index {index} is out of range for {size} {items}.")
+    return index % size
+
+
 class ModuleList(Module):
     """A list of modules: ``self.blocks = nn.ModuleList([Block() for _ in range(4)])``, then
     ``for block in self.blocks: x = block(x)``. Indexing (negative too), slicing (a new
@@ -72,13 +84,7 @@ class ModuleList(Module):
             self.extend(modules)
 
     def _index(self, index: int) -> int:
-        if not isinstance(index, int):
-            raise TypeError(f"ModuleList: indices must be integers or slices, got "
-                            f"{type(index).__name__}.")
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"ModuleList: index {index} is out of range for {len(self)} "
-                             "module(s).")
-        return index % len(self)
+        return _position(index, len(self), "ModuleList", "module(s)")
 
     def _renumber(self, modules: list[Module]) -> None:
         _renumber(self, modules)
@@ -255,13 +261,7 @@ class ParameterList(Module):
             self.extend(values)
 
     def _index(self, index: Any) -> int:
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(f"ParameterList: indices must be integers or slices, got "
-                            f"{type(index).__name__}.")
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"ParameterList: index {index} is out of range for {len(self)} "
-                             "parameter(s).")
-        return index % len(self)
+        return _position(index, len(self), "ParameterList", "parameter(s)", bools=False)
 
     def __getitem__(self, index: int | slice) -> Any:
         values = list(self._parameters.values())

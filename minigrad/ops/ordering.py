@@ -23,29 +23,17 @@ import numpy as np
 
 from minigrad.ops.base import Function, ShapeError
 from minigrad.ops.reduce import normalize_axis, single_axis
-from minigrad.ops.select import ValuesIndices
+from minigrad.ops.select import ValuesIndices, _SelectAlongAxis
 from minigrad.tensor import Tensor, expect_tensor
 
 
-class _Gather(Function):
-    """The elements of `x` at `indices` along `axis` (``take_along_axis``); the gradient is
-    scattered back to those positions (distinct ones: a permutation or a selection)."""
-
-    def forward(self, x, indices, axis):
-        self.input_shape, self.indices, self.axis = x.shape, indices, axis
-        return np.take_along_axis(x, indices, axis=axis)
-
-    def backward(self, grad_output):
-        grad = np.zeros(self.input_shape, dtype=grad_output.dtype)
-        np.put_along_axis(grad, self.indices, grad_output, axis=self.axis)
-        return (grad,)
-
-
-class Sort(_Gather):
+# The elements at `indices` along `axis`, the gradient scattered back to them: what max(dim)
+# does with one index per slice, here with a permutation (sort) or the first k (topk).
+class Sort(_SelectAlongAxis):
     name = "sort"
 
 
-class TopK(_Gather):
+class TopK(_SelectAlongAxis):
     name = "topk"
 
 
@@ -103,7 +91,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *,
     _flag(stable, "sort", "stable")
     shape = x.shape if isinstance(x, Tensor) else None
     x, order, axis = _sorted(x, dim, descending, "sort")
-    values = Sort.apply(x, indices=order, axis=axis)
+    values = Sort.apply(x, indices=order, axis=axis, keepdims=True)
     if shape == ():
         return ValuesIndices(values.reshape(()), Tensor(order.reshape(())))
     return ValuesIndices(values, Tensor(order))
@@ -147,7 +135,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
     shape = x.shape
     x, order, axis = _sorted(x, dim, _flag(largest, "topk", "largest"), "topk")
     chosen = np.take(order, np.arange(int(k)), axis=axis)
-    values = TopK.apply(x, indices=chosen, axis=axis)
+    values = TopK.apply(x, indices=chosen, axis=axis, keepdims=True)
     if shape == ():
         return ValuesIndices(values.reshape(()), Tensor(chosen.reshape(())))
     return ValuesIndices(values, Tensor(chosen))

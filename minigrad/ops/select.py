@@ -28,8 +28,10 @@ class ValuesIndices(NamedTuple):
 
 
 class _SelectAlongAxis(Function):
-    """Pick one element per slice along `axis`, at `indices` (of the input's shape with that
-    axis of size 1). The gradient is scattered back to the picked positions; zero elsewhere."""
+    """Pick the elements along `axis` at `indices` (of the input's shape but along `axis`:
+    one per slice for max(dim), which `keepdims` False then drops; several, all distinct,
+    for sort and topk). The gradient is scattered back to the picked positions; zero
+    elsewhere."""
 
     def forward(self, x, indices, axis, keepdims):
         self.input_shape, self.indices, self.axis, self.keepdims = x.shape, indices, axis, keepdims
