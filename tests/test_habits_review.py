@@ -90,3 +90,15 @@ def test_random_split_refuses_fractions_adding_up_to_a_little_more_than_1():
     with pytest.raises(ValueError, match="their sum: 1.0000000001"):
         random_split(range(10), [0.7, 0.3000000001])
     assert [len(s) for s in random_split(range(10), [0.7, 0.29999999999])] == [8, 2]
+
+
+@pytest.mark.parametrize("value, dtype", [(300, mg.uint8), (float("inf"), mg.int64),
+                                          (1e40, mg.float32)])
+def test_mg_pad_refuses_a_value_its_dtype_cannot_hold_as_f_pad_does(value, dtype):
+    # mg.pad (NumPy's widths) stored 300 into uint8 as 44 and inf into int64 as -2**63:
+    # the twin of F.pad's check, now one check and one constant-pad op for both
+    x = mg.zeros(2, dtype=dtype)
+    for pad in (lambda: mg.pad(x, 1, value=value), lambda: F.pad(x, (1, 1), value=value)):
+        with pytest.raises(ValueError, match=r"pad: value=.* does not fit the input's dtype"):
+            pad()
+    assert mg.pad(mg.ones(2, dtype=mg.uint8), 1, value=255).tolist() == [255, 1, 1, 255]

@@ -98,6 +98,18 @@ def _index(size: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.where(folded < size, folded, period - folded)
 
 
+def check_value(value: Any, dtype: np.dtype) -> None:
+    """A constant pad's `value` must be a number the input's `dtype` holds (`F.pad` and
+    `mg.pad`): NumPy would store a wrapped or garbage number (inf into int64: -2**63)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"pad: value must be a number, got {type(value).__name__} "
+                        f"{value!r:.40}. Fix: e.g. value=0.0.")
+    if not holds(dtype, value):
+        raise ValueError(f"pad: value={value!r} does not fit the input's dtype {dtype} "
+                         "without overflow (PyTorch refuses it too). Fix: a value the dtype "
+                         "holds, or convert the input first, e.g. x.float().")
+
+
 def _kept(size: int, before: int, after: int) -> int:
     """How many input elements a crop (negative amounts) leaves along an axis."""
     return size - max(0, -before) - max(0, -after)
@@ -165,14 +177,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant",  # noqa: A002
     if mode == "constant":
         if value is None:
             value = 0
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"pad: value must be a number, got {type(value).__name__} "
-                            f"{value!r:.40}. Fix: e.g. value=0.0.")
-        if not holds(input.dtype, value):  # NumPy would store a wrapped or garbage number
-            raise ValueError(f"pad: value={value!r} does not fit the input's dtype "
-                             f"{input.dtype} without overflow (PyTorch refuses it too). Fix: "
-                             "a value the dtype holds, or convert the input first, e.g. "
-                             "x.float().")
+        check_value(value, input.dtype)
         return ConstantPad.apply(input, amounts=amounts, value=value)
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value (it copies values of the input), "

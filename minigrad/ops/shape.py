@@ -12,6 +12,7 @@ import numpy as np
 
 from minigrad.ops.base import Function, ShapeError
 from minigrad.ops.indexing import getitem, setitem  # noqa: F401 (the Tensor API imports them here)
+from minigrad.ops.padding import ConstantPad, check_value
 from minigrad.ops.promotion import promoted_all
 from minigrad.ops.reduce import normalize_axis, single_axis
 from minigrad.tensor import Tensor, expect_tensor
@@ -105,8 +106,9 @@ class Stack(Function):
         return tuple(np.take(grad_output, i, axis=self.axis) for i in range(count))
 
 
-class Pad(Function):
-    """Constant padding; `pad_width` as in `numpy.pad`: ((before, after), ...) per axis."""
+class Pad(ConstantPad):
+    """Constant padding; `pad_width` as in `numpy.pad`: ((before, after), ...) per axis, no
+    crops. `F.pad`'s constant op (its backward too), given NumPy's widths."""
 
     fix_hint = ("pad_width is an int, a (before, after) pair for every axis, or one pair per "
                 "axis, as in numpy.pad.")
@@ -115,11 +117,7 @@ class Pad(Function):
         widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
         if (widths < 0).any():
             raise ShapeError(f"pad: widths must be >= 0, got {pad_width}.")
-        self.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
-        return np.pad(x, widths, mode="constant", constant_values=value)
-
-    def backward(self, grad_output):
-        return (grad_output[self.inner],)
+        return super().forward(x, widths.tolist(), value)
 
 
 # -- user-facing functions -------------------------------------------------------------------
@@ -253,6 +251,5 @@ def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
         raise TypeError(f"pad: pad_width must be whole numbers (an int, a (before, after) pair, "
                         f"or one pair per axis, as in numpy.pad), got {pad_width!r:.60}. Fix: "
                         "e.g. pad(x, 1) or pad(x, ((0, 0), (1, 1))).")
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise TypeError(f"pad: value must be a number, got {type(value).__name__}.")
+    check_value(value, x.dtype)
     return Pad.apply(x, pad_width=pad_width, value=value)
