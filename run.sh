@@ -59,6 +59,8 @@ fi
 case "$task" in
     setup) echo "run.sh: set-up done (.venv)" >&2 ;;
     demo) exec .venv/bin/minigrad demo "$@" ;;
-    test) exec .venv/bin/python -m pytest "$@" ;;
+    # One worker per core (pytest-xdist), each taking whole test files: a lesson's run and
+    # a file's fixtures are shared by its tests. `-n 0` runs everything in this process.
+    test) exec .venv/bin/python -m pytest -n logical --dist loadfile "$@" ;;
     bench) exec .venv/bin/python benchmarks/run_all.py "$@" ;;
 esac

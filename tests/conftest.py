@@ -8,6 +8,7 @@ shared; every test file must stay fast). Run more examples locally with
 import os
 
 import pytest
+from _artefacts import ARTEFACTS
 from hypothesis import HealthCheck, settings
 
 from minigrad.observers import observe_next_backward
@@ -36,3 +37,8 @@ def no_observer_waiting():
     observe_next_backward(None)
     yield
     observe_next_backward(None)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if ARTEFACTS.is_dir() and any(ARTEFACTS.glob("*.png")):
+        terminalreporter.write_line(f"explorer page screenshots: {ARTEFACTS}")

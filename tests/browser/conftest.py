@@ -14,12 +14,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from _artefacts import ARTEFACTS
 
 HOW_TO_GET_ONE = ("no headless browser: the explorer's page tests need Chromium, its driver "
                   "and Selenium. Fix: apt-get install chromium chromium-driver (Debian/Ubuntu) "
                   "and pip install selenium (or pip install -e '.[dev]').")
-ARTEFACTS = Path(os.environ.get("MINIGRAD_ARTEFACTS")
-                 or Path(tempfile.gettempdir()) / "minigrad-browser-artefacts")
 
 
 def _find(*names: str) -> str | None:
@@ -59,7 +58,3 @@ def browser():
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
 
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if ARTEFACTS.is_dir() and any(ARTEFACTS.glob("*.png")):
-        terminalreporter.write_line(f"explorer page screenshots: {ARTEFACTS}")
