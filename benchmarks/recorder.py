@@ -24,6 +24,8 @@ how large and slow to build the page is.
     python benchmarks/recorder.py [--rounds 30] [--steps 300] [--depth 625] [--quick]
                                   [--clock cpu] [--threads 1]
     python benchmarks/recorder.py --kept-calls N   (under valgrind: one kept call's cost)
+    python benchmarks/recorder.py --training-steps N [--every E]   (under valgrind: N
+        training steps, recording every E-th (0: no recorder), one thread)
 """
 
 from __future__ import annotations
@@ -206,6 +208,22 @@ def kept_calls(calls: int) -> None:
     gc.enable()
 
 
+def training_steps(steps: int, every: int) -> None:
+    """`steps` training steps of the demo model (`training_block`, BLOCK at a time, after
+    one block of warm-up), recording every `every`-th (0: no recorder), one BLAS thread,
+    GC off: for instruction counts, the difference of two runs over the difference of
+    their `steps` (round 13: the kept call as training pays it, gradients handed over by
+    backward, where `kept_calls` recomputes them)."""
+    with thread_limit(1):
+        run, _ = training_block(every or None)
+        run()
+        gc.collect()
+        gc.disable()
+        for _ in range(steps // BLOCK):
+            run()
+        gc.enable()
+
+
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--rounds", type=int, default=30)
@@ -213,7 +231,14 @@ def main() -> None:
     arguments.add_argument("--depth", type=int, default=625, help="layers of the big graph")
     arguments.add_argument("--kept-calls", type=int, default=None,
                            help="only run this many kept calls (for valgrind), then stop")
+    arguments.add_argument("--training-steps", type=int, default=None,
+                           help="only run this many training steps (for valgrind), then stop")
+    arguments.add_argument("--every", type=int, default=1,
+                           help="with --training-steps: record every E-th step (0: none)")
     args = arguments.parse_args()
+    if args.training_steps is not None:
+        training_steps(args.training_steps, args.every)
+        return
     if args.kept_calls is not None:
         kept_calls(args.kept_calls)
         return
