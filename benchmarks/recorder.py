@@ -237,6 +237,9 @@ def main() -> None:
                            help="with --training-steps: record every E-th step (0: none)")
     args = arguments.parse_args()
     if args.training_steps is not None:
+        if args.training_steps < 0 or args.training_steps % BLOCK or args.every < 0:
+            arguments.error(f"--training-steps must be a multiple of {BLOCK} (steps run in "
+                            f"blocks of {BLOCK}) and --every at least 0 (0: no recorder)")
         training_steps(args.training_steps, args.every)
         return
     if args.kept_calls is not None:

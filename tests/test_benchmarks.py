@@ -45,3 +45,11 @@ def test_tensor_steps_only_runs_the_step_and_nothing_else():
     result = run("benchmarks/tensor.py", "--steps-only", "3", "--sizes", "small")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "3 steps, B=32"
+
+
+def test_recorder_training_steps_runs_the_loop_and_refuses_partial_blocks():
+    """The loop round 13's instruction counts of a kept step come from (under valgrind)."""
+    result = run("benchmarks/recorder.py", "--training-steps", "20", "--every", "10")
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run("benchmarks/recorder.py", "--training-steps", "25")
+    assert result.returncode == 2 and "multiple of 10" in result.stderr
