@@ -194,7 +194,9 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
         raise ValueError(f"random_split: every length must be a number >= 0, got "
                          f"{list(lengths)!r:.80}. Fix: e.g. random_split(ds, [0.8, 0.2]).")
     sizes = [int(n) for n in lengths]
-    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and sum(sizes) != total:  # fractions
+    # Fractions when they add up to 1, as in PyTorch (whole sizes adding up to 1 give the
+    # same sizes either way), also of an empty data set: [0.5, 0.5] of 0 samples, two empty.
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes = [math.floor(total * fraction) for fraction in lengths]
         for i in range(total - sum(sizes)):  # the remainder, one each, in turn
             sizes[i % len(sizes)] += 1

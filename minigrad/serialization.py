@@ -206,6 +206,9 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
     """
     arrays: list[tuple[str, np.ndarray]] = []
     path = _path_argument("save", path)
+    if not path:  # (realpath('') is the working folder: it was refused as "'' is a folder")
+        raise ValueError("save: the path is empty (''). Fix: give a file name, e.g. "
+                         "'checkpoint.npz'.")
     tree = checkpoint_tree.flatten(obj, arrays)  # every refusal happens before any write
     # Through symbolic links, as open(path, "w") writes: renaming over a link would replace
     # the link itself, and the file it points to would keep the old checkpoint. (The

@@ -12,6 +12,7 @@ They have no ``forward``: the parent module decides how to call the elements.
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -62,11 +63,16 @@ def _expect_module(module: Any, where: str) -> Module:
 
 def _position(index: Any, size: int, owner: str, items: str, bools: bool = True) -> int:
     """`index` of a list of `size` `items` as a position in ``[0, size)`` (negative ones
-    count from the end); a TypeError for anything but an int (and a bool, unless `bools`),
-    an IndexError naming `owner` when it is out of range."""
-    if not isinstance(index, int) or (isinstance(index, bool) and not bools):
+    count from the end); a TypeError for anything but an integer (an int, or a NumPy
+    integer via ``operator.index``, as PyTorch; a bool only if `bools`), an IndexError
+    naming `owner` when it is out of range."""
+    try:
+        if isinstance(index, bool) and not bools:
+            raise TypeError
+        index = operator.index(index)
+    except TypeError:
         raise TypeError(f"{owner}: indices must be integers or slices, got "
-                        f"{type(index).__name__}.")
+                        f"{type(index).__name__}.") from None
     if not -size <= index < size:
         raise IndexError(f"{owner}: index {index} is out of range for {size} {items}.")
     return index % size

@@ -3,8 +3,10 @@
 Every function fills a `Tensor` (or `Parameter`) **in place** and returns it. It writes the
 tensor's own array (so its dtype and shape are kept, and ``detach()`` views see the new
 values, as in PyTorch) and records no graph: initialising is not part of the model's
-computation. Every random one takes ``generator``, a `numpy.random.Generator`; ``None``
-uses minigrad's default one, so ``minigrad.manual_seed(s)`` makes initialisation repeatable.
+computation. A read-only array (an ``expand`` view, whose elements share memory) is refused
+with a ValueError: giving the view a new array would leave the tensor it views unchanged.
+Every random one takes ``generator``, a `numpy.random.Generator`; ``None`` uses minigrad's
+default one, so ``minigrad.manual_seed(s)`` makes initialisation repeatable.
 
 The variance-preserving schemes, and where their formulas come from:
 
@@ -43,14 +45,32 @@ __all__ = [
 # -- shared checks and the one place that writes -------------------------------------------
 
 
-def _check_tensor(tensor: Any, op: str, random: bool = False) -> Tensor:
+def _check_tensor(tensor: Any, op: str, random: bool = False, writes: bool = True) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: expected a minigrad Tensor or Parameter, got "
                         f"{type(tensor).__name__}. Fix: wrap the array with minigrad.tensor(...).")
     if random and tensor.dtype.kind != "f":
         raise TypeError(f"{op}: random values need a floating-point tensor, got dtype "
                         f"{tensor.dtype} (shape {tensor.shape}). Fix: create it as float32/64.")
+    if writes and not tensor.data.flags.writeable:  # before drawing any random numbers
+        _refuse_read_only(tensor, op)
     return tensor
+
+
+def _refuse_read_only(tensor: Tensor, op: str) -> None:
+    """An initialiser cannot fill a read-only array in place. Giving the tensor a new array
+    instead (as minigrad once did) silently leaves the tensor it is a view of unchanged:
+    ``ones_(w[0:1].expand(3, 4))`` did not touch ``w``. PyTorch refuses the random
+    initialisers on such a view (RuntimeError) but lets the constant ones (`ones_`, `zeros_`,
+    `constant_`) write through to the shared elements; minigrad refuses them all alike."""
+    if any(step == 0 and size > 1 for step, size in zip(tensor.data.strides, tensor.shape)):
+        raise ValueError(f"{op}: the tensor (shape {tensor.shape}) is a view whose elements "
+                         f"share memory (made by expand or broadcasting), so they cannot be "
+                         f"written one by one. Fix: initialise the tensor it was expanded "
+                         f"from, or initialise a copy: {op}(t.clone()).")
+    raise ValueError(f"{op}: the tensor's array (shape {tensor.shape}) is read-only (e.g. "
+                     f"from_numpy of a read-only NumPy array), so it cannot be filled in "
+                     f"place. Fix: initialise a copy: {op}(t.clone()).")
 
 
 def _generator(generator: np.random.Generator | None, op: str) -> np.random.Generator:
@@ -62,16 +82,16 @@ def _generator(generator: np.random.Generator | None, op: str) -> np.random.Gene
     return generator
 
 
-def _write(tensor: Tensor, values: Any) -> Tensor:
-    """Copy `values` into the tensor's own array, converted to its dtype."""
-    if tensor.data.flags.writeable:
-        tensor.data[...] = values
-        # The same array back records the in-place write (as PyTorch's version counter):
-        # a graph that saved the old values then refuses its backward instead of silently
-        # using the new ones.
-        tensor.data = tensor.data
-    else:  # e.g. a broadcast view: give the tensor an array of its own
-        tensor.data = np.array(np.broadcast_to(values, tensor.shape), dtype=tensor.dtype)
+def _write(tensor: Tensor, values: Any, op: str = "init") -> Tensor:
+    """Copy `values` into the tensor's own array, converted to its dtype (a read-only
+    array is refused: see `_refuse_read_only`)."""
+    if not tensor.data.flags.writeable:
+        _refuse_read_only(tensor, op)
+    tensor.data[...] = values
+    # The same array back records the in-place write (as PyTorch's version counter):
+    # a graph that saved the old values then refuses its backward instead of silently
+    # using the new ones.
+    tensor.data = tensor.data
     return tensor
 
 
@@ -89,7 +109,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor, op: str = "init") -> tuple[int
     fan_in = in · receptive field and fan_out = out · receptive field, where the receptive
     field is the product of the kernel sizes (1 for a Linear weight ``(out, in)``).
     """
-    _check_tensor(tensor, op)
+    _check_tensor(tensor, op, writes=False)
     if tensor.ndim < 2:
         raise ValueError(f"{op}: Fan in and fan out can not be computed for tensor with fewer "
                          f"than 2 dimensions (got shape {tensor.shape}). Fix: use a weight of "

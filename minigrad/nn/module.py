@@ -279,7 +279,14 @@ class Module:
         return (module for _, module in self.named_modules())
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        return ((name, module) for name, module in self._modules.items() if module is not None)
+        """The direct children, each once, under its first name, as PyTorch:
+        ``Sequential(lin, lin)`` has one child, '0' (`named_modules(remove_duplicate=False)`
+        and the state dict still list every place)."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
 
     def children(self) -> Iterator[Module]:
         return (module for _, module in self.named_children())

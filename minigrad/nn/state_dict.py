@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from minigrad.nn.module import Module
 
 
+class StateDictKeysError(KeyError, RuntimeError):
+    """What `Module.load_state_dict` raises (strict) for missing or unexpected keys. Both a
+    KeyError (minigrad raised that before, and ``except KeyError`` code keeps working) and
+    a RuntimeError (what PyTorch raises, so ``except RuntimeError`` written for PyTorch
+    works too). Its text is the message as it is, without KeyError's quotes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
 class IncompatibleKeys(NamedTuple):
     """What `Module.load_state_dict` returns, as PyTorch's: a pair that also has names,
     ``result.missing_keys`` and ``result.unexpected_keys`` (both empty when strict)."""
@@ -60,7 +70,10 @@ def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> 
     Everything is checked before anything is written, so a refused state dict leaves the
     model exactly as it was. Returns ``(missing_keys, unexpected_keys)``, a named pair as
     in PyTorch (``.missing_keys``, ``.unexpected_keys``; only non-empty with
-    ``strict=False``).
+    ``strict=False``); strict, missing or unexpected keys raise `StateDictKeysError`
+    (a KeyError and a RuntimeError). As in PyTorch, a BatchNorm's missing
+    ``num_batches_tracked`` (a checkpoint from before PyTorch 0.4.1 had none) is not
+    missing: the module keeps its own count (see `_counts_kept`).
     """
     if not isinstance(state_dict, Mapping):
         is_path = isinstance(state_dict, str | os.PathLike)
@@ -73,8 +86,9 @@ def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> 
     # A tensor shared by several places is loaded once any of its keys is given: a
     # checkpoint saved before state_dict listed every place (only the first) still loads.
     given = {id(tensor) for key, tensor in targets.items() if key in state_dict}
+    kept = _counts_kept(root, state_dict)
     missing = [key for key, tensor in targets.items()
-               if key not in state_dict and id(tensor) not in given]
+               if key not in state_dict and id(tensor) not in given and key not in kept]
     unexpected = [key for key in state_dict if key not in targets]
     if strict and (missing or unexpected):
         nested = [key for key in unexpected if isinstance(state_dict[key], Mapping)]
@@ -84,7 +98,7 @@ def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> 
         fix = (f"pass the model's part of the checkpoint, e.g. checkpoint[{nested[0]!r}]"
                if nested else "load a checkpoint of the same architecture, or pass "
                "strict=False to load the keys that match")
-        raise KeyError(
+        raise StateDictKeysError(
             f"load_state_dict: the state dict does not match {type(root).__name__}: "
             f"missing keys {missing}, unexpected keys {unexpected}. Fix: {fix}.")
     new_values: dict[str, np.ndarray] = {}
@@ -118,3 +132,24 @@ def load_state_dict_into(root: Module, state_dict: Any, strict: bool = True) -> 
         else:  # e.g. a broadcast view: the tensor gets an array of its own
             target.data = array
     return IncompatibleKeys(missing, unexpected)
+
+
+def _counts_kept(root: Module, state_dict: Mapping) -> set[str]:
+    """The ``num_batches_tracked`` keys of `root`'s BatchNorm modules that the state dict
+    lacks and that PyTorch does not count as missing: its ``_NormBase._load_from_state_dict``
+    keeps the module's own count when the module's entry in the state dict's ``_metadata``
+    has no version or one below 2 (version 2 added the buffer). So an old PyTorch
+    checkpoint, or any plain dict without the key, loads; a current PyTorch state dict with
+    the key deleted is still refused."""
+    from minigrad.nn.normalization import _BatchNorm  # (normalization imports module.py)
+
+    metadata = getattr(state_dict, "_metadata", None) or {}
+    kept = set()
+    for module_name, module in root.named_modules(remove_duplicate=False):
+        if isinstance(module, _BatchNorm) and module._buffers.get("num_batches_tracked") \
+                is not None:
+            key = f"{module_name}.num_batches_tracked" if module_name else "num_batches_tracked"
+            version = (metadata.get(module_name) or {}).get("version")
+            if key not in state_dict and (version is None or version < 2):
+                kept.add(key)
+    return kept

@@ -109,6 +109,12 @@ class CrossEntropy(_ClassIndexLoss):
                 uniform_loss *= keep
             classes = logits.shape[1]
             losses = (1 - label_smoothing) * losses + (label_smoothing / classes) * uniform_loss
+            reduced = self._reduce(losses, row_weight, reduction)
+            if reduction == "mean" and self.total_weight == 0:
+                # Every kept target's class weight is 0: the uniform part alone is > 0, so
+                # the sum over 0 would be inf; PyTorch's NLL part is 0/0 = NaN, hence NaN.
+                reduced = np.full_like(reduced, np.nan)
+            return reduced
         return self._reduce(losses, row_weight, reduction)
 
     def backward(self, grad_output):

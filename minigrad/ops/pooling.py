@@ -25,7 +25,8 @@ from minigrad.tensor import Tensor
 
 class MaxPool2d(Function):
     """The largest value of each window. The gradient goes to that one element (the first,
-    in row-major order, when several tie), as in PyTorch.
+    in row-major order, when several tie; the last NaN of a window whose maximum is NaN;
+    never padding), as in PyTorch.
 
     Forward keeps only the maxima; backward finds each window's winner again by comparing
     the window's elements with its maximum in offset order. That costs kh·kw comparisons
@@ -52,6 +53,9 @@ class MaxPool2d(Function):
 
     def backward(self, grad_output):
         padded, out, last = self.padded, self.out, len(self.offsets) - 1
+        lowest = out.min()  # NaN if any window's maximum is NaN
+        if lowest != lowest or lowest == -np.inf:
+            return (self._backward_nan_or_minus_inf(grad_output),)
         grad_padded = (np.empty if self.tiles else np.zeros)(padded.shape, grad_output.dtype)
         unclaimed = None  # windows whose winner is still to be found
         for k, (rows, columns) in enumerate(self.offsets):
@@ -67,6 +71,31 @@ class MaxPool2d(Function):
             else:
                 grad_padded[..., rows, columns] += grad_output * winner
         return (crop(grad_padded, symmetric(self.padding), self.x_shape),)
+
+    def _backward_nan_or_minus_inf(self, grad_output):
+        """The winners by PyTorch's rule when some window's maximum is NaN or -inf, where
+        ``padded == out`` fails: NaN != NaN (no element would win), and the -inf padding
+        equals an all -inf maximum (a padding cell would win and its gradient be cropped).
+
+        PyTorch scans a window in row-major order: the winner starts as its first real
+        (unpadded) element and moves to every later one that is greater or NaN. So a NaN
+        window's gradient goes to its *last* NaN, an all -inf window's to its first real
+        element, never to padding. Slower (one more pass per offset), hence only here.
+        """
+        padded, out = self.padded, self.out
+        real = pad_image(np.ones((1, 1) + self.x_shape[2:], dtype=bool),
+                         symmetric(self.padding), value=False)
+        best = np.full(out.shape, -np.inf, dtype=padded.dtype)
+        winner = np.full(out.shape, -1, dtype=np.intp)  # offset number; -1: none yet
+        for k, (rows, columns) in enumerate(self.offsets):
+            value = padded[..., rows, columns]
+            take = real[..., rows, columns] & ((winner < 0) | (value > best) | np.isnan(value))
+            np.copyto(best, value, where=take)
+            winner[take] = k
+        grad_padded = np.zeros(padded.shape, grad_output.dtype)
+        for k, (rows, columns) in enumerate(self.offsets):
+            grad_padded[..., rows, columns] += grad_output * (winner == k)
+        return crop(grad_padded, symmetric(self.padding), self.x_shape)
 
 
 class AvgPool2d(Function):

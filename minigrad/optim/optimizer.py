@@ -121,7 +121,10 @@ class Optimizer:
         check_number(type(self).__name__, "lr", settings["lr"], description="learning rate")
 
     def add_param_group(self, group: dict[str, Any]) -> None:
-        """Add a group of parameters, with settings that override the defaults."""
+        """Add a group of parameters, with settings that override the defaults. Parameters
+        may come as (name, tensor) pairs (``model.named_parameters()``), as in PyTorch >=
+        2.5: the names go to the group's 'param_names' (and so into ``state_dict()``);
+        all parameters of all groups with names, or none."""
         name = type(self).__name__
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"{name}: a parameter group must be a dict with a 'params' key, got "
@@ -129,6 +132,21 @@ class Optimizer:
         params = group["params"]
         _refuse_a_set(params, name)
         params = [params] if isinstance(params, Tensor) else list(params)
+        # (name, tensor) pairs, as model.named_parameters() gives (PyTorch >= 2.5): the
+        # tensors are optimised and the names kept in the group's 'param_names'.
+        pairs = [isinstance(p, tuple) and len(p) == 2 for p in params]
+        names = [p[0] for p in params] if pairs and all(pairs) else None
+        if names is not None:
+            params = [p[1] for p in params]
+        elif any(pairs):
+            raise ValueError(f"{name}: some parameters have names and some do not; all "
+                             "optimizer params should be with/without names. Fix: pass "
+                             "model.named_parameters() or model.parameters(), not a mix.")
+        if any(("param_names" in g) != (names is not None) for g in self.param_groups):
+            raise ValueError(f"{name}: all optimizer param groups should be with/without "
+                             f"names; cannot add a group with{'' if names else 'out'} names "
+                             f"to an optimizer whose groups have {'none' if names else 'them'}. "
+                             "Fix: give every group (name, parameter) pairs, or none.")
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         in_this_group: set[int] = set()
         for parameter in params:
@@ -150,6 +168,8 @@ class Optimizer:
             existing.add(id(parameter))
             in_this_group.add(id(parameter))
         settings = {**self.defaults, **group, "params": params}
+        if names is not None:
+            settings["param_names"] = names
         self._check_settings(settings)
         self.param_groups.append(settings)
 

@@ -205,20 +205,26 @@ class _Shared:
                 self.parameters[id(parameter)].requires_grad_(parameter.requires_grad)
 
 
+def _children_at_every_place(module: Module) -> list[tuple[str, Module]]:
+    """A container's children at every place: named_children() lists a child used twice
+    once (PyTorch's rule), but the twin of Sequential(lin, lin) needs '0' and '1'."""
+    return [(name, child) for name, child in module._modules.items() if child is not None]
+
+
 def _convert(torch: Any, module: Module, path: str, shared: _Shared) -> Any:
     if id(module) in shared.modules:
         return shared.modules[id(module)]
     if isinstance(module, Sequential) and type(module).forward is Sequential.forward:
         converted = torch.nn.Sequential(OrderedDict(
             (name, _convert(torch, child, f"{path}.{name}", shared)) for name, child in
-            module.named_children()))
+            _children_at_every_place(module)))
     elif type(module) is containers.ModuleList:
         converted = torch.nn.ModuleList([_convert(torch, child, f"{path}.{name}", shared)
-                                         for name, child in module.named_children()])
+                                         for name, child in _children_at_every_place(module)])
     elif type(module) is containers.ModuleDict:
         converted = torch.nn.ModuleDict(OrderedDict(
             (name, _convert(torch, child, f"{path}.{name}", shared))
-            for name, child in module.named_children()))
+            for name, child in _children_at_every_place(module)))
     elif type(module) is containers.ParameterList:
         converted = torch.nn.ParameterList()  # (it counts appends: no register_parameter)
         for parameter in module._parameters.values():
