@@ -332,7 +332,8 @@ class Module:
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn(module)`` on every descendant, then on this module (PyTorch's order):
-        ``model.apply(init_weights)``. A module shared by several places is visited at each;
+        ``model.apply(init_weights)``. A module shared by several parents is visited once per
+        parent, as in PyTorch (a parent lists a child used twice once: `named_children`);
         a module registered inside itself is a ValueError (the walk would never end)."""
         for module in walk.post_order(self):  # checked for cycles before fn runs
             fn(module)
