@@ -82,3 +82,15 @@ def test_like_pytorch():
     with pytest.raises(ValueError, match="should be with/without names"):
         mg.optim.SGD([("w", ours.param_groups[0]["params"][0]),
                       ours.param_groups[0]["params"][1]], lr=0.1)
+
+
+def test_loading_a_state_saved_without_names_keeps_this_optimisers_names():
+    """PyTorch's load_state_dict keeps a group's param_names when the saved group has none,
+    and takes the saved names when it has them."""
+    weight = mg.nn.Parameter(mg.zeros(2))
+    named = mg.optim.SGD([("w", weight)], lr=0.1)
+    named.load_state_dict(mg.optim.SGD([weight], lr=0.1).state_dict())
+    assert named.param_groups[0]["param_names"] == ["w"]
+    unnamed = mg.optim.SGD([weight], lr=0.1)
+    unnamed.load_state_dict(mg.optim.SGD([("w", weight)], lr=0.1).state_dict())
+    assert unnamed.param_groups[0]["param_names"] == ["w"]

@@ -304,6 +304,8 @@ class Optimizer:
             # maximize existed climb). The group stays the same dict: a reference to it
             # taken before loading sees the loaded settings.
             settings = {**defaults, **{k: v for k, v in saved.items() if k != "params"}}
+            if "param_names" in group and "param_names" not in saved:  # as PyTorch: a state
+                settings["param_names"] = group["param_names"]  # saved unnamed keeps names
             params = group["params"]
             group.clear()
             group.update(settings, params=params)
