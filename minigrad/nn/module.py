@@ -217,8 +217,11 @@ class Module:
         # frees, so a dropped model would keep its parameters until a full collection.)
         previous = current_state()
         # (A state made without EngineState.__init__ must say itself that a mode other than
-        # the default one now exists: scalar `Value` ops look for the scope only then.)
-        engine_state.modes_entered = True
+        # the default one now exists: scalar `Value` ops look for the scope only then. Read
+        # before written: a store into a module's namespace is not specialised by CPython
+        # 3.11, a read is.)
+        if not engine_state.modes_entered:
+            engine_state.modes_entered = True
         state = _new_state(EngineState)
         state.grad_enabled = previous.grad_enabled
         state.anomaly = previous.anomaly
