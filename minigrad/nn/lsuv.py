@@ -135,7 +135,7 @@ def lsuv_(model: Module, x: Tensor, tol: float = 0.1, max_iter: int = 10,
                     raise RuntimeError(f"lsuv_: the output of layer '{name}' has variance "
                                        f"{variance} on the batch, so it cannot be rescaled to 1. "
                                        "Fix: pass a batch x whose samples differ.")
-                _write(weight, weight.data / math.sqrt(variance))
+                _write(weight, weight.data / math.sqrt(variance), "lsuv_")
                 iterations += 1
                 # One pass gives this layer's new variance and the next layers' current ones.
                 outputs = _layer_outputs(model, x, layers)
