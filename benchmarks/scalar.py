@@ -27,6 +27,10 @@ collects micrograd's garbage), and GC off with minigrad freeing its graph inside
 while micrograd's waits for the untimed collection. ``--no-extras`` skips them.
 
     python benchmarks/scalar.py [--rounds 7] [--quick] [--clock cpu] [--no-extras]
+    python benchmarks/scalar.py --anomaly-graph N [--anomaly]   (under valgrind: build a
+        random scalar graph of N ops, and with --anomaly run its backward under
+        detect_anomaly(), where the general engine numbers every node; the difference of
+        the two runs is that backward's cost)
 """
 
 from __future__ import annotations
@@ -169,6 +173,24 @@ def separate_processes(args, points: int, rounds: int) -> tuple[dict[str, Timing
     return timings, per_step
 
 
+def anomaly_graph(ops: int, backward: bool) -> None:
+    """A seeded random graph of `ops` scalar ops (each node from two of the 150 nodes made
+    just before it: products, sums, tanh), then, if `backward`, its backward pass under
+    `detect_anomaly()`: the general engine, which orders the nodes by their creation
+    numbers and gives the computed ones theirs first (round 13's instruction counts)."""
+    import minigrad as mg
+
+    rng = random.Random(0)
+    nodes = [mg.Value(rng.random()) for _ in range(50)]
+    for i in range(ops):
+        a, b = (nodes[-1 - int(rng.random() * min(150, len(nodes)))] for _ in range(2))
+        nodes.append((a * b + 0.5).tanh() if i % 3 else (a + b) * 0.5)
+    gc.disable()
+    if backward:
+        with mg.detect_anomaly():
+            nodes[-1].backward()
+
+
 # -- the report --------------------------------------------------------------------------------
 
 
@@ -179,7 +201,14 @@ def main() -> None:
                            help="skip the two lines measured with the earlier methods")
     arguments.add_argument("--child", help="(internal) time this library in this process")
     arguments.add_argument("--points", type=int, help="(internal) the child's data size")
+    arguments.add_argument("--anomaly-graph", type=int, metavar="N",
+                           help="only build a random graph of N ops (for valgrind), then stop")
+    arguments.add_argument("--anomaly", action="store_true",
+                           help="with --anomaly-graph: its backward under detect_anomaly()")
     args = arguments.parse_args()
+    if args.anomaly_graph is not None:
+        anomaly_graph(args.anomaly_graph, args.anomaly)
+        return
     if args.child:
         child(args.child, args.points, args.clock, args.keep_freed_memory)
         return

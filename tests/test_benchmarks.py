@@ -53,3 +53,10 @@ def test_recorder_training_steps_runs_the_loop_and_refuses_partial_blocks():
     assert result.returncode == 0, result.stderr[-3000:]
     result = run("benchmarks/recorder.py", "--training-steps", "25")
     assert result.returncode == 2 and "multiple of 10" in result.stderr
+
+
+def test_scalar_anomaly_graph_builds_and_runs_its_backward():
+    """The graph round 13's instruction counts of detect_anomaly()'s backward come from."""
+    for extra in ((), ("--anomaly",)):
+        result = run("benchmarks/scalar.py", "--anomaly-graph", "300", *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
